@@ -1,0 +1,28 @@
+# Two commands do all set-up: `make run` (the main job on the embedded default) and
+# `make test` (the whole test suite). Both create .venv and install what they need.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: run test lint typecheck check perf clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/breach demo
+
+test: $(BIN)/.installed
+	$(BIN)/ruff check events services tests
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+perf: $(BIN)/.installed
+	$(BIN)/pytest tests/perf -s -p no:cacheprovider --override-ini addopts=
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The application: the command methods every edge (CLI, HTTP, workers) calls."""

@@ -1,0 +1,155 @@
+"""The event-sourced application base: storage wiring, the clock, and safe command execution.
+
+Capability packages add command methods by subclassing :class:`LedgerApplication`; the
+composed class is :class:`services.application.app.BreachLedger`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import BaseAggregate
+from eventsourcing.persistence import IntegrityError, Mapper, Recording, Transcoder
+from eventsourcing.utils import Environment, EnvType
+from pydantic import BaseModel, ValidationError
+from structlog.contextvars import bound_contextvars
+
+from events.base import Cause
+from events.errors import RuleViolation
+from services.application.context import RequestContext
+from services.application.encoding import CanonicalJSONTranscoder, PydanticMapper
+from services.application.errors import Conflict, InvalidInput, NotFound, RuleBroken
+from services.clock import Clock
+
+A = TypeVar("A", bound=BaseAggregate[UUID])
+M = TypeVar("M", bound=BaseModel)
+
+log = structlog.get_logger()
+
+
+class LedgerApplication(Application[UUID]):
+    """Stores pydantic events canonically, stamps them from an injected clock, retries races.
+
+    ``env`` holds the eventsourcing infrastructure settings (the process environment is
+    deliberately not consulted: :class:`services.config.Settings` is the one source).
+    ``on_saved`` is called with the highest log position after every local save, so that
+    in-process feeds wake at once.
+    """
+
+    name = "BreachLedger"
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        clock: Clock,
+        command_retries: int = 5,
+        on_saved: Callable[[int], None] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.command_retries = command_retries
+        self.on_saved = on_saved
+        super().__init__(dict(env))
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Build the infrastructure environment from the given mapping only."""
+        merged = dict(type(self).env)
+        if self.is_snapshotting_enabled or self.snapshotting_intervals:
+            merged["IS_SNAPSHOTTING_ENABLED"] = "y"
+        merged.update(env or {})
+        return Environment(name, merged)
+
+    def construct_transcoder(self) -> Transcoder:
+        """Canonical JSON, so stored bytes depend on content only."""
+        return CanonicalJSONTranscoder()
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Map pydantic events, with the store's optional compressor and cipher."""
+        return PydanticMapper(
+            transcoder=self.construct_transcoder(),
+            compressor=self.factory.compressor(),
+            cipher=self.factory.cipher(),
+        )
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        if self.on_saved is not None and recordings:
+            self.on_saved(max(r.notification.id for r in recordings))
+
+    def cause(self, ctx: RequestContext) -> Cause:
+        """The cause of a change requested now by ``ctx``."""
+        return Cause(actor=ctx.actor, correlation_id=ctx.correlation_id, at=self.clock.now())
+
+    @staticmethod
+    def validated(model: type[M], data: Mapping[str, Any] | M) -> M:
+        """Validate command input, naming the first bad field on failure."""
+        if isinstance(data, model):
+            return data
+        try:
+            return model.model_validate(data)
+        except ValidationError as e:
+            raise InvalidInput.from_validation(e) from None
+
+    def load(self, aggregate_id: UUID, kind: type[A], *, version: int | None = None) -> A:
+        """Load an aggregate of the given kind, or raise :class:`NotFound`."""
+        try:
+            aggregate: object = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound("id", f"no {kind.__name__.lower()} {aggregate_id}") from None
+        if not isinstance(aggregate, kind):
+            raise NotFound("id", f"{aggregate_id} is not a {kind.__name__.lower()}")
+        return aggregate
+
+    def change(
+        self,
+        aggregate_id: UUID,
+        kind: type[A],
+        ctx: RequestContext,
+        command: Callable[[A, Cause], None],
+        *,
+        logged: str,
+        **log_fields: Any,
+    ) -> A:
+        """Run ``command`` on the aggregate and save; on a lost race, reload and retry.
+
+        The command is re-checked against the winner's version on each retry, so a
+        change that no longer makes sense is refused rather than applied blindly. On
+        success ``logged`` is logged with the ids bound.
+        """
+        key = f"{kind.__name__.lower()}_id"
+        with bound_contextvars(correlation_id=ctx.correlation_id, **{key: str(aggregate_id)}):
+            for attempt in range(self.command_retries + 1):
+                aggregate = self.load(aggregate_id, kind)
+                try:
+                    command(aggregate, self.cause(ctx))
+                except RuleViolation as e:
+                    raise RuleBroken(e.field or "state", e.reason) from None
+                try:
+                    self.save(aggregate)
+                except IntegrityError:
+                    log.info("command.retry", attempt=attempt + 1)
+                    continue
+                log.info(logged, actor=ctx.actor, version=aggregate.version, **log_fields)
+                return aggregate
+            log.warning("command.conflict", attempts=self.command_retries + 1)
+        raise Conflict(
+            "version",
+            f"{kind.__name__.lower()} {aggregate_id} kept changing under this request; try again",
+        )
+
+    def create(
+        self, make: Callable[[Cause], A], ctx: RequestContext, *, logged: str, **log_fields: Any
+    ) -> A:
+        """Create an aggregate with ``make``, save it, and log ``logged`` with its id bound."""
+        try:
+            aggregate = make(self.cause(ctx))
+        except RuleViolation as e:
+            raise RuleBroken(e.field or "state", e.reason) from None
+        self.save(aggregate)
+        key = f"{type(aggregate).__name__.lower()}_id"
+        with bound_contextvars(correlation_id=ctx.correlation_id, **{key: str(aggregate.id)}):
+            log.info(logged, actor=ctx.actor, **log_fields)
+        return aggregate

@@ -1,0 +1,67 @@
+"""Errors the application reports to its edges, each naming the field and the reason.
+
+Edges map them uniformly: the CLI prints ``error: <field>: <reason>`` and exits with
+:attr:`ServiceError.exit_code`; the HTTP API answers with :attr:`ServiceError.http_status`
+and a problem body.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+
+class ServiceError(Exception):
+    """Base class: a request that was refused, with nothing recorded."""
+
+    exit_code = 2
+    http_status = 400
+    title = "Bad request"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class InvalidInput(ServiceError):
+    """The input is malformed or out of range."""
+
+    http_status = 422
+    title = "Invalid input"
+
+    @classmethod
+    def from_validation(cls, error: ValidationError, prefix: str = "") -> InvalidInput:
+        """Name the first failing field of a pydantic validation error."""
+        first = error.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "input"
+        reason = first["msg"].removeprefix("Value error, ")
+        kind = first["type"]
+        if kind == "extra_forbidden":
+            reason = "is not a known field"
+        elif kind == "missing":
+            reason = "is required"
+        elif kind == "string_too_short" and first.get("ctx", {}).get("min_length") == 1:
+            reason = "must not be empty"
+        return cls(f"{prefix}{loc}", reason)
+
+
+class NotFound(ServiceError):
+    """The thing named does not exist."""
+
+    http_status = 404
+    title = "Not found"
+
+
+class RuleBroken(ServiceError):
+    """The request is well-formed but a domain rule refuses it."""
+
+    http_status = 409
+    title = "Refused by a rule"
+
+
+class Conflict(ServiceError):
+    """Concurrent changes kept winning the race; the request was not applied."""
+
+    exit_code = 3
+    http_status = 409
+    title = "Conflict"

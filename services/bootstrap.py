@@ -1,0 +1,79 @@
+"""Wiring: the one place where settings become an application, a feed and views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.application.app import BreachLedger
+from services.clock import Clock, SystemClock
+from services.config import Settings
+from services.feeds.signal import SaveSignal
+from services.feeds.store import StoreFeed
+from services.incidents.board import Board, IncidentBoardProjection
+from services.logging import configure_logging
+from services.projections.schema import Projection
+from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.views import Views
+
+
+def projections() -> list[Projection]:
+    """Every projection of the application, in the order they are built."""
+    return [IncidentBoardProjection()]
+
+
+def store_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing infrastructure environment for the configured event store."""
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(settings.events_db),
+        "SQLITE_LOCK_TIMEOUT": "30",
+        "CREATE_TABLE": "y",
+    }
+    if settings.aggregate_cache_size > 0:
+        env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
+    return env
+
+
+@dataclass
+class Runtime:
+    """A wired breachledger: the application, its feed, and its views."""
+
+    settings: Settings
+    app: BreachLedger
+    feed: StoreFeed
+    views: Views
+    board: Board
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.views.store.close()
+        self.app.close()
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    configure_logs: bool = True,
+) -> Runtime:
+    """Build a :class:`Runtime` on the embedded SQLite store under ``settings.data_dir``."""
+    settings = settings or Settings()
+    if configure_logs:
+        configure_logging(settings)
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    signal = SaveSignal()
+    app = BreachLedger(
+        store_env(settings),
+        clock=clock or SystemClock(),
+        command_retries=settings.command_retries,
+        on_saved=signal.saved,
+    )
+    feed = StoreFeed(
+        app.recorder, app.mapper, signal=signal, poll_interval=settings.feed_poll_interval
+    )
+    all_projections = projections()
+    store = SQLiteViewStore(settings.views_db, all_projections)
+    store.create_table()
+    views = Views(feed, store, all_projections)
+    return Runtime(settings=settings, app=app, feed=feed, views=views, board=Board(store))

@@ -1,0 +1,27 @@
+"""The demo command: a realistic incident, its board and its timeline, on the local store."""
+
+from __future__ import annotations
+
+import typer
+
+from services.cli.app import app, state_of
+from services.cli.output import say
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Record a realistic demo incident, then print the board and its timeline."""
+    from services.cli.incidents import list_incidents, show_timeline
+    from services.incidents.demo import run_demo
+
+    state = state_of(ctx)
+    incident = run_demo(state.runtime.app)
+    say(f"Recorded a demo incident {incident.id} in {state.settings.data_dir}/.\n")
+    say("The board:")
+    list_incidents(ctx, status=None, severity=None, incident_type=None, limit=None)
+    say(f"\nThe timeline of {str(incident.id)[:8]}:")
+    show_timeline(ctx, str(incident.id))
+    say(
+        "\nTry: breach show "
+        f"{str(incident.id)[:8]}   breach timeline {str(incident.id)[:8]} --json   breach --help"
+    )

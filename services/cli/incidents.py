@@ -1,0 +1,312 @@
+"""Incident commands: report, list, show, timeline, amend, triage, note, close, reopen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from events.values import BreachDetermination, IncidentStatus, IncidentType, Severity, SourceChannel
+from services.cli.app import app, state_of
+from services.cli.inputs import normalise_moments, read_document
+from services.cli.output import emit_fields, emit_json, emit_table, note
+from services.incidents.presentation import incident_document
+from services.incidents.timeline import timeline
+from services.projections.schema import from_db_time
+from services.timefmt import show_time
+
+IdArg = Annotated[str, typer.Argument(help="Incident id, or a unique prefix of it.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TimeHelp = "ISO 8601 time, or 'now'; without an offset it is read in BREACH_TIMEZONE."
+
+BOARD_COLUMNS = [
+    ("short_id", "ID"),
+    ("title", "Title"),
+    ("incident_type", "Type"),
+    ("severity", "Severity"),
+    ("personal_data_breach", "PD breach"),
+    ("status", "Status"),
+    ("aware", "Aware"),
+    ("last_change", "Last change"),
+]
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {k: v.value if hasattr(v, "value") else v for k, v in values.items() if v is not None}
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    title: Annotated[str | None, typer.Option(help="Short title.")] = None,
+    description: Annotated[str | None, typer.Option(help="What is known so far.")] = None,
+    reporter: Annotated[
+        str | None, typer.Option(help="Who reported it (default: the actor).", show_default=False)
+    ] = None,
+    source: Annotated[
+        SourceChannel | None, typer.Option(help="How it reached us (default: employee).")
+    ] = None,
+    incident_type: Annotated[
+        IncidentType | None, typer.Option("--type", help="Kind of incident (default: other).")
+    ] = None,
+    occurred_at: Annotated[str | None, typer.Option(help=f"When it happened. {TimeHelp}")] = None,
+    discovered_at: Annotated[
+        str | None, typer.Option(help=f"When it was first noticed (required). {TimeHelp}")
+    ] = None,
+    aware_at: Annotated[
+        str | None, typer.Option(help=f"When we became aware it is a breach. {TimeHelp}")
+    ] = None,
+    determined_at: Annotated[
+        str | None,
+        typer.Option(help=f"When it was determined a personal-data breach. {TimeHelp}"),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", "-f", help="YAML or JSON file with the same fields; flags override it."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Report a new incident; prints its id."""
+    state = state_of(ctx)
+    data: dict[str, Any] = read_document(file) if file is not None else {}
+    data.update(
+        _given(
+            title=title,
+            description=description,
+            reporter=reporter,
+            source=source,
+            incident_type=incident_type,
+            occurred_at=occurred_at,
+            discovered_at=discovered_at,
+            aware_at=aware_at,
+            determined_at=determined_at,
+        )
+    )
+    request = state.request()
+    data.setdefault("reporter", request.actor)
+    data = normalise_moments(data, state.zone, state.now())
+    incident = state.runtime.app.report_incident(data, request)
+    if as_json:
+        emit_json(incident_document(incident))
+    else:
+        typer.echo(str(incident.id))
+
+
+def _board_row(row: dict[str, Any], zone: Any) -> dict[str, Any]:
+    return {
+        **row,
+        "short_id": row["incident_id"][:8],
+        "reported": show_time(from_db_time(row["reported_at"]), zone),
+        "aware": show_time(from_db_time(row["aware_at"]), zone),
+        "last_change": show_time(from_db_time(row["last_change_at"]), zone),
+    }
+
+
+@app.command("list")
+def list_incidents(
+    ctx: typer.Context,
+    status: Annotated[IncidentStatus | None, typer.Option(help="Only this status.")] = None,
+    severity: Annotated[Severity | None, typer.Option(help="Only this severity.")] = None,
+    incident_type: Annotated[
+        IncidentType | None, typer.Option("--type", help="Only this type.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List incidents on the board, newest first."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    rows = rt.board.rows(
+        status=status.value if status else None,
+        severity=severity.value if severity else None,
+        incident_type=incident_type.value if incident_type else None,
+        limit=limit,
+    )
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        note("No incidents match.")
+        return
+    emit_table([_board_row(r, state.zone) for r in rows], BOARD_COLUMNS)
+
+
+@app.command()
+def show(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> None:
+    """Show everything currently known about one incident."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    incident = rt.app.get_incident(rt.board.resolve(incident_id))
+    doc = incident_document(incident)
+    if as_json:
+        emit_json(doc)
+        return
+    s = incident.state
+    zone = state.zone
+    emit_fields(
+        [
+            ("ID", doc["id"]),
+            ("Title", s.title),
+            ("Status", s.status.value + (f" ({s.resolution})" if s.resolution else "")),
+            ("Type", s.incident_type.value),
+            ("Severity", s.severity.value if s.severity else "not triaged"),
+            ("PD breach", s.personal_data_breach.value),
+            ("Reporter", f"{s.reporter} via {s.source.value}"),
+            ("Occurred", show_time(s.moments.occurred_at, zone)),
+            ("Discovered", show_time(s.moments.discovered_at, zone)),
+            ("Aware", show_time(s.moments.aware_at, zone)),
+            ("Determined", show_time(s.moments.determined_at, zone)),
+            ("Reported", show_time(incident.created_on, zone)),
+            ("Last change", f"{show_time(incident.modified_on, zone)} (v{incident.version})"),
+            ("Description", s.description or "-"),
+        ],
+        title=f"Incident {doc['id'][:8]}",
+    )
+    if s.notes:
+        emit_table(
+            [{"at": show_time(n.at, zone), "actor": n.actor, "text": n.text} for n in s.notes],
+            [("at", "Noted"), ("actor", "By"), ("text", "Note")],
+            title="Notes",
+        )
+
+
+@app.command("timeline")
+def show_timeline(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> None:
+    """Every event of an incident: when it was recorded, who did it, and what it changed."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    entries = timeline(rt.app.incident_history(rt.board.resolve(incident_id)), state.zone)
+    if as_json:
+        emit_json(entries)
+        return
+    emit_table(
+        [
+            {
+                "version": e.version,
+                "recorded": show_time(e.recorded_at, state.zone),
+                "actor": e.actor,
+                "summary": e.summary,
+            }
+            for e in entries
+        ],
+        [("version", "#"), ("recorded", "Recorded"), ("actor", "Actor"), ("summary", "What")],
+    )
+
+
+def _done(incident: Any, as_json: bool, what: str) -> None:
+    if as_json:
+        emit_json(incident_document(incident))
+    else:
+        typer.echo(f"{what} {incident.id} (version {incident.version})")
+
+
+@app.command()
+def amend(
+    ctx: typer.Context,
+    incident_id: IdArg,
+    reason: Annotated[str, typer.Option(help="Why the facts are corrected (required).")],
+    title: Annotated[str | None, typer.Option(help="Corrected title.")] = None,
+    description: Annotated[str | None, typer.Option(help="Corrected description.")] = None,
+    occurred_at: Annotated[str | None, typer.Option(help=TimeHelp)] = None,
+    discovered_at: Annotated[str | None, typer.Option(help=TimeHelp)] = None,
+    aware_at: Annotated[str | None, typer.Option(help=TimeHelp)] = None,
+    determined_at: Annotated[str | None, typer.Option(help=TimeHelp)] = None,
+    clear: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Clear a moment that turned out to be unknown "
+            "(occurred_at, aware_at or determined_at); repeatable."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Correct facts of a report (moments, title, description), with a reason."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    target = rt.board.resolve(incident_id)
+    data = _given(
+        title=title,
+        description=description,
+        occurred_at=occurred_at,
+        discovered_at=discovered_at,
+        aware_at=aware_at,
+        determined_at=determined_at,
+    )
+    data = normalise_moments(data, state.zone, state.now())
+    for name in clear or []:
+        data[name] = None
+    incident = rt.app.amend_facts(target, {"reason": reason, **data}, state.request())
+    _done(incident, as_json, "amended")
+
+
+@app.command()
+def triage(
+    ctx: typer.Context,
+    incident_id: IdArg,
+    severity: Annotated[Severity, typer.Option(help="Severity band.")],
+    breach: Annotated[
+        BreachDetermination,
+        typer.Option(help="Is it a personal-data breach?"),
+    ] = BreachDetermination.UNDETERMINED,
+    incident_type: Annotated[
+        IncidentType | None,
+        typer.Option("--type", help="Kind of incident (default: unchanged).", show_default=False),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record severity, whether it is a personal-data breach, and the incident type."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    target = rt.board.resolve(incident_id)
+    data = _given(severity=severity, personal_data_breach=breach, incident_type=incident_type)
+    incident = rt.app.triage_incident(target, data, state.request())
+    _done(incident, as_json, "triaged")
+
+
+@app.command("note")
+def add_note(
+    ctx: typer.Context,
+    incident_id: IdArg,
+    text: Annotated[str, typer.Argument(help="The note.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a note to an incident's record."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    incident = rt.app.add_note(rt.board.resolve(incident_id), {"text": text}, state.request())
+    _done(incident, as_json, "noted")
+
+
+@app.command()
+def close(
+    ctx: typer.Context,
+    incident_id: IdArg,
+    resolution: Annotated[str, typer.Option(help="How it was resolved (required).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Close an incident with its resolution."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    incident = rt.app.close_incident(
+        rt.board.resolve(incident_id), {"resolution": resolution}, state.request()
+    )
+    _done(incident, as_json, "closed")
+
+
+@app.command()
+def reopen(
+    ctx: typer.Context,
+    incident_id: IdArg,
+    reason: Annotated[str, typer.Option(help="Why it is reopened (required).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Reopen a closed incident."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    incident = rt.app.reopen_incident(
+        rt.board.resolve(incident_id), {"reason": reason}, state.request()
+    )
+    _done(incident, as_json, "reopened")

@@ -1,0 +1,63 @@
+"""Reading command input: ``--file`` documents (YAML or JSON) and times."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from events.values import MOMENT_FIELDS
+from services.application.errors import InvalidInput
+from services.timefmt import parse_time
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """Read a YAML or JSON mapping from ``path``; every failure names the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput("file", f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise InvalidInput("file", f"{path} is a directory") from None
+    except PermissionError:
+        raise InvalidInput("file", f"{path} cannot be read (permission denied)") from None
+    except UnicodeDecodeError:
+        raise InvalidInput("file", f"{path} is not UTF-8 text") from None
+    except OSError as e:
+        raise InvalidInput("file", f"{path} cannot be read ({e.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InvalidInput("file", f"{path} is not valid YAML or JSON{where}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("file", f"{path} must hold a mapping of field names to values")
+    return {str(k): v for k, v in data.items()}
+
+
+def normalise_moments(
+    data: dict[str, Any], zone: tzinfo, now: datetime, *, allow_clear: bool = False
+) -> dict[str, Any]:
+    """Parse the moment fields of ``data`` (strings, or YAML timestamps) into aware times.
+
+    A moment without an offset is read in ``zone``; ``now`` is accepted as a value.
+    """
+    out = dict(data)
+    for name in MOMENT_FIELDS:
+        if name not in out:
+            continue
+        value = out[name]
+        if value is None or (allow_clear and isinstance(value, str) and value == ""):
+            if not allow_clear:
+                del out[name]
+            else:
+                out[name] = None
+            continue
+        if isinstance(value, datetime):
+            out[name] = value if value.tzinfo else value.replace(tzinfo=zone)
+        else:
+            out[name] = parse_time(name, str(value), zone, now=now)
+    return out

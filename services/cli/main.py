@@ -1,0 +1,49 @@
+"""Entry point of the ``breach`` console script: runs a command, turns errors into one line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import structlog
+import typer
+
+from services.application.errors import ServiceError
+from services.cli import demo, incidents, views  # noqa: F401  (commands register themselves)
+from services.cli.app import app
+from services.cli.output import error
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``breach`` with ``argv``; return the exit status (0, 1, 2 or 3)."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(
+            args=list(argv) if argv is not None else None, prog_name="breach", standalone_mode=False
+        )
+    except ServiceError as e:
+        error(f"{e.field}: {e.reason}")
+        return e.exit_code
+    except typer.Exit as e:
+        return e.exit_code
+    except typer.TyperException as e:
+        message = e.format_message().strip().replace("\n", " ").replace("Value error, ", "")
+        if message:
+            error(message)
+        return e.exit_code
+    except typer.Abort:
+        error("aborted")
+        return 130
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+    except Exception as e:
+        structlog.get_logger().exception("cli.failed")
+        error(f"internal error ({type(e).__name__}); details are in the log, rerun with -v")
+        return 1
+    return 0
+
+
+def run() -> None:
+    """Console-script entry: exit with :func:`main`'s status."""
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""The one typed settings object, read from ``BREACH_*`` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LogFormat(StrEnum):
+    """How log lines are rendered."""
+
+    AUTO = "auto"
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class Settings(BaseSettings):
+    """Configuration of a breachledger process; every field maps to ``BREACH_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="BREACH_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Directory holding the SQLite event store, the views and local mail.",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="Time zone for times given without an offset, and for display.",
+    )
+    actor: str | None = Field(
+        default=None,
+        description="Who the CLI records as the actor; defaults to the login name.",
+    )
+    log_level: str = Field(default="warning", description="debug, info, warning or error.")
+    log_format: LogFormat = Field(
+        default=LogFormat.AUTO,
+        description="auto (console on a terminal, JSON otherwise), json or console.",
+    )
+    aggregate_cache_size: int = Field(
+        default=1000, ge=0, description="Aggregates kept in memory between commands."
+    )
+    feed_poll_interval: float = Field(
+        default=0.5,
+        gt=0,
+        description="Seconds between polls of the event store for other processes' events.",
+    )
+    command_retries: int = Field(
+        default=5, ge=0, description="Retries of a command that lost a concurrent-write race."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            msg = f"unknown time zone {value!r}"
+            raise ValueError(msg) from e
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"debug", "info", "warning", "error"}:
+            msg = "must be one of debug, info, warning, error"
+            raise ValueError(msg)
+        return level
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def events_db(self) -> Path:
+        """The SQLite file of the event store."""
+        return self.data_dir / "events.db"
+
+    @property
+    def views_db(self) -> Path:
+        """The SQLite file of the views (read models) and their tracking positions."""
+        return self.data_dir / "views.db"

@@ -1,0 +1,64 @@
+"""The store feed: reads the event store's notification log, polling for other processes.
+
+SQLite has no subscription mechanism, so the feed polls ``select_notifications``; a save in
+this process wakes it at once through a :class:`~services.feeds.signal.SaveSignal`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import cast
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper
+
+from events.base import DomainEvent
+from services.feeds.base import Positioned
+from services.feeds.signal import SaveSignal
+
+
+class StoreFeed:
+    """A :class:`~services.feeds.base.Feed` over an eventsourcing application recorder."""
+
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[UUID],
+        *,
+        signal: SaveSignal | None = None,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.recorder = recorder
+        self.mapper = mapper
+        self.signal = signal
+        self.poll_interval = poll_interval
+
+    def read(self, after: int, limit: int) -> Sequence[Positioned]:
+        """Return up to ``limit`` events after position ``after``, in log order."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        return [
+            Positioned(n.id, cast(DomainEvent, self.mapper.to_domain_event(n)))
+            for n in notifications
+        ]
+
+    def head(self) -> int:
+        """Return the last position in the log (0 when empty)."""
+        return self.recorder.max_notification_id() or 0
+
+    def wait(self, after: int, timeout: float) -> bool:
+        """Wait for a local save or the next poll, whichever tells of news first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.head() > after:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            pause = min(self.poll_interval, remaining)
+            if self.signal is not None:
+                self.signal.wait_beyond(after, pause)
+            else:
+                time.sleep(pause)

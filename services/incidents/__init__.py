@@ -1,0 +1,1 @@
+"""Incidents: reporting, correcting, triaging, noting, closing; the board and the timeline."""

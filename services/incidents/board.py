@@ -1,0 +1,152 @@
+"""The incident board: one row per incident with its headline facts, and queries on it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from events.base import DomainEvent
+from events.incident import (
+    IncidentClosed,
+    IncidentEvent,
+    IncidentFactsAmended,
+    IncidentReopened,
+    IncidentReported,
+    IncidentTriaged,
+)
+from events.values import IncidentStatus
+from services.application.errors import InvalidInput, NotFound
+from services.projections.schema import Row, Table, ViewTransaction, db_time
+from services.projections.sqlite_store import SQLiteViewStore
+
+BOARD = Table(
+    name="board",
+    columns={
+        "incident_id": "TEXT NOT NULL",
+        "title": "TEXT NOT NULL",
+        "incident_type": "TEXT NOT NULL",
+        "severity": "TEXT",
+        "personal_data_breach": "TEXT NOT NULL",
+        "status": "TEXT NOT NULL",
+        "reported_at": "TEXT NOT NULL",
+        "discovered_at": "TEXT NOT NULL",
+        "aware_at": "TEXT",
+        "last_change_at": "TEXT NOT NULL",
+        "version": "INTEGER NOT NULL",
+    },
+    key=("incident_id",),
+    indexes=(("status",), ("reported_at",)),
+)
+
+
+class IncidentBoardProjection:
+    """Keeps the ``board`` table in step with incident events."""
+
+    name = "board"
+    version = 1
+    tables: Sequence[Table] = (BOARD,)
+
+    def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
+        """Apply one incident event to its board row."""
+        key = {"incident_id": str(event.originator_id)}
+        common = {"last_change_at": db_time(event.timestamp), "version": event.originator_version}
+        if isinstance(event, IncidentReported):
+            tx.upsert(
+                BOARD.name,
+                {
+                    **key,
+                    **common,
+                    "title": event.title,
+                    "incident_type": event.incident_type.value,
+                    "severity": None,
+                    "personal_data_breach": "undetermined",
+                    "status": IncidentStatus.OPEN.value,
+                    "reported_at": db_time(event.timestamp),
+                    "discovered_at": db_time(event.discovered_at),
+                    "aware_at": db_time(event.aware_at),
+                },
+            )
+            return
+        changes: dict[str, Any] = {}
+        if isinstance(event, IncidentFactsAmended):
+            amended = {a.value for a in event.amended}
+            if "title" in amended:
+                changes["title"] = event.title
+            for moment in ("discovered_at", "aware_at"):
+                if moment in amended:
+                    changes[moment] = db_time(getattr(event, moment))
+        elif isinstance(event, IncidentTriaged):
+            changes = {
+                "severity": event.severity.value,
+                "personal_data_breach": event.personal_data_breach.value,
+                "incident_type": event.incident_type.value,
+            }
+        elif isinstance(event, IncidentClosed):
+            changes = {"status": IncidentStatus.CLOSED.value}
+        elif isinstance(event, IncidentReopened):
+            changes = {"status": IncidentStatus.OPEN.value}
+        elif not isinstance(event, IncidentEvent):
+            return
+        tx.update(BOARD.name, key, {**changes, **common})
+
+
+_HEX = re.compile(r"^[0-9a-f]{1,32}$")
+
+
+def dashed_prefix(text: str) -> str:
+    """Turn an id prefix given with or without dashes into the dashed form's prefix."""
+    hex_ = text.strip().lower().replace("-", "")
+    if not _HEX.match(hex_):
+        raise InvalidInput("id", f"{text!r} is not an id or an id prefix (hex digits)")
+    cuts = (8, 12, 16, 20)
+    parts = [hex_[a:b] for a, b in zip((0, *cuts), (*cuts, 32), strict=True) if hex_[a:b]]
+    return "-".join(parts)
+
+
+class Board:
+    """Reads the incident board."""
+
+    def __init__(self, store: SQLiteViewStore) -> None:
+        self.store = store
+
+    def rows(
+        self,
+        *,
+        status: str | None = None,
+        severity: str | None = None,
+        incident_type: str | None = None,
+        limit: int | None = None,
+    ) -> list[Row]:
+        """Board rows matching the filters, newest report first."""
+        where = {"status": status, "severity": severity, "incident_type": incident_type}
+        given = {k: v for k, v in where.items() if v is not None}
+        sql = "SELECT * FROM board"
+        if given:
+            sql += " WHERE " + " AND ".join(f"{k} = ?" for k in given)
+        sql += " ORDER BY reported_at DESC, incident_id"
+        params: list[Any] = list(given.values())
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self.store.query(sql, params)
+
+    def resolve(self, text: str) -> UUID:
+        """The incident whose id is ``text`` or starts with it; refuse ambiguity."""
+        prefix = dashed_prefix(text)
+        rows = self.store.query(
+            "SELECT incident_id FROM board WHERE incident_id LIKE ? ORDER BY incident_id LIMIT 6",
+            [prefix + "%"],
+        )
+        if not rows:
+            raise NotFound("id", f"no incident matches {text!r}")
+        if len(rows) > 1:
+            shown = ", ".join(r["incident_id"][:8] for r in rows[:5])
+            raise InvalidInput("id", f"{text!r} matches several incidents ({shown}...); give more")
+        return UUID(rows[0]["incident_id"])
+
+    def signature(self) -> Sequence[tuple[Any, ...]]:
+        """Every row of the board in key order, for comparing two builds."""
+        rows = self.store.query("SELECT * FROM board ORDER BY incident_id")
+        return [tuple(r.values()) for r in rows]

@@ -1,0 +1,57 @@
+"""A scripted, realistic incident that shows the ledger at work on an empty store."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from events.incident import Incident
+from services.application.app import BreachLedger
+from services.application.context import RequestContext
+
+DEMO_TITLE = "Job-application portal: resumes downloadable without login"
+
+
+def run_demo(app: BreachLedger) -> Incident:
+    """Report, correct, triage and annotate a job-application portal leak."""
+    now = app.clock.now().replace(second=0, microsecond=0)
+    analyst = RequestContext(actor="soc.analyst")
+    lead = RequestContext(actor="ir.lead")
+    dpo = RequestContext(actor="dpo")
+    incident = app.report_incident(
+        {
+            "title": DEMO_TITLE,
+            "description": (
+                "WAF alert: bulk GET requests to /api/applications/{id}/cv from one "
+                "foreign IP range. The endpoint answers without a session cookie."
+            ),
+            "reporter": "SIEM rule web-bulk-download",
+            "source": "siem",
+            "incident_type": "web_application_exfiltration",
+            "occurred_at": now - timedelta(days=3, hours=2),
+            "discovered_at": now - timedelta(hours=20),
+        },
+        analyst,
+    )
+    app.amend_facts(
+        incident.id,
+        {
+            "reason": "access-log review confirmed 2,300 CV files were downloaded",
+            "aware_at": now - timedelta(hours=6),
+            "determined_at": now - timedelta(hours=5),
+        },
+        lead,
+    )
+    app.triage_incident(
+        incident.id,
+        {
+            "severity": "high",
+            "personal_data_breach": "yes",
+            "incident_type": "web_application_exfiltration",
+        },
+        dpo,
+    )
+    return app.add_note(
+        incident.id,
+        {"text": "Endpoint disabled at the load balancer; WAF rule blocks the IP range."},
+        lead,
+    )

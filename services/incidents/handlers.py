@@ -1,0 +1,135 @@
+"""The incident commands of the application, and the reads that come straight from the log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID, uuid4
+
+from events.base import DomainEvent
+from events.incident import AmendableFact, Incident
+from services.application.base import LedgerApplication
+from services.application.context import RequestContext
+from services.application.errors import InvalidInput
+from services.incidents.commands import (
+    AddNote,
+    AmendFacts,
+    CloseIncident,
+    ReopenIncident,
+    ReportIncident,
+    TriageIncident,
+)
+
+
+class IncidentHandlers(LedgerApplication):
+    """Commands on incidents. Each validates its input, appends at most one event, and
+    returns the incident as saved."""
+
+    def report_incident(
+        self, request: ReportIncident | Mapping[str, Any], ctx: RequestContext
+    ) -> Incident:
+        """Report a new incident and return it."""
+        cmd = self.validated(ReportIncident, request)
+        return self.create(
+            lambda cause: Incident.report(
+                cause,
+                incident_id=uuid4(),
+                title=cmd.title,
+                description=cmd.description,
+                reporter=cmd.reporter,
+                source=cmd.source,
+                incident_type=cmd.incident_type,
+                moments=cmd.moments(),
+            ),
+            ctx,
+            logged="incident.reported",
+            incident_type=cmd.incident_type.value,
+        )
+
+    def amend_facts(
+        self, incident_id: UUID, request: AmendFacts | Mapping[str, Any], ctx: RequestContext
+    ) -> Incident:
+        """Correct facts of an incident's report."""
+        cmd = self.validated(AmendFacts, request)
+        changes = cmd.changes()
+        if not changes:
+            raise InvalidInput("facts", "give at least one fact to correct")
+        if AmendableFact.TITLE in changes and changes[AmendableFact.TITLE] is None:
+            raise InvalidInput("title", "cannot be cleared")
+        if AmendableFact.DESCRIPTION in changes and changes[AmendableFact.DESCRIPTION] is None:
+            changes[AmendableFact.DESCRIPTION] = ""
+        return self.change(
+            incident_id,
+            Incident,
+            ctx,
+            lambda inc, cause: inc.amend_facts(cause, reason=cmd.reason, changes=changes),
+            logged="incident.amended",
+            facts=sorted(changes),
+        )
+
+    def triage_incident(
+        self, incident_id: UUID, request: TriageIncident | Mapping[str, Any], ctx: RequestContext
+    ) -> Incident:
+        """Record severity, breach determination and type."""
+        cmd = self.validated(TriageIncident, request)
+        return self.change(
+            incident_id,
+            Incident,
+            ctx,
+            lambda inc, cause: inc.triage(
+                cause,
+                severity=cmd.severity,
+                personal_data_breach=cmd.personal_data_breach,
+                incident_type=cmd.incident_type or inc.state.incident_type,
+            ),
+            logged="incident.triaged",
+            severity=cmd.severity.value,
+        )
+
+    def add_note(
+        self, incident_id: UUID, request: AddNote | Mapping[str, Any], ctx: RequestContext
+    ) -> Incident:
+        """Add a note to an incident."""
+        cmd = self.validated(AddNote, request)
+        return self.change(
+            incident_id,
+            Incident,
+            ctx,
+            lambda inc, cause: inc.add_note(cause, text=cmd.text),
+            logged="incident.noted",
+        )
+
+    def close_incident(
+        self, incident_id: UUID, request: CloseIncident | Mapping[str, Any], ctx: RequestContext
+    ) -> Incident:
+        """Close an incident."""
+        cmd = self.validated(CloseIncident, request)
+        return self.change(
+            incident_id,
+            Incident,
+            ctx,
+            lambda inc, cause: inc.close(cause, resolution=cmd.resolution),
+            logged="incident.closed",
+        )
+
+    def reopen_incident(
+        self, incident_id: UUID, request: ReopenIncident | Mapping[str, Any], ctx: RequestContext
+    ) -> Incident:
+        """Reopen a closed incident."""
+        cmd = self.validated(ReopenIncident, request)
+        return self.change(
+            incident_id,
+            Incident,
+            ctx,
+            lambda inc, cause: inc.reopen(cause, reason=cmd.reason),
+            logged="incident.reopened",
+        )
+
+    def get_incident(self, incident_id: UUID) -> Incident:
+        """The incident as it is now, from the log."""
+        return self.load(incident_id, Incident)
+
+    def incident_history(self, incident_id: UUID) -> Sequence[DomainEvent]:
+        """Every event of the incident, oldest first."""
+        self.load(incident_id, Incident)
+        return [e for e in self.events.get(incident_id) if isinstance(e, DomainEvent)]

@@ -1,0 +1,110 @@
+"""An incident's history in words: every event with when it was recorded and by whom."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from typing import Any
+
+from pydantic import BaseModel
+
+from events.base import DomainEvent
+from events.incident import (
+    AmendableFact,
+    Incident,
+    IncidentClosed,
+    IncidentFactsAmended,
+    IncidentNoteAdded,
+    IncidentReopened,
+    IncidentReported,
+    IncidentState,
+    IncidentTriaged,
+)
+from services.timefmt import show_time
+
+
+class TimelineEntry(BaseModel):
+    """One line of a timeline."""
+
+    version: int
+    recorded_at: datetime
+    actor: str
+    correlation_id: str
+    event: str
+    summary: str
+
+
+def _words(class_name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", class_name).lower()
+
+
+def _value(value: Any, zone: tzinfo) -> str:
+    if value is None:
+        return "unknown"
+    if isinstance(value, datetime):
+        return show_time(value, zone)
+    return f'"{value}"'
+
+
+def describe(event: DomainEvent, before: IncidentState | None, zone: tzinfo) -> str:
+    """Say in words what ``event`` changed, given the state just before it."""
+    if isinstance(event, IncidentReported):
+        parts = [
+            f'reported "{event.title}" ({event.incident_type.value}) '
+            f"by {event.reporter} via {event.source.value}",
+            f"discovered {show_time(event.discovered_at, zone)}",
+        ]
+        for label, moment in (
+            ("occurred", event.occurred_at),
+            ("aware", event.aware_at),
+            ("determined a breach", event.determined_at),
+        ):
+            if moment is not None:
+                parts.append(f"{label} {show_time(moment, zone)}")
+        return "; ".join(parts)
+    if isinstance(event, IncidentFactsAmended):
+        changes = []
+        for name, new in event.changes().items():
+            old = before.fact(name) if before is not None else None
+            if name is AmendableFact.DESCRIPTION:
+                changes.append("description rewritten")
+            else:
+                changes.append(f"{name.value} {_value(old, zone)} -> {_value(new, zone)}")
+        return f"corrected {'; '.join(changes)} (reason: {event.reason})"
+    if isinstance(event, IncidentTriaged):
+        parts = []
+        for field in ("severity", "personal_data_breach", "incident_type"):
+            new = getattr(event, field).value
+            old = getattr(before, field, None) if before is not None else None
+            old_text = old.value if old is not None else "none"
+            label = field.replace("_", " ")
+            parts.append(f"{label} {new}" if old_text == new else f"{label} {old_text} -> {new}")
+        return "triaged: " + ", ".join(parts)
+    if isinstance(event, IncidentNoteAdded):
+        return f"note: {event.text}"
+    if isinstance(event, IncidentClosed):
+        return f"closed: {event.resolution}"
+    if isinstance(event, IncidentReopened):
+        return f"reopened: {event.reason}"
+    return _words(type(event).__name__)
+
+
+def timeline(events: Sequence[DomainEvent], zone: tzinfo) -> list[TimelineEntry]:
+    """The timeline of one incident from its events, oldest first."""
+    entries = []
+    incident: Incident | None = None
+    for event in events:
+        before = incident.state if incident is not None else None
+        entries.append(
+            TimelineEntry(
+                version=event.originator_version,
+                recorded_at=event.timestamp,
+                actor=event.actor,
+                correlation_id=event.correlation_id,
+                event=type(event).__name__,
+                summary=describe(event, before, zone),
+            )
+        )
+        incident = event.mutate(incident)
+    return entries

@@ -1,0 +1,1 @@
+"""Projections: read models built from the log, each tracked so it is applied exactly once."""

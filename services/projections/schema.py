@@ -1,0 +1,76 @@
+"""Declaring view tables and the projection interface, independent of the database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from events.base import DomainEvent
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A view table: column name to SQL type (TEXT, INTEGER or REAL), key and indexes."""
+
+    name: str
+    columns: Mapping[str, str]
+    key: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = field(default=())
+
+
+def db_time(moment: datetime | None) -> str | None:
+    """Render a moment for a view column: UTC, fixed width, so text order is time order."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_db_time(text: str | None) -> datetime | None:
+    """Parse a moment written by :func:`db_time`."""
+    if text is None:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class ViewTransaction(Protocol):
+    """Row operations a projection performs inside the transaction that tracks the event."""
+
+    def get(self, table: str, key: Mapping[str, Any]) -> Row | None:
+        """Return the row with this key, or None."""
+        ...
+
+    def upsert(self, table: str, row: Mapping[str, Any]) -> None:
+        """Insert the row, replacing one with the same key."""
+        ...
+
+    def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        """Change some columns of the row with this key (no-op when absent)."""
+        ...
+
+    def delete(self, table: str, key: Mapping[str, Any]) -> None:
+        """Delete the row with this key."""
+        ...
+
+    def select(self, table: str, where: Mapping[str, Any]) -> list[Row]:
+        """Return the rows whose columns equal ``where``."""
+        ...
+
+
+class Projection(Protocol):
+    """Turns events into rows of its tables.
+
+    ``name`` is the tracking name of the view; raising ``version`` when the tables or the
+    way events are turned into rows change makes every store rebuild the view.
+    """
+
+    name: str
+    version: int
+    tables: Sequence[Table]
+
+    def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
+        """Apply one event to the view's rows."""
+        ...

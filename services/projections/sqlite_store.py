@@ -1,0 +1,175 @@
+"""SQLite view store: view tables and tracking positions in one file, changed atomically.
+
+Each batch of events is applied in one ``BEGIN IMMEDIATE`` transaction that first checks
+the view's tracking position is still where the worker read it, then applies the events
+and advances the position. Two processes catching up the same view therefore never apply
+an event twice: the loser finds the position moved, rolls back, and reads again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+
+from services.feeds.base import Positioned
+from services.projections.schema import Projection, Row, Table
+
+_META = "CREATE TABLE IF NOT EXISTS view_meta (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+
+
+def _quote(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        msg = f"unsafe SQL identifier {name!r}"
+        raise ValueError(msg)
+    return f'"{name}"'
+
+
+def _where(key: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    if not key:
+        return "", []
+    clause = " AND ".join(f"{_quote(k)} = ?" for k in key)
+    return f" WHERE {clause}", list(key.values())
+
+
+class SQLiteTransaction:
+    """A :class:`~services.projections.schema.ViewTransaction` on an SQLite cursor."""
+
+    def __init__(self, cursor: SQLiteCursor, tables: Mapping[str, Table]) -> None:
+        self.cursor = cursor
+        self.tables = tables
+
+    def get(self, table: str, key: Mapping[str, Any]) -> Row | None:
+        """Return the row with this key, or None."""
+        rows = self.select(table, key)
+        return rows[0] if rows else None
+
+    def select(self, table: str, where: Mapping[str, Any]) -> list[Row]:
+        """Return the rows whose columns equal ``where``."""
+        clause, params = _where(where)
+        self.cursor.execute(f"SELECT * FROM {_quote(table)}{clause}", params)
+        return [dict(r) for r in self.cursor.fetchall()]
+
+    def upsert(self, table: str, row: Mapping[str, Any]) -> None:
+        """Insert the row, replacing one with the same key."""
+        cols = ", ".join(_quote(c) for c in row)
+        marks = ", ".join("?" for _ in row)
+        self.cursor.execute(
+            f"INSERT OR REPLACE INTO {_quote(table)} ({cols}) VALUES ({marks})", list(row.values())
+        )
+
+    def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        """Change some columns of the row with this key."""
+        if not values:
+            return
+        sets = ", ".join(f"{_quote(c)} = ?" for c in values)
+        clause, params = _where(key)
+        self.cursor.execute(
+            f"UPDATE {_quote(table)} SET {sets}{clause}", [*values.values(), *params]
+        )
+
+    def delete(self, table: str, key: Mapping[str, Any]) -> None:
+        """Delete the row with this key."""
+        clause, params = _where(key)
+        self.cursor.execute(f"DELETE FROM {_quote(table)}{clause}", params)
+
+
+def _create_statements(table: Table) -> list[str]:
+    cols = ", ".join(f"{_quote(c)} {t}" for c, t in table.columns.items())
+    key = ", ".join(_quote(k) for k in table.key)
+    statements = [f"CREATE TABLE IF NOT EXISTS {_quote(table.name)} ({cols}, PRIMARY KEY ({key}))"]
+    for index in table.indexes:
+        name = _quote(f"{table.name}_by_{'_'.join(index)}")
+        cols_ = ", ".join(_quote(c) for c in index)
+        statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {_quote(table.name)} ({cols_})")
+    return statements
+
+
+class SQLiteViewStore(SQLiteTrackingRecorder):
+    """Holds the views of several projections and their tracking positions in one file."""
+
+    def __init__(self, path: Path, projections: Sequence[Projection]) -> None:
+        self.projections = {p.name: p for p in projections}
+        self.tables: dict[str, Table] = {t.name: t for p in projections for t in p.tables}
+        super().__init__(SQLiteDatastore(str(path), lock_timeout=30))
+
+    def construct_create_table_statements(self) -> list[str]:
+        """Tracking, view metadata and every view table."""
+        statements = super().construct_create_table_statements()
+        statements.append(_META)
+        for table in self.tables.values():
+            statements.extend(_create_statements(table))
+        return statements
+
+    def create_table(self) -> None:
+        """Create missing tables, and rebuild any view whose projection version changed."""
+        super().create_table()
+        for projection in self.projections.values():
+            if self.stored_version(projection.name) != projection.version:
+                self.reset(projection)
+
+    @contextmanager
+    def _immediate(self) -> Iterator[SQLiteCursor]:
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    def stored_version(self, name: str) -> int | None:
+        """The projection version the view was built with (None when never built)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT version FROM view_meta WHERE name = ?", [name])
+            row = c.fetchone()
+        return None if row is None else int(row[0])
+
+    def position(self, name: str) -> int:
+        """The log position the named view has applied up to (0 when nothing)."""
+        return self.max_tracking_id(name) or 0
+
+    def apply(self, projection: Projection, items: Sequence[Positioned], expected: int) -> bool:
+        """Apply events in one transaction if the view is still at ``expected``.
+
+        Returns False (and changes nothing) when another worker moved the view first.
+        """
+        if not items:
+            return True
+        with self._immediate() as c:
+            if (self._max_tracking_id(projection.name, c) or 0) != expected:
+                return False
+            tx = SQLiteTransaction(c, self.tables)
+            for item in items:
+                projection.process(item.event, item.position, tx)
+            self._insert_tracking(c, Tracking(projection.name, items[-1].position))
+        return True
+
+    def reset(self, projection: Projection) -> None:
+        """Drop and recreate the projection's tables and forget its position, atomically."""
+        with self._immediate() as c:
+            for table in projection.tables:
+                c.execute(f"DROP TABLE IF EXISTS {_quote(table.name)}")
+                for statement in _create_statements(table):
+                    c.execute(statement)
+            c.execute("DELETE FROM tracking WHERE application_name = ?", [projection.name])
+            c.execute(
+                "INSERT OR REPLACE INTO view_meta (name, version) VALUES (?, ?)",
+                [projection.name, projection.version],
+            )
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a read-only query against the views."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql, list(params))
+            return [dict(r) for r in c.fetchall()]
+
+    def close(self) -> None:
+        """Close the file's connections."""
+        self.datastore.close()

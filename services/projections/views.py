@@ -1,0 +1,61 @@
+"""The set of views of a deployment: catch them all up, rebuild them, run them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from services.feeds.base import Feed
+from services.projections.schema import Projection
+from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.worker import Progress, ProjectionWorker
+
+
+class Views:
+    """Every projection of the application over one view store and one feed."""
+
+    def __init__(self, feed: Feed, store: SQLiteViewStore, projections: Sequence[Projection]):
+        self.feed = feed
+        self.store = store
+        self.workers = [ProjectionWorker(feed, store, p) for p in projections]
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Bring every view to the head of the log; return the events applied.
+
+        ``progress`` is called with (events applied so far, events to apply in all).
+        """
+        head = self.feed.head()
+        total = sum(max(head - w.position, 0) for w in self.workers)
+        applied = 0
+        for worker in self.workers:
+            start = worker.position
+
+            def report(position: int, _head: int, base: int = applied, start: int = start) -> None:
+                if progress is not None:
+                    progress(base + position - start, max(total, base + position - start))
+
+            applied += worker.catch_up(report)
+        return applied
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Drop every view and build it again from the whole log."""
+        for worker in self.workers:
+            self.store.reset(worker.projection)
+        return self.catch_up(progress)
+
+    def lag(self) -> dict[str, int]:
+        """How many positions each view is behind the head of the log."""
+        head = self.feed.head()
+        return {w.projection.name: head - w.position for w in self.workers}
+
+    def start(self, stop: threading.Event) -> list[threading.Thread]:
+        """Run every worker in a daemon thread until ``stop`` is set."""
+        threads = [
+            threading.Thread(
+                target=w.run, args=(stop,), name=f"view-{w.projection.name}", daemon=True
+            )
+            for w in self.workers
+        ]
+        for t in threads:
+            t.start()
+        return threads

@@ -1,0 +1,1 @@
+"""End-to-end tests driving the console script as a user does."""

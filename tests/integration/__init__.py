@@ -1,0 +1,1 @@
+"""Integration tests against real SQLite files and processes."""

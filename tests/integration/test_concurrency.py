@@ -1,0 +1,153 @@
+"""Concurrent writers on one incident: a lost race is retried on the new version, nothing lost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from events.incident import Incident
+from services.application.context import RequestContext
+from services.application.errors import Conflict, RuleBroken
+from services.bootstrap import Runtime, bootstrap
+from services.config import Settings
+from tests.support.clocks import ManualClock
+from tests.support.reports import report_input
+from tests.support.store import count_events
+
+
+def interleave(loser: Runtime, winner_move: Any, times: int = 1) -> None:
+    """Make ``loser``'s next loads each be followed by a save from the other process."""
+    original = loser.app.load
+    remaining = {"n": times}
+
+    def load(aggregate_id: UUID, kind: type[Any], **kw: Any) -> Any:
+        aggregate = original(aggregate_id, kind, **kw)
+        if remaining["n"] > 0:
+            remaining["n"] -= 1
+            winner_move()
+        return aggregate
+
+    loser.app.load = load  # type: ignore[method-assign]
+
+
+def test_a_lost_race_is_retried_on_the_winners_version(
+    runtime: Runtime, settings: Settings, clock: ManualClock, alice: RequestContext
+) -> None:
+    """Both changes land: the loser reloads and applies its note after the winner's triage."""
+    incident = runtime.app.report_incident(report_input(clock.current), alice)
+    other = bootstrap(settings, clock=clock, configure_logs=False)
+    try:
+        interleave(
+            runtime,
+            lambda: other.app.triage_incident(incident.id, {"severity": "high"}, alice),
+        )
+        runtime.app.add_note(incident.id, {"text": "added during triage"}, alice)
+        final: Incident = other.app.get_incident(incident.id)
+        assert final.version == 3
+        assert final.state.severity is not None
+        assert [n.text for n in final.state.notes] == ["added during triage"]
+    finally:
+        other.close()
+
+
+def test_a_retry_that_no_longer_makes_sense_is_refused(
+    runtime: Runtime,
+    settings: Settings,
+    clock: ManualClock,
+    alice: RequestContext,
+    data_dir: Path,
+) -> None:
+    """Two people close the same incident: one wins, the other is told it is already closed."""
+    incident = runtime.app.report_incident(report_input(clock.current), alice)
+    other = bootstrap(settings, clock=clock, configure_logs=False)
+    try:
+        interleave(
+            runtime,
+            lambda: other.app.close_incident(incident.id, {"resolution": "contained"}, alice),
+        )
+        with pytest.raises(RuleBroken, match="already closed"):
+            runtime.app.close_incident(incident.id, {"resolution": "also contained"}, alice)
+        assert count_events(data_dir) == 2
+    finally:
+        other.close()
+
+
+def test_endless_races_end_in_a_conflict_with_nothing_appended(
+    runtime: Runtime,
+    settings: Settings,
+    clock: ManualClock,
+    alice: RequestContext,
+    data_dir: Path,
+) -> None:
+    """When every retry loses too, the request fails with a conflict and stores nothing."""
+    incident = runtime.app.report_incident(report_input(clock.current), alice)
+    other = bootstrap(settings, clock=clock, configure_logs=False)
+    try:
+        interleave(
+            runtime,
+            lambda: other.app.add_note(incident.id, {"text": "winner"}, alice),
+            times=runtime.app.command_retries + 1,
+        )
+        with pytest.raises(Conflict):
+            runtime.app.add_note(incident.id, {"text": "loser"}, alice)
+        notes = [n.text for n in other.app.get_incident(incident.id).state.notes]
+        assert "loser" not in notes
+        assert count_events(data_dir) == 1 + runtime.app.command_retries + 1
+    finally:
+        other.close()
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from uuid import UUID
+    from services.application.context import RequestContext
+    from services.bootstrap import bootstrap
+    from services.config import Settings
+
+    data_dir, incident_id, who, n = sys.argv[1], UUID(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    rt = bootstrap(Settings(data_dir=data_dir, command_retries=50), configure_logs=False)
+    ctx = RequestContext(actor=who)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for i in range(n):
+        rt.app.add_note(incident_id, {"text": f"{who} {i}"}, ctx)
+    rt.close()
+    """
+)
+
+
+def test_two_processes_adding_notes_at_once_lose_nothing(
+    runtime: Runtime, data_dir: Path, clock: ManualClock, alice: RequestContext
+) -> None:
+    """Two processes released together each add 25 notes to one incident: all 50 are there."""
+    incident = runtime.app.report_incident(report_input(clock.current), alice)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(data_dir), str(incident.id), who, "25"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for who in ("ann", "ben")
+    ]
+    for p in procs:
+        assert p.stdout is not None
+        assert p.stdout.readline().strip() == "ready"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    for p in procs:
+        assert p.wait(timeout=60) == 0
+    notes = runtime.app.get_incident(incident.id).state.notes
+    assert sorted(n.text for n in notes) == sorted(
+        f"{who} {i}" for who in ("ann", "ben") for i in range(25)
+    )
+    assert count_events(data_dir) == 51

@@ -1,0 +1,74 @@
+"""The store feed: ordered positions, an immediate wake-up on local saves, polling for others."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from services.application.context import RequestContext
+from services.bootstrap import Runtime, bootstrap
+from services.config import Settings
+from tests.support.clocks import ManualClock
+from tests.support.reports import report_input
+
+
+def test_read_yields_events_after_a_position_in_log_order(
+    runtime: Runtime, clock: ManualClock, alice: RequestContext
+) -> None:
+    """Positions start at 1, increase by one per event, and 'after' excludes the given one."""
+    first = runtime.app.report_incident(report_input(clock.current), alice)
+    runtime.app.add_note(first.id, {"text": "one"}, alice)
+    second = runtime.app.report_incident(report_input(clock.current), alice)
+    items = runtime.feed.read(0, 10)
+    assert [i.position for i in items] == [1, 2, 3]
+    assert [i.event.originator_id for i in items] == [first.id, first.id, second.id]
+    assert [i.position for i in runtime.feed.read(2, 10)] == [3]
+    assert runtime.feed.head() == 3
+
+
+def test_a_local_save_wakes_a_waiting_feed_long_before_the_next_poll(
+    settings: Settings, clock: ManualClock, alice: RequestContext
+) -> None:
+    """With a 10 s poll interval, a save in this process ends the wait within a second."""
+    rt = bootstrap(
+        settings.model_copy(update={"feed_poll_interval": 10.0}),
+        clock=clock,
+        configure_logs=False,
+    )
+    try:
+        saver = threading.Timer(
+            0.2, lambda: rt.app.report_incident(report_input(clock.current), alice)
+        )
+        started = time.monotonic()
+        saver.start()
+        assert rt.feed.wait(0, timeout=8.0)
+        assert time.monotonic() - started < 1.0
+    finally:
+        rt.close()
+
+
+def test_a_save_by_another_process_is_found_by_polling(runtime: Runtime, data_dir: Path) -> None:
+    """A report made by a separate CLI process becomes readable here without any signal."""
+    assert not runtime.feed.wait(0, timeout=0.1)
+    subprocess.run(
+        [
+            Path(sys.executable).parent / "breach",
+            "--data-dir",
+            str(data_dir),
+            "--actor",
+            "bob",
+            "report",
+            "--title",
+            "Phishing",
+            "--discovered-at",
+            "now",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    assert runtime.feed.wait(0, timeout=5.0)
+    [item] = runtime.feed.read(0, 10)
+    assert item.event.actor == "bob"

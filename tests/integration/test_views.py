@@ -1,0 +1,184 @@
+"""Views: tracked in the same transaction, applied exactly once, rebuilt to equal content."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from events.base import DomainEvent
+from services.application.context import RequestContext
+from services.bootstrap import Runtime, bootstrap
+from services.config import Settings
+from services.feeds.store import StoreFeed
+from services.projections.schema import Table, ViewTransaction
+from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.views import Views
+from services.projections.worker import ProjectionWorker
+from tests.support.clocks import ManualClock
+from tests.support.reports import report_input
+
+COUNTS = Table("event_counts", {"kind": "TEXT", "n": "INTEGER"}, key=("kind",))
+
+
+class CountingProjection:
+    """Counts events by type: any event applied twice would show up as a wrong count."""
+
+    name = "counts"
+    version = 1
+    tables: Sequence[Table] = (COUNTS,)
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.fail_at = fail_at
+
+    def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
+        if position == self.fail_at:
+            raise RuntimeError("projection bug")
+        kind = type(event).__name__
+        row = tx.get(COUNTS.name, {"kind": kind})
+        tx.upsert(COUNTS.name, {"kind": kind, "n": (row["n"] if row else 0) + 1})
+
+
+def counts(store: SQLiteViewStore) -> dict[str, int]:
+    return {r["kind"]: r["n"] for r in store.query("SELECT * FROM event_counts")}
+
+
+def populate(rt: Runtime, clock: ManualClock, ctx: RequestContext, n: int) -> None:
+    for i in range(n):
+        incident = rt.app.report_incident(report_input(clock.current, title=f"Incident {i}"), ctx)
+        if i % 3 == 0:
+            rt.app.triage_incident(incident.id, {"severity": "medium"}, ctx)
+        if i % 5 == 0:
+            rt.app.close_incident(incident.id, {"resolution": "false positive"}, ctx)
+
+
+def test_catch_up_applies_each_event_once_and_tracks_the_position(
+    runtime: Runtime, clock: ManualClock, alice: RequestContext
+) -> None:
+    """A second catch-up finds nothing to do; the board has one row per incident."""
+    populate(runtime, clock, alice, 10)
+    head = runtime.feed.head()
+    assert runtime.views.catch_up() == head
+    assert runtime.views.catch_up() == 0
+    assert runtime.views.lag() == {"board": 0}
+    assert len(runtime.board.rows()) == 10
+    assert len(runtime.board.rows(status="closed")) == 2
+
+
+def test_two_workers_racing_on_one_view_never_apply_an_event_twice(
+    runtime: Runtime,
+    settings: Settings,
+    clock: ManualClock,
+    alice: RequestContext,
+    tmp_path: Path,
+) -> None:
+    """Four threads with their own connections and batch sizes catch up one view at once."""
+    populate(runtime, clock, alice, 60)
+    path = tmp_path / "race.db"
+    stores = [SQLiteViewStore(path, [CountingProjection()]) for _ in range(4)]
+    stores[0].create_table()
+    feed = StoreFeed(runtime.app.recorder, runtime.app.mapper)
+    workers = [
+        ProjectionWorker(feed, s, CountingProjection(), batch_size=size)
+        for s, size in zip(stores, (3, 5, 7, 11), strict=True)
+    ]
+    failures: list[BaseException] = []
+
+    def run(worker: ProjectionWorker) -> None:
+        try:
+            worker.catch_up()
+        except BaseException as e:
+            failures.append(e)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    expected: dict[str, int] = {}
+    for item in feed.read(0, 10_000):
+        kind = type(item.event).__name__
+        expected[kind] = expected.get(kind, 0) + 1
+    assert counts(stores[0]) == expected
+    for s in stores:
+        s.close()
+
+
+def test_a_failing_projection_leaves_its_batch_unapplied(
+    runtime: Runtime, clock: ManualClock, alice: RequestContext, tmp_path: Path
+) -> None:
+    """An error mid-batch rolls back the batch's rows and its position together."""
+    populate(runtime, clock, alice, 4)
+    store = SQLiteViewStore(tmp_path / "fail.db", [CountingProjection(fail_at=3)])
+    store.create_table()
+    views = Views(runtime.feed, store, [CountingProjection(fail_at=3)])
+    with pytest.raises(RuntimeError, match="projection bug"):
+        views.catch_up()
+    assert store.position("counts") == 0
+    assert counts(store) == {}
+    store.close()
+
+
+def test_a_new_projection_version_rebuilds_the_view_on_start(
+    runtime: Runtime,
+    settings: Settings,
+    clock: ManualClock,
+    alice: RequestContext,
+    tmp_path: Path,
+) -> None:
+    """Raising a projection's version drops its stale rows and position when the store opens."""
+    populate(runtime, clock, alice, 3)
+    path = tmp_path / "versioned.db"
+    store = SQLiteViewStore(path, [CountingProjection()])
+    store.create_table()
+    Views(runtime.feed, store, [CountingProjection()]).catch_up()
+    assert store.position("counts") == runtime.feed.head()
+    store.close()
+
+    class CountingV2(CountingProjection):
+        version = 2
+
+    reopened = SQLiteViewStore(path, [CountingV2()])
+    reopened.create_table()
+    assert reopened.position("counts") == 0
+    assert counts(reopened) == {}
+    assert reopened.stored_version("counts") == 2
+    reopened.close()
+
+
+def test_rebuild_gives_a_board_equal_to_the_live_one(
+    runtime: Runtime, clock: ManualClock, alice: RequestContext
+) -> None:
+    """A board kept current incrementally equals one rebuilt from the whole log."""
+    for _ in range(3):
+        populate(runtime, clock, alice, 20)
+        runtime.views.catch_up()
+    live: Any = runtime.board.signature()
+    assert runtime.views.rebuild() == runtime.feed.head()
+    assert runtime.board.signature() == live
+    assert len(live) == 60
+
+
+def test_views_follow_the_log_in_the_background(
+    settings: Settings, clock: ManualClock, alice: RequestContext
+) -> None:
+    """Started workers keep the board current without any explicit catch-up."""
+    rt = bootstrap(settings, clock=clock, configure_logs=False)
+    stop = threading.Event()
+    threads = rt.views.start(stop)
+    try:
+        incident = rt.app.report_incident(report_input(clock.current), alice)
+        for _ in range(50):
+            if rt.views.lag() == {"board": 0}:
+                break
+            threading.Event().wait(0.05)
+        assert [r["incident_id"] for r in rt.board.rows()] == [str(incident.id)]
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=5)
+        rt.close()

@@ -1,0 +1,61 @@
+"""The timeline says in words what each event changed, with old and new values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from events.base import Cause
+from events.incident import AmendableFact, Incident
+from events.values import (
+    BreachDetermination,
+    IncidentType,
+    LegalMoments,
+    Severity,
+    SourceChannel,
+)
+from services.incidents.timeline import timeline
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def test_timeline_names_actor_time_and_old_and_new_values() -> None:
+    """Every event appears with its recorded time and actor, corrections show old -> new."""
+    incident = Incident.report(
+        Cause(actor="soc", correlation_id="c1", at=NOW),
+        incident_id=uuid4(),
+        title="Ransomware on file server",
+        description="",
+        reporter="edr",
+        source=SourceChannel.MONITORING,
+        incident_type=IncidentType.RANSOMWARE,
+        moments=LegalMoments(discovered_at=NOW - timedelta(hours=3)),
+    )
+    incident.amend_facts(
+        Cause(actor="lead", correlation_id="c2", at=NOW + timedelta(hours=1)),
+        reason="ticket timestamps",
+        changes={AmendableFact.AWARE_AT: NOW - timedelta(hours=2)},
+    )
+    incident.triage(
+        Cause(actor="dpo", correlation_id="c3", at=NOW + timedelta(hours=2)),
+        severity=Severity.VERY_HIGH,
+        personal_data_breach=BreachDetermination.UNDETERMINED,
+        incident_type=IncidentType.RANSOMWARE,
+    )
+    incident.add_note(Cause(actor="lead", correlation_id="c4", at=NOW), text="Backups intact")
+    entries = timeline(list(incident.collect_events()), UTC)
+    assert [(e.version, e.actor) for e in entries] == [
+        (1, "soc"),
+        (2, "lead"),
+        (3, "dpo"),
+        (4, "lead"),
+    ]
+    assert entries[0].summary.startswith('reported "Ransomware on file server" (ransomware)')
+    assert "discovered 2026-11-27 09:00 UTC" in entries[0].summary
+    assert entries[1].summary == (
+        "corrected aware_at unknown -> 2026-11-27 10:00 UTC (reason: ticket timestamps)"
+    )
+    assert "severity none -> very_high" in entries[2].summary
+    assert "personal data breach undetermined" in entries[2].summary
+    assert entries[3].summary == "note: Backups intact"
+    assert entries[1].recorded_at == NOW + timedelta(hours=1)
