@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 
+from events.incident import Incident
 from events.values import BreachDetermination, IncidentStatus, IncidentType, Severity, SourceChannel
+from services.application.app import BreachLedger
+from services.application.context import RequestContext
 from services.cli.app import app, state_of
 from services.cli.inputs import normalise_moments, read_document
 from services.cli.output import emit_fields, emit_json, emit_table, note
@@ -196,11 +201,23 @@ def show_timeline(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = Fal
     )
 
 
-def _done(incident: Any, as_json: bool, what: str) -> None:
+def _change(
+    ctx: typer.Context,
+    incident_id: str,
+    command: Callable[[BreachLedger, UUID, dict[str, Any], RequestContext], Incident],
+    data: dict[str, Any],
+    *,
+    as_json: bool,
+    done: str,
+) -> None:
+    """Resolve the id, run an application command on it, and report the new version."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    incident = command(rt.app, rt.board.resolve(incident_id), data, state.request())
     if as_json:
         emit_json(incident_document(incident))
     else:
-        typer.echo(f"{what} {incident.id} (version {incident.version})")
+        typer.echo(f"{done} {incident.id} (version {incident.version})")
 
 
 @app.command()
@@ -225,8 +242,6 @@ def amend(
 ) -> None:
     """Correct facts of a report (moments, title, description), with a reason."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
-    target = rt.board.resolve(incident_id)
     data = _given(
         title=title,
         description=description,
@@ -238,8 +253,8 @@ def amend(
     data = normalise_moments(data, state.zone, state.now())
     for name in clear or []:
         data[name] = None
-    incident = rt.app.amend_facts(target, {"reason": reason, **data}, state.request())
-    _done(incident, as_json, "amended")
+    data["reason"] = reason
+    _change(ctx, incident_id, BreachLedger.amend_facts, data, as_json=as_json, done="amended")
 
 
 @app.command()
@@ -258,12 +273,8 @@ def triage(
     as_json: JsonOpt = False,
 ) -> None:
     """Record severity, whether it is a personal-data breach, and the incident type."""
-    state = state_of(ctx)
-    rt = state.fresh_runtime()
-    target = rt.board.resolve(incident_id)
     data = _given(severity=severity, personal_data_breach=breach, incident_type=incident_type)
-    incident = rt.app.triage_incident(target, data, state.request())
-    _done(incident, as_json, "triaged")
+    _change(ctx, incident_id, BreachLedger.triage_incident, data, as_json=as_json, done="triaged")
 
 
 @app.command("note")
@@ -274,10 +285,7 @@ def add_note(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a note to an incident's record."""
-    state = state_of(ctx)
-    rt = state.fresh_runtime()
-    incident = rt.app.add_note(rt.board.resolve(incident_id), {"text": text}, state.request())
-    _done(incident, as_json, "noted")
+    _change(ctx, incident_id, BreachLedger.add_note, {"text": text}, as_json=as_json, done="noted")
 
 
 @app.command()
@@ -288,12 +296,8 @@ def close(
     as_json: JsonOpt = False,
 ) -> None:
     """Close an incident with its resolution."""
-    state = state_of(ctx)
-    rt = state.fresh_runtime()
-    incident = rt.app.close_incident(
-        rt.board.resolve(incident_id), {"resolution": resolution}, state.request()
-    )
-    _done(incident, as_json, "closed")
+    data = {"resolution": resolution}
+    _change(ctx, incident_id, BreachLedger.close_incident, data, as_json=as_json, done="closed")
 
 
 @app.command()
@@ -304,9 +308,5 @@ def reopen(
     as_json: JsonOpt = False,
 ) -> None:
     """Reopen a closed incident."""
-    state = state_of(ctx)
-    rt = state.fresh_runtime()
-    incident = rt.app.reopen_incident(
-        rt.board.resolve(incident_id), {"reason": reason}, state.request()
-    )
-    _done(incident, as_json, "reopened")
+    data = {"reason": reason}
+    _change(ctx, incident_id, BreachLedger.reopen_incident, data, as_json=as_json, done="reopened")
