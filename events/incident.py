@@ -14,8 +14,16 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from events.assessment import (
+    AssessmentFacts,
+    Decision,
+    DecisionKind,
+    Evaluation,
+    SeverityAssessment,
+    digest,
+)
 from events.base import AggregateCreated, Cause, DomainEvent
 from events.errors import RuleViolation
 from events.values import (
@@ -53,6 +61,18 @@ class Note(BaseModel):
     at: AwareDatetime
 
 
+class AssessmentRecord(BaseModel):
+    """The current impact assessment: the facts, their digest, and the severity derived."""
+
+    model_config = ConfigDict(frozen=True)
+
+    facts: AssessmentFacts
+    digest: str
+    severity: SeverityAssessment
+    actor: str
+    at: AwareDatetime
+
+
 class IncidentState(BaseModel):
     """Everything the Incident aggregate knows, as one immutable value."""
 
@@ -68,7 +88,20 @@ class IncidentState(BaseModel):
     personal_data_breach: BreachDetermination = BreachDetermination.UNDETERMINED
     status: IncidentStatus = IncidentStatus.OPEN
     resolution: str | None = None
+    closed_at: AwareDatetime | None = None
     notes: tuple[Note, ...] = ()
+    assessment: AssessmentRecord | None = None
+    assessments: int = 0
+    evaluation: Evaluation | None = None
+    decisions: dict[str, Decision] = Field(default_factory=dict)
+
+    def notified(self) -> dict[str, datetime]:
+        """When each obligation was recorded as notified."""
+        return {
+            key: d.notified_at
+            for key, d in self.decisions.items()
+            if d.decision is DecisionKind.NOTIFIED and d.notified_at is not None
+        }
 
     def fact(self, name: AmendableFact) -> Any:
         """Return the current value of an amendable fact."""
@@ -199,7 +232,11 @@ class IncidentClosed(IncidentEvent):
     def apply(self, aggregate: Incident) -> None:
         """Mark the incident closed."""
         aggregate.state = aggregate.state.model_copy(
-            update={"status": IncidentStatus.CLOSED, "resolution": self.resolution}
+            update={
+                "status": IncidentStatus.CLOSED,
+                "resolution": self.resolution,
+                "closed_at": self.timestamp,
+            }
         )
 
 
@@ -211,8 +248,73 @@ class IncidentReopened(IncidentEvent):
     def apply(self, aggregate: Incident) -> None:
         """Mark the incident open again."""
         aggregate.state = aggregate.state.model_copy(
-            update={"status": IncidentStatus.OPEN, "resolution": None}
+            update={"status": IncidentStatus.OPEN, "resolution": None, "closed_at": None}
         )
+
+
+class ImpactAssessed(IncidentEvent):
+    """The impact was (re)assessed: the facts established, and the severity derived from them
+    under the named policy version. Earlier assessments stay in the history."""
+
+    facts: AssessmentFacts
+    digest: str
+    severity: SeverityAssessment
+
+    def apply(self, aggregate: Incident) -> None:
+        """Make this the current assessment."""
+        state = aggregate.state
+        record = AssessmentRecord(
+            facts=self.facts,
+            digest=self.digest,
+            severity=self.severity,
+            actor=self.actor,
+            at=self.timestamp,
+        )
+        aggregate.state = state.model_copy(
+            update={"assessment": record, "assessments": state.assessments + 1}
+        )
+
+
+class ObligationsEvaluated(IncidentEvent):
+    """The obligations were (re)computed: after an assessment, or because a moment, a
+    decision or the status they count from changed. Superseded deadlines stay in history."""
+
+    evaluation: Evaluation
+    assessment_digest: str
+    reason: str
+
+    def apply(self, aggregate: Incident) -> None:
+        """Make this the current evaluation."""
+        aggregate.state = aggregate.state.model_copy(update={"evaluation": self.evaluation})
+
+
+class ObligationDecided(IncidentEvent):
+    """The DPO decided on an obligation. ``log_position`` and ``assessment_digest`` pin what
+    was known when deciding: the log up to that position, and that assessment."""
+
+    obligation_id: str
+    decision: DecisionKind
+    reason: str
+    notified_at: AwareDatetime | None = None
+    reference: str | None = None
+    log_position: int
+    assessment_digest: str
+
+    def apply(self, aggregate: Incident) -> None:
+        """Record the decision as the current one for its obligation."""
+        decision = Decision(
+            obligation_id=self.obligation_id,
+            decision=self.decision,
+            reason=self.reason,
+            notified_at=self.notified_at,
+            reference=self.reference,
+            actor=self.actor,
+            at=self.timestamp,
+            log_position=self.log_position,
+            assessment_digest=self.assessment_digest,
+        )
+        decisions = {**aggregate.state.decisions, self.obligation_id: decision}
+        aggregate.state = aggregate.state.model_copy(update={"decisions": decisions})
 
 
 def _required_text(field: str, value: str, limit: int = TEXT_MAX) -> str:
@@ -353,4 +455,84 @@ class Incident(BaseAggregate[UUID]):
             raise RuleViolation("status", "the incident is open; only a closed one can reopen")
         self.trigger_event(
             IncidentReopened, reason=_required_text("reason", reason), **cause.stamp()
+        )
+
+    def assess(self, cause: Cause, *, facts: AssessmentFacts, severity: SeverityAssessment) -> None:
+        """Record an impact assessment; it must differ from the current one."""
+        self._require_open("assessing it")
+        current = self.state.assessment
+        facts_digest = digest(facts)
+        if current is not None and current.digest == facts_digest and current.severity == severity:
+            raise RuleViolation(
+                "facts", "the assessment changes nothing: same facts as the current one"
+            )
+        self.trigger_event(
+            ImpactAssessed, facts=facts, digest=facts_digest, severity=severity, **cause.stamp()
+        )
+
+    def record_evaluation(self, cause: Cause, *, evaluation: Evaluation, reason: str) -> bool:
+        """Record recomputed obligations if they differ from the current ones."""
+        if self.state.assessment is None:
+            raise RuleViolation("assessment", "assess the impact before evaluating obligations")
+        if self.state.evaluation == evaluation:
+            return False
+        self.trigger_event(
+            ObligationsEvaluated,
+            evaluation=evaluation,
+            assessment_digest=self.state.assessment.digest,
+            reason=reason,
+            **cause.stamp(),
+        )
+        return True
+
+    def decide(
+        self,
+        cause: Cause,
+        *,
+        obligation_id: str,
+        decision: DecisionKind,
+        reason: str,
+        notified_at: datetime | None,
+        reference: str | None,
+        log_position: int,
+    ) -> None:
+        """Record the DPO's decision on an obligation of the current evaluation."""
+        evaluation = self.state.evaluation
+        assessment = self.state.assessment
+        if evaluation is None or assessment is None:
+            raise RuleViolation("obligation", "assess the impact before deciding on obligations")
+        if evaluation.find(obligation_id) is None:
+            raise RuleViolation(
+                "obligation", f"{obligation_id!r} is not an obligation of this incident"
+            )
+        reason = _required_text("reason", reason)
+        if decision is DecisionKind.NOTIFIED:
+            if notified_at is None:
+                raise RuleViolation("notified_at", "is required when recording a notification")
+            if notified_at > cause.at:
+                raise RuleViolation("notified_at", f"{notified_at.isoformat()} is in the future")
+            if notified_at < self.state.moments.discovered_at:
+                raise RuleViolation("notified_at", "must not be before discovered_at")
+            reference = _required_text("reference", reference or "", TITLE_MAX)
+        elif notified_at is not None or reference:
+            raise RuleViolation(
+                "notified_at", "only a 'notified' decision takes a time and a reference"
+            )
+        current = self.state.decisions.get(obligation_id)
+        if current is not None and (current.decision, current.notified_at, current.reference) == (
+            decision,
+            notified_at,
+            reference,
+        ):
+            raise RuleViolation("decision", "changes nothing: the same decision is on record")
+        self.trigger_event(
+            ObligationDecided,
+            obligation_id=obligation_id,
+            decision=decision,
+            reason=reason,
+            notified_at=notified_at,
+            reference=reference,
+            log_position=log_position,
+            assessment_digest=assessment.digest,
+            **cause.stamp(),
         )

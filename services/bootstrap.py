@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from services.application.app import BreachLedger
+from services.assessment.obligations_view import Obligations, ObligationsProjection
 from services.clock import Clock, SystemClock
 from services.config import Settings
 from services.feeds.signal import SaveSignal
@@ -19,7 +21,7 @@ from services.projections.views import Views
 
 def projections() -> list[Projection]:
     """Every projection of the application, in the order they are built."""
-    return [IncidentBoardProjection()]
+    return [IncidentBoardProjection(), ObligationsProjection()]
 
 
 def store_env(settings: Settings) -> dict[str, str]:
@@ -44,6 +46,7 @@ class Runtime:
     feed: StoreFeed
     views: Views
     board: Board
+    obligations: Obligations
 
     def close(self) -> None:
         """Release database connections."""
@@ -76,4 +79,11 @@ def bootstrap(
     store = SQLiteViewStore(settings.views_db, all_projections)
     store.create_table()
     views = Views(feed, store, all_projections)
-    return Runtime(settings=settings, app=app, feed=feed, views=views, board=Board(store))
+    return Runtime(
+        settings=settings,
+        app=app,
+        feed=feed,
+        views=views,
+        board=Board(store),
+        obligations=Obligations(store, due_soon=timedelta(hours=settings.due_soon_hours)),
+    )

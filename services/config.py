@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between polls of the event store for other processes' events.",
     )
+    due_soon_hours: float = Field(
+        default=24, gt=0, description="An open obligation this close to its deadline is due soon."
+    )
     command_retries: int = Field(
         default=5, ge=0, description="Retries of a command that lost a concurrent-write race."
     )

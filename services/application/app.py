@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.incidents.handlers import IncidentHandlers
+from services.assessment.handlers import AssessmentHandlers
 
 
-class BreachLedger(IncidentHandlers):
+class BreachLedger(AssessmentHandlers):
     """breachledger's application; capabilities contribute their command methods as bases."""

@@ -123,8 +123,10 @@ class LedgerApplication(Application[UUID]):
         with bound_contextvars(correlation_id=ctx.correlation_id, **{key: str(aggregate_id)}):
             for attempt in range(self.command_retries + 1):
                 aggregate = self.load(aggregate_id, kind)
+                cause = self.cause(ctx)
                 try:
-                    command(aggregate, self.cause(ctx))
+                    command(aggregate, cause)
+                    self.after_command(aggregate, cause)
                 except RuleViolation as e:
                     raise RuleBroken(e.field or "state", e.reason) from None
                 try:
@@ -139,6 +141,13 @@ class LedgerApplication(Application[UUID]):
             "version",
             f"{kind.__name__.lower()} {aggregate_id} kept changing under this request; try again",
         )
+
+    def after_command(self, aggregate: BaseAggregate[UUID], cause: Cause) -> None:
+        """Hook run after every command on an existing aggregate, before it is saved.
+
+        Capabilities override it (calling ``super()``) to add the events a change implies,
+        such as recomputed deadlines, in the same atomic save.
+        """
 
     def create(
         self, make: Callable[[Cause], A], ctx: RequestContext, *, logged: str, **log_fields: Any

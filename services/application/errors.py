@@ -7,7 +7,12 @@ and a problem body.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import ValidationError
+
+_NAMED = re.compile(r"^([A-Za-z_][\w.\[\]-]*): (.+)$", re.DOTALL)
+"""A validator's message that names its own, more precise field: ``field: reason``."""
 
 
 class ServiceError(Exception):
@@ -38,10 +43,16 @@ class InvalidInput(ServiceError):
         kind = first["type"]
         if kind == "extra_forbidden":
             reason = "is not a known field"
+        elif kind == "enum":
+            expected = first.get("ctx", {}).get("expected", "")
+            reason = f"{first.get('input')!r} is not one of {expected}"
         elif kind == "missing":
             reason = "is required"
         elif kind == "string_too_short" and first.get("ctx", {}).get("min_length") == 1:
             reason = "must not be empty"
+        named = _NAMED.match(reason)
+        if named:
+            loc, reason = named.group(1), named.group(2)
         return cls(f"{prefix}{loc}", reason)
 
 

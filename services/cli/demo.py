@@ -10,7 +10,8 @@ from services.cli.output import say
 
 @app.command()
 def demo(ctx: typer.Context) -> None:
-    """Record a realistic demo incident, then print the board and its timeline."""
+    """Record a realistic demo incident, then print the board, its timeline and obligations."""
+    from services.cli.assessment import obligations
     from services.cli.incidents import list_incidents, show_timeline
     from services.incidents.demo import run_demo
 
@@ -21,6 +22,8 @@ def demo(ctx: typer.Context) -> None:
     list_incidents(ctx, status=None, severity=None, incident_type=None, limit=None)
     say(f"\nThe timeline of {str(incident.id)[:8]}:")
     show_timeline(ctx, str(incident.id))
+    say(f"\nWho must be told, by when (breach obligations {str(incident.id)[:8]}):")
+    obligations(ctx, incident_id=str(incident.id), show_all=False)
     say(
         "\nTry: breach show "
         f"{str(incident.id)[:8]}   breach timeline {str(incident.id)[:8]} --json   breach --help"

@@ -201,7 +201,7 @@ def show_timeline(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = Fal
     )
 
 
-def _change(
+def change_incident(
     ctx: typer.Context,
     incident_id: str,
     command: Callable[[BreachLedger, UUID, dict[str, Any], RequestContext], Incident],
@@ -254,7 +254,9 @@ def amend(
     for name in clear or []:
         data[name] = None
     data["reason"] = reason
-    _change(ctx, incident_id, BreachLedger.amend_facts, data, as_json=as_json, done="amended")
+    change_incident(
+        ctx, incident_id, BreachLedger.amend_facts, data, as_json=as_json, done="amended"
+    )
 
 
 @app.command()
@@ -274,7 +276,9 @@ def triage(
 ) -> None:
     """Record severity, whether it is a personal-data breach, and the incident type."""
     data = _given(severity=severity, personal_data_breach=breach, incident_type=incident_type)
-    _change(ctx, incident_id, BreachLedger.triage_incident, data, as_json=as_json, done="triaged")
+    change_incident(
+        ctx, incident_id, BreachLedger.triage_incident, data, as_json=as_json, done="triaged"
+    )
 
 
 @app.command("note")
@@ -285,7 +289,9 @@ def add_note(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a note to an incident's record."""
-    _change(ctx, incident_id, BreachLedger.add_note, {"text": text}, as_json=as_json, done="noted")
+    change_incident(
+        ctx, incident_id, BreachLedger.add_note, {"text": text}, as_json=as_json, done="noted"
+    )
 
 
 @app.command()
@@ -297,7 +303,9 @@ def close(
 ) -> None:
     """Close an incident with its resolution."""
     data = {"resolution": resolution}
-    _change(ctx, incident_id, BreachLedger.close_incident, data, as_json=as_json, done="closed")
+    change_incident(
+        ctx, incident_id, BreachLedger.close_incident, data, as_json=as_json, done="closed"
+    )
 
 
 @app.command()
@@ -309,4 +317,6 @@ def reopen(
 ) -> None:
     """Reopen a closed incident."""
     data = {"reason": reason}
-    _change(ctx, incident_id, BreachLedger.reopen_incident, data, as_json=as_json, done="reopened")
+    change_incident(
+        ctx, incident_id, BreachLedger.reopen_incident, data, as_json=as_json, done="reopened"
+    )

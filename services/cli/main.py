@@ -9,7 +9,12 @@ import structlog
 import typer
 
 from services.application.errors import ServiceError
-from services.cli import demo, incidents, views  # noqa: F401  (commands register themselves)
+from services.cli import (  # noqa: F401  (commands register themselves)
+    assessment,
+    demo,
+    incidents,
+    views,
+)
 from services.cli.app import app
 from services.cli.output import error
 

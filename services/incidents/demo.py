@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from events.incident import Incident
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
 
 DEMO_TITLE = "Job-application portal: resumes downloadable without login"
+DEMO_FACTS: dict[str, Any] = {
+    "summary": "CVs of 2,300 applicants downloaded by an unknown party",
+    "data_categories": ["resume_cv", "contact", "identity"],
+    "people": {"count": 2300, "confirmed": True},
+    "people_by_jurisdiction": {"DE": 900, "FR": 400, "GB": 600, "CN": 400},
+    "breach_types": ["confidentiality"],
+    "encryption": "none",
+    "recipients": "unknown_or_public",
+    "intent": "malicious",
+    "adjustments": {"volume": True},
+    "establishments": ["DE"],
+}
 
 
 def run_demo(app: BreachLedger) -> Incident:
-    """Report, correct, triage and annotate a job-application portal leak."""
+    """Report, correct, triage, annotate and assess a job-application portal leak."""
     now = app.clock.now().replace(second=0, microsecond=0)
     analyst = RequestContext(actor="soc.analyst")
     lead = RequestContext(actor="ir.lead")
@@ -50,8 +63,9 @@ def run_demo(app: BreachLedger) -> Incident:
         },
         dpo,
     )
-    return app.add_note(
+    app.add_note(
         incident.id,
         {"text": "Endpoint disabled at the load balancer; WAF rule blocks the IP range."},
         lead,
     )
+    return app.assess_impact(incident.id, DEMO_FACTS, dpo)

@@ -9,9 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from events.assessment import Evaluation, Obligation
 from events.base import DomainEvent
 from events.incident import (
     AmendableFact,
+    ImpactAssessed,
     Incident,
     IncidentClosed,
     IncidentFactsAmended,
@@ -20,6 +22,8 @@ from events.incident import (
     IncidentReported,
     IncidentState,
     IncidentTriaged,
+    ObligationDecided,
+    ObligationsEvaluated,
 )
 from services.timefmt import show_time
 
@@ -35,7 +39,8 @@ class TimelineEntry(BaseModel):
     summary: str
 
 
-def _words(class_name: str) -> str:
+def in_words(class_name: str) -> str:
+    """An event class name in words: 'IncidentFactsAmended' -> 'incident facts amended'."""
     return re.sub(r"(?<!^)(?=[A-Z])", " ", class_name).lower()
 
 
@@ -81,13 +86,68 @@ def describe(event: DomainEvent, before: IncidentState | None, zone: tzinfo) -> 
             label = field.replace("_", " ")
             parts.append(f"{label} {new}" if old_text == new else f"{label} {old_text} -> {new}")
         return "triaged: " + ", ".join(parts)
+    if isinstance(event, ImpactAssessed):
+        return _describe_assessment(event)
+    if isinstance(event, ObligationsEvaluated):
+        previous = before.evaluation if before is not None else None
+        return _describe_evaluation(event, previous, zone)
+    if isinstance(event, ObligationDecided):
+        text = f"decided {event.obligation_id}: {event.decision.value.replace('_', ' ')}"
+        if event.notified_at is not None:
+            text += f" at {show_time(event.notified_at, zone)} (reference {event.reference})"
+        return f"{text}; reason: {event.reason} (based on log position {event.log_position})"
     if isinstance(event, IncidentNoteAdded):
         return f"note: {event.text}"
     if isinstance(event, IncidentClosed):
         return f"closed: {event.resolution}"
     if isinstance(event, IncidentReopened):
         return f"reopened: {event.reason}"
-    return _words(type(event).__name__)
+    return in_words(type(event).__name__)
+
+
+def _describe_assessment(event: ImpactAssessed) -> str:
+    facts, sev = event.facts, event.severity
+    people = (
+        f"{facts.people.count:,} people ({'confirmed' if facts.people.confirmed else 'estimated'})"
+    )
+    places = ", ".join(f"{code} {n:,}" for code, n in facts.people_by_jurisdiction.items())
+    return (
+        f"impact assessed: {people} in {places}; data: "
+        f"{', '.join(c.value for c in facts.data_categories)}; severity {sev.band} "
+        f"(SE {sev.score:g}, {sev.method}): {sev.recommendation}"
+    )
+
+
+def _deadline(o: Obligation, zone: tzinfo) -> str:
+    if o.deadline is not None:
+        return show_time(o.deadline, zone) + (" (provisional)" if o.provisional else "")
+    return o.pending or o.deadline_text or "no fixed deadline"
+
+
+def _describe_evaluation(
+    event: ObligationsEvaluated, previous: Evaluation | None, zone: tzinfo
+) -> str:
+    due = [o for o in event.evaluation.obligations if o.due]
+    head = (
+        f"obligations evaluated (rules {event.evaluation.rule_set}, after {event.reason}): "
+        f"{len(due)} due"
+    )
+    if previous is None:
+        listed = [f"{o.id} by {_deadline(o, zone)}" for o in due if o.deadline is not None]
+        return head + (": " + "; ".join(listed) if listed else "")
+    changes = []
+    for o in event.evaluation.obligations:
+        old = previous.find(o.id)
+        if old is None:
+            changes.append(f"{o.id} added")
+        elif old.due != o.due:
+            changes.append(f"{o.id} {'now due' if o.due else 'no longer due'}")
+        elif old.deadline != o.deadline or old.pending != o.pending:
+            changes.append(f"{o.id} {_deadline(old, zone)} -> {_deadline(o, zone)}")
+    for old in previous.obligations:
+        if event.evaluation.find(old.id) is None:
+            changes.append(f"{old.id} removed")
+    return head + (": " + "; ".join(changes) if changes else "")
 
 
 def timeline(events: Sequence[DomainEvent], zone: tzinfo) -> list[TimelineEntry]:

@@ -1,0 +1,311 @@
+"""Impact assessment values: the facts responders establish, and the answers derived from them.
+
+The facts (:class:`AssessmentFacts`) are what a responder records; the severity working
+(:class:`SeverityAssessment`) and the obligations (:class:`Obligation`) are what the
+engine in ``services.assessment`` derived from them under a named rule-set version. All
+are stored inside incident events so an audit can replay exactly what was known and
+concluded at any moment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
+
+
+class DataCategory(StrEnum):
+    """Categories of personal data a breach can affect."""
+
+    CONTACT = "contact"
+    IDENTITY = "identity"
+    NATIONAL_ID = "national_id"
+    CREDENTIALS_PLAINTEXT = "credentials_plaintext"
+    CREDENTIALS_WEAKLY_HASHED = "credentials_weakly_hashed"
+    CREDENTIALS_STRONGLY_HASHED = "credentials_strongly_hashed"
+    FINANCIAL = "financial"
+    PAYMENT_CARD = "payment_card"
+    HEALTH = "health"
+    GENETIC = "genetic"
+    BIOMETRIC = "biometric"
+    RACIAL_OR_ETHNIC_ORIGIN = "racial_or_ethnic_origin"
+    POLITICAL_OPINION = "political_opinion"
+    RELIGIOUS_BELIEF = "religious_belief"
+    TRADE_UNION = "trade_union"
+    SEX_LIFE = "sex_life"
+    CRIMINAL_RECORD = "criminal_record"
+    CHILDREN = "children"
+    LOCATION = "location"
+    BEHAVIOURAL = "behavioural"
+    COMMUNICATIONS = "communications"
+    EMPLOYMENT_HR = "employment_hr"
+    RESUME_CV = "resume_cv"
+    EDUCATION = "education"
+    OTHER = "other"
+
+
+CREDENTIAL_CATEGORIES = frozenset(
+    {
+        DataCategory.CREDENTIALS_PLAINTEXT,
+        DataCategory.CREDENTIALS_WEAKLY_HASHED,
+        DataCategory.CREDENTIALS_STRONGLY_HASHED,
+    }
+)
+
+
+class BreachType(StrEnum):
+    """The security property the breach broke."""
+
+    CONFIDENTIALITY = "confidentiality"
+    INTEGRITY = "integrity"
+    AVAILABILITY = "availability"
+
+
+class Encryption(StrEnum):
+    """Whether the data was unintelligible to whoever got it."""
+
+    NONE = "none"
+    ENCRYPTED_KEY_SAFE = "encrypted_key_safe"
+    ENCRYPTED_KEY_COMPROMISED = "encrypted_key_compromised"
+
+
+class Recipients(StrEnum):
+    """Who received or may have received the data."""
+
+    NONE_KNOWN = "none_known"
+    KNOWN_TRUSTED = "known_trusted"
+    KNOWN = "known"
+    UNKNOWN_OR_PUBLIC = "unknown_or_public"
+
+
+class Intent(StrEnum):
+    """Whether the breach was malicious or accidental."""
+
+    MALICIOUS = "malicious"
+    ACCIDENTAL = "accidental"
+
+
+class Recovery(StrEnum):
+    """For integrity and availability breaches: can the data be restored?"""
+
+    NOT_APPLICABLE = "not_applicable"
+    WITHOUT_DIFFICULTY = "without_difficulty"
+    TEMPORARY_LOSS = "temporary_loss"
+    UNRECOVERABLE = "unrecoverable"
+
+
+class Identifiability(StrEnum):
+    """ENISA's ease of identification of the people from the data."""
+
+    NEGLIGIBLE = "negligible"
+    LIMITED = "limited"
+    SIGNIFICANT = "significant"
+    MAXIMUM = "maximum"
+
+
+class Role(StrEnum):
+    """Our role for the data breached."""
+
+    CONTROLLER = "controller"
+    PROCESSOR = "processor"
+
+
+class Sector(StrEnum):
+    """Characteristics of the organisation that bring extra regimes into play."""
+
+    CRITICAL_INFRASTRUCTURE = "critical_infrastructure"
+    FINANCIAL_ENTITY = "financial_entity"
+    ESSENTIAL_ENTITY = "essential_entity"
+    IMPORTANT_ENTITY = "important_entity"
+    PRC_NETWORK_OPERATOR = "prc_network_operator"
+    PRC_CENTRAL_STATE_ORGAN = "prc_central_state_organ"
+    HIPAA_COVERED_ENTITY = "hipaa_covered_entity"
+    HIPAA_BUSINESS_ASSOCIATE = "hipaa_business_associate"
+    PUBLIC_COMMS_PROVIDER = "public_comms_provider"
+    MEDICAL_ORGANISATION = "medical_organisation"
+
+
+class Count(BaseModel):
+    """A number and whether it is confirmed or only estimated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    count: NonNegativeInt
+    confirmed: bool = False
+
+
+class Adjustments(BaseModel):
+    """ENISA's whole-step adjustments of the data processing context score."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    volume: bool = Field(
+        default=False, description="Much data about each person (e.g. detailed profiles, CVs)."
+    )
+    sensitive_controller: bool = Field(
+        default=False, description="The controller's nature makes the data telling."
+    )
+    inaccurate: bool = Field(default=False, description="The data is known to be invalid.")
+    public: bool = Field(default=False, description="The data was already public.")
+
+
+class AssessmentFacts(BaseModel):
+    """What responders established about a breach's impact.
+
+    ``people_by_jurisdiction`` maps ISO 3166 codes (``DE``, ``US-CA``) to the number of
+    affected people living there. ``major_incident`` records a classification as a
+    significant (NIS2) or major (DORA) incident. ``remedial_measures_effective`` records
+    that measures taken make the harm to people no longer likely. ``hipaa_low_probability``
+    records a documented HIPAA four-factor assessment showing a low probability of
+    compromise. ``assessed_notifiable_at`` is when the breach was assessed as notifiable
+    (Singapore's clock); when absent, the time the assessment is recorded counts.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_categories: tuple[DataCategory, ...] = Field(min_length=1)
+    credentials_open: tuple[DataCategory, ...] = ()
+    people: Count
+    records: Count | None = None
+    people_by_jurisdiction: dict[str, NonNegativeInt] = Field(min_length=1)
+    breach_types: tuple[BreachType, ...] = Field(min_length=1)
+    encryption: Encryption = Encryption.NONE
+    recipients: Recipients
+    intent: Intent
+    recovery: Recovery = Recovery.NOT_APPLICABLE
+    time_to_restore_hours: float | None = Field(default=None, ge=0)
+    identifiability: Identifiability = Identifiability.MAXIMUM
+    children: bool = False
+    vulnerable_people: bool = False
+    role: Role = Role.CONTROLLER
+    customer: str | None = None
+    sectors: tuple[Sector, ...] = ()
+    establishments: tuple[str, ...] = ()
+    direct_loss_cny: NonNegativeInt = 0
+    major_incident: bool = False
+    remedial_measures_effective: bool = False
+    hipaa_low_probability: bool = False
+    adjustments: Adjustments = Adjustments()
+    assessed_notifiable_at: AwareDatetime | None = None
+    summary: str = ""
+
+
+def digest(model: BaseModel) -> str:
+    """SHA-256 of a value's canonical JSON: equal content, equal digest."""
+    data = json.dumps(
+        model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+class Factor(BaseModel):
+    """One term of the severity working: its value and where it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    value: float
+    source: str
+
+
+class SeverityAssessment(BaseModel):
+    """The ENISA 2013 severity score with its working, band and recommendations."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: str
+    policy_version: str
+    score: float
+    band: str
+    risk: str
+    factors: tuple[Factor, ...]
+    notes: tuple[str, ...] = ()
+    recommend_authority: bool
+    recommend_people: bool
+    recommendation: str
+
+
+class Audience(StrEnum):
+    """Whom an obligation requires us to tell (or record)."""
+
+    AUTHORITY = "authority"
+    DATA_SUBJECTS = "data_subjects"
+    CONTROLLER = "controller"
+    MEDIA = "media"
+    CREDIT_AGENCIES = "credit_agencies"
+    INTERNAL = "internal"
+
+
+class Obligation(BaseModel):
+    """A duty derived from one regime's rule for this breach, with its deadline.
+
+    ``deadline`` is None when the law gives no fixed period ("without undue delay") or
+    when the moment the clock counts from is not known yet (``pending`` says which).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    regime: str
+    regime_name: str
+    party: str
+    audience: Audience
+    jurisdictions: tuple[str, ...]
+    people: int
+    triggered: bool
+    condition: str
+    exemption: str | None = None
+    clock: str | None = None
+    clock_start: AwareDatetime | None = None
+    deadline: AwareDatetime | None = None
+    deadline_text: str = ""
+    provisional: str | None = None
+    pending: str | None = None
+    content: tuple[str, ...] = ()
+    verified: str = "yes"
+
+    @property
+    def due(self) -> bool:
+        """Whether something must be done: triggered and not exempt."""
+        return self.triggered and self.exemption is None
+
+
+class Evaluation(BaseModel):
+    """The obligations derived for one incident under one rule-set version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule_set: str
+    obligations: tuple[Obligation, ...]
+    notes: tuple[str, ...] = ()
+
+    def find(self, obligation_id: str) -> Obligation | None:
+        """The obligation with this id, if evaluated."""
+        return next((o for o in self.obligations if o.id == obligation_id), None)
+
+
+class DecisionKind(StrEnum):
+    """What the DPO decided about an obligation."""
+
+    NOTIFY = "notify"
+    DO_NOT_NOTIFY = "do_not_notify"
+    NOTIFIED = "notified"
+
+
+class Decision(BaseModel):
+    """A DPO's decision on one obligation and what it was based on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    obligation_id: str
+    decision: DecisionKind
+    reason: str
+    notified_at: datetime | None = None
+    reference: str | None = None
+    actor: str
+    at: AwareDatetime
+    log_position: int
+    assessment_digest: str

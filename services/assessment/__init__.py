@@ -1,0 +1,1 @@
+"""Impact assessment: severity with its working, and the obligations the law attaches."""

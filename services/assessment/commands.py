@@ -1,0 +1,97 @@
+"""Requests of the assessment capability, validated before they reach the incident."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator, model_validator
+
+from events.assessment import CREDENTIAL_CATEGORIES, AssessmentFacts, DecisionKind, Role
+from services.assessment.jurisdictions import is_known
+
+
+def _jurisdiction(field: str, code: Any) -> str:
+    if isinstance(code, bool):
+        msg = f"{field}: {code!r} is not a jurisdiction code (quote codes such as 'NO' in YAML)"
+        raise ValueError(msg)
+    text = str(code).strip().upper()
+    if not is_known(text):
+        msg = f"{field}.{code}: not a known jurisdiction (use ISO 3166, e.g. DE or US-CA)"
+        raise ValueError(msg)
+    return text
+
+
+class AssessImpact(AssessmentFacts):
+    """The facts of an impact assessment, with the cross-field checks a person would make."""
+
+    @field_validator("people_by_jurisdiction", mode="before")
+    @classmethod
+    def _codes(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        out: dict[str, Any] = {}
+        for code, count in value.items():
+            key = _jurisdiction("people_by_jurisdiction", code)
+            if key in out:
+                msg = f"people_by_jurisdiction: {key} is given twice"
+                raise ValueError(msg)
+            out[key] = count
+        return out
+
+    @field_validator("establishments", mode="before")
+    @classmethod
+    def _establishments(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            return value
+        return tuple(_jurisdiction("establishments", code) for code in value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AssessImpact:
+        total = sum(self.people_by_jurisdiction.values())
+        if total > self.people.count:
+            msg = (
+                f"people_by_jurisdiction: adds up to {total:,}, "
+                f"more than people.count ({self.people.count:,})"
+            )
+            raise ValueError(msg)
+        if self.role is Role.PROCESSOR and not (self.customer or "").strip():
+            msg = "customer: name the customer (controller) when role is processor"
+            raise ValueError(msg)
+        if self.credentials_open and not set(self.data_categories) & CREDENTIAL_CATEGORIES:
+            msg = "credentials_open: only meaningful when credentials are among data_categories"
+            raise ValueError(msg)
+        return self
+
+    def facts(self) -> AssessmentFacts:
+        """The plain facts as stored in the event."""
+        return AssessmentFacts.model_validate(self.model_dump())
+
+
+class DecideObligation(BaseModel):
+    """A DPO's decision on one obligation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    obligation: str
+    decision: DecisionKind
+    reason: str
+    notified_at: AwareDatetime | None = None
+    reference: str | None = None
+
+
+class WhatIfMoments(BaseModel):
+    """Moments for a what-if evaluation that is not tied to a recorded incident."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    occurred_at: AwareDatetime | None = None
+    discovered_at: AwareDatetime | None = None
+    aware_at: AwareDatetime | None = None
+    determined_at: AwareDatetime | None = None
+
+    def filled(self, now: datetime) -> dict[str, Any]:
+        """The moments, with discovery defaulting to ``now``."""
+        data = self.model_dump()
+        data["discovered_at"] = data["discovered_at"] or now
+        return data

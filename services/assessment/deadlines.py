@@ -1,0 +1,42 @@
+"""Adding a legal period to a moment: hours, calendar days, or business days with holidays."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from services.assessment.rules import Deadline
+
+
+@cache
+def _holidays(country: str) -> holidays.HolidayBase:
+    return holidays.country_holidays(country)
+
+
+def add_period(start: datetime, period: Deadline, *, days: int | None = None) -> datetime:
+    """The deadline ``period`` after ``start``.
+
+    Hours and calendar days run from the exact moment. Business days are counted in the
+    period's zone from the day after ``start``, skipping weekends and the holidays of
+    ``period.holidays``; the deadline is the end (23:59:59) of the last one. ``days``
+    overrides the period's number of days (for a longer period that applies).
+    """
+    if period.hours is not None:
+        return start + timedelta(hours=period.hours)
+    count = days if days is not None else period.days
+    assert count is not None
+    if period.day_type == "calendar":
+        return start + timedelta(days=count)
+    zone = ZoneInfo(period.zone)
+    assert period.holidays is not None
+    closed = _holidays(period.holidays)
+    day = start.astimezone(zone).date()
+    counted = 0
+    while counted < count:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and day not in closed:
+            counted += 1
+    return datetime.combine(day, time(23, 59, 59), tzinfo=zone)

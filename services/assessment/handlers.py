@@ -1,0 +1,150 @@
+"""The assessment commands of the application: assess, evaluate what-ifs, decide.
+
+Obligations are recomputed inside every command on an assessed incident (see
+:meth:`after_command`), so a corrected awareness time, a recorded notification or a closure
+moves the deadlines that count from it in the same atomic save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import BaseAggregate
+
+from events.assessment import AssessmentFacts, Evaluation, SeverityAssessment
+from events.base import Cause
+from events.incident import Incident, IncidentState
+from events.values import LegalMoments
+from services.application.context import RequestContext
+from services.application.errors import InvalidInput
+from services.assessment.commands import AssessImpact, DecideObligation, WhatIfMoments
+from services.assessment.engine import IncidentClocks, evaluate_obligations
+from services.assessment.rules import rule_set, severity_policy
+from services.assessment.severity import assess_severity
+from services.incidents.handlers import IncidentHandlers
+from services.incidents.timeline import in_words
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """An evaluation that was not recorded."""
+
+    facts: AssessmentFacts
+    severity: SeverityAssessment
+    evaluation: Evaluation
+    moments: LegalMoments
+
+
+class AssessmentHandlers(IncidentHandlers):
+    """Impact assessment, obligations and decisions."""
+
+    def evaluate(self, state: IncidentState, *, assessed_at: datetime) -> Evaluation:
+        """The obligations for an incident's current facts, moments and decisions."""
+        assert state.assessment is not None
+        clocks = IncidentClocks(
+            moments=state.moments,
+            assessed_at=assessed_at,
+            closed_at=state.closed_at,
+            notified=state.notified(),
+        )
+        return evaluate_obligations(
+            state.assessment.facts, state.assessment.severity, clocks, rule_set()
+        )
+
+    def after_command(self, aggregate: BaseAggregate[UUID], cause: Cause) -> None:
+        """Recompute the obligations of an assessed incident after any change to it."""
+        super().after_command(aggregate, cause)
+        if isinstance(aggregate, Incident) and aggregate.state.assessment is not None:
+            reason = ", ".join(in_words(type(e).__name__) for e in aggregate.pending_events)
+            evaluation = self.evaluate(aggregate.state, assessed_at=aggregate.state.assessment.at)
+            aggregate.record_evaluation(cause, evaluation=evaluation, reason=reason)
+
+    def assess_impact(
+        self, incident_id: UUID, request: AssessImpact | Mapping[str, Any], ctx: RequestContext
+    ) -> Incident:
+        """Record an impact assessment; its severity and obligations follow in the same save."""
+        facts = self.validated(AssessImpact, request).facts()
+        severity = assess_severity(facts, severity_policy())
+        return self.change(
+            incident_id,
+            Incident,
+            ctx,
+            lambda inc, cause: inc.assess(cause, facts=facts, severity=severity),
+            logged="incident.assessed",
+            band=severity.band,
+        )
+
+    def what_if(
+        self,
+        request: AssessImpact | Mapping[str, Any],
+        *,
+        incident_id: UUID | None = None,
+        moments: WhatIfMoments | Mapping[str, Any] | None = None,
+    ) -> WhatIf:
+        """Evaluate facts without recording anything, on an incident's moments or given ones."""
+        facts = self.validated(AssessImpact, request).facts()
+        severity = assess_severity(facts, severity_policy())
+        now = self.clock.now()
+        if incident_id is not None:
+            state = self.load(incident_id, Incident).state
+            legal = state.moments
+            clocks = IncidentClocks(legal, now, state.closed_at, state.notified())
+        else:
+            given = self.validated(WhatIfMoments, moments or {})
+            try:
+                legal = LegalMoments.model_validate(given.filled(now))
+            except ValueError as e:
+                raise InvalidInput("moments", str(e)) from None
+            problem = legal.problem(now)
+            if problem is not None:
+                raise InvalidInput(f"moments.{problem[0]}", problem[1])
+            clocks = IncidentClocks(legal, now)
+        evaluation = evaluate_obligations(facts, severity, clocks, rule_set())
+        return WhatIf(facts=facts, severity=severity, evaluation=evaluation, moments=legal)
+
+    def decide_obligation(
+        self, incident_id: UUID, request: DecideObligation | Mapping[str, Any], ctx: RequestContext
+    ) -> Incident:
+        """Record a decision on an obligation, pinned to the current log position."""
+        cmd = self.validated(DecideObligation, request)
+        position = self.recorder.max_notification_id() or 0
+
+        def decide(inc: Incident, cause: Cause) -> None:
+            inc.decide(
+                cause,
+                obligation_id=self._obligation_id(inc, cmd.obligation),
+                decision=cmd.decision,
+                reason=cmd.reason,
+                notified_at=cmd.notified_at,
+                reference=cmd.reference,
+                log_position=position,
+            )
+
+        return self.change(
+            incident_id,
+            Incident,
+            ctx,
+            decide,
+            logged="obligation.decided",
+            decision=cmd.decision.value,
+        )
+
+    @staticmethod
+    def _obligation_id(incident: Incident, given: str) -> str:
+        """Resolve an obligation id given whole or as a unique prefix."""
+        evaluation = incident.state.evaluation
+        if evaluation is None:
+            return given
+        ids = [o.id for o in evaluation.obligations]
+        if given in ids:
+            return given
+        matches = [i for i in ids if i.startswith(given)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidInput("obligation", f"{given!r} matches {', '.join(matches)}")
+        return given

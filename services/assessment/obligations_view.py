@@ -1,0 +1,264 @@
+"""The obligations view: every obligation of every assessed incident, with its decision.
+
+Rows hold only what the log says (deadlines, decisions, statuses); how much time is left is
+computed when the view is read, against the clock, so a rebuild always gives equal rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from events.assessment import DecisionKind, Obligation
+from events.base import DomainEvent
+from events.incident import (
+    IncidentFactsAmended,
+    IncidentReported,
+    ObligationDecided,
+    ObligationsEvaluated,
+)
+from services.projections.schema import Row, Table, ViewTransaction, db_time, from_db_time
+from services.projections.sqlite_store import SQLiteViewStore
+
+OBLIGATIONS = Table(
+    name="obligations",
+    columns={
+        "incident_id": "TEXT NOT NULL",
+        "obligation_id": "TEXT NOT NULL",
+        "incident_title": "TEXT NOT NULL",
+        "regime": "TEXT NOT NULL",
+        "regime_name": "TEXT NOT NULL",
+        "party": "TEXT NOT NULL",
+        "audience": "TEXT NOT NULL",
+        "jurisdictions": "TEXT NOT NULL",
+        "people": "INTEGER NOT NULL",
+        "triggered": "INTEGER NOT NULL",
+        "exemption": "TEXT",
+        "condition": "TEXT NOT NULL",
+        "clock": "TEXT",
+        "clock_start": "TEXT",
+        "deadline": "TEXT",
+        "deadline_text": "TEXT NOT NULL",
+        "provisional": "TEXT",
+        "pending": "TEXT",
+        "verified": "TEXT NOT NULL",
+        "rule_set": "TEXT NOT NULL",
+        "status": "TEXT NOT NULL",
+        "decision": "TEXT",
+        "decision_reason": "TEXT",
+        "decided_by": "TEXT",
+        "decided_at": "TEXT",
+        "notified_at": "TEXT",
+        "reference": "TEXT",
+    },
+    key=("incident_id", "obligation_id"),
+    indexes=(("status", "deadline"),),
+)
+DECISIONS = Table(
+    name="obligation_decisions",
+    columns={
+        "incident_id": "TEXT NOT NULL",
+        "obligation_id": "TEXT NOT NULL",
+        "decision": "TEXT NOT NULL",
+        "decision_reason": "TEXT NOT NULL",
+        "decided_by": "TEXT NOT NULL",
+        "decided_at": "TEXT NOT NULL",
+        "notified_at": "TEXT",
+        "reference": "TEXT",
+    },
+    key=("incident_id", "obligation_id"),
+)
+TITLES = Table(
+    name="obligation_incidents",
+    columns={"incident_id": "TEXT NOT NULL", "title": "TEXT NOT NULL"},
+    key=("incident_id",),
+)
+
+OPEN_STATUSES = ("open", "to_notify")
+
+
+def status_of(
+    triggered: bool, exemption: str | None, decision: Row | None, deadline: str | None
+) -> str:
+    """The recorded status of an obligation (independent of the current time)."""
+    if not triggered:
+        return "not_triggered"
+    if exemption is not None:
+        return "exempt"
+    if decision is None:
+        return "open"
+    kind = decision["decision"]
+    if kind == DecisionKind.NOTIFIED.value:
+        late = deadline is not None and decision["notified_at"] > deadline
+        return "notified_late" if late else "notified"
+    if kind == DecisionKind.DO_NOT_NOTIFY.value:
+        return "not_notifying"
+    return "to_notify"
+
+
+class ObligationsProjection:
+    """Keeps the obligations of every incident in step with evaluations and decisions."""
+
+    name = "obligations"
+    version = 1
+    tables: Sequence[Table] = (OBLIGATIONS, DECISIONS, TITLES)
+
+    def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
+        """Apply one event."""
+        incident = str(event.originator_id)
+        if isinstance(event, IncidentReported):
+            tx.upsert(TITLES.name, {"incident_id": incident, "title": event.title})
+        elif isinstance(event, IncidentFactsAmended) and event.title is not None:
+            tx.upsert(TITLES.name, {"incident_id": incident, "title": event.title})
+            for row in tx.select(OBLIGATIONS.name, {"incident_id": incident}):
+                key = {"incident_id": incident, "obligation_id": row["obligation_id"]}
+                tx.update(OBLIGATIONS.name, key, {"incident_title": event.title})
+        elif isinstance(event, ObligationsEvaluated):
+            self._replace(incident, event, tx)
+        elif isinstance(event, ObligationDecided):
+            self._decide(incident, event, tx)
+
+    def _replace(self, incident: str, event: ObligationsEvaluated, tx: ViewTransaction) -> None:
+        for row in tx.select(OBLIGATIONS.name, {"incident_id": incident}):
+            tx.delete(
+                OBLIGATIONS.name, {"incident_id": incident, "obligation_id": row["obligation_id"]}
+            )
+        title_row = tx.get(TITLES.name, {"incident_id": incident})
+        title = title_row["title"] if title_row else ""
+        for o in event.evaluation.obligations:
+            decision = tx.get(DECISIONS.name, {"incident_id": incident, "obligation_id": o.id})
+            tx.upsert(
+                OBLIGATIONS.name, _row(incident, title, event.evaluation.rule_set, o, decision)
+            )
+
+    def _decide(self, incident: str, event: ObligationDecided, tx: ViewTransaction) -> None:
+        key = {"incident_id": incident, "obligation_id": event.obligation_id}
+        decision = {
+            **key,
+            "decision": event.decision.value,
+            "decision_reason": event.reason,
+            "decided_by": event.actor,
+            "decided_at": db_time(event.timestamp),
+            "notified_at": db_time(event.notified_at),
+            "reference": event.reference,
+        }
+        tx.upsert(DECISIONS.name, decision)
+        row = tx.get(OBLIGATIONS.name, key)
+        if row is not None:
+            status = status_of(bool(row["triggered"]), row["exemption"], decision, row["deadline"])
+            tx.update(
+                OBLIGATIONS.name,
+                key,
+                {k: v for k, v in decision.items() if k not in key} | {"status": status},
+            )
+
+
+def _row(incident: str, title: str, rule_set: str, o: Obligation, decision: Row | None) -> Row:
+    deadline = db_time(o.deadline)
+    return {
+        "incident_id": incident,
+        "obligation_id": o.id,
+        "incident_title": title,
+        "regime": o.regime,
+        "regime_name": o.regime_name,
+        "party": o.party,
+        "audience": o.audience.value,
+        "jurisdictions": ",".join(o.jurisdictions),
+        "people": o.people,
+        "triggered": int(o.triggered),
+        "exemption": o.exemption,
+        "condition": o.condition,
+        "clock": o.clock,
+        "clock_start": db_time(o.clock_start),
+        "deadline": deadline,
+        "deadline_text": o.deadline_text,
+        "provisional": o.provisional,
+        "pending": o.pending,
+        "verified": o.verified,
+        "rule_set": rule_set,
+        "status": status_of(o.triggered, o.exemption, decision, deadline),
+        "decision": decision["decision"] if decision else None,
+        "decision_reason": decision["decision_reason"] if decision else None,
+        "decided_by": decision["decided_by"] if decision else None,
+        "decided_at": decision["decided_at"] if decision else None,
+        "notified_at": decision["notified_at"] if decision else None,
+        "reference": decision["reference"] if decision else None,
+    }
+
+
+@dataclass(frozen=True)
+class Urgency:
+    """How pressing an open obligation is at a given moment."""
+
+    state: str
+    seconds_left: float | None
+
+
+def urgency(row: Row, now: datetime, due_soon: timedelta) -> Urgency:
+    """overdue, due_soon, on_track, waiting (clock not started) or no_deadline for open
+    obligations; done for decided ones; n/a for those not triggered or exempt."""
+    if row["status"] in ("not_triggered", "exempt"):
+        return Urgency("n/a", None)
+    if row["status"] not in OPEN_STATUSES:
+        return Urgency("done", None)
+    deadline = from_db_time(row["deadline"])
+    if deadline is None:
+        return Urgency("waiting" if row["pending"] else "no_deadline", None)
+    left = (deadline - now).total_seconds()
+    if left < 0:
+        return Urgency("overdue", left)
+    if left <= due_soon.total_seconds():
+        return Urgency("due_soon", left)
+    return Urgency("on_track", left)
+
+
+_ORDER = {
+    "overdue": 0,
+    "due_soon": 1,
+    "on_track": 2,
+    "waiting": 3,
+    "no_deadline": 4,
+    "done": 5,
+    "n/a": 6,
+}
+
+
+class Obligations:
+    """Reads the obligations view."""
+
+    def __init__(self, store: SQLiteViewStore, due_soon: timedelta = timedelta(hours=24)) -> None:
+        self.store = store
+        self.due_soon = due_soon
+
+    def rows(self, *, incident_id: str | None = None, open_only: bool = False) -> list[Row]:
+        """Obligation rows, of one incident or all, optionally only the open ones."""
+        sql = "SELECT * FROM obligations"
+        where: list[str] = []
+        params: list[Any] = []
+        if incident_id is not None:
+            where.append("incident_id = ?")
+            params.append(incident_id)
+        if open_only:
+            where.append(f"status IN ({', '.join('?' for _ in OPEN_STATUSES)})")
+            params.extend(OPEN_STATUSES)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self.store.query(sql + " ORDER BY incident_id, obligation_id", params)
+
+    def by_urgency(self, now: datetime, **filters: Any) -> list[Row]:
+        """Rows with their urgency, most pressing first."""
+        out = []
+        for row in self.rows(**filters):
+            u = urgency(row, now, self.due_soon)
+            out.append({**row, "urgency": u.state, "seconds_left": u.seconds_left})
+        out.sort(
+            key=lambda r: (
+                _ORDER[r["urgency"]],
+                r["deadline"] or "9999",
+                not r["triggered"],
+                r["obligation_id"],
+            )
+        )
+        return out

@@ -1,0 +1,240 @@
+"""Assessment commands: assess (or evaluate a what-if), decide, and list obligations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from events.assessment import DecisionKind, Evaluation, Obligation, SeverityAssessment
+from services.application.app import BreachLedger
+from services.application.errors import InvalidInput
+from services.cli.app import app, state_of
+from services.cli.incidents import JsonOpt, change_incident
+from services.cli.inputs import normalise_moments, read_document
+from services.cli.output import emit_json, emit_table, say
+from services.projections.schema import from_db_time
+from services.timefmt import parse_time, show_time
+
+
+def severity_rows(severity: SeverityAssessment) -> list[dict[str, Any]]:
+    """The severity working as table rows."""
+    return [{"term": f.name, "value": f"{f.value:g}", "source": f.source} for f in severity.factors]
+
+
+def _deadline_text(o: Obligation, zone: Any) -> str:
+    if o.deadline is not None:
+        return show_time(o.deadline, zone) + (" (provisional)" if o.provisional else "")
+    return o.pending or o.deadline_text
+
+
+def _state(o: Obligation) -> str:
+    if not o.triggered:
+        return "not triggered"
+    return "exempt" if o.exemption else "DUE"
+
+
+def print_assessment(severity: SeverityAssessment, evaluation: Evaluation, zone: Any) -> None:
+    """Print severity with its working, the recommendation, and the obligations."""
+    say(
+        f"Severity {severity.band} (SE {severity.score:g}; {severity.method}; "
+        f"policy {severity.policy_version}); risk: {severity.risk}"
+    )
+    emit_table(severity_rows(severity), [("term", "Term"), ("value", "Value"), ("source", "From")])
+    for note in severity.notes:
+        say(f"Note: {note}")
+    say(f"Recommendation: {severity.recommendation}")
+    say(f"\nObligations (rule set {evaluation.rule_set}):")
+    emit_table(
+        [
+            {
+                "id": o.id,
+                "state": _state(o),
+                "deadline": _deadline_text(o, zone) if o.due else "",
+                "why": o.exemption or o.condition,
+            }
+            for o in evaluation.obligations
+        ],
+        [("id", "Obligation"), ("state", "State"), ("deadline", "Deadline"), ("why", "Why")],
+    )
+    for note in evaluation.notes:
+        say(f"Note: {note}")
+
+
+def _facts_file(path: Path) -> dict[str, Any]:
+    return read_document(path)
+
+
+@app.command()
+def assess(
+    ctx: typer.Context,
+    incident_id: Annotated[
+        str | None, typer.Argument(help="Incident id or unique prefix (optional with --what-if).")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Facts file (YAML or JSON) to record.")
+    ] = None,
+    what_if: Annotated[
+        Path | None,
+        typer.Option(
+            "--what-if",
+            help="Facts file to evaluate without recording anything. Without an incident id, "
+            "a 'moments' mapping in the file gives the legal moments (discovery defaults to now).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record an impact assessment, or evaluate one with --what-if: severity with its
+    working, the recommendation, and every obligation with its deadline and content."""
+    state = state_of(ctx)
+    if (file is None) == (what_if is None):
+        raise InvalidInput("file", "give either --file (to record) or --what-if (to evaluate)")
+    if what_if is not None:
+        data = _facts_file(what_if)
+        moments = data.pop("moments", None)
+        if moments is not None and not isinstance(moments, dict):
+            raise InvalidInput("moments", "must be a mapping of moment names to times")
+        rt = state.fresh_runtime() if incident_id else state.runtime
+        target = rt.board.resolve(incident_id) if incident_id else None
+        if moments is not None and target is None:
+            moments = normalise_moments(moments, state.zone, state.now(), allow_clear=False)
+        result = rt.app.what_if(data, incident_id=target, moments=moments)
+        if as_json:
+            emit_json(
+                {
+                    "recorded": False,
+                    "moments": result.moments,
+                    "severity": result.severity,
+                    "evaluation": result.evaluation,
+                }
+            )
+        else:
+            say("What-if evaluation; nothing was recorded.")
+            print_assessment(result.severity, result.evaluation, state.zone)
+        return
+    assert file is not None
+    if incident_id is None:
+        raise InvalidInput("id", "name the incident to record the assessment on")
+    data = _facts_file(file)
+    if "moments" in data:
+        raise InvalidInput("moments", "legal moments are corrected with 'breach amend'")
+    rt = state.fresh_runtime()
+    incident = rt.app.assess_impact(rt.board.resolve(incident_id), data, state.request())
+    record = incident.state.assessment
+    evaluation = incident.state.evaluation
+    assert record is not None
+    assert evaluation is not None
+    if as_json:
+        emit_json(
+            {
+                "id": str(incident.id),
+                "version": incident.version,
+                "assessment_digest": record.digest,
+                "severity": record.severity,
+                "evaluation": evaluation,
+            }
+        )
+    else:
+        say(f"Assessed {incident.id} (version {incident.version}).")
+        print_assessment(record.severity, evaluation, state.zone)
+
+
+@app.command()
+def decide(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="Incident id, or a unique prefix of it.")],
+    obligation: Annotated[
+        str, typer.Argument(help="Obligation id (e.g. eu_gdpr/supervisory_authority) or prefix.")
+    ],
+    decision: Annotated[DecisionKind, typer.Option(help="What was decided.")],
+    reason: Annotated[str, typer.Option(help="Why (required).")],
+    notified_at: Annotated[
+        str | None, typer.Option(help="When the notice was given (for 'notified').")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="The authority's or channel's reference (for 'notified').")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record the DPO's decision on an obligation (notify, do_not_notify, or notified at a
+    time with a reference); the decision pins the log position and assessment it is based on."""
+    state = state_of(ctx)
+    data: dict[str, Any] = {"obligation": obligation, "decision": decision.value, "reason": reason}
+    if notified_at is not None:
+        data["notified_at"] = parse_time("notified_at", notified_at, state.zone, now=state.now())
+    if reference is not None:
+        data["reference"] = reference
+    change_incident(
+        ctx, incident_id, BreachLedger.decide_obligation, data, as_json=as_json, done="decided on"
+    )
+
+
+def _left(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes = int(abs(seconds) // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    text = f"{days}d {hours}h" if days else f"{hours}h {mins:02d}m"
+    return f"overdue {text}" if seconds < 0 else f"{text} left"
+
+
+def _rows_for_people(rows: Sequence[dict[str, Any]], zone: Any) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        deadline = from_db_time(r["deadline"])
+        out.append(
+            {
+                "incident": r["incident_id"][:8],
+                "title": r["incident_title"],
+                "obligation": r["obligation_id"],
+                "status": r["status"],
+                "urgency": r["urgency"],
+                "deadline": show_time(deadline, zone)
+                if deadline
+                else (r["pending"] or r["deadline_text"]),
+                "left": _left(r["seconds_left"]),
+            }
+        )
+    return out
+
+
+@app.command()
+def obligations(
+    ctx: typer.Context,
+    incident_id: Annotated[
+        str | None, typer.Argument(help="Only this incident (all its obligations).")
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Across incidents, include obligations no longer open.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Obligations by urgency: overdue first, then due soon, then the rest. Without an id,
+    the open obligations of every incident; with one, every obligation of that incident."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    filters: dict[str, Any] = {}
+    if incident_id is not None:
+        filters["incident_id"] = str(rt.board.resolve(incident_id))
+    else:
+        filters["open_only"] = not show_all
+    rows = rt.obligations.by_urgency(state.now(), **filters)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        say("No obligations." if incident_id else "No open obligations.")
+        return
+    columns = [
+        ("obligation", "Obligation"),
+        ("status", "Status"),
+        ("urgency", "Urgency"),
+        ("deadline", "Deadline"),
+        ("left", "Time left"),
+    ]
+    if incident_id is None:
+        columns = [("incident", "Incident"), ("title", "Title"), *columns]
+    emit_table(_rows_for_people(rows, state.zone), columns)

@@ -1,0 +1,130 @@
+"""Assessment through the console script: assess, what-if, decide and obligations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+from tests.e2e.conftest import Cli
+from tests.support.facts import PORTAL_LEAK
+from tests.support.store import count_events
+
+
+def write(tmp_path: Path, name: str, data: object) -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+DISCOVERED = NOW - timedelta(days=4)
+AWARE = NOW - timedelta(days=3, hours=12)
+GDPR_DEADLINE = AWARE + timedelta(hours=72)
+
+
+def reported(cli: Cli) -> str:
+    """Report the portal leak, discovered four days ago; its 72 hours are already over."""
+    args = ["--title", "Careers portal CV leak", "--type", "web_application_exfiltration"]
+    moments = ["--discovered-at", DISCOVERED.isoformat(), "--aware-at", AWARE.isoformat()]
+    return cli.ok("report", *args, *moments).out.strip()
+
+
+def test_assess_records_severity_and_obligations_and_shows_the_working(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """The human output shows every term, the recommendation and dated obligations."""
+    incident = reported(cli)
+    facts = write(tmp_path, "facts.yaml", PORTAL_LEAK)
+    out = cli.ok("assess", incident[:8], "--file", str(facts)).out
+    for text in (
+        "Severity high (SE 3",
+        "DPC volume",
+        "CB malicious",
+        "notify the supervisory authority and the people affected",
+        "eu_gdpr/supervisory_authority",
+        GDPR_DEADLINE.strftime("%Y-%m-%d %H:%M UTC"),
+        "rule set 2026.11.1",
+    ):
+        assert text in out
+    again = cli("assess", incident, "--file", str(facts), "--json")
+    assert again.code == 2
+    assert "changes nothing" in again.err
+
+
+def test_what_if_records_nothing_and_prints_json_for_scripts(cli: Cli, tmp_path: Path) -> None:
+    """--what-if without an incident uses the file's moments; the store stays empty."""
+    facts = write(
+        tmp_path,
+        "facts.yaml",
+        {
+            **PORTAL_LEAK,
+            "moments": {
+                "discovered_at": DISCOVERED.isoformat(),
+                "aware_at": AWARE.isoformat(),
+            },
+        },
+    )
+    result = cli.ok("assess", "--what-if", str(facts), "--json").json()
+    assert result["recorded"] is False
+    assert result["severity"]["band"] == "high"
+    sa = next(
+        o for o in result["evaluation"]["obligations"] if o["id"] == "eu_gdpr/supervisory_authority"
+    )
+    assert datetime.fromisoformat(sa["deadline"]) == GDPR_DEADLINE
+    assert sa["content"]
+    assert count_events(cli.data_dir) == 0
+
+
+def test_decide_and_obligations_by_urgency(cli: Cli, tmp_path: Path) -> None:
+    """Open obligations list most urgent first; a 'notified' decision takes one off it."""
+    incident = reported(cli)
+    cli.ok("assess", incident, "--file", str(write(tmp_path, "f.yaml", PORTAL_LEAK)))
+    open_rows = cli.ok("obligations", "--json").json()
+    assert open_rows[0]["urgency"] == "overdue"
+    assert {r["obligation_id"] for r in open_rows[:2]} == {
+        "eu_gdpr/supervisory_authority",
+        "uk_gdpr/ico",
+    }
+    cli.ok(
+        "decide",
+        incident[:8],
+        "uk_gdpr/ico",
+        "--decision",
+        "notified",
+        "--notified-at",
+        (AWARE + timedelta(hours=20)).isoformat(),
+        "--reference",
+        "ICO-77",
+        "--reason",
+        "filed",
+    )
+    still_open = {r["obligation_id"] for r in cli.ok("obligations", "--json").json()}
+    assert "uk_gdpr/ico" not in still_open
+    mine = cli.ok("obligations", incident[:8], "--json").json()
+    ico = next(r for r in mine if r["obligation_id"] == "uk_gdpr/ico")
+    assert (ico["status"], ico["reference"], ico["decided_by"]) == ("notified", "ICO-77", "alice")
+    table = cli.ok("obligations").out
+    assert "overdue" in table
+    assert "Careers portal CV leak" in table
+
+
+def test_bad_assessment_input_is_refused_with_the_field_and_nothing_stored(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """A jurisdiction breakdown above the total is one error line, exit 2, no event."""
+    incident = reported(cli)
+    before = count_events(cli.data_dir)
+    bad = write(tmp_path, "bad.yaml", {**PORTAL_LEAK, "people": {"count": 10}})
+    result = cli("assess", incident, "--file", str(bad))
+    assert result.code == 2
+    assert result.err.strip() == (
+        "breach: error: people_by_jurisdiction: adds up to 2,300, more than people.count (10)"
+    )
+    decided = cli(
+        "decide", incident, "eu_gdpr/supervisory_authority", "--decision", "notify", "--reason", "x"
+    )
+    assert decided.code == 2
+    assert "assess the impact" in decided.err
+    assert count_events(cli.data_dir) == before
