@@ -7,7 +7,7 @@ was valid when it was written always replays, whatever the rules are today.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -94,6 +94,10 @@ class IncidentState(BaseModel):
     assessments: int = 0
     evaluation: Evaluation | None = None
     decisions: dict[str, Decision] = Field(default_factory=dict)
+    tasks: dict[str, bool] = Field(default_factory=dict)
+    playbooks: dict[str, int] = Field(default_factory=dict)
+    containment_reached_at: AwareDatetime | None = None
+    time_to_contain_seconds: float | None = None
 
     def notified(self) -> dict[str, datetime]:
         """When each obligation was recorded as notified."""
@@ -317,6 +321,75 @@ class ObligationDecided(IncidentEvent):
         aggregate.state = aggregate.state.model_copy(update={"decisions": decisions})
 
 
+class TaskRef(BaseModel):
+    """A containment task attached to the incident, and whether containment needs it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: UUID
+    mandatory: bool
+
+
+class PlaybookApplied(IncidentEvent):
+    """A playbook's steps were opened as tasks of this incident (at most once per playbook)."""
+
+    playbook: str
+    version: int
+    title: str
+    tasks: tuple[TaskRef, ...]
+
+    def apply(self, aggregate: Incident) -> None:
+        """Remember the playbook and its tasks."""
+        state = aggregate.state
+        tasks = {**state.tasks, **{str(t.task_id): t.mandatory for t in self.tasks}}
+        playbooks = {**state.playbooks, self.playbook: self.version}
+        aggregate.state = state.model_copy(update={"tasks": tasks, "playbooks": playbooks})
+
+
+class TaskAttached(IncidentEvent):
+    """A task opened by hand was attached to the incident."""
+
+    task_id: UUID
+    mandatory: bool
+
+    def apply(self, aggregate: Incident) -> None:
+        """Remember the task."""
+        tasks = {**aggregate.state.tasks, str(self.task_id): self.mandatory}
+        aggregate.state = aggregate.state.model_copy(update={"tasks": tasks})
+
+
+class ContainmentReached(IncidentEvent):
+    """Every mandatory containment task is done. ``reached_at`` is when the last one was
+    completed; the time to contain counts from ``counted_from`` (awareness, or discovery
+    when awareness is not recorded, then ``provisional`` says so)."""
+
+    reached_at: AwareDatetime
+    counted_from: AwareDatetime
+    time_to_contain_seconds: float
+    provisional: str | None = None
+
+    def apply(self, aggregate: Incident) -> None:
+        """Record containment."""
+        aggregate.state = aggregate.state.model_copy(
+            update={
+                "containment_reached_at": self.reached_at,
+                "time_to_contain_seconds": self.time_to_contain_seconds,
+            }
+        )
+
+
+class ContainmentLost(IncidentEvent):
+    """Containment no longer holds: a mandatory task was reopened or added."""
+
+    reason: str
+
+    def apply(self, aggregate: Incident) -> None:
+        """Forget the containment time."""
+        aggregate.state = aggregate.state.model_copy(
+            update={"containment_reached_at": None, "time_to_contain_seconds": None}
+        )
+
+
 def _required_text(field: str, value: str, limit: int = TEXT_MAX) -> str:
     text = value.strip()
     if not text:
@@ -536,3 +609,54 @@ class Incident(BaseAggregate[UUID]):
             assessment_digest=assessment.digest,
             **cause.stamp(),
         )
+
+    def apply_playbook(
+        self, cause: Cause, *, playbook: str, version: int, title: str, tasks: Sequence[TaskRef]
+    ) -> None:
+        """Record that a playbook's tasks were opened; a playbook applies once."""
+        if playbook in self.state.playbooks:
+            raise RuleViolation(
+                "playbook", f"{playbook} v{self.state.playbooks[playbook]} was already applied"
+            )
+        self.trigger_event(
+            PlaybookApplied,
+            playbook=playbook,
+            version=version,
+            title=title,
+            tasks=tuple(tasks),
+            **cause.stamp(),
+        )
+
+    def attach_task(self, cause: Cause, *, task_id: UUID, mandatory: bool) -> None:
+        """Attach a task opened by hand."""
+        self._require_open("adding tasks")
+        self.trigger_event(TaskAttached, task_id=task_id, mandatory=mandatory, **cause.stamp())
+
+    def record_containment(
+        self, cause: Cause, *, completed: Sequence[datetime] | None, reason: str = ""
+    ) -> bool:
+        """Record containment reached (``completed``: completion times of every mandatory
+        task) or lost (``completed`` is None); records only a change. Returns whether it did."""
+        reached = self.state.containment_reached_at is not None
+        if completed is not None and completed and not reached:
+            moments = self.state.moments
+            start = moments.aware_at or moments.discovered_at
+            provisional = (
+                None if moments.aware_at else "aware_at not recorded; counted from discovered_at"
+            )
+            at = max(completed)
+            self.trigger_event(
+                ContainmentReached,
+                reached_at=at,
+                counted_from=start,
+                time_to_contain_seconds=(at - start).total_seconds(),
+                provisional=provisional,
+                **cause.stamp(),
+            )
+            return True
+        if completed is None and reached:
+            self.trigger_event(
+                ContainmentLost, reason=reason or "a mandatory task is open", **cause.stamp()
+            )
+            return True
+        return False

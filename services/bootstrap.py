@@ -10,10 +10,14 @@ from services.application.app import BreachLedger
 from services.assessment.obligations_view import Obligations, ObligationsProjection
 from services.clock import Clock, SystemClock
 from services.config import Settings
+from services.containment.playbooks import PlaybookCatalog
+from services.containment.policies import ContainmentPolicy, PlaybookPolicy
+from services.containment.tasks_view import Tasks, TasksProjection
 from services.feeds.signal import SaveSignal
 from services.feeds.store import StoreFeed
 from services.incidents.board import Board, IncidentBoardProjection
 from services.logging import configure_logging
+from services.policies.worker import Policies, Policy
 from services.projections.schema import Projection
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.views import Views
@@ -21,7 +25,12 @@ from services.projections.views import Views
 
 def projections() -> list[Projection]:
     """Every projection of the application, in the order they are built."""
-    return [IncidentBoardProjection(), ObligationsProjection()]
+    return [IncidentBoardProjection(), ObligationsProjection(), TasksProjection()]
+
+
+def policies(app: BreachLedger, catalog: PlaybookCatalog) -> list[Policy]:
+    """Every policy of the application, in the order they run."""
+    return [PlaybookPolicy(app, catalog), ContainmentPolicy(app)]
 
 
 def store_env(settings: Settings) -> dict[str, str]:
@@ -45,8 +54,17 @@ class Runtime:
     app: BreachLedger
     feed: StoreFeed
     views: Views
+    policies: Policies
     board: Board
     obligations: Obligations
+    tasks: Tasks
+    playbooks: PlaybookCatalog
+
+    def settle(self) -> None:
+        """Run every policy and bring every view to the head of the log (what a running
+        server does continuously, done at once for a one-shot command)."""
+        self.policies.catch_up()
+        self.views.catch_up()
 
     def close(self) -> None:
         """Release database connections."""
@@ -79,11 +97,15 @@ def bootstrap(
     store = SQLiteViewStore(settings.views_db, all_projections)
     store.create_table()
     views = Views(feed, store, all_projections)
+    catalog = PlaybookCatalog.load(settings.templates_dir / "playbooks")
     return Runtime(
         settings=settings,
         app=app,
         feed=feed,
         views=views,
+        policies=Policies(feed, app, policies(app, catalog)),
         board=Board(store),
         obligations=Obligations(store, due_soon=timedelta(hours=settings.due_soon_hours)),
+        tasks=Tasks(store),
+        playbooks=catalog,
     )

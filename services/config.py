@@ -27,6 +27,10 @@ class Settings(BaseSettings):
         default=Path("var"),
         description="Directory holding the SQLite event store, the views and local mail.",
     )
+    templates_dir: Path = Field(
+        default_factory=lambda: Path(__file__).resolve().parent.parent / "templates",
+        description="Directory of templates: playbooks, notices, reports.",
+    )
     timezone: str = Field(
         default="UTC",
         description="Time zone for times given without an offset, and for display.",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from services.assessment.handlers import AssessmentHandlers
+from services.containment.handlers import ContainmentHandlers
 
 
-class BreachLedger(AssessmentHandlers):
+class BreachLedger(ContainmentHandlers, AssessmentHandlers):
     """breachledger's application; capabilities contribute their command methods as bases."""

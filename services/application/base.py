@@ -11,9 +11,17 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
-from eventsourcing.persistence import IntegrityError, Mapper, Recording, Transcoder
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    Mapper,
+    Recording,
+    Tracking,
+    TrackingRecorder,
+    Transcoder,
+)
 from eventsourcing.utils import Environment, EnvType
 from pydantic import BaseModel, ValidationError
 from structlog.contextvars import bound_contextvars
@@ -62,6 +70,27 @@ class LedgerApplication(Application[UUID]):
             merged["IS_SNAPSHOTTING_ENABLED"] = "y"
         merged.update(env or {})
         return Environment(name, merged)
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        """A process recorder: the event log plus tracking of what policies handled."""
+        return self.factory.process_recorder()
+
+    def save_tracked(
+        self, *aggregates: BaseAggregate[UUID], tracking: Tracking
+    ) -> list[Recording[UUID]]:
+        """Save aggregates and a tracking record in one transaction (for policies)."""
+        processing = ProcessingEvent[UUID](tracking)
+        processing.collect_events(*aggregates)
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        return recordings
+
+    def tracked_position(self, name: str) -> int:
+        """The last log position recorded as handled under ``name`` (0 when none)."""
+        recorder = self.recorder
+        assert isinstance(recorder, TrackingRecorder)
+        return recorder.max_tracking_id(name) or 0
 
     def construct_transcoder(self) -> Transcoder:
         """Canonical JSON, so stored bytes depend on content only."""
@@ -119,7 +148,7 @@ class LedgerApplication(Application[UUID]):
         change that no longer makes sense is refused rather than applied blindly. On
         success ``logged`` is logged with the ids bound.
         """
-        key = f"{kind.__name__.lower()}_id"
+        key = getattr(kind, "LOG_KEY", f"{kind.__name__.lower()}_id")
         with bound_contextvars(correlation_id=ctx.correlation_id, **{key: str(aggregate_id)}):
             for attempt in range(self.command_retries + 1):
                 aggregate = self.load(aggregate_id, kind)
@@ -142,6 +171,11 @@ class LedgerApplication(Application[UUID]):
             f"{kind.__name__.lower()} {aggregate_id} kept changing under this request; try again",
         )
 
+    def log_change(self, logged: str, ctx: RequestContext, **fields: Any) -> None:
+        """Log a change made outside :meth:`change`, with the request's ids bound."""
+        with bound_contextvars(correlation_id=ctx.correlation_id):
+            log.info(logged, actor=ctx.actor, **fields)
+
     def after_command(self, aggregate: BaseAggregate[UUID], cause: Cause) -> None:
         """Hook run after every command on an existing aggregate, before it is saved.
 
@@ -158,7 +192,7 @@ class LedgerApplication(Application[UUID]):
         except RuleViolation as e:
             raise RuleBroken(e.field or "state", e.reason) from None
         self.save(aggregate)
-        key = f"{type(aggregate).__name__.lower()}_id"
+        key = getattr(aggregate, "LOG_KEY", f"{type(aggregate).__name__.lower()}_id")
         with bound_contextvars(correlation_id=ctx.correlation_id, **{key: str(aggregate.id)}):
             log.info(logged, actor=ctx.actor, **log_fields)
         return aggregate

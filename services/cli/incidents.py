@@ -33,6 +33,7 @@ BOARD_COLUMNS = [
     ("personal_data_breach", "PD breach"),
     ("status", "Status"),
     ("aware", "Aware"),
+    ("contained", "Contained"),
     ("last_change", "Last change"),
 ]
 
@@ -107,7 +108,16 @@ def _board_row(row: dict[str, Any], zone: Any) -> dict[str, Any]:
         "reported": show_time(from_db_time(row["reported_at"]), zone),
         "aware": show_time(from_db_time(row["aware_at"]), zone),
         "last_change": show_time(from_db_time(row["last_change_at"]), zone),
+        "contained": _contained(row),
     }
+
+
+def _contained(row: dict[str, Any]) -> str:
+    seconds = row.get("time_to_contain_seconds")
+    if row.get("containment_reached_at") and seconds is not None:
+        return f"yes, {seconds / 3600:.1f} h"
+    total = row.get("mandatory_total") or 0
+    return f"{row.get('mandatory_done') or 0}/{total} tasks" if total else "-"
 
 
 @app.command("list")
@@ -214,6 +224,7 @@ def change_incident(
     state = state_of(ctx)
     rt = state.fresh_runtime()
     incident = command(rt.app, rt.board.resolve(incident_id), data, state.request())
+    rt.settle()
     if as_json:
         emit_json(incident_document(incident))
     else:
@@ -279,6 +290,13 @@ def triage(
     change_incident(
         ctx, incident_id, BreachLedger.triage_incident, data, as_json=as_json, done="triaged"
     )
+    if not as_json:
+        rt = state_of(ctx).runtime
+        incident = rt.app.get_incident(rt.board.resolve(incident_id))
+        for playbook, version in incident.state.playbooks.items():
+            note(
+                f"playbook {playbook} v{version}: tasks open (breach tasks {str(incident.id)[:8]})"
+            )
 
 
 @app.command("note")

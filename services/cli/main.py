@@ -11,6 +11,7 @@ import typer
 from services.application.errors import ServiceError
 from services.cli import (  # noqa: F401  (commands register themselves)
     assessment,
+    containment,
     demo,
     incidents,
     views,

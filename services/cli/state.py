@@ -69,9 +69,9 @@ class CliState:
             raise InvalidInput.from_validation(e, prefix="") from None
 
     def fresh_runtime(self) -> Runtime:
-        """The runtime with every view brought to the head of the log."""
+        """The runtime with every policy run and every view at the head of the log."""
         rt = self.runtime
-        rt.views.catch_up()
+        rt.settle()
         return rt
 
     def close(self) -> None:

@@ -9,6 +9,8 @@ from uuid import UUID
 
 from events.base import DomainEvent
 from events.incident import (
+    ContainmentLost,
+    ContainmentReached,
     IncidentClosed,
     IncidentEvent,
     IncidentFactsAmended,
@@ -35,6 +37,8 @@ BOARD = Table(
         "aware_at": "TEXT",
         "last_change_at": "TEXT NOT NULL",
         "version": "INTEGER NOT NULL",
+        "containment_reached_at": "TEXT",
+        "time_to_contain_seconds": "REAL",
     },
     key=("incident_id",),
     indexes=(("status",), ("reported_at",)),
@@ -45,7 +49,7 @@ class IncidentBoardProjection:
     """Keeps the ``board`` table in step with incident events."""
 
     name = "board"
-    version = 1
+    version = 2
     tables: Sequence[Table] = (BOARD,)
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
@@ -66,6 +70,8 @@ class IncidentBoardProjection:
                     "reported_at": db_time(event.timestamp),
                     "discovered_at": db_time(event.discovered_at),
                     "aware_at": db_time(event.aware_at),
+                    "containment_reached_at": None,
+                    "time_to_contain_seconds": None,
                 },
             )
             return
@@ -87,6 +93,13 @@ class IncidentBoardProjection:
             changes = {"status": IncidentStatus.CLOSED.value}
         elif isinstance(event, IncidentReopened):
             changes = {"status": IncidentStatus.OPEN.value}
+        elif isinstance(event, ContainmentReached):
+            changes = {
+                "containment_reached_at": db_time(event.reached_at),
+                "time_to_contain_seconds": event.time_to_contain_seconds,
+            }
+        elif isinstance(event, ContainmentLost):
+            changes = {"containment_reached_at": None, "time_to_contain_seconds": None}
         elif not isinstance(event, IncidentEvent):
             return
         tx.update(BOARD.name, key, {**changes, **common})
@@ -95,11 +108,11 @@ class IncidentBoardProjection:
 _HEX = re.compile(r"^[0-9a-f]{1,32}$")
 
 
-def dashed_prefix(text: str) -> str:
+def dashed_prefix(text: str, *, field: str = "id") -> str:
     """Turn an id prefix given with or without dashes into the dashed form's prefix."""
     hex_ = text.strip().lower().replace("-", "")
     if not _HEX.match(hex_):
-        raise InvalidInput("id", f"{text!r} is not an id or an id prefix (hex digits)")
+        raise InvalidInput(field, f"{text!r} is not an id or an id prefix (hex digits)")
     cuts = (8, 12, 16, 20)
     parts = [hex_[a:b] for a, b in zip((0, *cuts), (*cuts, 32), strict=True) if hex_[a:b]]
     return "-".join(parts)
@@ -119,13 +132,20 @@ class Board:
         incident_type: str | None = None,
         limit: int | None = None,
     ) -> list[Row]:
-        """Board rows matching the filters, newest report first."""
+        """Board rows matching the filters, newest report first, with containment progress
+        (mandatory tasks done and in all, cancelled ones left out)."""
         where = {"status": status, "severity": severity, "incident_type": incident_type}
         given = {k: v for k, v in where.items() if v is not None}
-        sql = "SELECT * FROM board"
+        sql = (
+            "SELECT b.*, COALESCE(p.done, 0) AS mandatory_done, "
+            "COALESCE(p.total, 0) AS mandatory_total FROM board b LEFT JOIN ("
+            "SELECT incident_id, SUM(status = 'done') AS done, "
+            "SUM(status != 'cancelled') AS total FROM tasks WHERE mandatory = 1 "
+            "GROUP BY incident_id) p ON p.incident_id = b.incident_id"
+        )
         if given:
-            sql += " WHERE " + " AND ".join(f"{k} = ?" for k in given)
-        sql += " ORDER BY reported_at DESC, incident_id"
+            sql += " WHERE " + " AND ".join(f"b.{k} = ?" for k in given)
+        sql += " ORDER BY b.reported_at DESC, b.incident_id"
         params: list[Any] = list(given.values())
         if limit is not None:
             sql += " LIMIT ?"

@@ -13,6 +13,8 @@ from events.assessment import Evaluation, Obligation
 from events.base import DomainEvent
 from events.incident import (
     AmendableFact,
+    ContainmentLost,
+    ContainmentReached,
     ImpactAssessed,
     Incident,
     IncidentClosed,
@@ -24,6 +26,8 @@ from events.incident import (
     IncidentTriaged,
     ObligationDecided,
     ObligationsEvaluated,
+    PlaybookApplied,
+    TaskAttached,
 )
 from services.timefmt import show_time
 
@@ -96,6 +100,24 @@ def describe(event: DomainEvent, before: IncidentState | None, zone: tzinfo) -> 
         if event.notified_at is not None:
             text += f" at {show_time(event.notified_at, zone)} (reference {event.reference})"
         return f"{text}; reason: {event.reason} (based on log position {event.log_position})"
+    if isinstance(event, PlaybookApplied):
+        mandatory = sum(t.mandatory for t in event.tasks)
+        return (
+            f"playbook {event.playbook} v{event.version} applied: {len(event.tasks)} tasks "
+            f"opened ({mandatory} mandatory)"
+        )
+    if isinstance(event, TaskAttached):
+        kind = "mandatory" if event.mandatory else "optional"
+        return f"task {str(event.task_id)[:8]} added ({kind})"
+    if isinstance(event, ContainmentReached):
+        hours = event.time_to_contain_seconds / 3600
+        text = (
+            f"containment reached {show_time(event.reached_at, zone)}: "
+            f"{hours:.1f} h after {'awareness' if not event.provisional else 'discovery'}"
+        )
+        return text + (f" ({event.provisional})" if event.provisional else "")
+    if isinstance(event, ContainmentLost):
+        return f"containment lost: {event.reason}"
     if isinstance(event, IncidentNoteAdded):
         return f"note: {event.text}"
     if isinstance(event, IncidentClosed):

@@ -43,7 +43,8 @@ def test_an_incident_reported_in_one_process_is_listed_by_a_fresh_one(cli: Cli) 
 
 
 def test_the_timeline_shows_every_change_with_actor_and_time(cli: Cli) -> None:
-    """Report, amend, triage, note, close, reopen: six entries, each with who and when."""
+    """Report, amend, triage (and the playbook it opens), note, close, reopen: each entry
+    with who and when."""
     incident_id = report(cli)
     short = incident_id[:8]
     cli.ok("amend", short, "--aware-at", "2026-11-20T10:00:00Z", "--reason", "ticket", actor="bob")
@@ -56,10 +57,12 @@ def test_the_timeline_shows_every_change_with_actor_and_time(cli: Cli) -> None:
         (1, "alice", "IncidentReported"),
         (2, "bob", "IncidentFactsAmended"),
         (3, "dpo", "IncidentTriaged"),
-        (4, "bob", "IncidentNoteAdded"),
-        (5, "dpo", "IncidentClosed"),
-        (6, "dpo", "IncidentReopened"),
+        (4, "policy.playbooks", "PlaybookApplied"),
+        (5, "bob", "IncidentNoteAdded"),
+        (6, "dpo", "IncidentClosed"),
+        (7, "dpo", "IncidentReopened"),
     ]
+    assert entries[3]["correlation_id"] == f"event:{incident_id}:3"
     assert all(e["recorded_at"] and e["correlation_id"] for e in entries)
     assert "aware_at unknown -> 2026-11-20 10:00 UTC (reason: ticket)" in entries[1]["summary"]
     table = cli.ok("timeline", short).out

@@ -1,0 +1,1 @@
+"""Containment: tasks, playbooks that open them, and containment reached."""

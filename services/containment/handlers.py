@@ -1,0 +1,162 @@
+"""The containment commands of the application: open tasks by hand and move them along."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import IntegrityError
+from structlog.contextvars import bound_contextvars
+
+from events.containment import FINISHED, ContainmentTask
+from events.errors import RuleViolation
+from events.incident import Incident
+from services.application.context import RequestContext
+from services.application.errors import Conflict, InvalidInput, RuleBroken
+from services.containment.commands import (
+    AssignTask,
+    ChangeDue,
+    CompleteTask,
+    OpenTask,
+    ReasonOnly,
+    UnblockTask,
+)
+from services.incidents.handlers import IncidentHandlers
+
+
+class ContainmentHandlers(IncidentHandlers):
+    """Commands on containment tasks; each task is its own aggregate, so responders working
+    on different tasks of one incident never conflict."""
+
+    def _open_blockers(self, task: ContainmentTask) -> list[UUID]:
+        return [
+            b
+            for b in task.state.blocked_by
+            if self.load(b, ContainmentTask).state.status not in FINISHED
+        ]
+
+    def add_task(
+        self, incident_id: UUID, request: OpenTask | Mapping[str, Any], ctx: RequestContext
+    ) -> ContainmentTask:
+        """Open a task on an incident and attach it, atomically."""
+        cmd = self.validated(OpenTask, request)
+        task_id = uuid4()
+        with bound_contextvars(correlation_id=ctx.correlation_id, incident_id=str(incident_id)):
+            for _ in range(self.command_retries + 1):
+                incident = self.load(incident_id, Incident)
+                for blocker in cmd.blocked_by:
+                    if str(blocker) not in incident.state.tasks:
+                        raise InvalidInput("blocked_by", f"no task {blocker} on this incident")
+                cause = self.cause(ctx)
+                try:
+                    task = ContainmentTask.open(
+                        cause,
+                        task_id=task_id,
+                        incident_id=incident.id,
+                        incident_reported_at=incident.created_on,
+                        title=cmd.title,
+                        owner=cmd.owner,
+                        priority=cmd.priority,
+                        due_at=cmd.due_at,
+                        mandatory=cmd.mandatory,
+                        blocked_by=cmd.blocked_by,
+                    )
+                    incident.attach_task(cause, task_id=task.id, mandatory=cmd.mandatory)
+                except RuleViolation as e:
+                    raise RuleBroken(e.field or "state", e.reason) from None
+                try:
+                    self.save(incident, task)
+                except IntegrityError:
+                    continue
+                self.log_change("task.opened", ctx, task_id=str(task.id))
+                return task
+        raise Conflict("version", f"incident {incident_id} kept changing; try again")
+
+    def _task(
+        self, task_id: UUID, ctx: RequestContext, logged: str, command: Any
+    ) -> ContainmentTask:
+        return self.change(task_id, ContainmentTask, ctx, command, logged=logged)
+
+    def assign_task(
+        self, task_id: UUID, request: AssignTask | Mapping[str, Any], ctx: RequestContext
+    ) -> ContainmentTask:
+        """Give a task to an owner."""
+        cmd = self.validated(AssignTask, request)
+        return self._task(task_id, ctx, "task.assigned", lambda t, c: t.assign(c, owner=cmd.owner))
+
+    def start_task(self, task_id: UUID, ctx: RequestContext) -> ContainmentTask:
+        """Start work on a task whose blockers are finished."""
+        return self._task(
+            task_id,
+            ctx,
+            "task.started",
+            lambda t, c: t.start(c, open_blockers=self._open_blockers(t)),
+        )
+
+    def block_task(
+        self, task_id: UUID, request: ReasonOnly | Mapping[str, Any], ctx: RequestContext
+    ) -> ContainmentTask:
+        """Mark a task blocked, with the reason."""
+        cmd = self.validated(ReasonOnly, request)
+        return self._task(task_id, ctx, "task.blocked", lambda t, c: t.block(c, reason=cmd.reason))
+
+    def unblock_task(
+        self, task_id: UUID, request: UnblockTask | Mapping[str, Any], ctx: RequestContext
+    ) -> ContainmentTask:
+        """Lift a block."""
+        cmd = self.validated(UnblockTask, request)
+        return self._task(
+            task_id, ctx, "task.unblocked", lambda t, c: t.unblock(c, reason=cmd.reason)
+        )
+
+    def complete_task(
+        self, task_id: UUID, request: CompleteTask | Mapping[str, Any], ctx: RequestContext
+    ) -> ContainmentTask:
+        """Record a task done, with its outcome and evidence."""
+        cmd = self.validated(CompleteTask, request)
+        return self._task(
+            task_id,
+            ctx,
+            "task.completed",
+            lambda t, c: t.complete(
+                c,
+                outcome=cmd.outcome,
+                evidence=cmd.evidence,
+                open_blockers=self._open_blockers(t),
+            ),
+        )
+
+    def reopen_task(
+        self, task_id: UUID, request: ReasonOnly | Mapping[str, Any], ctx: RequestContext
+    ) -> ContainmentTask:
+        """Reopen a done or cancelled task."""
+        cmd = self.validated(ReasonOnly, request)
+        return self._task(
+            task_id, ctx, "task.reopened", lambda t, c: t.reopen(c, reason=cmd.reason)
+        )
+
+    def change_task_due(
+        self, task_id: UUID, request: ChangeDue | Mapping[str, Any], ctx: RequestContext
+    ) -> ContainmentTask:
+        """Move a task's due time."""
+        cmd = self.validated(ChangeDue, request)
+        return self._task(
+            task_id,
+            ctx,
+            "task.due_changed",
+            lambda t, c: t.change_due(c, due_at=cmd.due_at, reason=cmd.reason),
+        )
+
+    def cancel_task(
+        self, task_id: UUID, request: ReasonOnly | Mapping[str, Any], ctx: RequestContext
+    ) -> ContainmentTask:
+        """Cancel a task, with the reason."""
+        cmd = self.validated(ReasonOnly, request)
+        return self._task(
+            task_id, ctx, "task.cancelled", lambda t, c: t.cancel(c, reason=cmd.reason)
+        )
+
+    def get_task(self, task_id: UUID) -> ContainmentTask:
+        """A task as it is now."""
+        return self.load(task_id, ContainmentTask)
