@@ -17,15 +17,25 @@ from services.feeds.signal import SaveSignal
 from services.feeds.store import StoreFeed
 from services.incidents.board import Board, IncidentBoardProjection
 from services.logging import configure_logging
+from services.people.people_view import People, PeopleProjection
 from services.policies.worker import Policies, Policy
 from services.projections.schema import Projection
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.views import Views
+from services.vault.keystore import SQLiteKeyStore
+from services.vault.sealing import Lookups
+from services.vault.secrets import decode, load_or_create
+from services.vault.vault import Vault
 
 
 def projections() -> list[Projection]:
     """Every projection of the application, in the order they are built."""
-    return [IncidentBoardProjection(), ObligationsProjection(), TasksProjection()]
+    return [
+        IncidentBoardProjection(),
+        ObligationsProjection(),
+        TasksProjection(),
+        PeopleProjection(),
+    ]
 
 
 def policies(app: BreachLedger, catalog: PlaybookCatalog) -> list[Policy]:
@@ -43,7 +53,23 @@ def store_env(settings: Settings) -> dict[str, str]:
     }
     if settings.aggregate_cache_size > 0:
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
+    if settings.cipher_key is not None:
+        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+        env["CIPHER_KEY"] = settings.cipher_key.get_secret_value()
     return env
+
+
+def build_vault(settings: Settings) -> Vault:
+    """The vault: key store file and secrets from settings (or generated files)."""
+    if settings.vault_master_key is not None:
+        master = decode(settings.vault_master_key.get_secret_value(), "BREACH_VAULT_MASTER_KEY")
+    else:
+        master = load_or_create(settings.secrets_dir / "master.key")
+    if settings.lookup_secret is not None:
+        lookup = decode(settings.lookup_secret.get_secret_value(), "BREACH_LOOKUP_SECRET")
+    else:
+        lookup = load_or_create(settings.secrets_dir / "lookup.key")
+    return Vault(SQLiteKeyStore(settings.keys_db, master), Lookups(lookup))
 
 
 @dataclass
@@ -58,6 +84,7 @@ class Runtime:
     board: Board
     obligations: Obligations
     tasks: Tasks
+    people: People
     playbooks: PlaybookCatalog
 
     def settle(self) -> None:
@@ -69,6 +96,8 @@ class Runtime:
     def close(self) -> None:
         """Release database connections."""
         self.views.store.close()
+        if self.app.vault is not None:
+            self.app.vault.close()
         self.app.close()
 
 
@@ -89,7 +118,9 @@ def bootstrap(
         clock=clock or SystemClock(),
         command_retries=settings.command_retries,
         on_saved=signal.saved,
+        vault=build_vault(settings),
     )
+    app.import_max_bytes = settings.import_max_bytes
     feed = StoreFeed(
         app.recorder, app.mapper, signal=signal, poll_interval=settings.feed_poll_interval
     )
@@ -107,5 +138,6 @@ def bootstrap(
         board=Board(store),
         obligations=Obligations(store, due_soon=timedelta(hours=settings.due_soon_hours)),
         tasks=Tasks(store),
+        people=People(store),
         playbooks=catalog,
     )

@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,6 +55,29 @@ class Settings(BaseSettings):
     due_soon_hours: float = Field(
         default=24, gt=0, description="An open obligation this close to its deadline is due soon."
     )
+    vault_master_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 bytes wrapping every person's key; default: created in "
+        "<data_dir>/secrets/master.key (move it to a secret store in production).",
+    )
+    lookup_secret: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 bytes keying the email lookups (HMAC); default: created in "
+        "<data_dir>/secrets/lookup.key.",
+    )
+    cipher_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 AES key (16, 24 or 32 bytes): encrypt every stored event at rest.",
+    )
+    import_max_bytes: int = Field(
+        default=256 * 2**20, gt=0, description="Largest people file an import accepts."
+    )
+    retention_days: int | None = Field(
+        default=None,
+        ge=0,
+        description="Erase affected people's data this many days after their incident is "
+        "closed (and its notices are final); unset: keep until erased by hand.",
+    )
     command_retries: int = Field(
         default=5, ge=0, description="Retries of a command that lost a concurrent-write race."
     )
@@ -87,6 +110,16 @@ class Settings(BaseSettings):
     def events_db(self) -> Path:
         """The SQLite file of the event store."""
         return self.data_dir / "events.db"
+
+    @property
+    def keys_db(self) -> Path:
+        """The SQLite file of the per-person keys (kept apart from the events)."""
+        return self.data_dir / "keys.db"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Where generated secrets are kept when none are configured."""
+        return self.data_dir / "secrets"
 
     @property
     def views_db(self) -> Path:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from services.assessment.handlers import AssessmentHandlers
 from services.containment.handlers import ContainmentHandlers
+from services.people.handlers import PeopleHandlers
 
 
-class BreachLedger(ContainmentHandlers, AssessmentHandlers):
+class BreachLedger(PeopleHandlers, ContainmentHandlers, AssessmentHandlers):
     """breachledger's application; capabilities contribute their command methods as bases."""

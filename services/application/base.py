@@ -6,7 +6,7 @@ composed class is :class:`services.application.app.BreachLedger`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -22,6 +22,7 @@ from eventsourcing.persistence import (
     TrackingRecorder,
     Transcoder,
 )
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import Environment, EnvType
 from pydantic import BaseModel, ValidationError
 from structlog.contextvars import bound_contextvars
@@ -32,6 +33,7 @@ from services.application.context import RequestContext
 from services.application.encoding import CanonicalJSONTranscoder, PydanticMapper
 from services.application.errors import Conflict, InvalidInput, NotFound, RuleBroken
 from services.clock import Clock
+from services.vault.vault import Vault
 
 A = TypeVar("A", bound=BaseAggregate[UUID])
 M = TypeVar("M", bound=BaseModel)
@@ -45,7 +47,7 @@ class LedgerApplication(Application[UUID]):
     ``env`` holds the eventsourcing infrastructure settings (the process environment is
     deliberately not consulted: :class:`services.config.Settings` is the one source).
     ``on_saved`` is called with the highest log position after every local save, so that
-    in-process feeds wake at once.
+    in-process feeds wake at once. ``vault`` seals and opens personal data.
     """
 
     name = "BreachLedger"
@@ -57,8 +59,10 @@ class LedgerApplication(Application[UUID]):
         clock: Clock,
         command_retries: int = 5,
         on_saved: Callable[[int], None] | None = None,
+        vault: Vault | None = None,
     ) -> None:
         self.clock = clock
+        self.vault = vault
         self.command_retries = command_retries
         self.on_saved = on_saved
         super().__init__(dict(env))
@@ -85,6 +89,25 @@ class LedgerApplication(Application[UUID]):
         self._take_snapshots(processing)
         self._notify(recordings)
         return recordings
+
+    def existing_ids(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``ids`` already have an aggregate in the store (one query per 500)."""
+        recorder = self.recorder
+        found: set[UUID] = set()
+        if not isinstance(recorder, SQLiteApplicationRecorder):
+            return {i for i in ids if recorder.select_events(i, limit=1)}
+        table = recorder.events_table_name
+        for start in range(0, len(ids), 500):
+            chunk = [i.hex for i in ids[start : start + 500]]
+            marks = ",".join("?" for _ in chunk)
+            with recorder.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT originator_id FROM {table} "
+                    f"WHERE originator_version = 1 AND originator_id IN ({marks})",
+                    chunk,
+                )
+                found.update(UUID(row[0]) for row in c.fetchall())
+        return found
 
     def tracked_position(self, name: str) -> int:
         """The last log position recorded as handled under ``name`` (0 when none)."""

@@ -1,0 +1,1 @@
+"""Affected people: importing them, correcting and exporting their data, erasing it."""

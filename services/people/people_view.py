@@ -1,0 +1,135 @@
+"""The people view: who is affected by which incident, by status, language and jurisdiction.
+
+No personal data is kept here: only ids, keyed lookups, routing facts and statuses. After an
+erasure the row stays (the person is shown as erased) without language or jurisdiction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from events.base import DomainEvent
+from events.people import PersonCorrected, PersonErased, PersonRecorded, PersonStatus
+from services.projections.schema import Row, Table, ViewTransaction, db_time
+from services.projections.sqlite_store import SQLiteViewStore
+
+PEOPLE = Table(
+    name="people",
+    columns={
+        "person_id": "TEXT NOT NULL",
+        "incident_id": "TEXT NOT NULL",
+        "lookup": "TEXT NOT NULL",
+        "reference_lookup": "TEXT",
+        "language": "TEXT",
+        "jurisdiction": "TEXT",
+        "status": "TEXT NOT NULL",
+        "row": "INTEGER NOT NULL",
+        "recorded_at": "TEXT NOT NULL",
+        "corrected_at": "TEXT",
+        "erased_at": "TEXT",
+        "version": "INTEGER NOT NULL",
+    },
+    key=("person_id",),
+    indexes=(("incident_id", "status"), ("lookup",), ("reference_lookup",)),
+)
+
+
+class PeopleProjection:
+    """Keeps the people view in step with person events."""
+
+    name = "people"
+    version = 1
+    tables: Sequence[Table] = (PEOPLE,)
+
+    def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
+        """Apply one event."""
+        key = {"person_id": str(event.originator_id)}
+        if isinstance(event, PersonRecorded):
+            tx.upsert(
+                PEOPLE.name,
+                {
+                    **key,
+                    "incident_id": str(event.incident_id),
+                    "lookup": event.lookup,
+                    "reference_lookup": event.reference_lookup,
+                    "language": event.language,
+                    "jurisdiction": event.jurisdiction,
+                    "status": PersonStatus.ACTIVE.value,
+                    "row": event.row,
+                    "recorded_at": db_time(event.timestamp),
+                    "corrected_at": None,
+                    "erased_at": None,
+                    "version": event.originator_version,
+                },
+            )
+        elif isinstance(event, PersonCorrected):
+            tx.update(
+                PEOPLE.name,
+                key,
+                {
+                    "lookup": event.lookup,
+                    "reference_lookup": event.reference_lookup,
+                    "language": event.language,
+                    "jurisdiction": event.jurisdiction,
+                    "corrected_at": db_time(event.timestamp),
+                    "version": event.originator_version,
+                },
+            )
+        elif isinstance(event, PersonErased):
+            tx.update(
+                PEOPLE.name,
+                key,
+                {
+                    "status": PersonStatus.ERASED.value,
+                    "language": None,
+                    "jurisdiction": None,
+                    "erased_at": db_time(event.timestamp),
+                    "version": event.originator_version,
+                },
+            )
+
+
+class People:
+    """Reads the people view."""
+
+    def __init__(self, store: SQLiteViewStore) -> None:
+        self.store = store
+
+    def of_incident(self, incident_id: UUID, *, status: str | None = None) -> list[Row]:
+        """The people of an incident, in import order."""
+        sql = "SELECT * FROM people WHERE incident_id = ?"
+        params: list[Any] = [str(incident_id)]
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(status)
+        return self.store.query(sql + " ORDER BY recorded_at, row", params)
+
+    def summary(self, incident_id: UUID) -> dict[str, Any]:
+        """Counts by status, language and jurisdiction for an incident."""
+        rows = self.store.query(
+            "SELECT status, language, jurisdiction, COUNT(*) AS n FROM people "
+            "WHERE incident_id = ? GROUP BY status, language, jurisdiction",
+            [str(incident_id)],
+        )
+        out: dict[str, Any] = {"total": 0, "status": {}, "language": {}, "jurisdiction": {}}
+        for r in rows:
+            out["total"] += r["n"]
+            for col in ("status", "language", "jurisdiction"):
+                if r[col] is not None:
+                    out[col][r[col]] = out[col].get(r[col], 0) + r["n"]
+        return out
+
+    def by_lookup(self, lookup: str) -> list[Row]:
+        """Every record of a person (by email lookup) across incidents."""
+        return self.store.query(
+            "SELECT * FROM people WHERE lookup = ? ORDER BY recorded_at", [lookup]
+        )
+
+    def by_reference(self, reference_lookup: str) -> list[Row]:
+        """Every record with this external reference across incidents."""
+        return self.store.query(
+            "SELECT * FROM people WHERE reference_lookup = ? ORDER BY recorded_at",
+            [reference_lookup],
+        )

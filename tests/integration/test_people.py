@@ -1,0 +1,287 @@
+"""Affected people on the real store: import, resume, reject, correct, export, erase, retain."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from pydantic import SecretStr
+
+from events.people import AffectedPerson, PersonErased
+from services.application.context import RequestContext
+from services.application.errors import InvalidInput, NotFound, RuleBroken
+from services.bootstrap import Runtime, bootstrap
+from services.config import Settings
+from services.people import retention
+from tests.support.clocks import ManualClock
+from tests.support.people import person, write_csv, write_jsonl
+from tests.support.reports import report_input
+from tests.support.store import count_events
+
+
+@pytest.fixture
+def incident(runtime: Runtime, clock: ManualClock, alice: RequestContext) -> Any:
+    return runtime.app.report_incident(report_input(clock.current), alice)
+
+
+def people_count(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / "events.db") as db:
+        return int(
+            db.execute(
+                "SELECT COUNT(*) FROM stored_events WHERE topic = 'events.people:PersonRecorded'"
+            ).fetchone()[0]
+        )
+
+
+def stored_bytes(data_dir: Path) -> bytes:
+    """Every byte of every file under the data directory (databases, WAL, keys)."""
+    return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file())
+
+
+def test_import_seals_people_and_a_second_run_adds_nobody(
+    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path, data_dir: Path
+) -> None:
+    """2,500 people in batches of 1,000; re-importing the same file is a no-op."""
+    path = write_csv(tmp_path / "people.csv", [person(i) for i in range(2500)])
+    first = runtime.app.import_people(incident.id, path, alice)
+    assert (first.rows, first.imported, first.rejected, first.batches) == (2500, 2500, 0, 3)
+    again = runtime.app.import_people(incident.id, path, alice)
+    assert (again.imported, again.already_present) == (0, 2500)
+    assert people_count(data_dir) == 2500
+    runtime.views.catch_up()
+    summary = runtime.people.summary(incident.id)
+    assert summary["total"] == 2500
+    assert summary["language"]["zh-CN"] == 625
+    assert b"candidate7@applicants" not in stored_bytes(data_dir)
+    assert b"Candidate Number7" not in stored_bytes(data_dir)
+
+
+def test_json_lines_and_rejected_rows_are_reported_next_to_the_input(
+    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path
+) -> None:
+    """10% invalid rows: the valid ones import, each rejection is listed (row, field,
+    reason) without the values."""
+    rows = [person(i) for i in range(100)]
+    for i in range(0, 100, 10):
+        rows[i] = {**rows[i], "email": f"broken{i}.example.org"}
+    rows.append(person(5))
+    path = write_jsonl(tmp_path / "people.jsonl", rows)
+    report = runtime.app.import_people(incident.id, path, alice)
+    assert (report.imported, report.rejected, report.duplicates) == (90, 10, 1)
+    assert report.rejections_file is not None
+    lines = Path(report.rejections_file).read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "row,field,reason"
+    assert lines[1].startswith("1,email,")
+    assert lines[-1] == "101,email,duplicate of an earlier row"
+    assert "broken" not in "".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"email,name,language,jurisdiction\nann@example.org,Ren\xe9,en,DE\n", "not UTF-8"),
+        (b"mail,name,language,jurisdiction\nann@example.org,Ann,en,DE\n", "lacks the column"),
+        (b"", "is empty"),
+    ],
+)
+def test_unreadable_files_are_refused_before_anything_is_imported(
+    runtime: Runtime,
+    incident: Any,
+    alice: RequestContext,
+    tmp_path: Path,
+    data_dir: Path,
+    content: bytes,
+    message: str,
+) -> None:
+    """Not UTF-8, no email column, empty: a clear error and not one person recorded."""
+    path = tmp_path / "people.csv"
+    path.write_bytes(content)
+    before = count_events(data_dir)
+    with pytest.raises(InvalidInput, match=message):
+        runtime.app.import_people(incident.id, path, alice)
+    assert count_events(data_dir) == before
+
+
+def test_a_file_over_the_limit_is_refused_at_once(
+    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path
+) -> None:
+    """A 1 GB file (sparse here) gets a clear error naming the limit and the setting."""
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as f:
+        f.truncate(2**30)
+    started = time.monotonic()
+    with pytest.raises(InvalidInput, match="BREACH_IMPORT_MAX_BYTES"):
+        runtime.app.import_people(incident.id, path, alice)
+    assert time.monotonic() - started < 1
+
+
+SLOW_IMPORT = textwrap.dedent(
+    """
+    import sys, time
+    from uuid import UUID
+    from services.application.context import RequestContext
+    from services.bootstrap import bootstrap
+    from services.config import Settings
+
+    rt = bootstrap(Settings(data_dir=sys.argv[1]), configure_logs=False)
+    rt.app.import_batch_size = 200
+    save = rt.app.save
+
+    def slow_save(*args, **kwargs):
+        result = save(*args, **kwargs)
+        time.sleep(0.1)
+        return result
+
+    rt.app.save = slow_save
+    print("ready", flush=True)
+    rt.app.import_people(UUID(sys.argv[2]), __import__("pathlib").Path(sys.argv[3]),
+                         RequestContext(actor="importer"))
+    """
+)
+
+
+def test_an_interrupted_import_resumes_without_duplicates(
+    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path, data_dir: Path
+) -> None:
+    """SIGKILL mid-import leaves whole batches only; running the file again completes it."""
+    path = write_csv(tmp_path / "people.csv", [person(i) for i in range(3000)])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_IMPORT, str(data_dir), str(incident.id), str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    deadline = time.monotonic() + 30
+    while people_count(data_dir) < 400 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    partial = people_count(data_dir)
+    assert 0 < partial < 3000
+    assert partial % 200 == 0
+    report = runtime.app.import_people(incident.id, path, alice)
+    assert report.imported + report.already_present == 3000
+    assert report.already_present == partial
+    assert people_count(data_dir) == 3000
+
+
+def test_correction_reseals_and_moves_the_lookup(
+    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path
+) -> None:
+    """A new address is found afterwards; the old one no longer is; the change is an event."""
+    runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", [person(1)]), alice)
+    target = runtime.app.person_on(incident.id, person(1)["email"])
+    runtime.app.correct_person(
+        target.id,
+        {"email": "new.address@applicants.example.org", "reason": "rectification"},
+        alice,
+    )
+    runtime.views.catch_up()
+    vault = runtime.app.vault
+    assert vault is not None
+    [row] = runtime.people.by_lookup(vault.lookups.email("new.address@applicants.example.org"))
+    assert row["person_id"] == str(target.id)
+    assert runtime.people.by_lookup(vault.lookups.email(person(1)["email"])) == []
+    view = runtime.app.view_person(runtime.app.load(target.id, AffectedPerson))
+    assert view.data is not None
+    assert view.data.email == "new.address@applicants.example.org"
+    with pytest.raises(RuleBroken, match="changes nothing"):
+        runtime.app.correct_person(target.id, {"name": person(1)["name"], "reason": "x"}, alice)
+
+
+def test_erasure_destroys_the_key_and_leaves_no_trace_but_a_replayable_log(
+    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path, data_dir: Path
+) -> None:
+    """After erasure no file holds the person's email, name or key; views and export show
+    them erased; the incident and the person's history still load."""
+    runtime.app.import_people(
+        incident.id, write_csv(tmp_path / "p.csv", [person(i) for i in range(50)]), alice
+    )
+    target = runtime.app.person_on(incident.id, person(7)["email"])
+    key_id = target.state.sealed.key_id
+    assert runtime.app.vault is not None
+    assert runtime.app.vault.keys.get([key_id])
+    runtime.app.erase_person(target.id, "erasure request ER-2026-19", alice)
+    runtime.views.catch_up()
+    assert runtime.app.vault.keys.get([key_id]) == {}
+    everything = stored_bytes(data_dir)
+    for planted in (person(7)["email"], person(7)["name"], person(7)["reference"]):
+        assert planted.encode() not in everything
+    erased = runtime.app.load(target.id, AffectedPerson)
+    assert isinstance(list(runtime.app.events.get(target.id))[-1], PersonErased)
+    view = runtime.app.view_person(erased)
+    assert (view.status, view.data, view.language) == ("erased", None, None)
+    [row] = [r for r in runtime.people.of_incident(incident.id) if r["person_id"] == str(target.id)]
+    assert (row["status"], row["language"], row["jurisdiction"]) == ("erased", None, None)
+    assert runtime.app.get_incident(incident.id).version >= 1
+    runtime.views.rebuild()
+    assert runtime.people.summary(incident.id)["status"] == {"active": 49, "erased": 1}
+    with pytest.raises(RuleBroken, match="already erased"):
+        runtime.app.erase_person(target.id, "again", alice)
+    with pytest.raises(RuleBroken, match="erased"):
+        runtime.app.correct_person(target.id, {"name": "X", "reason": "r"}, alice)
+
+
+def test_retention_erases_people_a_set_time_after_closure(
+    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path, clock: ManualClock
+) -> None:
+    """Dry run reports and changes nothing; the real run erases; then nothing is left due."""
+    runtime.app.import_people(
+        incident.id, write_csv(tmp_path / "p.csv", [person(i) for i in range(5)]), alice
+    )
+    runtime.app.close_incident(incident.id, {"resolution": "contained and notified"}, alice)
+    runtime.views.catch_up()
+    assert (
+        retention.plan(runtime.app, runtime.board, runtime.people, days=30, now=clock.current) == []
+    )
+    later = clock.advance(days=31)
+    plan = retention.plan(runtime.app, runtime.board, runtime.people, days=30, now=later)
+    assert [(p.incident_id, len(p.people)) for p in plan] == [(incident.id, 5)]
+    assert retention.apply(runtime.app, plan, 30, alice) == 5
+    runtime.views.catch_up()
+    assert retention.plan(runtime.app, runtime.board, runtime.people, days=30, now=later) == []
+    assert runtime.people.summary(incident.id)["status"] == {"erased": 5}
+
+
+def test_whole_store_encryption_keeps_even_titles_out_of_the_file(
+    settings: Settings, clock: ManualClock, alice: RequestContext, data_dir: Path
+) -> None:
+    """With a cipher key configured, the event log holds ciphertext only, and still works."""
+    key = "q2x4J1m2vD1m0JwM8b4m0s3y8VbU6x2a3nF0o0gM6ZQ="
+    rt = bootstrap(
+        settings.model_copy(update={"cipher_key": SecretStr(key)}),
+        clock=clock,
+        configure_logs=False,
+    )
+    incident = rt.app.report_incident(
+        report_input(clock.current, title="Quarterly Payroll Leak"), alice
+    )
+    assert rt.app.get_incident(incident.id).state.title == "Quarterly Payroll Leak"
+    rt.close()
+    raw = b"".join(p.read_bytes() for p in data_dir.glob("events.db*"))
+    assert b"Quarterly Payroll Leak" not in raw
+    assert b"IncidentReported" in raw
+
+
+def test_people_commands_refuse_unknown_people_and_closed_incidents(
+    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path
+) -> None:
+    """Unknown address: not found; importing into a closed incident: refused."""
+    with pytest.raises(NotFound):
+        runtime.app.person_on(incident.id, "nobody@example.org")
+    runtime.app.close_incident(incident.id, {"resolution": "done"}, alice)
+    with pytest.raises(RuleBroken, match="closed"):
+        runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", [person(1)]), alice)
+    assert os.path.exists(tmp_path / "p.csv")
+    assert UUID(int=0) != incident.id
