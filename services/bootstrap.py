@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
+from events.notifications import Contact
 from services.application.app import BreachLedger
 from services.assessment.obligations_view import Obligations, ObligationsProjection
 from services.clock import Clock, SystemClock
@@ -17,6 +20,13 @@ from services.feeds.signal import SaveSignal
 from services.feeds.store import StoreFeed
 from services.incidents.board import Board, IncidentBoardProjection
 from services.logging import configure_logging
+from services.notifications.dispatcher import DeliveryCheck, Dispatcher, DispatchSettings
+from services.notifications.mailbox import Mailbox
+from services.notifications.queueing import NoticeQueuePolicy, PeopleOf
+from services.notifications.settings import NoticeSettings
+from services.notifications.templates import NoticeTemplates
+from services.notifications.transport import SmtpTarget
+from services.notifications.views import Notifications, NotificationsProjection
 from services.people.people_view import People, PeopleProjection
 from services.policies.worker import Policies, Policy
 from services.projections.schema import Projection
@@ -35,12 +45,43 @@ def projections() -> list[Projection]:
         ObligationsProjection(),
         TasksProjection(),
         PeopleProjection(),
+        NotificationsProjection(),
     ]
 
 
-def policies(app: BreachLedger, catalog: PlaybookCatalog) -> list[Policy]:
+def policies(app: BreachLedger, catalog: PlaybookCatalog, people_of: PeopleOf) -> list[Policy]:
     """Every policy of the application, in the order they run."""
-    return [PlaybookPolicy(app, catalog), ContainmentPolicy(app)]
+    assert app.templates is not None
+    return [
+        PlaybookPolicy(app, catalog),
+        ContainmentPolicy(app),
+        NoticeQueuePolicy(app, app.templates, people_of),
+    ]
+
+
+def notice_settings(settings: Settings) -> NoticeSettings:
+    """What notifications need from the settings."""
+    return NoticeSettings(
+        organisation=settings.organisation_name,
+        contact=Contact(name=settings.dpo_name, email=settings.dpo_email, phone=settings.dpo_phone),
+        sender=(settings.mail_from_name, settings.mail_from),
+        message_id_domain=settings.message_id_domain,
+        dpo_actors=frozenset(a.strip() for a in settings.dpo_actors.split(",") if a.strip()),
+        zone=settings.zone,
+    )
+
+
+def dispatch_settings(settings: Settings) -> DispatchSettings:
+    """How the dispatcher sends."""
+    return DispatchSettings(
+        connections=settings.smtp_connections,
+        rate=settings.smtp_rate,
+        batch_size=settings.dispatch_batch_size,
+        max_attempts=settings.smtp_max_attempts,
+        backoff_base=settings.smtp_backoff_seconds,
+        backoff_max=settings.smtp_backoff_max_seconds,
+        sending_lease=settings.sending_lease_seconds,
+    )
 
 
 def store_env(settings: Settings) -> dict[str, str]:
@@ -85,7 +126,24 @@ class Runtime:
     obligations: Obligations
     tasks: Tasks
     people: People
+    notifications: Notifications
     playbooks: PlaybookCatalog
+
+    def dispatcher(self, target: SmtpTarget, delivery: DeliveryCheck | None = None) -> Dispatcher:
+        """A dispatcher sending to ``target`` (the notifications view kept current)."""
+        return Dispatcher(
+            self.app,
+            self.notifications,
+            lambda: self.views.catch_up_only("notifications"),
+            self.people.sealed,
+            target,
+            dispatch_settings(self.settings),
+            delivery=delivery,
+        )
+
+    def mailbox(self) -> Mailbox:
+        """The local capture server's mailbox."""
+        return Mailbox(self.settings.data_dir / "mailbox")
 
     def settle(self) -> None:
         """Run every policy and bring every view to the head of the log (what a running
@@ -119,6 +177,8 @@ def bootstrap(
         command_retries=settings.command_retries,
         on_saved=signal.saved,
         vault=build_vault(settings),
+        templates=NoticeTemplates(settings.templates_dir / "notices"),
+        notice_settings=notice_settings(settings),
     )
     app.import_max_bytes = settings.import_max_bytes
     feed = StoreFeed(
@@ -129,15 +189,22 @@ def bootstrap(
     store.create_table()
     views = Views(feed, store, all_projections)
     catalog = PlaybookCatalog.load(settings.templates_dir / "playbooks")
+    people = People(store)
+
+    def people_of(incident_id: UUID) -> list[dict[str, Any]]:
+        views.catch_up_only("people")
+        return people.of_incident(incident_id)
+
     return Runtime(
         settings=settings,
         app=app,
         feed=feed,
         views=views,
-        policies=Policies(feed, app, policies(app, catalog)),
+        policies=Policies(feed, app, policies(app, catalog, people_of)),
         board=Board(store),
         obligations=Obligations(store, due_soon=timedelta(hours=settings.due_soon_hours)),
         tasks=Tasks(store),
-        people=People(store),
+        people=people,
+        notifications=Notifications(store),
         playbooks=catalog,
     )

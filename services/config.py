@@ -78,6 +78,41 @@ class Settings(BaseSettings):
         description="Erase affected people's data this many days after their incident is "
         "closed (and its notices are final); unset: keep until erased by hand.",
     )
+    organisation_name: str = Field(
+        default="Example Organisation", description="Who writes the notices."
+    )
+    dpo_name: str = Field(default="Data Protection Officer", description="The contact point.")
+    dpo_email: str = Field(default="dpo@example.org", description="The contact point's address.")
+    dpo_phone: str = Field(default="", description="The contact point's phone number.")
+    dpo_actors: str = Field(
+        default="dpo",
+        description="Comma-separated actors in the DPO role (who may approve campaigns).",
+    )
+    mail_from: str = Field(default="dpo@example.org", description="The notices' From address.")
+    mail_from_name: str = Field(default="Data Protection Officer", description="Its name.")
+    message_id_domain: str = Field(
+        default="breachledger.invalid", description="Domain of the notices' Message-IDs."
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://user:pass@host:587?starttls=true or smtps://host:465; unset: the "
+        "local capture server (messages kept under <data_dir>/mailbox).",
+    )
+    smtp_connections: int = Field(default=4, ge=1, le=64, description="Persistent connections.")
+    smtp_rate: float = Field(default=0, ge=0, description="Messages per second (0: no limit).")
+    smtp_timeout: float = Field(default=30, gt=0, description="Seconds per SMTP operation.")
+    smtp_max_attempts: int = Field(default=8, ge=1, description="Attempts before failing.")
+    smtp_backoff_seconds: float = Field(
+        default=60, ge=0, description="First retry delay; doubles each attempt, with jitter."
+    )
+    smtp_backoff_max_seconds: float = Field(default=3600, ge=0, description="Longest delay.")
+    sending_lease_seconds: float = Field(
+        default=120,
+        ge=0,
+        description="A notice 'sending' longer than this after a restart is resolved by the "
+        "crash rule (see the README).",
+    )
+    dispatch_batch_size: int = Field(default=200, ge=1, le=5000, description="Notices per batch.")
     command_retries: int = Field(
         default=5, ge=0, description="Retries of a command that lost a concurrent-write race."
     )

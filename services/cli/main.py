@@ -14,6 +14,7 @@ from services.cli import (  # noqa: F401  (commands register themselves)
     containment,
     demo,
     incidents,
+    notify,
     people,
     views,
 )

@@ -113,6 +113,16 @@ def _person_doc(rt: Runtime, view: PersonView, person: AffectedPerson) -> dict[s
         "jurisdiction": view.jurisdiction,
         "data": view.data.model_dump() if view.data else None,
         "corrections": corrections,
+        "notices": [
+            {
+                "campaign_id": n["campaign_id"],
+                "audience": n["audience"],
+                "status": n["status"],
+                "sent_at": n["sent_at"],
+                "message_id": n["message_id"],
+            }
+            for n in rt.notifications.for_person(view.person_id)
+        ],
     }
 
 
@@ -161,6 +171,13 @@ def export(
                 ("Jurisdiction", record["jurisdiction"] or "-"),
                 ("Recorded", record["recorded_at"]),
                 ("Corrections", str(len(record["corrections"]))),
+                (
+                    "Notices",
+                    ", ".join(
+                        f"{n['status']} {n['sent_at'] or ''}".strip() for n in record["notices"]
+                    )
+                    or "-",
+                ),
             ]
         )
 
@@ -257,7 +274,9 @@ def run_retention(
     if days is None:
         raise InvalidInput("BREACH_RETENTION_DAYS", "no retention period is configured")
     rt = state.fresh_runtime()
-    items = retention.plan(rt.app, rt.board, rt.people, days=days, now=state.now())
+    items = retention.plan(
+        rt.app, rt.board, rt.people, rt.notifications, days=days, now=state.now()
+    )
     erased = 0 if dry_run else retention.apply(rt.app, items, days, state.request())
     rt.settle()
     incidents: list[dict[str, Any]] = [

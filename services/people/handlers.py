@@ -185,14 +185,9 @@ class PeopleHandlers(IncidentHandlers):
             )
             for (p, lookup, pid), s in zip(fresh, sealed, strict=True)
         ]
-        self.save(*people)
+        self.save_aggregates(people)
         report.imported += len(people)
         report.batches += 1
-
-    def notices_final(self, incident_id: UUID) -> bool:
-        """Whether every notice to an incident's people is final (sent, failed or
-        suppressed), so their data is no longer needed for notification."""
-        return True
 
     def person_on(self, incident_id: UUID, email: str) -> AffectedPerson:
         """The person with this address on an incident."""

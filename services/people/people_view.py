@@ -1,7 +1,8 @@
 """The people view: who is affected by which incident, by status, language and jurisdiction.
 
-No personal data is kept here: only ids, keyed lookups, routing facts and statuses. After an
-erasure the row stays (the person is shown as erased) without language or jurisdiction.
+No personal data is kept here in clear: only ids, keyed lookups, routing facts, statuses and
+the sealed (encrypted) data the dispatcher opens. After an erasure the row stays (the person
+is shown as erased) without language, jurisdiction or sealed data.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from events.base import DomainEvent
-from events.people import PersonCorrected, PersonErased, PersonRecorded, PersonStatus
+from events.people import PersonCorrected, PersonErased, PersonRecorded, PersonStatus, Sealed
 from services.projections.schema import Row, Table, ViewTransaction, db_time
 from services.projections.sqlite_store import SQLiteViewStore
 
@@ -26,6 +27,7 @@ PEOPLE = Table(
         "jurisdiction": "TEXT",
         "status": "TEXT NOT NULL",
         "row": "INTEGER NOT NULL",
+        "sealed": "TEXT",
         "recorded_at": "TEXT NOT NULL",
         "corrected_at": "TEXT",
         "erased_at": "TEXT",
@@ -40,7 +42,7 @@ class PeopleProjection:
     """Keeps the people view in step with person events."""
 
     name = "people"
-    version = 1
+    version = 2
     tables: Sequence[Table] = (PEOPLE,)
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
@@ -58,6 +60,7 @@ class PeopleProjection:
                     "jurisdiction": event.jurisdiction,
                     "status": PersonStatus.ACTIVE.value,
                     "row": event.row,
+                    "sealed": event.sealed.model_dump_json(),
                     "recorded_at": db_time(event.timestamp),
                     "corrected_at": None,
                     "erased_at": None,
@@ -73,6 +76,7 @@ class PeopleProjection:
                     "reference_lookup": event.reference_lookup,
                     "language": event.language,
                     "jurisdiction": event.jurisdiction,
+                    "sealed": event.sealed.model_dump_json(),
                     "corrected_at": db_time(event.timestamp),
                     "version": event.originator_version,
                 },
@@ -85,6 +89,7 @@ class PeopleProjection:
                     "status": PersonStatus.ERASED.value,
                     "language": None,
                     "jurisdiction": None,
+                    "sealed": None,
                     "erased_at": db_time(event.timestamp),
                     "version": event.originator_version,
                 },
@@ -119,6 +124,20 @@ class People:
             for col in ("status", "language", "jurisdiction"):
                 if r[col] is not None:
                     out[col][r[col]] = out[col].get(r[col], 0) + r["n"]
+        return out
+
+    def sealed(self, person_ids: Sequence[UUID]) -> dict[UUID, Sealed | None]:
+        """The sealed data of people (None for the erased), one query per 500."""
+        out: dict[UUID, Sealed | None] = {}
+        ids = [str(p) for p in person_ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" for _ in chunk)
+            for row in self.store.query(
+                f"SELECT person_id, sealed FROM people WHERE person_id IN ({marks})", chunk
+            ):
+                sealed = row["sealed"]
+                out[UUID(row["person_id"])] = Sealed.model_validate_json(sealed) if sealed else None
         return out
 
     def by_lookup(self, lookup: str) -> list[Row]:

@@ -9,6 +9,7 @@ from uuid import UUID
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
 from services.incidents.board import Board
+from services.notifications.views import Notifications
 from services.people.people_view import People
 
 
@@ -23,7 +24,13 @@ class RetentionItem:
 
 
 def plan(
-    app: BreachLedger, board: Board, people: People, *, days: int, now: datetime
+    app: BreachLedger,
+    board: Board,
+    people: People,
+    notifications: Notifications,
+    *,
+    days: int,
+    now: datetime,
 ) -> list[RetentionItem]:
     """Incidents closed at least ``days`` ago whose notices are final, with people to erase."""
     items = []
@@ -33,7 +40,7 @@ def plan(
         if state.closed_at is None:
             continue
         due = state.closed_at + timedelta(days=days)
-        if due > now or not app.notices_final(incident_id):
+        if due > now or notifications.open_for_incident(incident_id):
             continue
         active = [UUID(r["person_id"]) for r in people.of_incident(incident_id, status="active")]
         if active:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from services.projections.schema import Projection, Row, Table
 _META = "CREATE TABLE IF NOT EXISTS view_meta (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
 
 
+@cache
 def _quote(name: str) -> str:
     if not name.replace("_", "").isalnum():
         msg = f"unsafe SQL identifier {name!r}"
@@ -29,11 +31,28 @@ def _quote(name: str) -> str:
     return f'"{name}"'
 
 
+@cache
+def _where_clause(columns: tuple[str, ...]) -> str:
+    if not columns:
+        return ""
+    return " WHERE " + " AND ".join(f"{_quote(k)} = ?" for k in columns)
+
+
 def _where(key: Mapping[str, Any]) -> tuple[str, list[Any]]:
-    if not key:
-        return "", []
-    clause = " AND ".join(f"{_quote(k)} = ?" for k in key)
-    return f" WHERE {clause}", list(key.values())
+    return _where_clause(tuple(key)), list(key.values())
+
+
+@cache
+def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
+    cols = ", ".join(_quote(c) for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT OR REPLACE INTO {_quote(table)} ({cols}) VALUES ({marks})"
+
+
+@cache
+def _update_sql(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{_quote(c)} = ?" for c in columns)
+    return f"UPDATE {_quote(table)} SET {sets}{_where_clause(keys)}"
 
 
 class SQLiteTransaction:
@@ -56,20 +75,14 @@ class SQLiteTransaction:
 
     def upsert(self, table: str, row: Mapping[str, Any]) -> None:
         """Insert the row, replacing one with the same key."""
-        cols = ", ".join(_quote(c) for c in row)
-        marks = ", ".join("?" for _ in row)
-        self.cursor.execute(
-            f"INSERT OR REPLACE INTO {_quote(table)} ({cols}) VALUES ({marks})", list(row.values())
-        )
+        self.cursor.execute(_upsert_sql(table, tuple(row)), list(row.values()))
 
     def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         """Change some columns of the row with this key."""
         if not values:
             return
-        sets = ", ".join(f"{_quote(c)} = ?" for c in values)
-        clause, params = _where(key)
         self.cursor.execute(
-            f"UPDATE {_quote(table)} SET {sets}{clause}", [*values.values(), *params]
+            _update_sql(table, tuple(values), tuple(key)), [*values.values(), *key.values()]
         )
 
     def delete(self, table: str, key: Mapping[str, Any]) -> None:

@@ -37,6 +37,10 @@ class Views:
             applied += worker.catch_up(report)
         return applied
 
+    def catch_up_only(self, *names: str) -> int:
+        """Bring only the named views to the head of the log."""
+        return sum(w.catch_up() for w in self.workers if w.projection.name in names)
+
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop every view and build it again from the whole log."""
         for worker in self.workers:

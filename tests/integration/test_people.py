@@ -242,14 +242,29 @@ def test_retention_erases_people_a_set_time_after_closure(
     runtime.app.close_incident(incident.id, {"resolution": "contained and notified"}, alice)
     runtime.views.catch_up()
     assert (
-        retention.plan(runtime.app, runtime.board, runtime.people, days=30, now=clock.current) == []
+        retention.plan(
+            runtime.app,
+            runtime.board,
+            runtime.people,
+            runtime.notifications,
+            days=30,
+            now=clock.current,
+        )
+        == []
     )
     later = clock.advance(days=31)
-    plan = retention.plan(runtime.app, runtime.board, runtime.people, days=30, now=later)
+    plan = retention.plan(
+        runtime.app, runtime.board, runtime.people, runtime.notifications, days=30, now=later
+    )
     assert [(p.incident_id, len(p.people)) for p in plan] == [(incident.id, 5)]
     assert retention.apply(runtime.app, plan, 30, alice) == 5
     runtime.views.catch_up()
-    assert retention.plan(runtime.app, runtime.board, runtime.people, days=30, now=later) == []
+    assert (
+        retention.plan(
+            runtime.app, runtime.board, runtime.people, runtime.notifications, days=30, now=later
+        )
+        == []
+    )
     assert runtime.people.summary(incident.id)["status"] == {"erased": 5}
 
 

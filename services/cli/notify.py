@@ -1,0 +1,450 @@
+"""Notification commands: draft, preview, approve, send (with live progress), pause, resume,
+cancel, status, resolve; the local mailbox; and the template check."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from events.notifications import CampaignStatus, NoticeAudience
+from services.application.errors import InvalidInput, NotFound
+from services.bootstrap import Runtime
+from services.cli.app import app, state_of
+from services.cli.incidents import JsonOpt
+from services.cli.inputs import read_document
+from services.cli.output import emit_fields, emit_json, emit_table, error, note, say
+from services.notifications.dispatcher import DeliveryCheck
+from services.notifications.mailbox import CaptureServer, Mailbox
+from services.notifications.transport import SmtpTarget
+
+notify_app = typer.Typer(help="Notify people, authorities and customers.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
+mailbox_app = typer.Typer(
+    help="The local capture server's mailbox (when no SMTP relay is configured).",
+    invoke_without_command=True,
+)
+app.add_typer(mailbox_app, name="mailbox")
+templates_app = typer.Typer(help="Notice templates.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+
+CampaignArg = Annotated[str, typer.Argument(help="Campaign id, or a unique prefix of it.")]
+ReasonOpt = Annotated[str, typer.Option(help="Why (required).")]
+
+
+class MailboxCheck:
+    """Delivery check against the local mailbox."""
+
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox = mailbox
+
+    def delivered(self, message_id: str) -> bool | None:
+        """Whether the capture server received it."""
+        return self.mailbox.has(message_id)
+
+
+@contextmanager
+def smtp_target(rt: Runtime) -> Iterator[tuple[SmtpTarget, DeliveryCheck | None]]:
+    """The configured relay, or a local capture server running for the duration."""
+    settings = rt.settings
+    if settings.smtp_url:
+        try:
+            yield SmtpTarget.from_url(settings.smtp_url, settings.smtp_timeout), None
+        except ValueError as e:
+            raise InvalidInput("BREACH_SMTP_URL", str(e)) from None
+        return
+    mailbox = rt.mailbox()
+    server = CaptureServer(mailbox).start()
+    try:
+        yield (
+            SmtpTarget("127.0.0.1", server.port, timeout=settings.smtp_timeout),
+            MailboxCheck(mailbox),
+        )
+    finally:
+        server.stop()
+        mailbox.close()
+
+
+def _recipients(values: list[str]) -> list[dict[str, str]]:
+    out = []
+    for value in values:
+        name, sep, rest = value.partition("<")
+        address, sep2, language = rest.partition(">")
+        if not sep or not sep2 or "@" not in address:
+            raise InvalidInput(
+                "recipient", f"{value!r}: write 'Name <address>' or 'Name <address> zh-CN'"
+            )
+        out.append(
+            {"name": name.strip(), "email": address.strip(), "language": language.strip() or "en"}
+        )
+    return out
+
+
+@notify_app.command("draft")
+def draft(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="Incident id or unique prefix.")],
+    audience: Annotated[str, typer.Option(help="people, authority or customer.")],
+    content: Annotated[
+        Path, typer.Option(help="YAML/JSON: nature, consequences, measures, advice, ...")
+    ],
+    recipient: Annotated[
+        list[str] | None,
+        typer.Option(help="For authority/customer: 'Name <address> [language]'; repeatable."),
+    ] = None,
+    campaign: Annotated[
+        str | None, typer.Option(help="Change this existing draft instead of starting one.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Draft a campaign (the content file is described in the README)."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    data: dict[str, Any] = read_document(content)
+    data["audience"] = audience
+    if recipient:
+        data["recipients"] = _recipients(recipient)
+    if campaign is not None:
+        result = rt.app.redraft_campaign(
+            rt.notifications.resolve_campaign(campaign), data, state.request()
+        )
+    else:
+        result = rt.app.draft_campaign(rt.board.resolve(incident_id), data, state.request())
+    rt.settle()
+    if as_json:
+        emit_json(
+            {
+                "campaign_id": str(result.id),
+                "version": result.version,
+                **result.state.model_dump(mode="json"),
+            }
+        )
+    else:
+        typer.echo(str(result.id))
+
+
+@notify_app.command("preview")
+def preview(
+    ctx: typer.Context,
+    campaign: CampaignArg,
+    email: Annotated[str | None, typer.Option(help="Render for this affected person.")] = None,
+    recipient: Annotated[
+        int | None, typer.Option(help="Render for this organisation recipient (0, 1, ...).")
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="Render in this language.")] = None,
+    html: Annotated[bool, typer.Option("--html", help="Print the HTML body too.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Render the notice for a chosen recipient (or sample data) and record the preview."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    target = rt.notifications.resolve_campaign(campaign)
+    person = None
+    if email is not None:
+        incident = rt.app.load_campaign(target).state.incident_id
+        person = rt.app.person_on(incident, email).id
+    rendered = rt.app.preview_campaign(
+        target, state.request(), person_id=person, recipient_index=recipient, language=language
+    )
+    rt.settle()
+    if as_json:
+        emit_json(
+            {
+                "subject": rendered.subject,
+                "text": rendered.text,
+                "html": rendered.html,
+                "language": rendered.language,
+                "fallback": rendered.fallback,
+            }
+        )
+        return
+    say(f"Subject: {rendered.subject}")
+    if rendered.fallback:
+        note(f"no template in the requested language; fell back to {rendered.language}")
+    say("")
+    say(rendered.text)
+    if html:
+        say(rendered.html)
+
+
+@notify_app.command("approve")
+def approve(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) -> None:
+    """Approve a previewed campaign (DPO role; not the drafter). Freezes templates and
+    content: any later change needs a new approval."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    result = rt.app.approve_campaign(rt.notifications.resolve_campaign(campaign), state.request())
+    rt.settle()
+    if as_json:
+        emit_json({"campaign_id": str(result.id), "approved_hash": result.state.approved_hash})
+    else:
+        typer.echo(f"approved {result.id} ({result.state.approved_hash})")
+
+
+def _run_dispatch(rt: Runtime, campaign_id: UUID, *, quiet: bool) -> dict[str, Any]:
+    with smtp_target(rt) as (target, delivery):
+        dispatcher = rt.dispatcher(target, delivery)
+        total = max(rt.notifications.progress(campaign_id, rt.app.clock.now())["total"], 1)
+        with Progress(
+            TextColumn("sending"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeRemainingColumn(),
+            transient=True,
+            disable=quiet,
+        ) as bar:
+            task = bar.add_task("send", total=total, detail="")
+
+            def update() -> None:
+                p = rt.notifications.progress(campaign_id, rt.app.clock.now())
+                detail = f"sent {p['sent']} deferred {p['deferred']} failed {p['failed']}"
+                bar.update(task, completed=p["done"], total=max(p["total"], 1), detail=detail)
+
+            report = asyncio.run(dispatcher.run(progress=update))
+    rt.settle()
+    progress = rt.notifications.progress(campaign_id, rt.app.clock.now())
+    return {"progress": progress, "recovered": report.recovered}
+
+
+@notify_app.command("send")
+def send(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) -> None:
+    """Start (or continue) sending an approved campaign, with a live progress bar. Returns
+    when nothing is due; deferred notices are retried by a later run (or `breach serve`)."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    target = rt.notifications.resolve_campaign(campaign)
+    current = rt.app.load_campaign(target)
+    if current.state.status is CampaignStatus.APPROVED:
+        rt.app.start_dispatch(target, state.request())
+        rt.settle()
+    elif current.state.status is not CampaignStatus.DISPATCHING:
+        raise InvalidInput(
+            "status", f"the campaign is {current.state.status.value}; approve (or resume) it first"
+        )
+    result = _run_dispatch(rt, target, quiet=as_json)
+    if as_json:
+        emit_json(result)
+        return
+    p = result["progress"]
+    say(
+        f"{p['status']}: {p['sent']} sent, {p['deferred']} deferred, {p['failed']} failed, "
+        f"{p['suppressed']} suppressed, {p['uncertain']} uncertain of {p['total']}"
+    )
+    if p["deferred"]:
+        note("deferred notices are retried by the next `breach notify send` or `breach serve`")
+    if p["uncertain"]:
+        error(f"{p['uncertain']} notice(s) uncertain after a crash: see `breach notify status`")
+
+
+@notify_app.command("pause")
+def pause(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None:
+    """Pause sending."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    result = rt.app.pause_dispatch(
+        rt.notifications.resolve_campaign(campaign), reason, state.request()
+    )
+    rt.settle()
+    typer.echo(f"paused {result.id}")
+
+
+@notify_app.command("resume")
+def resume(ctx: typer.Context, campaign: CampaignArg) -> None:
+    """Resume sending (then run `breach notify send` or keep `breach serve` running)."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    result = rt.app.resume_dispatch(rt.notifications.resolve_campaign(campaign), state.request())
+    rt.settle()
+    typer.echo(f"resumed {result.id}")
+
+
+@notify_app.command("cancel")
+def cancel(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None:
+    """Cancel a campaign; unsent notices will not be sent."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    result = rt.app.cancel_campaign(
+        rt.notifications.resolve_campaign(campaign), reason, state.request()
+    )
+    rt.settle()
+    typer.echo(f"cancelled {result.id}")
+
+
+@notify_app.command("status")
+def status(
+    ctx: typer.Context,
+    campaign: Annotated[str | None, typer.Argument(help="One campaign (default: all).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Campaign progress: queued, sent, deferred, failed, suppressed, uncertain; rate and
+    estimated time left."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    now = state.now()
+    if campaign is not None:
+        ids = [rt.notifications.resolve_campaign(campaign)]
+    else:
+        ids = [UUID(r["campaign_id"]) for r in rt.notifications.campaigns()]
+    rows = []
+    for cid in ids:
+        row = next(r for r in rt.notifications.campaigns() if r["campaign_id"] == str(cid))
+        rows.append({**row, **rt.notifications.progress(cid, now)})
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        say("No campaigns.")
+        return
+    emit_table(
+        [
+            {
+                **r,
+                "id": r["campaign_id"][:8],
+                "incident": r["incident_id"][:8],
+                "rate": f"{r['rate_per_second']:.1f}/s" if r["rate_per_second"] else "",
+                "left": f"{r['seconds_left']:.0f}s" if r["seconds_left"] else "",
+            }
+            for r in rows
+        ],
+        [
+            ("id", "Campaign"),
+            ("incident", "Incident"),
+            ("audience", "Audience"),
+            ("status", "Status"),
+            ("total", "Notices"),
+            ("sent", "Sent"),
+            ("deferred", "Deferred"),
+            ("failed", "Failed"),
+            ("suppressed", "Suppressed"),
+            ("uncertain", "Uncertain"),
+            ("rate", "Rate"),
+            ("left", "Time left"),
+        ],
+    )
+    uncertain = rt.notifications.uncertain()
+    if uncertain:
+        note(
+            f"{len(uncertain)} uncertain notice(s): "
+            "breach notify resolve NOTICE --delivered|--resend"
+        )
+        for n in uncertain:
+            note(f"  {n['notice_id']} {n['message_id']}")
+
+
+@notify_app.command("resolve")
+def resolve(
+    ctx: typer.Context,
+    notice: Annotated[str, typer.Argument(help="Notice id or unique prefix.")],
+    reason: ReasonOpt,
+    delivered: Annotated[
+        bool, typer.Option("--delivered/--resend", help="Confirmed delivered, or send again.")
+    ],
+) -> None:
+    """Settle a notice a crash left uncertain."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    result = rt.app.resolve_uncertain(
+        rt.notifications.resolve_notice(notice),
+        delivered=delivered,
+        reason=reason,
+        ctx=state.request(),
+    )
+    rt.settle()
+    typer.echo(f"{'confirmed' if delivered else 'requeued'} notice {result.id}")
+
+
+@mailbox_app.callback()
+def mailbox(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """List what the local capture server received."""
+    if ctx.invoked_subcommand is not None:
+        return
+    box = state_of(ctx).runtime.mailbox()
+    rows = [
+        {
+            "message_id": m.message_id,
+            "received_at": m.received_at,
+            "to": m.recipient,
+            "size": m.size,
+        }
+        for m in box.list(limit)
+    ]
+    if as_json:
+        emit_json({"count": box.count(), "messages": rows})
+        return
+    say(f"{box.count()} message(s) received")
+    if rows:
+        emit_table(
+            rows,
+            [
+                ("received_at", "Received"),
+                ("to", "To"),
+                ("message_id", "Message-ID"),
+                ("size", "Bytes"),
+            ],
+        )
+
+
+@mailbox_app.command("show")
+def mailbox_show(
+    ctx: typer.Context,
+    message_id: Annotated[str, typer.Argument(help="The Message-ID (with or without <>).")],
+    html: Annotated[bool, typer.Option("--html", help="Print the HTML part instead.")] = False,
+) -> None:
+    """Print a received message's headers and body."""
+    box = state_of(ctx).runtime.mailbox()
+    wanted = message_id if message_id.startswith("<") else f"<{message_id}>"
+    msg = box.read(wanted)
+    if msg is None:
+        raise NotFound("message_id", "no such message in the mailbox")
+    emit_fields([(h, str(msg[h])) for h in ("From", "To", "Subject", "Date", "Message-ID")])
+    body = msg.get_body(("html",) if html else ("plain",))
+    say("")
+    say(body.get_content() if body is not None else "")
+
+
+@templates_app.command("check")
+def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Render every notice template with sample data and check each carries what its
+    audience requires (exit 1 on a problem)."""
+    rt = state_of(ctx).runtime
+    assert rt.app.templates is not None
+    problems = rt.app.templates.check()
+    versions = {a.value: rt.app.templates.version(a) for a in _audiences()}
+    if as_json:
+        emit_json(
+            {
+                "ok": not problems,
+                "versions": versions,
+                "problems": [{"template": t, "element": e, "problem": p} for t, e, p in problems],
+            }
+        )
+    elif problems:
+        emit_table(
+            [{"t": t, "e": e, "p": p} for t, e, p in problems],
+            [("t", "Template"), ("e", "Element"), ("p", "Problem")],
+        )
+    else:
+        for audience, version in versions.items():
+            langs = ", ".join(rt.app.templates.languages(_audience(audience)))
+            say(f"{audience}: {langs} ({version}) ok")
+    if problems:
+        raise typer.Exit(1)
+
+
+def _audiences() -> list[NoticeAudience]:
+    return list(NoticeAudience)
+
+
+def _audience(value: str) -> NoticeAudience:
+    return NoticeAudience(value)

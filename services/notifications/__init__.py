@@ -1,0 +1,1 @@
+"""Notifications: templated notices to people, authorities and customers, sent once each."""

@@ -1,0 +1,315 @@
+"""The notification commands of the application: draft, preview, approve, send, pause,
+resume, cancel, and resolving notices a crash left uncertain."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from events.incident import Incident
+from events.notifications import (
+    Campaign,
+    Contact,
+    Notice,
+    NoticeAudience,
+    NoticeContent,
+    OrganisationRecipient,
+)
+from events.people import AffectedPerson
+from services.application.context import RequestContext
+from services.application.errors import InvalidInput, RuleBroken
+from services.incidents.handlers import IncidentHandlers
+from services.notifications.settings import NoticeSettings
+from services.notifications.templates import NoticeTemplates, Rendered, context_for, sample_context
+from services.timefmt import show_time
+from services.vault.sealing import PersonData
+
+NOTICE_NAMESPACE = uuid5(NAMESPACE_URL, "https://breachledger.invalid/notice")
+
+
+def notice_id(
+    campaign_id: UUID, *, person_id: UUID | None = None, index: int | None = None
+) -> UUID:
+    """A notice's id: one per campaign and recipient, so queueing twice adds nothing."""
+    who = f"person/{person_id}" if person_id is not None else f"recipient/{index}"
+    return uuid5(NOTICE_NAMESPACE, f"{campaign_id}/{who}")
+
+
+class DraftCampaign(BaseModel):
+    """A campaign draft: audience, the approved-to-be content, organisation recipients."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    audience: NoticeAudience
+    nature: str = Field(min_length=1, max_length=4000)
+    consequences: str = Field(min_length=1, max_length=4000)
+    measures: str = Field(min_length=1, max_length=4000)
+    advice: str = Field(default="", max_length=4000)
+    organisation: str | None = None
+    contact: Contact | None = None
+    categories: tuple[str, ...] | None = None
+    people_count: int | None = Field(default=None, ge=0)
+    records_count: int | None = Field(default=None, ge=0)
+    reference: str = ""
+    recipients: tuple[OrganisationRecipient, ...] = ()
+
+
+class NotificationHandlers(IncidentHandlers):
+    """Commands on campaigns and notices."""
+
+    def _notice_setup(self) -> tuple[NoticeTemplates, NoticeSettings]:
+        if self.templates is None or self.notice_settings is None:
+            msg = "notifications are not configured"
+            raise RuntimeError(msg)
+        return self.templates, self.notice_settings
+
+    def _content(self, incident: Incident, cmd: DraftCampaign) -> NoticeContent:
+        _, settings = self._notice_setup()
+        assessment = incident.state.assessment
+        facts = assessment.facts if assessment is not None else None
+        categories = cmd.categories
+        if categories is None:
+            categories = tuple(c.value for c in facts.data_categories) if facts else ()
+        people = cmd.people_count
+        if people is None and facts is not None:
+            people = facts.people.count
+        records = cmd.records_count
+        if records is None and facts is not None and facts.records is not None:
+            records = facts.records.count
+        return NoticeContent(
+            organisation=cmd.organisation or settings.organisation,
+            nature=cmd.nature,
+            consequences=cmd.consequences,
+            measures=cmd.measures,
+            advice=cmd.advice,
+            contact=cmd.contact or settings.contact,
+            categories=categories,
+            people_count=people,
+            records_count=records,
+            reference=cmd.reference,
+        )
+
+    def draft_campaign(
+        self, incident_id: UUID, request: DraftCampaign | Mapping[str, Any], ctx: RequestContext
+    ) -> Campaign:
+        """Draft a campaign for an incident and audience."""
+        templates, _ = self._notice_setup()
+        cmd = self.validated(DraftCampaign, request)
+        incident = self.load(incident_id, Incident)
+        content = self._content(incident, cmd)
+        return self.create(
+            lambda cause: Campaign.draft(
+                cause,
+                campaign_id=uuid4(),
+                incident_id=incident.id,
+                audience=cmd.audience,
+                template_version=templates.version(cmd.audience),
+                content=content,
+                recipients=cmd.recipients,
+            ),
+            ctx,
+            logged="campaign.drafted",
+            audience=cmd.audience.value,
+        )
+
+    def redraft_campaign(
+        self, campaign_id: UUID, request: DraftCampaign | Mapping[str, Any], ctx: RequestContext
+    ) -> Campaign:
+        """Change a draft (or an approved campaign, voiding its approval)."""
+        templates, _ = self._notice_setup()
+        cmd = self.validated(DraftCampaign, request)
+        campaign = self.load(campaign_id, Campaign)
+        if cmd.audience is not campaign.state.audience:
+            raise InvalidInput("audience", "a campaign keeps its audience; draft a new one")
+        content = self._content(self.load(campaign.state.incident_id, Incident), cmd)
+        return self.change(
+            campaign_id,
+            Campaign,
+            ctx,
+            lambda c, cause: c.redraft(
+                cause,
+                template_version=templates.version(cmd.audience),
+                content=content,
+                recipients=cmd.recipients,
+            ),
+            logged="campaign.redrafted",
+        )
+
+    def load_campaign(self, campaign_id: UUID) -> Campaign:
+        """A campaign as it is now."""
+        return self.load(campaign_id, Campaign)
+
+    def incident_context(self, incident_id: UUID) -> dict[str, Any]:
+        """What notices may say about the incident."""
+        _, settings = self._notice_setup()
+        incident = self.load(incident_id, Incident)
+        moments = incident.state.moments
+        return {
+            "reference": str(incident.id)[:8],
+            "title": incident.state.title,
+            "discovered": show_time(moments.discovered_at, settings.zone),
+            "occurred": show_time(moments.occurred_at, settings.zone)
+            if moments.occurred_at
+            else "",
+        }
+
+    def render_for(
+        self,
+        campaign: Campaign,
+        *,
+        incident: Mapping[str, Any],
+        person: PersonData | None = None,
+        language: str = "en",
+        recipient: OrganisationRecipient | None = None,
+    ) -> tuple[Rendered, tuple[str, str]]:
+        """Render a campaign's notice for one recipient; return it and (name, address)."""
+        templates, _ = self._notice_setup()
+        if recipient is not None:
+            who = {"name": recipient.name, "email": recipient.email, "attributes": {}}
+            address = (recipient.name, recipient.email)
+            language = recipient.language
+        elif person is not None:
+            who = {"name": person.name, "email": person.email, "attributes": person.attributes}
+            address = (person.name, person.email)
+        else:
+            msg = "a notice needs a person or an organisation recipient"
+            raise ValueError(msg)
+        context = context_for(campaign.state.content, recipient=who, incident=incident)
+        return templates.render(campaign.state.audience, language, context), address
+
+    def approval_hash(self, campaign: Campaign) -> str:
+        """What an approval of this campaign freezes."""
+        templates, _ = self._notice_setup()
+        recipients = [r.model_dump() for r in campaign.state.recipients]
+        return templates.content_hash(campaign.state.audience, campaign.state.content, recipients)
+
+    def preview_campaign(
+        self,
+        campaign_id: UUID,
+        ctx: RequestContext,
+        *,
+        person_id: UUID | None = None,
+        recipient_index: int | None = None,
+        language: str | None = None,
+    ) -> Rendered:
+        """Render a sample for a chosen recipient and record that it was previewed."""
+        templates, _ = self._notice_setup()
+        campaign = self.load(campaign_id, Campaign)
+        incident = self.incident_context(campaign.state.incident_id)
+        label = "sample"
+        if person_id is not None:
+            person = self.load(person_id, AffectedPerson)
+            data = (
+                None
+                if person.is_erased or self.vault is None
+                else self.vault.open(person.state.sealed)
+            )
+            if data is None:
+                raise RuleBroken("person", "the person's data was erased; choose another")
+            rendered, _ = self.render_for(
+                campaign, incident=incident, person=data, language=language or person.state.language
+            )
+            label = f"person:{person_id}"
+        elif recipient_index is not None:
+            recipients = campaign.state.recipients
+            if not 0 <= recipient_index < len(recipients):
+                raise InvalidInput("recipient", f"choose 0..{len(recipients) - 1}")
+            rendered, _ = self.render_for(
+                campaign, incident=incident, recipient=recipients[recipient_index]
+            )
+            label = f"recipient:{recipient_index}"
+        else:
+            context = sample_context(campaign.state.audience)
+            context["notice"] = campaign.state.content.model_dump(mode="json")
+            context["incident"] = incident
+            rendered = templates.render(campaign.state.audience, language or "en", context)
+        body_hash = hashlib.sha256((rendered.text + rendered.html).encode()).hexdigest()
+        self.change(
+            campaign_id,
+            Campaign,
+            ctx,
+            lambda c, cause: c.preview(
+                cause, recipient=label, language=rendered.language, body_hash=body_hash
+            ),
+            logged="campaign.previewed",
+        )
+        return rendered
+
+    def approve_campaign(self, campaign_id: UUID, ctx: RequestContext) -> Campaign:
+        """Approve: only a DPO who did not draft it; freezes templates and content."""
+        _, settings = self._notice_setup()
+        return self.change(
+            campaign_id,
+            Campaign,
+            ctx,
+            lambda c, cause: c.approve(
+                cause,
+                content_hash=self.approval_hash(c),
+                is_dpo=ctx.actor in settings.dpo_actors,
+            ),
+            logged="campaign.approved",
+        )
+
+    def start_dispatch(self, campaign_id: UUID, ctx: RequestContext) -> Campaign:
+        """Start sending an approved campaign (its notices are queued by a policy)."""
+        return self.change(
+            campaign_id,
+            Campaign,
+            ctx,
+            lambda c, cause: c.start_dispatch(cause, content_hash=self.approval_hash(c)),
+            logged="campaign.dispatch_started",
+        )
+
+    def pause_dispatch(self, campaign_id: UUID, reason: str, ctx: RequestContext) -> Campaign:
+        """Pause sending."""
+        return self.change(
+            campaign_id,
+            Campaign,
+            ctx,
+            lambda c, cause: c.pause(cause, reason=reason),
+            logged="campaign.paused",
+        )
+
+    def resume_dispatch(self, campaign_id: UUID, ctx: RequestContext) -> Campaign:
+        """Resume sending."""
+        return self.change(
+            campaign_id, Campaign, ctx, lambda c, cause: c.resume(cause), logged="campaign.resumed"
+        )
+
+    def cancel_campaign(self, campaign_id: UUID, reason: str, ctx: RequestContext) -> Campaign:
+        """Cancel a campaign."""
+        return self.change(
+            campaign_id,
+            Campaign,
+            ctx,
+            lambda c, cause: c.cancel(cause, reason=reason),
+            logged="campaign.cancelled",
+        )
+
+    def resolve_uncertain(
+        self, target: UUID, *, delivered: bool, reason: str, ctx: RequestContext
+    ) -> Notice:
+        """Settle a notice a crash left uncertain: confirmed delivered, or send it again."""
+        if not reason.strip():
+            raise InvalidInput("reason", "must not be empty")
+        if delivered:
+            return self.change(
+                target,
+                Notice,
+                ctx,
+                lambda n, cause: n.sent(
+                    cause, content_hash="", reply=f"confirmed by {ctx.actor}: {reason}"
+                ),
+                logged="notice.confirmed",
+            )
+        return self.change(
+            target,
+            Notice,
+            ctx,
+            lambda n, cause: n.requeue(cause, reason=reason),
+            logged="notice.requeued",
+        )

@@ -1,0 +1,367 @@
+"""The notifications view: campaigns with their status, and every notice with its state.
+
+Progress counts, rate and time left are computed when read (they depend on the clock); the
+rows only hold what the log says. Per person: what they were sent and when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from events.base import DomainEvent
+from events.notifications import (
+    CampaignApproved,
+    CampaignCancelled,
+    CampaignCompleted,
+    CampaignDrafted,
+    CampaignRedrafted,
+    DispatchPaused,
+    DispatchResumed,
+    DispatchStarted,
+    Notice,
+    NoticeDeferred,
+    NoticeFailed,
+    NoticeQueued,
+    NoticeRequeued,
+    NoticeSending,
+    NoticeSent,
+    NoticesQueued,
+    NoticeState,
+    NoticeStatus,
+    NoticeSuppressed,
+    NoticeUncertain,
+)
+from services.application.errors import InvalidInput, NotFound
+from services.incidents.board import dashed_prefix
+from services.projections.schema import Row, Table, ViewTransaction, db_time, from_db_time
+from services.projections.sqlite_store import SQLiteViewStore
+
+CAMPAIGNS = Table(
+    name="campaigns",
+    columns={
+        "campaign_id": "TEXT NOT NULL",
+        "incident_id": "TEXT NOT NULL",
+        "audience": "TEXT NOT NULL",
+        "status": "TEXT NOT NULL",
+        "template_version": "TEXT NOT NULL",
+        "drafted_by": "TEXT NOT NULL",
+        "approved_by": "TEXT",
+        "approved_hash": "TEXT",
+        "started_at": "TEXT",
+        "completed_at": "TEXT",
+        "queued": "INTEGER",
+        "created_at": "TEXT NOT NULL",
+        "last_change_at": "TEXT NOT NULL",
+    },
+    key=("campaign_id",),
+    indexes=(("incident_id",), ("status",)),
+)
+NOTICES = Table(
+    name="notices",
+    columns={
+        "notice_id": "TEXT NOT NULL",
+        "campaign_id": "TEXT NOT NULL",
+        "incident_id": "TEXT NOT NULL",
+        "person_id": "TEXT",
+        "recipient_index": "INTEGER",
+        "language": "TEXT NOT NULL",
+        "fallback": "INTEGER NOT NULL",
+        "status": "TEXT NOT NULL",
+        "attempts": "INTEGER NOT NULL",
+        "message_id": "TEXT",
+        "next_attempt_at": "TEXT",
+        "sending_at": "TEXT",
+        "sent_at": "TEXT",
+        "reason": "TEXT",
+        "content_hash": "TEXT",
+        "version": "INTEGER NOT NULL",
+    },
+    key=("notice_id",),
+    indexes=(("campaign_id", "status"), ("status", "next_attempt_at"), ("person_id",)),
+)
+OPEN = ("queued", "sending", "deferred", "uncertain")
+
+
+class NotificationsProjection:
+    """Keeps campaigns and notices in step with their events."""
+
+    name = "notifications"
+    version = 1
+    tables: Sequence[Table] = (CAMPAIGNS, NOTICES)
+
+    def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
+        """Apply one event."""
+        at = db_time(event.timestamp)
+        if isinstance(event, CampaignDrafted):
+            tx.upsert(
+                CAMPAIGNS.name,
+                {
+                    "campaign_id": str(event.originator_id),
+                    "incident_id": str(event.incident_id),
+                    "audience": event.audience.value,
+                    "status": "draft",
+                    "template_version": event.template_version,
+                    "drafted_by": event.actor,
+                    "approved_by": None,
+                    "approved_hash": None,
+                    "started_at": None,
+                    "completed_at": None,
+                    "queued": None,
+                    "created_at": at,
+                    "last_change_at": at,
+                },
+            )
+            return
+        campaign = {"campaign_id": str(event.originator_id)}
+        campaign_changes: dict[str, Any] | None = None
+        if isinstance(event, CampaignRedrafted):
+            campaign_changes = {
+                "status": "draft",
+                "template_version": event.template_version,
+                "approved_by": None,
+                "approved_hash": None,
+                "drafted_by": event.actor,
+            }
+        elif isinstance(event, CampaignApproved):
+            campaign_changes = {
+                "status": "approved",
+                "approved_by": event.actor,
+                "approved_hash": event.content_hash,
+            }
+        elif isinstance(event, DispatchStarted):
+            campaign_changes = {"status": "dispatching", "started_at": at}
+        elif isinstance(event, NoticesQueued):
+            campaign_changes = {"queued": event.count}
+        elif isinstance(event, DispatchPaused):
+            campaign_changes = {"status": "paused"}
+        elif isinstance(event, DispatchResumed):
+            campaign_changes = {"status": "dispatching"}
+        elif isinstance(event, CampaignCompleted):
+            campaign_changes = {"status": "completed", "completed_at": at}
+        elif isinstance(event, CampaignCancelled):
+            campaign_changes = {"status": "cancelled", "completed_at": at}
+        if campaign_changes is not None:
+            tx.update(CAMPAIGNS.name, campaign, {**campaign_changes, "last_change_at": at})
+            return
+        self._notice(event, at, tx)
+
+    def _notice(self, event: DomainEvent, at: str | None, tx: ViewTransaction) -> None:
+        key = {"notice_id": str(event.originator_id)}
+        if isinstance(event, NoticeQueued):
+            tx.upsert(
+                NOTICES.name,
+                {
+                    **key,
+                    "campaign_id": str(event.campaign_id),
+                    "incident_id": str(event.incident_id),
+                    "person_id": str(event.person_id) if event.person_id else None,
+                    "recipient_index": event.recipient_index,
+                    "language": event.language,
+                    "fallback": int(event.fallback),
+                    "status": NoticeStatus.QUEUED.value,
+                    "attempts": 0,
+                    "message_id": None,
+                    "next_attempt_at": None,
+                    "sending_at": None,
+                    "sent_at": None,
+                    "reason": None,
+                    "content_hash": None,
+                    "version": event.originator_version,
+                },
+            )
+            return
+        changes: dict[str, Any]
+        if isinstance(event, NoticeSending):
+            changes = {
+                "status": "sending",
+                "attempts": event.attempt,
+                "message_id": event.message_id,
+                "sending_at": at,
+            }
+        elif isinstance(event, NoticeSent):
+            changes = {
+                "status": "sent",
+                "sent_at": at,
+                "content_hash": event.content_hash,
+                "reason": event.reply,
+            }
+        elif isinstance(event, NoticeDeferred):
+            changes = {
+                "status": "deferred",
+                "next_attempt_at": db_time(event.next_attempt_at),
+                "reason": event.reason,
+            }
+        elif isinstance(event, NoticeFailed):
+            changes = {"status": "failed", "reason": event.reason}
+        elif isinstance(event, NoticeSuppressed):
+            changes = {"status": "suppressed", "reason": event.reason}
+        elif isinstance(event, NoticeUncertain):
+            changes = {"status": "uncertain", "reason": event.reason}
+        elif isinstance(event, NoticeRequeued):
+            changes = {"status": "queued", "reason": event.reason, "next_attempt_at": None}
+        else:
+            return
+        tx.update(NOTICES.name, key, {**changes, "version": event.originator_version})
+
+
+class Notifications:
+    """Reads campaigns and notices."""
+
+    def __init__(self, store: SQLiteViewStore) -> None:
+        self.store = store
+
+    def campaigns(self, incident_id: UUID | None = None) -> list[Row]:
+        """Campaigns, newest first."""
+        sql = "SELECT * FROM campaigns"
+        params: list[Any] = []
+        if incident_id is not None:
+            sql += " WHERE incident_id = ?"
+            params.append(str(incident_id))
+        return self.store.query(sql + " ORDER BY created_at DESC", params)
+
+    def counts(self, campaign_id: UUID) -> dict[str, int]:
+        """Notices of a campaign by status."""
+        rows = self.store.query(
+            "SELECT status, COUNT(*) AS n FROM notices WHERE campaign_id = ? GROUP BY status",
+            [str(campaign_id)],
+        )
+        counts = {s.value: 0 for s in NoticeStatus}
+        counts.update({r["status"]: r["n"] for r in rows})
+        return counts
+
+    def progress(self, campaign_id: UUID, now: datetime) -> dict[str, Any]:
+        """Counts, sending rate and estimated time left of a campaign."""
+        found = self.store.query(
+            "SELECT * FROM campaigns WHERE campaign_id = ?", [str(campaign_id)]
+        )
+        campaign = found[0] if found else None
+        counts = self.counts(campaign_id)
+        total = sum(counts.values())
+        done = counts["sent"] + counts["failed"] + counts["suppressed"]
+        rate = None
+        eta = None
+        started = from_db_time(campaign["started_at"]) if campaign else None
+        if campaign is not None and started is not None and counts["sent"]:
+            end = from_db_time(campaign["completed_at"]) or now
+            elapsed = max((end - started).total_seconds(), 1e-3)
+            rate = counts["sent"] / elapsed
+            remaining = total - done
+            eta = remaining / rate if remaining else 0.0
+        return {
+            "campaign_id": str(campaign_id),
+            "status": campaign["status"] if campaign else None,
+            "total": total,
+            "done": done,
+            **counts,
+            "rate_per_second": rate,
+            "seconds_left": eta,
+        }
+
+    def for_person(self, person_id: UUID) -> list[Row]:
+        """What a person was sent, and when."""
+        return self.store.query(
+            "SELECT n.*, c.audience FROM notices n JOIN campaigns c "
+            "ON c.campaign_id = n.campaign_id WHERE n.person_id = ? ORDER BY n.sent_at",
+            [str(person_id)],
+        )
+
+    def due(self, now: datetime, limit: int, after: str = "") -> list[Row]:
+        """Notices to send now (queued, or deferred and due, of dispatching campaigns), in
+        id order after ``after`` (so a pass can page through them without revisiting)."""
+        return self.store.query(
+            "SELECT n.* FROM notices n JOIN campaigns c ON c.campaign_id = n.campaign_id "
+            "WHERE c.status = 'dispatching' AND n.notice_id > ? AND (n.status = 'queued' OR "
+            "(n.status = 'deferred' AND n.next_attempt_at <= ?)) "
+            "ORDER BY n.notice_id LIMIT ?",
+            [after, db_time(now), limit],
+        )
+
+    @staticmethod
+    def restore(row: Row) -> Notice:
+        """The notice a row describes, at the row's version (see :meth:`Notice.restore`).
+
+        The row's values are typed here, so the state is built without re-validation."""
+        state = NoticeState.model_construct(
+            campaign_id=UUID(row["campaign_id"]),
+            incident_id=UUID(row["incident_id"]),
+            person_id=UUID(row["person_id"]) if row["person_id"] else None,
+            recipient_index=row["recipient_index"],
+            language=row["language"],
+            fallback=bool(row["fallback"]),
+            status=NoticeStatus(row["status"]),
+            attempts=row["attempts"],
+            message_id=row["message_id"],
+            next_attempt_at=from_db_time(row["next_attempt_at"]),
+            reason=row["reason"],
+            sent_at=from_db_time(row["sent_at"]),
+        )
+        changed = from_db_time(row["sending_at"]) or datetime.now(UTC)
+        return Notice.restore(UUID(row["notice_id"]), row["version"], changed, state)
+
+    def next_attempt(self) -> datetime | None:
+        """The earliest deferred attempt of a dispatching campaign."""
+        rows = self.store.query(
+            "SELECT MIN(n.next_attempt_at) AS at FROM notices n JOIN campaigns c "
+            "ON c.campaign_id = n.campaign_id WHERE c.status = 'dispatching' "
+            "AND n.status = 'deferred'"
+        )
+        return from_db_time(rows[0]["at"]) if rows and rows[0]["at"] else None
+
+    def stale_sending(self, before: datetime) -> list[Row]:
+        """Notices marked sending before ``before`` with no outcome: a crash left them."""
+        return self.store.query(
+            "SELECT notice_id, message_id FROM notices WHERE status = 'sending' "
+            "AND sending_at <= ?",
+            [db_time(before)],
+        )
+
+    def finished_campaigns(self) -> list[Row]:
+        """Dispatching campaigns, all queued, with no notice left open."""
+        marks = ", ".join("?" for _ in OPEN)
+        return self.store.query(
+            "SELECT c.campaign_id FROM campaigns c WHERE c.status IN ('dispatching', 'paused') "
+            "AND c.queued IS NOT NULL AND NOT EXISTS (SELECT 1 FROM notices n "
+            f"WHERE n.campaign_id = c.campaign_id AND n.status IN ({marks}))",
+            list(OPEN),
+        )
+
+    def open_for_incident(self, incident_id: UUID) -> int:
+        """How many notices of an incident are not final yet (queued, sending, deferred or
+        uncertain)."""
+        marks = ", ".join("?" for _ in OPEN)
+        [row] = self.store.query(
+            f"SELECT COUNT(*) AS n FROM notices WHERE incident_id = ? AND status IN ({marks})",
+            [str(incident_id), *OPEN],
+        )
+        return int(row["n"])
+
+    def uncertain(self) -> list[Row]:
+        """Notices whose delivery a crash made uncertain."""
+        return self.store.query("SELECT * FROM notices WHERE status = 'uncertain'")
+
+    def resolve_campaign(self, text: str) -> UUID:
+        """The campaign whose id starts with ``text``."""
+        rows = self.store.query(
+            "SELECT campaign_id FROM campaigns WHERE campaign_id LIKE ? LIMIT 3",
+            [dashed_prefix(text, field="campaign") + "%"],
+        )
+        if not rows:
+            raise NotFound("campaign", f"no campaign matches {text!r}")
+        if len(rows) > 1:
+            raise InvalidInput("campaign", f"{text!r} matches several campaigns; give more")
+        return UUID(rows[0]["campaign_id"])
+
+    def resolve_notice(self, text: str) -> UUID:
+        """The notice whose id starts with ``text``."""
+        rows = self.store.query(
+            "SELECT notice_id FROM notices WHERE notice_id LIKE ? LIMIT 3",
+            [dashed_prefix(text, field="notice") + "%"],
+        )
+        if not rows:
+            raise NotFound("notice", f"no notice matches {text!r}")
+        if len(rows) > 1:
+            raise InvalidInput("notice", f"{text!r} matches several notices; give more")
+        return UUID(rows[0]["notice_id"])

@@ -1,0 +1,56 @@
+"""Notifying through the console script on the embedded default: the local capture server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.e2e.conftest import Cli
+from tests.support.people import person, write_csv
+
+CONTENT = {
+    "nature": "CVs were downloaded from our careers portal.",
+    "consequences": "Phishing that mentions your application.",
+    "measures": "The flaw is closed; access keys were rotated.",
+    "advice": "Do not answer messages asking for your password.",
+}
+
+
+def test_draft_preview_approve_send_and_read_the_mailbox(cli: Cli, tmp_path: Path) -> None:
+    """The whole flow: notices land in the local mailbox, the person's export shows them."""
+    incident = cli.ok("report", "--title", "CV leak", "--discovered-at", "now").out.strip()
+    people = write_csv(tmp_path / "people.csv", [person(i) for i in range(25)])
+    cli.ok("people", "import", incident[:8], str(people))
+    content = tmp_path / "content.yaml"
+    content.write_text(yaml.safe_dump(CONTENT), encoding="utf-8")
+    campaign = cli.ok(
+        "notify", "draft", incident[:8], "--audience", "people", "--content", str(content)
+    ).out.strip()
+    preview = cli.ok("notify", "preview", campaign[:8], "--email", person(0)["email"]).out
+    assert "Dear Candidate Number0," in preview
+    refused = cli("notify", "approve", campaign[:8])
+    assert refused.code == 2
+    assert "not a DPO" in refused.err
+    cli.ok("notify", "approve", campaign[:8], actor="dpo")
+    sent = cli.ok("notify", "send", campaign[:8], "--json").json()["progress"]
+    assert (sent["status"], sent["sent"], sent["total"]) == ("completed", 25, 25)
+    status = cli.ok("notify", "status", "--json").json()
+    assert status[0]["sent"] == 25
+    box = cli.ok("mailbox", "--json").json()
+    assert box["count"] == 25
+    message_id = box["messages"][0]["message_id"]
+    shown = cli.ok("mailbox", "show", message_id).out
+    assert "What happened" in shown
+    export = cli.ok("people", "export", person(0)["email"], "--json").json()["records"][0]
+    assert [n["status"] for n in export["notices"]] == ["sent"]
+    again = cli("notify", "send", campaign[:8])
+    assert again.code == 2
+    assert "completed" in again.err
+
+
+def test_templates_check_passes_for_the_shipped_templates(cli: Cli) -> None:
+    """Every shipped template renders and carries what its audience requires."""
+    result = cli.ok("templates", "check", "--json").json()
+    assert result["ok"] is True
+    assert set(result["versions"]) == {"people", "authority", "customer"}

@@ -1,0 +1,88 @@
+"""A real SMTP server for tests, in its own process: counts messages by Message-ID and can
+answer some of them with temporary (451) or permanent (550) refusals.
+
+Run as ``python -m tests.support.smtp_sink PORT STATE_FILE [--refuse-every N] [--fail-to X]``;
+on SIGTERM (or every second) it writes its counts as JSON to STATE_FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+_MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
+
+
+class Sink:
+    """Counts accepted messages by Message-ID; refuses some on purpose."""
+
+    def __init__(self, refuse_every: int, fail_to: set[str], keep: Path | None) -> None:
+        self.refuse_every = refuse_every
+        self.fail_to = fail_to
+        self.keep = keep
+        self.seen = 0
+        self.accepted: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.fail_to:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = bytes(envelope.original_content or envelope.content)
+        with self.lock:
+            self.seen += 1
+            if self.refuse_every and self.seen % self.refuse_every == 0:
+                return "451 4.3.0 try again later"
+            found = _MESSAGE_ID.search(content)
+            message_id = found.group(1).decode() if found else "<none>"
+            self.accepted[message_id] += 1
+            if self.keep is not None:
+                (self.keep / f"{len(self.accepted):06d}-{self.seen}.eml").write_bytes(content)
+        return "250 2.0.0 OK"
+
+    def state(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "seen": self.seen,
+                "accepted": sum(self.accepted.values()),
+                "unique": len(self.accepted),
+                "duplicates": {k: v for k, v in self.accepted.items() if v > 1},
+                "ids": sorted(self.accepted) if len(self.accepted) <= 10_000 else [],
+            }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("port", type=int)
+    parser.add_argument("state_file", type=Path)
+    parser.add_argument("--refuse-every", type=int, default=0)
+    parser.add_argument("--fail-to", action="append", default=[])
+    parser.add_argument("--keep", type=Path)
+    args = parser.parse_args()
+    sink = Sink(args.refuse_every, set(args.fail_to), args.keep)
+    controller = Controller(sink, hostname="127.0.0.1", port=args.port, decode_data=False)
+    controller.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("ready", flush=True)
+    while not stop.wait(0.2):
+        args.state_file.write_text(json.dumps(sink.state()))
+    controller.stop()
+    args.state_file.write_text(json.dumps(sink.state()))
+
+
+if __name__ == "__main__":
+    main()
