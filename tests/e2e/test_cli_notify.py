@@ -41,7 +41,7 @@ def test_draft_preview_approve_send_and_read_the_mailbox(cli: Cli, tmp_path: Pat
     assert box["count"] == 25
     message_id = box["messages"][0]["message_id"]
     shown = cli.ok("mailbox", "show", message_id).out
-    assert "What happened" in shown
+    assert CONTENT["measures"] in shown
     export = cli.ok("people", "export", person(0)["email"], "--json").json()["records"][0]
     assert [n["status"] for n in export["notices"]] == ["sent"]
     again = cli("notify", "send", campaign[:8])
