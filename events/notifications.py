@@ -92,6 +92,7 @@ class CampaignState(BaseModel):
     approved_by: str | None = None
     approved_hash: str | None = None
     previews: int = 0
+    last_preview_hash: str | None = None
     queued: int | None = None
 
 
@@ -137,6 +138,8 @@ class CampaignRedrafted(CampaignEvent):
                 "status": CampaignStatus.DRAFT,
                 "approved_by": None,
                 "approved_hash": None,
+                "previews": 0,
+                "last_preview_hash": None,
                 "drafted_by": self.actor,
             }
         )
@@ -150,16 +153,18 @@ class CampaignPreviewed(CampaignEvent):
     body_hash: str
 
     def apply(self, aggregate: Campaign) -> None:
-        """Count the preview."""
+        """Count the preview and remember what it showed."""
         aggregate.state = aggregate.state.model_copy(
-            update={"previews": aggregate.state.previews + 1}
+            update={"previews": aggregate.state.previews + 1, "last_preview_hash": self.body_hash}
         )
 
 
 class CampaignApproved(CampaignEvent):
-    """A DPO approved the campaign; ``content_hash`` freezes templates and content."""
+    """A DPO approved the campaign: ``content_hash`` freezes templates and content, and
+    ``body_hash`` is the hash of the rendered body the DPO last previewed."""
 
     content_hash: str
+    body_hash: str
 
     def apply(self, aggregate: Campaign) -> None:
         """Record the approval."""
@@ -319,7 +324,13 @@ class Campaign(BaseAggregate[UUID]):
             raise RuleViolation("actor", "the person who drafted a campaign cannot approve it")
         if self.state.previews == 0:
             raise RuleViolation("preview", "preview the notice before approving it")
-        self.trigger_event(CampaignApproved, content_hash=content_hash, **cause.stamp())
+        assert self.state.last_preview_hash is not None
+        self.trigger_event(
+            CampaignApproved,
+            content_hash=content_hash,
+            body_hash=self.state.last_preview_hash,
+            **cause.stamp(),
+        )
 
     def start_dispatch(self, cause: Cause, *, content_hash: str) -> None:
         """Start sending; the content must be exactly what was approved."""

@@ -222,6 +222,8 @@ def test_approval_needs_a_dpo_who_did_not_draft_it_and_freezes_the_content(
     approved = rt.app.approve_campaign(campaign.id, DPO)
     assert approved.state.status is CampaignStatus.APPROVED
     assert approved.state.approved_hash == rt.app.approval_hash(approved)
+    [*_, previewed, approval] = rt.app.events.get(campaign.id)
+    assert approval.body_hash == previewed.body_hash
     rt.app.redraft_campaign(
         campaign.id, {"audience": "people", **CONTENT, "measures": "Updated measures."}, alice
     )
