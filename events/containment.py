@@ -243,6 +243,8 @@ FINISHED = (TaskStatus.DONE, TaskStatus.CANCELLED)
 class ContainmentTask(BaseAggregate[UUID]):
     """A piece of containment work on an incident."""
 
+    STATE = TaskState
+
     LOG_KEY = "task_id"
 
     if TYPE_CHECKING:

@@ -51,16 +51,6 @@ TITLE_MAX = 200
 TEXT_MAX = 20_000
 
 
-class Note(BaseModel):
-    """A free-text note added to an incident's record."""
-
-    model_config = ConfigDict(frozen=True)
-
-    text: str
-    actor: str
-    at: AwareDatetime
-
-
 class AssessmentRecord(BaseModel):
     """The current impact assessment: the facts, their digest, and the severity derived."""
 
@@ -89,7 +79,7 @@ class IncidentState(BaseModel):
     status: IncidentStatus = IncidentStatus.OPEN
     resolution: str | None = None
     closed_at: AwareDatetime | None = None
-    notes: tuple[Note, ...] = ()
+    notes: int = 0
     assessment: AssessmentRecord | None = None
     assessments: int = 0
     evaluation: Evaluation | None = None
@@ -221,11 +211,9 @@ class IncidentNoteAdded(IncidentEvent):
     text: str
 
     def apply(self, aggregate: Incident) -> None:
-        """Append the note."""
-        note = Note(text=self.text, actor=self.actor, at=self.timestamp)
-        aggregate.state = aggregate.state.model_copy(
-            update={"notes": (*aggregate.state.notes, note)}
-        )
+        """Count the note (its text stays in the event; the state keeps only what rules
+        and views need, so snapshots of long histories stay small)."""
+        aggregate.state = aggregate.state.model_copy(update={"notes": aggregate.state.notes + 1})
 
 
 class IncidentClosed(IncidentEvent):
@@ -407,6 +395,8 @@ def _check_moments(moments: LegalMoments, at: datetime) -> None:
 
 class Incident(BaseAggregate[UUID]):
     """A security incident, possibly a personal-data breach, and everything recorded on it."""
+
+    STATE = IncidentState
 
     if TYPE_CHECKING:
         state: IncidentState

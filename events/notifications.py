@@ -248,6 +248,7 @@ class Campaign(BaseAggregate[UUID]):
     """A notification campaign for one incident and audience."""
 
     LOG_KEY = "campaign_id"
+    STATE = CampaignState
 
     if TYPE_CHECKING:
         state: CampaignState
@@ -544,6 +545,7 @@ class Notice(BaseAggregate[UUID]):
     """One notice to one recipient."""
 
     LOG_KEY = "notice_id"
+    STATE = NoticeState
 
     if TYPE_CHECKING:
         state: NoticeState

@@ -137,6 +137,8 @@ class PersonErased(PersonEvent):
 class AffectedPerson(BaseAggregate[UUID]):
     """A person whose data an incident affected."""
 
+    STATE = PersonState
+
     LOG_KEY = "person_id"
 
     if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from uuid import UUID
 from events.notifications import Contact
 from services.application.app import BreachLedger
 from services.assessment.obligations_view import Obligations, ObligationsProjection
+from services.audit.chain import ChainStore, ChainWorker
 from services.clock import Clock, SystemClock
 from services.config import Settings
 from services.containment.playbooks import PlaybookCatalog
@@ -126,6 +127,8 @@ class Runtime:
     obligations: Obligations
     tasks: Tasks
     people: People
+    chain: ChainStore
+    audit_key: bytes
     notifications: Notifications
     playbooks: PlaybookCatalog
 
@@ -150,10 +153,16 @@ class Runtime:
         server does continuously, done at once for a one-shot command)."""
         self.policies.catch_up()
         self.views.catch_up()
+        self.link()
+
+    def link(self) -> int:
+        """Extend the audit chain to the head of the log (ending with a signed checkpoint)."""
+        return ChainWorker(self.feed, self.chain, self.audit_key).catch_up()
 
     def close(self) -> None:
         """Release database connections."""
         self.views.store.close()
+        self.chain.close()
         if self.app.vault is not None:
             self.app.vault.close()
         self.app.close()
@@ -190,6 +199,10 @@ def bootstrap(
     views = Views(feed, store, all_projections)
     catalog = PlaybookCatalog.load(settings.templates_dir / "playbooks")
     people = People(store)
+    if settings.audit_key is not None:
+        audit_key = decode(settings.audit_key.get_secret_value(), "BREACH_AUDIT_KEY")
+    else:
+        audit_key = load_or_create(settings.secrets_dir / "audit.key")
 
     def people_of(incident_id: UUID) -> list[dict[str, Any]]:
         views.catch_up_only("people")
@@ -205,6 +218,8 @@ def bootstrap(
         obligations=Obligations(store, due_soon=timedelta(hours=settings.due_soon_hours)),
         tasks=Tasks(store),
         people=people,
+        chain=ChainStore(settings.audit_db),
+        audit_key=audit_key,
         notifications=Notifications(store),
         playbooks=catalog,
     )

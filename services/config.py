@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         default=None,
         description="Base64 AES key (16, 24 or 32 bytes): encrypt every stored event at rest.",
     )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 bytes signing the audit chain's checkpoints and bundles; "
+        "default: created in <data_dir>/secrets/audit.key (keep it outside the data directory "
+        "in production).",
+    )
     import_max_bytes: int = Field(
         default=256 * 2**20, gt=0, description="Largest people file an import accepts."
     )
@@ -150,6 +156,11 @@ class Settings(BaseSettings):
     def keys_db(self) -> Path:
         """The SQLite file of the per-person keys (kept apart from the events)."""
         return self.data_dir / "keys.db"
+
+    @property
+    def audit_db(self) -> Path:
+        """The SQLite file of the audit chain (links and checkpoints)."""
+        return self.data_dir / "audit.db"
 
     @property
     def secrets_dir(self) -> Path:

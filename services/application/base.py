@@ -7,6 +7,7 @@ composed class is :class:`services.application.app.BreachLedger`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
     Mapper,
+    Notification,
     Recording,
     StoredEvent,
     Tracking,
@@ -136,16 +138,17 @@ class LedgerApplication(Application[UUID]):
     def load_many(self, ids: Sequence[UUID]) -> dict[UUID, Any]:
         """Current aggregates for many ids, read with one query per 500 ids (bypassing the
         cache, so the caller owns the objects). Missing ids are left out."""
+        return self._events_of(ids, lambda _: True)
+
+    def _events_of(self, ids: Sequence[UUID], keep: Callable[[Any], bool]) -> dict[UUID, Any]:
+        """Aggregates projected from their events that ``keep`` accepts (in version order,
+        stopping at the first it refuses)."""
         recorder = self.recorder
-        if not isinstance(recorder, SQLiteApplicationRecorder):
-            out: dict[UUID, Any] = {}
-            for i in ids:
-                try:
-                    out[i] = self.repository.get(i, version=2**62)
-                except AggregateNotFoundError:
-                    continue
-            return out
         grouped: dict[UUID, list[Any]] = {}
+        if not isinstance(recorder, SQLiteApplicationRecorder):
+            for i in ids:
+                grouped[i] = list(self.events.get(i))
+            return _project(grouped, keep)
         for start in range(0, len(ids), 500):
             chunk = [i.hex for i in ids[start : start + 500]]
             marks = ",".join("?" for _ in chunk)
@@ -164,13 +167,78 @@ class LedgerApplication(Application[UUID]):
                         state=row[3],
                     )
                     grouped.setdefault(UUID(row[0]), []).append(self.mapper.to_domain_event(stored))
-        out = {}
-        for key, events in grouped.items():
-            aggregate = None
+        return _project(grouped, keep)
+
+    def as_of(self, aggregate_id: UUID, at: datetime) -> Any | None:
+        """The aggregate as it was recorded at ``at`` (None if it did not exist yet): from
+        the latest snapshot taken of a state no later than ``at``, then its events."""
+        aggregate: Any = None
+        after: int | None = None
+        if self.snapshots is not None:
+            snapshot: Any
+            for snapshot in self.snapshots.get(aggregate_id, desc=True):
+                if getattr(snapshot, "modified_on", at) <= at:
+                    aggregate = snapshot.mutate(None)
+                    after = snapshot.originator_version
+                    break
+        while True:
+            events: list[Any] = list(self.events.get(aggregate_id, gt=after, limit=500))
             for event in events:
+                if event.timestamp > at:
+                    return aggregate
                 aggregate = event.mutate(aggregate)
-            out[key] = aggregate
+            if len(events) < 500:
+                return aggregate
+            after = events[-1].originator_version
+
+    def many_as_of(self, ids: Sequence[UUID], at: datetime) -> dict[UUID, Any]:
+        """Many aggregates as recorded at ``at`` (those that did not exist yet are left out)."""
+        out: dict[UUID, Any] = {}
+        for aggregate_id, aggregate in self._events_of(ids, lambda e: e.timestamp <= at).items():
+            out[aggregate_id] = aggregate
         return out
+
+    def stored_events_of(self, ids: Sequence[UUID]) -> list[Notification]:
+        """The stored events of these aggregates, undecoded, in log order."""
+        recorder = self.recorder
+        if not isinstance(recorder, SQLiteApplicationRecorder):
+            msg = "stored_events_of needs the SQLite recorder"
+            raise NotImplementedError(msg)
+        out: list[Notification] = []
+        for start in range(0, len(ids), 500):
+            chunk = [i.hex for i in ids[start : start + 500]]
+            marks = ",".join("?" for _ in chunk)
+            with recorder.datastore.transaction(commit=False) as c:
+                c.execute(
+                    "SELECT rowid, originator_id, originator_version, topic, state FROM "
+                    f"{recorder.events_table_name} WHERE originator_id IN ({marks})",
+                    chunk,
+                )
+                out.extend(
+                    Notification(
+                        id=row[0],
+                        originator_id=UUID(row[1]),
+                        originator_version=row[2],
+                        topic=row[3],
+                        state=row[4],
+                    )
+                    for row in c.fetchall()
+                )
+        return sorted(out, key=lambda n: n.id)
+
+    def version_at(self, aggregate_id: UUID, position: int) -> int | None:
+        """The aggregate's version when the log ended at ``position``."""
+        recorder = self.recorder
+        if not isinstance(recorder, SQLiteApplicationRecorder):
+            return None
+        with recorder.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT MAX(originator_version) FROM {recorder.events_table_name} "
+                "WHERE originator_id = ? AND rowid <= ?",
+                [aggregate_id.hex, position],
+            )
+            row = c.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def tracked_position(self, name: str) -> int:
         """The last log position recorded as handled under ``name`` (0 when none)."""
@@ -282,3 +350,16 @@ class LedgerApplication(Application[UUID]):
         with bound_contextvars(correlation_id=ctx.correlation_id, **{key: str(aggregate.id)}):
             log.info(logged, actor=ctx.actor, **log_fields)
         return aggregate
+
+
+def _project(grouped: dict[UUID, list[Any]], keep: Callable[[Any], bool]) -> dict[UUID, Any]:
+    out = {}
+    for key, events in grouped.items():
+        aggregate = None
+        for event in events:
+            if not keep(event):
+                break
+            aggregate = event.mutate(aggregate)
+        if aggregate is not None:
+            out[key] = aggregate
+    return out

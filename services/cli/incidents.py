@@ -9,7 +9,7 @@ from uuid import UUID
 
 import typer
 
-from events.incident import Incident
+from events.incident import Incident, IncidentNoteAdded
 from events.values import BreachDetermination, IncidentStatus, IncidentType, Severity, SourceChannel
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
@@ -180,9 +180,10 @@ def show(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> No
         ],
         title=f"Incident {doc['id'][:8]}",
     )
-    if s.notes:
+    notes = [e for e in rt.app.incident_history(incident.id) if isinstance(e, IncidentNoteAdded)]
+    if notes:
         emit_table(
-            [{"at": show_time(n.at, zone), "actor": n.actor, "text": n.text} for n in s.notes],
+            [{"at": show_time(n.timestamp, zone), "actor": n.actor, "text": n.text} for n in notes],
             [("at", "Noted"), ("actor", "By"), ("text", "Note")],
             title="Notes",
         )

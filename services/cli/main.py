@@ -11,6 +11,7 @@ import typer
 from services.application.errors import ServiceError
 from services.cli import (  # noqa: F401  (commands register themselves)
     assessment,
+    audit,
     containment,
     demo,
     incidents,
@@ -26,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``breach`` with ``argv``; return the exit status (0, 1, 2 or 3)."""
     command = typer.main.get_command(app)
     try:
-        command.main(
+        status = command.main(
             args=list(argv) if argv is not None else None, prog_name="breach", standalone_mode=False
         )
     except ServiceError as e:
@@ -49,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         structlog.get_logger().exception("cli.failed")
         error(f"internal error ({type(e).__name__}); details are in the log, rerun with -v")
         return 1
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 def run() -> None:

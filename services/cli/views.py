@@ -33,9 +33,34 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 @views_app.command("rebuild")
-def rebuild(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Drop every view and rebuild it from the whole log."""
+def rebuild(
+    ctx: typer.Context,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Rebuild in a scratch store and compare, changing nothing."),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Drop every view and rebuild it from the whole log (or, with --check, rebuild into a
+    scratch store and report any difference from the live views; exit 1 if any)."""
     rt = state_of(ctx).runtime
+    if check:
+        from services.audit.service import check_views
+
+        differences = check_views(rt)
+        if as_json:
+            emit_json({"equal": not differences, "differences": differences})
+        elif differences:
+            for name, d in differences.items():
+                note(
+                    f"{name}: {d['missing_from_live']} row(s) missing from the live view, "
+                    f"{d['extra_in_live']} extra"
+                )
+        else:
+            note("every view equals its rebuild from the log")
+        if differences:
+            raise typer.Exit(1)
+        return
     head = rt.feed.head()
     views = len(rt.views.workers)
     with Progress(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import cast
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 
 from events.base import DomainEvent
 from services.feeds.base import Positioned
@@ -43,6 +43,12 @@ class StoreFeed:
             Positioned(n.id, cast(DomainEvent, self.mapper.to_domain_event(n)))
             for n in notifications
         ]
+
+    def read_raw(self, after: int, limit: int) -> Sequence[Notification]:
+        """Stored events after ``after``, undecoded (for the audit chain)."""
+        return self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
 
     def head(self) -> int:
         """Return the last position in the log (0 when empty)."""

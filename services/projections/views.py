@@ -19,23 +19,28 @@ class Views:
         self.store = store
         self.workers = [ProjectionWorker(feed, store, p) for p in projections]
 
-    def catch_up(self, progress: Progress | None = None) -> int:
-        """Bring every view to the head of the log; return the events applied.
+    def catch_up(self, progress: Progress | None = None, batch_size: int = 500) -> int:
+        """Bring every view to the head of the log; return the events applied (summed over
+        views). Each batch is read and decoded once and offered to every view behind it.
 
         ``progress`` is called with (events applied so far, events to apply in all).
         """
         head = self.feed.head()
         total = sum(max(head - w.position, 0) for w in self.workers)
         applied = 0
-        for worker in self.workers:
-            start = worker.position
-
-            def report(position: int, _head: int, base: int = applied, start: int = start) -> None:
-                if progress is not None:
-                    progress(base + position - start, max(total, base + position - start))
-
-            applied += worker.catch_up(report)
-        return applied
+        while True:
+            positions = {id(w): w.position for w in self.workers}
+            start = min(positions.values(), default=head)
+            items = self.feed.read(start, batch_size)
+            if not items:
+                return applied
+            for worker in self.workers:
+                mine = positions[id(worker)]
+                pending = [i for i in items if i.position > mine]
+                if pending and self.store.apply(worker.projection, pending, mine):
+                    applied += len(pending)
+            if progress is not None:
+                progress(applied, max(total, applied))
 
     def catch_up_only(self, *names: str) -> int:
         """Bring only the named views to the head of the log."""

@@ -1,0 +1,170 @@
+"""Audit operations over a wired runtime: verify the live log, export and check bundles,
+replay the whole board as of a moment, and check that rebuilt views equal the live ones."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from events.notifications import NoticeAudience
+from services.assessment.rules import rule_set, severity_policy
+from services.audit.bundle import write_bundle
+from services.audit.chain import Verdict, verify
+from services.audit.replay import replay_incident
+from services.audit.report import render_report
+from services.bootstrap import Runtime, projections
+from services.feeds.base import Positioned
+from services.incidents.board import Board
+from services.incidents.timeline import timeline
+from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.views import Views
+
+
+def verify_live(rt: Runtime) -> Verdict:
+    """Check the live log against the chain and its signed checkpoints."""
+    return verify(rt.feed, rt.chain, rt.audit_key)
+
+
+def related_ids(rt: Runtime, incident_id: UUID) -> list[UUID]:
+    """The incident and every aggregate attached to it: tasks, campaigns, notices, people."""
+    state = rt.app.get_incident(incident_id).state
+    ids = [incident_id, *(UUID(t) for t in state.tasks)]
+    for row in rt.notifications.campaigns(incident_id):
+        ids.append(UUID(row["campaign_id"]))
+        ids.extend(
+            UUID(r["notice_id"])
+            for r in rt.notifications.store.query(
+                "SELECT notice_id FROM notices WHERE campaign_id = ?", [row["campaign_id"]]
+            )
+        )
+    ids.extend(UUID(r["person_id"]) for r in rt.people.of_incident(incident_id))
+    return ids
+
+
+def export(rt: Runtime, incident_id: UUID, out: Path) -> dict[str, Any]:
+    """Write the auditor's bundle of an incident."""
+    rt.settle()
+    incident = rt.app.get_incident(incident_id)
+    events = rt.app.stored_events_of(related_ids(rt, incident_id))
+    checkpoint = rt.chain.covering(events[-1].id)
+    assert checkpoint is not None
+    zone = rt.settings.zone
+    replay = replay_incident(rt.app, rt.notifications, incident_id, datetime.now(UTC))
+    html = render_report(
+        rt.settings.templates_dir,
+        replay,
+        timeline(rt.app.incident_history(incident_id), zone),
+        checkpoint,
+        zone,
+        incident.created_on,
+    )
+    assert rt.app.templates is not None
+    versions = {
+        "rule_set": rule_set().rule_set,
+        "severity_policy": severity_policy().version,
+        "templates": {a.value: rt.app.templates.version(a) for a in NoticeAudience},
+        "playbooks": {p.id: p.version for p in rt.playbooks.playbooks.values()},
+    }
+    return write_bundle(
+        out,
+        incident_id=incident_id,
+        events=events,
+        chain=rt.chain,
+        key=rt.audit_key,
+        report_html=html,
+        versions=versions,
+    )
+
+
+def position_at(rt: Runtime, at: datetime) -> int:
+    """The end of the log as recorded at ``at``: the last event before the first one
+    recorded after ``at``."""
+    position = 0
+    while True:
+        items = rt.feed.read(position, 1000)
+        if not items:
+            return position
+        for item in items:
+            if item.event.timestamp > at:
+                return position
+            position = item.position
+
+
+@dataclass
+class BoundedFeed:
+    """A feed that ends at ``stop`` (for rebuilding views as of a moment)."""
+
+    inner: Any
+    stop: int
+
+    def read(self, after: int, limit: int) -> Sequence[Positioned]:
+        """Events after ``after``, up to ``stop``."""
+        return [i for i in self.inner.read(after, limit) if i.position <= self.stop]
+
+    def head(self) -> int:
+        """``stop``, or the real head if it is lower."""
+        return min(int(self.inner.head()), self.stop)
+
+    def wait(self, after: int, timeout: float) -> bool:
+        """Never anything new."""
+        return False
+
+
+def build_views(rt: Runtime, directory: Path, stop: int | None = None) -> SQLiteViewStore:
+    """Every view rebuilt from the log (up to ``stop``) into a scratch file."""
+    all_projections = projections()
+    store = SQLiteViewStore(directory / "views.db", all_projections)
+    store.create_table()
+    feed: Any = rt.feed if stop is None else BoundedFeed(rt.feed, stop)
+    Views(feed, store, all_projections).catch_up()
+    return store
+
+
+def board_as_of(rt: Runtime, at: datetime) -> tuple[int, list[dict[str, Any]]]:
+    """The incident board as it was at ``at`` (rebuilt in a temporary store)."""
+    stop = position_at(rt, at)
+    with tempfile.TemporaryDirectory(prefix="breach-replay-") as tmp:
+        store = build_views(rt, Path(tmp), stop)
+        try:
+            rows = Board(store).rows()
+        finally:
+            store.close()
+    return stop, rows
+
+
+def view_tables(store: SQLiteViewStore) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every view table, sorted."""
+    tables = [t.name for p in projections() for t in p.tables]
+    return {
+        name: sorted((tuple(r.values()) for r in store.query(f"SELECT * FROM {name}")), key=repr)
+        for name in tables
+    }
+
+
+def check_views(rt: Runtime) -> dict[str, dict[str, int]]:
+    """Rebuild every view in a scratch store and compare it with the live one; return the
+    tables that differ with how many rows are missing from or extra in the live view."""
+    rt.views.catch_up()
+    head = rt.feed.head()
+    live = view_tables(rt.views.store)
+    with tempfile.TemporaryDirectory(prefix="breach-check-") as tmp:
+        store = build_views(rt, Path(tmp), head)
+        try:
+            scratch = view_tables(store)
+        finally:
+            store.close()
+    differences = {}
+    for name, rows in scratch.items():
+        live_rows = set(live.get(name, []))
+        rebuilt = set(rows)
+        if live_rows != rebuilt:
+            differences[name] = {
+                "missing_from_live": len(rebuilt - live_rows),
+                "extra_in_live": len(live_rows - rebuilt),
+            }
+    return differences
