@@ -33,6 +33,7 @@ from services.policies.worker import Policies, Policy
 from services.projections.schema import Projection
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.views import Views
+from services.users.credentials import CredentialStore
 from services.vault.keystore import SQLiteKeyStore
 from services.vault.sealing import Lookups
 from services.vault.secrets import decode, load_or_create
@@ -165,6 +166,8 @@ class Runtime:
         self.chain.close()
         if self.app.vault is not None:
             self.app.vault.close()
+        if self.app.credentials is not None:
+            self.app.credentials.close()
         self.app.close()
 
 
@@ -188,6 +191,11 @@ def bootstrap(
         vault=build_vault(settings),
         templates=NoticeTemplates(settings.templates_dir / "notices"),
         notice_settings=notice_settings(settings),
+        credentials=CredentialStore(
+            settings.credentials_db,
+            session_hours=settings.session_hours,
+            hash_memory_kib=settings.password_hash_memory_kib,
+        ),
     )
     app.import_max_bytes = settings.import_max_bytes
     feed = StoreFeed(

@@ -75,6 +75,28 @@ class Settings(BaseSettings):
         "default: created in <data_dir>/secrets/audit.key (keep it outside the data directory "
         "in production).",
     )
+    intake_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret of the alert intake endpoint (HMAC-SHA256 over the body, "
+        "header X-Breach-Signature: sha256=<hex>); unset: intake is off.",
+    )
+    http_host: str = Field(default="127.0.0.1", description="Address `breach serve` binds.")
+    http_port: int = Field(default=8400, ge=0, le=65535, description="Port `breach serve` binds.")
+    http_max_body: int = Field(
+        default=1 * 2**20, gt=0, description="Largest request body the API accepts (bytes)."
+    )
+    http_secure_cookies: bool = Field(
+        default=True,
+        description="Mark the session cookie Secure (browsers then send it only over HTTPS or "
+        "to localhost); turn off only behind a TLS-terminating proxy on plain HTTP.",
+    )
+    password_hash_memory_kib: int = Field(
+        default=65536,
+        ge=64,
+        description="Argon2id memory cost of password hashes, in KiB (the OWASP-recommended "
+        "default; lower only on machines that cannot spare it).",
+    )
+    session_hours: float = Field(default=12, gt=0, le=24 * 30, description="Web session life.")
     import_max_bytes: int = Field(
         default=256 * 2**20, gt=0, description="Largest people file an import accepts."
     )
@@ -161,6 +183,11 @@ class Settings(BaseSettings):
     def audit_db(self) -> Path:
         """The SQLite file of the audit chain (links and checkpoints)."""
         return self.data_dir / "audit.db"
+
+    @property
+    def credentials_db(self) -> Path:
+        """The SQLite file of password and token hashes and web sessions."""
+        return self.data_dir / "credentials.db"
 
     @property
     def secrets_dir(self) -> Path:

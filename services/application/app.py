@@ -12,11 +12,14 @@ from services.assessment.handlers import AssessmentHandlers
 from services.containment.handlers import ContainmentHandlers
 from services.notifications.handlers import NotificationHandlers
 from services.people.handlers import PeopleHandlers
+from services.users.handlers import UserHandlers
 
 SNAPSHOT_INTERVAL = 50
 
 
-class BreachLedger(NotificationHandlers, PeopleHandlers, ContainmentHandlers, AssessmentHandlers):
+class BreachLedger(
+    UserHandlers, NotificationHandlers, PeopleHandlers, ContainmentHandlers, AssessmentHandlers
+):
     """breachledger's application; capabilities contribute their command methods as bases.
 
     Incidents, campaigns and tasks can grow long histories, so they are snapshotted every

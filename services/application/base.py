@@ -38,10 +38,17 @@ from events.base import Cause
 from events.errors import RuleViolation
 from services.application.context import RequestContext
 from services.application.encoding import CanonicalJSONTranscoder, PydanticMapper
-from services.application.errors import Conflict, InvalidInput, NotFound, RuleBroken
+from services.application.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    RuleBroken,
+)
 from services.clock import Clock
 from services.notifications.settings import NoticeSettings
 from services.notifications.templates import NoticeTemplates
+from services.users.credentials import CredentialStore
 from services.vault.vault import Vault
 
 A = TypeVar("A", bound=BaseAggregate[UUID])
@@ -72,11 +79,13 @@ class LedgerApplication(Application[UUID]):
         vault: Vault | None = None,
         templates: NoticeTemplates | None = None,
         notice_settings: NoticeSettings | None = None,
+        credentials: CredentialStore | None = None,
     ) -> None:
         self.clock = clock
         self.vault = vault
         self.templates = templates
         self.notice_settings = notice_settings
+        self.credentials = credentials
         self.command_retries = command_retries
         self.on_saved = on_saved
         super().__init__(dict(env))
@@ -306,6 +315,7 @@ class LedgerApplication(Application[UUID]):
         with bound_contextvars(correlation_id=ctx.correlation_id, **{key: str(aggregate_id)}):
             for attempt in range(self.command_retries + 1):
                 aggregate = self.load(aggregate_id, kind)
+                self._check_precondition(aggregate_id, aggregate.version, ctx)
                 cause = self.cause(ctx)
                 try:
                     command(aggregate, cause)
@@ -324,6 +334,18 @@ class LedgerApplication(Application[UUID]):
             "version",
             f"{kind.__name__.lower()} {aggregate_id} kept changing under this request; try again",
         )
+
+    @staticmethod
+    def _check_precondition(aggregate_id: UUID, version: int, ctx: RequestContext) -> None:
+        match = ctx.if_match
+        if match is not None and match[0] == aggregate_id and match[1] != version:
+            raise PreconditionFailed(
+                "If-Match", f"version {match[1]} is stale; the current version is {version}"
+            )
+
+    def is_dpo(self, actor: str) -> bool:
+        """Whether an actor may approve notices (configured DPO actors)."""
+        return self.notice_settings is not None and actor in self.notice_settings.dpo_actors
 
     def log_change(self, logged: str, ctx: RequestContext, **fields: Any) -> None:
         """Log a change made outside :meth:`change`, with the request's ids bound."""

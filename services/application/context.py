@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -21,3 +21,6 @@ class RequestContext(BaseModel):
 
     actor: ActorName
     correlation_id: CorrelationId = Field(default_factory=lambda: str(uuid4()))
+    if_match: tuple[UUID, int] | None = None
+    """An aggregate and the version the requester last saw: a change to that aggregate is
+    refused with :class:`~services.application.errors.PreconditionFailed` if it moved on."""

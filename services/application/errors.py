@@ -8,6 +8,8 @@ and a problem body.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -37,23 +39,28 @@ class InvalidInput(ServiceError):
     @classmethod
     def from_validation(cls, error: ValidationError, prefix: str = "") -> InvalidInput:
         """Name the first failing field of a pydantic validation error."""
-        first = error.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "input"
-        reason = first["msg"].removeprefix("Value error, ")
-        kind = first["type"]
+        found = cls.from_validation_dict(error.errors()[0])
+        return cls(f"{prefix}{found.field}", found.reason)
+
+    @classmethod
+    def from_validation_dict(cls, first: Mapping[str, Any]) -> InvalidInput:
+        """Name the field of one pydantic error (as in ``ValidationError.errors()``)."""
+        loc = ".".join(str(p) for p in first.get("loc", ())) or "input"
+        reason = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
+        kind = first.get("type")
+        ctx = first.get("ctx") or {}
         if kind == "extra_forbidden":
             reason = "is not a known field"
         elif kind == "enum":
-            expected = first.get("ctx", {}).get("expected", "")
-            reason = f"{first.get('input')!r} is not one of {expected}"
+            reason = f"{first.get('input')!r} is not one of {ctx.get('expected', '')}"
         elif kind == "missing":
             reason = "is required"
-        elif kind == "string_too_short" and first.get("ctx", {}).get("min_length") == 1:
+        elif kind == "string_too_short" and ctx.get("min_length") == 1:
             reason = "must not be empty"
         named = _NAMED.match(reason)
         if named:
             loc, reason = named.group(1), named.group(2)
-        return cls(f"{prefix}{loc}", reason)
+        return cls(loc, reason)
 
 
 class NotFound(ServiceError):
@@ -76,3 +83,11 @@ class Conflict(ServiceError):
     exit_code = 3
     http_status = 409
     title = "Conflict"
+
+
+class PreconditionFailed(ServiceError):
+    """The request was made against a version that is no longer current."""
+
+    exit_code = 3
+    http_status = 412
+    title = "Precondition failed"

@@ -39,9 +39,10 @@ BOARD = Table(
         "version": "INTEGER NOT NULL",
         "containment_reached_at": "TEXT",
         "time_to_contain_seconds": "REAL",
+        "reported_by": "TEXT NOT NULL",
     },
     key=("incident_id",),
-    indexes=(("status",), ("reported_at",)),
+    indexes=(("status",), ("reported_at", "incident_id"), ("reported_by", "reported_at")),
 )
 
 
@@ -49,7 +50,7 @@ class IncidentBoardProjection:
     """Keeps the ``board`` table in step with incident events."""
 
     name = "board"
-    version = 2
+    version = 3
     tables: Sequence[Table] = (BOARD,)
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
@@ -72,6 +73,7 @@ class IncidentBoardProjection:
                     "aware_at": db_time(event.aware_at),
                     "containment_reached_at": None,
                     "time_to_contain_seconds": None,
+                    "reported_by": event.actor,
                 },
             )
             return
@@ -151,6 +153,85 @@ class Board:
             sql += " LIMIT ?"
             params.append(limit)
         return self.store.query(sql, params)
+
+    def page(
+        self,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int = 50,
+        status: str | None = None,
+        severity: str | None = None,
+        incident_type: str | None = None,
+        reported_by: str | None = None,
+    ) -> list[Row]:
+        """One page of the board, newest report first, after the row keyed ``after``
+        (reported_at, incident_id). Each row carries its containment progress and its
+        next open regulatory deadline (``next_deadline``, ``next_deadline_regime``)."""
+        where = {
+            "status": status,
+            "severity": severity,
+            "incident_type": incident_type,
+            "reported_by": reported_by,
+        }
+        given = {k: v for k, v in where.items() if v is not None}
+        clauses = [f"b.{k} = ?" for k in given]
+        params: list[Any] = list(given.values())
+        if after is not None:
+            clauses.append("(b.reported_at < ? OR (b.reported_at = ? AND b.incident_id > ?))")
+            params.extend([after[0], after[0], after[1]])
+        sql = "SELECT b.* FROM board b"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY b.reported_at DESC, b.incident_id LIMIT ?"
+        params.append(limit)
+        rows = self.store.query(sql, params)
+        if not rows:
+            return rows
+        ids = [r["incident_id"] for r in rows]
+        marks = ",".join("?" for _ in ids)
+        progress = {
+            r["incident_id"]: r
+            for r in self.store.query(
+                "SELECT incident_id, SUM(status = 'done') AS done, SUM(status != 'cancelled') "
+                f"AS total FROM tasks WHERE mandatory = 1 AND incident_id IN ({marks}) "
+                "GROUP BY incident_id",
+                ids,
+            )
+        }
+        deadlines = {
+            r["incident_id"]: r
+            for r in self.store.query(
+                "SELECT incident_id, regime_name, MIN(deadline) AS deadline FROM obligations "
+                f"WHERE incident_id IN ({marks}) AND status IN ('open', 'to_notify') "
+                "AND triggered = 1 AND deadline IS NOT NULL GROUP BY incident_id",
+                ids,
+            )
+        }
+        for row in rows:
+            p = progress.get(row["incident_id"], {})
+            d = deadlines.get(row["incident_id"], {})
+            row["mandatory_done"] = p.get("done") or 0
+            row["mandatory_total"] = p.get("total") or 0
+            row["next_deadline"] = d.get("deadline")
+            row["next_deadline_regime"] = d.get("regime_name")
+        return rows
+
+    def count(self, *, reported_by: str | None = None) -> int:
+        """How many incidents the board holds (those reported by one actor, if given)."""
+        if reported_by is None:
+            rows = self.store.query("SELECT COUNT(*) AS n FROM board")
+        else:
+            rows = self.store.query(
+                "SELECT COUNT(*) AS n FROM board WHERE reported_by = ?", [reported_by]
+            )
+        return int(rows[0]["n"])
+
+    def reporter_of(self, incident_id: UUID) -> str | None:
+        """Who reported an incident (the actor of its report), or None when unknown."""
+        rows = self.store.query(
+            "SELECT reported_by FROM board WHERE incident_id = ?", [str(incident_id)]
+        )
+        return str(rows[0]["reported_by"]) if rows else None
 
     def resolve(self, text: str) -> UUID:
         """The incident whose id is ``text`` or starts with it; refuse ambiguity."""

@@ -6,11 +6,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
+from eventsourcing.persistence import IntegrityError
+
 from events.base import DomainEvent
 from events.incident import AmendableFact, Incident
 from services.application.base import LedgerApplication
 from services.application.context import RequestContext
-from services.application.errors import InvalidInput
+from services.application.errors import Conflict, InvalidInput
 from services.incidents.commands import (
     AddNote,
     AmendFacts,
@@ -21,19 +23,43 @@ from services.incidents.commands import (
 )
 
 
+class DuplicateReport(Conflict):
+    """An incident with this id (derived from an alert's id) was already reported."""
+
+    title = "Duplicate report"
+    exit_code = 2
+
+    def __init__(self, incident_id: UUID) -> None:
+        super().__init__("alert_id", f"already reported as incident {incident_id}")
+        self.incident_id = incident_id
+
+
 class IncidentHandlers(LedgerApplication):
     """Commands on incidents. Each validates its input, appends at most one event, and
     returns the incident as saved."""
 
     def report_incident(
-        self, request: ReportIncident | Mapping[str, Any], ctx: RequestContext
+        self,
+        request: ReportIncident | Mapping[str, Any],
+        ctx: RequestContext,
+        *,
+        incident_id: UUID | None = None,
     ) -> Incident:
-        """Report a new incident and return it."""
+        """Report a new incident and return it. ``incident_id`` fixes its id (an alert's
+        derived id makes intake idempotent); a second report with that id is refused."""
         cmd = self.validated(ReportIncident, request)
+        if incident_id is not None and self.existing_ids([incident_id]):
+            raise DuplicateReport(incident_id)
+        try:
+            return self._report(cmd, ctx, incident_id or uuid4())
+        except IntegrityError:
+            raise DuplicateReport(incident_id or uuid4()) from None
+
+    def _report(self, cmd: ReportIncident, ctx: RequestContext, incident_id: UUID) -> Incident:
         return self.create(
             lambda cause: Incident.report(
                 cause,
-                incident_id=uuid4(),
+                incident_id=incident_id,
                 title=cmd.title,
                 description=cmd.description,
                 reporter=cmd.reporter,

@@ -241,7 +241,6 @@ class NotificationHandlers(IncidentHandlers):
 
     def approve_campaign(self, campaign_id: UUID, ctx: RequestContext) -> Campaign:
         """Approve: only a DPO who did not draft it; freezes templates and content."""
-        _, settings = self._notice_setup()
         return self.change(
             campaign_id,
             Campaign,
@@ -249,7 +248,7 @@ class NotificationHandlers(IncidentHandlers):
             lambda c, cause: c.approve(
                 cause,
                 content_hash=self.approval_hash(c),
-                is_dpo=ctx.actor in settings.dpo_actors,
+                is_dpo=self.is_dpo(ctx.actor),
             ),
             logged="campaign.approved",
         )

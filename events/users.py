@@ -1,0 +1,183 @@
+"""Users of the ledger and their roles, as facts: who was given which powers, when, by whom.
+
+Credentials (password and token hashes) are secrets, not facts: they are kept in a separate
+credential store, and the log records only that a password was set or a token issued.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import BaseAggregate
+from pydantic import BaseModel, ConfigDict
+
+from events.base import AggregateCreated, Cause, DomainEvent
+from events.errors import RuleViolation
+
+USER_NAMESPACE = uuid5(NAMESPACE_URL, "https://breachledger.invalid/user")
+
+
+class Role(StrEnum):
+    """What a user may do."""
+
+    REPORTER = "reporter"
+    RESPONDER = "responder"
+    DPO = "dpo"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+def user_id(username: str) -> UUID:
+    """The id of a user: derived from the username, which is unique."""
+    return uuid5(USER_NAMESPACE, username)
+
+
+class UserState(BaseModel):
+    """What the aggregate knows about a user."""
+
+    model_config = ConfigDict(frozen=True)
+
+    username: str
+    roles: tuple[Role, ...]
+    disabled: bool = False
+    tokens: dict[str, str] = {}
+
+
+class UserEvent(DomainEvent):
+    """Base class of user events."""
+
+
+class UserCreated(AggregateCreated):
+    """A user was created with roles."""
+
+    username: str
+    roles: tuple[Role, ...]
+
+    def apply(self, aggregate: User) -> None:
+        """Start the user."""
+        aggregate.state = UserState(username=self.username, roles=self.roles)
+
+
+class RolesChanged(UserEvent):
+    """The user's roles were replaced."""
+
+    roles: tuple[Role, ...]
+
+    def apply(self, aggregate: User) -> None:
+        """Set the roles."""
+        aggregate.state = aggregate.state.model_copy(update={"roles": self.roles})
+
+
+class PasswordSet(UserEvent):
+    """A new password was set (its hash is in the credential store, not here)."""
+
+    def apply(self, aggregate: User) -> None:
+        """Nothing to remember."""
+
+
+class TokenIssued(UserEvent):
+    """An API token was issued (shown once; only its hash is kept, elsewhere)."""
+
+    token_id: str
+    name: str
+
+    def apply(self, aggregate: User) -> None:
+        """Remember the token's name."""
+        tokens = {**aggregate.state.tokens, self.token_id: self.name}
+        aggregate.state = aggregate.state.model_copy(update={"tokens": tokens})
+
+
+class TokenRevoked(UserEvent):
+    """An API token was revoked."""
+
+    token_id: str
+
+    def apply(self, aggregate: User) -> None:
+        """Forget the token."""
+        tokens = {k: v for k, v in aggregate.state.tokens.items() if k != self.token_id}
+        aggregate.state = aggregate.state.model_copy(update={"tokens": tokens})
+
+
+class UserDisabled(UserEvent):
+    """The user can no longer sign in or use tokens."""
+
+    reason: str
+
+    def apply(self, aggregate: User) -> None:
+        """Mark disabled."""
+        aggregate.state = aggregate.state.model_copy(update={"disabled": True})
+
+
+class UserEnabled(UserEvent):
+    """A disabled user was enabled again."""
+
+    def apply(self, aggregate: User) -> None:
+        """Mark enabled."""
+        aggregate.state = aggregate.state.model_copy(update={"disabled": False})
+
+
+class User(BaseAggregate[UUID]):
+    """A person who uses the ledger."""
+
+    LOG_KEY = "user_id"
+    STATE = UserState
+
+    if TYPE_CHECKING:
+        state: UserState
+
+    @classmethod
+    def create(cls, cause: Cause, *, username: str, roles: tuple[Role, ...]) -> User:
+        """Create a user (at least one role)."""
+        if not roles:
+            raise RuleViolation("roles", "give at least one role")
+        return cls._create(
+            UserCreated, id=user_id(username), username=username, roles=roles, **cause.stamp()
+        )
+
+    def _active(self) -> None:
+        if self.state.disabled:
+            raise RuleViolation("user", f"{self.state.username} is disabled")
+
+    def set_roles(self, cause: Cause, *, roles: tuple[Role, ...]) -> None:
+        """Replace the roles."""
+        if not roles:
+            raise RuleViolation("roles", "give at least one role")
+        if set(roles) == set(self.state.roles):
+            raise RuleViolation("roles", "changes nothing")
+        self.trigger_event(RolesChanged, roles=roles, **cause.stamp())
+
+    def password_set(self, cause: Cause) -> None:
+        """Record that a password was set."""
+        self.trigger_event(PasswordSet, **cause.stamp())
+
+    def issue_token(self, cause: Cause, *, token_id: str, name: str) -> None:
+        """Record a new API token."""
+        self._active()
+        if not name.strip():
+            raise RuleViolation("name", "must not be empty")
+        self.trigger_event(TokenIssued, token_id=token_id, name=name.strip(), **cause.stamp())
+
+    def revoke_token(self, cause: Cause, *, token_id: str) -> None:
+        """Revoke a token."""
+        if token_id not in self.state.tokens:
+            raise RuleViolation("token", "no such token")
+        self.trigger_event(TokenRevoked, token_id=token_id, **cause.stamp())
+
+    def disable(self, cause: Cause, *, reason: str) -> None:
+        """Disable the user."""
+        self._active()
+        if not reason.strip():
+            raise RuleViolation("reason", "must not be empty")
+        self.trigger_event(UserDisabled, reason=reason.strip(), **cause.stamp())
+
+    def enable(self, cause: Cause) -> None:
+        """Enable the user again."""
+        if not self.state.disabled:
+            raise RuleViolation("user", f"{self.state.username} is not disabled")
+        self.trigger_event(UserEnabled, **cause.stamp())
+
+    def has(self, role: Role) -> bool:
+        """Whether the user (enabled) holds a role."""
+        return not self.state.disabled and role in self.state.roles

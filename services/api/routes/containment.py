@@ -1,0 +1,7 @@
+"""The containment routes of the API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["containment"])

@@ -1,0 +1,29 @@
+"""Liveness and readiness, unauthenticated and free of data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from services.api.problems import Problem
+from services.api.runtime import runtime_of
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness")
+def healthz() -> Any:
+    """The process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness")
+def readyz(request: Request) -> Any:
+    """The store answers and the views are not far behind the log."""
+    rt = runtime_of(request)
+    try:
+        lag = max(rt.views.lag().values(), default=0)
+    except Exception as e:
+        raise Problem(503, "Not ready", f"store: {type(e).__name__}") from None
+    return {"status": "ready", "views_behind": lag}

@@ -1,0 +1,166 @@
+"""Users, roles and API tokens (admin), and the caller's own identity."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from events.users import User
+from services.api.auth import Caller, authenticate, require
+from services.api.permissions import Permission
+from services.api.requests import context, tag
+from services.api.runtime import runtime_of
+
+router = APIRouter(tags=["users"])
+
+Admin = Annotated[Caller, Depends(require(Permission.USERS_ADMIN))]
+Anyone = Annotated[Caller, Depends(authenticate)]
+
+
+class NewUser(BaseModel):
+    """A user to create."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str
+    roles: list[str] = Field(min_length=1)
+
+
+class Roles(BaseModel):
+    """A user's new roles (they replace the old)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[str] = Field(min_length=1)
+
+
+class NewToken(BaseModel):
+    """A token to issue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+
+
+class Reason(BaseModel):
+    """Why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class NewPassword(BaseModel):
+    """A new password (at least 12 characters)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(max_length=1024)
+
+
+def user_document(user: User) -> dict[str, Any]:
+    """A user as JSON: name, roles, state and token names (never secrets)."""
+    return {
+        "username": user.state.username,
+        "roles": [r.value for r in user.state.roles],
+        "disabled": user.state.disabled,
+        "tokens": [{"token_id": k, "name": v} for k, v in sorted(user.state.tokens.items())],
+        "version": user.version,
+        "created_at": user.created_on.isoformat(),
+    }
+
+
+def _answer(response: Response, user: User) -> dict[str, Any]:
+    tag(response, user.version)
+    return user_document(user)
+
+
+@router.get("/me", summary="Who am I")
+def me(caller: Anyone) -> Any:
+    """The caller's username, roles and permissions."""
+    return {
+        "username": caller.username,
+        "roles": sorted(r.value for r in caller.identity.roles),
+        "permissions": sorted(p.value for p in caller.permissions),
+    }
+
+
+@router.get("/users", summary="Users")
+def list_users(request: Request, caller: Admin) -> Any:
+    """Every user, in name order."""
+    return {"items": [user_document(u) for u in runtime_of(request).app.list_users()]}
+
+
+@router.post("/users", status_code=201, summary="Add a user")
+def add_user(body: NewUser, request: Request, response: Response, caller: Admin) -> Any:
+    """Create a user; the answer holds a one-time password, shown only here."""
+    user, password = runtime_of(request).app.add_user(
+        body.username, body.roles, context(request, caller)
+    )
+    response.headers["Location"] = f"/api/v1/users/{user.state.username}"
+    return {**_answer(response, user), "one_time_password": password}
+
+
+@router.get("/users/{username}", summary="A user")
+def show_user(username: str, request: Request, response: Response, caller: Admin) -> Any:
+    """A user's roles, state and token names."""
+    return _answer(response, runtime_of(request).app.get_user(username))
+
+
+@router.put("/users/{username}/roles", summary="Set a user's roles")
+def set_roles(
+    username: str, body: Roles, request: Request, response: Response, caller: Admin
+) -> Any:
+    """Replace the user's roles."""
+    app = runtime_of(request).app
+    target = app.get_user(username).id
+    return _answer(response, app.set_roles(username, body.roles, context(request, caller, target)))
+
+
+@router.post("/users/{username}/password", summary="Set a user's password")
+def set_password(
+    username: str, body: NewPassword, request: Request, response: Response, caller: Admin
+) -> Any:
+    """Set a new password (at least 12 characters)."""
+    app = runtime_of(request).app
+    return _answer(response, app.set_password(username, body.password, context(request, caller)))
+
+
+@router.post("/users/{username}/tokens", status_code=201, summary="Issue an API token")
+def issue_token(
+    username: str, body: NewToken, request: Request, response: Response, caller: Admin
+) -> Any:
+    """Issue a token; it is in this answer only (the ledger keeps its hash)."""
+    user, token = runtime_of(request).app.issue_token(username, body.name, context(request, caller))
+    return {**_answer(response, user), "token": token}
+
+
+@router.delete("/users/{username}/tokens/{token_id}", summary="Revoke an API token")
+def revoke_token(
+    username: str, token_id: str, request: Request, response: Response, caller: Admin
+) -> Any:
+    """Revoke a token at once."""
+    app = runtime_of(request).app
+    return _answer(response, app.revoke_token(username, token_id, context(request, caller)))
+
+
+@router.post("/users/{username}/disable", summary="Disable a user")
+def disable(
+    username: str, body: Reason, request: Request, response: Response, caller: Admin
+) -> Any:
+    """Disable a user: their sessions end and their tokens stop working."""
+    app = runtime_of(request).app
+    target = app.get_user(username).id
+    return _answer(
+        response, app.disable_user(username, body.reason, context(request, caller, target))
+    )
+
+
+@router.post("/users/{username}/enable", summary="Enable a user")
+def enable(username: str, request: Request, response: Response, caller: Admin) -> Any:
+    """Enable a disabled user."""
+    app = runtime_of(request).app
+    target = app.get_user(username).id
+    return _answer(response, app.enable_user(username, context(request, caller, target)))

@@ -1,0 +1,197 @@
+"""The user commands of the application, and authentication against the credential store."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import TypeAdapter, ValidationError
+
+from events.users import Role, User, user_id
+from services.application.base import LedgerApplication
+from services.application.context import ActorName, RequestContext
+from services.application.errors import InvalidInput, NotFound
+from services.users.credentials import CredentialStore
+
+_USERNAME = TypeAdapter(ActorName)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated user and their roles."""
+
+    username: str
+    roles: frozenset[Role]
+
+    def has(self, *roles: Role) -> bool:
+        """Whether the user holds any of ``roles``."""
+        return bool(self.roles & set(roles))
+
+
+def _roles(values: Iterable[str | Role]) -> tuple[Role, ...]:
+    out = []
+    for value in values:
+        try:
+            out.append(Role(value))
+        except ValueError:
+            known = ", ".join(r.value for r in Role)
+            raise InvalidInput("roles", f"{value!r} is not one of {known}") from None
+    return tuple(dict.fromkeys(out))
+
+
+def _username(value: str) -> str:
+    try:
+        return str(_USERNAME.validate_python(value))
+    except ValidationError:
+        raise InvalidInput(
+            "username", "letters, digits and . _ : - only, at most 64 characters"
+        ) from None
+
+
+class UserHandlers(LedgerApplication):
+    """Users, their roles, passwords and tokens."""
+
+    def _store(self) -> CredentialStore:
+        if self.credentials is None:
+            msg = "no credential store configured"
+            raise RuntimeError(msg)
+        return self.credentials
+
+    def get_user(self, username: str) -> User:
+        """A user by name."""
+        try:
+            return self.load(user_id(_username(username)), User)
+        except NotFound:
+            raise NotFound("username", f"no user {username!r}") from None
+
+    def list_users(self) -> list[User]:
+        """Every user, in name order."""
+        ids = [user_id(name) for name in self._store().usernames()]
+        found = self.load_many(ids) if ids else {}
+        return [found[i] for i in ids if i in found]
+
+    def add_user(
+        self, username: str, roles: Iterable[str | Role], ctx: RequestContext
+    ) -> tuple[User, str]:
+        """Create a user; return it and a one-time password to hand over."""
+        name = _username(username)
+        wanted = _roles(roles)
+        if self.existing_ids([user_id(name)]):
+            raise InvalidInput("username", f"{name!r} already exists")
+        user = self.create(
+            lambda cause: User.create(cause, username=name, roles=wanted),
+            ctx,
+            logged="user.created",
+            roles=[r.value for r in wanted],
+        )
+        password = secrets.token_urlsafe(12)
+        self._store().set_password(name, password)
+        self.change(
+            user.id, User, ctx, lambda u, cause: u.password_set(cause), logged="user.password_set"
+        )
+        return self.get_user(name), password
+
+    def set_roles(self, username: str, roles: Iterable[str | Role], ctx: RequestContext) -> User:
+        """Replace a user's roles."""
+        wanted = _roles(roles)
+        user = self.get_user(username)
+        return self.change(
+            user.id,
+            User,
+            ctx,
+            lambda u, cause: u.set_roles(cause, roles=wanted),
+            logged="user.roles_changed",
+        )
+
+    def set_password(self, username: str, password: str, ctx: RequestContext) -> User:
+        """Set a user's password (at least 12 characters)."""
+        if len(password) < 12:
+            raise InvalidInput("password", "must be at least 12 characters")
+        user = self.get_user(username)
+        self._store().set_password(user.state.username, password)
+        return self.change(
+            user.id, User, ctx, lambda u, cause: u.password_set(cause), logged="user.password_set"
+        )
+
+    def issue_token(self, username: str, name: str, ctx: RequestContext) -> tuple[User, str]:
+        """Issue an API token; it is returned once and kept only as a hash."""
+        user = self.get_user(username)
+        if user.state.disabled:
+            raise InvalidInput("username", f"{username} is disabled")
+        token_id, token = self._store().issue_token(user.state.username)
+        updated = self.change(
+            user.id,
+            User,
+            ctx,
+            lambda u, cause: u.issue_token(cause, token_id=token_id, name=name),
+            logged="user.token_issued",
+        )
+        return updated, token
+
+    def revoke_token(self, username: str, token_id: str, ctx: RequestContext) -> User:
+        """Revoke an API token."""
+        user = self.get_user(username)
+        self._store().revoke_token(token_id)
+        return self.change(
+            user.id,
+            User,
+            ctx,
+            lambda u, cause: u.revoke_token(cause, token_id=token_id),
+            logged="user.token_revoked",
+        )
+
+    def disable_user(self, username: str, reason: str, ctx: RequestContext) -> User:
+        """Disable a user and end their sessions."""
+        user = self.get_user(username)
+        updated = self.change(
+            user.id,
+            User,
+            ctx,
+            lambda u, cause: u.disable(cause, reason=reason),
+            logged="user.disabled",
+        )
+        self._store().end_sessions_of(user.state.username)
+        return updated
+
+    def enable_user(self, username: str, ctx: RequestContext) -> User:
+        """Enable a disabled user."""
+        user = self.get_user(username)
+        return self.change(
+            user.id, User, ctx, lambda u, cause: u.enable(cause), logged="user.enabled"
+        )
+
+    def identity(self, username: str) -> Identity | None:
+        """The identity of an enabled user."""
+        try:
+            user = self.get_user(username)
+        except (NotFound, InvalidInput):
+            return None
+        if user.state.disabled:
+            return None
+        return Identity(user.state.username, frozenset(user.state.roles))
+
+    def login(self, username: str, password: str) -> Identity | None:
+        """The identity for a username and password, or None."""
+        if not self._store().check_password(username, password):
+            return None
+        return self.identity(username)
+
+    def identity_for_token(self, token: str) -> Identity | None:
+        """The identity behind an API token, or None (revoked, unknown, disabled)."""
+        found = self._store().check_token(token)
+        if found is None:
+            return None
+        username, token_id = found
+        identity = self.identity(username)
+        if identity is None or token_id not in self.get_user(username).state.tokens:
+            return None
+        return identity
+
+    def is_dpo(self, actor: str) -> bool:
+        """Whether an actor may approve notices: a configured DPO actor, or a user in the
+        DPO role."""
+        if super().is_dpo(actor):
+            return True
+        identity = self.identity(actor) if self.credentials is not None else None
+        return identity is not None and identity.has(Role.DPO)
