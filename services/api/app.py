@@ -28,6 +28,7 @@ from services.api.routes import (
     users,
 )
 from services.bootstrap import Runtime
+from services.web.setup import install as install_web
 
 API_PREFIX = "/api/v1"
 log = structlog.get_logger()
@@ -89,6 +90,7 @@ def create_app(rt: Runtime, *, settle: Callable[[], None] | None = None) -> Fast
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    install_web(app)
 
     @app.middleware("http")
     async def headers_and_log(

@@ -21,7 +21,7 @@ from services.cli.incidents import JsonOpt
 from services.cli.inputs import read_document
 from services.cli.output import emit_fields, emit_json, emit_table, error, note, say
 from services.notifications.dispatcher import DeliveryCheck
-from services.notifications.mailbox import CaptureServer, Mailbox
+from services.notifications.mailbox import CaptureServer, MailboxCheck
 from services.notifications.transport import SmtpTarget
 
 notify_app = typer.Typer(help="Notify people, authorities and customers.", no_args_is_help=True)
@@ -36,17 +36,6 @@ app.add_typer(templates_app, name="templates")
 
 CampaignArg = Annotated[str, typer.Argument(help="Campaign id, or a unique prefix of it.")]
 ReasonOpt = Annotated[str, typer.Option(help="Why (required).")]
-
-
-class MailboxCheck:
-    """Delivery check against the local mailbox."""
-
-    def __init__(self, mailbox: Mailbox) -> None:
-        self.mailbox = mailbox
-
-    def delivered(self, message_id: str) -> bool | None:
-        """Whether the capture server received it."""
-        return self.mailbox.has(message_id)
 
 
 @contextmanager

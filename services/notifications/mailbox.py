@@ -109,6 +109,17 @@ class _Handler:
         return f"250 2.0.0 OK stored {message_id}"
 
 
+class MailboxCheck:
+    """Delivery check against the local mailbox: did the capture server receive it?"""
+
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox = mailbox
+
+    def delivered(self, message_id: str) -> bool | None:
+        """Whether the capture server received the message."""
+        return self.mailbox.has(message_id)
+
+
 class CaptureServer:
     """An SMTP server on 127.0.0.1 that stores what it receives in a :class:`Mailbox`."""
 

@@ -47,18 +47,31 @@ class CredentialStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(
-            "CREATE TABLE IF NOT EXISTS passwords (username TEXT PRIMARY KEY, hash TEXT NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS passwords (username TEXT PRIMARY KEY, hash TEXT NOT NULL,"
+            " must_change INTEGER NOT NULL DEFAULT 0);"
             "CREATE TABLE IF NOT EXISTS tokens (token_id TEXT PRIMARY KEY, username TEXT NOT NULL,"
             " hash TEXT NOT NULL);"
             "CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, username TEXT NOT NULL,"
             " csrf TEXT NOT NULL, expires TEXT NOT NULL);"
         )
 
-    def set_password(self, username: str, password: str) -> None:
-        """Store a password's Argon2id hash."""
+    def set_password(self, username: str, password: str, *, one_time: bool = False) -> None:
+        """Store a password's Argon2id hash; a ``one_time`` password must be changed at the
+        first sign-in."""
         hashed = self._hasher.hash(password)
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO passwords VALUES (?, ?)", (username, hashed))
+            self._db.execute(
+                "INSERT OR REPLACE INTO passwords VALUES (?, ?, ?)",
+                (username, hashed, int(one_time)),
+            )
+
+    def must_change(self, username: str) -> bool:
+        """Whether the user still has a one-time password."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT must_change FROM passwords WHERE username = ?", (username,)
+            ).fetchone()
+        return bool(row and row[0])
 
     def check_password(self, username: str, password: str) -> bool:
         """Whether the password is the user's (constant work whether or not the user exists)."""

@@ -86,7 +86,7 @@ class UserHandlers(LedgerApplication):
             roles=[r.value for r in wanted],
         )
         password = secrets.token_urlsafe(12)
-        self._store().set_password(name, password)
+        self._store().set_password(name, password, one_time=True)
         self.change(
             user.id, User, ctx, lambda u, cause: u.password_set(cause), logged="user.password_set"
         )
@@ -104,12 +104,15 @@ class UserHandlers(LedgerApplication):
             logged="user.roles_changed",
         )
 
-    def set_password(self, username: str, password: str, ctx: RequestContext) -> User:
-        """Set a user's password (at least 12 characters)."""
+    def set_password(
+        self, username: str, password: str, ctx: RequestContext, *, one_time: bool = False
+    ) -> User:
+        """Set a user's password (at least 12 characters); a ``one_time`` one (set by an
+        admin) must be changed at the next sign-in."""
         if len(password) < 12:
             raise InvalidInput("password", "must be at least 12 characters")
         user = self.get_user(username)
-        self._store().set_password(user.state.username, password)
+        self._store().set_password(user.state.username, password, one_time=one_time)
         return self.change(
             user.id, User, ctx, lambda u, cause: u.password_set(cause), logged="user.password_set"
         )

@@ -123,9 +123,11 @@ def set_roles(
 def set_password(
     username: str, body: NewPassword, request: Request, response: Response, caller: Admin
 ) -> Any:
-    """Set a new password (at least 12 characters)."""
+    """Set a new password (at least 12 characters); the user must change it at their next
+    sign-in."""
     app = runtime_of(request).app
-    return _answer(response, app.set_password(username, body.password, context(request, caller)))
+    ctx = context(request, caller)
+    return _answer(response, app.set_password(username, body.password, ctx, one_time=True))
 
 
 @router.post("/users/{username}/tokens", status_code=201, summary="Issue an API token")

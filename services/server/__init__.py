@@ -1,0 +1,1 @@
+"""The long-running server: HTTP, background workers, and the local capture SMTP server."""

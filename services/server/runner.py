@@ -1,0 +1,127 @@
+"""A running breachledger: the HTTP application on a loopback (or configured) socket, the
+background workers and, when no SMTP relay is configured, the local capture server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from contextlib import suppress
+
+import structlog
+import uvicorn
+
+from services.api.app import create_app
+from services.bootstrap import Runtime
+from services.notifications.dispatcher import DeliveryCheck
+from services.notifications.mailbox import CaptureServer, MailboxCheck
+from services.notifications.transport import SmtpTarget
+from services.server.workers import Workers
+
+log = structlog.get_logger()
+
+
+class Server:
+    """Starts and stops everything ``breach serve`` runs, in this process."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        workers: bool = True,
+    ) -> None:
+        self.rt = rt
+        self.host = host or rt.settings.http_host
+        self.port = rt.settings.http_port if port is None else port
+        self.run_workers = workers
+        self.capture: CaptureServer | None = None
+        self.workers: Workers | None = None
+        self._socket: socket.socket | None = None
+        self._uvicorn: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL the server answers on."""
+        assert self._socket is not None, "start the server first"
+        host, port = self._socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def smtp_target(self) -> tuple[SmtpTarget, DeliveryCheck | None]:
+        """The configured relay, or the local capture server (started here)."""
+        settings = self.rt.settings
+        if settings.smtp_url:
+            return SmtpTarget.from_url(settings.smtp_url, settings.smtp_timeout), None
+        mailbox = self.rt.mailbox()
+        self.capture = CaptureServer(mailbox).start()
+        target = SmtpTarget("127.0.0.1", self.capture.port, timeout=settings.smtp_timeout)
+        return target, MailboxCheck(mailbox)
+
+    def bind(self) -> socket.socket:
+        """Bind the listening socket (port 0: any free port)."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        sock.listen(128)
+        sock.setblocking(False)
+        return sock
+
+    def start(self) -> Server:
+        """Bring the views up to date, then start the workers and the HTTP server."""
+        self.rt.settle()
+        if self.run_workers:
+            target, delivery = self.smtp_target()
+            self.workers = Workers(self.rt, target, delivery).start()
+        self._socket = self.bind()
+        config = uvicorn.Config(
+            create_app(self.rt),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
+        self._uvicorn = uvicorn.Server(config)
+        sockets = [self._socket]
+        self._thread = threading.Thread(
+            target=self._uvicorn.run, kwargs={"sockets": sockets}, name="http", daemon=True
+        )
+        self._thread.start()
+        self._wait_started()
+        log.info("server.started", url=self.url)
+        return self
+
+    def _wait_started(self, timeout: float = 10.0) -> None:
+        assert self._uvicorn is not None
+        assert self._thread is not None
+        deadline = threading.Event()
+        for _ in range(int(timeout / 0.02)):
+            if self._uvicorn.started or not self._thread.is_alive():
+                break
+            deadline.wait(0.02)
+        if not self._uvicorn.started:
+            msg = "the HTTP server did not start"
+            raise RuntimeError(msg)
+
+    def wait(self) -> None:
+        """Block until the HTTP server exits (Ctrl-C or :meth:`stop`)."""
+        assert self._thread is not None
+        with suppress(KeyboardInterrupt):
+            while self._thread.is_alive():
+                self._thread.join(0.5)
+
+    def stop(self) -> None:
+        """Stop the HTTP server, then the workers, then the capture server."""
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+        if self.workers is not None:
+            self.workers.stop()
+        if self.capture is not None:
+            self.capture.stop()
+        if self._socket is not None:
+            self._socket.close()
+        log.info("server.stopped")

@@ -1,0 +1,96 @@
+"""The background work of a running server: views, policies, the audit chain and the
+notice dispatcher, each in a supervised thread that resumes from its tracked position."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+
+import structlog
+
+from services.audit.chain import ChainWorker
+from services.bootstrap import Runtime
+from services.notifications.dispatcher import DeliveryCheck
+from services.notifications.transport import SmtpTarget
+
+log = structlog.get_logger()
+
+
+def supervised(
+    name: str,
+    body: Callable[[threading.Event], None],
+    stop: threading.Event,
+    *,
+    backoff: float = 1.0,
+) -> threading.Thread:
+    """Run ``body(stop)`` in a daemon thread; if it fails, log and run it again after
+    ``backoff`` seconds (it resumes from its tracked position) until ``stop`` is set."""
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                body(stop)
+            except Exception:
+                log.exception("worker.failed", worker=name)
+                stop.wait(backoff)
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+class Workers:
+    """Every background worker of a runtime, started and stopped together."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        target: SmtpTarget,
+        delivery: DeliveryCheck | None = None,
+        *,
+        chain_interval: float = 2.0,
+    ) -> None:
+        self.rt = rt
+        self.target = target
+        self.delivery = delivery
+        self.chain_interval = chain_interval
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def _views(self, name: str) -> Callable[[threading.Event], None]:
+        worker = next(w for w in self.rt.views.workers if w.projection.name == name)
+        return worker.run
+
+    def _policy(self, index: int) -> Callable[[threading.Event], None]:
+        return self.rt.policies.workers[index].run
+
+    def _chain(self, stop: threading.Event) -> None:
+        worker = ChainWorker(self.rt.feed, self.rt.chain, self.rt.audit_key)
+        while not stop.is_set():
+            worker.catch_up()
+            stop.wait(self.chain_interval)
+
+    def _dispatch(self, stop: threading.Event) -> None:
+        dispatcher = self.rt.dispatcher(self.target, self.delivery)
+        asyncio.run(dispatcher.run(until_idle=False, stop=stop, poll=0.5))
+
+    def start(self) -> Workers:
+        """Start every worker."""
+        stop = self.stop_event
+        for w in self.rt.views.workers:
+            name = w.projection.name
+            self.threads.append(supervised(f"view-{name}", self._views(name), stop))
+        for i, p in enumerate(self.rt.policies.workers):
+            self.threads.append(supervised(f"policy-{p.policy.name}", self._policy(i), stop))
+        self.threads.append(supervised("audit-chain", self._chain, stop))
+        self.threads.append(supervised("dispatcher", self._dispatch, stop))
+        log.info("workers.started", count=len(self.threads))
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask every worker to stop and wait for them (each finishes its current batch)."""
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout)
+        log.info("workers.stopped")
