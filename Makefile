@@ -14,7 +14,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 run: $(BIN)/.installed
-	$(BIN)/breach demo
+	$(BIN)/breach serve
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check events services tests

@@ -101,13 +101,14 @@ class TokenRevoked(UserEvent):
 
 
 class UserDisabled(UserEvent):
-    """The user can no longer sign in or use tokens."""
+    """The user can no longer sign in; their tokens are revoked (enabling them again does
+    not bring the tokens back)."""
 
     reason: str
 
     def apply(self, aggregate: User) -> None:
-        """Mark disabled."""
-        aggregate.state = aggregate.state.model_copy(update={"disabled": True})
+        """Mark disabled and forget every token."""
+        aggregate.state = aggregate.state.model_copy(update={"disabled": True, "tokens": {}})
 
 
 class UserEnabled(UserEvent):

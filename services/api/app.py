@@ -7,14 +7,13 @@ body limit and security headers. It does no work until a request arrives.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-import structlog
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 
 from services.api import problems
 from services.api.limits import BodyLimit
+from services.api.middleware import EdgeMiddleware
 from services.api.routes import (
     assessment,
     audit,
@@ -31,19 +30,6 @@ from services.bootstrap import Runtime
 from services.web.setup import install as install_web
 
 API_PREFIX = "/api/v1"
-log = structlog.get_logger()
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-    "Cache-Control": "no-store",
-}
 
 
 def api_routers() -> list[APIRouter]:
@@ -92,27 +78,10 @@ def create_app(rt: Runtime, *, settle: Callable[[], None] | None = None) -> Fast
     app.include_router(health.router)
     install_web(app)
 
-    @app.middleware("http")
-    async def headers_and_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        route = request.scope.get("route")
-        log.info(
-            "http.request",
-            method=request.method,
-            route=getattr(route, "path", "unmatched"),
-            status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return response
-
     app.add_middleware(
         BodyLimit,
         default=settings.http_max_body,
         overrides={"/people": settings.import_max_bytes},
     )
+    app.add_middleware(EdgeMiddleware, docs_path=f"{API_PREFIX}/docs")
     return app

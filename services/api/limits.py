@@ -53,27 +53,37 @@ class BodyLimit:
                     return
         received = 0
         started = False
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge
+                    # Answer 413 here, then tell the route the client is gone: whatever the
+                    # route or the framework makes of that is neither sent nor recorded.
+                    refused = True
+                    if not started:
+                        await self._refuse(send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send, limit)
+        except Exception:
+            if not refused:
+                raise
 
     @staticmethod
     async def _refuse(send: Send, limit: int) -> None:
@@ -90,7 +100,3 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    """The body passed the limit."""

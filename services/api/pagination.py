@@ -8,6 +8,7 @@ import binascii
 import json
 from typing import Any
 
+from fastapi import Response
 from pydantic import BaseModel
 
 from services.api.problems import Problem
@@ -21,6 +22,10 @@ class Page(BaseModel):
 
     items: list[dict[str, Any]]
     next_cursor: str | None = None
+
+    def response(self) -> Response:
+        """The page as a JSON response, serialised in one pass (lists can be long)."""
+        return Response(self.model_dump_json(), media_type="application/json")
 
 
 def encode_cursor(key: list[Any]) -> str:

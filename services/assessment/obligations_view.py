@@ -262,3 +262,108 @@ class Obligations:
             )
         )
         return out
+
+    _RANK_SQL = (
+        "CASE WHEN status IN ('not_triggered', 'exempt') THEN 6 "
+        f"WHEN status NOT IN ({', '.join(repr(s) for s in OPEN_STATUSES)}) THEN 5 "
+        "WHEN deadline IS NULL AND COALESCE(pending, '') != '' THEN 3 "
+        "WHEN deadline IS NULL THEN 4 ELSE 0 END"
+    )
+    _KEY = ("_rank", "_deadline", "_untriggered", "obligation_id", "incident_id")
+
+    def page(
+        self,
+        now: datetime,
+        *,
+        after: Sequence[Any] | None = None,
+        limit: int = 50,
+        incident_id: str | None = None,
+        open_only: bool = False,
+        status: str | None = None,
+        regime: str | None = None,
+        urgency_state: str | None = None,
+    ) -> list[Row]:
+        """One page of rows in the order of :meth:`by_urgency`, after the row whose
+        :func:`urgency_key` is ``after``, each with its ``urgency`` and ``seconds_left``.
+
+        The order does not depend on the clock (overdue, due soon and on track are one run
+        ordered by deadline), so a cursor stays valid while time passes; ``urgency_state``
+        filters on the urgency at ``now``."""
+        where: list[str] = []
+        params: list[Any] = []
+        if incident_id is not None:
+            where.append("incident_id = ?")
+            params.append(incident_id)
+        if open_only:
+            where.append(f"status IN ({', '.join('?' for _ in OPEN_STATUSES)})")
+            params.extend(OPEN_STATUSES)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if regime is not None:
+            where.append("regime = ?")
+            params.append(regime)
+        inner = (
+            f"SELECT *, {self._RANK_SQL} AS _rank, COALESCE(deadline, '9999') AS _deadline, "
+            "1 - triggered AS _untriggered FROM obligations"
+        )
+        if where:
+            inner += " WHERE " + " AND ".join(where)
+        outer: list[str] = []
+        if urgency_state is not None:
+            clause, values = self._urgency_clause(urgency_state, now)
+            outer.append(clause)
+            params.extend(values)
+        if after is not None:
+            outer.append(f"({', '.join(self._KEY)}) > ({', '.join('?' for _ in self._KEY)})")
+            params.extend(after)
+        sql = f"SELECT * FROM ({inner})"
+        if outer:
+            sql += " WHERE " + " AND ".join(outer)
+        sql += f" ORDER BY {', '.join(self._KEY)} LIMIT ?"
+        params.append(limit)
+        out = []
+        for row in self.store.query(sql, params):
+            for column in self._KEY[:3]:
+                del row[column]
+            u = urgency(row, now, self.due_soon)
+            out.append({**row, "urgency": u.state, "seconds_left": u.seconds_left})
+        return out
+
+    def _urgency_clause(self, state: str, now: datetime) -> tuple[str, list[Any]]:
+        moment, soon = db_time(now), db_time(now + self.due_soon)
+        clauses: dict[str, tuple[str, list[Any]]] = {
+            "overdue": ("_rank = 0 AND deadline < ?", [moment]),
+            "due_soon": ("_rank = 0 AND deadline >= ? AND deadline <= ?", [moment, soon]),
+            "on_track": ("_rank = 0 AND deadline > ?", [soon]),
+            "waiting": ("_rank = 3", []),
+            "no_deadline": ("_rank = 4", []),
+            "done": ("_rank = 5", []),
+            "n/a": ("_rank = 6", []),
+        }
+        return clauses[state]
+
+
+def urgency_key(row: Row) -> list[Any]:
+    """The position of a row in the urgency order (what :meth:`Obligations.page` continues
+    after): overdue, due-soon and on-track rows by deadline, then waiting, no deadline,
+    decided, and not triggered or exempt."""
+    if row["status"] in ("not_triggered", "exempt"):
+        rank = 6
+    elif row["status"] not in OPEN_STATUSES:
+        rank = 5
+    elif row["deadline"] is None:
+        rank = 3 if row["pending"] else 4
+    else:
+        rank = 0
+    return [
+        rank,
+        row["deadline"] or "9999",
+        1 - int(row["triggered"]),
+        row["obligation_id"],
+        row["incident_id"],
+    ]
+
+
+URGENCY_STATES = tuple(_ORDER)
+"""Every urgency a row can have, most pressing first."""

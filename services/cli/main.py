@@ -17,6 +17,8 @@ from services.cli import (  # noqa: F401  (commands register themselves)
     incidents,
     notify,
     people,
+    serve,
+    users,
     views,
 )
 from services.cli.app import app

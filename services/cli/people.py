@@ -17,14 +17,14 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from events.people import AffectedPerson, PersonCorrected
+from events.people import AffectedPerson
 from services.application.errors import InvalidInput, NotFound
 from services.bootstrap import Runtime
 from services.cli.app import app, state_of
 from services.cli.incidents import JsonOpt
 from services.cli.output import emit_fields, emit_json, emit_table, note, say
 from services.people import retention
-from services.people.handlers import PersonView
+from services.people.presentation import person_record
 from services.timefmt import show_time
 
 people_app = typer.Typer(
@@ -95,42 +95,11 @@ def list_people(ctx: typer.Context, incident_id: IncidentArg, as_json: JsonOpt =
         say(f"  {key}: {counts or '-'}")
 
 
-def _person_doc(rt: Runtime, view: PersonView, person: AffectedPerson) -> dict[str, Any]:
-    title = rt.app.get_incident(view.incident_id).state.title
-    corrections = [
-        {"at": e.timestamp.isoformat(), "by": e.actor, "reason": e.reason}
-        for e in rt.app.events.get(person.id)
-        if isinstance(e, PersonCorrected)
-    ]
-    return {
-        "person_id": str(view.person_id),
-        "incident_id": str(view.incident_id),
-        "incident_title": title,
-        "status": view.status,
-        "recorded_at": view.recorded_at,
-        "erased_at": view.erased_at,
-        "language": view.language,
-        "jurisdiction": view.jurisdiction,
-        "data": view.data.model_dump() if view.data else None,
-        "corrections": corrections,
-        "notices": [
-            {
-                "campaign_id": n["campaign_id"],
-                "audience": n["audience"],
-                "status": n["status"],
-                "sent_at": n["sent_at"],
-                "message_id": n["message_id"],
-            }
-            for n in rt.notifications.for_person(view.person_id)
-        ],
-    }
-
-
 def _records_for(rt: Runtime, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         person = rt.app.load(UUID(row["person_id"]), AffectedPerson)
-        out.append(_person_doc(rt, rt.app.view_person(person), person))
+        out.append(person_record(rt, person))
     return out
 
 

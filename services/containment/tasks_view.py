@@ -193,6 +193,53 @@ class Tasks:
             out.append({**row, "waiting_on": waiting, "overdue": overdue})
         return out
 
+    def page(
+        self,
+        now: datetime,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int = 50,
+        incident_id: UUID | None = None,
+        owner: str | None = None,
+        overdue_only: bool = False,
+    ) -> list[Row]:
+        """One page of :meth:`rows` (by due time, then id) after the task keyed ``after``
+        (due_at, task_id), filtered in the query so a page is never short."""
+        finished = [s.value for s in FINISHED]
+        where: list[str] = []
+        params: list[Any] = []
+        if incident_id is not None:
+            where.append("t.incident_id = ?")
+            params.append(str(incident_id))
+        if owner is not None:
+            where.append("t.owner = ?")
+            params.append(owner)
+        if overdue_only:
+            where.append(f"t.status NOT IN ({', '.join('?' for _ in finished)}) AND t.due_at < ?")
+            params.extend([*finished, db_time(now)])
+        if after is not None:
+            where.append("(t.due_at, t.task_id) > (?, ?)")
+            params.extend(after)
+        sql = (
+            "SELECT t.*, i.title AS incident_title FROM tasks t "
+            "LEFT JOIN task_incidents i ON i.incident_id = t.incident_id"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self.store.query(sql + " ORDER BY t.due_at, t.task_id LIMIT ?", [*params, limit])
+        statuses = self._statuses({b for r in rows for b in _ids(r["blocked_by"])})
+        moment = db_time(now) or ""
+        return [
+            {
+                **row,
+                "waiting_on": [
+                    b for b in _ids(row["blocked_by"]) if statuses.get(b) not in finished
+                ],
+                "overdue": row["status"] not in finished and row["due_at"] < moment,
+            }
+            for row in rows
+        ]
+
     def _statuses(self, ids: set[str]) -> dict[str, str]:
         if not ids:
             return {}

@@ -42,7 +42,11 @@ BOARD = Table(
         "reported_by": "TEXT NOT NULL",
     },
     key=("incident_id",),
-    indexes=(("status",), ("reported_at", "incident_id"), ("reported_by", "reported_at")),
+    indexes=(
+        ("reported_at", "incident_id"),
+        ("status", "reported_at", "incident_id"),
+        ("reported_by", "reported_at", "incident_id"),
+    ),
 )
 
 
@@ -164,9 +168,10 @@ class Board:
         incident_type: str | None = None,
         reported_by: str | None = None,
     ) -> list[Row]:
-        """One page of the board, newest report first, after the row keyed ``after``
-        (reported_at, incident_id). Each row carries its containment progress and its
-        next open regulatory deadline (``next_deadline``, ``next_deadline_regime``)."""
+        """One page of the board, newest report first (ties: higher id first), after the
+        row keyed ``after`` (reported_at, incident_id). Each row carries its containment
+        progress and its next open regulatory deadline (``next_deadline``,
+        ``next_deadline_regime``)."""
         where = {
             "status": status,
             "severity": severity,
@@ -177,12 +182,12 @@ class Board:
         clauses = [f"b.{k} = ?" for k in given]
         params: list[Any] = list(given.values())
         if after is not None:
-            clauses.append("(b.reported_at < ? OR (b.reported_at = ? AND b.incident_id > ?))")
-            params.extend([after[0], after[0], after[1]])
+            clauses.append("(b.reported_at, b.incident_id) < (?, ?)")
+            params.extend(after)
         sql = "SELECT b.* FROM board b"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY b.reported_at DESC, b.incident_id LIMIT ?"
+        sql += " ORDER BY b.reported_at DESC, b.incident_id DESC LIMIT ?"
         params.append(limit)
         rows = self.store.query(sql, params)
         if not rows:

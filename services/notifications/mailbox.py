@@ -3,6 +3,7 @@ every message it receives under the data directory, so notices can be read and c
 
 from __future__ import annotations
 
+import builtins
 import re
 import sqlite3
 import threading
@@ -26,6 +27,8 @@ class Stored:
     recipient: str
     size: int
     path: Path
+    seq: int = 0
+    """Its sequence number in the mailbox (1 for the first message received)."""
 
 
 class Mailbox:
@@ -77,6 +80,39 @@ class Mailbox:
                 (limit,),
             ).fetchall()
         return [Stored(r[0], r[1], r[2], r[3], self.directory / r[4]) for r in rows]
+
+    def page(self, *, before: int | None = None, limit: int = 50) -> builtins.list[Stored]:
+        """The messages received before sequence number ``before`` (default: all), newest
+        first, with their sequence numbers."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT message_id, received_at, recipient, size, file, seq FROM messages "
+                "WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+                (before if before is not None else 2**62, limit),
+            ).fetchall()
+        return [Stored(r[0], r[1], r[2], r[3], self.directory / r[4], r[5]) for r in rows]
+
+    def find(self, *, seq: int | None = None, message_id: str | None = None) -> Stored | None:
+        """The message with this sequence number, or the newest with this Message-ID."""
+        value: int | str
+        if seq is not None:
+            where, value = "seq = ?", seq
+        elif message_id is not None:
+            where, value = "message_id = ?", message_id
+        else:
+            return None
+        with self._lock:
+            r = self._db.execute(
+                "SELECT message_id, received_at, recipient, size, file, seq FROM messages "
+                f"WHERE {where} ORDER BY seq DESC LIMIT 1",
+                (value,),
+            ).fetchone()
+        return None if r is None else Stored(r[0], r[1], r[2], r[3], self.directory / r[4], r[5])
+
+    @staticmethod
+    def parse(stored: Stored) -> Any:
+        """The parsed message a :class:`Stored` entry names."""
+        return message_from_bytes(stored.path.read_bytes(), policy=policy.default)
 
     def count(self) -> int:
         """How many messages were received."""

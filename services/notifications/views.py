@@ -222,6 +222,33 @@ class Notifications:
             params.append(str(incident_id))
         return self.store.query(sql + " ORDER BY created_at DESC", params)
 
+    def page(
+        self,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int = 50,
+        incident_id: UUID | None = None,
+        status: str | None = None,
+    ) -> list[Row]:
+        """One page of campaigns, newest first, after the row keyed ``after``
+        (created_at, campaign_id)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if incident_id is not None:
+            clauses.append("incident_id = ?")
+            params.append(str(incident_id))
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        if after is not None:
+            clauses.append("(created_at < ? OR (created_at = ? AND campaign_id > ?))")
+            params.extend([after[0], after[0], after[1]])
+        sql = "SELECT * FROM campaigns"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        params.append(limit)
+        return self.store.query(sql + " ORDER BY created_at DESC, campaign_id LIMIT ?", params)
+
     def counts(self, campaign_id: UUID) -> dict[str, int]:
         """Notices of a campaign by status."""
         rows = self.store.query(
@@ -341,6 +368,30 @@ class Notifications:
     def uncertain(self) -> list[Row]:
         """Notices whose delivery a crash made uncertain."""
         return self.store.query("SELECT * FROM notices WHERE status = 'uncertain'")
+
+    def uncertain_page(self, *, after: str | None = None, limit: int = 50) -> list[Row]:
+        """One page of the uncertain notices, in id order after the notice ``after``."""
+        return self.store.query(
+            "SELECT * FROM notices WHERE status = 'uncertain' AND notice_id > ? "
+            "ORDER BY notice_id LIMIT ?",
+            [after or "", limit],
+        )
+
+    def audiences_of_messages(self, message_ids: Sequence[str]) -> dict[str, str]:
+        """The audience of the campaign each of these Message-IDs was sent for (ids no
+        notice carries are left out)."""
+        out: dict[str, str] = {}
+        ids = list(dict.fromkeys(message_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" for _ in chunk)
+            for row in self.store.query(
+                "SELECT n.message_id, c.audience FROM notices n JOIN campaigns c "
+                f"ON c.campaign_id = n.campaign_id WHERE n.message_id IN ({marks})",
+                chunk,
+            ):
+                out[row["message_id"]] = row["audience"]
+        return out
 
     def resolve_campaign(self, text: str) -> UUID:
         """The campaign whose id starts with ``text``."""

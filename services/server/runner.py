@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from contextlib import suppress
 
 import structlog
 import uvicorn
@@ -61,7 +60,9 @@ class Server:
     def bind(self) -> socket.socket:
         """Bind the listening socket (port 0: any free port)."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only on sockets
+        # whose protocol says TCP; without it keep-alive answers wait ~40 ms for an ACK.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         sock.listen(128)
@@ -105,12 +106,10 @@ class Server:
             msg = "the HTTP server did not start"
             raise RuntimeError(msg)
 
-    def wait(self) -> None:
-        """Block until the HTTP server exits (Ctrl-C or :meth:`stop`)."""
-        assert self._thread is not None
-        with suppress(KeyboardInterrupt):
-            while self._thread.is_alive():
-                self._thread.join(0.5)
+    @property
+    def running(self) -> bool:
+        """Whether the HTTP server is still serving."""
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
         """Stop the HTTP server, then the workers, then the capture server."""

@@ -6,12 +6,13 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from eventsourcing.persistence import IntegrityError
 from pydantic import TypeAdapter, ValidationError
 
 from events.users import Role, User, user_id
 from services.application.base import LedgerApplication
 from services.application.context import ActorName, RequestContext
-from services.application.errors import InvalidInput, NotFound
+from services.application.errors import InvalidInput, NotFound, RuleBroken
 from services.users.credentials import CredentialStore
 
 _USERNAME = TypeAdapter(ActorName)
@@ -79,12 +80,15 @@ class UserHandlers(LedgerApplication):
         wanted = _roles(roles)
         if self.existing_ids([user_id(name)]):
             raise InvalidInput("username", f"{name!r} already exists")
-        user = self.create(
-            lambda cause: User.create(cause, username=name, roles=wanted),
-            ctx,
-            logged="user.created",
-            roles=[r.value for r in wanted],
-        )
+        try:
+            user = self.create(
+                lambda cause: User.create(cause, username=name, roles=wanted),
+                ctx,
+                logged="user.created",
+                roles=[r.value for r in wanted],
+            )
+        except IntegrityError:
+            raise InvalidInput("username", f"{name!r} already exists") from None
         password = secrets.token_urlsafe(12)
         self._store().set_password(name, password, one_time=True)
         self.change(
@@ -96,6 +100,8 @@ class UserHandlers(LedgerApplication):
         """Replace a user's roles."""
         wanted = _roles(roles)
         user = self.get_user(username)
+        if Role.ADMIN not in wanted:
+            self._keep_an_admin(user, "roles")
         return self.change(
             user.id,
             User,
@@ -103,6 +109,18 @@ class UserHandlers(LedgerApplication):
             lambda u, cause: u.set_roles(cause, roles=wanted),
             logged="user.roles_changed",
         )
+
+    def _keep_an_admin(self, leaving: User, field: str) -> None:
+        """Refuse a change that would leave no enabled admin (nobody could manage users)."""
+        if Role.ADMIN not in leaving.state.roles or leaving.state.disabled:
+            return
+        others = [
+            u
+            for u in self.list_users()
+            if u.id != leaving.id and Role.ADMIN in u.state.roles and not u.state.disabled
+        ]
+        if not others:
+            raise RuleBroken(field, f"{leaving.state.username} is the last enabled admin")
 
     def set_password(
         self, username: str, password: str, ctx: RequestContext, *, one_time: bool = False
@@ -122,31 +140,41 @@ class UserHandlers(LedgerApplication):
         user = self.get_user(username)
         if user.state.disabled:
             raise InvalidInput("username", f"{username} is disabled")
+        if not name.strip():
+            raise InvalidInput("name", "must not be empty")
         token_id, token = self._store().issue_token(user.state.username)
-        updated = self.change(
-            user.id,
-            User,
-            ctx,
-            lambda u, cause: u.issue_token(cause, token_id=token_id, name=name),
-            logged="user.token_issued",
-        )
+        try:
+            updated = self.change(
+                user.id,
+                User,
+                ctx,
+                lambda u, cause: u.issue_token(cause, token_id=token_id, name=name),
+                logged="user.token_issued",
+            )
+        except Exception:
+            self._store().revoke_token(token_id)
+            raise
         return updated, token
 
     def revoke_token(self, username: str, token_id: str, ctx: RequestContext) -> User:
-        """Revoke an API token."""
+        """Revoke one of the user's API tokens (another user's token is not theirs to lose)."""
         user = self.get_user(username)
-        self._store().revoke_token(token_id)
-        return self.change(
+        if token_id not in user.state.tokens:
+            raise NotFound("token_id", f"{user.state.username} has no token {token_id!r}")
+        updated = self.change(
             user.id,
             User,
             ctx,
             lambda u, cause: u.revoke_token(cause, token_id=token_id),
             logged="user.token_revoked",
         )
+        self._store().revoke_token(token_id)
+        return updated
 
     def disable_user(self, username: str, reason: str, ctx: RequestContext) -> User:
-        """Disable a user and end their sessions."""
+        """Disable a user: their sessions end and their tokens are revoked."""
         user = self.get_user(username)
+        self._keep_an_admin(user, "username")
         updated = self.change(
             user.id,
             User,
@@ -155,6 +183,8 @@ class UserHandlers(LedgerApplication):
             logged="user.disabled",
         )
         self._store().end_sessions_of(user.state.username)
+        for token_id in user.state.tokens:
+            self._store().revoke_token(token_id)
         return updated
 
     def enable_user(self, username: str, ctx: RequestContext) -> User:

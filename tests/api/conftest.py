@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,13 +74,32 @@ def api_settings(tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-def api(api_settings: Settings) -> Iterator[Api]:
-    rt = bootstrap(api_settings, clock=ManualClock(), configure_logs=False)
-    out = Api(TestClient(create_app(rt)), rt, api_settings.data_dir)
+@contextmanager
+def running_api(settings: Settings) -> Iterator[Api]:
+    """The API over a fresh runtime on ``settings``, with one user per role."""
+    rt = bootstrap(settings, clock=ManualClock(), configure_logs=False)
+    out = Api(TestClient(create_app(rt)), rt, settings.data_dir)
     for role in ROLES:
         out.tokens[role], out.passwords[role] = make_user(rt, role, [role])
     rt.settle()
-    yield out
-    out.client.close()
-    rt.close()
+    try:
+        yield out
+    finally:
+        out.client.close()
+        rt.close()
+
+
+@pytest.fixture
+def api(api_settings: Settings) -> Iterator[Api]:
+    with running_api(api_settings) as out:
+        yield out
+
+
+@pytest.fixture
+def oslo(api_settings: Settings, tmp_path: Path) -> Iterator[Api]:
+    """The API on a runtime whose configured time zone is Europe/Oslo (UTC+1 in November)."""
+    settings = api_settings.model_copy(
+        update={"data_dir": tmp_path / "oslo", "timezone": "Europe/Oslo"}
+    )
+    with running_api(settings) as out:
+        yield out

@@ -32,8 +32,9 @@ def incident(cause: Cause) -> Incident:
 
 def test_rebuild_from_a_million_events(tmp_path: Path) -> None:
     """events/s of a full rebuild of every view, and of plain select_notifications."""
-    rt = bootstrap(Settings(data_dir=tmp_path / "var", aggregate_cache_size=0),
-                   configure_logs=False)
+    rt = bootstrap(
+        Settings(data_dir=tmp_path / "var", aggregate_cache_size=0), configure_logs=False
+    )
     start = time.perf_counter()
     for batch in range(100):
         cause = Cause(actor="bench", correlation_id="bench", at=T0 + timedelta(minutes=batch))
@@ -50,8 +51,9 @@ def test_rebuild_from_a_million_events(tmp_path: Path) -> None:
     raw = 0
     position = 0
     while True:
-        page = rt.app.recorder.select_notifications(start=position, limit=1000,
-                                                    inclusive_of_start=False)
+        page = rt.app.recorder.select_notifications(
+            start=position, limit=1000, inclusive_of_start=False
+        )
         if not page:
             break
         raw += len(page)
@@ -77,8 +79,9 @@ def test_rebuild_from_a_million_events(tmp_path: Path) -> None:
 
 def test_as_of_replay_of_an_incident_with_50k_events(tmp_path: Path) -> None:
     """Milliseconds to replay one long-lived incident as of a moment, with snapshots."""
-    rt = bootstrap(Settings(data_dir=tmp_path / "var", aggregate_cache_size=0),
-                   configure_logs=False)
+    rt = bootstrap(
+        Settings(data_dir=tmp_path / "var", aggregate_cache_size=0), configure_logs=False
+    )
     cause = Cause(actor="bench", correlation_id="bench", at=T0)
     long_lived = incident(cause)
     rt.app.save(long_lived)

@@ -1,7 +1,252 @@
-"""The containment routes of the API."""
+"""Containment: the task board, one task, opening and moving tasks, an incident's
+containment progress, and the playbooks."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict
+
+from events.containment import ContainmentTask, Priority
+from services.api.auth import Caller, require
+from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
+from services.api.permissions import Permission
+from services.api.requests import context, if_match, tag
+from services.api.runtime import runtime_of, settle
+from services.application.app import BreachLedger
+from services.application.context import RequestContext
+from services.application.errors import NotFound, PreconditionFailed
+from services.containment.commands import AssignTask, CompleteTask, ReasonOnly, UnblockTask
+from services.projections.schema import Row
+from services.timefmt import parse_time
 
 router = APIRouter(tags=["containment"])
+
+Reader = Annotated[Caller, Depends(require(Permission.TASK_READ))]
+Changer = Annotated[Caller, Depends(require(Permission.TASK_CHANGE))]
+
+
+class AddTaskBody(BaseModel):
+    """A task opened by hand; ``due_at`` is ISO 8601 (without an offset it is read in the
+    configured time zone) or ``now``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    due_at: str
+    owner: str | None = None
+    priority: Priority = Priority.MEDIUM
+    mandatory: bool = True
+    blocked_by: list[UUID] = []
+
+
+class DueBody(BaseModel):
+    """A new due time (as for :class:`AddTaskBody`) and why it moves."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    due_at: str
+    reason: str
+
+
+def task_document(task: ContainmentTask) -> dict[str, Any]:
+    """A task as a JSON-ready mapping: id, version and its whole state."""
+    return {"id": str(task.id), "version": task.version, **task.state.model_dump(mode="json")}
+
+
+def _answer(response: Response, task: ContainmentTask) -> dict[str, Any]:
+    tag(response, task.version)
+    return task_document(task)
+
+
+def _row(row: Row) -> dict[str, Any]:
+    return {
+        **row,
+        "mandatory": bool(row["mandatory"]),
+        "blocked_by": [b for b in row["blocked_by"].split(",") if b],
+        "evidence": json.loads(row["evidence"]),
+    }
+
+
+@router.get("/tasks", summary="The task board", response_model=Page)
+def tasks(
+    request: Request,
+    caller: Reader,
+    incident: UUID | None = None,
+    owner: str | None = None,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page:
+    """Tasks by due time, each marked ``overdue`` and ``waiting_on`` (unfinished tasks it
+    waits for); filtered by incident, owner, or only the overdue ones."""
+    rt = runtime_of(request)
+    after = decode_cursor(cursor, 2)
+    rows = rt.tasks.page(
+        rt.app.clock.now(),
+        after=(str(after[0]), str(after[1])) if after else None,
+        limit=limit + 1,
+        incident_id=incident,
+        owner=owner,
+        overdue_only=overdue,
+    )
+    return paged([_row(r) for r in rows], limit, ["due_at", "task_id"])
+
+
+@router.get("/tasks/{task_id}", summary="A task")
+def show_task(task_id: UUID, request: Request, response: Response, caller: Reader) -> Any:
+    """The task as it is now, from the log; ETag is its version."""
+    return _answer(response, runtime_of(request).app.get_task(task_id))
+
+
+@router.post("/incidents/{incident_id}/tasks", status_code=201, summary="Open a task")
+def add_task(
+    incident_id: UUID, body: AddTaskBody, request: Request, response: Response, caller: Changer
+) -> Any:
+    """Open a task on an incident by hand; answers it with its ``Location``. An
+    ``If-Match`` names the incident version the task is based on."""
+    rt = runtime_of(request)
+    expected = if_match(request)
+    if expected is not None:
+        current = rt.app.get_incident(incident_id).version
+        if current != expected:
+            raise PreconditionFailed(
+                "If-Match", f"version {expected} is stale; the current version is {current}"
+            )
+    data = body.model_dump(exclude_none=True, mode="json")
+    data["due_at"] = parse_time("due_at", body.due_at, rt.settings.zone, now=rt.app.clock.now())
+    task = rt.app.add_task(incident_id, data, context(request, caller))
+    settle(request)
+    response.headers["Location"] = f"{request.url.path.rsplit('/incidents/', 1)[0]}/tasks/{task.id}"
+    return _answer(response, task)
+
+
+TaskCommand = Callable[[BreachLedger, UUID, RequestContext], ContainmentTask]
+
+
+def _act(
+    request: Request, response: Response, caller: Caller, task_id: UUID, command: TaskCommand
+) -> Any:
+    rt = runtime_of(request)
+    task = command(rt.app, task_id, context(request, caller, task_id))
+    settle(request)
+    return _answer(response, task)
+
+
+@router.post("/tasks/{task_id}/assign", summary="Assign a task")
+def assign(
+    task_id: UUID, body: AssignTask, request: Request, response: Response, caller: Changer
+) -> Any:
+    """Give the task to an owner."""
+    return _act(request, response, caller, task_id, lambda a, t, c: a.assign_task(t, body, c))
+
+
+@router.post("/tasks/{task_id}/start", summary="Start a task")
+def start(task_id: UUID, request: Request, response: Response, caller: Changer) -> Any:
+    """Start work on an open task whose blockers are finished."""
+    return _act(request, response, caller, task_id, lambda a, t, c: a.start_task(t, c))
+
+
+@router.post("/tasks/{task_id}/block", summary="Block a task")
+def block(
+    task_id: UUID, body: ReasonOnly, request: Request, response: Response, caller: Changer
+) -> Any:
+    """Mark the task blocked, with the reason."""
+    return _act(request, response, caller, task_id, lambda a, t, c: a.block_task(t, body, c))
+
+
+@router.post("/tasks/{task_id}/unblock", summary="Unblock a task")
+def unblock(
+    task_id: UUID, body: UnblockTask, request: Request, response: Response, caller: Changer
+) -> Any:
+    """Lift a block; the task returns to where it was."""
+    return _act(request, response, caller, task_id, lambda a, t, c: a.unblock_task(t, body, c))
+
+
+@router.post("/tasks/{task_id}/done", summary="Complete a task")
+def done(
+    task_id: UUID, body: CompleteTask, request: Request, response: Response, caller: Changer
+) -> Any:
+    """Record the task done, with its outcome and evidence (``sha256:<hex>``,
+    ``url:<link>``, ``ticket:<id>`` or ``note:<text>``)."""
+    return _act(request, response, caller, task_id, lambda a, t, c: a.complete_task(t, body, c))
+
+
+@router.post("/tasks/{task_id}/reopen", summary="Reopen a task")
+def reopen(
+    task_id: UUID, body: ReasonOnly, request: Request, response: Response, caller: Changer
+) -> Any:
+    """Reopen a done or cancelled task, with the reason."""
+    return _act(request, response, caller, task_id, lambda a, t, c: a.reopen_task(t, body, c))
+
+
+@router.post("/tasks/{task_id}/cancel", summary="Cancel a task")
+def cancel(
+    task_id: UUID, body: ReasonOnly, request: Request, response: Response, caller: Changer
+) -> Any:
+    """Cancel the task, with the reason."""
+    return _act(request, response, caller, task_id, lambda a, t, c: a.cancel_task(t, body, c))
+
+
+@router.post("/tasks/{task_id}/due", summary="Move a task's due time")
+def due(task_id: UUID, body: DueBody, request: Request, response: Response, caller: Changer) -> Any:
+    """Move the task's due time, with the reason."""
+    rt = runtime_of(request)
+    data = {
+        "due_at": parse_time("due_at", body.due_at, rt.settings.zone, now=rt.app.clock.now()),
+        "reason": body.reason,
+    }
+    return _act(request, response, caller, task_id, lambda a, t, c: a.change_task_due(t, data, c))
+
+
+@router.get("/incidents/{incident_id}/containment", summary="An incident's containment")
+def containment(incident_id: UUID, request: Request, caller: Reader) -> Any:
+    """Containment progress: mandatory tasks done of those not cancelled, and when
+    containment was reached and how long after awareness."""
+    rt = runtime_of(request)
+    state = rt.app.get_incident(incident_id).state
+    done_count, total = rt.tasks.progress(incident_id)
+    reached = state.containment_reached_at
+    return {
+        "incident_id": str(incident_id),
+        "mandatory_done": done_count,
+        "mandatory_total": total,
+        "tasks": len(state.tasks),
+        "playbooks": state.playbooks,
+        "contained": reached is not None,
+        "containment_reached_at": reached.isoformat() if reached else None,
+        "time_to_contain_seconds": state.time_to_contain_seconds,
+    }
+
+
+@router.get("/playbooks", summary="The containment playbooks", response_model=Page)
+def playbooks(request: Request, caller: Reader) -> Page:
+    """Every playbook with the incident types it serves and its number of steps; the
+    ``generic`` one serves every type no other playbook names."""
+    catalog = runtime_of(request).playbooks
+    items: list[dict[str, Any]] = [
+        {
+            "id": p.id,
+            "version": p.version,
+            "title": p.title,
+            "incident_types": [t.value for t in p.incident_types],
+            "generic": p.id == catalog.GENERIC,
+            "steps": len(p.steps),
+            "mandatory": sum(s.mandatory for s in p.steps),
+        }
+        for p in catalog.playbooks.values()
+    ]
+    return Page(items=items)
+
+
+@router.get("/playbooks/{playbook_id}", summary="A playbook")
+def show_playbook(playbook_id: str, request: Request, caller: Reader) -> Any:
+    """A playbook's steps: titles, due times, dependencies, whether mandatory."""
+    playbook = runtime_of(request).playbooks.playbooks.get(playbook_id)
+    if playbook is None:
+        raise NotFound("playbook", f"no playbook {playbook_id!r}")
+    return json.loads(playbook.model_dump_json(by_alias=True))

@@ -93,7 +93,7 @@ def board(
     incident_type: Annotated[IncidentType | None, Query(alias="type")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
-) -> Page:
+) -> Response:
     """Incidents, newest report first, with containment progress and the next open
     regulatory deadline. A caller who may read only their own sees only those."""
     rt = runtime_of(request)
@@ -106,7 +106,7 @@ def board(
         incident_type=incident_type.value if incident_type else None,
         reported_by=None if caller.may(Permission.INCIDENT_READ) else caller.username,
     )
-    return paged(rows, limit, ["reported_at", "incident_id"])
+    return paged(rows, limit, ["reported_at", "incident_id"]).response()
 
 
 @router.get("/{incident_id}", summary="An incident")

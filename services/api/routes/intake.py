@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -22,7 +23,7 @@ from services.api.problems import Problem
 from services.api.requests import tag
 from services.api.runtime import runtime_of, settle
 from services.application.context import RequestContext
-from services.application.errors import InvalidInput
+from services.application.errors import InvalidInput, RuleBroken
 from services.incidents.commands import OptionalText, Title
 from services.incidents.handlers import DuplicateReport
 from services.incidents.presentation import incident_document
@@ -31,6 +32,13 @@ router = APIRouter(prefix="/intake", tags=["intake"])
 
 ALERT_NAMESPACE = uuid5(NAMESPACE_URL, "https://breachledger.invalid/alert")
 SIGNATURE_HEADER = "X-Breach-Signature"
+CLOCK_SKEW = timedelta(minutes=5)
+ALERT_FIELDS = {
+    "discovered_at": "detected_at",
+    "reporter": "source",
+    "source": "channel",
+}
+"""The alert's field each field of the incident report comes from (to name it in refusals)."""
 
 
 class Alert(BaseModel):
@@ -45,6 +53,14 @@ class Alert(BaseModel):
     detected_at: AwareDatetime
     incident_type: IncidentType = IncidentType.OTHER
     channel: SourceChannel = SourceChannel.SIEM
+
+
+def tolerate_skew(detected_at: datetime, now: datetime) -> datetime:
+    """A detection time slightly ahead of our clock (the tool's clock runs fast) is taken
+    as now; further ahead it is left for the report's rule to refuse."""
+    if now < detected_at <= now + CLOCK_SKEW:
+        return now
+    return detected_at
 
 
 def alert_incident_id(source: str, alert_id: str) -> UUID:
@@ -84,7 +100,9 @@ async def intake(request: Request, response: Response) -> Any:
     """Verify the signature, then report the alert as an incident (once per alert id)."""
     rt = runtime_of(request)
     if rt.settings.intake_secret is None:
-        raise Problem(503, "Intake off", "intake: set BREACH_INTAKE_SECRET to turn it on")
+        raise Problem(
+            503, "Intake off", "intake: set BREACH_INTAKE_SECRET to turn it on", field="intake"
+        )
     body = await request.body()
     _verify(request, rt.settings.intake_secret.get_secret_value().encode(), body)
     try:
@@ -93,7 +111,9 @@ async def intake(request: Request, response: Response) -> Any:
         first = e.errors()[0]
         if first["type"] == "json_invalid":
             raise Problem(400, "Malformed JSON", "body: malformed JSON", field="body") from None
-        raise InvalidInput.from_validation(e) from None
+        found = InvalidInput.from_validation(e)
+        field = "body" if found.field == "input" else found.field
+        raise InvalidInput(field, found.reason) from None
     incident_id = alert_incident_id(alert.source, alert.alert_id)
     ctx = RequestContext(actor=f"intake:{alert.source}")
     data = {
@@ -102,12 +122,14 @@ async def intake(request: Request, response: Response) -> Any:
         "reporter": alert.source,
         "source": alert.channel.value,
         "incident_type": alert.incident_type.value,
-        "discovered_at": alert.detected_at,
+        "discovered_at": tolerate_skew(alert.detected_at, rt.app.clock.now()),
     }
     try:
         incident = await run_in_threadpool(
             rt.app.report_incident, data, ctx, incident_id=incident_id
         )
+    except (InvalidInput, RuleBroken) as e:
+        raise type(e)(ALERT_FIELDS.get(e.field, e.field), e.reason) from None
     except DuplicateReport as e:
         raise Problem(
             409,

@@ -1,0 +1,140 @@
+"""User commands: add, list, role, token, revoke, password, disable, enable.
+
+Whoever can run these commands can read the data directory, so they are not checked against
+roles; the actor recorded is the configured actor (or login name).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from events.users import Role, User
+from services.cli.app import app, state_of
+from services.cli.output import emit_json, emit_table, note, say
+
+users_app = typer.Typer(
+    help=(
+        "Users of the web UI and the API, their roles and API tokens. Roles: reporter "
+        "(report, read own), responder (incidents, tasks, campaigns), dpo (assessment, "
+        "decisions, campaign approval, data-subject rights), auditor (read everything, replay, "
+        "export; change nothing), admin (users and tokens)."
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+
+NameArg = Annotated[str, typer.Argument(help="Username (letters, digits, . _ : -).")]
+RolesOpt = Annotated[list[Role], typer.Option("--role", "-r", help="A role (repeat for several).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _doc(user: User) -> dict[str, Any]:
+    return {
+        "username": user.state.username,
+        "roles": [r.value for r in user.state.roles],
+        "disabled": user.state.disabled,
+        "tokens": [{"token_id": k, "name": v} for k, v in sorted(user.state.tokens.items())],
+    }
+
+
+@users_app.command("list")
+def list_users(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List users with their roles and token names."""
+    users = [_doc(u) for u in state_of(ctx).runtime.app.list_users()]
+    if as_json:
+        emit_json(users)
+        return
+    rows = [
+        {
+            **u,
+            "roles": ", ".join(u["roles"]),
+            "state": "disabled" if u["disabled"] else "active",
+            "tokens": ", ".join(f"{t['name']} ({t['token_id']})" for t in u["tokens"]) or "-",
+        }
+        for u in users
+    ]
+    emit_table(
+        rows, [("username", "User"), ("roles", "Roles"), ("state", "State"), ("tokens", "Tokens")]
+    )
+
+
+@users_app.command("add")
+def add(ctx: typer.Context, username: NameArg, roles: RolesOpt, as_json: JsonOpt = False) -> None:
+    """Add a user; prints a one-time password (shown only now; changed at first sign-in)."""
+    state = state_of(ctx)
+    user, password = state.runtime.app.add_user(username, roles, state.request())
+    if as_json:
+        emit_json({**_doc(user), "one_time_password": password})
+        return
+    say(f"added {user.state.username} ({', '.join(r.value for r in user.state.roles)})")
+    say(f"one-time password: {password}")
+    note("it is shown only now; the user chooses a new one at first sign-in")
+
+
+@users_app.command("role")
+def role(ctx: typer.Context, username: NameArg, roles: RolesOpt, as_json: JsonOpt = False) -> None:
+    """Replace a user's roles."""
+    state = state_of(ctx)
+    user = state.runtime.app.set_roles(username, roles, state.request())
+    if as_json:
+        emit_json(_doc(user))
+    else:
+        say(f"{user.state.username}: {', '.join(r.value for r in user.state.roles)}")
+
+
+@users_app.command("token")
+def token(
+    ctx: typer.Context,
+    username: NameArg,
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "api",
+    as_json: JsonOpt = False,
+) -> None:
+    """Issue an API token (send it as 'Authorization: Bearer <token>'); shown only now."""
+    state = state_of(ctx)
+    user, issued = state.runtime.app.issue_token(username, name, state.request())
+    if as_json:
+        emit_json({**_doc(user), "token": issued})
+        return
+    say(issued)
+    note("the token is shown only now; the ledger keeps only its hash")
+
+
+@users_app.command("revoke")
+def revoke(ctx: typer.Context, username: NameArg, token_id: str) -> None:
+    """Revoke an API token at once (its id is in `breach users list`)."""
+    state = state_of(ctx)
+    state.runtime.app.revoke_token(username, token_id, state.request())
+    say(f"revoked token {token_id} of {username}")
+
+
+@users_app.command("password")
+def password(ctx: typer.Context, username: NameArg) -> None:
+    """Reset a user's password: prints a new one-time password (changed at next sign-in)."""
+    import secrets
+
+    state = state_of(ctx)
+    new = secrets.token_urlsafe(12)
+    state.runtime.app.set_password(username, new, state.request(), one_time=True)
+    say(f"one-time password for {username}: {new}")
+
+
+@users_app.command("disable")
+def disable(
+    ctx: typer.Context,
+    username: NameArg,
+    reason: Annotated[str, typer.Option(help="Why (required).")],
+) -> None:
+    """Disable a user: their sessions end and their tokens stop working at once."""
+    state = state_of(ctx)
+    state.runtime.app.disable_user(username, reason, state.request())
+    say(f"disabled {username}")
+
+
+@users_app.command("enable")
+def enable(ctx: typer.Context, username: NameArg) -> None:
+    """Enable a disabled user."""
+    state = state_of(ctx)
+    state.runtime.app.enable_user(username, state.request())
+    say(f"enabled {username}")

@@ -1,0 +1,294 @@
+"""The audit routes: replay as of a moment, diff of two moments, verification of the live
+record and of a bundle, and the bundle export, with their refusals."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import zipfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from services.audit.bundle import verify_bundle
+from services.audit.replay import replay_incident
+from tests.api.conftest import Api
+from tests.support.clocks import ManualClock
+
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+
+def clock_of(api: Api) -> ManualClock:
+    """The runtime's hand-driven clock."""
+    clock = api.rt.app.clock
+    assert isinstance(clock, ManualClock)
+    return clock
+
+
+def triaged_an_hour_later(api: Api) -> tuple[str, datetime, datetime]:
+    """An incident reported now and triaged an hour later; (id, a moment between, after)."""
+    incident = api.report(title="Lost laptop", incident_type="lost_or_stolen_device")
+    clock = clock_of(api)
+    between = clock.advance(minutes=30)
+    clock.advance(minutes=30)
+    r = api.call(
+        "responder",
+        "POST",
+        f"/api/v1/incidents/{incident['id']}/triage",
+        json={"severity": "medium", "personal_data_breach": "yes"},
+    )
+    assert r.status_code == 200, r.text
+    after = clock.advance(minutes=1)
+    return incident["id"], between, after
+
+
+def test_replay_shows_the_incident_as_recorded_then(api: Api) -> None:
+    """Before triage the replay is untriaged with no tasks; after it, triaged with tasks."""
+    incident_id, between, after = triaged_an_hour_later(api)
+    path = f"/api/v1/incidents/{incident_id}/replay"
+    then = api.call("auditor", "GET", path, params={"at": between.isoformat()})
+    assert then.status_code == 200, then.text
+    doc = then.json()
+    assert (doc["exists"], doc["state"]["severity"], doc["tasks"]) == (True, None, [])
+    assert doc["incident_id"] == incident_id
+    now = api.call("dpo", "GET", path, params={"at": after.isoformat()}).json()
+    assert now["state"]["severity"] == "medium"
+    assert now["version"] > doc["version"]
+    assert len(now["tasks"]) > 0
+    assert api.call("responder", "GET", path, params={"at": "now"}).status_code == 200
+
+
+def test_replay_answers_the_document_the_console_prints(api: Api) -> None:
+    """The answer is the replay document itself, field for field."""
+    incident_id, _, after = triaged_an_hour_later(api)
+    r = api.call(
+        "auditor",
+        "GET",
+        f"/api/v1/incidents/{incident_id}/replay",
+        params={"at": after.isoformat()},
+    )
+    expected = replay_incident(api.rt.app, api.rt.notifications, UUID(incident_id), after)
+    assert r.json() == expected.model_dump(mode="json")
+
+
+def test_bad_replay_moments_are_refused_naming_at(api: Api) -> None:
+    """Malformed, future, before-the-report and missing moments are 422 naming ``at``."""
+    incident_id = api.report()["id"]
+    path = f"/api/v1/incidents/{incident_id}/replay"
+    future = (clock_of(api).current + timedelta(days=1)).isoformat()
+    before = api.events()
+    for params, words in (
+        ({"at": "yesterday"}, "is not a time"),
+        ({"at": future}, "in the future"),
+        ({"at": "2001-01-01T00:00:00Z"}, "reported later"),
+        ({}, "required"),
+    ):
+        r = api.call("auditor", "GET", path, params=params)
+        assert r.status_code == 422, (params, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["field"] == "at"
+        assert words in r.json()["detail"]
+    assert api.events() == before
+
+
+def test_replay_of_unknown_incident_is_404_and_reporters_are_403(api: Api) -> None:
+    """An id that names no incident is 404; a reporter may not replay (403)."""
+    r = api.call("auditor", "GET", f"/api/v1/incidents/{MISSING}/replay", params={"at": "now"})
+    assert r.status_code == 404
+    mine = api.report("reporter")["id"]
+    refused = api.call("reporter", "GET", f"/api/v1/incidents/{mine}/replay", params={"at": "now"})
+    assert refused.status_code == 403
+    assert refused.json()["field"] == "role"
+    admin = api.call("admin", "GET", f"/api/v1/incidents/{mine}/replay", params={"at": "now"})
+    assert admin.status_code == 403
+
+
+def test_diff_names_what_changed_between_two_moments(api: Api) -> None:
+    """From before triage to after, the diff names the triage and the tasks opened."""
+    incident_id, between, after = triaged_an_hour_later(api)
+    r = api.call(
+        "auditor",
+        "GET",
+        f"/api/v1/incidents/{incident_id}/diff",
+        params={"from": between.isoformat(), "to": after.isoformat()},
+    )
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert "severity: none -> medium" in doc["changes"]
+    assert any(line.startswith("task opened: ") for line in doc["changes"])
+    assert (doc["from"], doc["to"]) == (between.isoformat(), after.isoformat())
+    same = api.call(
+        "auditor",
+        "GET",
+        f"/api/v1/incidents/{incident_id}/diff",
+        params={"from": after.isoformat(), "to": "now"},
+    )
+    assert same.json()["changes"] == []
+
+
+def test_bad_diff_moments_are_refused_naming_from_or_to(api: Api) -> None:
+    """Each bad moment is 422 naming ``from`` or ``to``; an unknown incident is 404."""
+    incident_id, between, after = triaged_an_hour_later(api)
+    path = f"/api/v1/incidents/{incident_id}/diff"
+    future = (clock_of(api).current + timedelta(days=1)).isoformat()
+    early = "2001-01-01T00:00:00Z"
+    ok = between.isoformat()
+    before = api.events()
+    for params, field in (
+        ({"from": "soon", "to": ok}, "from"),
+        ({"from": ok, "to": "later"}, "to"),
+        ({"from": early, "to": ok}, "from"),
+        ({"from": ok, "to": future}, "to"),
+        ({"from": future, "to": ok}, "from"),
+        ({"from": after.isoformat(), "to": ok}, "to"),
+        ({"to": ok}, "from"),
+        ({"from": ok}, "to"),
+    ):
+        r = api.call("auditor", "GET", path, params=params)
+        assert r.status_code == 422, (params, r.text)
+        assert r.json()["field"] == field, (params, r.json())
+    missing = api.call(
+        "auditor", "GET", f"/api/v1/incidents/{MISSING}/diff", params={"from": ok, "to": ok}
+    )
+    assert missing.status_code == 404
+    assert api.call("reporter", "GET", path, params={"from": ok, "to": ok}).status_code == 403
+    assert api.events() == before
+
+
+def test_board_replay_shows_the_board_as_it_was(api: Api) -> None:
+    """The board before the triage lists the incident untriaged, with the log position."""
+    incident_id, between, after = triaged_an_hour_later(api)
+    then = api.call("auditor", "GET", "/api/v1/replay", params={"at": between.isoformat()})
+    assert then.status_code == 200, then.text
+    doc = then.json()
+    assert [(r["incident_id"], r["severity"]) for r in doc["board"]] == [(incident_id, None)]
+    later = api.call("auditor", "GET", "/api/v1/replay", params={"at": after.isoformat()}).json()
+    assert [r["severity"] for r in later["board"]] == ["medium"]
+    assert later["position"] > doc["position"]
+    bad = api.call("auditor", "GET", "/api/v1/replay", params={"at": "tomorrow"})
+    assert (bad.status_code, bad.json()["field"]) == (422, "at")
+    assert api.call("reporter", "GET", "/api/v1/replay", params={"at": "now"}).status_code == 403
+
+
+def test_verify_reports_an_intact_record_then_the_first_altered_event(api: Api) -> None:
+    """The live record verifies; after an edit in the store, verify names its position."""
+    api.report()
+    r = api.call("auditor", "GET", "/api/v1/audit/verify")
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["ok"] is True
+    assert doc["checked"] == api.events()
+    assert doc["first_bad_position"] is None
+    with sqlite3.connect(api.data_dir / "events.db") as db:
+        (position,) = db.execute(
+            "SELECT MIN(rowid) FROM stored_events WHERE CAST(state AS TEXT) LIKE '%Laptop%'"
+        ).fetchone()
+        db.execute(
+            "UPDATE stored_events SET state = replace(state, 'Laptop', 'Tablet') WHERE rowid = ?",
+            (position,),
+        )
+    tampered = api.call("dpo", "GET", "/api/v1/audit/verify").json()
+    assert tampered["ok"] is False
+    assert tampered["first_bad_position"] == position
+
+
+def test_verify_and_export_need_the_export_permission(api: Api) -> None:
+    """Responders and reporters may not verify or export (403); nothing is appended."""
+    incident_id = api.report()["id"]
+    before = api.events()
+    for role in ("responder", "reporter", "admin"):
+        assert api.call(role, "GET", "/api/v1/audit/verify").status_code == 403
+        bundle = api.call(role, "GET", f"/api/v1/incidents/{incident_id}/bundle")
+        assert bundle.status_code == 403
+        sent = api.call(role, "POST", "/api/v1/audit/bundle/verify", content=b"PK")
+        assert sent.status_code == 403
+    assert api.events() == before
+
+
+def download(api: Api, incident_id: str, tmp_path: Path) -> Path:
+    """The incident's bundle, fetched as the auditor and saved to a file."""
+    r = api.call("auditor", "GET", f"/api/v1/incidents/{incident_id}/bundle")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/zip"
+    disposition = r.headers["content-disposition"]
+    assert disposition == f'attachment; filename="breachledger-bundle-{incident_id}.zip"'
+    assert int(r.headers["content-length"]) == len(r.content)
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(r.content)
+    return path
+
+
+def test_bundle_exports_as_a_zip_that_verifies_offline_and_here(api: Api, tmp_path: Path) -> None:
+    """The exported zip holds the bundle files and verifies offline and through the API."""
+    incident_id, _, _ = triaged_an_hour_later(api)
+    path = download(api, incident_id, tmp_path)
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+    assert {"events.jsonl", "chain.jsonl", "manifest.json", "manifest.sig", "report.html"} <= (
+        names
+    )
+    assert verify_bundle(path, api.rt.audit_key).ok
+    checked = api.call(
+        "dpo",
+        "POST",
+        "/api/v1/audit/bundle/verify",
+        content=path.read_bytes(),
+        headers={"Content-Type": "application/zip"},
+    )
+    assert checked.status_code == 200, checked.text
+    doc: dict[str, Any] = checked.json()
+    assert (doc["ok"], doc["problems"]) == (True, [])
+    assert doc["events"] > 1
+
+
+def test_a_tampered_bundle_fails_verification_naming_the_problem(api: Api, tmp_path: Path) -> None:
+    """An edited event line in a bundle makes the check fail and name the position."""
+    incident_id = api.report()["id"]
+    path = download(api, incident_id, tmp_path)
+    with zipfile.ZipFile(path) as z:
+        files = {name: z.read(name) for name in z.namelist()}
+    files["events.jsonl"] = files["events.jsonl"].replace(b"Laptop", b"Tablet", 1)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    r = api.call("auditor", "POST", "/api/v1/audit/bundle/verify", content=buffer.getvalue())
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["ok"] is False
+    assert doc["first_bad_position"] is not None
+    assert any("events.jsonl" in p for p in doc["problems"])
+
+
+def test_a_bundle_that_is_no_bundle_is_refused(api: Api) -> None:
+    """Bytes that are not a zip, or a zip without the bundle's files, are 422 / not ok."""
+    before = api.events()
+    r = api.call("auditor", "POST", "/api/v1/audit/bundle/verify", content=b"not a zip")
+    assert (r.status_code, r.json()["field"]) == (422, "bundle")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("notes.txt", "hello")
+    empty = api.call("auditor", "POST", "/api/v1/audit/bundle/verify", content=buffer.getvalue())
+    assert empty.status_code == 200
+    assert empty.json()["ok"] is False
+    assert "manifest.json is missing" in empty.json()["problems"]
+    assert api.events() == before
+
+
+def test_a_bundle_unpacking_too_large_is_refused(api: Api) -> None:
+    """A small zip that would unpack to a huge size is refused before it is unpacked."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("events.jsonl", b"\0" * (5 * 2**20))
+    assert len(buffer.getvalue()) < api.rt.settings.http_max_body
+    r = api.call("auditor", "POST", "/api/v1/audit/bundle/verify", content=buffer.getvalue())
+    assert (r.status_code, r.json()["field"]) == (422, "bundle")
+    assert "unpacks to more than" in r.json()["detail"]
+
+
+def test_bundle_of_unknown_incident_is_404(api: Api) -> None:
+    """Exporting an id that names no incident is 404, a malformed id 422."""
+    assert api.call("auditor", "GET", f"/api/v1/incidents/{MISSING}/bundle").status_code == 404
+    bad = api.call("auditor", "GET", "/api/v1/incidents/abc/bundle")
+    assert (bad.status_code, bad.json()["field"]) == (422, "incident_id")

@@ -1,0 +1,53 @@
+"""`breach serve` as a user runs it: first account, demo offer, API answering, clean stop."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.conftest import Cli
+from tests.support.server import start_server
+
+FAST_HASH = {"BREACH_PASSWORD_HASH_MEMORY_KIB": "64"}
+
+
+def test_first_start_creates_the_admin_and_offers_the_demo(tmp_path: Path) -> None:
+    """A first start prints the admin's one-time password and the demo offer; the API
+    answers with a token issued alongside; SIGTERM stops it cleanly."""
+    data_dir = tmp_path / "var"
+    server = start_server(data_dir, env=FAST_HASH)
+    text = "".join(server.started)
+    try:
+        assert re.search(r"first account: admin\s+one-time password: \S{12,}", text), text
+        assert "the store is empty" in text
+        assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+        token = Cli(data_dir, actor="ops").ok("users", "token", "admin").out.strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        me = httpx.get(f"{server.url}/api/v1/me", headers=headers)
+        assert me.status_code == 200
+        assert "admin" in me.json()["roles"]
+    finally:
+        out = server.stop()
+    assert server.process.returncode == 0, out
+    assert "stopping" in out
+
+
+def test_second_start_prints_no_password_and_demo_fills_the_board(tmp_path: Path) -> None:
+    """Users persist across starts (no new password is printed), and --demo records the
+    demo incident on an empty store."""
+    data_dir = tmp_path / "var"
+    start_server(data_dir, env=FAST_HASH).stop()
+    server = start_server(data_dir, "--demo", env=FAST_HASH)
+    try:
+        text = "".join(server.started)
+        assert "one-time password" not in text
+        assert "recorded the demo incident" in text
+        token = Cli(data_dir, actor="ops").ok("users", "token", "admin").out.strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        board = httpx.get(f"{server.url}/api/v1/incidents", headers=headers)
+        assert len(board.json()["items"]) == 1
+    finally:
+        server.stop()
+    assert server.process.returncode == 0

@@ -1,0 +1,70 @@
+"""`breach users`: accounts, roles and tokens from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Cli
+from tests.support.store import count_events
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    out = Cli(tmp_path / "var", actor="ops")
+    out.env["BREACH_PASSWORD_HASH_MEMORY_KIB"] = "64"
+    return out
+
+
+def test_add_prints_a_one_time_password_and_list_shows_roles(cli: Cli) -> None:
+    """Adding a user prints its one-time password once; the list shows the roles."""
+    added = cli.ok("users", "add", "dana", "--role", "dpo", "--role", "auditor")
+    assert "one-time password:" in added.out
+    listed = cli.ok("users", "list", "--json").json()
+    assert listed == [
+        {"username": "dana", "roles": ["dpo", "auditor"], "disabled": False, "tokens": []}
+    ]
+
+
+def test_role_token_revoke_disable_enable_round_trip(cli: Cli) -> None:
+    """Roles are replaced, a token is listed by name then revoked, disable/enable flip."""
+    cli.ok("users", "add", "sam", "--role", "reporter")
+    assert cli.ok("users", "role", "sam", "-r", "responder", "--json").json()["roles"] == [
+        "responder"
+    ]
+    token = cli.ok("users", "token", "sam", "--name", "siem").out.strip()
+    assert token.startswith("bl_")
+    [user] = cli.ok("users", "list", "--json").json()
+    [issued] = user["tokens"]
+    assert issued["name"] == "siem"
+    assert token.split("_")[1] == issued["token_id"]
+    cli.ok("users", "revoke", "sam", issued["token_id"])
+    cli.ok("users", "disable", "sam", "--reason", "left the team")
+    assert cli.ok("users", "list", "--json").json()[0]["disabled"] is True
+    cli.ok("users", "enable", "sam")
+    assert cli.ok("users", "list", "--json").json()[0] == {
+        "username": "sam",
+        "roles": ["responder"],
+        "disabled": False,
+        "tokens": [],
+    }
+
+
+def test_bad_input_exits_2_naming_the_field_and_records_nothing(cli: Cli) -> None:
+    """Unknown roles, bad names, duplicates and unknown users are refused with exit 2."""
+    cli.ok("users", "add", "sam", "--role", "reporter")
+    before = count_events(cli.data_dir)
+    for args, field in [
+        (("users", "add", "bad name", "--role", "dpo"), "username"),
+        (("users", "add", "sam", "--role", "dpo"), "username"),
+        (("users", "role", "nobody", "--role", "dpo"), "username"),
+        (("users", "revoke", "sam", "nope"), "token"),
+    ]:
+        result = cli(*args)
+        assert result.code == 2, (args, result.err)
+        assert field in result.err
+    wrong_role = cli("users", "add", "kim", "--role", "king")
+    assert wrong_role.code == 2
+    assert "king" in wrong_role.err
+    assert count_events(cli.data_dir) == before

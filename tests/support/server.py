@@ -1,0 +1,76 @@
+"""Running ``breach serve`` in its own process for tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BREACH = Path(sys.executable).parent / "breach"
+
+
+@dataclass
+class ServerProcess:
+    """A ``breach serve`` process: its URL and what it printed while starting."""
+
+    process: subprocess.Popen[str]
+    url: str
+    started: list[str] = field(default_factory=list)
+
+    def stop(self) -> str:
+        """SIGTERM, wait for a clean exit, and return the rest of its output."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        out, _ = self.process.communicate(timeout=60)
+        return out
+
+
+def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> ServerProcess:
+    """Start ``breach serve --port 0`` on ``data_dir``; return once it is answering."""
+    environment = {
+        **os.environ,
+        "BREACH_DATA_DIR": str(data_dir),
+        "BREACH_ACTOR": "ops",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    proc = subprocess.Popen(
+        [str(BREACH), "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "press Ctrl-C" in line:
+            found = re.search(r"running at (http://\S+?)/ ", "".join(lines))
+            assert found, lines
+            return ServerProcess(proc, found.group(1), lines)
+    proc.kill()
+    raise AssertionError("breach serve did not start:\n" + "".join(lines))
+
+
+@contextmanager
+def running_server(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
+    """``breach serve`` for the duration of the block."""
+    server = start_server(data_dir, *args, env=env)
+    try:
+        yield server
+    finally:
+        server.stop()
