@@ -126,11 +126,13 @@ class UserHandlers(LedgerApplication):
         self, username: str, password: str, ctx: RequestContext, *, one_time: bool = False
     ) -> User:
         """Set a user's password (at least 12 characters); a ``one_time`` one (set by an
-        admin) must be changed at the next sign-in."""
+        admin) ends the user's sessions and must be changed at the next sign-in."""
         if len(password) < 12:
             raise InvalidInput("password", "must be at least 12 characters")
         user = self.get_user(username)
         self._store().set_password(user.state.username, password, one_time=one_time)
+        if one_time:
+            self._store().end_sessions_of(user.state.username)
         return self.change(
             user.id, User, ctx, lambda u, cause: u.password_set(cause), logged="user.password_set"
         )

@@ -2,8 +2,40 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from services.api.auth import Caller
+from services.web import assessment, board, campaigns, incident, mailbox, signin, tasks, users
+from services.web.access import WebRedirect, WebRefusal
+from services.web.render import STATIC_DIR, page
+from services.web.signin import PendingChanges
 
 
 def install(app: FastAPI) -> None:
     """Add the dashboard's pages and static files to ``app``."""
+    app.state.web_pending = PendingChanges()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (signin, board, incident, assessment, tasks, campaigns, mailbox, users):
+        app.include_router(module.router)
+
+    async def redirect(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, WebRedirect)
+        return RedirectResponse(exc.location, status_code=303)
+
+    async def refusal(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, WebRefusal)
+        cached = getattr(request.state, "caller", None)
+        caller = cached if isinstance(cached, Caller) else None
+        return page(
+            request,
+            "error.html",
+            caller=caller,
+            status=exc.status,
+            title=exc.title,
+            detail=exc.detail,
+        )
+
+    app.add_exception_handler(WebRedirect, redirect)
+    app.add_exception_handler(WebRefusal, refusal)

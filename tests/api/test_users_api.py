@@ -299,3 +299,17 @@ def test_the_last_enabled_admin_cannot_be_demoted_or_disabled(api: Api) -> None:
     add(api, "root2", "admin")
     demote = api.call("admin", "PUT", f"{USERS}/admin/roles", json={"roles": ["auditor"]})
     assert demote.status_code == 200, demote.text
+
+
+def test_an_admin_password_reset_ends_the_user_s_sessions(api: Api) -> None:
+    """After a reset the old session no longer authenticates: the user must sign in with
+    the new one-time password and choose their own."""
+    assert api.rt.app.credentials is not None
+    session, _ = api.rt.app.credentials.open_session("responder")
+    assert api.client.get("/api/v1/me", headers=cookie(session)).status_code == 200
+    r = api.call(
+        "admin", "POST", f"{USERS}/responder/password", json={"password": "a-new-long-secret"}
+    )
+    assert r.status_code == 200, r.text
+    assert api.client.get("/api/v1/me", headers=cookie(session)).status_code == 401
+    assert api.rt.app.credentials.must_change("responder")

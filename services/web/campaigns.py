@@ -1,0 +1,278 @@
+"""Notification campaigns: draft from the incident page; the campaign page to change the
+draft, preview, approve, send, pause, resume or cancel it; and its live progress as JSON
+for the page's small script."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData
+
+from events.notifications import Campaign, CampaignStatus, NoticeAudience
+from services.api.auth import Caller, require
+from services.api.permissions import Permission
+from services.api.problems import Problem
+from services.api.runtime import runtime_of
+from services.application.context import RequestContext
+from services.application.errors import InvalidInput, NotFound, ServiceError
+from services.bootstrap import Runtime
+from services.notifications.templates import Rendered
+from services.web.access import (
+    Posted,
+    WebRefusal,
+    changer,
+    parse_id,
+    request_context,
+    settle,
+    text,
+    version_of,
+    viewer,
+)
+from services.web.incident import (
+    Failure,
+    failure_of,
+    incident_page,
+    load_incident,
+    readable,
+    submitted,
+)
+from services.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+MANAGE = Permission.CAMPAIGN_MANAGE
+APPROVE = Permission.CAMPAIGN_APPROVE
+CONTENT_FIELDS = ("nature", "consequences", "measures", "advice", "reference")
+
+
+def parse_recipients(raw: str) -> list[dict[str, str]]:
+    """Organisation recipients, one ``Name <address> [language]`` per line."""
+    out = []
+    for line in raw.splitlines():
+        value = line.strip()
+        if not value:
+            continue
+        name, sep, rest = value.partition("<")
+        address, sep2, language = rest.partition(">")
+        if not sep or not sep2 or "@" not in address or not name.strip():
+            raise InvalidInput(
+                "recipients", f"{value!r}: write 'Name <address>' or 'Name <address> zh-CN'"
+            )
+        out.append(
+            {"name": name.strip(), "email": address.strip(), "language": language.strip() or "en"}
+        )
+    return out
+
+
+def recipients_text(campaign: Campaign) -> str:
+    """A campaign's organisation recipients as the form writes them."""
+    return "\n".join(
+        f"{r.name} <{r.email}> {r.language}".strip() for r in campaign.state.recipients
+    )
+
+
+def draft_data(form: FormData, audience: str | None = None) -> dict[str, Any]:
+    """The draft command's input from the form."""
+    data: dict[str, Any] = {"audience": audience or text(form, "audience")}
+    for name in CONTENT_FIELDS:
+        data[name] = text(form, name).replace("\r\n", "\n")
+    recipients = parse_recipients(text(form, "recipients"))
+    if recipients:
+        data["recipients"] = recipients
+    return data
+
+
+def load_campaign(rt: Runtime, incident_id: UUID, campaign_id: UUID) -> Campaign:
+    """The incident's campaign, or a 404 page."""
+    try:
+        campaign = rt.app.load_campaign(campaign_id)
+    except NotFound:
+        campaign = None
+    if campaign is None or campaign.state.incident_id != incident_id:
+        raise WebRefusal(404, "Not found", f"There is no campaign {campaign_id} on this incident.")
+    return campaign
+
+
+def campaign_page(
+    request: Request,
+    caller: Caller,
+    incident_id: UUID,
+    campaign_id: UUID,
+    *,
+    failure: Failure | None = None,
+    preview: Rendered | None = None,
+) -> Response:
+    """The campaign page: content, recipients, approval state, progress and the forms."""
+    rt = runtime_of(request)
+    readable(rt, caller, incident_id)
+    incident = load_incident(rt, incident_id)
+    campaign = load_campaign(rt, incident_id, campaign_id)
+    templates = rt.app.templates
+    languages = templates.languages(campaign.state.audience) if templates is not None else ["en"]
+    content = campaign.state.content
+    values: dict[str, Any] = {
+        **{name: getattr(content, name) for name in CONTENT_FIELDS},
+        "recipients": recipients_text(campaign),
+    }
+    if failure is not None and failure.form == "redraft":
+        values.update(failure.values)
+    return page(
+        request,
+        "campaign.html",
+        caller=caller,
+        status=failure.status if failure else 200,
+        error=failure.message if failure else None,
+        failure=failure,
+        incident=incident,
+        incident_id=str(incident_id),
+        campaign=campaign,
+        c=campaign.state,
+        campaign_id=str(campaign_id),
+        version=campaign.version,
+        progress=rt.notifications.progress(campaign_id, rt.app.clock.now()),
+        languages=languages,
+        preview=preview,
+        values=values,
+        statuses=CampaignStatus,
+    )
+
+
+@router.post("/incidents/{incident_id}/campaigns")
+def draft(request: Request, incident_id: str, form: Posted) -> Response:
+    """Draft a campaign for the incident, then show it."""
+    caller = changer(request, form, MANAGE)
+    target = parse_id(incident_id)
+    rt = runtime_of(request)
+    load_incident(rt, target)
+    try:
+        campaign = rt.app.draft_campaign(target, draft_data(form), request_context(request, caller))
+    except ServiceError as e:
+        return incident_page(
+            request, caller, target, failure=failure_of("draft", e, submitted(form))
+        )
+    settle(request)
+    return RedirectResponse(
+        f"/incidents/{target}/campaigns/{campaign.id}?ok=drafted", status_code=303
+    )
+
+
+@router.get("/incidents/{incident_id}/campaigns/{campaign_id}")
+def show(request: Request, incident_id: str, campaign_id: str) -> Response:
+    """The campaign page."""
+    caller = viewer(request, Permission.CAMPAIGN_READ)
+    return campaign_page(request, caller, parse_id(incident_id), parse_id(campaign_id, "campaign"))
+
+
+CampaignReader = Annotated[Caller, Depends(require(Permission.CAMPAIGN_READ))]
+
+
+@router.get("/incidents/{incident_id}/campaigns/{campaign_id}/progress")
+def progress(
+    request: Request, incident_id: str, campaign_id: str, caller: CampaignReader
+) -> dict[str, Any]:
+    """Live progress of a campaign (JSON for the page's script): counts by status, rate and
+    time left."""
+    rt = runtime_of(request)
+    credentials = rt.app.credentials
+    if caller.via_session and credentials is not None and credentials.must_change(caller.username):
+        raise Problem(403, "Forbidden", "password: set a new password first", field="password")
+    try:
+        incident, campaign = UUID(incident_id), UUID(campaign_id)
+    except ValueError:
+        raise Problem(404, "Not found", "id: not a campaign of this incident", field="id") from None
+    rows = [r for r in rt.notifications.campaigns(incident) if r["campaign_id"] == str(campaign)]
+    if not rows:
+        raise Problem(404, "Not found", "id: not a campaign of this incident", field="id")
+    return rt.notifications.progress(campaign, rt.app.clock.now())
+
+
+Step = Callable[[Runtime, UUID, FormData, RequestContext], Any]
+
+
+def _campaign_change(
+    request: Request,
+    form: FormData,
+    incident_id: str,
+    campaign_id: str,
+    *,
+    name: str,
+    needed: tuple[Permission, ...],
+    step: Step,
+    ok: str,
+) -> Response:
+    caller = changer(request, form, *needed)
+    target = parse_id(incident_id)
+    cid = parse_id(campaign_id, "campaign")
+    rt = runtime_of(request)
+    load_campaign(rt, target, cid)
+    version = version_of(form)
+    try:
+        result = step(rt, cid, form, request_context(request, caller, cid, version))
+    except ServiceError as e:
+        return campaign_page(
+            request, caller, target, cid, failure=failure_of(name, e, submitted(form))
+        )
+    settle(request)
+    if isinstance(result, Rendered):
+        return campaign_page(request, caller, target, cid, preview=result)
+    return RedirectResponse(f"/incidents/{target}/campaigns/{cid}?ok={ok}", status_code=303)
+
+
+def _redraft(rt: Runtime, cid: UUID, form: FormData, ctx: RequestContext) -> Any:
+    audience = rt.app.load_campaign(cid).state.audience.value
+    return rt.app.redraft_campaign(cid, draft_data(form, audience), ctx)
+
+
+def _preview(rt: Runtime, cid: UUID, form: FormData, ctx: RequestContext) -> Any:
+    language = text(form, "language").strip() or None
+    index_text = text(form, "recipient").strip()
+    index = None
+    if index_text:
+        if not index_text.isdigit():
+            raise InvalidInput("recipient", "choose one of the campaign's recipients")
+        index = int(index_text)
+    audience = rt.app.load_campaign(cid).state.audience
+    if audience is not NoticeAudience.PEOPLE and index is None:
+        index = 0
+    return rt.app.preview_campaign(cid, ctx, recipient_index=index, language=language)
+
+
+def _send(rt: Runtime, cid: UUID, form: FormData, ctx: RequestContext) -> Any:
+    return rt.app.start_dispatch(cid, ctx)
+
+
+STEPS: dict[str, tuple[tuple[Permission, ...], Step, str]] = {
+    "redraft": ((MANAGE,), _redraft, "redrafted"),
+    "preview": ((MANAGE, APPROVE), _preview, ""),
+    "approve": ((APPROVE,), lambda rt, c, f, ctx: rt.app.approve_campaign(c, ctx), "approved"),
+    "send": ((MANAGE,), _send, "sending"),
+    "pause": (
+        (MANAGE, APPROVE),
+        lambda rt, c, f, ctx: rt.app.pause_dispatch(c, text(f, "reason"), ctx),
+        "paused",
+    ),
+    "resume": ((MANAGE,), lambda rt, c, f, ctx: rt.app.resume_dispatch(c, ctx), "resumed"),
+    "cancel": (
+        (MANAGE, APPROVE),
+        lambda rt, c, f, ctx: rt.app.cancel_campaign(c, text(f, "reason"), ctx),
+        "cancelled",
+    ),
+}
+"""Each campaign action: who may take it, what it does, and the confirmation shown."""
+
+
+@router.post("/incidents/{incident_id}/campaigns/{campaign_id}/{action}")
+def campaign_action(
+    request: Request, incident_id: str, campaign_id: str, action: str, form: Posted
+) -> Response:
+    """Change, preview, approve, send, pause, resume or cancel a campaign."""
+    if action not in STEPS:
+        raise WebRefusal(404, "Not found", f"There is no campaign action {action!r}.")
+    needed, step, ok = STEPS[action]
+    return _campaign_change(
+        request, form, incident_id, campaign_id, name=action, needed=needed, step=step, ok=ok
+    )

@@ -1,0 +1,396 @@
+"""The incident page (facts, timeline, assessment, obligations, tasks, campaigns), its
+as-of replay, and the forms that change the incident itself: amend, triage, note, close,
+reopen."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData
+
+from events.assessment import Obligation
+from events.incident import Incident, IncidentNoteAdded
+from events.values import BreachDetermination, IncidentType, Severity
+from services.api.auth import Caller
+from services.api.permissions import Permission
+from services.api.runtime import runtime_of
+from services.application.app import BreachLedger
+from services.application.context import RequestContext
+from services.application.errors import (
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    ServiceError,
+)
+from services.audit.replay import replay_incident
+from services.bootstrap import Runtime
+from services.incidents.timeline import timeline
+from services.timefmt import parse_time, show_time
+from services.web.access import (
+    Posted,
+    WebRefusal,
+    changer,
+    forbidden,
+    parse_id,
+    request_context,
+    settle,
+    text,
+    version_of,
+    viewer,
+)
+from services.web.board import MOMENTS, countdown
+from services.web.facts import FACT_OPTIONS, facts_values
+from services.web.render import local_input, page
+
+router = APIRouter(include_in_schema=False)
+
+STALE = (
+    "This was changed by someone else since you loaded this page. The page now shows the "
+    "current state; check it and submit again."
+)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A form that was refused: which one, what was typed (to refill it), and why."""
+
+    form: str
+    message: str
+    status: int
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def failure_of(form_name: str, error: ServiceError, values: dict[str, Any]) -> Failure:
+    """The failure a refused command leaves on the page (412: changed by someone else)."""
+    if isinstance(error, PreconditionFailed):
+        return Failure(form_name, STALE, 412, values)
+    return Failure(form_name, f"{error.field}: {error.reason}", error.http_status, values)
+
+
+def submitted(form: FormData) -> dict[str, Any]:
+    """What a form carried, to refill it (never the CSRF token)."""
+    return {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
+
+
+def readable(rt: Runtime, caller: Caller, incident_id: UUID) -> None:
+    """Refuse a caller who may read only their own incidents another's (403)."""
+    if caller.may(Permission.INCIDENT_READ):
+        return
+    if caller.may(Permission.INCIDENT_READ_OWN):
+        if rt.board.reporter_of(incident_id) == caller.username:
+            return
+        raise WebRefusal(
+            403, "Not allowed", f"{caller.username} may read only the incidents they reported."
+        )
+    raise forbidden(caller, (Permission.INCIDENT_READ, Permission.INCIDENT_READ_OWN))
+
+
+def load_incident(rt: Runtime, incident_id: UUID) -> Incident:
+    """The incident now, or a 404 page."""
+    try:
+        return rt.app.get_incident(incident_id)
+    except NotFound:
+        raise WebRefusal(404, "Not found", f"There is no incident {incident_id}.") from None
+
+
+def _obligation_rows(
+    rt: Runtime, incident: Incident, now: Any, due_soon: float
+) -> list[dict[str, Any]]:
+    evaluation = incident.state.evaluation
+    found: dict[str, Obligation] = (
+        {o.id: o for o in evaluation.obligations} if evaluation is not None else {}
+    )
+    rows = []
+    for r in rt.obligations.by_urgency(now, incident_id=str(incident.id)):
+        if not r["triggered"] or r["exemption"] is not None:
+            continue
+        rows.append(
+            {
+                **r,
+                "clock": countdown(r["deadline"], now, due_soon),
+                "detail": found.get(r["obligation_id"]),
+            }
+        )
+    return rows
+
+
+def _task_rows(rt: Runtime, incident_id: UUID, now: Any, due_soon: float) -> list[dict[str, Any]]:
+    rows = []
+    for r in rt.tasks.rows(now, incident_id=incident_id):
+        finished = r["status"] in ("done", "cancelled")
+        rows.append(
+            {
+                **r,
+                "evidence_list": json.loads(r["evidence"] or "[]"),
+                "clock": countdown(None if finished else r["due_at"], now, due_soon),
+                "finished": finished,
+            }
+        )
+    return rows
+
+
+def campaign_rows(rt: Runtime, incident_id: UUID, now: Any) -> list[dict[str, Any]]:
+    """The incident's campaigns with their progress."""
+    out = []
+    for row in rt.notifications.campaigns(incident_id):
+        cid = UUID(row["campaign_id"])
+        out.append({**row, "progress": rt.notifications.progress(cid, now)})
+    return out
+
+
+def incident_page(
+    request: Request,
+    caller: Caller,
+    incident_id: UUID,
+    *,
+    failure: Failure | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """Render the incident page as it is now (with a refused form's message, if any)."""
+    rt = runtime_of(request)
+    readable(rt, caller, incident_id)
+    incident = load_incident(rt, incident_id)
+    zone = rt.settings.zone
+    now = rt.app.clock.now()
+    due_soon = rt.settings.due_soon_hours * 3600
+    history = rt.app.incident_history(incident_id)
+    s = incident.state
+    full = caller.may(Permission.INCIDENT_READ)
+    context: dict[str, Any] = {
+        "incident": incident,
+        "s": s,
+        "incident_id": str(incident_id),
+        "version": incident.version,
+        "entries": timeline(history, zone),
+        "notes": [e for e in history if isinstance(e, IncidentNoteAdded)],
+        "full": full,
+        "assessment": s.assessment if full else None,
+        "evaluation": s.evaluation if full else None,
+        "obligations": (
+            _obligation_rows(rt, incident, now, due_soon)
+            if caller.may(Permission.OBLIGATIONS_READ)
+            else []
+        ),
+        "tasks": (
+            _task_rows(rt, incident_id, now, due_soon) if caller.may(Permission.TASK_READ) else []
+        ),
+        "progress": rt.tasks.progress(incident_id),
+        "campaigns": (
+            campaign_rows(rt, incident_id, now) if caller.may(Permission.CAMPAIGN_READ) else []
+        ),
+        "people": rt.people.summary(incident_id) if caller.may(Permission.PEOPLE_READ) else None,
+        "severities": list(Severity),
+        "determinations": list(BreachDetermination),
+        "types": list(IncidentType),
+        "moments": MOMENTS,
+        "failure": failure,
+        "error": failure.message if failure else None,
+        "facts": (
+            failure.values
+            if failure is not None and failure.form in ("assess", "what_if")
+            else facts_values(s.assessment.facts if s.assessment else None, zone)
+        ),
+        "fact_options": FACT_OPTIONS,
+        "now_input": local_input(now, zone),
+        "audiences": ["people", "authority", "customer"],
+        "what_if": None,
+    }
+    context.update(extra or {})
+    return page(
+        request,
+        "incident.html",
+        caller=caller,
+        status=failure.status if failure else 200,
+        **context,
+    )
+
+
+def replay_page(request: Request, caller: Caller, incident_id: UUID, at: str) -> Response:
+    """The incident as it was recorded at ``at`` (read-only, bannered)."""
+    rt = runtime_of(request)
+    readable(rt, caller, incident_id)
+    incident = load_incident(rt, incident_id)
+    zone, now = rt.settings.zone, rt.app.clock.now()
+    try:
+        moment = parse_time("at", at, zone, now=now)
+        if moment > now:
+            raise InvalidInput("at", f"{show_time(moment, zone)} is in the future")
+        if moment < incident.created_on:
+            raise InvalidInput(
+                "at",
+                f"the incident was reported later ({show_time(incident.created_on, zone)}); "
+                "choose a later moment",
+            )
+    except ServiceError as e:
+        return incident_page(request, caller, incident_id, failure=failure_of("replay", e, {}))
+    replay = replay_incident(rt.app, rt.notifications, incident_id, moment)
+    history = [e for e in rt.app.incident_history(incident_id) if e.timestamp <= moment]
+    return page(
+        request,
+        "replay.html",
+        caller=caller,
+        replay=replay,
+        s=replay.state,
+        incident_id=str(incident_id),
+        as_of=moment,
+        as_of_input=local_input(moment, zone),
+        entries=timeline(history, zone),
+        notes=[e for e in history if isinstance(e, IncidentNoteAdded)],
+        current_version=incident.version,
+    )
+
+
+@router.get("/incidents/{incident_id}")
+def show(
+    request: Request,
+    incident_id: str,
+    at: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """The incident page; with ``at``, the incident as recorded at that moment."""
+    caller = viewer(request)
+    target = parse_id(incident_id)
+    if at:
+        if not caller.may(Permission.AUDIT_REPLAY):
+            raise forbidden(caller, (Permission.AUDIT_REPLAY,))
+        return replay_page(request, caller, target, at)
+    return incident_page(request, caller, target)
+
+
+Builder = Callable[[Runtime, FormData, Incident], dict[str, Any]]
+Command = Callable[[BreachLedger, UUID, dict[str, Any], RequestContext], Incident]
+
+
+def change_incident(
+    request: Request,
+    form: FormData,
+    incident_id: str,
+    *,
+    name: str,
+    build: Builder,
+    command: Command,
+    ok: str,
+    versioned: bool = True,
+    permission: Permission = Permission.INCIDENT_CHANGE,
+    anchor: str = "",
+    refill: Callable[[FormData], dict[str, Any]] | None = None,
+) -> Response:
+    """Run one incident command from a form: CSRF, permission, the version the page showed;
+    on success back to the page, on refusal the page with the reason and the form refilled."""
+    caller = changer(request, form, permission)
+    target = parse_id(incident_id)
+    rt = runtime_of(request)
+    version = version_of(form) if versioned else None
+    incident = load_incident(rt, target)
+    try:
+        data = build(rt, form, incident)
+        command(rt.app, target, data, request_context(request, caller, target, version))
+    except ServiceError as e:
+        values = (refill or submitted)(form)
+        return incident_page(request, caller, target, failure=failure_of(name, e, values))
+    settle(request)
+    return RedirectResponse(f"/incidents/{target}?ok={ok}{anchor}", status_code=303)
+
+
+def amend_data(rt: Runtime, form: FormData, incident: Incident) -> dict[str, Any]:
+    """Only the facts the form changed, with the reason (a cleared moment is cleared)."""
+    s = incident.state
+    zone, now = rt.settings.zone, rt.app.clock.now()
+    data: dict[str, Any] = {"reason": text(form, "reason")}
+    title = text(form, "title").strip()
+    if title and title != s.title:
+        data["title"] = title
+    description = text(form, "description").replace("\r\n", "\n")
+    if description.strip() != s.description.strip():
+        data["description"] = description
+    for name in MOMENTS:
+        raw = text(form, name).strip()
+        if raw == local_input(getattr(s.moments, name), zone):
+            continue
+        data[name] = parse_time(name, raw, zone, now=now) if raw else None
+    return data
+
+
+def triage_data(rt: Runtime, form: FormData, incident: Incident) -> dict[str, Any]:
+    """Severity, breach determination and type from the triage form."""
+    return {
+        "severity": text(form, "severity"),
+        "personal_data_breach": text(form, "personal_data_breach") or "undetermined",
+        "incident_type": text(form, "incident_type") or incident.state.incident_type.value,
+    }
+
+
+@router.post("/incidents/{incident_id}/amend")
+def amend(request: Request, incident_id: str, form: Posted) -> Response:
+    """Correct facts of the report."""
+    return change_incident(
+        request,
+        form,
+        incident_id,
+        name="amend",
+        build=amend_data,
+        command=lambda a, i, d, c: a.amend_facts(i, d, c),
+        ok="amended",
+    )
+
+
+@router.post("/incidents/{incident_id}/triage")
+def triage(request: Request, incident_id: str, form: Posted) -> Response:
+    """Record the triage."""
+    return change_incident(
+        request,
+        form,
+        incident_id,
+        name="triage",
+        build=triage_data,
+        command=lambda a, i, d, c: a.triage_incident(i, d, c),
+        ok="triaged",
+    )
+
+
+@router.post("/incidents/{incident_id}/note")
+def note(request: Request, incident_id: str, form: Posted) -> Response:
+    """Add a note (notes only add to the record, so they carry no version)."""
+    return change_incident(
+        request,
+        form,
+        incident_id,
+        name="note",
+        build=lambda rt, f, i: {"text": text(f, "text")},
+        command=lambda a, i, d, c: a.add_note(i, d, c),
+        ok="noted",
+        versioned=False,
+    )
+
+
+@router.post("/incidents/{incident_id}/close")
+def close(request: Request, incident_id: str, form: Posted) -> Response:
+    """Close the incident with its resolution."""
+    return change_incident(
+        request,
+        form,
+        incident_id,
+        name="close",
+        build=lambda rt, f, i: {"resolution": text(f, "resolution")},
+        command=lambda a, i, d, c: a.close_incident(i, d, c),
+        ok="closed",
+    )
+
+
+@router.post("/incidents/{incident_id}/reopen")
+def reopen(request: Request, incident_id: str, form: Posted) -> Response:
+    """Reopen a closed incident."""
+    return change_incident(
+        request,
+        form,
+        incident_id,
+        name="reopen",
+        build=lambda rt, f, i: {"reason": text(f, "reason")},
+        command=lambda a, i, d, c: a.reopen_incident(i, d, c),
+        ok="reopened",
+    )

@@ -1,0 +1,185 @@
+"""Users, for admins: add a user (the one-time password is shown once), change roles, reset a
+password to a new one-time one, issue (shown once) and revoke API tokens, disable, enable."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData
+
+from events.users import Role, User
+from services.api.auth import Caller
+from services.api.permissions import Permission
+from services.api.runtime import runtime_of
+from services.application.context import RequestContext
+from services.application.errors import ServiceError
+from services.bootstrap import Runtime
+from services.web.access import (
+    Posted,
+    changer,
+    request_context,
+    settle,
+    text,
+    texts,
+    version_of,
+    viewer,
+)
+from services.web.incident import STALE
+from services.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+ADMIN = Permission.USERS_ADMIN
+
+
+def users_page(
+    request: Request,
+    caller: Caller,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    secret: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    """The users page (with a secret to show once, or a refusal)."""
+    rt = runtime_of(request)
+    return page(
+        request,
+        "users.html",
+        caller=caller,
+        status=status,
+        error=error,
+        users=rt.app.list_users(),
+        roles=[r.value for r in Role],
+        secret=secret,
+        values=values or {"username": "", "roles": []},
+    )
+
+
+@router.get("/users")
+def users(request: Request) -> Response:
+    """Every user, with their roles, state and token names."""
+    return users_page(request, viewer(request, ADMIN))
+
+
+@router.post("/users")
+def add_user(request: Request, form: Posted) -> Response:
+    """Create a user and show their one-time password once."""
+    caller = changer(request, form, ADMIN)
+    rt = runtime_of(request)
+    username = text(form, "username").strip()
+    roles = texts(form, "roles")
+    try:
+        user, password = rt.app.add_user(username, roles, request_context(request, caller))
+    except ServiceError as e:
+        return users_page(
+            request,
+            caller,
+            error=f"{e.field}: {e.reason}",
+            status=e.http_status,
+            values={"username": username, "roles": roles},
+        )
+    settle(request)
+    secret = {
+        "what": "one-time password",
+        "username": user.state.username,
+        "value": password,
+        "note": "Hand it over in person; it is shown only now and must be changed at the "
+        "first sign-in.",
+    }
+    return users_page(request, caller, secret=secret)
+
+
+def _roles(
+    rt: Runtime, name: str, form: FormData, ctx: RequestContext
+) -> tuple[User, dict[str, str] | None]:
+    return rt.app.set_roles(name, texts(form, "roles"), ctx), None
+
+
+def _reset(
+    rt: Runtime, name: str, form: FormData, ctx: RequestContext
+) -> tuple[User, dict[str, str] | None]:
+    password = secrets.token_urlsafe(12)
+    user = rt.app.set_password(name, password, ctx, one_time=True)
+    if rt.app.credentials is not None:
+        rt.app.credentials.end_sessions_of(user.state.username)
+    return user, {
+        "what": "one-time password",
+        "username": name,
+        "value": password,
+        "note": "Shown only now; their sessions ended and they must change it at the next sign-in.",
+    }
+
+
+def _token(
+    rt: Runtime, name: str, form: FormData, ctx: RequestContext
+) -> tuple[User, dict[str, str] | None]:
+    user, token = rt.app.issue_token(name, text(form, "name").strip(), ctx)
+    return user, {
+        "what": "API token",
+        "username": name,
+        "value": token,
+        "note": "Shown only now; the ledger keeps only its hash.",
+    }
+
+
+def _revoke(
+    rt: Runtime, name: str, form: FormData, ctx: RequestContext
+) -> tuple[User, dict[str, str] | None]:
+    return rt.app.revoke_token(name, text(form, "token_id"), ctx), None
+
+
+def _disable(
+    rt: Runtime, name: str, form: FormData, ctx: RequestContext
+) -> tuple[User, dict[str, str] | None]:
+    return rt.app.disable_user(name, text(form, "reason"), ctx), None
+
+
+def _enable(
+    rt: Runtime, name: str, form: FormData, ctx: RequestContext
+) -> tuple[User, dict[str, str] | None]:
+    return rt.app.enable_user(name, ctx), None
+
+
+UserStep = Callable[[Runtime, str, FormData, RequestContext], tuple[User, dict[str, str] | None]]
+
+USER_STEPS: dict[str, UserStep] = {
+    "roles": _roles,
+    "password": _reset,
+    "token": _token,
+    "revoke": _revoke,
+    "disable": _disable,
+    "enable": _enable,
+}
+"""Each user action's command; some answer a secret to show once."""
+
+VERSIONED = frozenset({"roles", "disable", "enable"})
+"""Actions guarded by the version the page showed (the others change the credential store
+first, so they are not refused after the fact)."""
+
+
+@router.post("/users/{username}/{action}")
+def user_action(request: Request, username: str, action: str, form: Posted) -> Response:
+    """Change a user: roles, password reset, tokens, disable, enable."""
+    caller = changer(request, form, ADMIN)
+    step = USER_STEPS.get(action)
+    if step is None:
+        return users_page(request, caller, error=f"action: no user action {action!r}", status=404)
+    rt = runtime_of(request)
+    try:
+        target = rt.app.get_user(username).id
+        version = version_of(form) if action in VERSIONED else None
+        ctx = request_context(request, caller, target, version)
+        _, secret = step(rt, username, form, ctx)
+    except ServiceError as e:
+        status = e.http_status
+        message = STALE if status == 412 else f"{e.field}: {e.reason}"
+        return users_page(request, caller, error=message, status=status)
+    settle(request)
+    if secret is not None:
+        return users_page(request, caller, secret=secret)
+    return RedirectResponse("/users?ok=user", status_code=303)

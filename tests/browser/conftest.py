@@ -1,0 +1,90 @@
+"""End-to-end fixtures: a real server (HTTP, workers, local capture SMTP server) over a
+temporary data directory, and one headless Debian Chromium driven by Selenium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from services.application.context import RequestContext
+from services.bootstrap import Runtime, bootstrap
+from services.config import Settings
+from services.server.runner import Server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+DPO_PASSWORD = "dora's own password"
+
+NO_CHROMIUM = not (CHROMIUM.is_file() and CHROMEDRIVER.is_file())
+SKIP_REASON = (
+    "browser tests need Debian's Chromium: /usr/bin/chromium and /usr/bin/chromedriver "
+    "(apt-get install chromium chromium-driver)"
+)
+
+
+@dataclass
+class Site:
+    """The running server, its runtime, the users' passwords, and what the flow learned."""
+
+    server: Server
+    rt: Runtime
+    passwords: dict[str, str]
+    found: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        return self.server.url
+
+
+@pytest.fixture(scope="package")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("browser") / "var",
+        log_format="json",
+        log_level="warning",
+        password_hash_memory_kib=64,
+    )
+    rt = bootstrap(settings, configure_logs=False)
+    setup = RequestContext(actor="setup")
+    _, rita_once = rt.app.add_user("rita", ["responder"], setup)
+    rt.app.add_user("dora", ["dpo"], setup)
+    rt.app.set_password("dora", DPO_PASSWORD, setup)
+    server = Server(rt, host="127.0.0.1", port=0).start()
+    try:
+        yield Site(server, rt, {"rita": rita_once, "dora": DPO_PASSWORD})
+    finally:
+        server.stop()
+        rt.close()
+
+
+@pytest.fixture(scope="package")
+def driver() -> Iterator[WebDriver]:
+    if NO_CHROMIUM:
+        pytest.skip(SKIP_REASON)
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1366,900",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    chrome = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    chrome.implicitly_wait(0)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield chrome
+    finally:
+        chrome.quit()

@@ -1,0 +1,333 @@
+"""The incident page and its forms: report, triage, note, amend, close and reopen; a stale
+page's form refused with 412; the as-of replay; recording an assessment (and a what-if);
+decisions on obligations."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from services.application.context import RequestContext
+from services.incidents.demo import run_demo
+from tests.web.conftest import Browser, Web, dashboard, settings_for
+
+FACTS: dict[str, Any] = {
+    "summary": "CRM export on a public bucket",
+    "data_categories": ["contact", "identity"],
+    "people_count": "1,200",
+    "people_confirmed": "yes",
+    "jurisdiction": ["DE", "fr", ""],
+    "jurisdiction_people": ["700", "500", ""],
+    "breach_types": ["confidentiality"],
+    "encryption": "none",
+    "recipients": "unknown_or_public",
+    "intent": "malicious",
+    "recovery": "not_applicable",
+    "identifiability": "maximum",
+    "role": "controller",
+    "establishments": "DE",
+    "direct_loss_cny": "0",
+}
+
+
+def _version(html: str) -> str:
+    found = re.search(r'name="version" value="(\d+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def _open(web: Web, role: str, incident: UUID) -> tuple[Browser, str]:
+    browser = web.sign_in(role)
+    html = browser.get(f"/incidents/{incident}").text
+    return browser, html
+
+
+def test_report_form_records_an_incident_and_shows_it(web: Web) -> None:
+    """A report typed into the form is recorded with the caller as actor (moments read in
+    the configured zone) and the browser lands on its page."""
+    browser = web.sign_in("reporter")
+    form = browser.get("/incidents/new").text
+    assert 'name="discovered_at" value="2026-11-27T09:00"' in form
+    r = browser.post(
+        "/incidents/new",
+        {
+            "title": "Laptop left on a train",
+            "description": "Unencrypted?",
+            "incident_type": "lost_or_stolen_device",
+            "source": "employee",
+            "discovered_at": "2026-11-27T08:30",
+            "aware_at": "2026-11-27T08:45",
+        },
+    )
+    assert r.status_code == 303
+    page = browser.get(r.headers["location"]).text
+    assert "Laptop left on a train" in page
+    assert "Incident reported." in page
+    assert "2026-11-27 08:45 UTC" in page
+    assert "lost or stolen device" in page
+    row = web.rt.board.rows()[0]
+    assert row["reported_by"] == "reporter"
+
+
+def test_times_are_read_and_shown_in_the_configured_zone(tmp_path: Path) -> None:
+    """With BREACH_TIMEZONE=Europe/Berlin, typed moments are Berlin time and pages show
+    them with the zone's abbreviation and name."""
+    settings = settings_for(tmp_path / "var").model_copy(update={"timezone": "Europe/Berlin"})
+    with dashboard(settings) as web:
+        browser = web.sign_in("responder")
+        browser.get("/incidents/new")
+        r = browser.post(
+            "/incidents/new", {"title": "Berlin office", "discovered_at": "2026-11-27T09:30"}
+        )
+        page = browser.get(r.headers["location"]).text
+        assert "2026-11-27 09:30 CET" in page
+        assert "Times are shown in Europe/Berlin." in page
+        moment = web.rt.board.rows()[0]["discovered_at"]
+        assert moment.startswith("2026-11-27T08:30:00")
+
+
+def test_bad_report_names_the_field_keeps_the_input_and_records_nothing(web: Web) -> None:
+    """Aware before discovered is refused naming the field; what was typed stays."""
+    browser = web.sign_in("responder")
+    browser.get("/incidents/new")
+    before = web.events()
+    r = browser.post(
+        "/incidents/new",
+        {
+            "title": "Keep this title",
+            "discovered_at": "2026-11-27T08:30",
+            "aware_at": "2026-11-26T08:00",
+        },
+    )
+    assert r.status_code == 409
+    assert "aware_at: must not be before discovered_at" in r.text
+    assert 'value="Keep this title"' in r.text
+    missing = browser.post("/incidents/new", {"title": "x", "discovered_at": ""})
+    assert missing.status_code == 422
+    assert "discovered_at: is required" in missing.text
+    bad_time = browser.post("/incidents/new", {"title": "x", "discovered_at": "yesterday"})
+    assert bad_time.status_code == 422
+    assert "discovered_at" in bad_time.text
+    assert web.events() == before
+
+
+def test_triage_note_amend_close_and_reopen_from_the_page(web: Web) -> None:
+    """Each incident form records its change and the page shows it at once."""
+    incident = web.report("responder", title="Phishing wave")
+    browser, html = _open(web, "responder", incident)
+    base = f"/incidents/{incident}"
+    r = browser.post(
+        f"{base}/triage",
+        {
+            "severity": "high",
+            "personal_data_breach": "yes",
+            "incident_type": "phishing",
+            "version": _version(html),
+        },
+    )
+    assert r.status_code == 303
+    html = browser.get(r.headers["location"]).text
+    assert "Triage recorded." in html
+    assert "band-high" in html
+    assert browser.post(f"{base}/note", {"text": "Mail filter rule deployed"}).status_code == 303
+    html = browser.get(base).text
+    assert "Mail filter rule deployed" in html
+    amend = {
+        "version": _version(html),
+        "title": "Phishing wave against finance",
+        "occurred_at": "2026-11-25T07:00",
+        "discovered_at": re.search(r'name="discovered_at" value="([^"]+)"', html).group(1),  # type: ignore[union-attr]
+        "aware_at": "2026-11-26T10:00",
+        "reason": "mail logs reviewed",
+    }
+    assert browser.post(f"{base}/amend", amend).status_code == 303
+    html = browser.get(base).text
+    assert "Phishing wave against finance" in html
+    assert "aware_at unknown -&gt; 2026-11-26 10:00 UTC" in html
+    assert "occurred_at" in html
+    closed = browser.post(f"{base}/close", {"resolution": "Contained", "version": _version(html)})
+    assert closed.status_code == 303
+    html = browser.get(base).text
+    assert "closed: Contained" in html
+    assert 'id="reopen-form"' in html
+    assert 'id="triage-form"' not in html
+    reopened = browser.post(
+        f"{base}/reopen", {"reason": "More mailboxes", "version": _version(html)}
+    )
+    assert reopened.status_code == 303
+    assert "reopened: More mailboxes" in browser.get(base).text
+
+
+def test_refused_change_shows_the_reason_and_keeps_the_input(web: Web) -> None:
+    """A change a rule refuses is shown on the page with the field and reason (409), the
+    form refilled, and nothing recorded."""
+    incident = web.report("responder")
+    browser, html = _open(web, "responder", incident)
+    before = web.events()
+    r = browser.post(
+        f"/incidents/{incident}/amend",
+        {"version": _version(html), "reason": "", "title": "A new title I typed"},
+    )
+    assert r.status_code == 422
+    assert "reason" in r.text
+    assert 'value="A new title I typed"' in r.text
+    empty_note = browser.post(f"/incidents/{incident}/note", {"text": "   "})
+    assert empty_note.status_code == 422
+    reopen_open = browser.post(
+        f"/incidents/{incident}/reopen", {"reason": "why not", "version": _version(html)}
+    )
+    assert reopen_open.status_code == 409
+    assert "status: the incident is open" in reopen_open.text
+    assert web.events() == before
+
+
+def test_stale_page_is_refused_with_412_and_nothing_is_recorded(web: Web) -> None:
+    """A form sent from a page loaded before someone else's change is refused with 412 and
+    a clear message; the page then shows the current state."""
+    incident = web.report("responder")
+    browser, html = _open(web, "responder", incident)
+    stale = _version(html)
+    web.rt.app.triage_incident(incident, {"severity": "low"}, RequestContext(actor="chief"))
+    web.rt.settle()
+    before = web.events()
+    r = browser.post(f"/incidents/{incident}/triage", {"severity": "high", "version": stale})
+    assert r.status_code == 412
+    assert "changed by someone else since you loaded this page" in r.text
+    assert "band-low" in r.text
+    assert web.events() == before
+    fresh = _version(r.text)
+    assert fresh != stale
+    again = browser.post(f"/incidents/{incident}/triage", {"severity": "high", "version": fresh})
+    assert again.status_code == 303
+
+
+def test_replay_shows_the_incident_as_recorded_earlier(web: Web) -> None:
+    """?at= shows the incident as it was then, bannered, read-only, with a way back."""
+    incident = web.report("responder", title="Before the triage")
+    web.clock.advance(minutes=10)
+    web.rt.app.triage_incident(incident, {"severity": "very_high"}, RequestContext(actor="chief"))
+    web.rt.settle()
+    browser, html = _open(web, "auditor", incident)
+    links = re.findall(r'href="(/incidents/[^"?]+\?at=[^"]+)"', html)
+    assert len(links) == 3  # reported, triaged, playbook applied
+    then = browser.get(links[0]).text
+    assert "As of 2026-11-27 09:00:00 UTC" in then
+    assert "not triaged" in then
+    assert "band-very_high" not in then
+    assert f'href="/incidents/{incident}" class="button">Back to now' in then
+    assert then.count('method="post"') == 1  # signing out only
+    typed = browser.get(f"/incidents/{incident}?at=2026-11-27T09:05").text
+    assert "not triaged" in typed
+    now = browser.get(f"/incidents/{incident}?at=2026-11-27T09:20").text
+    assert "band-very_high" in now
+    future = browser.get(f"/incidents/{incident}?at=2030-01-01T00:00")
+    assert future.status_code == 422
+    assert "in the future" in future.text
+    early = browser.get(f"/incidents/{incident}?at=2026-11-01T00:00")
+    assert early.status_code == 422
+    assert "reported later" in early.text
+    assert browser.get(f"/incidents/{incident}?at=rubbish").status_code == 422
+    assert (
+        web.sign_in("reporter").get(f"/incidents/{incident}?at=2026-11-27T09:05").status_code == 403
+    )
+
+
+def test_assessment_form_records_the_facts_and_shows_the_working(web: Web) -> None:
+    """The structured assessment form records the facts; the page shows the severity
+    breakdown, the recommendation and which laws apply and why."""
+    incident = web.report("responder")
+    browser, html = _open(web, "dpo", incident)
+    assert 'id="assess-form"' in html
+    r = browser.post(
+        f"/incidents/{incident}/assess", {**FACTS, "version": _version(html), "action": "record"}
+    )
+    assert r.status_code == 303, r.text
+    assert r.headers["location"].endswith("?ok=assessed#assessment")
+    page = browser.get(r.headers["location"]).text
+    assert "Impact assessment recorded." in page
+    assert "How the score was reached" in page
+    assert "DPC base" in page
+    assert "Recommendation:" in page
+    assert "Which laws apply and why" in page
+    assert "eu_gdpr/supervisory_authority" in page
+    assert "not triggered, and why" in page
+    record = web.rt.app.get_incident(incident).state.assessment
+    assert record is not None
+    assert record.facts.people.count == 1200
+    assert record.facts.people_by_jurisdiction == {"DE": 700, "FR": 500}
+    assert record.facts.establishments == ("DE",)
+    assert 'name="jurisdiction" value="FR"' in page
+
+
+def test_what_if_evaluates_without_recording(web: Web) -> None:
+    """'Evaluate without recording' shows the result and appends nothing."""
+    incident = web.report("responder")
+    browser, html = _open(web, "dpo", incident)
+    before = web.events()
+    r = browser.post(
+        f"/incidents/{incident}/assess", {**FACTS, "version": _version(html), "action": "what_if"}
+    )
+    assert r.status_code == 200
+    assert "What-if: nothing was recorded" in r.text
+    assert "eu_gdpr/supervisory_authority" in r.text
+    assert web.events() == before
+    assert web.rt.app.get_incident(incident).state.assessment is None
+
+
+def test_bad_assessment_names_the_field_and_records_nothing(web: Web) -> None:
+    """Inconsistent facts are refused naming the field, with the form refilled as typed."""
+    incident = web.report("responder")
+    browser, html = _open(web, "dpo", incident)
+    before = web.events()
+    cases = [
+        ({"people_count": "100"}, "people_by_jurisdiction: adds up to 1,200"),
+        ({"people_count": "many"}, "people.count"),
+        ({"data_categories": []}, "data_categories"),
+        ({"jurisdiction": ["XX"], "jurisdiction_people": ["5"]}, "people_by_jurisdiction"),
+        ({"intent": ""}, "intent: choose one"),
+    ]
+    for change, message in cases:
+        r = browser.post(
+            f"/incidents/{incident}/assess",
+            {**FACTS, **change, "version": _version(html), "action": "record"},
+        )
+        assert r.status_code == 422, (change, r.status_code)
+        assert message in r.text, change
+    assert 'value="CRM export on a public bucket"' in r.text
+    assert web.events() == before
+
+
+def test_dpo_records_a_decision_on_an_obligation(web: Web) -> None:
+    """The DPO's decision (notified, with time and reference) is recorded and shown."""
+    incident = run_demo(web.rt.app).id
+    web.rt.settle()
+    browser, html = _open(web, "dpo", incident)
+    assert "decide-form" in html
+    r = browser.post(
+        f"/incidents/{incident}/decide",
+        {
+            "version": _version(html),
+            "obligation": "eu_gdpr/supervisory_authority",
+            "decision": "notified",
+            "reason": "filed via the portal",
+            "notified_at": "2026-11-27T08:50",
+            "reference": "BfDI-2026-77",
+        },
+    )
+    assert r.status_code == 303, r.text
+    page = browser.get(r.headers["location"]).text
+    assert "Decision recorded." in page
+    assert "ref. BfDI-2026-77" in page
+    bad = browser.post(
+        f"/incidents/{incident}/decide",
+        {
+            "version": _version(page),
+            "obligation": "eu_gdpr/data_subjects",
+            "decision": "notified",
+            "reason": "x",
+        },
+    )
+    assert bad.status_code == 409
+    assert "notified_at: is required" in bad.text

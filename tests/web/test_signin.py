@@ -1,0 +1,174 @@
+"""Signing in and out of the dashboard, the login CSRF token, cookies, and the forced change
+of a one-time password."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from services.api.app import create_app
+from services.bootstrap import bootstrap
+from services.config import Settings
+from tests.support.clocks import ManualClock
+from tests.web.conftest import PASSWORD, SETUP, Web, csrf_of
+
+
+def _login(client: TestClient, username: str, password: str) -> Response:
+    token = csrf_of(client.get("/login").text)
+    return client.post(
+        "/login",
+        data={"csrf": token, "username": username, "password": password},
+        follow_redirects=False,
+    )
+
+
+def test_pages_redirect_to_sign_in_when_not_signed_in(web: Web) -> None:
+    """Without a session every page sends the browser to the sign-in page."""
+    client = web.client()
+    for path in ("/", "/obligations", "/mailbox", "/users", "/incidents/new"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303, path
+        assert r.headers["location"].startswith("/login"), path
+    assert client.get("/obligations", follow_redirects=False).headers["location"] == (
+        "/login?next=/obligations"
+    )
+
+
+def test_good_sign_in_opens_a_strict_http_only_session(web: Web) -> None:
+    """The right password gives a session cookie (HttpOnly, SameSite=Strict, Path=/) and
+    the board; ``next`` brings the user back where they were going."""
+    client = web.client()
+    token = csrf_of(client.get("/login?next=/obligations").text)
+    r = client.post(
+        "/login",
+        data={"csrf": token, "username": "responder", "password": PASSWORD, "next": "/obligations"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == "/obligations"
+    cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("breach_session="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Path=/" in cookie
+    assert "Secure" not in cookie  # turned off in these settings
+    board = client.get("/")
+    assert board.status_code == 200
+    assert "responder" in board.text
+
+
+def test_next_never_leads_off_the_site(web: Web) -> None:
+    """A ``next`` naming another site is replaced by the board."""
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        client = web.client()
+        token = csrf_of(client.get("/login?next=//evil.example/x").text)
+        r = client.post(
+            "/login",
+            data={"csrf": token, "username": "responder", "password": PASSWORD, "next": target},
+            follow_redirects=False,
+        )
+        assert r.headers["location"] == "/", target
+
+
+def test_session_cookie_is_secure_by_default(tmp_path: Path) -> None:
+    """With default settings the session cookie is marked Secure."""
+    settings = Settings(data_dir=tmp_path / "var", password_hash_memory_kib=64)
+    rt = bootstrap(settings, clock=ManualClock(), configure_logs=False)
+    try:
+        rt.app.add_user("alice", ["responder"], SETUP)
+        rt.app.set_password("alice", PASSWORD, SETUP)
+        client = TestClient(create_app(rt), base_url="https://testserver")
+        r = _login(client, "alice", PASSWORD)
+        cookie = next(c for c in r.headers.get_list("set-cookie") if "breach_session=" in c)
+        assert "Secure" in cookie
+        assert client.get("/").status_code == 200
+        client.close()
+    finally:
+        rt.close()
+
+
+def test_failed_sign_in_says_only_wrong_username_or_password(web: Web) -> None:
+    """A wrong password and an unknown user get the same answer and no session."""
+    client = web.client()
+    for username, password in (("responder", "not the password"), ("nobody", PASSWORD)):
+        r = _login(client, username, password)
+        assert r.status_code == 401
+        assert "wrong username or password" in r.text
+        assert "breach_session" not in client.cookies
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_sign_in_without_the_pre_session_token_is_refused(web: Web) -> None:
+    """A sign-in form posted from elsewhere (no or wrong login token) is refused with 403."""
+    client = web.client()
+    r = client.post(
+        "/login", data={"username": "responder", "password": PASSWORD}, follow_redirects=False
+    )
+    assert r.status_code == 403
+    client.get("/login")
+    r = client.post(
+        "/login",
+        data={"csrf": "forged", "username": "responder", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403
+    assert "breach_session" not in client.cookies
+
+
+def test_one_time_password_must_be_changed_before_anything_else(web: Web) -> None:
+    """A user signing in with a one-time password gets only the password page; after
+    setting their own, the board opens and the one-time password no longer works."""
+    _, one_time = web.rt.app.add_user("newbie", ["responder"], SETUP)
+    client = web.client()
+    r = _login(client, "newbie", one_time)
+    assert r.headers["location"] == "/account/password"
+    assert "breach_session" not in client.cookies
+    assert client.get("/", follow_redirects=False).headers["location"] == "/account/password"
+    assert client.get("/api/v1/me").status_code == 401  # no session until the change
+    page = client.get("/account/password")
+    assert "one-time password" in page.text
+    token = csrf_of(page.text)
+    short = client.post(
+        "/account/password",
+        data={"csrf": token, "new_password": "short", "confirm_password": "short"},
+    )
+    assert short.status_code == 422
+    assert "at least 12 characters" in short.text
+    before = web.events()
+    forged = client.post(
+        "/account/password",
+        data={"csrf": "forged", "new_password": PASSWORD, "confirm_password": PASSWORD},
+    )
+    assert forged.status_code == 403
+    assert web.events() == before
+    done = client.post(
+        "/account/password",
+        data={"csrf": token, "new_password": PASSWORD, "confirm_password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == "/?ok=password"
+    assert client.get("/").status_code == 200
+    assert web.rt.app.login("newbie", one_time) is None
+    assert web.rt.app.login("newbie", PASSWORD) is not None
+
+
+def test_password_reset_to_one_time_signs_the_user_out(web: Web) -> None:
+    """When an admin resets a signed-in user's password, their session ends at once: the
+    next page is the sign-in form."""
+    browser = web.sign_in("auditor")
+    assert browser.get("/", follow_redirects=False).status_code == 200
+    web.rt.app.set_password("auditor", "temporary-password-1", SETUP, one_time=True)
+    r = browser.get("/", follow_redirects=False)
+    assert r.status_code in (302, 303)
+    assert r.headers["location"].startswith("/login")
+
+
+def test_sign_out_needs_the_csrf_token_and_ends_the_session(web: Web) -> None:
+    """Signing out without the token is refused; with it the session ends."""
+    browser = web.sign_in("responder")
+    assert browser.post("/logout", {"csrf": "forged"}).status_code == 403
+    assert browser.get("/").status_code == 200
+    r = browser.post("/logout")
+    assert r.headers["location"] == "/login"
+    assert browser.client.get("/", follow_redirects=False).status_code == 303
