@@ -203,12 +203,14 @@ class Board:
                 ids,
             )
         }
+        # Unary + keeps SQLite on the key index (few rows per incident) rather than the
+        # status index, which would visit every open obligation of every incident.
         deadlines = {
             r["incident_id"]: r
             for r in self.store.query(
                 "SELECT incident_id, regime_name, MIN(deadline) AS deadline FROM obligations "
-                f"WHERE incident_id IN ({marks}) AND status IN ('open', 'to_notify') "
-                "AND triggered = 1 AND deadline IS NOT NULL GROUP BY incident_id",
+                f"WHERE incident_id IN ({marks}) AND +status IN ('open', 'to_notify') "
+                "AND triggered = 1 AND +deadline IS NOT NULL GROUP BY incident_id",
                 ids,
             )
         }

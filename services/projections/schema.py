@@ -30,10 +30,10 @@ def db_time(moment: datetime | None) -> str | None:
 
 
 def from_db_time(text: str | None) -> datetime | None:
-    """Parse a moment written by :func:`db_time`."""
+    """Parse a moment written by :func:`db_time` (ISO 8601 with ``Z``: aware, UTC)."""
     if text is None:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)
 
 
 class ViewTransaction(Protocol):

@@ -3,6 +3,7 @@ background workers and, when no SMTP relay is configured, the local capture serv
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 
@@ -72,6 +73,12 @@ class Server:
     def start(self) -> Server:
         """Bring the views up to date, then start the workers and the HTTP server."""
         self.rt.settle()
+        # Objects built so far live as long as the server: keep them out of every
+        # collection, and collect young objects less often (requests allocate many
+        # short-lived ones); both shorten the collector's pauses in answers' tails.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
         if self.run_workers:
             target, delivery = self.smtp_target()
             self.workers = Workers(self.rt, target, delivery).start()

@@ -107,7 +107,7 @@ def board(
         {**r, "contained": contained(r), "clock": countdown(r["next_deadline"], now, due_soon)}
         for r in result.items
     ]
-    empty = rt.board.count() == 0
+    empty = not rows and after is None and rt.board.count() == 0
     return page(
         request,
         "board.html",

@@ -125,6 +125,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,
     )
     env.filters["words"] = words
     env.filters["iso"] = iso_utc

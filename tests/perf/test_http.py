@@ -3,8 +3,8 @@ under 8 concurrent clients.
 
 Loads 10,000 incidents (one in ten triaged as a breach and assessed, so they carry playbook
 tasks and obligations with deadlines), starts the real server (``breach serve`` in its own
-process, workers on), and has 8 clients with keep-alive connections request each page in
-turn. Prints p50/p99/max latency of each page, and ratios to two raw baselines measured in
+process, workers on), and has 8 client processes with keep-alive connections request each
+page in turn. Prints p50/p99/max latency of each page, and ratios to two raw baselines measured in
 the same run: the bare HTTP floor
 (``/healthz``, no store access) and the board page's SQL queries run directly. Not pass/fail;
 the targets it is read against are p99 < 50 ms for the board's first page and < 100 ms for an
@@ -13,9 +13,9 @@ incident page.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -62,31 +62,32 @@ def load(rt: object) -> list[str]:
     return ids
 
 
+def _client(args: tuple[str, dict[str, str], list[str], int]) -> list[float]:
+    """One client process: keep-alive requests to ``paths`` in turn; latencies in ms."""
+    url, headers, paths, count = args
+    out = []
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
+        c.get(paths[0])
+        for i in range(count):
+            path = paths[i % len(paths)]
+            t = time.perf_counter()
+            r = c.get(path)
+            out.append((time.perf_counter() - t) * 1000)
+            assert r.status_code == 200, (path, r.status_code, r.text[:200])
+    return out
+
+
 def hammer(url: str, headers: dict[str, str], paths: Callable[[random.Random], str]) -> list[float]:
-    """8 clients, each sending REQUESTS_PER_CLIENT requests; latencies in ms."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-
-    def client(seed: int) -> None:
+    """CLIENTS client processes (so clients do not queue on one interpreter lock), each
+    sending REQUESTS_PER_CLIENT requests; every latency in ms."""
+    jobs = []
+    for seed in range(CLIENTS):
         rng = random.Random(seed)
-        mine = []
-        with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
-            c.get(paths(rng))
-            for _ in range(REQUESTS_PER_CLIENT):
-                path = paths(rng)
-                t = time.perf_counter()
-                r = c.get(path)
-                mine.append((time.perf_counter() - t) * 1000)
-                assert r.status_code == 200, (path, r.status_code, r.text[:200])
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return latencies
+        jobs.append(
+            (url, headers, [paths(rng) for _ in range(REQUESTS_PER_CLIENT)], REQUESTS_PER_CLIENT)
+        )
+    with multiprocessing.get_context("spawn").Pool(CLIENTS) as pool:
+        return [ms for part in pool.map(_client, jobs) for ms in part]
 
 
 def summary(name: str, ms: list[float], floor: float | None = None) -> float:
@@ -105,6 +106,7 @@ def test_board_and_incident_pages_under_8_clients(tmp_path: Path) -> None:
     ids = load(rt)
     ctx = RequestContext(actor="setup")
     rt.app.add_user("bench", ["responder", "auditor"], ctx)
+    rt.app.set_password("bench", "benchmark-password", ctx)
     _, token = rt.app.issue_token("bench", "bench", ctx)
     assert rt.app.credentials is not None
     cookie, _ = rt.app.credentials.open_session("bench")
