@@ -75,6 +75,48 @@ class Settings(BaseSettings):
         "default: created in <data_dir>/secrets/audit.key (keep it outside the data directory "
         "in production).",
     )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host:5432/dbname: keep the event log, the views, "
+        "the audit chain, keys and credentials in PostgreSQL (distributed mode); unset: SQLite "
+        "files under the data directory.",
+    )
+    database_schema: str = Field(
+        default="public",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema holding breachledger's tables (created if missing).",
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        description="host:port[,host:port...] of the Kafka cluster the relay publishes to and "
+        "the workers consume from; unset: no relay, workers read the store directly.",
+    )
+    kafka_topic: str = Field(
+        default="breachledger.events",
+        pattern=r"^[A-Za-z0-9._-]{1,249}$",
+        description="The topic every stored event is published to.",
+    )
+    kafka_partitions: int = Field(
+        default=6, ge=1, le=1000, description="Partitions of the topic when it is created."
+    )
+    kafka_group_prefix: str = Field(
+        default="breachledger",
+        pattern=r"^[A-Za-z0-9._-]{1,100}$",
+        description="Consumer groups are named <prefix>.<worker kind>.",
+    )
+    kafka_security_protocol: str = Field(
+        default="PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
+    )
+    kafka_sasl_mechanism: str | None = Field(default=None, description="e.g. SCRAM-SHA-512.")
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve Prometheus metrics on this port from `breach worker` processes "
+        "(the HTTP server always serves /metrics).",
+    )
     intake_secret: SecretStr | None = Field(
         default=None,
         description="Shared secret of the alert intake endpoint (HMAC-SHA256 over the body, "

@@ -102,6 +102,12 @@ def _create_statements(table: Table) -> list[str]:
     return statements
 
 
+def tracking_name(view: str, stream: str = "") -> str:
+    """The tracking key of a view in one stream of the log (the view's name alone for the
+    whole log read in order; ``view@stream`` for a part of it, e.g. a topic partition)."""
+    return f"{view}@{stream}" if stream else view
+
+
 class SQLiteViewStore(SQLiteTrackingRecorder):
     """Holds the views of several projections and their tracking positions in one file."""
 
@@ -144,24 +150,34 @@ class SQLiteViewStore(SQLiteTrackingRecorder):
             row = c.fetchone()
         return None if row is None else int(row[0])
 
-    def position(self, name: str) -> int:
-        """The log position the named view has applied up to (0 when nothing)."""
-        return self.max_tracking_id(name) or 0
+    def position(self, name: str, stream: str = "") -> int:
+        """The log position the named view has applied up to (0 when nothing), in one
+        stream of the log (``""``: the whole log, read in order)."""
+        return self.max_tracking_id(tracking_name(name, stream)) or 0
 
-    def apply(self, projection: Projection, items: Sequence[Positioned], expected: int) -> bool:
-        """Apply events in one transaction if the view is still at ``expected``.
+    def apply(
+        self,
+        projection: Projection,
+        items: Sequence[Positioned],
+        expected: int,
+        *,
+        stream: str = "",
+    ) -> bool:
+        """Apply events in one transaction if the view is still at ``expected`` in
+        ``stream`` (a part of the log whose positions increase, e.g. a topic partition).
 
         Returns False (and changes nothing) when another worker moved the view first.
         """
         if not items:
             return True
+        name = tracking_name(projection.name, stream)
         with self._immediate() as c:
-            if (self._max_tracking_id(projection.name, c) or 0) != expected:
+            if (self._max_tracking_id(name, c) or 0) != expected:
                 return False
             tx = SQLiteTransaction(c, self.tables)
             for item in items:
                 projection.process(item.event, item.position, tx)
-            self._insert_tracking(c, Tracking(projection.name, items[-1].position))
+            self._insert_tracking(c, Tracking(name, items[-1].position))
         return True
 
     def reset(self, projection: Projection) -> None:
@@ -171,7 +187,10 @@ class SQLiteViewStore(SQLiteTrackingRecorder):
                 c.execute(f"DROP TABLE IF EXISTS {_quote(table.name)}")
                 for statement in _create_statements(table):
                     c.execute(statement)
-            c.execute("DELETE FROM tracking WHERE application_name = ?", [projection.name])
+            c.execute(
+                "DELETE FROM tracking WHERE application_name = ? OR application_name LIKE ?",
+                [projection.name, tracking_name(projection.name, "%")],
+            )
             c.execute(
                 "INSERT OR REPLACE INTO view_meta (name, version) VALUES (?, ?)",
                 [projection.name, projection.version],
