@@ -21,6 +21,7 @@ from services.api.routes import (
     health,
     incidents,
     intake,
+    metrics,
     notifications,
     operations,
     people,
@@ -76,6 +77,7 @@ def create_app(rt: Runtime, *, settle: Callable[[], None] | None = None) -> Fast
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     install_web(app)
 
     app.add_middleware(
