@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +12,7 @@ from uuid import UUID
 
 from events.notifications import Contact
 from services.application.app import BreachLedger
+from services.application.errors import InvalidInput
 from services.assessment.obligations_view import Obligations, ObligationsProjection
 from services.audit.chain import ChainStore, ChainWorker
 from services.clock import Clock, SystemClock
@@ -17,6 +20,7 @@ from services.config import Settings
 from services.containment.playbooks import PlaybookCatalog
 from services.containment.policies import ContainmentPolicy, PlaybookPolicy
 from services.containment.tasks_view import Tasks, TasksProjection
+from services.feeds.kafka import topic_partitions
 from services.feeds.signal import SaveSignal
 from services.feeds.store import StoreFeed
 from services.incidents.board import Board, IncidentBoardProjection
@@ -30,11 +34,15 @@ from services.notifications.transport import SmtpTarget
 from services.notifications.views import Notifications, NotificationsProjection
 from services.people.people_view import People, PeopleProjection
 from services.policies.worker import Policies, Policy
+from services.projections.postgres_store import PostgresViewStore
 from services.projections.schema import Projection
 from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.store import ViewStore
 from services.projections.views import Views
+from services.server.progress import Pipeline
+from services.storage.postgres import PostgresDatabase, PostgresTarget, startup
 from services.users.credentials import CredentialStore
-from services.vault.keystore import SQLiteKeyStore
+from services.vault.keystore import KeyStore
 from services.vault.sealing import Lookups
 from services.vault.secrets import decode, load_or_create
 from services.vault.vault import Vault
@@ -86,14 +94,27 @@ def dispatch_settings(settings: Settings) -> DispatchSettings:
     )
 
 
+def postgres_target(settings: Settings) -> PostgresTarget | None:
+    """Where PostgreSQL is when the settings name a database (None: embedded SQLite)."""
+    if settings.database_url is None:
+        return None
+    return PostgresTarget.from_url(
+        settings.database_url.get_secret_value(), settings.database_schema
+    )
+
+
 def store_env(settings: Settings) -> dict[str, str]:
     """The eventsourcing infrastructure environment for the configured event store."""
-    env = {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(settings.events_db),
-        "SQLITE_LOCK_TIMEOUT": "30",
-        "CREATE_TABLE": "y",
-    }
+    target = postgres_target(settings)
+    if target is not None:
+        env = target.event_store_env()
+    else:
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(settings.events_db),
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "CREATE_TABLE": "y",
+        }
     if settings.aggregate_cache_size > 0:
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
     if settings.cipher_key is not None:
@@ -102,17 +123,30 @@ def store_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def build_vault(settings: Settings) -> Vault:
-    """The vault: key store file and secrets from settings (or generated files)."""
-    if settings.vault_master_key is not None:
-        master = decode(settings.vault_master_key.get_secret_value(), "BREACH_VAULT_MASTER_KEY")
-    else:
-        master = load_or_create(settings.secrets_dir / "master.key")
-    if settings.lookup_secret is not None:
-        lookup = decode(settings.lookup_secret.get_secret_value(), "BREACH_LOOKUP_SECRET")
-    else:
-        lookup = load_or_create(settings.secrets_dir / "lookup.key")
-    return Vault(SQLiteKeyStore(settings.keys_db, master), Lookups(lookup))
+def shared_secret(settings: Settings, field: str, filename: str) -> bytes:
+    """A 32-byte secret: configured (``BREACH_<FIELD>``), or generated once in the data
+    directory's ``secrets/``. With a database URL several processes, on several machines,
+    share one store, so the secret must be configured: each would otherwise make its own."""
+    configured = getattr(settings, field)
+    name = f"BREACH_{field.upper()}"
+    if configured is not None:
+        return decode(configured.get_secret_value(), name)
+    if settings.database_url is not None:
+        raise InvalidInput(
+            name,
+            "required with BREACH_DATABASE_URL (every process must use the same one); make one "
+            "with: python -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())'",
+        )
+    return load_or_create(settings.secrets_dir / filename)
+
+
+def build_vault(settings: Settings, database: PostgresDatabase | None = None) -> Vault:
+    """The vault: key store (its own SQLite file, or a table of ``database``) and secrets
+    from settings (or generated files, on the embedded store)."""
+    master = shared_secret(settings, "vault_master_key", "master.key")
+    lookup = shared_secret(settings, "lookup_secret", "lookup.key")
+    keys = KeyStore(database if database is not None else settings.keys_db, master)
+    return Vault(keys, Lookups(lookup))
 
 
 @dataclass
@@ -132,6 +166,10 @@ class Runtime:
     audit_key: bytes
     notifications: Notifications
     playbooks: PlaybookCatalog
+    database: PostgresDatabase | None = None
+    """The PostgreSQL pool of the views, chain, keys and credentials (None on SQLite)."""
+    pipeline: Pipeline | None = None
+    """With Kafka: the progress of the relay and the worker processes (None embedded)."""
 
     def dispatcher(self, target: SmtpTarget, delivery: DeliveryCheck | None = None) -> Dispatcher:
         """A dispatcher sending to ``target`` (the notifications view kept current)."""
@@ -151,7 +189,11 @@ class Runtime:
 
     def settle(self) -> None:
         """Run every policy and bring every view to the head of the log (what a running
-        server does continuously, done at once for a one-shot command)."""
+        server does continuously, done at once for a one-shot command). With Kafka the
+        worker processes do that work: wait (a few seconds at most) until they have."""
+        if self.pipeline is not None:
+            self.pipeline.settle()
+            return
         self.policies.catch_up()
         self.views.catch_up()
         self.link()
@@ -169,6 +211,27 @@ class Runtime:
         if self.app.credentials is not None:
             self.app.credentials.close()
         self.app.close()
+        if self.database is not None:
+            self.database.close()
+
+
+@contextmanager
+def _databases(settings: Settings) -> Iterator[PostgresDatabase | None]:
+    """The PostgreSQL pool when the settings name a database (its schema created and
+    start-up serialised with other processes while the caller creates its tables), or
+    None for the embedded SQLite files."""
+    target = postgres_target(settings)
+    if target is None:
+        yield None
+        return
+    database = PostgresDatabase(target)
+    try:
+        with startup(target):
+            database.open()
+            yield database
+    except BaseException:
+        database.close()
+        raise
 
 
 def bootstrap(
@@ -177,46 +240,51 @@ def bootstrap(
     clock: Clock | None = None,
     configure_logs: bool = True,
 ) -> Runtime:
-    """Build a :class:`Runtime` on the embedded SQLite store under ``settings.data_dir``."""
+    """Build a :class:`Runtime`: on PostgreSQL when ``settings.database_url`` is set,
+    otherwise on the embedded SQLite files under ``settings.data_dir``."""
     settings = settings or Settings()
     if configure_logs:
         configure_logging(settings)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     signal = SaveSignal()
-    app = BreachLedger(
-        store_env(settings),
-        clock=clock or SystemClock(),
-        command_retries=settings.command_retries,
-        on_saved=signal.saved,
-        vault=build_vault(settings),
-        templates=NoticeTemplates(settings.templates_dir / "notices"),
-        notice_settings=notice_settings(settings),
-        credentials=CredentialStore(
-            settings.credentials_db,
-            session_hours=settings.session_hours,
-            hash_memory_kib=settings.password_hash_memory_kib,
-        ),
-    )
+    all_projections = projections()
+    with _databases(settings) as database:
+        app = BreachLedger(
+            store_env(settings),
+            clock=clock or SystemClock(),
+            command_retries=settings.command_retries,
+            on_saved=signal.saved,
+            vault=build_vault(settings, database),
+            templates=NoticeTemplates(settings.templates_dir / "notices"),
+            notice_settings=notice_settings(settings),
+            credentials=CredentialStore(
+                database if database is not None else settings.credentials_db,
+                session_hours=settings.session_hours,
+                hash_memory_kib=settings.password_hash_memory_kib,
+            ),
+        )
+        store: ViewStore
+        if database is not None:
+            store = PostgresViewStore(database, all_projections)
+            chain = ChainStore(database, allow_gaps=True)
+        else:
+            store = SQLiteViewStore(settings.views_db, all_projections)
+            chain = ChainStore(settings.audit_db)
+        store.create_table()
     app.import_max_bytes = settings.import_max_bytes
     feed = StoreFeed(
         app.recorder, app.mapper, signal=signal, poll_interval=settings.feed_poll_interval
     )
-    all_projections = projections()
-    store = SQLiteViewStore(settings.views_db, all_projections)
-    store.create_table()
     views = Views(feed, store, all_projections)
     catalog = PlaybookCatalog.load(settings.templates_dir / "playbooks")
     people = People(store)
-    if settings.audit_key is not None:
-        audit_key = decode(settings.audit_key.get_secret_value(), "BREACH_AUDIT_KEY")
-    else:
-        audit_key = load_or_create(settings.secrets_dir / "audit.key")
+    audit_key = shared_secret(settings, "audit_key", "audit.key")
 
     def people_of(incident_id: UUID) -> list[dict[str, Any]]:
         views.catch_up_only("people")
         return people.of_incident(incident_id)
 
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         app=app,
         feed=feed,
@@ -226,8 +294,19 @@ def bootstrap(
         obligations=Obligations(store, due_soon=timedelta(hours=settings.due_soon_hours)),
         tasks=Tasks(store),
         people=people,
-        chain=ChainStore(settings.audit_db),
+        chain=chain,
         audit_key=audit_key,
         notifications=Notifications(store),
         playbooks=catalog,
+        database=database,
     )
+    if settings.kafka_bootstrap_servers:
+        runtime.pipeline = Pipeline(
+            app=app,
+            feed=feed,
+            view_position=store.position,
+            partitions=lambda: topic_partitions(settings),
+            views=[w.projection.name for w in views.workers],
+            policies=[w.policy.name for w in runtime.policies.workers],
+        )
+    return runtime

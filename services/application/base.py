@@ -24,12 +24,10 @@ from eventsourcing.persistence import (
     Mapper,
     Notification,
     Recording,
-    StoredEvent,
     Tracking,
     TrackingRecorder,
     Transcoder,
 )
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import Environment, EnvType
 from pydantic import BaseModel, ValidationError
 from structlog.contextvars import bound_contextvars
@@ -48,6 +46,7 @@ from services.application.errors import (
 from services.clock import Clock
 from services.notifications.settings import NoticeSettings
 from services.notifications.templates import NoticeTemplates
+from services.storage.event_reads import event_reads
 from services.users.credentials import CredentialStore
 from services.vault.vault import Vault
 
@@ -126,56 +125,30 @@ class LedgerApplication(Application[UUID]):
         return recordings
 
     def existing_ids(self, ids: Sequence[UUID]) -> set[UUID]:
-        """Which of ``ids`` already have an aggregate in the store (one query per 500)."""
-        recorder = self.recorder
-        found: set[UUID] = set()
-        if not isinstance(recorder, SQLiteApplicationRecorder):
-            return {i for i in ids if recorder.select_events(i, limit=1)}
-        table = recorder.events_table_name
-        for start in range(0, len(ids), 500):
-            chunk = [i.hex for i in ids[start : start + 500]]
-            marks = ",".join("?" for _ in chunk)
-            with recorder.datastore.transaction(commit=False) as c:
-                c.execute(
-                    f"SELECT originator_id FROM {table} "
-                    f"WHERE originator_version = 1 AND originator_id IN ({marks})",
-                    chunk,
-                )
-                found.update(UUID(row[0]) for row in c.fetchall())
-        return found
+        """Which of ``ids`` already have an aggregate in the store (few queries)."""
+        reads = event_reads(self.recorder)
+        if reads is None:
+            return {i for i in ids if self.recorder.select_events(i, limit=1)}
+        return reads.created(ids)
 
     def load_many(self, ids: Sequence[UUID]) -> dict[UUID, Any]:
-        """Current aggregates for many ids, read with one query per 500 ids (bypassing the
-        cache, so the caller owns the objects). Missing ids are left out."""
+        """Current aggregates for many ids, read with few queries (bypassing the cache, so
+        the caller owns the objects). Missing ids are left out."""
         return self._events_of(ids, lambda _: True)
 
     def _events_of(self, ids: Sequence[UUID], keep: Callable[[Any], bool]) -> dict[UUID, Any]:
         """Aggregates projected from their events that ``keep`` accepts (in version order,
         stopping at the first it refuses)."""
-        recorder = self.recorder
+        reads = event_reads(self.recorder)
         grouped: dict[UUID, list[Any]] = {}
-        if not isinstance(recorder, SQLiteApplicationRecorder):
+        if reads is None:
             for i in ids:
                 grouped[i] = list(self.events.get(i))
             return _project(grouped, keep)
-        for start in range(0, len(ids), 500):
-            chunk = [i.hex for i in ids[start : start + 500]]
-            marks = ",".join("?" for _ in chunk)
-            with recorder.datastore.transaction(commit=False) as c:
-                c.execute(
-                    "SELECT originator_id, originator_version, topic, state FROM "
-                    f"{recorder.events_table_name} WHERE originator_id IN ({marks}) "
-                    "ORDER BY originator_id, originator_version",
-                    chunk,
-                )
-                for row in c.fetchall():
-                    stored = StoredEvent(
-                        originator_id=UUID(row[0]),
-                        originator_version=row[1],
-                        topic=row[2],
-                        state=row[3],
-                    )
-                    grouped.setdefault(UUID(row[0]), []).append(self.mapper.to_domain_event(stored))
+        for stored in reads.stored(ids):
+            aggregate_id = stored.originator_id
+            assert isinstance(aggregate_id, UUID)
+            grouped.setdefault(aggregate_id, []).append(self.mapper.to_domain_event(stored))
         return _project(grouped, keep)
 
     def as_of(self, aggregate_id: UUID, at: datetime) -> Any | None:
@@ -209,45 +182,16 @@ class LedgerApplication(Application[UUID]):
 
     def stored_events_of(self, ids: Sequence[UUID]) -> list[Notification]:
         """The stored events of these aggregates, undecoded, in log order."""
-        recorder = self.recorder
-        if not isinstance(recorder, SQLiteApplicationRecorder):
-            msg = "stored_events_of needs the SQLite recorder"
+        reads = event_reads(self.recorder)
+        if reads is None:
+            msg = "stored_events_of needs the SQLite or the PostgreSQL recorder"
             raise NotImplementedError(msg)
-        out: list[Notification] = []
-        for start in range(0, len(ids), 500):
-            chunk = [i.hex for i in ids[start : start + 500]]
-            marks = ",".join("?" for _ in chunk)
-            with recorder.datastore.transaction(commit=False) as c:
-                c.execute(
-                    "SELECT rowid, originator_id, originator_version, topic, state FROM "
-                    f"{recorder.events_table_name} WHERE originator_id IN ({marks})",
-                    chunk,
-                )
-                out.extend(
-                    Notification(
-                        id=row[0],
-                        originator_id=UUID(row[1]),
-                        originator_version=row[2],
-                        topic=row[3],
-                        state=row[4],
-                    )
-                    for row in c.fetchall()
-                )
-        return sorted(out, key=lambda n: n.id)
+        return reads.stored(ids)
 
     def version_at(self, aggregate_id: UUID, position: int) -> int | None:
         """The aggregate's version when the log ended at ``position``."""
-        recorder = self.recorder
-        if not isinstance(recorder, SQLiteApplicationRecorder):
-            return None
-        with recorder.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT MAX(originator_version) FROM {recorder.events_table_name} "
-                "WHERE originator_id = ? AND rowid <= ?",
-                [aggregate_id.hex, position],
-            )
-            row = c.fetchone()
-        return None if row is None or row[0] is None else int(row[0])
+        reads = event_reads(self.recorder)
+        return None if reads is None else reads.version_at(aggregate_id, position)
 
     def tracked_position(self, name: str) -> int:
         """The last log position recorded as handled under ``name`` (0 when none)."""

@@ -20,7 +20,7 @@ from events.incident import (
     ObligationsEvaluated,
 )
 from services.projections.schema import Row, Table, ViewTransaction, db_time, from_db_time
-from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.store import ViewStore
 
 OBLIGATIONS = Table(
     name="obligations",
@@ -228,7 +228,7 @@ _ORDER = {
 class Obligations:
     """Reads the obligations view."""
 
-    def __init__(self, store: SQLiteViewStore, due_soon: timedelta = timedelta(hours=24)) -> None:
+    def __init__(self, store: ViewStore, due_soon: timedelta = timedelta(hours=24)) -> None:
         self.store = store
         self.due_soon = due_soon
 
@@ -317,7 +317,7 @@ class Obligations:
         if after is not None:
             outer.append(f"({', '.join(self._KEY)}) > ({', '.join('?' for _ in self._KEY)})")
             params.extend(after)
-        sql = f"SELECT * FROM ({inner})"
+        sql = f"SELECT * FROM ({inner}) AS o"
         if outer:
             sql += " WHERE " + " AND ".join(outer)
         sql += f" ORDER BY {', '.join(self._KEY)} LIMIT ?"

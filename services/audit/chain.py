@@ -2,26 +2,28 @@
 
 Each stored event, in log order, gets a link: ``link[n] = SHA-256(link[n-1] || event[n])``
 where ``event[n]`` is a canonical encoding of the stored event (position, aggregate id and
-version, topic, and the SHA-256 of its stored bytes). Links live in their own file, apart
-from the events; checkpoints sign a link with an HMAC key kept outside both databases. An
-edited, deleted, inserted or reordered stored event changes every link from its position on,
-and nobody without the key can forge a checkpoint to match.
+version, topic, and the SHA-256 of its stored bytes). Links live apart from the events (their
+own SQLite file, or their own tables in PostgreSQL); checkpoints sign a link with an HMAC key
+kept outside both databases. An edited, deleted, inserted or reordered stored event changes
+every link from its position on, and nobody without the key can forge a checkpoint to match.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from services.storage.sql import Database
+from services.storage.sqlite import SQLiteDatabase
+
 GENESIS = "0" * 64
+ABSENT = "0" * 64
+"""The digest linked for a position no event holds (a number the log's sequence skipped)."""
 
 
 class RawLog(Protocol):
@@ -68,103 +70,105 @@ class Checkpoint:
 
 
 class ChainStore:
-    """Links and checkpoints in their own SQLite file."""
+    """Links and checkpoints in their own database (an SQLite file, or tables of the
+    PostgreSQL schema).
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS links (position INTEGER PRIMARY KEY, "
-            "digest TEXT NOT NULL, link TEXT NOT NULL)"
-        )
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS checkpoints (position INTEGER PRIMARY KEY, "
-            "link TEXT NOT NULL, signature TEXT NOT NULL, at TEXT NOT NULL)"
-        )
+    ``allow_gaps`` says the log's positions may skip numbers that no event will ever hold
+    (on PostgreSQL a sequence numbers the events, and a write that fails after drawing a
+    number leaves it unused): such positions are linked as :data:`ABSENT` and must stay
+    empty. Without it (SQLite numbers events with no gaps) a missing position is a deleted
+    event.
+    """
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def __init__(self, database: Path | Database, *, allow_gaps: bool = False) -> None:
+        self.allow_gaps = allow_gaps
+        self.db: Database = SQLiteDatabase(database) if isinstance(database, Path) else database
+        self._links = self.db.table("links")
+        self._checkpoints = self.db.table("checkpoints")
+        with self.db.transaction(lock="chain") as c:
+            key = f"position {self.db.integer} PRIMARY KEY"
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._links} ({key}, "
+                "digest TEXT NOT NULL, link TEXT NOT NULL)"
+            )
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._checkpoints} ({key}, "
+                "link TEXT NOT NULL, signature TEXT NOT NULL, at TEXT NOT NULL)"
+            )
 
     def last(self) -> tuple[int, str]:
         """The last linked position and its link (0 and the genesis link when empty)."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT position, link FROM links ORDER BY position DESC LIMIT 1"
-            ).fetchone()
-        return (row[0], row[1]) if row else (0, GENESIS)
+        rows = self.db.fetch(
+            f"SELECT position, link FROM {self._links} ORDER BY position DESC LIMIT 1"
+        )
+        return (int(rows[0][0]), rows[0][1]) if rows else (0, GENESIS)
 
     def append(
         self, after: int, rows: Sequence[tuple[int, str, str]], checkpoint: Checkpoint | None
     ) -> bool:
-        """Add links (position, digest, link) if the chain still ends at ``after``."""
-        with self._tx() as db:
-            row = db.execute("SELECT MAX(position) FROM links").fetchone()
+        """Add links (position, digest, link) if the chain still ends at ``after`` (two
+        linkers racing: the one that finds the chain moved adds nothing)."""
+        with self.db.transaction(lock="chain") as c:
+            c.execute(f"SELECT MAX(position) FROM {self._links}")
+            row = c.fetchone()
             if (row[0] or 0) != after:
                 return False
-            db.executemany("INSERT INTO links VALUES (?, ?, ?)", rows)
+            c.executemany(f"INSERT INTO {self._links} VALUES (?, ?, ?)", rows)
             if checkpoint is not None:
-                db.execute(
-                    "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
+                c.execute(
+                    f"INSERT INTO {self._checkpoints} VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (position) DO UPDATE SET link = excluded.link, "
+                    "signature = excluded.signature, at = excluded.at",
                     (checkpoint.position, checkpoint.link, checkpoint.signature, checkpoint.at),
                 )
         return True
 
     def links(self, start: int, stop: int) -> list[tuple[int, str, str]]:
         """Links with start <= position <= stop."""
-        with self._lock:
-            return list(
-                self._db.execute(
-                    "SELECT position, digest, link FROM links WHERE position BETWEEN ? AND ? "
-                    "ORDER BY position",
-                    (start, stop),
-                )
+        return [
+            (int(p), d, lk)
+            for p, d, lk in self.db.fetch(
+                f"SELECT position, digest, link FROM {self._links} "
+                "WHERE position BETWEEN ? AND ? ORDER BY position",
+                (start, stop),
             )
+        ]
 
     def link_at(self, position: int) -> str | None:
         """The link at a position (the genesis link at 0)."""
         if position == 0:
             return GENESIS
-        with self._lock:
-            row = self._db.execute(
-                "SELECT link FROM links WHERE position = ?", (position,)
-            ).fetchone()
-        return row[0] if row else None
+        rows = self.db.fetch(f"SELECT link FROM {self._links} WHERE position = ?", (position,))
+        return str(rows[0][0]) if rows else None
 
     def checkpoints(self) -> list[Checkpoint]:
         """Every checkpoint, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT position, link, signature, at FROM checkpoints ORDER BY position"
-            ).fetchall()
-        return [Checkpoint(*r) for r in rows]
+        rows = self.db.fetch(
+            f"SELECT position, link, signature, at FROM {self._checkpoints} ORDER BY position"
+        )
+        return [Checkpoint(int(r[0]), r[1], r[2], r[3]) for r in rows]
 
     def covering(self, position: int) -> Checkpoint | None:
         """The first checkpoint at or after ``position``."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT position, link, signature, at FROM checkpoints WHERE position >= ? "
-                "ORDER BY position LIMIT 1",
-                (position,),
-            ).fetchone()
-        return Checkpoint(*row) if row else None
+        rows = self.db.fetch(
+            f"SELECT position, link, signature, at FROM {self._checkpoints} "
+            "WHERE position >= ? ORDER BY position LIMIT 1",
+            (position,),
+        )
+        return Checkpoint(int(rows[0][0]), rows[0][1], rows[0][2], rows[0][3]) if rows else None
 
     def close(self) -> None:
-        """Close the file."""
-        self._db.close()
+        """Release the database (an SQLite file is closed; a shared pool is left open)."""
+        if isinstance(self.db, SQLiteDatabase):
+            self.db.close()
 
 
 class ChainWorker:
-    """Extends the chain to the head of the log, ending each run with a signed checkpoint."""
+    """Extends the chain to the head of the log, ending each run with a signed checkpoint.
+
+    When the store allows gaps, a position missing below a present one is linked as
+    :data:`ABSENT`; otherwise a missing position stops the chain.
+    """
 
     def __init__(self, log: RawLog, store: ChainStore, key: bytes, batch: int = 2000) -> None:
         self.log = log
@@ -176,27 +180,31 @@ class ChainWorker:
         """Link every new event; return how many were linked."""
         linked = 0
         while True:
-            position, link = self.store.last()
+            start, link = self.store.last()
+            position = start
             notifications = self.log.read_raw(position, self.batch)
             if not notifications:
                 return linked
             rows = []
             for n in notifications:
-                if n.id != position + 1:
+                if n.id != position + 1 and not self.store.allow_gaps:
                     msg = f"the log has a gap: position {position + 1} is missing (found {n.id})"
                     raise ChainBroken(position + 1, msg)
+                for missing in range(position + 1, n.id):
+                    link = next_link(link, ABSENT)
+                    rows.append((missing, ABSENT, link))
                 digest = event_digest(n.id, n.originator_id, n.originator_version, n.topic, n.state)
                 link = next_link(link, digest)
                 position = n.id
                 rows.append((position, digest, link))
-            more = len(notifications) == self.batch
+            more = len(notifications) == self.batch and self.log.head() > position
             checkpoint = None
             if not more:
                 checkpoint = Checkpoint(
                     position, link, sign(self.key, position, link), datetime.now(UTC).isoformat()
                 )
-            if self.store.append(rows[0][0] - 1, rows, checkpoint):
-                linked += len(rows)
+            if self.store.append(start, rows, checkpoint):
+                linked += len(notifications)
 
 
 class ChainBroken(Exception):
@@ -222,7 +230,10 @@ class Verdict:
 
 def verify(log: RawLog, store: ChainStore, key: bytes) -> Verdict:
     """Recompute the chain over the live log and compare it with the stored links and the
-    signed checkpoints; name the first position where they disagree."""
+    signed checkpoints; name the first position where they disagree.
+
+    A position linked as :data:`ABSENT` must still be empty; any other linked position must
+    hold the very event that was linked."""
     checkpoints = {c.position: c for c in store.checkpoints()}
     for c in checkpoints.values():
         if not hmac.compare_digest(c.signature, sign(key, c.position, c.link)):
@@ -234,63 +245,80 @@ def verify(log: RawLog, store: ChainStore, key: bytes) -> Verdict:
                 "a checkpoint's signature does not match "
                 "(wrong key, or the checkpoint was altered)",
             )
-    position, link = 0, GENESIS
-    checked = 0
+    check = _Recomputed(checkpoints)
     last_linked, _ = store.last()
     while True:
-        notifications = log.read_raw(position, 2000)
-        stored = {p: (d, lk) for p, d, lk in store.links(position + 1, position + 2000)}
+        notifications = log.read_raw(check.position, 2000)
         if not notifications:
             break
+        top = min(notifications[-1].id, last_linked)
+        stored = {p: (d, lk) for p, d, lk in store.links(check.position + 1, top)}
         for n in notifications:
-            expected = position + 1
-            if n.id != expected:
-                reason = f"position {expected} is missing from the log (deleted event)"
-                if n.id < expected:
-                    reason = f"position {n.id} appears out of order"
-                return Verdict(False, checked, len(checkpoints), expected, reason)
+            if n.id <= check.position:
+                return check.fail(n.id, f"position {n.id} appears out of order")
+            for missing in range(check.position + 1, n.id):
+                if missing > last_linked:
+                    if store.allow_gaps:
+                        break
+                    return check.fail(
+                        missing, f"position {missing} is missing from the log (deleted event)"
+                    )
+                stored_digest, stored_link = stored.get(missing, ("", ""))
+                if stored_digest != ABSENT:
+                    return check.fail(
+                        missing, f"position {missing} is missing from the log (deleted event)"
+                    )
+                failure = check.step(missing, ABSENT, stored_link)
+                if failure is not None:
+                    return failure
+            if n.id > last_linked:
+                return Verdict(
+                    True, check.checked, len(checkpoints), unverified_tail=log.head() - last_linked
+                )
             digest = event_digest(n.id, n.originator_id, n.originator_version, n.topic, n.state)
-            link = next_link(link, digest)
-            position = n.id
-            if position > last_linked:
-                return Verdict(
-                    True, checked, len(checkpoints), unverified_tail=log.head() - last_linked
-                )
-            stored_digest, stored_link = stored.get(position, ("", ""))
+            stored_digest, stored_link = stored.get(n.id, ("", ""))
             if stored_digest != digest:
-                return Verdict(
-                    False,
-                    checked,
-                    len(checkpoints),
-                    position,
-                    "the stored event differs from the one that was linked "
-                    "(edited, inserted or reordered)",
+                reason = (
+                    "an event appeared where the log had none when it was linked (inserted)"
+                    if stored_digest == ABSENT
+                    else "the stored event differs from the one that was linked "
+                    "(edited, inserted or reordered)"
                 )
-            if stored_link != link:
-                return Verdict(
-                    False,
-                    checked,
-                    len(checkpoints),
-                    position,
-                    "the chain's link differs from the recomputed one",
-                )
-            signed = checkpoints.get(position)
-            if signed is not None and signed.link != link:
-                return Verdict(
-                    False,
-                    checked,
-                    len(checkpoints),
-                    position,
-                    "the chain differs from the signed checkpoint",
-                )
-            checked += 1
-    if position < last_linked:
-        return Verdict(
-            False,
-            checked,
-            len(checkpoints),
-            position + 1,
-            f"the log ends at {position} but {last_linked} events were linked "
+                return check.fail(n.id, reason)
+            failure = check.step(n.id, digest, stored_link)
+            if failure is not None:
+                return failure
+            check.checked += 1
+    if check.position < last_linked:
+        return check.fail(
+            check.position + 1,
+            f"the log ends at {check.position} but {last_linked} positions were linked "
             "(events deleted from the end)",
         )
-    return Verdict(True, checked, len(checkpoints))
+    return Verdict(True, check.checked, len(checkpoints))
+
+
+class _Recomputed:
+    """The chain recomputed so far during a verification."""
+
+    def __init__(self, checkpoints: dict[int, Checkpoint]) -> None:
+        self.checkpoints = checkpoints
+        self.position = 0
+        self.link = GENESIS
+        self.checked = 0
+
+    def fail(self, position: int, reason: str) -> Verdict:
+        """A failed verdict at ``position``."""
+        return Verdict(False, self.checked, len(self.checkpoints), position, reason)
+
+    def step(self, position: int, digest: str, stored_link: str) -> Verdict | None:
+        """Extend the recomputed chain by one position; a failed verdict when the stored link
+        or a signed checkpoint disagrees."""
+        self.link = next_link(self.link, digest)
+        self.position = position
+        if stored_link != self.link:
+            return self.fail(position, "the chain's link differs from the recomputed one")
+        signed = self.checkpoints.get(position)
+        if signed is not None and signed.link != self.link:
+            return self.fail(position, "the chain differs from the signed checkpoint")
+        return None

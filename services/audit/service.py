@@ -22,6 +22,7 @@ from services.feeds.base import Positioned
 from services.incidents.board import Board
 from services.incidents.timeline import timeline
 from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.store import ViewStore
 from services.projections.views import Views
 
 
@@ -137,7 +138,7 @@ def board_as_of(rt: Runtime, at: datetime) -> tuple[int, list[dict[str, Any]]]:
     return stop, rows
 
 
-def view_tables(store: SQLiteViewStore) -> dict[str, list[tuple[Any, ...]]]:
+def view_tables(store: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every view table, sorted."""
     tables = [t.name for p in projections() for t in p.tables]
     return {

@@ -20,6 +20,7 @@ from services.cli import (  # noqa: F401  (commands register themselves)
     serve,
     users,
     views,
+    worker,
 )
 from services.cli.app import app
 from services.cli.output import error

@@ -73,7 +73,12 @@ def serve(
         note("shown only now; you choose a new password at first sign-in")
     if empty:
         note("the store is empty: the board offers the demo incident (or restart with --demo)")
-    if not rt.settings.smtp_url and workers:
+    if rt.pipeline is not None:
+        note(
+            "distributed mode: views, policies, dispatch and the audit chain are left to the "
+            "`breach worker` processes"
+        )
+    elif not rt.settings.smtp_url and workers:
         note("notices go to the local capture server; read them on the Mailbox page")
     if not _loopback(server.host):
         note("listening beyond loopback: put TLS in front (the session cookie is Secure)")

@@ -31,7 +31,7 @@ from events.incident import IncidentFactsAmended, IncidentReported
 from services.application.errors import InvalidInput, NotFound
 from services.incidents.board import dashed_prefix
 from services.projections.schema import Row, Table, ViewTransaction, db_time
-from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.store import ViewStore
 
 TASKS = Table(
     name="tasks",
@@ -153,7 +153,7 @@ class TasksProjection:
 class Tasks:
     """Reads the task board."""
 
-    def __init__(self, store: SQLiteViewStore) -> None:
+    def __init__(self, store: ViewStore) -> None:
         self.store = store
 
     def rows(
@@ -252,7 +252,8 @@ class Tasks:
     def progress(self, incident_id: UUID) -> tuple[int, int]:
         """(mandatory tasks done, mandatory tasks not cancelled) of an incident."""
         [row] = self.store.query(
-            "SELECT SUM(status = 'done') AS done, SUM(status != 'cancelled') AS total "
+            "SELECT SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS done, "
+            "SUM(CASE WHEN status != 'cancelled' THEN 1 ELSE 0 END) AS total "
             "FROM tasks WHERE incident_id = ? AND mandatory = 1",
             [str(incident_id)],
         )

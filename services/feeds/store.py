@@ -1,7 +1,8 @@
 """The store feed: reads the event store's notification log, polling for other processes.
 
-SQLite has no subscription mechanism, so the feed polls ``select_notifications``; a save in
-this process wakes it at once through a :class:`~services.feeds.signal.SaveSignal`.
+The same on SQLite and PostgreSQL: the feed polls ``select_notifications`` (positions only
+increase; on PostgreSQL a number may be skipped, never filled in later), and a save in this
+process wakes it at once through a :class:`~services.feeds.signal.SaveSignal`.
 """
 
 from __future__ import annotations

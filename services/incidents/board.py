@@ -21,7 +21,7 @@ from events.incident import (
 from events.values import IncidentStatus
 from services.application.errors import InvalidInput, NotFound
 from services.projections.schema import Row, Table, ViewTransaction, db_time
-from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.store import ViewStore
 
 BOARD = Table(
     name="board",
@@ -127,7 +127,7 @@ def dashed_prefix(text: str, *, field: str = "id") -> str:
 class Board:
     """Reads the incident board."""
 
-    def __init__(self, store: SQLiteViewStore) -> None:
+    def __init__(self, store: ViewStore) -> None:
         self.store = store
 
     def rows(
@@ -145,8 +145,9 @@ class Board:
         sql = (
             "SELECT b.*, COALESCE(p.done, 0) AS mandatory_done, "
             "COALESCE(p.total, 0) AS mandatory_total FROM board b LEFT JOIN ("
-            "SELECT incident_id, SUM(status = 'done') AS done, "
-            "SUM(status != 'cancelled') AS total FROM tasks WHERE mandatory = 1 "
+            "SELECT incident_id, SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS done, "
+            "SUM(CASE WHEN status != 'cancelled' THEN 1 ELSE 0 END) AS total "
+            "FROM tasks WHERE mandatory = 1 "
             "GROUP BY incident_id) p ON p.incident_id = b.incident_id"
         )
         if given:
@@ -197,20 +198,24 @@ class Board:
         progress = {
             r["incident_id"]: r
             for r in self.store.query(
-                "SELECT incident_id, SUM(status = 'done') AS done, SUM(status != 'cancelled') "
-                f"AS total FROM tasks WHERE mandatory = 1 AND incident_id IN ({marks}) "
+                "SELECT incident_id, SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS done, "
+                "SUM(CASE WHEN status != 'cancelled' THEN 1 ELSE 0 END) AS total "
+                f"FROM tasks WHERE mandatory = 1 AND incident_id IN ({marks}) "
                 "GROUP BY incident_id",
                 ids,
             )
         }
-        # Unary + keeps SQLite on the key index (few rows per incident) rather than the
-        # status index, which would visit every open obligation of every incident.
+        # The earliest open deadline of each incident (its regime named). Concatenating ''
+        # keeps the planner on the key index (few rows per incident) rather than the status
+        # index, which would visit every open obligation of every incident.
         deadlines = {
             r["incident_id"]: r
             for r in self.store.query(
-                "SELECT incident_id, regime_name, MIN(deadline) AS deadline FROM obligations "
-                f"WHERE incident_id IN ({marks}) AND +status IN ('open', 'to_notify') "
-                "AND triggered = 1 AND +deadline IS NOT NULL GROUP BY incident_id",
+                "SELECT incident_id, regime_name, deadline FROM (SELECT incident_id, "
+                "regime_name, deadline, ROW_NUMBER() OVER (PARTITION BY incident_id "
+                "ORDER BY deadline, regime_name) AS nth FROM obligations "
+                f"WHERE incident_id IN ({marks}) AND (status || '') IN ('open', 'to_notify') "
+                "AND triggered = 1 AND (deadline || '') IS NOT NULL) AS d WHERE nth = 1",
                 ids,
             )
         }

@@ -37,7 +37,7 @@ from events.notifications import (
 from services.application.errors import InvalidInput, NotFound
 from services.incidents.board import dashed_prefix
 from services.projections.schema import Row, Table, ViewTransaction, db_time, from_db_time
-from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.store import ViewStore
 
 CAMPAIGNS = Table(
     name="campaigns",
@@ -210,7 +210,7 @@ class NotificationsProjection:
 class Notifications:
     """Reads campaigns and notices."""
 
-    def __init__(self, store: SQLiteViewStore) -> None:
+    def __init__(self, store: ViewStore) -> None:
         self.store = store
 
     def campaigns(self, incident_id: UUID | None = None) -> list[Row]:
@@ -346,12 +346,14 @@ class Notifications:
         )
 
     def finished_campaigns(self) -> list[Row]:
-        """Dispatching campaigns, all queued, with no notice left open."""
+        """Dispatching campaigns, all queued, with no notice left open (every queued notice
+        present in the view: a notice's events may reach the view after its campaign's)."""
         marks = ", ".join("?" for _ in OPEN)
         return self.store.query(
             "SELECT c.campaign_id FROM campaigns c WHERE c.status IN ('dispatching', 'paused') "
             "AND c.queued IS NOT NULL AND NOT EXISTS (SELECT 1 FROM notices n "
-            f"WHERE n.campaign_id = c.campaign_id AND n.status IN ({marks}))",
+            f"WHERE n.campaign_id = c.campaign_id AND n.status IN ({marks})) "
+            "AND (SELECT COUNT(*) FROM notices n WHERE n.campaign_id = c.campaign_id) >= c.queued",
             list(OPEN),
         )
 

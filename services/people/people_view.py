@@ -14,7 +14,7 @@ from uuid import UUID
 from events.base import DomainEvent
 from events.people import PersonCorrected, PersonErased, PersonRecorded, PersonStatus, Sealed
 from services.projections.schema import Row, Table, ViewTransaction, db_time
-from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.store import ViewStore
 
 PEOPLE = Table(
     name="people",
@@ -99,7 +99,7 @@ class PeopleProjection:
 class People:
     """Reads the people view."""
 
-    def __init__(self, store: SQLiteViewStore) -> None:
+    def __init__(self, store: ViewStore) -> None:
         self.store = store
 
     def of_incident(self, incident_id: UUID, *, status: str | None = None) -> list[Row]:
@@ -109,7 +109,7 @@ class People:
         if status is not None:
             sql += " AND status = ?"
             params.append(status)
-        return self.store.query(sql + " ORDER BY recorded_at, row", params)
+        return self.store.query(sql + ' ORDER BY recorded_at, "row"', params)
 
     def summary(self, incident_id: UUID) -> dict[str, Any]:
         """Counts by status, language and jurisdiction for an incident."""

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 
 from services.feeds.base import Feed
 from services.projections.schema import Projection
-from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.store import ViewStore
 from services.projections.worker import Progress, ProjectionWorker
 
 
 class Views:
     """Every projection of the application over one view store and one feed."""
 
-    def __init__(self, feed: Feed, store: SQLiteViewStore, projections: Sequence[Projection]):
+    def __init__(self, feed: Feed, store: ViewStore, projections: Sequence[Projection]):
         self.feed = feed
         self.store = store
         self.workers = [ProjectionWorker(feed, store, p) for p in projections]

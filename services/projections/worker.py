@@ -9,7 +9,7 @@ import structlog
 
 from services.feeds.base import Feed
 from services.projections.schema import Projection
-from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.store import ViewStore
 
 log = structlog.get_logger()
 
@@ -23,7 +23,7 @@ class ProjectionWorker:
     def __init__(
         self,
         feed: Feed,
-        store: SQLiteViewStore,
+        store: ViewStore,
         projection: Projection,
         *,
         batch_size: int = 500,

@@ -79,7 +79,7 @@ class Server:
         gc.collect()
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
-        if self.run_workers:
+        if self.run_workers and self.rt.pipeline is None:
             target, delivery = self.smtp_target()
             self.workers = Workers(self.rt, target, delivery).start()
         self._socket = self.bind()

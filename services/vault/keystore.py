@@ -1,49 +1,42 @@
-"""The key store: one AES key per person-record, wrapped by a master key, in its own file.
+"""The key store: one AES key per person-record, wrapped by a master key, kept apart.
 
-Keys never go into the event log. Destroying a key is the erasure: rows are deleted with
-SQLite's secure_delete on and the write-ahead log truncated, so the key's bytes do not
-linger in the file.
+Keys never go into the event log. Destroying a key is the erasure: the row is deleted, and
+the database is made to drop the deleted bytes at once (SQLite: ``secure_delete`` on and the
+write-ahead log truncated; PostgreSQL: the table vacuumed, so the dead row version is
+removed from its page rather than left for a later clean-up).
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.storage.postgres import PostgresDatabase
+from services.storage.sql import Database, chunks, marks
+from services.storage.sqlite import SQLiteDatabase
 
-class SQLiteKeyStore:
-    """Per-person data keys in an SQLite file, each wrapped (AES-GCM) by the master key."""
 
-    def __init__(self, path: Path, master_key: bytes) -> None:
-        self.path = path
+class KeyStore:
+    """Per-person data keys, each wrapped (AES-GCM) by the master key, in their own SQLite
+    file (given a path) or their own table of the PostgreSQL schema."""
+
+    def __init__(self, database: Path | Database, master_key: bytes) -> None:
         self._wrap = AESGCM(master_key)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA secure_delete=ON")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS person_keys ("
-            "key_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at TEXT NOT NULL)"
+        self.db: Database = (
+            SQLiteDatabase(database, secure_delete=True) if isinstance(database, Path) else database
         )
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._table = self.db.table("person_keys")
+        with self.db.transaction(lock="keys") as c:
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._table} ("
+                f"key_id TEXT PRIMARY KEY, wrapped {self.db.blob} NOT NULL, "
+                "created_at TEXT NOT NULL)"
+            )
 
     def create(self, count: int) -> list[tuple[UUID, bytes]]:
         """Create ``count`` new keys in one transaction and return them with their ids."""
@@ -53,38 +46,47 @@ class SQLiteKeyStore:
         for key_id, key in keys:
             nonce = os.urandom(12)
             rows.append((str(key_id), nonce + self._wrap.encrypt(nonce, key, key_id.bytes), now))
-        with self._tx() as db:
-            db.executemany("INSERT INTO person_keys VALUES (?, ?, ?)", rows)
+        with self.db.transaction() as c:
+            c.executemany(f"INSERT INTO {self._table} VALUES (?, ?, ?)", rows)
         return keys
 
     def get(self, key_ids: Iterable[UUID]) -> dict[UUID, bytes]:
         """The keys that still exist among ``key_ids`` (destroyed ones are absent)."""
-        ids = list(key_ids)
         out: dict[UUID, bytes] = {}
-        with self._lock:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" for _ in chunk)
-                rows = self._db.execute(
-                    f"SELECT key_id, wrapped FROM person_keys WHERE key_id IN ({marks})",
-                    [str(k) for k in chunk],
-                ).fetchall()
-                for key_id, wrapped in rows:
-                    kid = UUID(key_id)
-                    out[kid] = self._wrap.decrypt(wrapped[:12], wrapped[12:], kid.bytes)
+        for chunk in chunks([str(k) for k in key_ids]):
+            rows = self.db.fetch(
+                f"SELECT key_id, wrapped FROM {self._table} WHERE key_id IN ({marks(len(chunk))})",
+                chunk,
+            )
+            for key_id, wrapped in rows:
+                kid = UUID(key_id)
+                data = bytes(wrapped)
+                out[kid] = self._wrap.decrypt(data[:12], data[12:], kid.bytes)
         return out
 
     def destroy(self, key_ids: Sequence[UUID]) -> int:
         """Destroy keys for good; return how many existed."""
-        with self._tx() as db:
-            cursor = db.executemany(
-                "DELETE FROM person_keys WHERE key_id = ?", [(str(k),) for k in key_ids]
-            )
-            destroyed = cursor.rowcount
-        with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return max(destroyed, 0)
+        destroyed = 0
+        with self.db.transaction() as c:
+            for chunk in chunks([str(k) for k in key_ids]):
+                c.execute(f"DELETE FROM {self._table} WHERE key_id IN ({marks(len(chunk))})", chunk)
+                destroyed += max(c.rowcount, 0)
+        self._purge()
+        return destroyed
+
+    def _purge(self) -> None:
+        """Make the database drop deleted rows' bytes now."""
+        if isinstance(self.db, SQLiteDatabase):
+            self.db.pragma("wal_checkpoint(TRUNCATE)")
+        elif isinstance(self.db, PostgresDatabase):
+            with self.db.connection() as conn:
+                conn.execute(f"VACUUM {self._table}")
 
     def close(self) -> None:
-        """Close the file."""
-        self._db.close()
+        """Release the database (an SQLite file is closed; a shared pool is left open)."""
+        if isinstance(self.db, SQLiteDatabase):
+            self.db.close()
+
+
+SQLiteKeyStore = KeyStore
+"""The key store's former name (it now also keeps its keys in PostgreSQL)."""

@@ -16,6 +16,7 @@ from events.incident import (
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, RuleBroken, ServiceError
 from services.bootstrap import Runtime
+from services.config import Settings
 from services.incidents.timeline import timeline
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK
@@ -193,16 +194,16 @@ def test_bad_facts_name_the_field_and_record_nothing(
     runtime: Runtime,
     reported: Any,
     alice: RequestContext,
-    data_dir: Any,
+    settings: Settings,
     change: dict[str, Any],
     field: str,
 ) -> None:
     """Unknown category or jurisdiction, negative or inconsistent counts, missing facts."""
-    before = count_events(data_dir)
+    before = count_events(settings)
     with pytest.raises(InvalidInput) as refused:
         runtime.app.assess_impact(reported.id, {**PORTAL_LEAK, **change}, alice)
     assert refused.value.field == field
-    assert count_events(data_dir) == before
+    assert count_events(settings) == before
 
 
 @pytest.mark.parametrize(
@@ -234,17 +235,17 @@ def test_bad_decisions_are_refused_and_record_nothing(
     runtime: Runtime,
     reported: Any,
     alice: RequestContext,
-    data_dir: Any,
+    settings: Settings,
     decision: dict[str, Any],
     field: str,
 ) -> None:
     """Unknown obligations, notified without time or reference, future times, bad kinds."""
     runtime.app.assess_impact(reported.id, PORTAL_LEAK, alice)
-    before = count_events(data_dir)
+    before = count_events(settings)
     with pytest.raises(ServiceError) as refused:
         runtime.app.decide_obligation(reported.id, {"reason": "r", **decision}, alice)
     assert refused.value.field == field
-    assert count_events(data_dir) == before
+    assert count_events(settings) == before
 
 
 def test_the_obligations_view_lists_open_duties_by_urgency_and_rebuilds_equal(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import pytest
 from services.application.context import RequestContext
 from services.audit import service
 from services.audit.bundle import verify_bundle
+from services.audit.chain import GENESIS, event_digest, next_link
 from services.audit.replay import diff, replay_incident
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
@@ -25,6 +26,7 @@ from services.notifications.transport import SmtpTarget
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK
 from tests.support.people import person, write_csv
+from tests.support.store import RawStore
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ALICE, DPO = RequestContext(actor="alice"), RequestContext(actor="dpo")
@@ -154,20 +156,6 @@ def test_the_board_can_be_rebuilt_as_it_was_at_a_moment(
     assert [(r["title"], r["severity"]) for r in rows] == [("First", None)]
 
 
-INSERT_COPY = " ".join(
-    [
-        "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state)",
-        "SELECT 5, originator_id, 99, topic, state FROM stored_events WHERE rowid = 2",
-    ]
-)
-
-
-def tamper(data_dir: Path, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-    with sqlite3.connect(data_dir / "events.db") as db:
-        for sql, params in statements:
-            db.execute(sql, params)
-
-
 def populated(runtime: Runtime, clock: ManualClock) -> None:
     for i in range(6):
         incident = runtime.app.report_incident(
@@ -177,89 +165,63 @@ def populated(runtime: Runtime, clock: ManualClock) -> None:
     runtime.settle()
 
 
+def inserted(raw: RawStore) -> None:
+    """A copy of event 2 (as another version) slipped in at position 5."""
+    raw.shift_events(5, 100)
+    raw.shift_events(105, -99)
+    raw.copy_event(2, 5, 99)
+
+
+def reordered(raw: RawStore) -> None:
+    """Events 3 and 5 swapped."""
+    raw.move_event(3, 1000)
+    raw.move_event(5, 3)
+    raw.move_event(1000, 5)
+
+
 @pytest.mark.parametrize(
-    ("kind", "statements", "position"),
+    ("kind", "change", "position"),
     [
-        (
-            "edited",
-            [
-                (
-                    "UPDATE stored_events SET state = replace(state, 'note 2', 'note X') "
-                    "WHERE rowid = 6",
-                    (),
-                )
-            ],
-            6,
-        ),
-        ("deleted", [("DELETE FROM stored_events WHERE rowid = 4", ())], 4),
-        ("deleted at the end", [("DELETE FROM stored_events WHERE rowid = 12", ())], 12),
-        (
-            "inserted",
-            [
-                ("UPDATE stored_events SET rowid = rowid + 100 WHERE rowid >= 5", ()),
-                ("UPDATE stored_events SET rowid = rowid - 99 WHERE rowid >= 105", ()),
-                (INSERT_COPY, ()),
-            ],
-            5,
-        ),
-        (
-            "reordered",
-            [
-                ("UPDATE stored_events SET rowid = 1000 WHERE rowid = 3", ()),
-                ("UPDATE stored_events SET rowid = 3 WHERE rowid = 5", ()),
-                ("UPDATE stored_events SET rowid = 5 WHERE rowid = 1000", ()),
-            ],
-            3,
-        ),
+        ("edited", lambda raw: raw.edit_event(6, "note 2", "note X"), 6),
+        ("deleted", lambda raw: raw.delete_event(4), 4),
+        ("deleted at the end", lambda raw: raw.delete_event(12), 12),
+        ("inserted", inserted, 5),
+        ("reordered", reordered, 3),
     ],
 )
 def test_every_kind_of_tampering_with_the_live_store_is_caught(
     runtime: Runtime,
     clock: ManualClock,
-    data_dir: Path,
+    settings: Settings,
     kind: str,
-    statements: list[tuple[str, tuple[Any, ...]]],
+    change: Callable[[RawStore], None],
     position: int,
 ) -> None:
     """Edited, deleted, inserted and reordered stored events: verify names the position."""
     populated(runtime, clock)
     assert service.verify_live(runtime).ok
-    tamper(data_dir, statements)
+    change(RawStore(settings))
     verdict = service.verify_live(runtime)
     assert not verdict.ok, kind
     assert verdict.first_bad_position == position, verdict.reason
 
 
 def test_rewriting_the_chain_after_an_edit_is_caught_by_the_signed_checkpoint(
-    runtime: Runtime, clock: ManualClock, data_dir: Path
+    runtime: Runtime, clock: ManualClock, settings: Settings
 ) -> None:
     """Recomputing every link after editing an event does not match the HMAC checkpoint."""
     populated(runtime, clock)
-    tamper(
-        data_dir,
-        [
-            (
-                "UPDATE stored_events SET state = replace(state, 'note 1', 'note Y') "
-                "WHERE rowid = 4",
-                (),
-            )
-        ],
-    )
-    from services.audit.chain import GENESIS, event_digest, next_link
-
-    with sqlite3.connect(data_dir / "events.db") as db:
-        rows = db.execute(
-            "SELECT rowid, originator_id, originator_version, topic, state "
-            "FROM stored_events ORDER BY rowid"
-        ).fetchall()
+    raw = RawStore(settings)
+    raw.edit_event(4, "note 1", "note Y")
     link = GENESIS
-    with sqlite3.connect(data_dir / "audit.db") as db:
-        for rowid, oid, version, topic, state in rows:
-            digest = event_digest(rowid, oid, version, topic, state)
-            link = next_link(link, digest)
-            db.execute(
-                "UPDATE links SET digest = ?, link = ? WHERE position = ?", (digest, link, rowid)
-            )
+    for position, oid, version, topic, state in raw.stored():
+        digest = event_digest(position, oid, version, topic, state)
+        link = next_link(link, digest)
+        raw.run(
+            "audit",
+            "UPDATE links SET digest = ?, link = ? WHERE position = ?",
+            (digest, link, position),
+        )
     verdict = service.verify_live(runtime)
     assert not verdict.ok
     assert "checkpoint" in verdict.reason
@@ -341,8 +303,11 @@ def test_rebuild_check_finds_a_doctored_view(
     """Rebuilt views equal the live ones; a hand-edited view row is reported."""
     populated(runtime, clock)
     assert service.check_views(runtime) == {}
-    with sqlite3.connect(settings.views_db) as db:
-        db.execute("UPDATE board SET title = 'Nothing to see' WHERE rowid = 1")
+    RawStore(settings).run(
+        "views",
+        "UPDATE board SET title = 'Nothing to see' "
+        "WHERE incident_id = (SELECT MIN(incident_id) FROM board)",
+    )
     assert service.check_views(runtime) == {"board": {"missing_from_live": 1, "extra_in_live": 1}}
 
 

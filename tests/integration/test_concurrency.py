@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -14,11 +16,13 @@ import pytest
 from events.incident import Incident, IncidentNoteAdded
 from services.application.context import RequestContext
 from services.application.errors import Conflict, RuleBroken
+from services.audit import service
+from services.audit.chain import ChainWorker
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
-from tests.support.store import count_events
+from tests.support.store import RawStore, Store, count_events
 
 
 def notes_of(rt: Runtime, incident_id: UUID) -> list[str]:
@@ -68,7 +72,6 @@ def test_a_retry_that_no_longer_makes_sense_is_refused(
     settings: Settings,
     clock: ManualClock,
     alice: RequestContext,
-    data_dir: Path,
 ) -> None:
     """Two people close the same incident: one wins, the other is told it is already closed."""
     incident = runtime.app.report_incident(report_input(clock.current), alice)
@@ -80,7 +83,7 @@ def test_a_retry_that_no_longer_makes_sense_is_refused(
         )
         with pytest.raises(RuleBroken, match="already closed"):
             runtime.app.close_incident(incident.id, {"resolution": "also contained"}, alice)
-        assert count_events(data_dir) == 2
+        assert count_events(settings) == 2
     finally:
         other.close()
 
@@ -90,7 +93,6 @@ def test_endless_races_end_in_a_conflict_with_nothing_appended(
     settings: Settings,
     clock: ManualClock,
     alice: RequestContext,
-    data_dir: Path,
 ) -> None:
     """When every retry loses too, the request fails with a conflict and stores nothing."""
     incident = runtime.app.report_incident(report_input(clock.current), alice)
@@ -105,7 +107,7 @@ def test_endless_races_end_in_a_conflict_with_nothing_appended(
             runtime.app.add_note(incident.id, {"text": "loser"}, alice)
         notes = notes_of(other, incident.id)
         assert "loser" not in notes
-        assert count_events(data_dir) == 1 + runtime.app.command_retries + 1
+        assert count_events(settings) == 1 + runtime.app.command_retries + 1
     finally:
         other.close()
 
@@ -131,9 +133,15 @@ WRITER = textwrap.dedent(
 
 
 def test_two_processes_adding_notes_at_once_lose_nothing(
-    runtime: Runtime, data_dir: Path, clock: ManualClock, alice: RequestContext
+    runtime: Runtime,
+    settings: Settings,
+    store: Store,
+    data_dir: Path,
+    clock: ManualClock,
+    alice: RequestContext,
 ) -> None:
-    """Two processes released together each add 25 notes to one incident: all 50 are there."""
+    """Two processes released together each add 25 notes to one incident: all 50 are there,
+    at consecutive positions (a write that lost the race took no position)."""
     incident = runtime.app.report_incident(report_input(clock.current), alice)
     procs = [
         subprocess.Popen(
@@ -141,6 +149,7 @@ def test_two_processes_adding_notes_at_once_lose_nothing(
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            env=store.env(),
         )
         for who in ("ann", "ben")
     ]
@@ -155,4 +164,73 @@ def test_two_processes_adding_notes_at_once_lose_nothing(
         assert p.wait(timeout=60) == 0
     notes = notes_of(runtime, incident.id)
     assert sorted(notes) == sorted(f"{who} {i}" for who in ("ann", "ben") for i in range(25))
-    assert count_events(data_dir) == 51
+    assert count_events(settings) == 51
+    assert [i.position for i in runtime.feed.read(0, 100)] == list(range(1, 52))
+
+
+def race(*calls: Callable[[], object]) -> None:
+    """Run the calls in threads released together; re-raise the first failure."""
+    start = threading.Barrier(len(calls))
+    failures: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            call()
+        except BaseException as e:
+            failures.append(e)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert failures == []
+
+
+def test_two_policy_runners_racing_open_each_playbook_once(
+    runtime: Runtime, settings: Settings, clock: ManualClock, alice: RequestContext
+) -> None:
+    """Two runtimes (own connections) run the policies over ten ransomware triages at once:
+    each incident gets its seven tasks exactly once."""
+    ids = []
+    for i in range(10):
+        incident = runtime.app.report_incident(
+            report_input(clock.current, title=f"R{i}", incident_type="ransomware"), alice
+        )
+        runtime.app.triage_incident(
+            incident.id, {"severity": "high", "incident_type": "ransomware"}, alice
+        )
+        ids.append(incident.id)
+    other = bootstrap(settings, clock=clock, configure_logs=False)
+    try:
+        for rt in (runtime, other):
+            for worker in rt.policies.workers:
+                worker.batch_size = 3
+        race(runtime.policies.catch_up, other.policies.catch_up)
+        runtime.settle()
+        assert RawStore(settings).count_events("events.containment:TaskOpened") == 70
+        assert all(len(runtime.app.get_incident(i).state.tasks) == 7 for i in ids)
+    finally:
+        other.close()
+
+
+def test_two_chain_linkers_racing_build_one_chain(
+    runtime: Runtime, settings: Settings, clock: ManualClock, alice: RequestContext
+) -> None:
+    """Two runtimes link the same 60 events at once in small batches: every position is
+    linked once and the chain verifies against its checkpoints."""
+    for i in range(30):
+        incident = runtime.app.report_incident(report_input(clock.current, title=f"I{i}"), alice)
+        runtime.app.add_note(incident.id, {"text": "n"}, alice)
+    other = bootstrap(settings, clock=clock, configure_logs=False)
+    try:
+        linkers = [ChainWorker(rt.feed, rt.chain, rt.audit_key, batch=4) for rt in (runtime, other)]
+        race(linkers[0].catch_up, linkers[1].catch_up)
+        assert runtime.chain.last()[0] == 60
+        assert [p for p, _, _ in runtime.chain.links(1, 60)] == list(range(1, 61))
+        verdict = service.verify_live(runtime)
+        assert (verdict.ok, verdict.checked) == (True, 60), verdict.reason
+        assert verdict.checkpoints >= 1
+    finally:
+        other.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -26,7 +25,7 @@ from services.containment.policies import PlaybookPolicy
 from services.incidents.timeline import timeline
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
-from tests.support.store import count_events
+from tests.support.store import RawStore, Store, count_events
 
 
 def ransomware(runtime: Runtime, clock: ManualClock, ctx: RequestContext) -> Incident:
@@ -46,17 +45,12 @@ def task_ids(runtime: Runtime, incident_id: UUID) -> list[str]:
     return sorted(runtime.app.get_incident(incident_id).state.tasks)
 
 
-def opened_count(data_dir: Path) -> int:
-    with sqlite3.connect(data_dir / "events.db") as db:
-        return int(
-            db.execute(
-                "SELECT COUNT(*) FROM stored_events WHERE topic = 'events.containment:TaskOpened'"
-            ).fetchone()[0]
-        )
+def opened_count(settings: Settings) -> int:
+    return RawStore(settings).count_events("events.containment:TaskOpened")
 
 
 def test_triage_as_ransomware_opens_the_playbook_once_with_its_version(
-    runtime: Runtime, clock: ManualClock, alice: RequestContext, data_dir: Path
+    runtime: Runtime, clock: ManualClock, alice: RequestContext, settings: Settings
 ) -> None:
     """Seven tasks, dependencies as blockers, the playbook version on the incident."""
     incident = ransomware(runtime, clock, alice)
@@ -70,11 +64,11 @@ def test_triage_as_ransomware_opens_the_playbook_once_with_its_version(
     isolate = next(r for r in rows if r["step"] == "isolate")
     assert preserve["waiting_on"] == [isolate["task_id"]]
     runtime.settle()
-    assert opened_count(data_dir) == 7
+    assert opened_count(settings) == 7
 
 
 def test_delivering_the_triage_event_twice_opens_nothing_twice(
-    runtime: Runtime, clock: ManualClock, alice: RequestContext, data_dir: Path
+    runtime: Runtime, clock: ManualClock, alice: RequestContext, settings: Settings
 ) -> None:
     """The same event handled again: refused on the tracking record, and on replay with lost
     tracking the playbook is already on the incident."""
@@ -87,10 +81,9 @@ def test_delivering_the_triage_event_twice_opens_nothing_twice(
     with pytest.raises(IntegrityError):
         runtime.app.save_tracked(*second, tracking=Tracking(policy.name, triaged.position))
     assert policy.handle(triaged.event) == ()
-    with sqlite3.connect(data_dir / "events.db") as db:
-        db.execute("DELETE FROM tracking WHERE application_name = ?", [policy.name])
+    RawStore(settings).forget_tracking(policy.name)
     runtime.settle()
-    assert opened_count(data_dir) == 7
+    assert opened_count(settings) == 7
     assert len(task_ids(runtime, incident.id)) == 7
 
 
@@ -119,26 +112,29 @@ SLOW_POLICY = textwrap.dedent(
 
 
 def test_a_policy_killed_mid_way_resumes_without_duplicates(
-    settings: Settings, clock: ManualClock, alice: RequestContext, data_dir: Path
+    settings: Settings, store: Store, clock: ManualClock, alice: RequestContext, data_dir: Path
 ) -> None:
     """SIGKILL during the playbook policy, then a restart: every incident has its tasks once."""
     rt = bootstrap(settings, clock=clock, configure_logs=False)
     incidents = [ransomware(rt, clock, alice).id for _ in range(20)]
     proc = subprocess.Popen(
-        [sys.executable, "-c", SLOW_POLICY, str(data_dir)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", SLOW_POLICY, str(data_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=store.env(),
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 30
-    while opened_count(data_dir) < 21 and time.monotonic() < deadline:
+    while opened_count(settings) < 21 and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    partial = opened_count(data_dir)
+    partial = opened_count(settings)
     assert 0 < partial < 140
     assert partial % 7 == 0
     rt.settle()
-    assert opened_count(data_dir) == 140
+    assert opened_count(settings) == 140
     assert all(len(task_ids(rt, i)) == 7 for i in incidents)
     rt.close()
 
@@ -187,7 +183,7 @@ def test_containment_is_reached_with_the_last_mandatory_task_and_reversed_by_a_r
 
 
 def test_two_processes_completing_tasks_at_once(
-    runtime: Runtime, clock: ManualClock, alice: RequestContext, data_dir: Path
+    runtime: Runtime, store: Store, clock: ManualClock, alice: RequestContext, data_dir: Path
 ) -> None:
     """Different tasks of one incident: both succeed. The same task: one succeeds, the other
     is told it is already done, by whom."""
@@ -214,6 +210,7 @@ def test_two_processes_completing_tasks_at_once(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=store.env(),
         )
 
     different = [complete(free[0], "ann"), complete(free[1], "ben")]
@@ -231,13 +228,13 @@ def test_two_processes_completing_tasks_at_once(
 
 
 def test_bad_task_input_is_refused_and_records_nothing(
-    runtime: Runtime, clock: ManualClock, alice: RequestContext, data_dir: Path
+    runtime: Runtime, clock: ManualClock, alice: RequestContext, settings: Settings
 ) -> None:
     """Unknown tasks and blockers, bad owners, due before the report, bad evidence."""
     incident = ransomware(runtime, clock, alice)
     runtime.settle()
     task = UUID(task_ids(runtime, incident.id)[0])
-    before = count_events(data_dir)
+    before = count_events(settings)
     reported = runtime.app.get_incident(incident.id).created_on
     cases: list[tuple[Any, type[ServiceError], str]] = [
         (lambda: runtime.app.start_task(UUID(int=5), alice), NotFound, "id"),
@@ -281,7 +278,7 @@ def test_bad_task_input_is_refused_and_records_nothing(
         with pytest.raises(error) as refused:
             call()
         assert refused.value.field == field
-    assert count_events(data_dir) == before
+    assert count_events(settings) == before
 
 
 def test_a_task_added_by_hand_is_attached_to_its_incident(

@@ -1,9 +1,9 @@
-"""The SQLite event store: history survives restarts, old events load, bad input stores nothing."""
+"""The event store (SQLite or PostgreSQL): history survives restarts, old events load, bad
+input stores nothing."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
-from tests.support.store import count_events
+from tests.support.store import RawStore, count_events
 
 
 def test_history_survives_a_restart(
@@ -44,12 +44,11 @@ def test_history_survives_a_restart(
 
 
 def test_stored_events_are_canonical_json_with_actor_and_correlation(
-    runtime: Runtime, data_dir: Any, clock: ManualClock, alice: RequestContext
+    runtime: Runtime, settings: Settings, clock: ManualClock, alice: RequestContext
 ) -> None:
     """Stored state is sorted, compact UTF-8 JSON carrying who and why."""
     runtime.app.report_incident(report_input(clock.current, title="Fuite de données é"), alice)
-    with sqlite3.connect(data_dir / "events.db") as db:
-        (state,) = db.execute("SELECT state FROM stored_events").fetchone()
+    [state] = RawStore(settings).states()
     decoded = json.loads(state)
     assert (
         state
@@ -60,7 +59,7 @@ def test_stored_events_are_canonical_json_with_actor_and_correlation(
 
 
 def test_a_version_1_triage_event_still_loads(
-    runtime: Runtime, data_dir: Any, clock: ManualClock, alice: RequestContext
+    runtime: Runtime, settings: Settings, clock: ManualClock, alice: RequestContext
 ) -> None:
     """A triage stored in the old shape (boolean breach flag, no class_version) is upcast."""
     incident = runtime.app.report_incident(report_input(clock.current), alice)
@@ -72,11 +71,9 @@ def test_a_version_1_triage_event_still_loads(
         "severity": "high",
         "timestamp": (clock.current + timedelta(minutes=5)).isoformat(),
     }
-    with sqlite3.connect(data_dir / "events.db") as db:
-        db.execute(
-            "INSERT INTO stored_events VALUES (?, 2, ?, ?)",
-            (incident.id.hex, "events.incident:IncidentTriaged", json.dumps(old_state).encode()),
-        )
+    RawStore(settings).add_event(
+        incident.id, 2, "events.incident:IncidentTriaged", json.dumps(old_state).encode()
+    )
     runtime.app.repository.cache = None
     loaded = runtime.app.get_incident(incident.id)
     assert loaded.version == 2
@@ -101,7 +98,7 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], type[ServiceError], str]] = [
 @pytest.mark.parametrize(("command", "data", "error", "field"), BAD_REQUESTS)
 def test_bad_requests_name_the_field_and_append_nothing(
     runtime: Runtime,
-    data_dir: Any,
+    settings: Settings,
     clock: ManualClock,
     alice: RequestContext,
     command: str,
@@ -111,7 +108,8 @@ def test_bad_requests_name_the_field_and_append_nothing(
 ) -> None:
     """Each refused request raises the right error for the right field; the log is unchanged."""
     incident = runtime.app.report_incident(report_input(clock.current), alice)
-    before = count_events(data_dir)
+    before = count_events(settings)
+    assert before == 1
     app = runtime.app
     commands: dict[str, Callable[[], object]] = {
         "report": lambda: app.report_incident(report_input(clock.current, **data), alice),
@@ -123,7 +121,7 @@ def test_bad_requests_name_the_field_and_append_nothing(
     with pytest.raises(error) as refused:
         commands[command]()
     assert refused.value.field == field
-    assert count_events(data_dir) == before
+    assert count_events(settings) == before
 
 
 def test_unknown_incident_is_not_found(runtime: Runtime, alice: RequestContext) -> None:

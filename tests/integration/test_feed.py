@@ -13,6 +13,7 @@ from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
+from tests.support.store import Store
 
 
 def test_read_yields_events_after_a_position_in_log_order(
@@ -50,7 +51,9 @@ def test_a_local_save_wakes_a_waiting_feed_long_before_the_next_poll(
         rt.close()
 
 
-def test_a_save_by_another_process_is_found_by_polling(runtime: Runtime, data_dir: Path) -> None:
+def test_a_save_by_another_process_is_found_by_polling(
+    runtime: Runtime, data_dir: Path, store: Store
+) -> None:
     """A report made by a separate CLI process becomes readable here without any signal."""
     assert not runtime.feed.wait(0, timeout=0.1)
     subprocess.run(
@@ -68,6 +71,7 @@ def test_a_save_by_another_process_is_found_by_polling(runtime: Runtime, data_di
         ],
         check=True,
         capture_output=True,
+        env=store.env(),
     )
     assert runtime.feed.wait(0, timeout=5.0)
     [item] = runtime.feed.read(0, 10)

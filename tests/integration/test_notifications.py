@@ -28,6 +28,7 @@ from services.notifications.transport import SmtpTarget
 from tests.support.people import person, write_csv
 from tests.support.reports import report_input
 from tests.support.smtp import smtp_sink
+from tests.support.store import Store
 
 CONTENT = {
     "nature": "CVs were downloaded from our careers portal by an unknown party.",
@@ -39,9 +40,9 @@ DPO = RequestContext(actor="dpo")
 
 
 @pytest.fixture
-def settings(data_dir: Path) -> Settings:
-    return Settings(
-        data_dir=data_dir,
+def settings(store: Store, data_dir: Path) -> Settings:
+    return store.settings(
+        data_dir,
         smtp_backoff_seconds=0.05,
         smtp_backoff_max_seconds=0.2,
         smtp_max_attempts=8,
@@ -118,19 +119,18 @@ def test_permanent_refusals_fail_with_the_reason_and_are_not_retried(
 
 
 def test_a_dispatcher_killed_mid_campaign_resumes_without_duplicates(
-    settings: Settings, rt: Runtime, tmp_path: Path
+    settings: Settings, store: Store, rt: Runtime, tmp_path: Path
 ) -> None:
     """SIGKILL the sending process mid-way; restart: no Message-ID twice at the server, the
     crash window reported as uncertain, and settling it delivers the rest exactly once."""
     _, campaign = campaign_for(rt, tmp_path, [person(i) for i in range(2000)])
     with smtp_sink(tmp_path) as sink:
-        env = {
-            **os.environ,
-            "BREACH_DATA_DIR": str(settings.data_dir),
-            "BREACH_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
-            "BREACH_DISPATCH_BATCH_SIZE": "100",
-            "BREACH_ACTOR": "alice",
-        }
+        env = store.env(
+            BREACH_DATA_DIR=str(settings.data_dir),
+            BREACH_SMTP_URL=f"smtp://127.0.0.1:{sink.port}",
+            BREACH_DISPATCH_BATCH_SIZE="100",
+            BREACH_ACTOR="alice",
+        )
         proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "breach"), "notify", "send", str(campaign)],
             env=env,

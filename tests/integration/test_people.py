@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -25,7 +24,7 @@ from services.people import retention
 from tests.support.clocks import ManualClock
 from tests.support.people import person, write_csv, write_jsonl
 from tests.support.reports import report_input
-from tests.support.store import count_events
+from tests.support.store import RawStore, Store, count_events
 
 
 @pytest.fixture
@@ -33,22 +32,18 @@ def incident(runtime: Runtime, clock: ManualClock, alice: RequestContext) -> Any
     return runtime.app.report_incident(report_input(clock.current), alice)
 
 
-def people_count(data_dir: Path) -> int:
-    with sqlite3.connect(data_dir / "events.db") as db:
-        return int(
-            db.execute(
-                "SELECT COUNT(*) FROM stored_events WHERE topic = 'events.people:PersonRecorded'"
-            ).fetchone()[0]
-        )
+def people_count(settings: Settings) -> int:
+    return RawStore(settings).count_events("events.people:PersonRecorded")
 
 
-def stored_bytes(data_dir: Path) -> bytes:
-    """Every byte of every file under the data directory (databases, WAL, keys)."""
-    return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file())
+def stored_bytes(settings: Settings) -> bytes:
+    """Every byte the store keeps (files under the data directory: databases, WAL, keys;
+    on PostgreSQL every table of the schema too)."""
+    return RawStore(settings).everything()
 
 
 def test_import_seals_people_and_a_second_run_adds_nobody(
-    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path, data_dir: Path
+    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path, settings: Settings
 ) -> None:
     """2,500 people in batches of 1,000; re-importing the same file is a no-op."""
     path = write_csv(tmp_path / "people.csv", [person(i) for i in range(2500)])
@@ -56,13 +51,13 @@ def test_import_seals_people_and_a_second_run_adds_nobody(
     assert (first.rows, first.imported, first.rejected, first.batches) == (2500, 2500, 0, 3)
     again = runtime.app.import_people(incident.id, path, alice)
     assert (again.imported, again.already_present) == (0, 2500)
-    assert people_count(data_dir) == 2500
+    assert people_count(settings) == 2500
     runtime.views.catch_up()
     summary = runtime.people.summary(incident.id)
     assert summary["total"] == 2500
     assert summary["language"]["zh-CN"] == 625
-    assert b"candidate7@applicants" not in stored_bytes(data_dir)
-    assert b"Candidate Number7" not in stored_bytes(data_dir)
+    assert b"candidate7@applicants" not in stored_bytes(settings)
+    assert b"Candidate Number7" not in stored_bytes(settings)
 
 
 def test_json_lines_and_rejected_rows_are_reported_next_to_the_input(
@@ -98,17 +93,17 @@ def test_unreadable_files_are_refused_before_anything_is_imported(
     incident: Any,
     alice: RequestContext,
     tmp_path: Path,
-    data_dir: Path,
+    settings: Settings,
     content: bytes,
     message: str,
 ) -> None:
     """Not UTF-8, no email column, empty: a clear error and not one person recorded."""
     path = tmp_path / "people.csv"
     path.write_bytes(content)
-    before = count_events(data_dir)
+    before = count_events(settings)
     with pytest.raises(InvalidInput, match=message):
         runtime.app.import_people(incident.id, path, alice)
-    assert count_events(data_dir) == before
+    assert count_events(settings) == before
 
 
 def test_a_file_over_the_limit_is_refused_at_once(
@@ -150,7 +145,13 @@ SLOW_IMPORT = textwrap.dedent(
 
 
 def test_an_interrupted_import_resumes_without_duplicates(
-    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path, data_dir: Path
+    runtime: Runtime,
+    incident: Any,
+    alice: RequestContext,
+    tmp_path: Path,
+    data_dir: Path,
+    settings: Settings,
+    store: Store,
 ) -> None:
     """SIGKILL mid-import leaves whole batches only; running the file again completes it."""
     path = write_csv(tmp_path / "people.csv", [person(i) for i in range(3000)])
@@ -158,21 +159,22 @@ def test_an_interrupted_import_resumes_without_duplicates(
         [sys.executable, "-c", SLOW_IMPORT, str(data_dir), str(incident.id), str(path)],
         stdout=subprocess.PIPE,
         text=True,
+        env=store.env(),
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 30
-    while people_count(data_dir) < 400 and time.monotonic() < deadline:
+    while people_count(settings) < 400 and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    partial = people_count(data_dir)
+    partial = people_count(settings)
     assert 0 < partial < 3000
     assert partial % 200 == 0
     report = runtime.app.import_people(incident.id, path, alice)
     assert report.imported + report.already_present == 3000
     assert report.already_present == partial
-    assert people_count(data_dir) == 3000
+    assert people_count(settings) == 3000
 
 
 def test_correction_reseals_and_moves_the_lookup(
@@ -200,10 +202,11 @@ def test_correction_reseals_and_moves_the_lookup(
 
 
 def test_erasure_destroys_the_key_and_leaves_no_trace_but_a_replayable_log(
-    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path, data_dir: Path
+    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path, settings: Settings
 ) -> None:
-    """After erasure no file holds the person's email, name or key; views and export show
-    them erased; the incident and the person's history still load."""
+    """After erasure the key's row is gone and nothing stored holds the person's email,
+    name or key; views and export show them erased; the incident and the person's history
+    still load."""
     runtime.app.import_people(
         incident.id, write_csv(tmp_path / "p.csv", [person(i) for i in range(50)]), alice
     )
@@ -211,10 +214,16 @@ def test_erasure_destroys_the_key_and_leaves_no_trace_but_a_replayable_log(
     key_id = target.state.sealed.key_id
     assert runtime.app.vault is not None
     assert runtime.app.vault.keys.get([key_id])
+    raw = RawStore(settings)
+    key_rows = "SELECT COUNT(*) FROM person_keys WHERE key_id = ?"
+    assert raw.run("keys", key_rows, [str(key_id)]) == [(1,)]
+    assert raw.run("keys", "SELECT COUNT(*) FROM person_keys") == [(50,)]
     runtime.app.erase_person(target.id, "erasure request ER-2026-19", alice)
     runtime.views.catch_up()
     assert runtime.app.vault.keys.get([key_id]) == {}
-    everything = stored_bytes(data_dir)
+    assert raw.run("keys", key_rows, [str(key_id)]) == [(0,)]
+    assert raw.run("keys", "SELECT COUNT(*) FROM person_keys") == [(49,)]
+    everything = stored_bytes(settings)
     for planted in (person(7)["email"], person(7)["name"], person(7)["reference"]):
         assert planted.encode() not in everything
     erased = runtime.app.load(target.id, AffectedPerson)
@@ -269,7 +278,7 @@ def test_retention_erases_people_a_set_time_after_closure(
 
 
 def test_whole_store_encryption_keeps_even_titles_out_of_the_file(
-    settings: Settings, clock: ManualClock, alice: RequestContext, data_dir: Path
+    settings: Settings, clock: ManualClock, alice: RequestContext
 ) -> None:
     """With a cipher key configured, the event log holds ciphertext only, and still works."""
     key = "q2x4J1m2vD1m0JwM8b4m0s3y8VbU6x2a3nF0o0gM6ZQ="
@@ -283,7 +292,7 @@ def test_whole_store_encryption_keeps_even_titles_out_of_the_file(
     )
     assert rt.app.get_incident(incident.id).state.title == "Quarterly Payroll Leak"
     rt.close()
-    raw = b"".join(p.read_bytes() for p in data_dir.glob("events.db*"))
+    raw = RawStore(settings).event_bytes()
     assert b"Quarterly Payroll Leak" not in raw
     assert b"IncidentReported" in raw
 

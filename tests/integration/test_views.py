@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,18 @@ from services.application.context import RequestContext
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.feeds.store import StoreFeed
-from services.projections.schema import Table, ViewTransaction
+from services.projections.postgres_store import PostgresViewStore
+from services.projections.schema import Projection, Table, ViewTransaction
 from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.store import ViewStore
 from services.projections.views import Views
 from services.projections.worker import ProjectionWorker
+from services.storage.postgres import PostgresDatabase, PostgresTarget
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
+from tests.support.store import Store
+
+OpenStore = Callable[[str, Sequence[Projection]], ViewStore]
 
 COUNTS = Table("event_counts", {"kind": "TEXT", "n": "INTEGER"}, key=("kind",))
 
@@ -42,8 +48,28 @@ class CountingProjection:
         tx.upsert(COUNTS.name, {"kind": kind, "n": (row["n"] if row else 0) + 1})
 
 
-def counts(store: SQLiteViewStore) -> dict[str, int]:
+def counts(store: ViewStore) -> dict[str, int]:
     return {r["kind"]: r["n"] for r in store.query("SELECT * FROM event_counts")}
+
+
+@pytest.fixture
+def open_store(store: Store, settings: Settings, tmp_path: Path) -> Iterator[OpenStore]:
+    """Opens view stores of the test's kind, each with its own connections: an SQLite file
+    under the test's directory, or the test's PostgreSQL schema."""
+    pools: list[PostgresDatabase] = []
+
+    def open_(name: str, projections: Sequence[Projection]) -> ViewStore:
+        if not store.postgres:
+            return SQLiteViewStore(tmp_path / f"{name}.db", projections)
+        assert settings.database_url is not None
+        target = PostgresTarget.from_url(settings.database_url.get_secret_value(), store.schema)
+        database = PostgresDatabase(target)
+        pools.append(database)
+        return PostgresViewStore(database, projections)
+
+    yield open_
+    for database in pools:
+        database.close()
 
 
 def populate(rt: Runtime, clock: ManualClock, ctx: RequestContext, n: int) -> None:
@@ -71,16 +97,11 @@ def test_catch_up_applies_each_event_once_and_tracks_the_position(
 
 
 def test_two_workers_racing_on_one_view_never_apply_an_event_twice(
-    runtime: Runtime,
-    settings: Settings,
-    clock: ManualClock,
-    alice: RequestContext,
-    tmp_path: Path,
+    runtime: Runtime, open_store: OpenStore, clock: ManualClock, alice: RequestContext
 ) -> None:
     """Four threads with their own connections and batch sizes catch up one view at once."""
     populate(runtime, clock, alice, 60)
-    path = tmp_path / "race.db"
-    stores = [SQLiteViewStore(path, [CountingProjection()]) for _ in range(4)]
+    stores = [open_store("race", [CountingProjection()]) for _ in range(4)]
     stores[0].create_table()
     feed = StoreFeed(runtime.app.recorder, runtime.app.mapper)
     workers = [
@@ -106,16 +127,17 @@ def test_two_workers_racing_on_one_view_never_apply_an_event_twice(
         kind = type(item.event).__name__
         expected[kind] = expected.get(kind, 0) + 1
     assert counts(stores[0]) == expected
+    assert all(s.position("counts") == feed.head() for s in stores)
     for s in stores:
         s.close()
 
 
 def test_a_failing_projection_leaves_its_batch_unapplied(
-    runtime: Runtime, clock: ManualClock, alice: RequestContext, tmp_path: Path
+    runtime: Runtime, open_store: OpenStore, clock: ManualClock, alice: RequestContext
 ) -> None:
     """An error mid-batch rolls back the batch's rows and its position together."""
     populate(runtime, clock, alice, 4)
-    store = SQLiteViewStore(tmp_path / "fail.db", [CountingProjection(fail_at=3)])
+    store = open_store("fail", [CountingProjection(fail_at=3)])
     store.create_table()
     views = Views(runtime.feed, store, [CountingProjection(fail_at=3)])
     with pytest.raises(RuntimeError, match="projection bug"):
@@ -126,16 +148,11 @@ def test_a_failing_projection_leaves_its_batch_unapplied(
 
 
 def test_a_new_projection_version_rebuilds_the_view_on_start(
-    runtime: Runtime,
-    settings: Settings,
-    clock: ManualClock,
-    alice: RequestContext,
-    tmp_path: Path,
+    runtime: Runtime, open_store: OpenStore, clock: ManualClock, alice: RequestContext
 ) -> None:
     """Raising a projection's version drops its stale rows and position when the store opens."""
     populate(runtime, clock, alice, 3)
-    path = tmp_path / "versioned.db"
-    store = SQLiteViewStore(path, [CountingProjection()])
+    store = open_store("versioned", [CountingProjection()])
     store.create_table()
     Views(runtime.feed, store, [CountingProjection()]).catch_up()
     assert store.position("counts") == runtime.feed.head()
@@ -144,7 +161,7 @@ def test_a_new_projection_version_rebuilds_the_view_on_start(
     class CountingV2(CountingProjection):
         version = 2
 
-    reopened = SQLiteViewStore(path, [CountingV2()])
+    reopened = open_store("versioned", [CountingV2()])
     reopened.create_table()
     assert reopened.position("counts") == 0
     assert counts(reopened) == {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import signal
 import threading
@@ -79,9 +80,16 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print("ready", flush=True)
     while not stop.wait(0.2):
-        args.state_file.write_text(json.dumps(sink.state()))
+        publish(args.state_file, sink.state())
     controller.stop()
-    args.state_file.write_text(json.dumps(sink.state()))
+    publish(args.state_file, sink.state())
+
+
+def publish(path: Path, state: dict[str, Any]) -> None:
+    """Replace the state file at once, so a reader never sees it half written."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(state))
+    os.replace(partial, path)
 
 
 if __name__ == "__main__":

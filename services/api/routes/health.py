@@ -23,7 +23,10 @@ def readyz(request: Request) -> Any:
     """The store answers and the views are not far behind the log."""
     rt = runtime_of(request)
     try:
-        lag = max(rt.views.lag().values(), default=0)
+        if rt.pipeline is not None:
+            lag = max(rt.pipeline.lag()["views"].values(), default=0)
+        else:
+            lag = max(rt.views.lag().values(), default=0)
     except Exception as e:
         raise Problem(503, "Not ready", f"store: {type(e).__name__}") from None
     return {"status": "ready", "views_behind": lag}

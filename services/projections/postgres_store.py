@@ -1,0 +1,253 @@
+"""PostgreSQL view store: view tables and tracking positions in one schema, changed atomically.
+
+The same contract as :class:`~services.projections.sqlite_store.SQLiteViewStore`: each batch
+of events is applied in one transaction that first locks the view's tracking row (inserted
+if missing, then ``SELECT ... FOR UPDATE``) and checks it is still where the worker read it,
+then applies the events and advances the position. Two processes catching up the same view
+therefore never apply an event twice: the second waits for the first's row lock, finds the
+position moved, and changes nothing.
+
+Column types are mapped so rows read back as they do from SQLite: ``TEXT`` compares
+byte-wise (``COLLATE "C"``, as SQLite's ``BINARY``), ``INTEGER`` is 64-bit, ``REAL`` double
+precision; booleans are stored as 0 and 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+from psycopg import Cursor
+from psycopg.rows import DictRow, dict_row
+
+from services.feeds.base import Positioned
+from services.projections.schema import Projection, Row, Table
+from services.projections.sqlite_store import _quote, tracking_name
+from services.storage.postgres import LOCK_SQL, PostgresDatabase, lock_key, pg_sql
+
+_TYPES = {"TEXT": 'TEXT COLLATE "C"', "INTEGER": "BIGINT", "REAL": "DOUBLE PRECISION"}
+
+
+def _column_type(declared: str) -> str:
+    """The PostgreSQL type of a column declared for SQLite (``TEXT NOT NULL`` and so on)."""
+    kind, _, rest = declared.strip().partition(" ")
+    mapped = _TYPES.get(kind.upper())
+    if mapped is None:
+        msg = f"unsupported view column type {declared!r}"
+        raise ValueError(msg)
+    return f"{mapped} {rest}".strip()
+
+
+def _value(value: Any) -> Any:
+    return int(value) if value is True or value is False else value
+
+
+@cache
+def _where_clause(columns: tuple[str, ...]) -> str:
+    if not columns:
+        return ""
+    return " WHERE " + " AND ".join(f"{_quote(k)} = %s" for k in columns)
+
+
+def _upsert_sql(table: Table, columns: tuple[str, ...]) -> str:
+    return _upsert_statement(table.name, columns, table.key, tuple(table.columns))
+
+
+@cache
+def _upsert_statement(
+    table: str, columns: tuple[str, ...], key: tuple[str, ...], every: tuple[str, ...]
+) -> str:
+    cols = ", ".join(_quote(c) for c in columns)
+    values = ", ".join("%s" for _ in columns)
+    keys = ", ".join(_quote(k) for k in key)
+    others = [c for c in every if c not in key]
+    # Every other column is set, to NULL when the row does not give it: a replacement of
+    # the whole row, as SQLite's INSERT OR REPLACE.
+    action = (
+        "DO UPDATE SET " + ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in others)
+        if others
+        else "DO NOTHING"
+    )
+    return f"INSERT INTO {_quote(table)} ({cols}) VALUES ({values}) ON CONFLICT ({keys}) {action}"
+
+
+@cache
+def _update_sql(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{_quote(c)} = %s" for c in columns)
+    return f"UPDATE {_quote(table)} SET {sets}{_where_clause(keys)}"
+
+
+class PostgresTransaction:
+    """A :class:`~services.projections.schema.ViewTransaction` on a PostgreSQL cursor."""
+
+    def __init__(self, cursor: Cursor[DictRow], tables: Mapping[str, Table]) -> None:
+        self.cursor = cursor
+        self.tables = tables
+
+    def get(self, table: str, key: Mapping[str, Any]) -> Row | None:
+        """Return the row with this key, or None."""
+        rows = self.select(table, key)
+        return rows[0] if rows else None
+
+    def select(self, table: str, where: Mapping[str, Any]) -> list[Row]:
+        """Return the rows whose columns equal ``where``."""
+        self.cursor.execute(
+            f"SELECT * FROM {_quote(table)}{_where_clause(tuple(where))}",
+            [_value(v) for v in where.values()],
+        )
+        return list(self.cursor.fetchall())
+
+    def upsert(self, table: str, row: Mapping[str, Any]) -> None:
+        """Insert the row, replacing one with the same key."""
+        self.cursor.execute(
+            _upsert_sql(self.tables[table], tuple(row)), [_value(v) for v in row.values()]
+        )
+
+    def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        """Change some columns of the row with this key."""
+        if not values:
+            return
+        self.cursor.execute(
+            _update_sql(table, tuple(values), tuple(key)),
+            [_value(v) for v in (*values.values(), *key.values())],
+        )
+
+    def delete(self, table: str, key: Mapping[str, Any]) -> None:
+        """Delete the row with this key."""
+        self.cursor.execute(
+            f"DELETE FROM {_quote(table)}{_where_clause(tuple(key))}",
+            [_value(v) for v in key.values()],
+        )
+
+
+def _create_statements(table: Table) -> list[str]:
+    cols = ", ".join(f"{_quote(c)} {_column_type(t)}" for c, t in table.columns.items())
+    key = ", ".join(_quote(k) for k in table.key)
+    statements = [f"CREATE TABLE IF NOT EXISTS {_quote(table.name)} ({cols}, PRIMARY KEY ({key}))"]
+    for index in table.indexes:
+        name = _quote(f"{table.name}_by_{'_'.join(index)}")
+        cols_ = ", ".join(_quote(c) for c in index)
+        statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {_quote(table.name)} ({cols_})")
+    return statements
+
+
+_META = "CREATE TABLE IF NOT EXISTS view_meta (name TEXT PRIMARY KEY, version BIGINT NOT NULL)"
+_TRACKING = (
+    "CREATE TABLE IF NOT EXISTS view_tracking "
+    "(application_name TEXT PRIMARY KEY, notification_id BIGINT NOT NULL)"
+)
+
+
+class PostgresViewStore:
+    """Holds the views of several projections and their tracking positions in one schema
+    (every connection of the database's pool has that schema on its search path)."""
+
+    def __init__(self, database: PostgresDatabase, projections: Sequence[Projection]) -> None:
+        self.db = database
+        self.projections = {p.name: p for p in projections}
+        self.tables: dict[str, Table] = {t.name: t for p in projections for t in p.tables}
+
+    def _lock(self, cursor: Cursor[Any]) -> None:
+        cursor.execute(LOCK_SQL, [lock_key(self.db.schema, "views")])
+
+    def create_table(self) -> None:
+        """Create missing tables, and rebuild any view whose projection version changed
+        (one transaction, so processes starting together do it once)."""
+        with self.db.connection() as conn, conn.transaction():
+            cursor = conn.cursor()
+            self._lock(cursor)
+            cursor.execute(_META)
+            cursor.execute(_TRACKING)
+            for table in self.tables.values():
+                for statement in _create_statements(table):
+                    cursor.execute(statement)
+            for projection in self.projections.values():
+                cursor.execute("SELECT version FROM view_meta WHERE name = %s", [projection.name])
+                row = cursor.fetchone()
+                if row is None or int(row[0]) != projection.version:
+                    self._reset(cursor, projection)
+
+    def stored_version(self, name: str) -> int | None:
+        """The projection version the view was built with (None when never built)."""
+        rows = self.db.fetch("SELECT version FROM view_meta WHERE name = ?", [name])
+        return None if not rows else int(rows[0][0])
+
+    def position(self, name: str, stream: str = "") -> int:
+        """The log position the named view has applied up to (0 when nothing), in one
+        stream of the log (``""``: the whole log, read in order)."""
+        rows = self.db.fetch(
+            "SELECT notification_id FROM view_tracking WHERE application_name = ?",
+            [tracking_name(name, stream)],
+        )
+        return int(rows[0][0]) if rows else 0
+
+    def apply(
+        self,
+        projection: Projection,
+        items: Sequence[Positioned],
+        expected: int,
+        *,
+        stream: str = "",
+    ) -> bool:
+        """Apply events in one transaction if the view is still at ``expected`` in
+        ``stream`` (a part of the log whose positions increase, e.g. a topic partition).
+
+        Returns False (and changes nothing) when another worker moved the view first.
+        """
+        if not items:
+            return True
+        name = tracking_name(projection.name, stream)
+        with self.db.connection() as conn, conn.transaction():
+            cursor = conn.cursor(row_factory=dict_row)
+            cursor.execute(
+                "INSERT INTO view_tracking VALUES (%s, 0) ON CONFLICT DO NOTHING", [name]
+            )
+            cursor.execute(
+                "SELECT notification_id FROM view_tracking WHERE application_name = %s FOR UPDATE",
+                [name],
+            )
+            row = cursor.fetchone()
+            if row is None or int(row["notification_id"]) != expected:
+                return False
+            with conn.pipeline():
+                tx = PostgresTransaction(cursor, self.tables)
+                for item in items:
+                    projection.process(item.event, item.position, tx)
+                cursor.execute(
+                    "UPDATE view_tracking SET notification_id = %s WHERE application_name = %s",
+                    [items[-1].position, name],
+                )
+        return True
+
+    def reset(self, projection: Projection) -> None:
+        """Drop and recreate the projection's tables and forget its position, atomically."""
+        with self.db.connection() as conn, conn.transaction():
+            cursor = conn.cursor()
+            self._lock(cursor)
+            self._reset(cursor, projection)
+
+    def _reset(self, cursor: Cursor[Any], projection: Projection) -> None:
+        for table in projection.tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {_quote(table.name)}")
+            for statement in _create_statements(table):
+                cursor.execute(statement)
+        cursor.execute(
+            "DELETE FROM view_tracking WHERE application_name = %s OR application_name LIKE %s",
+            [projection.name, tracking_name(projection.name, "%")],
+        )
+        cursor.execute(
+            "INSERT INTO view_meta (name, version) VALUES (%s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version",
+            [projection.name, projection.version],
+        )
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a read-only query against the views (``?`` placeholders)."""
+        with self.db.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            cursor.execute(pg_sql(sql), [_value(v) for v in params])
+            return list(cursor.fetchall())
+
+    def close(self) -> None:
+        """Nothing to release: the database's pool is shared and closed by its owner."""

@@ -1,0 +1,257 @@
+"""Scale-out worker processes: the relay, projection and policy consumers, the dispatcher.
+
+Each ``breach worker KIND`` process runs one kind until SIGTERM (it finishes the batch in
+hand first) and resumes, after any stop, from tracked positions and committed offsets:
+
+- ``relay``: publishes stored events to the topic (:class:`services.feeds.relay.Relay`);
+- ``projections``: consumer group ``<prefix>.projections``, keeps every view;
+- ``policies``: consumer group ``<prefix>.policies``, runs every policy;
+- ``dispatcher``: sends due notices from the notifications view the projection workers keep;
+- ``chain``: extends the audit chain over the store (signed checkpoints as it goes).
+
+Run as many projection, policy and dispatcher processes as needed: the group shares the
+partitions out among its members, and dispatchers coordinate through aggregate versions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import structlog
+
+from services.audit.chain import ChainWorker
+from services.bootstrap import Runtime, dispatch_settings, policies
+from services.feeds.kafka import GroupTiming, KafkaFeed, PolicyBatches, ProjectionBatches
+from services.feeds.kafka import topic_partitions as count_partitions
+from services.feeds.relay import Relay
+from services.notifications.dispatcher import DeliveryCheck, Dispatcher
+from services.notifications.mailbox import CaptureServer, MailboxCheck
+from services.notifications.transport import SmtpTarget
+from services.server.progress import Pipeline, PipelineTimeout, people_as_of
+
+log = structlog.get_logger()
+
+
+class Kind(StrEnum):
+    """The kinds of worker process."""
+
+    PROJECTIONS = "projections"
+    POLICIES = "policies"
+    DISPATCHER = "dispatcher"
+    RELAY = "relay"
+    CHAIN = "chain"
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How a worker process reads and waits."""
+
+    batch_size: int = 500
+    timing: GroupTiming = field(default_factory=GroupTiming)
+    view_timeout: float = 30.0
+    """How long the dispatcher waits for the views to show its own records."""
+
+
+def kafka_configured(rt: Runtime) -> bool:
+    """Whether the runtime's settings name a Kafka cluster (distributed mode)."""
+    return bool(rt.settings.kafka_bootstrap_servers)
+
+
+def pipeline(rt: Runtime) -> Pipeline:
+    """The progress of the relay and the workers, as this runtime's stores record it."""
+    if rt.pipeline is not None:
+        return rt.pipeline
+    return Pipeline(
+        app=rt.app,
+        feed=rt.feed,
+        view_position=rt.views.store.position,
+        partitions=lambda: count_partitions(rt.settings),
+        views=[w.projection.name for w in rt.views.workers],
+        policies=[w.policy.name for w in rt.policies.workers],
+    )
+
+
+def distributed_settle(rt: Runtime, *, timeout: float = 5.0) -> Callable[[], None]:
+    """Read-your-writes when the workers run elsewhere: after a change, wait (at most
+    ``timeout`` seconds) until the policy and projection workers handled everything stored
+    so far, instead of running policies and views in the caller's process."""
+    progress = pipeline(rt)
+
+    def settle() -> None:
+        progress.settle(timeout=timeout)
+
+    return settle
+
+
+def projections_feed(rt: Runtime, options: WorkerOptions) -> KafkaFeed:
+    """A projection consumer keeping every view of ``rt``."""
+    batches = ProjectionBatches(rt.views.store, [w.projection for w in rt.views.workers])
+    return KafkaFeed(
+        rt.settings,
+        Kind.PROJECTIONS.value,
+        rt.app.mapper,
+        batches,
+        batch_size=options.batch_size,
+        timing=options.timing,
+    )
+
+
+def policies_feed(rt: Runtime, options: WorkerOptions, stop: threading.Event) -> KafkaFeed:
+    """A policy consumer running every policy of ``rt`` (notice queueing waits for the
+    people view, which the projection workers keep)."""
+    people_of, before = people_as_of(pipeline(rt), rt.people.of_incident, stop=stop)
+    batches = PolicyBatches(rt.app, policies(rt.app, rt.playbooks, people_of), before=before)
+    return KafkaFeed(
+        rt.settings,
+        Kind.POLICIES.value,
+        rt.app.mapper,
+        batches,
+        batch_size=min(options.batch_size, 200),
+        timing=options.timing,
+    )
+
+
+def smtp_target(rt: Runtime) -> tuple[SmtpTarget, DeliveryCheck | None, CaptureServer | None]:
+    """The configured relay, or a local capture server started here (as ``breach serve``)."""
+    settings = rt.settings
+    if settings.smtp_url:
+        return SmtpTarget.from_url(settings.smtp_url, settings.smtp_timeout), None, None
+    mailbox = rt.mailbox()
+    capture = CaptureServer(mailbox).start()
+    target = SmtpTarget("127.0.0.1", capture.port, timeout=settings.smtp_timeout)
+    return target, MailboxCheck(mailbox), capture
+
+
+def dispatcher(
+    rt: Runtime,
+    target: SmtpTarget,
+    delivery: DeliveryCheck | None,
+    options: WorkerOptions,
+) -> Dispatcher:
+    """A dispatcher over the notifications view. With Kafka, the view is kept by the
+    projection workers: before each pass it waits until the view shows everything stored so
+    far (its own records included), rather than projecting here."""
+    if not kafka_configured(rt):
+        return rt.dispatcher(target, delivery)
+    progress = pipeline(rt)
+
+    def sync() -> None:
+        try:
+            progress.wait_views(
+                rt.feed.head(), ["notifications", "people"], timeout=options.view_timeout
+            )
+        except PipelineTimeout as e:
+            # Claims are still safe (a stale row loses its race on the notice's version);
+            # they are only less efficient until the view catches up.
+            log.warning("dispatch.view_behind", reason=str(e))
+
+    return Dispatcher(
+        rt.app,
+        rt.notifications,
+        sync,
+        rt.people.sealed,
+        target,
+        dispatch_settings(rt.settings),
+        delivery=delivery,
+    )
+
+
+def link_chain(rt: Runtime, stop: threading.Event, *, interval: float = 2.0) -> None:
+    """Extend the audit chain to the head of the log, again whenever the log grows, until
+    ``stop`` is set (the chain is kept in the store, so one linker at a time does the work
+    and a second one only finds nothing to do)."""
+    worker = ChainWorker(rt.feed, rt.chain, rt.audit_key)
+    while not stop.is_set():
+        linked = worker.catch_up()
+        if linked:
+            log.info("chain.linked", events=linked)
+        rt.feed.wait(rt.feed.head(), interval)
+
+
+def serve_metrics(rt: Runtime) -> Callable[[], None]:
+    """Serve Prometheus metrics on ``settings.metrics_port`` when it is set (through
+    :func:`services.metrics.serve_metrics`); return what stops the server."""
+    port = rt.settings.metrics_port
+    if port is None:
+        return lambda: None
+    try:
+        from services.metrics import serve_metrics as serve
+    except ImportError:
+        log.warning("metrics.unavailable", port=port)
+        return lambda: None
+    server = serve(rt, port)
+    log.info("metrics.serving", url=server.url)
+    return server.stop
+
+
+def keep_running(
+    name: str,
+    body: Callable[[threading.Event], None],
+    stop: threading.Event,
+    *,
+    backoff: float = 1.0,
+    backoff_max: float = 30.0,
+) -> None:
+    """Run ``body(stop)`` until ``stop`` is set; when it fails, log and run it again after a
+    growing pause (it resumes from its tracked position or committed offsets)."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            body(stop)
+            failures = 0
+        except Exception:
+            failures += 1
+            pause = min(backoff * 2 ** (failures - 1), backoff_max)
+            log.exception("worker.failed", worker=name, failures=failures, retry_in=pause)
+            stop.wait(pause)
+
+
+def run_worker(
+    rt: Runtime, kind: Kind, stop: threading.Event, options: WorkerOptions | None = None
+) -> None:
+    """Run one worker of ``kind`` in this thread until ``stop`` is set."""
+    options = options or WorkerOptions()
+    if kind not in (Kind.DISPATCHER, Kind.CHAIN) and not kafka_configured(rt):
+        msg = f"the {kind.value} worker needs BREACH_KAFKA_BOOTSTRAP_SERVERS"
+        raise ValueError(msg)
+    stop_metrics = serve_metrics(rt)
+    log.info("worker.started", kind=kind.value)
+    try:
+        _run(rt, kind, stop, options)
+    finally:
+        stop_metrics()
+    log.info("worker.stopped", kind=kind.value)
+
+
+def _run(rt: Runtime, kind: Kind, stop: threading.Event, options: WorkerOptions) -> None:
+    if kind is Kind.RELAY:
+        relay = Relay(rt.settings, rt.app, rt.feed, batch_size=options.batch_size)
+        keep_running("relay", relay.run, stop)
+    elif kind is Kind.PROJECTIONS:
+        keep_running("projections", projections_feed(rt, options).run, stop)
+    elif kind is Kind.POLICIES:
+        keep_running("policies", policies_feed(rt, options, stop).run, stop)
+    elif kind is Kind.CHAIN:
+        keep_running("chain", lambda stop: link_chain(rt, stop), stop)
+    else:
+        target, delivery, capture = smtp_target(rt)
+        try:
+
+            def dispatch(stop: threading.Event) -> None:
+                sender = dispatcher(rt, target, delivery, options)
+                report = asyncio.run(sender.run(until_idle=False, stop=stop, poll=0.5))
+                log.info(
+                    "dispatch.stopped",
+                    sent=report.sent,
+                    deferred=report.deferred,
+                    failed=report.failed,
+                )
+
+            keep_running("dispatcher", dispatch, stop)
+        finally:
+            if capture is not None:
+                capture.stop()

@@ -1,0 +1,255 @@
+"""PostgreSQL as a :class:`~services.storage.sql.Database`: where it is, a connection pool
+built from the settings, the schema breachledger's tables live in, and named locks.
+
+The stores write statements with ``?`` placeholders (see :func:`pg_sql`); every connection
+of the pool has the schema first on its ``search_path``, and :meth:`PostgresDatabase.table`
+qualifies table names with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from services.storage.sql import Params
+
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+PROCESS_RECORDER = "services.storage.recorder:LedgerPostgresRecorder"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """PostgreSQL cannot be reached or refused the connection."""
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    """Where the database is: connection parameters (from a ``postgresql://`` URL) and
+    the schema of breachledger's tables."""
+
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str = field(repr=False)
+    schema: str = "public"
+    options: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_url(cls, url: str, schema: str = "public") -> PostgresTarget:
+        """Parse ``postgresql://user[:password]@host[:port]/dbname[?param=value...]``."""
+        if not url.startswith(("postgresql://", "postgres://")):
+            msg = "the database URL must start with postgresql://"
+            raise ValueError(msg)
+        if not SCHEMA_NAME.match(schema):
+            msg = f"unsafe schema name {schema!r}"
+            raise ValueError(msg)
+        try:
+            params = conninfo_to_dict(url)
+        except psycopg.ProgrammingError as e:
+            msg = f"the database URL cannot be read: {e}"
+            raise ValueError(msg) from None
+        missing = [k for k in ("host", "dbname", "user") if not params.get(k)]
+        if missing:
+            msg = f"the database URL names no {', '.join(missing)}"
+            raise ValueError(msg)
+        known = {"host", "port", "dbname", "user", "password"}
+        return cls(
+            host=str(params["host"]),
+            port=int(params.get("port") or 5432),
+            dbname=str(params["dbname"]),
+            user=str(params["user"]),
+            password=str(params.get("password") or ""),
+            schema=schema,
+            options=tuple(sorted((k, str(v)) for k, v in params.items() if k not in known)),
+        )
+
+    @property
+    def where(self) -> str:
+        """``host:port/dbname`` (no credentials), for messages."""
+        return f"{self.host}:{self.port}/{self.dbname}"
+
+    def connect_kwargs(self, *, timeout: float = 10) -> dict[str, Any]:
+        """Keyword arguments of ``psycopg.connect`` (the schema first on the search path)."""
+        kwargs: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "dbname": self.dbname,
+            "user": self.user,
+            "connect_timeout": max(int(timeout), 1),
+            "application_name": "breachledger",
+            **dict(self.options),
+        }
+        given = kwargs.get("options", "")
+        kwargs["options"] = f"-c search_path={self.schema} {given}".strip()
+        if self.password:
+            kwargs["password"] = self.password
+        return kwargs
+
+    def event_store_env(self) -> dict[str, str]:
+        """The eventsourcing infrastructure settings of the PostgreSQL event store."""
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_SCHEMA": self.schema,
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_MAX_OVERFLOW": "8",
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+            "PROCESS_RECORDER_TOPIC": PROCESS_RECORDER,
+            "CREATE_TABLE": "y",
+        }
+
+
+@lru_cache(maxsize=2048)
+def pg_sql(statement: str) -> str:
+    """Turn a statement written with ``?`` placeholders into psycopg's ``%s`` style
+    (``%`` outside string literals doubled; nothing inside literals touched)."""
+    parts = statement.split("'")
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("%", "%%").replace("?", "%s")
+    return "'".join(parts)
+
+
+def lock_key(schema: str, name: str) -> str:
+    """The text an advisory lock is keyed by (one namespace per schema)."""
+    return f"breachledger:{schema}:{name}"
+
+
+LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+
+
+class PgCursor:
+    """A psycopg cursor that takes ``?`` placeholders."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self.cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the last statement."""
+        return self.cursor.rowcount
+
+    def execute(self, statement: str, params: Params = ()) -> PgCursor:
+        """Run one statement."""
+        self.cursor.execute(pg_sql(statement), list(params))
+        return self
+
+    def executemany(self, statement: str, rows: Sequence[Params]) -> PgCursor:
+        """Run one statement for each row of parameters."""
+        self.cursor.executemany(pg_sql(statement), [list(r) for r in rows])
+        return self
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+        return self.cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        """The remaining rows."""
+        return self.cursor.fetchall()
+
+
+class PostgresDatabase:
+    """A pool of connections to one PostgreSQL database, working in one schema."""
+
+    kind = "postgres"
+    blob = "BYTEA"
+    integer = "BIGINT"
+
+    def __init__(self, target: PostgresTarget, *, max_size: int = 10) -> None:
+        self.target = target
+        self.schema = target.schema
+        self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            kwargs=target.connect_kwargs(),
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            configure=_configure,
+            timeout=30,
+            name=f"breachledger-{target.schema}",
+        )
+        self._opened = False
+
+    def open(self) -> None:
+        """Open the pool, failing with :class:`DatabaseUnavailable` when nobody answers."""
+        if self._opened:
+            return
+        try:
+            self.pool.open(wait=True, timeout=15)
+        except PoolTimeout as e:
+            msg = f"PostgreSQL at {self.target.where} cannot be reached: {e}"
+            raise DatabaseUnavailable(msg) from None
+        self._opened = True
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection of the pool (autocommit; open a transaction block to group)."""
+        self.open()
+        with self.pool.connection() as conn:
+            yield conn
+
+    def table(self, name: str) -> str:
+        """``"schema"."name"``."""
+        return f'"{self.schema}"."{name}"'
+
+    @contextmanager
+    def transaction(self, lock: str | None = None) -> Iterator[PgCursor]:
+        """A transaction, holding the advisory lock named ``lock`` until it ends."""
+        with self.connection() as conn, conn.transaction():
+            cursor = conn.cursor()
+            if lock is not None:
+                cursor.execute(LOCK_SQL, [lock_key(self.schema, lock)])
+            yield PgCursor(cursor)
+
+    def fetch(self, statement: str, params: Params = ()) -> list[Any]:
+        """Rows of a query."""
+        with self.connection() as conn:
+            return conn.execute(pg_sql(statement), list(params)).fetchall()
+
+    def close(self) -> None:
+        """Close the pool."""
+        self.pool.close()
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    conn.autocommit = True
+    # No server-side prepared statements: the view store batches its statements in
+    # pipelines, where a statement skipped after an error must not be taken for prepared.
+    conn.prepare_threshold = None
+
+
+@contextmanager
+def startup(target: PostgresTarget) -> Iterator[None]:
+    """Create the schema if it is missing, and hold a lock on it while the caller creates
+    its tables, so that processes starting together do not race on the same definitions.
+
+    Fails with :class:`DatabaseUnavailable` (naming the server, never the password) when
+    the database cannot be reached.
+    """
+    try:
+        conn = psycopg.connect(**target.connect_kwargs(), autocommit=True)
+    except psycopg.OperationalError as e:
+        msg = f"PostgreSQL at {target.where} cannot be reached: {str(e).strip()}"
+        raise DatabaseUnavailable(msg) from None
+    with conn:
+        key = lock_key(target.schema, "startup")
+        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [key])
+        try:
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(target.schema))
+            )
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])

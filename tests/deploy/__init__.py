@@ -1,0 +1,1 @@
+"""Tests of the deployment files under deploy/: what can be checked without a cluster."""

@@ -1,0 +1,148 @@
+"""``breach worker``: its help, its refusals, and the whole distributed pipeline in separate
+processes (relay, projections, policies, two dispatchers) sending to a real SMTP server."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.application.context import RequestContext
+from services.bootstrap import bootstrap
+from tests.support.broker import (  # noqa: F401  (fixtures)
+    BREACH,
+    Broker,
+    WorkerProcess,
+    broker,
+    start_worker,
+    wait_until,
+)
+from tests.support.people import person, write_csv
+from tests.support.reports import report_input
+from tests.support.smtp import free_port, smtp_sink
+
+ALICE = RequestContext(actor="alice")
+DPO = RequestContext(actor="dpo")
+CONTENT = {
+    "nature": "CVs were downloaded from our careers portal by an unknown party.",
+    "consequences": "Targeted phishing that mentions your application.",
+    "measures": "We closed the flaw and rotated every access key.",
+    "advice": "Do not answer messages asking for your password.",
+}
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    """Worker processes started by a test; killed at the end if still running."""
+    started: list[WorkerProcess] = []
+    yield started
+    for w in started:
+        w.kill()
+
+
+def test_help_explains_each_kind() -> None:
+    """``breach worker --help`` names the four kinds and what each one does."""
+    out = subprocess.run(
+        [str(BREACH), "worker", "--help"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    for kind, words in {
+        "relay": "publish every stored event",
+        "projections": "keep every view",
+        "policies": "run every policy",
+        "dispatcher": "send due notices",
+    }.items():
+        assert kind in out
+        assert words in out
+    assert "SIGTERM" in out
+
+
+def test_an_unknown_kind_and_a_missing_cluster_are_refused(tmp_path: Path) -> None:
+    """Exit status 2 with the reason for a kind that does not exist, and for a Kafka worker
+    without BREACH_KAFKA_BOOTSTRAP_SERVERS."""
+    env = {"BREACH_DATA_DIR": str(tmp_path / "var"), "PATH": "/usr/bin:/bin"}
+    unknown = subprocess.run(
+        [str(BREACH), "worker", "sorter"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert unknown.returncode == 2
+    assert "not a worker kind" in unknown.stderr
+    missing = subprocess.run(
+        [str(BREACH), "worker", "projections"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert missing.returncode == 2
+    assert "BREACH_KAFKA_BOOTSTRAP_SERVERS" in missing.stderr
+
+
+@pytest.mark.slow
+def test_two_dispatcher_processes_send_each_notice_exactly_once(
+    broker: Broker,  # noqa: F811
+    workers: list[WorkerProcess],
+    tmp_path: Path,
+) -> None:
+    """Relay, projection and policy workers and two dispatchers, each its own process: the
+    SMTP server receives each of 300 notices once, both dispatchers send, the campaign
+    completes, and SIGTERM stops every worker with status 0."""
+    settings = broker.settings(tmp_path / "var")
+    rt = bootstrap(settings, configure_logs=False)
+    logs = tmp_path / "logs"
+    try:
+        with smtp_sink(tmp_path) as sink:
+            extra = {
+                "BREACH_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
+                "BREACH_DISPATCH_BATCH_SIZE": "25",
+                "BREACH_SMTP_CONNECTIONS": "2",
+                "BREACH_SMTP_RATE": "60",
+            }
+            for kind in ("relay", "projections", "policies", "dispatcher", "dispatcher"):
+                workers.append(start_worker(settings, kind, logs, env=extra))
+            incident = rt.app.report_incident(report_input(rt.app.clock.now()), ALICE)
+            people = write_csv(tmp_path / "people.csv", [person(i) for i in range(300)])
+            rt.app.import_people(incident.id, people, ALICE)
+            campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, ALICE)
+            rt.app.preview_campaign(campaign.id, ALICE)
+            rt.app.approve_campaign(campaign.id, DPO)
+            rt.app.start_dispatch(campaign.id, ALICE)
+
+            def completed() -> bool:
+                progress = rt.notifications.progress(campaign.id, rt.app.clock.now())
+                return progress["status"] == "completed"
+
+            wait_until(completed, 120, "the campaign to complete")
+            state = sink.state()
+        assert (state["accepted"], state["unique"], state["duplicates"]) == (300, 300, {})
+        progress = rt.notifications.progress(campaign.id, rt.app.clock.now())
+        assert (progress["sent"], progress["total"]) == (300, 300)
+        senders = [w for w in workers if w.kind == "dispatcher"]
+        sent_by = [sum(1 for _ in w.lines("campaign.completed")) for w in senders]
+        assert sum(sent_by) == 1
+        assert [w.terminate() for w in workers] == [0] * 5
+        reports = [w.lines("dispatch.stopped")[-1]["sent"] for w in senders]
+        assert sum(reports) == 300
+        assert all(r > 0 for r in reports)
+    finally:
+        rt.close()
+
+
+def test_sigterm_stops_an_idle_relay_cleanly(
+    broker: Broker,  # noqa: F811
+    workers: list[WorkerProcess],
+    tmp_path: Path,
+) -> None:
+    """A relay with nothing to publish serves its metrics on BREACH_METRICS_PORT, and stops
+    on SIGTERM with status 0, saying so."""
+    settings = broker.settings(tmp_path / "var")
+    port = free_port()
+    worker = start_worker(
+        settings, "relay", tmp_path / "logs", env={"BREACH_METRICS_PORT": str(port)}
+    )
+    workers.append(worker)
+    wait_until(lambda: worker.lines("relay.connected"), 30, "the relay to connect")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        assert answer.status == 200
+        assert b"process_cpu_seconds_total" in answer.read()
+    worker.process.send_signal(signal.SIGTERM)
+    assert worker.process.wait(30) == 0
+    assert worker.lines("relay.stopped")

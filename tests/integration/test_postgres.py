@@ -1,0 +1,195 @@
+"""What only PostgreSQL has: the schema made on first start, ``breach`` processes sharing one
+database, a log whose positions stay gap-free when writes lose a race, an audit chain that
+tells a skipped number from a deleted event, and a clear error when the server is away."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from events.incident import IncidentNoteAdded
+from services.application.context import RequestContext
+from services.audit import service
+from services.bootstrap import Runtime, bootstrap
+from services.config import Settings
+from services.storage.postgres import DatabaseUnavailable
+from tests.support import postgres
+from tests.support.clocks import ManualClock
+from tests.support.reports import report_input
+from tests.support.store import RawStore, Store, count_events
+
+BREACH = Path(sys.executable).parent / "breach"
+TABLES = {
+    "breachledger_events",
+    "breachledger_tracking",
+    "board",
+    "obligations",
+    "tasks",
+    "people",
+    "campaigns",
+    "notices",
+    "view_meta",
+    "view_tracking",
+    "links",
+    "checkpoints",
+    "person_keys",
+    "passwords",
+    "tokens",
+    "sessions",
+}
+
+
+@pytest.fixture
+def pg() -> Iterator[Store]:
+    with postgres.fresh_schema() as schema:
+        yield Store("postgres", schema)
+
+
+@pytest.fixture
+def pg_settings(pg: Store, data_dir: Path) -> Settings:
+    return pg.settings(data_dir, log_format="json", log_level="info")
+
+
+@pytest.fixture
+def pg_runtime(pg_settings: Settings, clock: ManualClock) -> Iterator[Runtime]:
+    rt = bootstrap(pg_settings, clock=clock, configure_logs=False)
+    yield rt
+    rt.close()
+
+
+def breach(pg: Store, data_dir: Path, *args: str) -> subprocess.Popen[str]:
+    """Start ``breach`` on the test's schema."""
+    return subprocess.Popen(
+        [str(BREACH), *args],
+        env=pg.env(BREACH_DATA_DIR=str(data_dir), BREACH_ACTOR="ann", BREACH_COMMAND_RETRIES="50"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def tables(schema: str) -> set[str]:
+    return {
+        r[0]
+        for r in postgres.rows(
+            schema,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+            [schema],
+        )
+    }
+
+
+def test_the_schema_and_its_tables_are_created_on_first_start(
+    pg: Store, pg_settings: Settings, clock: ManualClock
+) -> None:
+    """A schema that does not exist is created with every table at the first start; a
+    second start finds them and keeps what was stored."""
+    assert not postgres.schema_exists(pg.schema)
+    rt = bootstrap(pg_settings, clock=clock, configure_logs=False)
+    incident = rt.app.report_incident(report_input(clock.current), RequestContext(actor="a"))
+    rt.close()
+    assert postgres.schema_exists(pg.schema)
+    assert tables(pg.schema) >= TABLES
+    again = bootstrap(pg_settings, clock=clock, configure_logs=False)
+    try:
+        assert again.app.get_incident(incident.id).version == 1
+        assert count_events(pg_settings) == 1
+    finally:
+        again.close()
+    assert not (pg_settings.data_dir / "events.db").exists()
+
+
+def test_breach_processes_adding_notes_to_one_incident_at_once_lose_nothing(
+    pg: Store, pg_settings: Settings, pg_runtime: Runtime, data_dir: Path, clock: ManualClock
+) -> None:
+    """Six ``breach note`` processes on one schema, started together: six notes, no gap in
+    the log's positions, and the audit chain over it verifies."""
+    incident = pg_runtime.app.report_incident(
+        report_input(clock.current), RequestContext(actor="a")
+    )
+    procs = [breach(pg, data_dir, "note", str(incident.id), f"note {i}") for i in range(6)]
+    results = [(p.wait(timeout=60), p.stderr.read() if p.stderr else "") for p in procs]
+    assert [code for code, _ in results] == [0] * 6, results
+    history = pg_runtime.app.incident_history(incident.id)
+    notes = sorted(e.text for e in history if isinstance(e, IncidentNoteAdded))
+    assert notes == [f"note {i}" for i in range(6)]
+    assert count_events(pg_settings) == 7
+    assert [i.position for i in pg_runtime.feed.read(0, 100)] == list(range(1, 8))
+    pg_runtime.link()
+    assert service.verify_live(pg_runtime).ok
+
+
+def test_views_rebuild_check_through_the_cli_is_equal(
+    pg: Store, pg_settings: Settings, pg_runtime: Runtime, data_dir: Path, clock: ManualClock
+) -> None:
+    """`breach views rebuild --check` on PostgreSQL: equal after real work, and exit 1 naming
+    the table once a live row is doctored."""
+    alice = RequestContext(actor="alice")
+    for i in range(5):
+        incident = pg_runtime.app.report_incident(
+            report_input(clock.current, title=f"I{i}", incident_type="ransomware"), alice
+        )
+        pg_runtime.app.triage_incident(
+            incident.id, {"severity": "high", "incident_type": "ransomware"}, alice
+        )
+    pg_runtime.settle()
+    check = breach(pg, data_dir, "views", "rebuild", "--check", "--json")
+    assert check.wait(timeout=60) == 0, check.stderr.read() if check.stderr else ""
+    assert check.stdout is not None
+    assert json.loads(check.stdout.read()) == {"equal": True, "differences": {}}
+    postgres.rows(pg.schema, "UPDATE tasks SET title = 'edited' WHERE step = 'isolate'")
+    doctored = breach(pg, data_dir, "views", "rebuild", "--check", "--json")
+    assert doctored.wait(timeout=60) == 1
+    assert doctored.stdout is not None
+    assert json.loads(doctored.stdout.read())["differences"] == {
+        "tasks": {"missing_from_live": 5, "extra_in_live": 5}
+    }
+
+
+def test_a_skipped_position_is_linked_as_absent_and_must_stay_empty(
+    pg: Store, pg_settings: Settings, pg_runtime: Runtime, clock: ManualClock
+) -> None:
+    """A number the sequence skipped (a write that failed after drawing it) does not stop the
+    chain; an event later slipped into it, or a linked event deleted, is caught there."""
+    alice = RequestContext(actor="alice")
+    incident = pg_runtime.app.report_incident(report_input(clock.current), alice)
+    sequence = f"{pg.schema}.breachledger_events"
+    postgres.rows(
+        pg.schema, "SELECT nextval(pg_get_serial_sequence(?, 'notification_id'))", [sequence]
+    )
+    pg_runtime.app.add_note(incident.id, {"text": "after the gap"}, alice)
+    pg_runtime.app.add_note(incident.id, {"text": "and another"}, alice)
+    assert [i.position for i in pg_runtime.feed.read(0, 10)] == [1, 3, 4]
+    assert pg_runtime.link() == 3
+    verdict = service.verify_live(pg_runtime)
+    assert (verdict.ok, verdict.checked) == (True, 3)
+    raw = RawStore(pg_settings)
+    raw.copy_event(3, 2, 99)
+    slipped = service.verify_live(pg_runtime)
+    assert (slipped.ok, slipped.first_bad_position) == (False, 2)
+    assert "appeared" in slipped.reason
+    raw.delete_event(2)
+    assert service.verify_live(pg_runtime).ok
+    raw.delete_event(3)
+    deleted = service.verify_live(pg_runtime)
+    assert (deleted.ok, deleted.first_bad_position) == (False, 3)
+    assert "deleted" in deleted.reason
+
+
+def test_an_unreachable_server_is_named_in_a_clear_error(tmp_path: Path) -> None:
+    """Nothing listening: bootstrap fails at once with the server's address, never the
+    password."""
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        database_url=SecretStr("postgresql://breach:s3cret-pw@127.0.0.1:9/ledger"),
+    )
+    with pytest.raises(DatabaseUnavailable) as refused:
+        bootstrap(settings, configure_logs=False)
+    assert "127.0.0.1:9/ledger" in str(refused.value)
+    assert "s3cret-pw" not in str(refused.value)
