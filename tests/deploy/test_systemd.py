@@ -112,6 +112,7 @@ def test_target_wants_every_unit() -> None:
         "breachledger-worker@projections.service",
         "breachledger-worker@policies.service",
         "breachledger-worker@dispatcher.service",
+        "breachledger-worker@chain.service",
     }
 
 
