@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from events.notifications import Contact
@@ -20,7 +20,6 @@ from services.config import Settings
 from services.containment.playbooks import PlaybookCatalog
 from services.containment.policies import ContainmentPolicy, PlaybookPolicy
 from services.containment.tasks_view import Tasks, TasksProjection
-from services.feeds.kafka import topic_partitions
 from services.feeds.signal import SaveSignal
 from services.feeds.store import StoreFeed
 from services.incidents.board import Board, IncidentBoardProjection
@@ -34,18 +33,19 @@ from services.notifications.transport import SmtpTarget
 from services.notifications.views import Notifications, NotificationsProjection
 from services.people.people_view import People, PeopleProjection
 from services.policies.worker import Policies, Policy
-from services.projections.postgres_store import PostgresViewStore
 from services.projections.schema import Projection
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.store import ViewStore
 from services.projections.views import Views
-from services.server.progress import Pipeline
-from services.storage.postgres import PostgresDatabase, PostgresTarget, startup
 from services.users.credentials import CredentialStore
 from services.vault.keystore import KeyStore
 from services.vault.sealing import Lookups
 from services.vault.secrets import decode, load_or_create
 from services.vault.vault import Vault
+
+if TYPE_CHECKING:
+    from services.server.progress import Pipeline
+    from services.storage.postgres import PostgresDatabase, PostgresTarget
 
 
 def projections() -> list[Projection]:
@@ -98,6 +98,9 @@ def postgres_target(settings: Settings) -> PostgresTarget | None:
     """Where PostgreSQL is when the settings name a database (None: embedded SQLite)."""
     if settings.database_url is None:
         return None
+    # PostgreSQL's driver is imported only by processes that use it.
+    from services.storage.postgres import PostgresTarget
+
     return PostgresTarget.from_url(
         settings.database_url.get_secret_value(), settings.database_schema
     )
@@ -224,6 +227,8 @@ def _databases(settings: Settings) -> Iterator[PostgresDatabase | None]:
     if target is None:
         yield None
         return
+    from services.storage.postgres import PostgresDatabase, startup
+
     database = PostgresDatabase(target)
     try:
         with startup(target):
@@ -265,6 +270,8 @@ def bootstrap(
         )
         store: ViewStore
         if database is not None:
+            from services.projections.postgres_store import PostgresViewStore
+
             store = PostgresViewStore(database, all_projections)
             chain = ChainStore(database, allow_gaps=True)
         else:
@@ -301,6 +308,10 @@ def bootstrap(
         database=database,
     )
     if settings.kafka_bootstrap_servers:
+        # Kafka's client is imported only by processes of the distributed mode.
+        from services.feeds.kafka import topic_partitions
+        from services.server.progress import Pipeline
+
         runtime.pipeline = Pipeline(
             app=app,
             feed=feed,

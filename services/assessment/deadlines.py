@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import holidays
 
 from services.assessment.rules import Deadline
 
+if TYPE_CHECKING:
+    from holidays import HolidayBase
+
 
 @cache
-def _holidays(country: str) -> holidays.HolidayBase:
+def _holidays(country: str) -> HolidayBase:
+    # Imported on first use: the holiday calendars take a while to load.
+    import holidays
+
     return holidays.country_holidays(country)
 
 

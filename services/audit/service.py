@@ -149,8 +149,14 @@ def view_tables(store: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
 
 def check_views(rt: Runtime) -> dict[str, dict[str, int]]:
     """Rebuild every view in a scratch store and compare it with the live one; return the
-    tables that differ with how many rows are missing from or extra in the live view."""
-    rt.views.catch_up()
+    tables that differ with how many rows are missing from or extra in the live view.
+
+    With Kafka the worker processes keep the live views (tracked per partition): wait for
+    them to reach the head instead of applying the log to the live views from here."""
+    if rt.pipeline is not None:
+        rt.pipeline.wait_views(rt.feed.head(), timeout=60.0)
+    else:
+        rt.views.catch_up()
     head = rt.feed.head()
     live = view_tables(rt.views.store)
     with tempfile.TemporaryDirectory(prefix="breach-check-") as tmp:

@@ -7,8 +7,10 @@ deferred (4xx or a connection error: exponential backoff with jitter), or failed
 retries exhausted).
 
 A crash between (1) and (3) leaves notices in *sending*: at most two batches (the one on the
-wire and the next one, claimed while it travels). On start, any notice that has been
-*sending* for longer than the lease is resolved by this rule, and reported:
+wire and the next one, claimed while it travels). On start, and again every lease while
+running (so that a dispatcher restarted within the lease, or another one still running,
+resolves them), any notice that has been *sending* for longer than the lease, as the store
+records it, is resolved by this rule, and reported:
 
 - when the delivery can be checked (the local capture mailbox), a notice found there is
   recorded sent and one not found is re-queued at once (sending it cannot duplicate it);
@@ -24,6 +26,7 @@ import asyncio
 import hashlib
 import random
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -144,15 +147,17 @@ class Dispatcher:
     def recover(self) -> dict[str, int]:
         """Resolve notices a crash left in 'sending' (see the module's rule)."""
         now = self.app.clock.now()
-        stale = self.notifications.stale_sending(
-            now - timedelta(seconds=self.settings.sending_lease)
-        )
+        cutoff = now - timedelta(seconds=self.settings.sending_lease)
+        stale = self.notifications.stale_sending(cutoff)
         counts = {"sent": 0, "requeued": 0, "uncertain": 0}
         changed: list[Notice | Campaign] = []
         cause = self.cause()
         for row in stale:
             notice: object = self.app.repository.get(UUID(row["notice_id"]))
             if not isinstance(notice, Notice) or notice.state.status is not NoticeStatus.SENDING:
+                continue
+            if notice.modified_on > cutoff:
+                # Claimed again since the (lagging) view's row: a live dispatcher has it.
                 continue
             answer = None if self.delivery is None else self.delivery.delivered(row["message_id"])
             if answer is True:
@@ -354,13 +359,18 @@ class Dispatcher:
             )
 
         inflight: tuple[list[Claim], asyncio.Future[list[Outcome]]] | None = None
+        recovery_interval = max(self.settings.sending_lease, 1.0)
         try:
             await asyncio.to_thread(self.sync)
             await asyncio.to_thread(self.recover)
+            recovered_at = time.monotonic()
             cursor = ""
             while not (stop is not None and stop.is_set()):
                 if not cursor and inflight is None:
                     await asyncio.to_thread(self.sync)
+                    if time.monotonic() - recovered_at >= recovery_interval:
+                        await asyncio.to_thread(self.recover)
+                        recovered_at = time.monotonic()
                     await asyncio.to_thread(self.complete_campaigns)
                 now = self.app.clock.now()
                 claims, cursor = await asyncio.to_thread(self.claim, now, cursor)

@@ -193,6 +193,11 @@ class PostgresDatabase:
             raise DatabaseUnavailable(msg) from None
         self._opened = True
 
+    def reclaim(self, table: str) -> None:
+        """``VACUUM`` the table, so deleted rows leave its data pages now."""
+        with self.connection() as conn:
+            conn.execute(f"VACUUM {table}")
+
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
         """A connection of the pool (autocommit; open a transaction block to group)."""

@@ -67,6 +67,11 @@ class Database(Protocol):
         """Run a query outside any write transaction and return its rows."""
         ...
 
+    def reclaim(self, table: str) -> None:
+        """Make the database drop the bytes of ``table``'s deleted rows now (not at some
+        later maintenance), so erased secrets do not linger in its files."""
+        ...
+
     def close(self) -> None:
         """Release the connections this object owns."""
         ...

@@ -56,6 +56,11 @@ class SQLiteDatabase:
         with self._lock:
             self._db.execute(f"PRAGMA {statement}")
 
+    def reclaim(self, table: str) -> None:
+        """Deleted rows were overwritten in place (``secure_delete``); fold the write-ahead
+        log into the file and truncate it, so no copy remains there either."""
+        self.pragma("wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         """Close the file."""
         self._db.close()

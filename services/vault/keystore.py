@@ -16,7 +16,6 @@ from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.storage.postgres import PostgresDatabase
 from services.storage.sql import Database, chunks, marks
 from services.storage.sqlite import SQLiteDatabase
 
@@ -76,11 +75,7 @@ class KeyStore:
 
     def _purge(self) -> None:
         """Make the database drop deleted rows' bytes now."""
-        if isinstance(self.db, SQLiteDatabase):
-            self.db.pragma("wal_checkpoint(TRUNCATE)")
-        elif isinstance(self.db, PostgresDatabase):
-            with self.db.connection() as conn:
-                conn.execute(f"VACUUM {self._table}")
+        self.db.reclaim(self._table)
 
     def close(self) -> None:
         """Release the database (an SQLite file is closed; a shared pool is left open)."""
