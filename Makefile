@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
+# Test processes: most tests wait on servers and child processes, so more than the cores.
+TEST_PROCESSES ?= 4
 
 .PHONY: run test lint typecheck check perf clean
 
@@ -19,7 +21,7 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/ruff check events services tests
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 perf: $(BIN)/.installed
 	$(BIN)/pytest tests/perf -s -p no:cacheprovider --override-ini addopts=

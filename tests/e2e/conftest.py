@@ -37,6 +37,7 @@ class Cli:
             "BREACH_DATA_DIR": str(data_dir),
             "BREACH_ACTOR": actor,
             "BREACH_TIMEZONE": "UTC",
+            "COLUMNS": "160",
         }
 
     def __call__(self, *args: str, input: str | None = None, actor: str | None = None) -> Result:

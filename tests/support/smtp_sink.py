@@ -2,7 +2,7 @@
 answer some of them with temporary (451) or permanent (550) refusals.
 
 Run as ``python -m tests.support.smtp_sink PORT STATE_FILE [--refuse-every N] [--fail-to X]``;
-on SIGTERM (or every second) it writes its counts as JSON to STATE_FILE.
+on SIGTERM (and every 0.2 s) it writes its counts as JSON to STATE_FILE.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""End-to-end proof of the distributed mode: PostgreSQL, Kafka and worker processes."""
