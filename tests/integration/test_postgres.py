@@ -8,8 +8,11 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from uuid import UUID
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -19,9 +22,11 @@ from services.audit import service
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.storage.postgres import DatabaseUnavailable
+from tests.api.conftest import make_user
 from tests.support import postgres
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
+from tests.support.server import running_server
 from tests.support.store import RawStore, Store, count_events
 
 BREACH = Path(sys.executable).parent / "breach"
@@ -193,3 +198,47 @@ def test_an_unreachable_server_is_named_in_a_clear_error(tmp_path: Path) -> None
         bootstrap(settings, configure_logs=False)
     assert "127.0.0.1:9/ledger" in str(refused.value)
     assert "s3cret-pw" not in str(refused.value)
+
+
+def test_two_api_processes_on_one_database_work_together(
+    pg: Store, pg_settings: Settings, pg_runtime: Runtime, tmp_path: Path
+) -> None:
+    """Two ``breach serve`` processes with data directories of their own on one schema: an
+    incident reported through one is read through the other at once, notes posted through
+    both at the same time all land, and both boards show the same incident and version."""
+    token, _ = make_user(pg_runtime, "resp", ["responder"])
+    headers = {"Authorization": f"Bearer {token}"}
+    env = pg.env(BREACH_PASSWORD_HASH_MEMORY_KIB="64", BREACH_COMMAND_RETRIES="50")
+    with (
+        running_server(tmp_path / "a", env=env) as a,
+        running_server(tmp_path / "b", env=env) as b,
+    ):
+        body = {"title": "Laptop stolen", "discovered_at": "2026-11-27T08:00:00Z"}
+        made = httpx.post(f"{a.url}/api/v1/incidents", json=body, headers=headers, timeout=30)
+        assert made.status_code == 201, made.text
+        path = f"/api/v1/incidents/{made.json()['id']}"
+        seen = httpx.get(f"{b.url}{path}", headers=headers, timeout=30)
+        assert seen.status_code == 200, seen.text
+        assert seen.json()["title"] == "Laptop stolen"
+
+        def note(i: int) -> int:
+            server = (a, b)[i % 2]
+            answer = httpx.post(
+                f"{server.url}{path}/notes", json={"text": f"note {i}"}, headers=headers, timeout=60
+            )
+            return answer.status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(note, range(16))) == [200] * 16
+        boards = [
+            httpx.get(f"{s.url}/api/v1/incidents", headers=headers, timeout=30).json()["items"]
+            for s in (a, b)
+        ]
+    history = pg_runtime.app.incident_history(UUID(made.json()["id"]))
+    notes = sorted(e.text for e in history if isinstance(e, IncidentNoteAdded))
+    assert notes == sorted(f"note {i}" for i in range(16))
+    assert [(r["incident_id"], r["version"]) for r in boards[0]] == [(made.json()["id"], 17)], (
+        boards[0]
+    )
+    assert boards[0] == boards[1]
+    assert not (tmp_path / "a" / "events.db").exists()
