@@ -207,6 +207,7 @@ class Runtime:
 
     def close(self) -> None:
         """Release database connections."""
+        self.feed.close()
         self.views.store.close()
         self.chain.close()
         if self.app.vault is not None:
@@ -282,6 +283,14 @@ def bootstrap(
     feed = StoreFeed(
         app.recorder, app.mapper, signal=signal, poll_interval=settings.feed_poll_interval
     )
+    if database is not None:
+        from services.storage.postgres_listen import SaveListener
+
+        feed.listener = SaveListener(
+            database.target,
+            getattr(app.recorder, "channel_name"),  # noqa: B009  (the recorder's NOTIFY channel)
+            lambda: signal.saved(feed.head()),
+        )
     views = Views(feed, store, all_projections)
     catalog = PlaybookCatalog.load(settings.templates_dir / "playbooks")
     people = People(store)

@@ -2,14 +2,16 @@
 
 The same on SQLite and PostgreSQL: the feed polls ``select_notifications`` (positions only
 increase; on PostgreSQL a number may be skipped, never filled in later), and a save in this
-process wakes it at once through a :class:`~services.feeds.signal.SaveSignal`.
+process wakes it at once through a :class:`~services.feeds.signal.SaveSignal`. On PostgreSQL
+a listener (LISTEN/NOTIFY) raises the same signal for other processes' saves; it starts with
+the first wait, so one-shot commands that never wait open no connection for it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import cast
+from typing import Protocol, cast
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
@@ -17,6 +19,16 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from events.base import DomainEvent
 from services.feeds.base import Positioned
 from services.feeds.signal import SaveSignal
+
+
+class Listener(Protocol):
+    """Tells of saves by other processes (see the module)."""
+
+    def start(self) -> None:
+        """Start listening (idempotent)."""
+
+    def close(self) -> None:
+        """Stop listening."""
 
 
 class StoreFeed:
@@ -29,11 +41,13 @@ class StoreFeed:
         *,
         signal: SaveSignal | None = None,
         poll_interval: float = 0.5,
+        listener: Listener | None = None,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
         self.signal = signal
         self.poll_interval = poll_interval
+        self.listener = listener
 
     def read(self, after: int, limit: int) -> Sequence[Positioned]:
         """Return up to ``limit`` events after position ``after``, in log order."""
@@ -56,7 +70,9 @@ class StoreFeed:
         return self.recorder.max_notification_id() or 0
 
     def wait(self, after: int, timeout: float) -> bool:
-        """Wait for a local save or the next poll, whichever tells of news first."""
+        """Wait for a save (told by the signal) or the next poll, whichever tells first."""
+        if self.listener is not None:
+            self.listener.start()
         deadline = time.monotonic() + timeout
         while True:
             if self.head() > after:
@@ -69,3 +85,8 @@ class StoreFeed:
                 self.signal.wait_beyond(after, pause)
             else:
                 time.sleep(pause)
+
+    def close(self) -> None:
+        """Stop the listener, if any."""
+        if self.listener is not None:
+            self.listener.close()

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from uuid import UUID
@@ -242,3 +244,47 @@ def test_two_api_processes_on_one_database_work_together(
     )
     assert boards[0] == boards[1]
     assert not (tmp_path / "a" / "events.db").exists()
+
+
+def test_a_save_by_another_process_wakes_a_waiting_feed_at_once_even_after_a_lost_link(
+    pg: Store, data_dir: Path, clock: ManualClock
+) -> None:
+    """With polls 60 s apart, a feed waiting for news learns of another runtime's save
+    within a second (LISTEN/NOTIFY); after its listening connection is killed on the server
+    it reconnects and the next save wakes it as fast."""
+    slow = pg.settings(data_dir, feed_poll_interval=60.0)
+    waiting = bootstrap(slow, clock=clock, configure_logs=False)
+    saving = bootstrap(pg.settings(data_dir), clock=clock, configure_logs=False)
+    ctx = RequestContext(actor="a")
+    try:
+        listener = waiting.feed.listener
+        assert listener is not None
+        for round_ in range(2):
+            head = waiting.feed.head()
+            timer = threading.Timer(
+                0.3, lambda: saving.app.report_incident(report_input(clock.current), ctx)
+            )
+            timer.start()
+            started = time.monotonic()
+            assert waiting.feed.wait(head, timeout=10)
+            assert time.monotonic() - started < 1.5
+            timer.join()
+            if round_ == 0:
+                assert listener.connected.is_set()
+                killed = postgres.rows(
+                    pg.schema, "SELECT pg_terminate_backend(?)", [listener.backend_pid]
+                )
+                assert killed == [(True,)]
+                wait_for(lambda: not listener.connected.is_set(), 5)
+                wait_for(listener.connected.is_set, 10)
+    finally:
+        waiting.close()
+        saving.close()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> None:
+    """Wait until ``condition`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
