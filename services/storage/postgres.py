@@ -8,6 +8,7 @@ qualifies table names with it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from services.storage.event_store import LIBPQ_PARAMS
 from services.storage.sql import Params
 
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -97,7 +99,8 @@ class PostgresTarget:
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing infrastructure settings of the PostgreSQL event store."""
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "services.storage.event_store:LedgerPostgresFactory",
+            LIBPQ_PARAMS: json.dumps(dict(self.options)),
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),

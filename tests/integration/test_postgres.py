@@ -288,3 +288,26 @@ def wait_for(condition: Callable[[], bool], timeout: float) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_the_urls_libpq_parameters_reach_the_event_stores_connections(
+    data_dir: Path, clock: ManualClock
+) -> None:
+    """A libpq parameter of the database URL (here application_name; in production sslmode
+    and its certificates) applies to the log's connections too, not only to the other
+    stores': the event store's sessions carry it."""
+    with postgres.fresh_schema() as schema:
+        url = f"{postgres.URL}?application_name=breach-log-check"
+        rt = bootstrap(
+            Store("postgres", schema).settings(data_dir, database_url=url),
+            clock=clock,
+            configure_logs=False,
+        )
+        try:
+            rt.app.report_incident(report_input(clock.current), RequestContext(actor="a"))
+            datastore = rt.app.factory.datastore  # type: ignore[attr-defined]
+            with datastore.get_connection() as conn:
+                row = conn.execute("SHOW application_name").fetchone()
+            assert row == {"application_name": "breach-log-check"}
+        finally:
+            rt.close()
