@@ -157,11 +157,17 @@ class Chaos:
 
     def _kill(self, action: Action) -> dict[str, Any]:
         cluster = self.scenario.cluster
-        with self._lock:
-            victims = cluster.of(action.what)
-            assert victims, f"no live {action.what} worker to kill"
-            victim = victims[action.pick % len(victims)]
-            cluster.kill(victim)
+        deadline = time.monotonic() + 30
+        while True:
+            # Another action may have this kind down: wait until it restarted one.
+            with self._lock:
+                victims = cluster.of(action.what)
+                if victims:
+                    victim = victims[action.pick % len(victims)]
+                    cluster.kill(victim)
+                    break
+            assert time.monotonic() < deadline, f"no live {action.what} worker to kill"
+            time.sleep(0.05)
         time.sleep(action.pause)
         with self._lock:
             restarted = cluster.start(action.what)
