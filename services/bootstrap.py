@@ -38,6 +38,7 @@ from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.store import ViewStore
 from services.projections.views import Views
 from services.users.credentials import CredentialStore
+from services.users.throttle import ThrottleLimits
 from services.vault.keystore import KeyStore
 from services.vault.sealing import Lookups
 from services.vault.secrets import decode, load_or_create
@@ -240,6 +241,15 @@ def _databases(settings: Settings) -> Iterator[PostgresDatabase | None]:
         raise
 
 
+def throttle_limits(settings: Settings) -> ThrottleLimits:
+    """The sign-in throttle's limits from the settings."""
+    return ThrottleLimits(
+        free_failures=settings.signin_free_failures,
+        client_failures=settings.signin_client_failures,
+        window_seconds=settings.signin_window_minutes * 60,
+    )
+
+
 def bootstrap(
     settings: Settings | None = None,
     *,
@@ -267,6 +277,7 @@ def bootstrap(
                 database if database is not None else settings.credentials_db,
                 session_hours=settings.session_hours,
                 hash_memory_kib=settings.password_hash_memory_kib,
+                throttle=throttle_limits(settings),
             ),
         )
         store: ViewStore

@@ -132,6 +132,12 @@ class Settings(BaseSettings):
         description="Mark the session cookie Secure (browsers then send it only over HTTPS or "
         "to localhost); turn off only behind a TLS-terminating proxy on plain HTTP.",
     )
+    http_forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        pattern=r"^[0-9A-Fa-f:.,/* ]+$",
+        description="Addresses (or networks) of the reverse proxies whose X-Forwarded-For "
+        "names the client; behind a proxy, set it so per-address limits count real clients.",
+    )
     password_hash_memory_kib: int = Field(
         default=65536,
         ge=64,
@@ -139,6 +145,21 @@ class Settings(BaseSettings):
         "default; lower only on machines that cannot spare it).",
     )
     session_hours: float = Field(default=12, gt=0, le=24 * 30, description="Web session life.")
+    signin_free_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed sign-ins of an account before each next attempt must wait longer.",
+    )
+    signin_client_failures: int = Field(
+        default=30,
+        ge=1,
+        le=10_000,
+        description="Failed sign-ins from one address before it must wait out the window.",
+    )
+    signin_window_minutes: float = Field(
+        default=15, gt=0, le=24 * 60, description="Window the sign-in failures are counted over."
+    )
     import_max_bytes: int = Field(
         default=256 * 2**20, gt=0, description="Largest people file an import accepts."
     )

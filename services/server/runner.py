@@ -90,6 +90,8 @@ class Server:
             lifespan="off",
             server_header=False,
             timeout_graceful_shutdown=5,
+            proxy_headers=True,
+            forwarded_allow_ips=self.rt.settings.http_forwarded_allow_ips,
         )
         self._uvicorn = uvicorn.Server(config)
         sockets = [self._socket]

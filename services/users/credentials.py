@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.storage.sql import Database
 from services.storage.sqlite import SQLiteDatabase
+from services.users.throttle import AccountFailures, ThrottleLimits
 
 
 def _digest(value: str) -> str:
@@ -44,6 +45,7 @@ class CredentialStore:
         *,
         session_hours: float = 12.0,
         hash_memory_kib: int = 65536,
+        throttle: ThrottleLimits | None = None,
     ) -> None:
         self.session_lifetime = timedelta(hours=session_hours)
         self._hasher = PasswordHasher(time_cost=3, memory_cost=hash_memory_kib, parallelism=4)
@@ -67,6 +69,9 @@ class CredentialStore:
                 f"CREATE TABLE IF NOT EXISTS {self._sessions} (id_hash TEXT PRIMARY KEY, "
                 "username TEXT NOT NULL, csrf TEXT NOT NULL, expires TEXT NOT NULL)"
             )
+        self.throttle = throttle or ThrottleLimits()
+        self.failures = AccountFailures(self.db, self.throttle)
+        """Failed sign-ins per account (see :mod:`services.users.throttle`)."""
 
     def _write(self, statement: str, params: tuple[object, ...]) -> None:
         with self.db.transaction() as c:

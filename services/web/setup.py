@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.api.auth import Caller
+from services.users.throttle import ClientFailures, ThrottleLimits
 from services.web import assessment, board, campaigns, incident, mailbox, signin, tasks, users
 from services.web.access import WebRedirect, WebRefusal
 from services.web.render import STATIC_DIR, page
@@ -14,8 +15,12 @@ from services.web.signin import PendingChanges
 
 
 def install(app: FastAPI) -> None:
-    """Add the dashboard's pages and static files to ``app``."""
+    """Add the dashboard's pages and static files to ``app`` (whose state holds the
+    runtime)."""
     app.state.web_pending = PendingChanges()
+    credentials = app.state.runtime.app.credentials
+    limits = credentials.throttle if credentials is not None else ThrottleLimits()
+    app.state.web_sign_in_clients = ClientFailures(limits)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (signin, board, incident, assessment, tasks, campaigns, mailbox, users):
         app.include_router(module.router)

@@ -4,18 +4,22 @@ The sign-in form is protected against login CSRF by a pre-session token: a rando
 an HttpOnly, SameSite=Strict cookie that the form must repeat. A user signing in with a
 one-time password gets no session at all, only a short-lived pending change (its own cookie
 and CSRF token) that can do nothing but set a new password; the session starts after that.
+Failed attempts are throttled per account and per client address
+(:mod:`services.users.throttle`): a held-back attempt gets 429 with Retry-After.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
@@ -25,6 +29,7 @@ from services.api.runtime import runtime_of
 from services.application.context import RequestContext
 from services.application.errors import ServiceError
 from services.users.credentials import CredentialStore
+from services.users.throttle import ClientFailures
 from services.web.access import (
     PENDING_COOKIE,
     Posted,
@@ -37,6 +42,7 @@ from services.web.access import (
 )
 from services.web.render import page
 
+log = structlog.get_logger()
 router = APIRouter(include_in_schema=False)
 
 LOGIN_COOKIE = "breach_login"
@@ -101,6 +107,13 @@ def pending_changes(request: Request) -> PendingChanges:
     return found
 
 
+def sign_in_clients(request: Request) -> ClientFailures:
+    """This process's count of failed sign-ins per client address."""
+    found = request.app.state.web_sign_in_clients
+    assert isinstance(found, ClientFailures)
+    return found
+
+
 def credentials_of(request: Request) -> CredentialStore:
     """The credential store (the dashboard needs one)."""
     store = runtime_of(request).app.credentials
@@ -114,9 +127,19 @@ def _same(expected: str | None, submitted: str) -> bool:
 
 
 def _login_page(
-    request: Request, token: str, next_page: str, *, username: str = "", status: int = 200
+    request: Request,
+    token: str,
+    next_page: str,
+    *,
+    username: str = "",
+    status: int = 200,
+    retry_after: float = 0.0,
 ) -> Response:
     error = WRONG if status == 401 else None
+    if retry_after > 0:
+        seconds = math.ceil(retry_after)
+        status = 429
+        error = f"too many failed sign-ins: try again in {seconds} s"
     response = page(
         request,
         "login.html",
@@ -126,6 +149,8 @@ def _login_page(
         username=username,
         error=error,
     )
+    if retry_after > 0:
+        response.headers["Retry-After"] = str(seconds)
     set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
     return response
 
@@ -163,7 +188,22 @@ def login(request: Request, form: Posted) -> Response:
     target = local_path(text(form, "next") or "/")
     identity = None
     if 0 < len(username) <= USERNAME_MAX and 0 < len(password) <= PASSWORD_MAX:
+        now = rt.app.clock.now().timestamp()
+        client = request.client.host if request.client is not None else "unknown"
+        clients = sign_in_clients(request)
+        wait = max(store.failures.wait(username, now), clients.wait(client, now))
+        if wait > 0:
+            log.warning("signin.throttled", wait=round(wait, 1))
+            return _login_page(
+                request, token, target, username=username[:USERNAME_MAX], retry_after=wait
+            )
         identity = rt.app.login(username, password)
+        if identity is None:
+            store.failures.failed(username, now)
+            clients.failed(client, now)
+            log.info("signin.failed")
+        else:
+            store.failures.succeeded(username)
     if identity is None:
         return _login_page(request, token, target, username=username[:USERNAME_MAX], status=401)
     old = request.cookies.get(SESSION_COOKIE)

@@ -9,6 +9,7 @@ import httpx
 
 from tests.e2e.conftest import Cli
 from tests.support.server import start_server
+from tests.web.conftest import csrf_of
 
 FAST_HASH = {"BREACH_PASSWORD_HASH_MEMORY_KIB": "64"}
 
@@ -51,3 +52,27 @@ def test_second_start_prints_no_password_and_demo_fills_the_board(tmp_path: Path
     finally:
         server.stop()
     assert server.process.returncode == 0
+
+
+def test_sign_in_throttle_counts_the_client_a_trusted_proxy_names(tmp_path: Path) -> None:
+    """Behind a trusted proxy (loopback by default) the throttle counts the address in
+    X-Forwarded-For: thirty failures said to come from one client hold that client back
+    (429) while another client behind the same proxy is still answered."""
+    server = start_server(
+        tmp_path / "var", env={**FAST_HASH, "BREACH_HTTP_SECURE_COOKIES": "false"}
+    )
+    try:
+
+        def attempt(client: str, username: str) -> int:
+            with httpx.Client(base_url=server.url, headers={"X-Forwarded-For": client}) as web:
+                token = csrf_of(web.get("/login").text)
+                answer = web.post(
+                    "/login", data={"csrf": token, "username": username, "password": "guess"}
+                )
+                return answer.status_code
+
+        assert [attempt("203.0.113.7", f"user{i}") for i in range(30)] == [401] * 30
+        assert attempt("203.0.113.7", "admin") == 429
+        assert attempt("203.0.113.8", "admin") == 401
+    finally:
+        server.stop()

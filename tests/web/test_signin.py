@@ -172,3 +172,52 @@ def test_sign_out_needs_the_csrf_token_and_ends_the_session(web: Web) -> None:
     r = browser.post("/logout")
     assert r.headers["location"] == "/login"
     assert browser.client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_repeated_failures_slow_the_account_and_a_pause_refuses_even_the_right_password(
+    web: Web,
+) -> None:
+    """Five failures cost nothing; then each attempt must wait 1 s, 2 s ... after the last
+    failure, and one made sooner is refused with 429 and Retry-After without looking at the
+    password; a good sign-in after the wait clears the count."""
+    client = web.client()
+    for _ in range(5):
+        assert _login(client, "responder", "not the password").status_code == 401
+    held = _login(client, "responder", PASSWORD)
+    assert held.status_code == 429
+    assert held.headers["Retry-After"] == "1"
+    assert "too many failed sign-ins" in held.text
+    assert "breach_session" not in client.cookies
+    web.clock.advance(seconds=1)
+    assert _login(client, "responder", "not the password").status_code == 401
+    assert _login(client, "responder", PASSWORD).headers["Retry-After"] == "2"
+    web.clock.advance(seconds=2)
+    assert _login(client, "responder", PASSWORD).status_code == 303
+    assert _login(web.client(), "responder", "not the password").status_code == 401
+    assert _login(web.client(), "auditor", "not the password").status_code == 401
+
+
+def test_the_account_count_is_shared_by_every_process_of_the_store(web: Web) -> None:
+    """Failures counted by one server (application) hold back an attempt on another server
+    of the same store: the count lives in the credential store, not in memory."""
+    for _ in range(5):
+        assert _login(web.client(), "dpo", "not the password").status_code == 401
+    other = bootstrap(web.rt.settings, clock=web.clock, configure_logs=False)
+    try:
+        with TestClient(create_app(other)) as client:
+            assert _login(client, "dpo", PASSWORD).status_code == 429
+    finally:
+        other.close()
+
+
+def test_one_address_guessing_across_accounts_waits_out_the_window(web: Web) -> None:
+    """Thirty failures from one address, each on another account, hold back its next
+    attempt on any account for the rest of the 15-minute window; then it may try again."""
+    client = web.client()
+    for i in range(30):
+        assert _login(client, f"user{i}", "guess").status_code == 401
+    held = _login(client, "responder", PASSWORD)
+    assert held.status_code == 429
+    assert int(held.headers["Retry-After"]) > 14 * 60
+    web.clock.advance(minutes=15)
+    assert _login(client, "responder", PASSWORD).status_code == 303
