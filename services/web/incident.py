@@ -200,6 +200,8 @@ def incident_page(
         "now_input": local_input(now, zone),
         "audiences": ["people", "authority", "customer"],
         "what_if": None,
+        "import_rejections": [],
+        "import_rejected": 0,
     }
     context.update(extra or {})
     return page(

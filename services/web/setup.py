@@ -8,7 +8,17 @@ from fastapi.staticfiles import StaticFiles
 
 from services.api.auth import Caller
 from services.users.throttle import ClientFailures, ThrottleLimits
-from services.web import assessment, board, campaigns, incident, mailbox, signin, tasks, users
+from services.web import (
+    assessment,
+    board,
+    campaigns,
+    incident,
+    mailbox,
+    people,
+    signin,
+    tasks,
+    users,
+)
 from services.web.access import WebRedirect, WebRefusal
 from services.web.render import STATIC_DIR, page
 from services.web.signin import PendingChanges
@@ -22,7 +32,7 @@ def install(app: FastAPI) -> None:
     limits = credentials.throttle if credentials is not None else ThrottleLimits()
     app.state.web_sign_in_clients = ClientFailures(limits)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (signin, board, incident, assessment, tasks, campaigns, mailbox, users):
+    for module in (signin, board, incident, assessment, tasks, campaigns, mailbox, users, people):
         app.include_router(module.router)
 
     async def redirect(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,91 @@
+"""Importing affected people from the incident page: counts and rejected rows shown, nobody
+added twice, refusals that name the field and store nothing, and who may import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.people import person, write_csv, write_jsonl
+from tests.web.conftest import Web
+
+
+def _upload(path: Path) -> dict[str, tuple[str, bytes, str]]:
+    """The multipart files of a form posting ``path`` as its ``file`` field."""
+    return {"file": (path.name, path.read_bytes(), "application/octet-stream")}
+
+
+def test_a_csv_upload_imports_the_people_and_lists_rejected_rows_without_values(
+    web: Web, tmp_path: Path
+) -> None:
+    """Ten rows, one with a bad address: nine people on record, the page says so and names
+    the bad row's number and field but not its value; the same file again adds nobody."""
+    incident = web.report()
+    rows = [person(i) for i in range(10)]
+    rows[3]["email"] = "not-an-address-planted"
+    people = write_csv(tmp_path / "people.csv", rows)
+    browser = web.sign_in("responder")
+    browser.get(f"/incidents/{incident}")
+    before = web.events()
+    first = browser.post(f"/incidents/{incident}/people", files=_upload(people))
+    assert first.status_code == 200, first.text
+    assert "People file read: 10 rows; 9 imported, 0 already on record, 1 rejected." in first.text
+    assert "9 on record" in first.text
+    assert "<td>4</td><td>email</td>" in first.text  # the fourth person
+    assert "not-an-address-planted" not in first.text
+    assert "candidate0@" not in first.text
+    stored = web.events()
+    assert stored > before
+    again = browser.post(f"/incidents/{incident}/people", files=_upload(people))
+    assert "0 imported, 9 already on record, 1 rejected" in again.text
+    assert web.events() == stored
+
+
+def test_a_json_lines_upload_is_imported_too(web: Web, tmp_path: Path) -> None:
+    """A .jsonl file is read as JSON Lines."""
+    incident = web.report()
+    people = write_jsonl(tmp_path / "people.jsonl", [person(i) for i in range(3)])
+    browser = web.sign_in("dpo")
+    browser.get(f"/incidents/{incident}")
+    answer = browser.post(f"/incidents/{incident}/people", files=_upload(people))
+    assert "3 imported" in answer.text
+
+
+def test_no_file_or_another_kind_of_file_is_refused_and_nothing_is_stored(
+    web: Web, tmp_path: Path
+) -> None:
+    """Without a file, or with a .xlsx, the page answers 422 naming the file field, and the
+    store holds the same events."""
+    incident = web.report()
+    browser = web.sign_in("responder")
+    browser.get(f"/incidents/{incident}")
+    before = web.events()
+    missing = browser.post(f"/incidents/{incident}/people", data={"x": "y"})
+    assert missing.status_code == 422
+    assert "file: choose a CSV or JSON Lines file" in missing.text
+    sheet = tmp_path / "people.xlsx"
+    sheet.write_bytes(b"PK\x03\x04")
+    wrong = browser.post(f"/incidents/{incident}/people", files=_upload(sheet))
+    assert wrong.status_code == 422
+    assert "file: the file must be CSV" in wrong.text
+    assert web.events() == before
+
+
+def test_only_importers_see_the_form_and_may_post_it(web: Web, tmp_path: Path) -> None:
+    """An auditor sees the counts but no form, and a post of theirs is refused (403) with
+    nothing stored; a form without the session's CSRF token is refused too."""
+    incident = web.report()
+    people = write_csv(tmp_path / "people.csv", [person(0)])
+    auditor = web.sign_in("auditor")
+    page = auditor.get(f"/incidents/{incident}")
+    assert "Affected people" in page.text
+    assert 'id="people-form"' not in page.text
+    before = web.events()
+    refused = auditor.post(f"/incidents/{incident}/people", files=_upload(people))
+    assert refused.status_code == 403
+    responder = web.sign_in("responder")
+    assert 'id="people-form"' in responder.get(f"/incidents/{incident}").text
+    forged = responder.post(
+        f"/incidents/{incident}/people", data={"csrf": "forged"}, files=_upload(people)
+    )
+    assert forged.status_code == 403
+    assert web.events() == before
