@@ -15,7 +15,8 @@
    view store's tracking shows the event's position in its stream, for the board view (the
    first applied) and for all five views. Distributed: a relay process and a projection
    worker process (Kafka feed); baseline: every view's ProjectionWorker on the store feed,
-   in the saving process (as ``breach serve`` runs them). On SQLite and on PostgreSQL.
+   in the saving process (as ``breach serve`` runs them). On SQLite and on PostgreSQL (where
+   the relay is woken by the server as soon as an event is stored).
 
 Not pass/fail (only what makes the figures meaningless is asserted); every process started
 is stopped and every PostgreSQL schema dropped, whatever happens.
@@ -431,9 +432,10 @@ def test_lag_from_save_to_views_against_the_store_feed(own_broker: Broker, tmp_p
     print(
         f"\nLag from a save's return to the views' tracking showing its position: "
         f"{RATE} saves/s for {SECONDS} s (an incident reported, then 4 notes), {PARTITIONS} "
-        f"partitions; the relay polls the store every {poll} s (the default), publishes in "
-        f"batches of up to {RELAY_BATCH}; the worker polls up to {RELAY_BATCH} records, fetch "
-        f"wait {timing.fetch_wait_ms} ms"
+        f"partitions; the relay polls the store every {poll} s (the default; on PostgreSQL "
+        f"the server also wakes it, LISTEN/NOTIFY), publishes in batches of up to "
+        f"{RELAY_BATCH}; the worker polls up to {RELAY_BATCH} records, fetch wait "
+        f"{timing.fetch_wait_ms} ms"
     )
     header = f"  {'':<44}{'board view (ms)':>26}{'all five views (ms)':>26}"
     columns = f"  {'':<44}" + f"{'p50':>8}{'p99':>9}{'max':>9}" * 2
