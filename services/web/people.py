@@ -9,12 +9,9 @@ report, before the page is answered.
 
 from __future__ import annotations
 
-import csv
-import os
 import shutil
-import tempfile
+from itertools import islice
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import UploadFile
@@ -23,6 +20,7 @@ from services.api.permissions import Permission
 from services.api.runtime import runtime_of
 from services.application.errors import InvalidInput, ServiceError
 from services.people.handlers import ImportReport
+from services.people.import_files import open_private, read_rejections, temporary_folder
 from services.web.access import Posted, changer, parse_id, request_context, settle
 from services.web.incident import failure_of, incident_page
 
@@ -36,27 +34,10 @@ CHUNK = 1 << 20
 
 def _save(upload: UploadFile, path: Path) -> None:
     """Copy the upload to ``path``, readable by this process only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
+    with open_private(path) as out:
         upload.file.seek(0)
         while chunk := upload.file.read(CHUNK):
             out.write(chunk)
-
-
-def _rejections(path: Path) -> list[dict[str, Any]]:
-    """The first rejected rows of an import's report (row, field, reason)."""
-    rejected = path.with_name(path.name + ".rejected.csv")
-    if not rejected.exists():
-        return []
-    with rejected.open(encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
-        next(reader, None)
-        out = []
-        for row, field, reason in reader:
-            out.append({"row": int(row), "field": field, "reason": reason})
-            if len(out) >= SHOWN_REJECTIONS:
-                break
-    return out
 
 
 def _summary(report: ImportReport) -> str:
@@ -77,7 +58,7 @@ def import_people(request: Request, incident_id: str, form: Posted) -> Response:
     upload = form.get("file")
     name = (upload.filename or "") if isinstance(upload, UploadFile) else ""
     suffix = Path(name).suffix.lower()
-    folder = Path(tempfile.mkdtemp(prefix="breach-import-"))
+    folder = temporary_folder()
     try:
         try:
             if not isinstance(upload, UploadFile) or not name:
@@ -89,7 +70,7 @@ def import_people(request: Request, incident_id: str, form: Posted) -> Response:
             report = rt.app.import_people(target, path, request_context(request, caller, target))
         except ServiceError as e:
             return incident_page(request, caller, target, failure=failure_of("people", e, {}))
-        rejections = _rejections(path)
+        rejections = list(islice(read_rejections(report), SHOWN_REJECTIONS))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     settle(request)

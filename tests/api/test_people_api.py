@@ -14,7 +14,7 @@ from typing import Any
 
 from structlog.testing import capture_logs
 
-from services.api.routes.people import TEMP_PREFIX
+from services.people.import_files import TEMP_PREFIX
 from tests.api.conftest import Api
 from tests.support.clocks import ManualClock
 from tests.support.people import person

@@ -8,11 +8,8 @@ is streamed to a private temporary file, imported as the console imports it, and
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +31,11 @@ from services.application.errors import InvalidInput, NotFound, PreconditionFail
 from services.bootstrap import Runtime
 from services.people import retention
 from services.people.handlers import ImportReport
+from services.people.import_files import (
+    open_private,
+    read_rejections,
+    temporary_folder,
+)
 from services.people.presentation import person_record
 from services.vault.sealing import Lookups
 
@@ -52,8 +54,6 @@ IMPORT_TYPES = {
     "application/x-jsonlines": ".jsonl",
 }
 """Media types an import accepts, and the file kind each is read as."""
-
-TEMP_PREFIX = "breach-import-"
 
 
 class Lookup(BaseModel):
@@ -119,14 +119,13 @@ def _body_error(error: InvalidInput, name: str) -> InvalidInput:
 
 async def _receive(request: Request, path: Path) -> None:
     """Write the request body to ``path`` (readable by this process only) as it arrives."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
+    with open_private(path) as out:
         async for chunk in request.stream():
             if chunk:
                 await run_in_threadpool(out.write, chunk)
 
 
-def _report_stream(report: ImportReport, rejections: Path, folder: Path) -> Iterator[bytes]:
+def _report_stream(report: ImportReport, folder: Path) -> Iterator[bytes]:
     """The import report as JSON, its rejected rows (row, field, reason) read from the
     rejections file as they are sent; the temporary folder is removed at the end."""
     try:
@@ -139,15 +138,9 @@ def _report_stream(report: ImportReport, rejections: Path, folder: Path) -> Iter
             "batches": report.batches,
         }
         yield json.dumps(counts)[:-1].encode() + b', "rejections": ['
-        if rejections.exists():
-            with rejections.open(encoding="utf-8", newline="") as f:
-                reader = csv.reader(f)
-                next(reader, None)
-                first = True
-                for row, field, reason in reader:
-                    item = {"row": int(row), "field": field, "reason": reason}
-                    yield (b"" if first else b", ") + json.dumps(item).encode()
-                    first = False
+        for i, rejection in enumerate(read_rejections(report)):
+            item = {"row": rejection.row, "field": rejection.field, "reason": rejection.reason}
+            yield (b", " if i else b"") + json.dumps(item).encode()
         yield b"]}"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -186,7 +179,7 @@ async def import_people(incident_id: UUID, request: Request, caller: Importer) -
     incident = await run_in_threadpool(rt.app.load, incident_id, Incident)
     if incident.is_closed:
         raise RuleBroken("status", "the incident is closed; reopen it before importing")
-    folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    folder = temporary_folder()
     path = folder / f"people{suffix}"
     try:
         await _receive(request, path)
@@ -198,10 +191,7 @@ async def import_people(incident_id: UUID, request: Request, caller: Importer) -
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    rejections = path.with_name(path.name + ".rejected.csv")
-    return StreamingResponse(
-        _report_stream(report, rejections, folder), media_type="application/json"
-    )
+    return StreamingResponse(_report_stream(report, folder), media_type="application/json")
 
 
 @router.get("/incidents/{incident_id}/people", summary="Who an incident affects, in numbers")
