@@ -3,6 +3,7 @@ temporary data directory, and one headless Debian Chromium driven by Selenium.""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +69,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="package")
 def driver() -> Iterator[WebDriver]:
+    """Headless Chromium: skipped where it is not installed, except under CI (``CI=true``),
+    whose ``.ci/run`` installs it, so that a missing browser fails there instead of hiding
+    the browser tests."""
     if NO_CHROMIUM:
+        if os.environ.get("CI") == "true":
+            pytest.fail(SKIP_REASON)
         pytest.skip(SKIP_REASON)
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)

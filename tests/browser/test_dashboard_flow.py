@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -18,9 +17,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import NO_CHROMIUM, SCREENSHOTS, SKIP_REASON, Site
-
-pytestmark = pytest.mark.skipif(NO_CHROMIUM, reason=SKIP_REASON)
+from tests.browser.conftest import SCREENSHOTS, Site
 
 RITA_PASSWORD = "rita's own password"
 WAIT = 15
