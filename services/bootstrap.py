@@ -25,7 +25,7 @@ from services.feeds.store import StoreFeed
 from services.incidents.board import Board, IncidentBoardProjection
 from services.logging import configure_logging
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher, DispatchSettings
-from services.notifications.mailbox import Mailbox
+from services.notifications.mailbox import CaptureServer, Mailbox, MailboxCheck
 from services.notifications.queueing import NoticeQueuePolicy, PeopleOf
 from services.notifications.settings import NoticeSettings
 from services.notifications.templates import NoticeTemplates
@@ -190,6 +190,18 @@ class Runtime:
     def mailbox(self) -> Mailbox:
         """The local capture server's mailbox."""
         return Mailbox(self.settings.data_dir / "mailbox")
+
+    def smtp_target(self) -> tuple[SmtpTarget, DeliveryCheck | None, CaptureServer | None]:
+        """Where notices go: the configured relay (``BREACH_SMTP_URL``; a bad URL raises
+        ValueError), or a local capture server started here, whose mailbox tells what
+        arrived. The caller stops the capture server."""
+        settings = self.settings
+        if settings.smtp_url:
+            return SmtpTarget.from_url(settings.smtp_url, settings.smtp_timeout), None, None
+        mailbox = self.mailbox()
+        capture = CaptureServer(mailbox).start()
+        target = SmtpTarget("127.0.0.1", capture.port, timeout=settings.smtp_timeout)
+        return target, MailboxCheck(mailbox), capture
 
     def settle(self) -> None:
         """Run every policy and bring every view to the head of the log (what a running

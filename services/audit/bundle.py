@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -27,14 +26,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from services.application.encoding import canonical_json
 from services.audit.chain import ChainStore, event_digest, next_link, sign
 
 FORMAT = "breachledger-audit-bundle/1"
 FILES = ("events.jsonl", "chain.jsonl", "report.html")
-
-
-def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _sha(data: bytes) -> str:
@@ -97,9 +93,9 @@ def write_bundle(
         raise BundleError(f"the chain has no link at position {first - 1}")
     links = chain.links(first, checkpoint.position)
     files: dict[str, bytes] = {
-        "events.jsonl": b"".join(_canonical(event_line(n)) + b"\n" for n in events),
+        "events.jsonl": b"".join(canonical_json(event_line(n)) + b"\n" for n in events),
         "chain.jsonl": b"".join(
-            _canonical({"position": p, "digest": d, "link": lk}) + b"\n" for p, d, lk in links
+            canonical_json({"position": p, "digest": d, "link": lk}) + b"\n" for p, d, lk in links
         ),
         "report.html": report_html.encode(),
     }
@@ -255,12 +251,3 @@ def verify_bundle(path: Path, key: bytes) -> BundleVerdict:
             bad(f"{name} does not match its hash in the manifest")
     verdict.events = len(seen)
     return verdict
-
-
-def zip_bytes(path: Path) -> bytes:
-    """The bundle as zip bytes (for serving it over HTTP)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in _read(path).items():
-            z.writestr(name, data)
-    return buffer.getvalue()

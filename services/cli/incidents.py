@@ -16,7 +16,7 @@ from services.application.context import RequestContext
 from services.cli.app import app, state_of
 from services.cli.inputs import normalise_moments, read_document
 from services.cli.output import emit_fields, emit_json, emit_table, note
-from services.incidents.presentation import incident_document
+from services.incidents.presentation import contained, incident_document
 from services.incidents.timeline import timeline
 from services.projections.schema import from_db_time
 from services.timefmt import show_time
@@ -108,16 +108,8 @@ def _board_row(row: dict[str, Any], zone: Any) -> dict[str, Any]:
         "reported": show_time(from_db_time(row["reported_at"]), zone),
         "aware": show_time(from_db_time(row["aware_at"]), zone),
         "last_change": show_time(from_db_time(row["last_change_at"]), zone),
-        "contained": _contained(row),
+        "contained": contained(row),
     }
-
-
-def _contained(row: dict[str, Any]) -> str:
-    seconds = row.get("time_to_contain_seconds")
-    if row.get("containment_reached_at") and seconds is not None:
-        return f"yes, {seconds / 3600:.1f} h"
-    total = row.get("mandatory_total") or 0
-    return f"{row.get('mandatory_done') or 0}/{total} tasks" if total else "-"
 
 
 @app.command("list")

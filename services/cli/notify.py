@@ -21,7 +21,6 @@ from services.cli.incidents import JsonOpt
 from services.cli.inputs import read_document
 from services.cli.output import emit_fields, emit_json, emit_table, error, note, say
 from services.notifications.dispatcher import DeliveryCheck
-from services.notifications.mailbox import CaptureServer, MailboxCheck
 from services.notifications.transport import SmtpTarget
 
 notify_app = typer.Typer(help="Notify people, authorities and customers.", no_args_is_help=True)
@@ -41,23 +40,16 @@ ReasonOpt = Annotated[str, typer.Option(help="Why (required).")]
 @contextmanager
 def smtp_target(rt: Runtime) -> Iterator[tuple[SmtpTarget, DeliveryCheck | None]]:
     """The configured relay, or a local capture server running for the duration."""
-    settings = rt.settings
-    if settings.smtp_url:
-        try:
-            yield SmtpTarget.from_url(settings.smtp_url, settings.smtp_timeout), None
-        except ValueError as e:
-            raise InvalidInput("BREACH_SMTP_URL", str(e)) from None
-        return
-    mailbox = rt.mailbox()
-    server = CaptureServer(mailbox).start()
     try:
-        yield (
-            SmtpTarget("127.0.0.1", server.port, timeout=settings.smtp_timeout),
-            MailboxCheck(mailbox),
-        )
+        target, delivery, capture = rt.smtp_target()
+    except ValueError as e:
+        raise InvalidInput("BREACH_SMTP_URL", str(e)) from None
+    try:
+        yield target, delivery
     finally:
-        server.stop()
-        mailbox.close()
+        if capture is not None:
+            capture.stop()
+            capture.mailbox.close()
 
 
 def _recipients(values: list[str]) -> list[dict[str, str]]:

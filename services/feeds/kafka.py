@@ -291,7 +291,6 @@ class KafkaFeed:
         self.poll_ms = poll_ms
         self.retry_pause = retry_pause
         self.applied = 0
-        self.batches_done = 0
 
     def consumer(self) -> Any:
         """A consumer in this feed's group, subscribed to the topic."""
@@ -341,7 +340,6 @@ class KafkaFeed:
                 stop.wait(self.retry_pause)
                 continue
             self._commit(consumer, tp, batch[-1].offset + 1)
-            self.batches_done += 1
         self.applied += applied
         return applied
 

@@ -26,10 +26,8 @@ import structlog
 from services.audit.chain import ChainWorker
 from services.bootstrap import Runtime, dispatch_settings, policies
 from services.feeds.kafka import GroupTiming, KafkaFeed, PolicyBatches, ProjectionBatches
-from services.feeds.kafka import topic_partitions as count_partitions
 from services.feeds.relay import Relay
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher
-from services.notifications.mailbox import CaptureServer, MailboxCheck
 from services.notifications.transport import SmtpTarget
 from services.server.progress import Pipeline, PipelineTimeout, people_as_of
 
@@ -62,17 +60,12 @@ def kafka_configured(rt: Runtime) -> bool:
 
 
 def pipeline(rt: Runtime) -> Pipeline:
-    """The progress of the relay and the workers, as this runtime's stores record it."""
-    if rt.pipeline is not None:
-        return rt.pipeline
-    return Pipeline(
-        app=rt.app,
-        feed=rt.feed,
-        view_position=rt.views.store.position,
-        partitions=lambda: count_partitions(rt.settings),
-        views=[w.projection.name for w in rt.views.workers],
-        policies=[w.policy.name for w in rt.policies.workers],
-    )
+    """The progress of the relay and the workers, as this runtime's stores record it (the
+    bootstrap wires it whenever a Kafka cluster is configured)."""
+    if rt.pipeline is None:
+        msg = "no Kafka cluster is configured (BREACH_KAFKA_BOOTSTRAP_SERVERS)"
+        raise RuntimeError(msg)
+    return rt.pipeline
 
 
 def distributed_settle(rt: Runtime, *, timeout: float = 5.0) -> Callable[[], None]:
@@ -113,17 +106,6 @@ def policies_feed(rt: Runtime, options: WorkerOptions, stop: threading.Event) ->
         batch_size=min(options.batch_size, 200),
         timing=options.timing,
     )
-
-
-def smtp_target(rt: Runtime) -> tuple[SmtpTarget, DeliveryCheck | None, CaptureServer | None]:
-    """The configured relay, or a local capture server started here (as ``breach serve``)."""
-    settings = rt.settings
-    if settings.smtp_url:
-        return SmtpTarget.from_url(settings.smtp_url, settings.smtp_timeout), None, None
-    mailbox = rt.mailbox()
-    capture = CaptureServer(mailbox).start()
-    target = SmtpTarget("127.0.0.1", capture.port, timeout=settings.smtp_timeout)
-    return target, MailboxCheck(mailbox), capture
 
 
 def dispatcher(
@@ -238,7 +220,7 @@ def _run(rt: Runtime, kind: Kind, stop: threading.Event, options: WorkerOptions)
     elif kind is Kind.CHAIN:
         keep_running("chain", lambda stop: link_chain(rt, stop), stop)
     else:
-        target, delivery, capture = smtp_target(rt)
+        target, delivery, capture = rt.smtp_target()
         try:
 
             def dispatch(stop: threading.Event) -> None:

@@ -12,9 +12,7 @@ import uvicorn
 
 from services.api.app import create_app
 from services.bootstrap import Runtime
-from services.notifications.dispatcher import DeliveryCheck
-from services.notifications.mailbox import CaptureServer, MailboxCheck
-from services.notifications.transport import SmtpTarget
+from services.notifications.mailbox import CaptureServer
 from services.server.workers import Workers
 
 log = structlog.get_logger()
@@ -48,16 +46,6 @@ class Server:
         host, port = self._socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
-    def smtp_target(self) -> tuple[SmtpTarget, DeliveryCheck | None]:
-        """The configured relay, or the local capture server (started here)."""
-        settings = self.rt.settings
-        if settings.smtp_url:
-            return SmtpTarget.from_url(settings.smtp_url, settings.smtp_timeout), None
-        mailbox = self.rt.mailbox()
-        self.capture = CaptureServer(mailbox).start()
-        target = SmtpTarget("127.0.0.1", self.capture.port, timeout=settings.smtp_timeout)
-        return target, MailboxCheck(mailbox)
-
     def bind(self) -> socket.socket:
         """Bind the listening socket (port 0: any free port)."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -80,7 +68,7 @@ class Server:
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
         if self.run_workers and self.rt.pipeline is None:
-            target, delivery = self.smtp_target()
+            target, delivery, self.capture = self.rt.smtp_target()
             self.workers = Workers(self.rt, target, delivery).start()
         self._socket = self.bind()
         config = uvicorn.Config(

@@ -176,8 +176,3 @@ def clear_cookie(request: Request, response: Response, name: str) -> None:
         samesite="strict",
         secure=runtime_of(request).settings.http_secure_cookies,
     )
-
-
-def settle(request: Request) -> None:
-    """Bring views and policies up to the change just made (read-your-writes)."""
-    request.app.state.settle()

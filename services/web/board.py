@@ -14,10 +14,11 @@ from services.api.auth import Caller
 from services.api.pagination import decode_cursor, paged
 from services.api.permissions import Permission
 from services.api.problems import Problem
-from services.api.runtime import runtime_of
+from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, ServiceError
 from services.bootstrap import Runtime
 from services.incidents.demo import run_demo
+from services.incidents.presentation import contained
 from services.timefmt import parse_time
 from services.web.access import (
     Posted,
@@ -26,7 +27,6 @@ from services.web.access import (
     changer,
     forbidden,
     request_context,
-    settle,
     signed_in,
     text,
     viewer,
@@ -46,15 +46,6 @@ def _choice(value: str | None, allowed: type[Any]) -> str | None:
         return str(allowed(value).value)
     except ValueError:
         return None
-
-
-def contained(row: dict[str, Any]) -> str:
-    """Containment progress in words, as the CLI's board shows it."""
-    seconds = row.get("time_to_contain_seconds")
-    if row.get("containment_reached_at") and seconds is not None:
-        return f"yes, {seconds / 3600:.1f} h"
-    total = row.get("mandatory_total") or 0
-    return f"{row.get('mandatory_done') or 0}/{total} tasks" if total else "-"
 
 
 def countdown(deadline: datetime | str | None, now: datetime, due_soon: float) -> dict[str, Any]:

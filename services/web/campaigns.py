@@ -16,7 +16,7 @@ from events.notifications import Campaign, CampaignStatus, NoticeAudience
 from services.api.auth import Caller, require
 from services.api.permissions import Permission
 from services.api.problems import Problem
-from services.api.runtime import runtime_of
+from services.api.runtime import runtime_of, settle
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, NotFound, ServiceError
 from services.bootstrap import Runtime
@@ -27,7 +27,6 @@ from services.web.access import (
     changer,
     parse_id,
     request_context,
-    settle,
     text,
     version_of,
     viewer,

@@ -19,7 +19,7 @@ from events.incident import Incident, IncidentNoteAdded
 from events.values import BreachDetermination, IncidentType, Severity
 from services.api.auth import Caller
 from services.api.permissions import Permission
-from services.api.runtime import runtime_of
+from services.api.runtime import runtime_of, settle
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
 from services.application.errors import (
@@ -39,7 +39,6 @@ from services.web.access import (
     forbidden,
     parse_id,
     request_context,
-    settle,
     text,
     version_of,
     viewer,

@@ -17,11 +17,11 @@ from fastapi import APIRouter, Request, Response
 from starlette.datastructures import UploadFile
 
 from services.api.permissions import Permission
-from services.api.runtime import runtime_of
+from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, ServiceError
 from services.people.handlers import ImportReport
 from services.people.import_files import open_private, read_rejections, temporary_folder
-from services.web.access import Posted, changer, parse_id, request_context, settle
+from services.web.access import Posted, changer, parse_id, request_context
 from services.web.incident import failure_of, incident_page
 
 router = APIRouter(include_in_schema=False)

@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 
 from events.containment import ContainmentTask
 from services.api.permissions import Permission
-from services.api.runtime import runtime_of
+from services.api.runtime import runtime_of, settle
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, NotFound, ServiceError
@@ -25,7 +25,6 @@ from services.web.access import (
     changer,
     parse_id,
     request_context,
-    settle,
     text,
     texts,
     version_of,

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from events.users import Role, User
 from services.api.auth import Caller
 from services.api.permissions import Permission
-from services.api.runtime import runtime_of
+from services.api.runtime import runtime_of, settle
 from services.application.context import RequestContext
 from services.application.errors import ServiceError
 from services.bootstrap import Runtime
@@ -22,7 +22,6 @@ from services.web.access import (
     Posted,
     changer,
     request_context,
-    settle,
     text,
     texts,
     version_of,
@@ -105,8 +104,6 @@ def _reset(
 ) -> tuple[User, dict[str, str] | None]:
     password = secrets.token_urlsafe(12)
     user = rt.app.set_password(name, password, ctx, one_time=True)
-    if rt.app.credentials is not None:
-        rt.app.credentials.end_sessions_of(user.state.username)
     return user, {
         "what": "one-time password",
         "username": name,
