@@ -152,8 +152,9 @@ class Dispatcher:
         counts = {"sent": 0, "requeued": 0, "uncertain": 0}
         changed: list[Notice | Campaign] = []
         cause = self.cause()
+        stored = self.app.load_many([UUID(row["notice_id"]) for row in stale])
         for row in stale:
-            notice: object = self.app.repository.get(UUID(row["notice_id"]))
+            notice = stored.get(UUID(row["notice_id"]))
             if not isinstance(notice, Notice) or notice.state.status is not NoticeStatus.SENDING:
                 continue
             if notice.modified_on > cutoff:

@@ -10,6 +10,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from events.base import Cause
 from events.incident import Incident
 from events.notifications import (
     Campaign,
@@ -17,6 +18,7 @@ from events.notifications import (
     Notice,
     NoticeAudience,
     NoticeContent,
+    NoticeStatus,
     OrganisationRecipient,
 )
 from events.people import AffectedPerson
@@ -295,20 +297,15 @@ class NotificationHandlers(IncidentHandlers):
         """Settle a notice a crash left uncertain: confirmed delivered, or send it again."""
         if not reason.strip():
             raise InvalidInput("reason", "must not be empty")
-        if delivered:
-            return self.change(
-                target,
-                Notice,
-                ctx,
-                lambda n, cause: n.sent(
-                    cause, content_hash="", reply=f"confirmed by {ctx.actor}: {reason}"
-                ),
-                logged="notice.confirmed",
-            )
-        return self.change(
-            target,
-            Notice,
-            ctx,
-            lambda n, cause: n.requeue(cause, reason=reason),
-            logged="notice.requeued",
-        )
+
+        def settle(notice: Notice, cause: Cause) -> None:
+            if notice.state.status is not NoticeStatus.UNCERTAIN:
+                status = notice.state.status.value
+                raise RuleBroken("status", f"the notice is {status}; only an uncertain one is")
+            if delivered:
+                notice.sent(cause, content_hash="", reply=f"confirmed by {ctx.actor}: {reason}")
+            else:
+                notice.requeue(cause, reason=reason)
+
+        logged = "notice.confirmed" if delivered else "notice.requeued"
+        return self.change(target, Notice, ctx, settle, logged=logged)

@@ -196,13 +196,13 @@ class UserHandlers(LedgerApplication):
             user.id, User, ctx, lambda u, cause: u.enable(cause), logged="user.enabled"
         )
 
-    def identity(self, username: str) -> Identity | None:
-        """The identity of an enabled user."""
+    def identity(self, username: str, token_id: str | None = None) -> Identity | None:
+        """The identity of an enabled user (holding the token ``token_id``, when given)."""
         try:
             user = self.get_user(username)
         except (NotFound, InvalidInput):
             return None
-        if user.state.disabled:
+        if user.state.disabled or (token_id is not None and token_id not in user.state.tokens):
             return None
         return Identity(user.state.username, frozenset(user.state.roles))
 
@@ -218,10 +218,7 @@ class UserHandlers(LedgerApplication):
         if found is None:
             return None
         username, token_id = found
-        identity = self.identity(username)
-        if identity is None or token_id not in self.get_user(username).state.tokens:
-            return None
-        return identity
+        return self.identity(username, token_id)
 
     def is_dpo(self, actor: str) -> bool:
         """Whether an actor may approve notices: a configured DPO actor, or a user in the

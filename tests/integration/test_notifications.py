@@ -162,6 +162,12 @@ def test_a_dispatcher_killed_mid_campaign_resumes_without_duplicates(
                 reason="checked the server's log",
                 ctx=DPO,
             )
+        head = restarted.feed.head()
+        with pytest.raises(RuleBroken, match="only an uncertain one"):
+            restarted.app.resolve_uncertain(
+                UUID(uncertain[0]["notice_id"]), delivered=True, reason="again", ctx=DPO
+            )
+        assert restarted.feed.head() == head
         dispatch(restarted, sink.port)
         final = sink.state()
         restarted.close()

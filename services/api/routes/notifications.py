@@ -16,7 +16,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.notifications import Campaign, CampaignStatus, Notice, NoticeAudience, NoticeStatus
+from events.notifications import Campaign, CampaignStatus, NoticeAudience
 from services.api.auth import Caller, require
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
 from services.api.permissions import Permission
@@ -25,7 +25,7 @@ from services.api.requests import context, if_match, tag
 from services.api.runtime import runtime_of, settle
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
-from services.application.errors import NotFound, RuleBroken
+from services.application.errors import NotFound
 from services.bootstrap import Runtime
 from services.notifications.handlers import DraftCampaign
 from services.notifications.mailbox import Mailbox, Stored
@@ -304,11 +304,6 @@ def resolve(
     """Settle a notice a crash left uncertain: ``delivered`` true records it sent (confirmed
     by the caller), false queues it to be sent again."""
     rt = runtime_of(request)
-    current = rt.app.load(notice_id, Notice)
-    if current.state.status is not NoticeStatus.UNCERTAIN:
-        raise RuleBroken(
-            "status", f"the notice is {current.state.status.value}; only an uncertain one is"
-        )
     notice = rt.app.resolve_uncertain(
         notice_id,
         delivered=body.delivered,
