@@ -38,6 +38,7 @@ from services.application.errors import InvalidInput, NotFound
 from services.incidents.board import dashed_prefix
 from services.projections.schema import Row, Table, ViewTransaction, db_time, from_db_time
 from services.projections.store import ViewStore
+from services.storage.sql import chunks, marks
 
 CAMPAIGNS = Table(
     name="campaigns",
@@ -259,33 +260,34 @@ class Notifications:
         counts.update({r["status"]: r["n"] for r in rows})
         return counts
 
-    def progress(self, campaign_id: UUID, now: datetime) -> dict[str, Any]:
-        """Counts, sending rate and estimated time left of a campaign."""
+    def campaign(self, campaign_id: UUID) -> Row | None:
+        """One campaign's row, if the view has it."""
         found = self.store.query(
             "SELECT * FROM campaigns WHERE campaign_id = ?", [str(campaign_id)]
         )
-        campaign = found[0] if found else None
-        counts = self.counts(campaign_id)
-        total = sum(counts.values())
-        done = counts["sent"] + counts["failed"] + counts["suppressed"]
-        rate = None
-        eta = None
-        started = from_db_time(campaign["started_at"]) if campaign else None
-        if campaign is not None and started is not None and counts["sent"]:
-            end = from_db_time(campaign["completed_at"]) or now
-            elapsed = max((end - started).total_seconds(), 1e-3)
-            rate = counts["sent"] / elapsed
-            remaining = total - done
-            eta = remaining / rate if remaining else 0.0
-        return {
-            "campaign_id": str(campaign_id),
-            "status": campaign["status"] if campaign else None,
-            "total": total,
-            "done": done,
-            **counts,
-            "rate_per_second": rate,
-            "seconds_left": eta,
-        }
+        return found[0] if found else None
+
+    def progress(self, campaign_id: UUID, now: datetime) -> dict[str, Any]:
+        """Counts, sending rate and estimated time left of a campaign."""
+        return _progress(campaign_id, self.campaign(campaign_id), self.counts(campaign_id), now)
+
+    def with_progress(self, rows: Sequence[Row], now: datetime) -> list[dict[str, Any]]:
+        """Campaign rows, each with its ``progress`` (the notices counted in one query per
+        500 campaigns, not one per campaign)."""
+        ids = [str(r["campaign_id"]) for r in rows]
+        counts: dict[str, dict[str, int]] = {i: {s.value: 0 for s in NoticeStatus} for i in ids}
+        for part in chunks(ids):
+            found = self.store.query(
+                "SELECT campaign_id, status, COUNT(*) AS n FROM notices "
+                f"WHERE campaign_id IN ({marks(len(part))}) GROUP BY campaign_id, status",
+                list(part),
+            )
+            for r in found:
+                counts[str(r["campaign_id"])][r["status"]] = r["n"]
+        return [
+            {**r, "progress": _progress(UUID(str(r["campaign_id"])), r, counts[i], now)}
+            for r, i in zip(rows, ids, strict=True)
+        ]
 
     def for_person(self, person_id: UUID) -> list[Row]:
         """What a person was sent, and when."""
@@ -418,3 +420,29 @@ class Notifications:
         if len(rows) > 1:
             raise InvalidInput("notice", f"{text!r} matches several notices; give more")
         return UUID(rows[0]["notice_id"])
+
+
+def _progress(
+    campaign_id: UUID, campaign: Row | None, counts: dict[str, int], now: datetime
+) -> dict[str, Any]:
+    """A campaign's progress from its row and its notices' counts by status."""
+    total = sum(counts.values())
+    done = counts["sent"] + counts["failed"] + counts["suppressed"]
+    rate = None
+    eta = None
+    started = from_db_time(campaign["started_at"]) if campaign else None
+    if campaign is not None and started is not None and counts["sent"]:
+        end = from_db_time(campaign["completed_at"]) or now
+        elapsed = max((end - started).total_seconds(), 1e-3)
+        rate = counts["sent"] / elapsed
+        remaining = total - done
+        eta = remaining / rate if remaining else 0.0
+    return {
+        "campaign_id": str(campaign_id),
+        "status": campaign["status"] if campaign else None,
+        "total": total,
+        "done": done,
+        **counts,
+        "rate_per_second": rate,
+        "seconds_left": eta,
+    }

@@ -183,8 +183,8 @@ def progress(
         incident, campaign = UUID(incident_id), UUID(campaign_id)
     except ValueError:
         raise Problem(404, "Not found", "id: not a campaign of this incident", field="id") from None
-    rows = [r for r in rt.notifications.campaigns(incident) if r["campaign_id"] == str(campaign)]
-    if not rows:
+    row = rt.notifications.campaign(campaign)
+    if row is None or row["incident_id"] != str(incident):
         raise Problem(404, "Not found", "id: not a campaign of this incident", field="id")
     return rt.notifications.progress(campaign, rt.app.clock.now())
 

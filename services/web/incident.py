@@ -136,11 +136,7 @@ def _task_rows(rt: Runtime, incident_id: UUID, now: Any, due_soon: float) -> lis
 
 def campaign_rows(rt: Runtime, incident_id: UUID, now: Any) -> list[dict[str, Any]]:
     """The incident's campaigns with their progress."""
-    out = []
-    for row in rt.notifications.campaigns(incident_id):
-        cid = UUID(row["campaign_id"])
-        out.append({**row, "progress": rt.notifications.progress(cid, now)})
-    return out
+    return rt.notifications.with_progress(rt.notifications.campaigns(incident_id), now)
 
 
 def incident_page(

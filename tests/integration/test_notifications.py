@@ -174,6 +174,11 @@ def test_a_dispatcher_killed_mid_campaign_resumes_without_duplicates(
     assert final["duplicates"] == {}
     assert final["unique"] == 2000
     assert rt.notifications.counts(campaign)["sent"] == 2000
+    row, now = rt.notifications.campaign(campaign), rt.app.clock.now()
+    assert row is not None
+    (listed,) = rt.notifications.with_progress([row], now)
+    assert listed["progress"] == rt.notifications.progress(campaign, now)
+    assert listed["progress"]["sent"] == 2000
 
 
 def test_names_with_markup_newlines_and_other_scripts_are_escaped_and_correct(

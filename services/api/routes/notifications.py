@@ -122,11 +122,7 @@ def campaigns(
         incident_id=incident_id,
         status=status.value if status else None,
     )
-    now = rt.app.clock.now()
-    items = [
-        {**row, "progress": rt.notifications.progress(UUID(row["campaign_id"]), now)}
-        for row in rows
-    ]
+    items = rt.notifications.with_progress(rows, rt.app.clock.now())
     return paged(items, limit, ["created_at", "campaign_id"])
 
 
