@@ -45,6 +45,7 @@ class ContainmentHandlers(IncidentHandlers):
         with bound_contextvars(correlation_id=ctx.correlation_id, incident_id=str(incident_id)):
             for _ in range(self.command_retries + 1):
                 incident = self.load(incident_id, Incident)
+                self._check_precondition(incident_id, incident.version, ctx)
                 for blocker in cmd.blocked_by:
                     if str(blocker) not in incident.state.tasks:
                         raise InvalidInput("blocked_by", f"no task {blocker} on this incident")

@@ -15,11 +15,11 @@ from events.containment import ContainmentTask, Priority
 from services.api.auth import Caller, require
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
 from services.api.permissions import Permission
-from services.api.requests import context, if_match, tag
+from services.api.requests import context, tag
 from services.api.runtime import runtime_of, settle
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
-from services.application.errors import NotFound, PreconditionFailed
+from services.application.errors import NotFound
 from services.containment.commands import AssignTask, CompleteTask, ReasonOnly, UnblockTask
 from services.projections.schema import Row
 from services.timefmt import parse_time
@@ -110,16 +110,9 @@ def add_task(
     """Open a task on an incident by hand; answers it with its ``Location``. An
     ``If-Match`` names the incident version the task is based on."""
     rt = runtime_of(request)
-    expected = if_match(request)
-    if expected is not None:
-        current = rt.app.get_incident(incident_id).version
-        if current != expected:
-            raise PreconditionFailed(
-                "If-Match", f"version {expected} is stale; the current version is {current}"
-            )
     data = body.model_dump(exclude_none=True, mode="json")
     data["due_at"] = parse_time("due_at", body.due_at, rt.settings.zone, now=rt.app.clock.now())
-    task = rt.app.add_task(incident_id, data, context(request, caller))
+    task = rt.app.add_task(incident_id, data, context(request, caller, incident_id))
     settle(request)
     response.headers["Location"] = f"{request.url.path.rsplit('/incidents/', 1)[0]}/tasks/{task.id}"
     return _answer(response, task)
