@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from events.notifications import NoticeAudience
 from events.users import Role
 
 
@@ -78,6 +79,14 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.AUDITOR: frozenset(_READ_ALL | {P.AUDIT_EXPORT}),
     Role.ADMIN: frozenset({P.USERS_ADMIN, P.OPERATIONS}),
 }
+
+
+def may_read_message(permissions: frozenset[Permission], audience: str | None) -> bool:
+    """Whether a holder of ``permissions`` may see to whom a captured message went and read
+    it: a message to an affected person (or one whose audience cannot be told) needs
+    people.rights; one to an authority or a customer does not."""
+    personal = audience is None or audience == NoticeAudience.PEOPLE.value
+    return P.PEOPLE_RIGHTS in permissions or not personal
 
 
 def permissions_of(roles: frozenset[Role] | set[Role]) -> frozenset[Permission]:

@@ -1,5 +1,7 @@
 """The local capture server's mailbox (embedded default, no SMTP relay): what it received,
-and one message's headers and text. Message bodies are shown as text, never as HTML."""
+and one message's headers and text. Message bodies are shown as text, never as HTML. As in
+the API, a message to an affected person shows its recipient and opens only for holders of
+people.rights."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from services.api.permissions import Permission
+from services.api.permissions import Permission, may_read_message
 from services.api.runtime import runtime_of
 from services.notifications.mailbox import Mailbox
 from services.web.access import WebRefusal, viewer
@@ -49,19 +51,27 @@ def mailbox(request: Request) -> Response:
     box = _mailbox(request)
     try:
         count = box.count()
-        messages = [
-            {
-                "message_id": m.message_id,
-                "link": m.message_id.strip("<>"),
-                "received_at": datetime.fromisoformat(m.received_at),
-                "to": m.recipient,
-                "size": m.size,
-                "subject": _subject(m.path),
-            }
-            for m in box.list(SHOWN)
-        ]
+        stored = box.list(SHOWN)
     finally:
         box.close()
+    audiences = runtime_of(request).notifications.audiences_of_messages(
+        [m.message_id for m in stored]
+    )
+    messages = [
+        {
+            "message_id": m.message_id,
+            "link": m.message_id.strip("<>"),
+            "received_at": datetime.fromisoformat(m.received_at),
+            "to": (
+                m.recipient
+                if may_read_message(caller.permissions, audiences.get(m.message_id))
+                else "(an affected person)"
+            ),
+            "size": m.size,
+            "subject": _subject(m.path),
+        }
+        for m in stored
+    ]
     return page(request, "mailbox.html", caller=caller, count=count, messages=messages)
 
 
@@ -78,12 +88,21 @@ def message(request: Request, message_id: str) -> Response:
     """One received message: its headers, its text, and its HTML as source."""
     caller = viewer(request, Permission.MAILBOX_READ)
     box = _mailbox(request)
+    ref = f"<{message_id.strip('<>')}>"
     try:
-        found = box.read(f"<{message_id.strip('<>')}>")
+        found = box.read(ref)
     finally:
         box.close()
     if not isinstance(found, EmailMessage):
         raise WebRefusal(404, "Not found", "There is no such message in the mailbox.")
+    audiences = runtime_of(request).notifications.audiences_of_messages([ref])
+    if not may_read_message(caller.permissions, audiences.get(ref)):
+        raise WebRefusal(
+            403,
+            "Not allowed",
+            f"{caller.username} may not read a message to an affected person "
+            f"({Permission.PEOPLE_RIGHTS.value}).",
+        )
     return page(
         request,
         "message.html",

@@ -190,7 +190,9 @@ def test_drafter_cannot_approve_and_bad_drafts_are_refused(web: Web) -> None:
 
 def test_mailbox_lists_received_messages_and_shows_one_as_text(web: Web) -> None:
     """The mailbox page lists what the capture server stored; a message shows its headers
-    and text, with any markup in it escaped."""
+    and text, with any markup in it escaped. A message no notice accounts for may be to an
+    affected person: a responder (no people.rights) sees neither its recipient nor its text,
+    as in the API."""
     message = EmailMessage()
     message["From"] = "DPO <dpo@example.org>"
     message["To"] = "BfDI <poststelle@bfdi.example>"
@@ -200,7 +202,15 @@ def test_mailbox_lists_received_messages_and_shows_one_as_text(web: Web) -> None
     box = web.rt.mailbox()
     box.store(bytes(message), ["poststelle@bfdi.example"])
     box.close()
-    browser = web.sign_in("responder")
+    responder = web.sign_in("responder")
+    withheld = responder.get("/mailbox").text
+    assert "1 message(s) received" in withheld
+    assert "poststelle@bfdi.example" not in withheld
+    assert "(an affected person)" in withheld
+    refused = responder.get("/mailbox/abc123.notice@breachledger.invalid")
+    assert refused.status_code == 403
+    assert "Dear authority," not in refused.text
+    browser = web.sign_in("dpo")
     listing = browser.get("/mailbox").text
     assert "1 message(s) received" in listing
     assert "poststelle@bfdi.example" in listing

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from events.notifications import Campaign, CampaignStatus, NoticeAudience
 from services.api.auth import Caller, require
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
-from services.api.permissions import Permission
+from services.api.permissions import Permission, may_read_message
 from services.api.problems import Problem
 from services.api.requests import context, if_match, tag
 from services.api.runtime import runtime_of, settle
@@ -316,13 +316,8 @@ def resolve(
     }
 
 
-def _personal(audience: str | None) -> bool:
-    """Whether a message is addressed to an affected person (or cannot be told apart)."""
-    return audience is None or audience == NoticeAudience.PEOPLE.value
-
-
 def _entry(stored: Stored, audience: str | None, caller: Caller) -> dict[str, Any]:
-    visible = caller.may(Permission.PEOPLE_RIGHTS) or not _personal(audience)
+    visible = may_read_message(caller.permissions, audience)
     return {
         "seq": stored.seq,
         "message_id": stored.message_id,
@@ -379,7 +374,7 @@ def message(ref: str, request: Request, caller: MailReader) -> Any:
     finally:
         box.close()
     audience = rt.notifications.audiences_of_messages([stored.message_id]).get(stored.message_id)
-    if _personal(audience) and not caller.may(Permission.PEOPLE_RIGHTS):
+    if not may_read_message(caller.permissions, audience):
         raise Problem(
             403,
             "Forbidden",
