@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from services.api.permissions import Permission, permissions_of
+from services.access.permissions import Permission, permissions_of
 from services.api.problems import Problem
 from services.api.runtime import runtime_of
 from services.users.handlers import Identity

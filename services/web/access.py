@@ -1,6 +1,6 @@
 """Who is using the dashboard and what they may do: the signed-in caller (or a redirect to
 the sign-in page), the CSRF check every form passes first, and the permission table of
-:mod:`services.api.permissions` enforced on the server for every page and change."""
+:mod:`services.access.permissions` enforced on the server for every page and change."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from uuid import UUID
 from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
+from services.access.permissions import Permission
 from services.api.auth import Caller, authenticate, check_csrf
-from services.api.permissions import Permission
 from services.api.problems import Problem
 from services.api.requests import context
 from services.api.runtime import runtime_of

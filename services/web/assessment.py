@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData
 
 from events.incident import Incident
-from services.api.permissions import Permission
+from services.access.permissions import Permission
 from services.api.runtime import runtime_of
 from services.application.errors import ServiceError
 from services.bootstrap import Runtime

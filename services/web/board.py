@@ -10,9 +10,9 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from events.values import IncidentStatus, IncidentType, Severity, SourceChannel
+from services.access.permissions import Permission
 from services.api.auth import Caller
 from services.api.pagination import decode_cursor, paged
-from services.api.permissions import Permission
 from services.api.problems import Problem
 from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, ServiceError

@@ -13,8 +13,8 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from events.notifications import Campaign, CampaignStatus, NoticeAudience
+from services.access.permissions import Permission
 from services.api.auth import Caller, require
-from services.api.permissions import Permission
 from services.api.problems import Problem
 from services.api.runtime import runtime_of, settle
 from services.application.context import RequestContext

@@ -17,8 +17,8 @@ from starlette.datastructures import FormData
 from events.assessment import Obligation
 from events.incident import Incident, IncidentNoteAdded
 from events.values import BreachDetermination, IncidentType, Severity
+from services.access.permissions import Permission
 from services.api.auth import Caller
-from services.api.permissions import Permission
 from services.api.runtime import runtime_of, settle
 from services.application.app import BreachLedger
 from services.application.context import RequestContext

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from services.api.permissions import Permission, may_read_message
+from services.access.permissions import Permission, may_read_message
 from services.api.runtime import runtime_of
 from services.notifications.mailbox import Mailbox
 from services.web.access import WebRefusal, viewer

@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import UploadFile
 
-from services.api.permissions import Permission
+from services.access.permissions import Permission
 from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, ServiceError
 from services.people.handlers import ImportReport

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from events.containment import ContainmentTask
-from services.api.permissions import Permission
+from services.access.permissions import Permission
 from services.api.runtime import runtime_of, settle
 from services.application.app import BreachLedger
 from services.application.context import RequestContext

@@ -12,8 +12,8 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from events.users import Role, User
+from services.access.permissions import Permission
 from services.api.auth import Caller
-from services.api.permissions import Permission
 from services.api.runtime import runtime_of, settle
 from services.application.context import RequestContext
 from services.application.errors import ServiceError

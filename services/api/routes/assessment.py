@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from events.assessment import DecisionKind
 from events.incident import Incident
+from services.access.permissions import Permission
 from services.api.auth import Caller, require
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
-from services.api.permissions import Permission
 from services.api.problems import Problem
 from services.api.requests import context, tag
 from services.api.routes.incidents import readable

@@ -21,8 +21,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from services.access.permissions import Permission
 from services.api.auth import Caller, require
-from services.api.permissions import Permission
 from services.api.problems import Problem
 from services.api.runtime import runtime_of
 from services.application.errors import InvalidInput

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from events.containment import ContainmentTask, Priority
+from services.access.permissions import Permission
 from services.api.auth import Caller, require
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
-from services.api.permissions import Permission
 from services.api.requests import context, tag
 from services.api.runtime import runtime_of, settle
 from services.application.app import BreachLedger

@@ -11,9 +11,9 @@ from pydantic import BaseModel
 
 from events.incident import Incident
 from events.values import IncidentStatus, IncidentType, Severity
+from services.access.permissions import Permission
 from services.api.auth import Caller, require
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
-from services.api.permissions import Permission
 from services.api.problems import Problem
 from services.api.requests import context, tag
 from services.api.runtime import runtime_of, settle

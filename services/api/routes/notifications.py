@@ -17,9 +17,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.notifications import Campaign, CampaignStatus, NoticeAudience
+from services.access.permissions import Permission, may_read_message
 from services.api.auth import Caller, require
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
-from services.api.permissions import Permission, may_read_message
 from services.api.problems import Problem
 from services.api.requests import context, if_match, tag
 from services.api.runtime import runtime_of, settle

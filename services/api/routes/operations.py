@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from services.access.permissions import Permission
 from services.api.auth import Caller, require
-from services.api.permissions import Permission
 from services.api.runtime import runtime_of
 from services.audit.service import check_views
 

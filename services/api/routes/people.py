@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from events.incident import Incident
 from events.people import AffectedPerson
+from services.access.permissions import Permission
 from services.api.auth import Caller, require
-from services.api.permissions import Permission
 from services.api.problems import Problem
 from services.api.requests import context, if_match, tag
 from services.api.runtime import runtime_of, settle

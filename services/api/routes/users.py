@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from events.users import User
+from services.access.permissions import Permission
 from services.api.auth import Caller, authenticate, require
-from services.api.permissions import Permission
 from services.api.requests import context, tag
 from services.api.runtime import runtime_of
 
