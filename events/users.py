@@ -1,7 +1,9 @@
 """Users of the ledger and their roles, as facts: who was given which powers, when, by whom.
 
 Credentials (password and token hashes) are secrets, not facts: they are kept in a separate
-credential store, and the log records only that a password was set or a token issued.
+credential store, and the log records only that a password was set or a token issued, and
+by whom. A service account is a user for a tool, not a person: it has no password and signs
+in only with tokens an admin issued to it.
 """
 
 from __future__ import annotations
@@ -41,8 +43,11 @@ class UserState(BaseModel):
 
     username: str
     roles: tuple[Role, ...]
+    service: bool = False
     disabled: bool = False
     tokens: dict[str, str] = {}
+    token_issuers: dict[str, str] = {}
+    """Who issued each token (by token id): the owner, or an admin for a service account."""
 
 
 class UserEvent(DomainEvent):
@@ -50,14 +55,17 @@ class UserEvent(DomainEvent):
 
 
 class UserCreated(AggregateCreated):
-    """A user was created with roles."""
+    """A user was created with roles (``service``: an account for a tool)."""
 
     username: str
     roles: tuple[Role, ...]
+    service: bool = False
 
     def apply(self, aggregate: User) -> None:
         """Start the user."""
-        aggregate.state = UserState(username=self.username, roles=self.roles)
+        aggregate.state = UserState(
+            username=self.username, roles=self.roles, service=self.service
+        )
 
 
 class RolesChanged(UserEvent):
@@ -84,9 +92,14 @@ class TokenIssued(UserEvent):
     name: str
 
     def apply(self, aggregate: User) -> None:
-        """Remember the token's name."""
-        tokens = {**aggregate.state.tokens, self.token_id: self.name}
-        aggregate.state = aggregate.state.model_copy(update={"tokens": tokens})
+        """Remember the token's name and who issued it."""
+        state = aggregate.state
+        aggregate.state = state.model_copy(
+            update={
+                "tokens": {**state.tokens, self.token_id: self.name},
+                "token_issuers": {**state.token_issuers, self.token_id: self.actor},
+            }
+        )
 
 
 class TokenRevoked(UserEvent):
@@ -96,8 +109,15 @@ class TokenRevoked(UserEvent):
 
     def apply(self, aggregate: User) -> None:
         """Forget the token."""
-        tokens = {k: v for k, v in aggregate.state.tokens.items() if k != self.token_id}
-        aggregate.state = aggregate.state.model_copy(update={"tokens": tokens})
+        state = aggregate.state
+        aggregate.state = state.model_copy(
+            update={
+                "tokens": {k: v for k, v in state.tokens.items() if k != self.token_id},
+                "token_issuers": {
+                    k: v for k, v in state.token_issuers.items() if k != self.token_id
+                },
+            }
+        )
 
 
 class UserDisabled(UserEvent):
@@ -108,7 +128,9 @@ class UserDisabled(UserEvent):
 
     def apply(self, aggregate: User) -> None:
         """Mark disabled and forget every token."""
-        aggregate.state = aggregate.state.model_copy(update={"disabled": True, "tokens": {}})
+        aggregate.state = aggregate.state.model_copy(
+            update={"disabled": True, "tokens": {}, "token_issuers": {}}
+        )
 
 
 class UserEnabled(UserEvent):
@@ -129,12 +151,19 @@ class User(BaseAggregate[UUID]):
         state: UserState
 
     @classmethod
-    def create(cls, cause: Cause, *, username: str, roles: tuple[Role, ...]) -> User:
+    def create(
+        cls, cause: Cause, *, username: str, roles: tuple[Role, ...], service: bool = False
+    ) -> User:
         """Create a user (at least one role)."""
         if not roles:
             raise RuleViolation("roles", "give at least one role")
         return cls._create(
-            UserCreated, id=user_id(username), username=username, roles=roles, **cause.stamp()
+            UserCreated,
+            id=user_id(username),
+            username=username,
+            roles=roles,
+            service=service,
+            **cause.stamp(),
         )
 
     def _active(self) -> None:
@@ -182,3 +211,12 @@ class User(BaseAggregate[UUID]):
     def has(self, role: Role) -> bool:
         """Whether the user (enabled) holds a role."""
         return not self.state.disabled and role in self.state.roles
+
+    def token_is_genuine(self, token_id: str) -> bool:
+        """Whether a live token of this user was issued to them in a way that lets it speak
+        for them: by the user themselves, or by an admin when the user is a service account
+        (a token someone else issued to a person would let the issuer act in their name)."""
+        if token_id not in self.state.tokens:
+            return False
+        issuer = self.state.token_issuers.get(token_id)
+        return issuer == self.state.username or self.state.service

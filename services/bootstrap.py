@@ -77,7 +77,6 @@ def notice_settings(settings: Settings) -> NoticeSettings:
         contact=Contact(name=settings.dpo_name, email=settings.dpo_email, phone=settings.dpo_phone),
         sender=(settings.mail_from_name, settings.mail_from),
         message_id_domain=settings.message_id_domain,
-        dpo_actors=frozenset(a.strip() for a in settings.dpo_actors.split(",") if a.strip()),
         zone=settings.zone,
     )
 

@@ -35,9 +35,15 @@ class Settings(BaseSettings):
         default="UTC",
         description="Time zone for times given without an offset, and for display.",
     )
-    actor: str | None = Field(
+    token: SecretStr | None = Field(
         default=None,
-        description="Who the CLI records as the actor; defaults to the login name.",
+        description="The API token the CLI proves its user's identity with (default: the one "
+        "`breach login` saved in the token file).",
+    )
+    token_file: Path | None = Field(
+        default=None,
+        description="Where `breach login` keeps the CLI's token (default: "
+        "$XDG_CONFIG_HOME/breachledger/token, else ~/.config/breachledger/token).",
     )
     log_level: str = Field(default="warning", description="debug, info, warning or error.")
     log_format: LogFormat = Field(
@@ -175,10 +181,6 @@ class Settings(BaseSettings):
     dpo_name: str = Field(default="Data Protection Officer", description="The contact point.")
     dpo_email: str = Field(default="dpo@example.org", description="The contact point's address.")
     dpo_phone: str = Field(default="", description="The contact point's phone number.")
-    dpo_actors: str = Field(
-        default="dpo",
-        description="Comma-separated actors in the DPO role (who may approve campaigns).",
-    )
     mail_from: str = Field(default="dpo@example.org", description="The notices' From address.")
     mail_from_name: str = Field(default="Data Protection Officer", description="Its name.")
     message_id_domain: str = Field(

@@ -70,6 +70,14 @@ class NotFound(ServiceError):
     title = "Not found"
 
 
+class NotPermitted(ServiceError):
+    """The caller has not proven who they are, or may not do this."""
+
+    exit_code = 4
+    http_status = 403
+    title = "Forbidden"
+
+
 class RuleBroken(ServiceError):
     """The request is well-formed but a domain rule refuses it."""
 

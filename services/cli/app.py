@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from services.cli.output import note
 from services.cli.state import CliState
 
 app = typer.Typer(
@@ -14,8 +16,11 @@ app = typer.Typer(
     help=(
         "breachledger: an event-sourced incident and personal-data-breach ledger.\n\n"
         "Every change is appended to an immutable log; boards and timelines are built "
-        "from it. Exit status: 0 done, 2 refused input (nothing recorded), 3 conflict "
-        "with a concurrent change (nothing recorded), 1 internal error."
+        "from it. Commands act for the user their API token proves (sign in with `breach "
+        "login`); operator commands (serve, worker, views, audit verify, init) need none. "
+        "Exit status: 0 done, 2 refused input (nothing recorded), 3 conflict with a "
+        "concurrent change (nothing recorded), 4 not permitted (sign in, or the role may "
+        "not), 5 audit verification failed, 1 internal error."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -35,11 +40,13 @@ def root(
             show_default=False,
         ),
     ] = None,
-    actor: Annotated[
-        str | None,
+    token_file: Annotated[
+        Path | None,
         typer.Option(
-            "--actor",
-            help="Who is acting, recorded on every event (env BREACH_ACTOR, default: login name).",
+            "--token-file",
+            help="File holding your API token (env BREACH_TOKEN_FILE; default "
+            "~/.config/breachledger/token, written by `breach login`). BREACH_TOKEN, when "
+            "set, is used instead.",
             show_default=False,
         ),
     ] = None,
@@ -48,7 +55,12 @@ def root(
     ] = False,
 ) -> None:
     """Set up the shared state for the command that follows."""
-    state = CliState(data_dir=data_dir, actor=actor, verbose=verbose)
+    if os.environ.get("BREACH_ACTOR"):
+        note(
+            "BREACH_ACTOR is not read: commands act as the user your token proves "
+            "(`breach login USERNAME`)"
+        )
+    state = CliState(data_dir=data_dir, token_file=token_file, verbose=verbose)
     ctx.obj = state
     ctx.call_on_close(state.close)
 

@@ -9,9 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from events.assessment import DecisionKind, Evaluation, Obligation, SeverityAssessment
+from services.access.permissions import Permission
 from services.application.app import BreachLedger
 from services.application.errors import InvalidInput
 from services.cli.app import app, state_of
+from services.cli.guard import needs
 from services.cli.incidents import JsonOpt, change_incident
 from services.cli.inputs import normalise_moments, read_document
 from services.cli.output import emit_json, emit_table, say
@@ -68,6 +70,7 @@ def _facts_file(path: Path) -> dict[str, Any]:
 
 
 @app.command()
+@needs(Permission.ASSESS)
 def assess(
     ctx: typer.Context,
     incident_id: Annotated[
@@ -142,6 +145,7 @@ def assess(
 
 
 @app.command()
+@needs(Permission.DECIDE)
 def decide(
     ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(help="Incident id, or a unique prefix of it.")],
@@ -202,6 +206,7 @@ def _rows_for_people(rows: Sequence[dict[str, Any]], zone: Any) -> list[dict[str
 
 
 @app.command()
+@needs(Permission.OBLIGATIONS_READ)
 def obligations(
     ctx: typer.Context,
     incident_id: Annotated[

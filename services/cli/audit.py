@@ -8,11 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
+from services.access.permissions import Permission
 from services.application.errors import InvalidInput
 from services.audit import service
 from services.audit.bundle import BundleError, verify_bundle
 from services.audit.replay import IncidentReplay, diff, replay_incident
 from services.cli.app import app, state_of
+from services.cli.guard import needs, operator
 from services.cli.incidents import BOARD_COLUMNS, JsonOpt, _board_row
 from services.cli.output import emit_fields, emit_json, emit_table, error, say
 from services.timefmt import parse_time, show_time
@@ -109,6 +111,7 @@ def _print_replay(replay: IncidentReplay, zone: Any) -> None:
 
 
 @app.command()
+@needs(Permission.AUDIT_REPLAY)
 def replay(
     ctx: typer.Context,
     incident_id: Annotated[
@@ -186,6 +189,7 @@ def _key(state: Any) -> bytes:
 
 
 @audit_app.command("verify")
+@operator
 def verify_cmd(
     ctx: typer.Context,
     bundle: Annotated[
@@ -234,6 +238,7 @@ def verify_cmd(
 
 
 @audit_app.command("export")
+@needs(Permission.AUDIT_EXPORT)
 def export_cmd(
     ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(help="Incident id or prefix.")],

@@ -10,9 +10,11 @@ from uuid import UUID
 import typer
 
 from events.containment import ContainmentTask, Priority
+from services.access.permissions import Permission
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
 from services.cli.app import app, state_of
+from services.cli.guard import needs
 from services.cli.incidents import JsonOpt
 from services.cli.output import emit_fields, emit_json, emit_table, say
 from services.projections.schema import from_db_time
@@ -61,6 +63,7 @@ def _task_rows(rows: list[dict[str, Any]], zone: Any) -> list[dict[str, Any]]:
 
 
 @app.command()
+@needs(Permission.TASK_READ)
 def tasks(
     ctx: typer.Context,
     incident_id: Annotated[str | None, typer.Argument(help="Only this incident.")] = None,
@@ -122,6 +125,7 @@ def _apply(
 
 
 @task_app.command("add")
+@needs(Permission.TASK_CHANGE)
 def add(
     ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(help="Incident id or unique prefix.")],
@@ -159,18 +163,21 @@ def add(
 
 
 @task_app.command("assign")
+@needs(Permission.TASK_CHANGE)
 def assign(ctx: typer.Context, task_id: TaskArg, owner: str, as_json: JsonOpt = False) -> None:
     """Give a task to an owner."""
     _apply(ctx, task_id, lambda a, t, r: a.assign_task(t, {"owner": owner}, r), as_json, "assigned")
 
 
 @task_app.command("start")
+@needs(Permission.TASK_CHANGE)
 def start(ctx: typer.Context, task_id: TaskArg, as_json: JsonOpt = False) -> None:
     """Start work on a task (its blockers must be finished)."""
     _apply(ctx, task_id, lambda a, t, r: a.start_task(t, r), as_json, "started")
 
 
 @task_app.command("block")
+@needs(Permission.TASK_CHANGE)
 def block(
     ctx: typer.Context, task_id: TaskArg, reason: ReasonOpt, as_json: JsonOpt = False
 ) -> None:
@@ -179,6 +186,7 @@ def block(
 
 
 @task_app.command("unblock")
+@needs(Permission.TASK_CHANGE)
 def unblock(
     ctx: typer.Context,
     task_id: TaskArg,
@@ -192,6 +200,7 @@ def unblock(
 
 
 @task_app.command("done")
+@needs(Permission.TASK_CHANGE)
 def done(
     ctx: typer.Context,
     task_id: TaskArg,
@@ -208,6 +217,7 @@ def done(
 
 
 @task_app.command("reopen")
+@needs(Permission.TASK_CHANGE)
 def reopen(
     ctx: typer.Context, task_id: TaskArg, reason: ReasonOpt, as_json: JsonOpt = False
 ) -> None:
@@ -218,6 +228,7 @@ def reopen(
 
 
 @task_app.command("cancel")
+@needs(Permission.TASK_CHANGE)
 def cancel(
     ctx: typer.Context, task_id: TaskArg, reason: ReasonOpt, as_json: JsonOpt = False
 ) -> None:
@@ -228,6 +239,7 @@ def cancel(
 
 
 @task_app.command("due")
+@needs(Permission.TASK_CHANGE)
 def due(
     ctx: typer.Context,
     task_id: TaskArg,
@@ -243,6 +255,7 @@ def due(
 
 
 @playbooks_app.callback()
+@needs(Permission.TASK_READ)
 def list_playbooks(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List the playbooks and the incident types each serves."""
     if ctx.invoked_subcommand is not None:
@@ -276,6 +289,7 @@ def list_playbooks(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 @playbooks_app.command("show")
+@needs(Permission.TASK_READ)
 def show_playbook(
     ctx: typer.Context,
     playbook_id: Annotated[str, typer.Argument(help="Playbook id.")],

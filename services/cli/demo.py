@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from services.access.permissions import Permission
 from services.cli.app import app, state_of
+from services.cli.guard import needs
 from services.cli.output import say
 
 
 @app.command()
+@needs(Permission.DEMO)
 def demo(ctx: typer.Context) -> None:
     """Record a realistic demo incident, then print the board, its timeline and obligations."""
     from services.cli.assessment import obligations

@@ -11,11 +11,15 @@ import typer
 
 from events.incident import Incident, IncidentNoteAdded
 from events.values import BreachDetermination, IncidentStatus, IncidentType, Severity, SourceChannel
+from services.access.permissions import Permission, own_incidents_only
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
+from services.application.errors import NotPermitted
 from services.cli.app import app, state_of
+from services.cli.guard import needs
 from services.cli.inputs import normalise_moments, read_document
 from services.cli.output import emit_fields, emit_json, emit_table, note
+from services.cli.state import CliState
 from services.incidents.presentation import contained, incident_document
 from services.incidents.timeline import timeline
 from services.projections.schema import from_db_time
@@ -43,6 +47,7 @@ def _given(**values: Any) -> dict[str, Any]:
 
 
 @app.command()
+@needs(Permission.INCIDENT_REPORT)
 def report(
     ctx: typer.Context,
     title: Annotated[str | None, typer.Option(help="Short title.")] = None,
@@ -101,6 +106,20 @@ def report(
         typer.echo(str(incident.id))
 
 
+def _own_only(state: CliState) -> str | None:
+    assert state.caller is not None
+    return own_incidents_only(state.permissions, state.caller.username)
+
+
+def _readable(state: CliState, incident_id: UUID) -> UUID:
+    """The incident, if the caller may read it (one who may read only their own incidents
+    is refused another's)."""
+    own = _own_only(state)
+    if own is not None and state.runtime.board.reporter_of(incident_id) != own:
+        raise NotPermitted("role", f"{own} may read only the incidents they reported")
+    return incident_id
+
+
 def _board_row(row: dict[str, Any], zone: Any) -> dict[str, Any]:
     return {
         **row,
@@ -113,6 +132,7 @@ def _board_row(row: dict[str, Any], zone: Any) -> dict[str, Any]:
 
 
 @app.command("list")
+@needs(Permission.INCIDENT_READ, Permission.INCIDENT_READ_OWN)
 def list_incidents(
     ctx: typer.Context,
     status: Annotated[IncidentStatus | None, typer.Option(help="Only this status.")] = None,
@@ -131,6 +151,7 @@ def list_incidents(
         severity=severity.value if severity else None,
         incident_type=incident_type.value if incident_type else None,
         limit=limit,
+        reported_by=_own_only(state),
     )
     if as_json:
         emit_json(rows)
@@ -142,11 +163,12 @@ def list_incidents(
 
 
 @app.command()
+@needs(Permission.INCIDENT_READ, Permission.INCIDENT_READ_OWN)
 def show(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> None:
     """Show everything currently known about one incident."""
     state = state_of(ctx)
     rt = state.fresh_runtime()
-    incident = rt.app.get_incident(rt.board.resolve(incident_id))
+    incident = rt.app.get_incident(_readable(state, rt.board.resolve(incident_id)))
     doc = incident_document(incident)
     if as_json:
         emit_json(doc)
@@ -182,11 +204,13 @@ def show(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> No
 
 
 @app.command("timeline")
+@needs(Permission.INCIDENT_READ, Permission.INCIDENT_READ_OWN)
 def show_timeline(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> None:
     """Every event of an incident: when it was recorded, who did it, and what it changed."""
     state = state_of(ctx)
     rt = state.fresh_runtime()
-    entries = timeline(rt.app.incident_history(rt.board.resolve(incident_id)), state.zone)
+    target = _readable(state, rt.board.resolve(incident_id))
+    entries = timeline(rt.app.incident_history(target), state.zone)
     if as_json:
         emit_json(entries)
         return
@@ -225,6 +249,7 @@ def change_incident(
 
 
 @app.command()
+@needs(Permission.INCIDENT_CHANGE)
 def amend(
     ctx: typer.Context,
     incident_id: IdArg,
@@ -264,6 +289,7 @@ def amend(
 
 
 @app.command()
+@needs(Permission.INCIDENT_CHANGE)
 def triage(
     ctx: typer.Context,
     incident_id: IdArg,
@@ -293,6 +319,7 @@ def triage(
 
 
 @app.command("note")
+@needs(Permission.INCIDENT_CHANGE)
 def add_note(
     ctx: typer.Context,
     incident_id: IdArg,
@@ -306,6 +333,7 @@ def add_note(
 
 
 @app.command()
+@needs(Permission.INCIDENT_CHANGE)
 def close(
     ctx: typer.Context,
     incident_id: IdArg,
@@ -320,6 +348,7 @@ def close(
 
 
 @app.command()
+@needs(Permission.INCIDENT_CHANGE)
 def reopen(
     ctx: typer.Context,
     incident_id: IdArg,

@@ -10,6 +10,7 @@ import typer
 
 from services.application.errors import ServiceError
 from services.cli import (  # noqa: F401  (commands register themselves)
+    account,
     assessment,
     audit,
     containment,

@@ -14,9 +14,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from events.notifications import CampaignStatus, NoticeAudience
-from services.application.errors import InvalidInput, NotFound
+from services.access.permissions import Permission, may_read_message, may_see_person
+from services.application.errors import InvalidInput, NotFound, NotPermitted
 from services.bootstrap import Runtime
 from services.cli.app import app, state_of
+from services.cli.guard import needs
 from services.cli.incidents import JsonOpt
 from services.cli.inputs import read_document
 from services.cli.output import emit_fields, emit_json, emit_table, error, note, say
@@ -68,6 +70,7 @@ def _recipients(values: list[str]) -> list[dict[str, str]]:
 
 
 @notify_app.command("draft")
+@needs(Permission.CAMPAIGN_MANAGE)
 def draft(
     ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(help="Incident id or unique prefix.")],
@@ -111,6 +114,7 @@ def draft(
 
 
 @notify_app.command("preview")
+@needs(Permission.CAMPAIGN_PREVIEW)
 def preview(
     ctx: typer.Context,
     campaign: CampaignArg,
@@ -128,6 +132,12 @@ def preview(
     target = rt.notifications.resolve_campaign(campaign)
     person = None
     if email is not None:
+        if not may_see_person(state.permissions):
+            raise NotPermitted(
+                "email",
+                "a person's notice shows their data: it needs "
+                f"{Permission.PEOPLE_RIGHTS.value}; preview with sample data instead",
+            )
         incident = rt.app.load_campaign(target).state.incident_id
         person = rt.app.person_on(incident, email).id
     rendered = rt.app.preview_campaign(
@@ -155,6 +165,7 @@ def preview(
 
 
 @notify_app.command("approve")
+@needs(Permission.CAMPAIGN_APPROVE)
 def approve(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) -> None:
     """Approve a previewed campaign (DPO role; not the drafter). Freezes templates and
     content: any later change needs a new approval."""
@@ -195,6 +206,7 @@ def _run_dispatch(rt: Runtime, campaign_id: UUID, *, quiet: bool) -> dict[str, A
 
 
 @notify_app.command("send")
+@needs(Permission.CAMPAIGN_MANAGE)
 def send(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) -> None:
     """Start (or continue) sending an approved campaign, with a live progress bar. Returns
     when nothing is due; deferred notices are retried by a later run (or `breach serve`)."""
@@ -225,6 +237,7 @@ def send(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) ->
 
 
 @notify_app.command("pause")
+@needs(Permission.CAMPAIGN_CONTROL)
 def pause(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None:
     """Pause sending."""
     state = state_of(ctx)
@@ -237,6 +250,7 @@ def pause(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None:
 
 
 @notify_app.command("resume")
+@needs(Permission.CAMPAIGN_CONTROL)
 def resume(ctx: typer.Context, campaign: CampaignArg) -> None:
     """Resume sending (then run `breach notify send` or keep `breach serve` running)."""
     state = state_of(ctx)
@@ -247,6 +261,7 @@ def resume(ctx: typer.Context, campaign: CampaignArg) -> None:
 
 
 @notify_app.command("cancel")
+@needs(Permission.CAMPAIGN_CONTROL)
 def cancel(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None:
     """Cancel a campaign; unsent notices will not be sent."""
     state = state_of(ctx)
@@ -259,6 +274,7 @@ def cancel(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None
 
 
 @notify_app.command("status")
+@needs(Permission.CAMPAIGN_READ)
 def status(
     ctx: typer.Context,
     campaign: Annotated[str | None, typer.Argument(help="One campaign (default: all).")] = None,
@@ -320,6 +336,7 @@ def status(
 
 
 @notify_app.command("resolve")
+@needs(Permission.NOTICE_RESOLVE)
 def resolve(
     ctx: typer.Context,
     notice: Annotated[str, typer.Argument(help="Notice id or unique prefix.")],
@@ -342,6 +359,7 @@ def resolve(
 
 
 @mailbox_app.callback()
+@needs(Permission.MAILBOX_READ)
 def mailbox(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
@@ -350,15 +368,21 @@ def mailbox(
     """List what the local capture server received."""
     if ctx.invoked_subcommand is not None:
         return
-    box = state_of(ctx).runtime.mailbox()
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    box = rt.mailbox()
+    stored = box.list(limit)
+    audiences = rt.notifications.audiences_of_messages([m.message_id for m in stored])
     rows = [
         {
             "message_id": m.message_id,
             "received_at": m.received_at,
-            "to": m.recipient,
+            "to": m.recipient
+            if may_read_message(state.permissions, audiences.get(m.message_id))
+            else "(an affected person)",
             "size": m.size,
         }
-        for m in box.list(limit)
+        for m in stored
     ]
     if as_json:
         emit_json({"count": box.count(), "messages": rows})
@@ -377,17 +401,28 @@ def mailbox(
 
 
 @mailbox_app.command("show")
+@needs(Permission.MAILBOX_READ)
 def mailbox_show(
     ctx: typer.Context,
     message_id: Annotated[str, typer.Argument(help="The Message-ID (with or without <>).")],
     html: Annotated[bool, typer.Option("--html", help="Print the HTML part instead.")] = False,
 ) -> None:
-    """Print a received message's headers and body."""
-    box = state_of(ctx).runtime.mailbox()
+    """Print a received message's headers and body (one to an affected person only for
+    holders of people.rights)."""
+    state = state_of(ctx)
+    rt = state.fresh_runtime()
+    box = rt.mailbox()
     wanted = message_id if message_id.startswith("<") else f"<{message_id}>"
     msg = box.read(wanted)
     if msg is None:
         raise NotFound("message_id", "no such message in the mailbox")
+    audience = rt.notifications.audiences_of_messages([wanted]).get(wanted)
+    if not may_read_message(state.permissions, audience):
+        raise NotPermitted(
+            "role",
+            "reading a message to an affected person needs "
+            f"{Permission.PEOPLE_RIGHTS.value}",
+        )
     emit_fields([(h, str(msg[h])) for h in ("From", "To", "Subject", "Date", "Message-ID")])
     body = msg.get_body(("html",) if html else ("plain",))
     say("")
@@ -395,6 +430,7 @@ def mailbox_show(
 
 
 @templates_app.command("check")
+@needs(Permission.CAMPAIGN_READ)
 def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Render every notice template with sample data and check each carries what its
     audience requires (exit 1 on a problem)."""

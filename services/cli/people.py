@@ -18,9 +18,11 @@ from rich.progress import (
 )
 
 from events.people import AffectedPerson
+from services.access.permissions import Permission
 from services.application.errors import InvalidInput, NotFound
 from services.bootstrap import Runtime
 from services.cli.app import app, state_of
+from services.cli.guard import needs
 from services.cli.incidents import JsonOpt
 from services.cli.output import emit_fields, emit_json, emit_table, note, say
 from services.people import retention
@@ -39,6 +41,7 @@ ReasonOpt = Annotated[str, typer.Option(help="Why (required; recorded without th
 
 
 @people_app.command("import")
+@needs(Permission.PEOPLE_IMPORT)
 def import_people(
     ctx: typer.Context,
     incident_id: IncidentArg,
@@ -81,6 +84,7 @@ def import_people(
 
 
 @people_app.command("list")
+@needs(Permission.PEOPLE_READ)
 def list_people(ctx: typer.Context, incident_id: IncidentArg, as_json: JsonOpt = False) -> None:
     """How many people an incident affects, by status, language and jurisdiction (no
     personal data)."""
@@ -104,6 +108,7 @@ def _records_for(rt: Runtime, rows: list[dict[str, Any]]) -> list[dict[str, Any]
 
 
 @people_app.command("export")
+@needs(Permission.PEOPLE_RIGHTS)
 def export(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The person's email address.")],
@@ -169,6 +174,7 @@ def _target(
 
 
 @people_app.command("correct")
+@needs(Permission.PEOPLE_RIGHTS)
 def correct(
     ctx: typer.Context,
     incident: Annotated[str, typer.Option(help="Incident id or prefix.")],
@@ -204,6 +210,7 @@ def correct(
 
 
 @people_app.command("erase")
+@needs(Permission.PEOPLE_RIGHTS)
 def erase(
     ctx: typer.Context,
     reason: ReasonOpt,
@@ -231,6 +238,7 @@ def erase(
 
 
 @retention_app.command("run")
+@needs(Permission.RETENTION)
 def run_retention(
     ctx: typer.Context,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, erase nothing.")] = False,

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from services.cli.app import app, state_of
+from services.cli.guard import operator
 from services.cli.output import note, say
 from services.users.first_admin import FIRST_ADMIN, ensure_first_admin
 
@@ -23,6 +24,7 @@ def _loopback(host: str) -> bool:
 
 
 @app.command()
+@operator
 def serve(
     ctx: typer.Context,
     host: Annotated[
@@ -58,7 +60,7 @@ def serve(
 
     state = state_of(ctx)
     rt = state.runtime
-    password = ensure_first_admin(rt.app, state.request().actor)
+    password = ensure_first_admin(rt.app, state.request())
     rt.settle()
     empty = rt.board.count() == 0
     if demo and empty:

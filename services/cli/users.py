@@ -1,7 +1,8 @@
-"""User commands: add, list, role, token, revoke, password, disable, enable.
+"""User commands for admins: add, list, role, token, revoke, password, disable, enable.
 
-Whoever can run these commands can read the data directory, so they are not checked against
-roles; the actor recorded is the configured actor (or login name).
+They need the users.admin permission of a signed-in user (``breach login``), recorded as the
+actor. Tokens are issued only to their owner (``breach login --print-token``) or, by an
+admin, to a service account.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Annotated, Any
 import typer
 
 from events.users import Role, User
+from services.access.permissions import Permission
 from services.cli.app import app, state_of
+from services.cli.guard import needs
 from services.cli.output import emit_json, emit_table, note, say
 
 users_app = typer.Typer(
@@ -25,7 +28,7 @@ users_app = typer.Typer(
 )
 app.add_typer(users_app, name="users")
 
-NameArg = Annotated[str, typer.Argument(help="Username (letters, digits, . _ : -).")]
+NameArg = Annotated[str, typer.Argument(help="Username (letters, digits, . _ -).")]
 RolesOpt = Annotated[list[Role], typer.Option("--role", "-r", help="A role (repeat for several).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -35,11 +38,13 @@ def _doc(user: User) -> dict[str, Any]:
         "username": user.state.username,
         "roles": [r.value for r in user.state.roles],
         "disabled": user.state.disabled,
+        "service": user.state.service,
         "tokens": [{"token_id": k, "name": v} for k, v in sorted(user.state.tokens.items())],
     }
 
 
 @users_app.command("list")
+@needs(Permission.USERS_ADMIN)
 def list_users(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List users with their roles and token names."""
     users = [_doc(u) for u in state_of(ctx).runtime.app.list_users()]
@@ -50,7 +55,8 @@ def list_users(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         {
             **u,
             "roles": ", ".join(u["roles"]),
-            "state": "disabled" if u["disabled"] else "active",
+            "state": ("disabled" if u["disabled"] else "active")
+            + (", service account" if u["service"] else ""),
             "tokens": ", ".join(f"{t['name']} ({t['token_id']})" for t in u["tokens"]) or "-",
         }
         for u in users
@@ -61,19 +67,39 @@ def list_users(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 @users_app.command("add")
-def add(ctx: typer.Context, username: NameArg, roles: RolesOpt, as_json: JsonOpt = False) -> None:
+@needs(Permission.USERS_ADMIN)
+def add(
+    ctx: typer.Context,
+    username: NameArg,
+    roles: RolesOpt,
+    service: Annotated[
+        bool,
+        typer.Option(
+            "--service",
+            help="A service account (a tool's): no password, only tokens an admin issues "
+            "(`breach users token`); it may not hold the dpo role.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Add a user; prints a one-time password (shown only now; changed at first sign-in)."""
     state = state_of(ctx)
-    user, password = state.runtime.app.add_user(username, roles, state.request())
+    user, password = state.runtime.app.add_user(
+        username, roles, state.request(), service=service
+    )
     if as_json:
         emit_json({**_doc(user), "one_time_password": password})
         return
     say(f"added {user.state.username} ({', '.join(r.value for r in user.state.roles)})")
+    if password is None:
+        note(f"a service account: issue it a token with `breach users token {username}`")
+        return
     say(f"one-time password: {password}")
     note("it is shown only now; the user chooses a new one at first sign-in")
 
 
 @users_app.command("role")
+@needs(Permission.USERS_ADMIN)
 def role(ctx: typer.Context, username: NameArg, roles: RolesOpt, as_json: JsonOpt = False) -> None:
     """Replace a user's roles."""
     state = state_of(ctx)
@@ -85,13 +111,15 @@ def role(ctx: typer.Context, username: NameArg, roles: RolesOpt, as_json: JsonOp
 
 
 @users_app.command("token")
+@needs(Permission.USERS_ADMIN)
 def token(
     ctx: typer.Context,
     username: NameArg,
     name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "api",
     as_json: JsonOpt = False,
 ) -> None:
-    """Issue an API token (send it as 'Authorization: Bearer <token>'); shown only now."""
+    """Issue an API token to a service account (send it as 'Authorization: Bearer
+    <token>'); shown only now. Your own tokens come from `breach login --print-token`."""
     state = state_of(ctx)
     user, issued = state.runtime.app.issue_token(username, name, state.request())
     if as_json:
@@ -102,6 +130,7 @@ def token(
 
 
 @users_app.command("revoke")
+@needs(Permission.USERS_ADMIN)
 def revoke(ctx: typer.Context, username: NameArg, token_id: str) -> None:
     """Revoke an API token at once (its id is in `breach users list`)."""
     state = state_of(ctx)
@@ -110,6 +139,7 @@ def revoke(ctx: typer.Context, username: NameArg, token_id: str) -> None:
 
 
 @users_app.command("password")
+@needs(Permission.USERS_ADMIN)
 def password(ctx: typer.Context, username: NameArg) -> None:
     """Reset a user's password: prints a new one-time password (changed at next sign-in)."""
     import secrets
@@ -121,6 +151,7 @@ def password(ctx: typer.Context, username: NameArg) -> None:
 
 
 @users_app.command("disable")
+@needs(Permission.USERS_ADMIN)
 def disable(
     ctx: typer.Context,
     username: NameArg,
@@ -133,6 +164,7 @@ def disable(
 
 
 @users_app.command("enable")
+@needs(Permission.USERS_ADMIN)
 def enable(ctx: typer.Context, username: NameArg) -> None:
     """Enable a disabled user."""
     state = state_of(ctx)

@@ -8,6 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from services.cli.app import app, state_of
+from services.cli.guard import operator
 from services.cli.output import emit_json, emit_table, note
 
 views_app = typer.Typer(help="Inspect and rebuild the views (read models).", no_args_is_help=True)
@@ -17,6 +18,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 
 
 @views_app.command("status")
+@operator
 def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Show each view's position in the log and how far behind it is."""
     rt = state_of(ctx).runtime
@@ -33,6 +35,7 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 @views_app.command("rebuild")
+@operator
 def rebuild(
     ctx: typer.Context,
     check: Annotated[

@@ -11,6 +11,7 @@ import typer
 
 from services.application.errors import InvalidInput
 from services.cli.app import app, state_of
+from services.cli.guard import operator
 from services.cli.output import note
 
 WORKER_HELP = """Run one long-running worker of the distributed mode until SIGTERM or Ctrl-C
@@ -38,6 +39,7 @@ set."""
 
 
 @app.command(help=WORKER_HELP)
+@operator
 def worker(
     ctx: typer.Context,
     kind: Annotated[

@@ -137,10 +137,16 @@ class Board:
         severity: str | None = None,
         incident_type: str | None = None,
         limit: int | None = None,
+        reported_by: str | None = None,
     ) -> list[Row]:
         """Board rows matching the filters, newest report first, with containment progress
         (mandatory tasks done and in all, cancelled ones left out)."""
-        where = {"status": status, "severity": severity, "incident_type": incident_type}
+        where = {
+            "status": status,
+            "severity": severity,
+            "incident_type": incident_type,
+            "reported_by": reported_by,
+        }
         given = {k: v for k, v in where.items() if v is not None}
         sql = (
             "SELECT b.*, COALESCE(p.done, 0) AS mandatory_done, "

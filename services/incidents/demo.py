@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from events.incident import Incident
+from services.access import actors
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
 
@@ -27,9 +28,9 @@ DEMO_FACTS: dict[str, Any] = {
 def run_demo(app: BreachLedger) -> Incident:
     """Report, correct, triage, annotate and assess a job-application portal leak."""
     now = app.clock.now().replace(second=0, microsecond=0)
-    analyst = RequestContext(actor="soc.analyst")
-    lead = RequestContext(actor="ir.lead")
-    dpo = RequestContext(actor="dpo")
+    analyst = RequestContext(actor=actors.demo("soc.analyst"))
+    lead = RequestContext(actor=actors.demo("ir.lead"))
+    dpo = RequestContext(actor=actors.demo("dpo"))
     incident = app.report_incident(
         {
             "title": DEMO_TITLE,

@@ -40,6 +40,7 @@ from events.base import Cause
 from events.errors import RuleViolation
 from events.notifications import Campaign, Notice, NoticeStatus
 from events.people import Sealed
+from services.access import actors
 from services.application.app import BreachLedger
 from services.notifications import message
 from services.notifications.sender import SenderProcess
@@ -129,7 +130,9 @@ class Dispatcher:
     def cause(self) -> Cause:
         """The cause of the dispatcher's records."""
         return Cause(
-            actor="dispatcher", correlation_id=f"dispatch:{self.run_id}", at=self.app.clock.now()
+            actor=actors.DISPATCHER,
+            correlation_id=f"dispatch:{self.run_id}",
+            at=self.app.clock.now(),
         )
 
     def _save(self, aggregates: Sequence[Notice | Campaign]) -> list[Notice | Campaign]:

@@ -16,5 +16,4 @@ class NoticeSettings:
     contact: Contact
     sender: tuple[str, str]
     message_id_domain: str
-    dpo_actors: frozenset[str]
     zone: ZoneInfo

@@ -21,6 +21,9 @@ from services.storage.sql import Database
 from services.storage.sqlite import SQLiteDatabase
 from services.users.throttle import AccountFailures, ThrottleLimits
 
+NO_PASSWORD = "!"  # noqa: S105  (a marker: no password can match it)
+"""The stored hash of a user without a password (no Argon2id hash looks like it)."""
+
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
@@ -87,6 +90,15 @@ class CredentialStore:
             (username, hashed, int(one_time)),
         )
 
+    def set_no_password(self, username: str) -> None:
+        """Record a user who signs in with no password at all (a service account): listed
+        with the others, never matched by any password."""
+        self._write(
+            f"INSERT INTO {self._passwords} VALUES (?, ?, 0) ON CONFLICT (username) "
+            "DO UPDATE SET hash = excluded.hash, must_change = 0",
+            (username, NO_PASSWORD),
+        )
+
     def must_change(self, username: str) -> bool:
         """Whether the user still has a one-time password."""
         rows = self.db.fetch(
@@ -97,12 +109,13 @@ class CredentialStore:
     def check_password(self, username: str, password: str) -> bool:
         """Whether the password is the user's (constant work whether or not the user exists)."""
         rows = self.db.fetch(f"SELECT hash FROM {self._passwords} WHERE username = ?", (username,))
-        stored = rows[0][0] if rows else self._dummy
+        usable = bool(rows) and rows[0][0] != NO_PASSWORD
+        stored = rows[0][0] if usable else self._dummy
         try:
             ok = self._hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return False
-        return bool(ok and rows)
+        return bool(ok and usable)
 
     def usernames(self) -> list[str]:
         """Every user with a password, in name order."""

@@ -12,10 +12,10 @@ FIRST_ADMIN_ROLES = (Role.ADMIN, Role.RESPONDER, Role.DPO, Role.AUDITOR)
 team's own accounts (each with only the roles its holder needs) and to try the product."""
 
 
-def ensure_first_admin(app: UserHandlers, actor: str) -> str | None:
+def ensure_first_admin(app: UserHandlers, ctx: RequestContext) -> str | None:
     """Create the first account when there are no users; return its one-time password
-    (None when users exist already)."""
+    (None when users exist already). ``ctx`` is the operator's (``os:<login>``)."""
     if app.list_users():
         return None
-    _, password = app.add_user(FIRST_ADMIN, FIRST_ADMIN_ROLES, RequestContext(actor=actor))
+    _, password = app.add_user(FIRST_ADMIN, FIRST_ADMIN_ROLES, ctx)
     return password

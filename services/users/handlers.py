@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,12 +11,19 @@ from eventsourcing.persistence import IntegrityError
 from pydantic import TypeAdapter, ValidationError
 
 from events.users import Role, User, user_id
+from services.access import actors
+from services.access.permissions import holds_personal_data_rights
 from services.application.base import LedgerApplication
 from services.application.context import ActorName, RequestContext
-from services.application.errors import InvalidInput, NotFound, RuleBroken
+from services.application.errors import InvalidInput, NotFound, NotPermitted, RuleBroken
 from services.users.credentials import CredentialStore
 
-_USERNAME = TypeAdapter(ActorName)
+_NAME = TypeAdapter(ActorName)
+_NEW_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+USERNAME_RULE = (
+    "letters, digits and . _ - (starting with a letter or digit), at most 64 characters; "
+    "dispatcher, system and names with ':' or starting with 'policy.' are the system's own"
+)
 
 
 @dataclass(frozen=True)
@@ -42,12 +50,19 @@ def _roles(values: Iterable[str | Role]) -> tuple[Role, ...]:
 
 
 def _username(value: str) -> str:
+    """A name to look a user up by (also one an older version allowed)."""
     try:
-        return str(_USERNAME.validate_python(value))
+        return str(_NAME.validate_python(value))
     except ValidationError:
-        raise InvalidInput(
-            "username", "letters, digits and . _ : - only, at most 64 characters"
-        ) from None
+        raise InvalidInput("username", USERNAME_RULE) from None
+
+
+def new_username(value: str) -> str:
+    """A name a new user may take: not one of the system's own (see services.access.actors)."""
+    name = value.strip()
+    if not _NEW_USERNAME.match(name) or actors.is_reserved(name):
+        raise InvalidInput("username", USERNAME_RULE)
+    return name
 
 
 class UserHandlers(LedgerApplication):
@@ -64,7 +79,7 @@ class UserHandlers(LedgerApplication):
         try:
             return self.load(user_id(_username(username)), User)
         except NotFound:
-            raise NotFound("username", f"no user {username!r}") from None
+            raise NotFound("username", "no such user") from None
 
     def list_users(self) -> list[User]:
         """Every user, in name order."""
@@ -73,22 +88,34 @@ class UserHandlers(LedgerApplication):
         return [found[i] for i in ids if i in found]
 
     def add_user(
-        self, username: str, roles: Iterable[str | Role], ctx: RequestContext
-    ) -> tuple[User, str]:
-        """Create a user; return it and a one-time password to hand over."""
-        name = _username(username)
+        self,
+        username: str,
+        roles: Iterable[str | Role],
+        ctx: RequestContext,
+        *,
+        service: bool = False,
+    ) -> tuple[User, str | None]:
+        """Create a user; return it and a one-time password to hand over (None for a
+        service account, which signs in only with tokens an admin issues to it)."""
+        name = new_username(username)
         wanted = _roles(roles)
+        if service:
+            self._service_roles(wanted)
         if self.existing_ids([user_id(name)]):
-            raise InvalidInput("username", f"{name!r} already exists")
+            raise InvalidInput("username", "already exists")
         try:
             user = self.create(
-                lambda cause: User.create(cause, username=name, roles=wanted),
+                lambda cause: User.create(cause, username=name, roles=wanted, service=service),
                 ctx,
                 logged="user.created",
                 roles=[r.value for r in wanted],
+                service=service,
             )
         except IntegrityError:
-            raise InvalidInput("username", f"{name!r} already exists") from None
+            raise InvalidInput("username", "already exists") from None
+        if service:
+            self._store().set_no_password(name)
+            return user, None
         password = secrets.token_urlsafe(12)
         self._store().set_password(name, password, one_time=True)
         self.change(
@@ -100,6 +127,8 @@ class UserHandlers(LedgerApplication):
         """Replace a user's roles."""
         wanted = _roles(roles)
         user = self.get_user(username)
+        if user.state.service:
+            self._service_roles(wanted)
         if Role.ADMIN not in wanted:
             self._keep_an_admin(user, "roles")
         return self.change(
@@ -109,6 +138,16 @@ class UserHandlers(LedgerApplication):
             lambda u, cause: u.set_roles(cause, roles=wanted),
             logged="user.roles_changed",
         )
+
+    @staticmethod
+    def _service_roles(roles: tuple[Role, ...]) -> None:
+        """Refuse roles that open people's data to a service account."""
+        if holds_personal_data_rights(roles):
+            raise RuleBroken(
+                "roles",
+                "a service account may not hold a role that opens, corrects or erases "
+                "people's data (dpo)",
+            )
 
     def _keep_an_admin(self, leaving: User, field: str) -> None:
         """Refuse a change that would leave no enabled admin (nobody could manage users)."""
@@ -130,6 +169,8 @@ class UserHandlers(LedgerApplication):
         if len(password) < 12:
             raise InvalidInput("password", "must be at least 12 characters")
         user = self.get_user(username)
+        if user.state.service:
+            raise RuleBroken("username", "a service account has no password; issue it a token")
         self._store().set_password(user.state.username, password, one_time=one_time)
         if one_time:
             self._store().end_sessions_of(user.state.username)
@@ -138,10 +179,23 @@ class UserHandlers(LedgerApplication):
         )
 
     def issue_token(self, username: str, name: str, ctx: RequestContext) -> tuple[User, str]:
-        """Issue an API token; it is returned once and kept only as a hash."""
+        """Issue an API token; it is returned once and kept only as a hash.
+
+        A token speaks for its owner, so it is issued only to the one asking for it, except
+        that an enabled admin may issue tokens to a service account (a tool's account, which
+        holds no rights over people's data). Nobody can obtain a token that acts in another
+        person's name."""
         user = self.get_user(username)
+        if user.state.username != ctx.actor and not (
+            user.state.service and self._is_admin(ctx.actor)
+        ):
+            raise NotPermitted(
+                "username",
+                "tokens are issued only to their owner (admins may issue them to service "
+                "accounts)",
+            )
         if user.state.disabled:
-            raise InvalidInput("username", f"{username} is disabled")
+            raise InvalidInput("username", "the user is disabled")
         if not name.strip():
             raise InvalidInput("name", "must not be empty")
         token_id, token = self._store().issue_token(user.state.username)
@@ -159,10 +213,13 @@ class UserHandlers(LedgerApplication):
         return updated, token
 
     def revoke_token(self, username: str, token_id: str, ctx: RequestContext) -> User:
-        """Revoke one of the user's API tokens (another user's token is not theirs to lose)."""
+        """Revoke one of the user's API tokens (another user's token is not theirs to lose):
+        the owner may revoke their own, an admin anyone's."""
         user = self.get_user(username)
+        if user.state.username != ctx.actor and not self._is_admin(ctx.actor):
+            raise NotPermitted("username", "only the owner or an admin may revoke a token")
         if token_id not in user.state.tokens:
-            raise NotFound("token_id", f"{user.state.username} has no token {token_id!r}")
+            raise NotFound("token_id", "the user has no such token")
         updated = self.change(
             user.id,
             User,
@@ -197,14 +254,22 @@ class UserHandlers(LedgerApplication):
         )
 
     def identity(self, username: str, token_id: str | None = None) -> Identity | None:
-        """The identity of an enabled user (holding the token ``token_id``, when given)."""
+        """The identity of an enabled user (holding the genuine token ``token_id``, when
+        given). A name in the system's namespaces (an account an older version let someone
+        create) never has one."""
+        if actors.is_reserved(username):
+            return None
         try:
             user = self.get_user(username)
         except (NotFound, InvalidInput):
             return None
-        if user.state.disabled or (token_id is not None and token_id not in user.state.tokens):
+        if user.state.disabled or (token_id is not None and not user.token_is_genuine(token_id)):
             return None
         return Identity(user.state.username, frozenset(user.state.roles))
+
+    def _is_admin(self, actor: str) -> bool:
+        identity = self.identity(actor) if self.credentials is not None else None
+        return identity is not None and identity.has(Role.ADMIN)
 
     def login(self, username: str, password: str) -> Identity | None:
         """The identity for a username and password, or None."""
@@ -221,9 +286,6 @@ class UserHandlers(LedgerApplication):
         return self.identity(username, token_id)
 
     def is_dpo(self, actor: str) -> bool:
-        """Whether an actor may approve notices: a configured DPO actor, or a user in the
-        DPO role."""
-        if super().is_dpo(actor):
-            return True
+        """Whether an actor may approve notices: an enabled user in the DPO role."""
         identity = self.identity(actor) if self.credentials is not None else None
         return identity is not None and identity.has(Role.DPO)

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from events.values import IncidentStatus, IncidentType, Severity, SourceChannel
-from services.access.permissions import Permission
+from services.access.permissions import Permission, own_incidents_only
 from services.api.auth import Caller
 from services.api.pagination import decode_cursor, paged
 from services.api.problems import Problem
@@ -82,7 +82,7 @@ def board(
         after = decode_cursor(cursor, 2) if cursor else None
     except Problem:
         after, error = None, "cursor: not a page this board gave; showing the newest"
-    own = None if caller.may(Permission.INCIDENT_READ) else caller.username
+    own = own_incidents_only(caller.permissions, caller.username)
     fetched = rt.board.page(
         after=(str(after[0]), str(after[1])) if after else None,
         limit=PAGE_SIZE + 1,
@@ -109,8 +109,7 @@ def board(
         paging=cursor is not None,
         own_only=own is not None,
         offer_demo=empty
-        and caller.may(Permission.INCIDENT_REPORT)
-        and caller.may(Permission.INCIDENT_READ),
+        and caller.may(Permission.DEMO),
         empty=empty,
         statuses=list(IncidentStatus),
         severities=list(Severity),
@@ -122,14 +121,7 @@ def board(
 @router.post("/demo")
 def demo(request: Request, form: Posted) -> Response:
     """Record the demo incident on an empty ledger."""
-    caller = changer(request, form, Permission.INCIDENT_REPORT)
-    if not caller.may(Permission.INCIDENT_READ):
-        raise WebRefusal(
-            403,
-            "Not allowed",
-            "The demo incident is reported by other actors; only someone who may read every "
-            "incident can load it.",
-        )
+    changer(request, form, Permission.DEMO)
     rt = runtime_of(request)
     if rt.board.count() > 0:
         raise WebRefusal(409, "Refused", "The ledger already holds incidents; no demo added.")

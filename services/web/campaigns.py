@@ -244,19 +244,21 @@ def _send(rt: Runtime, cid: UUID, form: FormData, ctx: RequestContext) -> Any:
     return rt.app.start_dispatch(cid, ctx)
 
 
+CONTROL = Permission.CAMPAIGN_CONTROL
+
 STEPS: dict[str, tuple[tuple[Permission, ...], Step, str]] = {
     "redraft": ((MANAGE,), _redraft, "redrafted"),
-    "preview": ((MANAGE, APPROVE), _preview, ""),
+    "preview": ((Permission.CAMPAIGN_PREVIEW,), _preview, ""),
     "approve": ((APPROVE,), lambda rt, c, f, ctx: rt.app.approve_campaign(c, ctx), "approved"),
     "send": ((MANAGE,), _send, "sending"),
     "pause": (
-        (MANAGE, APPROVE),
+        (CONTROL,),
         lambda rt, c, f, ctx: rt.app.pause_dispatch(c, text(f, "reason"), ctx),
         "paused",
     ),
-    "resume": ((MANAGE,), lambda rt, c, f, ctx: rt.app.resume_dispatch(c, ctx), "resumed"),
+    "resume": ((CONTROL,), lambda rt, c, f, ctx: rt.app.resume_dispatch(c, ctx), "resumed"),
     "cancel": (
-        (MANAGE, APPROVE),
+        (CONTROL,),
         lambda rt, c, f, ctx: rt.app.cancel_campaign(c, text(f, "reason"), ctx),
         "cancelled",
     ),

@@ -165,8 +165,8 @@ def incident_page(
         "entries": timeline(history, zone),
         "notes": [e for e in history if isinstance(e, IncidentNoteAdded)],
         "full": full,
-        "assessment": s.assessment if full else None,
-        "evaluation": s.evaluation if full else None,
+        "assessment": s.assessment if caller.may(Permission.ASSESSMENT_READ) else None,
+        "evaluation": s.evaluation if caller.may(Permission.ASSESSMENT_READ) else None,
         "obligations": (
             _obligation_rows(rt, incident, now, due_soon)
             if caller.may(Permission.OBLIGATIONS_READ)

@@ -47,6 +47,7 @@ FLASH = {
     "password": "Password changed.",
     "demo": "Demo incident recorded.",
     "user": "User updated.",
+    "service": "Service account added: issue it a token (Change, Issue token).",
 }
 """Fixed confirmation messages, named by the ``ok`` query parameter after a change."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -24,6 +24,12 @@ from services.web.render import STATIC_DIR, page
 from services.web.signin import PendingChanges
 
 
+def routers() -> list[APIRouter]:
+    """Every router of the dashboard."""
+    modules = (signin, board, incident, assessment, tasks, campaigns, mailbox, users, people)
+    return [module.router for module in modules]
+
+
 def install(app: FastAPI) -> None:
     """Add the dashboard's pages and static files to ``app`` (whose state holds the
     runtime)."""
@@ -32,8 +38,8 @@ def install(app: FastAPI) -> None:
     limits = credentials.throttle if credentials is not None else ThrottleLimits()
     app.state.web_sign_in_clients = ClientFailures(limits)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (signin, board, incident, assessment, tasks, campaigns, mailbox, users, people):
-        app.include_router(module.router)
+    for router in routers():
+        app.include_router(router)
 
     async def redirect(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, WebRedirect)

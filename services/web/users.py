@@ -1,5 +1,6 @@
-"""Users, for admins: add a user (the one-time password is shown once), change roles, reset a
-password to a new one-time one, issue (shown once) and revoke API tokens, disable, enable."""
+"""Users, for admins: add a user (the one-time password is shown once) or a service account,
+change roles, reset a password to a new one-time one, issue a service account's API tokens
+(shown once) and revoke anyone's, disable, enable."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def users_page(
         users=rt.app.list_users(),
         roles=[r.value for r in Role],
         secret=secret,
-        values=values or {"username": "", "roles": []},
+        values=values or {"username": "", "roles": [], "service": False},
     )
 
 
@@ -72,17 +73,22 @@ def add_user(request: Request, form: Posted) -> Response:
     rt = runtime_of(request)
     username = text(form, "username").strip()
     roles = texts(form, "roles")
+    service = text(form, "service") == "yes"
     try:
-        user, password = rt.app.add_user(username, roles, request_context(request, caller))
+        user, password = rt.app.add_user(
+            username, roles, request_context(request, caller), service=service
+        )
     except ServiceError as e:
         return users_page(
             request,
             caller,
             error=f"{e.field}: {e.reason}",
             status=e.http_status,
-            values={"username": username, "roles": roles},
+            values={"username": username, "roles": roles, "service": service},
         )
     settle(request)
+    if password is None:
+        return RedirectResponse("/users?ok=service", status_code=303)
     secret = {
         "what": "one-time password",
         "username": user.state.username,

@@ -41,6 +41,11 @@ class Api:
         headers = self.auth(role, **kwargs.pop("headers", {}))
         return self.client.request(method, path, headers=headers, **kwargs)
 
+    def fresh_token_id(self, role: str) -> str:
+        """The id of a new token of ``role``'s user (one to revoke)."""
+        _, token = self.rt.app.issue_token(role, "spare", RequestContext(actor=role))
+        return token.split("_")[1]
+
     def events(self) -> int:
         """How many events the store holds."""
         return count_events(self.data_dir)
@@ -54,10 +59,11 @@ class Api:
 
 
 def make_user(rt: Runtime, username: str, roles: list[str]) -> tuple[str, str]:
-    """Create a user with a token; return (token, one-time password)."""
-    setup = RequestContext(actor="setup")
-    _, password = rt.app.add_user(username, roles, setup)
-    _, token = rt.app.issue_token(username, "tests", setup)
+    """Create a user (as the operator) with a token of their own; return (token, one-time
+    password)."""
+    _, password = rt.app.add_user(username, roles, RequestContext(actor="os:tests"))
+    _, token = rt.app.issue_token(username, "tests", RequestContext(actor=username))
+    assert password is not None
     return token, password
 
 

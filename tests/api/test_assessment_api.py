@@ -100,17 +100,17 @@ def test_assessment_refusals_name_the_field_and_record_nothing(api: Api) -> None
     assert api.events() == before
 
 
-def test_assessment_is_read_by_incident_readers_only(api: Api) -> None:
-    """A reporter reads the assessment of their own incident but not another's; an
-    unassessed incident is 404 naming the assessment; an admin may not read it."""
+def test_assessment_is_read_by_readers_of_every_incident_only(api: Api) -> None:
+    """The assessment is for readers of every incident (as on the dashboard): a reporter may
+    not read it, not even of their own incident, nor may an admin; an unassessed incident is
+    404 naming the assessment."""
     mine = assessed(api, "reporter")
-    theirs = assessed(api, "responder")
-    own = api.call("reporter", "GET", f"/api/v1/incidents/{mine['incident_id']}/assessment")
-    assert own.status_code == 200
-    assert own.json()["assessment_digest"] == mine["assessment_digest"]
-    other = f"/api/v1/incidents/{theirs['incident_id']}/assessment"
-    refused(api.call("reporter", "GET", other), 403, "role")
-    refused(api.call("admin", "GET", other), 403, "role")
+    own = f"/api/v1/incidents/{mine['incident_id']}/assessment"
+    refused(api.call("reporter", "GET", own), 403, "role")
+    refused(api.call("admin", "GET", own), 403, "role")
+    read = api.call("auditor", "GET", own)
+    assert read.status_code == 200
+    assert read.json()["assessment_digest"] == mine["assessment_digest"]
     plain = api.report()
     refused(
         api.call("auditor", "GET", f"/api/v1/incidents/{plain['id']}/assessment"),

@@ -70,7 +70,7 @@ def test_a_revoked_token_is_401(api: Api) -> None:
     assert api.call("responder", "GET", INCIDENTS).status_code == 200
     user = api.rt.app.get_user("responder")
     (token_id,) = user.state.tokens
-    api.rt.app.revoke_token("responder", token_id, RequestContext(actor="setup"))
+    api.rt.app.revoke_token("responder", token_id, RequestContext(actor="responder"))
     assert api.call("responder", "GET", INCIDENTS).status_code == 401
 
 

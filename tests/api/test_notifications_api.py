@@ -356,7 +356,8 @@ def uncertain_notices(api: Api, count: int) -> str:
 
 def test_uncertain_notices_are_listed_and_resolved(api: Api) -> None:
     """Notices a crash left uncertain are listed page by page; one is confirmed delivered,
-    another requeued; a settled one, an empty reason or an auditor are refused."""
+    another requeued (both by the DPO); a settled one, an empty reason, an auditor or a
+    responder are refused."""
     campaign = uncertain_notices(api, 3)
     listed: list[dict[str, Any]] = []
     cursor = None
@@ -379,7 +380,7 @@ def test_uncertain_notices_are_listed_and_resolved(api: Api) -> None:
     )
     assert (sent.status_code, sent.json()["status"]) == (200, "sent")
     requeued = api.call(
-        "responder",
+        "dpo",
         "POST",
         f"/api/v1/notices/{second}/resolve",
         json={"delivered": False, "reason": "not in the relay's log"},
@@ -391,6 +392,7 @@ def test_uncertain_notices_are_listed_and_resolved(api: Api) -> None:
         ("dpo", listed[2]["notice_id"], {"delivered": True, "reason": ""}, 422, "reason"),
         ("dpo", listed[2]["notice_id"], {"reason": "r"}, 422, "delivered"),
         ("auditor", listed[2]["notice_id"], {"delivered": True, "reason": "r"}, 403, "role"),
+        ("responder", listed[2]["notice_id"], {"delivered": True, "reason": "r"}, 403, "role"),
         ("dpo", MISSING, {"delivered": True, "reason": "r"}, 404, "id"),
     ):
         r = api.call(role, "POST", f"/api/v1/notices/{notice}/resolve", json=body)

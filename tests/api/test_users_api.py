@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.api.auth import SESSION_COOKIE
+from services.application.context import RequestContext
 from tests.api.conftest import Api
 
 USERS = "/api/v1/users"
@@ -19,8 +20,10 @@ def add(api: Api, username: str, *roles: str) -> dict[str, Any]:
 
 
 def token_for(api: Api, username: str, name: str = "laptop") -> dict[str, Any]:
-    """Issue a token to ``username`` as the admin; return the answer."""
-    r = api.call("admin", "POST", f"{USERS}/{username}/tokens", json={"name": name})
+    """Have ``username`` issue themselves a token (``POST /me/tokens`` with a first token
+    of their own, as after signing in); return the answer."""
+    _, first = api.rt.app.issue_token(username, "sign-in", RequestContext(actor=username))
+    r = api.client.post("/api/v1/me/tokens", json={"name": name}, headers=bearer(first))
     assert r.status_code == 201, r.text
     return dict(r.json())
 
@@ -86,7 +89,7 @@ def test_me_answers_the_callers_roles_and_permissions(api: Api) -> None:
         assert (r.json()["username"], r.json()["roles"]) == (role, [role])
     assert "users.admin" in api.call("admin", "GET", "/api/v1/me").json()["permissions"]
     reporter = api.call("reporter", "GET", "/api/v1/me").json()["permissions"]
-    assert reporter == ["incident.read_own", "incident.report"]
+    assert reporter == ["account.self", "incident.read_own", "incident.report"]
 
 
 def test_set_roles_changes_what_the_user_may_do_at_once(api: Api) -> None:
@@ -133,7 +136,7 @@ def test_an_issued_token_works_at_once_and_is_shown_only_then(api: Api) -> None:
     add(api, "carol", "dpo")
     doc = token_for(api, "carol", "ci pipeline")
     assert doc["token"].startswith("bl_")
-    assert [t["name"] for t in doc["tokens"]] == ["ci pipeline"]
+    assert [t["name"] for t in doc["tokens"]] == ["ci pipeline", "sign-in"]
     me = api.client.get("/api/v1/me", headers=bearer(doc["token"]))
     assert me.status_code == 200
     assert me.json()["username"] == "carol"
@@ -150,7 +153,8 @@ def test_a_revoked_token_is_refused_afterwards(api: Api) -> None:
     token_id = next(t["token_id"] for t in first["tokens"] if t["name"] == "first")
     r = api.call("admin", "DELETE", f"{USERS}/carol/tokens/{token_id}")
     assert r.status_code == 200, r.text
-    assert [t["name"] for t in r.json()["tokens"]] == ["second"]
+    assert "first" not in [t["name"] for t in r.json()["tokens"]]
+    assert "second" in [t["name"] for t in r.json()["tokens"]]
     refused = api.client.get("/api/v1/me", headers=bearer(first["token"]))
     assert refused.status_code == 401
     assert "WWW-Authenticate" in refused.headers
@@ -197,8 +201,12 @@ def test_disable_revokes_tokens_and_ends_sessions_for_good(api: Api) -> None:
 
 
 def test_a_disabled_user_gets_no_new_token(api: Api) -> None:
-    """Issuing a token to a disabled user is 422 naming the user; nothing is appended."""
-    add(api, "carol", "responder")
+    """Issuing a token to a disabled service account is 422 naming the user; nothing is
+    appended."""
+    r = api.call(
+        "admin", "POST", USERS, json={"username": "carol", "roles": ["auditor"], "service": True}
+    )
+    assert r.status_code == 201, r.text
     api.call("admin", "POST", f"{USERS}/carol/disable", json={"reason": "on leave"})
     before = api.events()
     r = api.call("admin", "POST", f"{USERS}/carol/tokens", json={"name": "sneaky"})
@@ -243,6 +251,8 @@ def test_non_admins_may_not_manage_users(api: Api) -> None:
 def test_bad_user_input_is_422_naming_the_field_and_appends_nothing(api: Api) -> None:
     """Unknown roles, bad or taken usernames, short passwords and blanks are refused."""
     add(api, "carol", "responder")
+    service = {"username": "bot", "roles": ["auditor"], "service": True}
+    assert api.call("admin", "POST", USERS, json=service).status_code == 201
     before = api.events()
     cases: list[tuple[str, str, dict[str, Any], str]] = [
         ("POST", USERS, {"username": "dave", "roles": ["king"]}, "roles"),
@@ -254,8 +264,8 @@ def test_bad_user_input_is_422_naming_the_field_and_appends_nothing(api: Api) ->
         ("POST", USERS, {"roles": ["dpo"]}, "username"),
         ("PUT", f"{USERS}/carol/roles", {"roles": ["king"]}, "roles"),
         ("POST", f"{USERS}/carol/password", {"password": "short"}, "password"),
-        ("POST", f"{USERS}/carol/tokens", {"name": ""}, "name"),
-        ("POST", f"{USERS}/carol/tokens", {"name": "   "}, "name"),
+        ("POST", f"{USERS}/bot/tokens", {"name": ""}, "name"),
+        ("POST", f"{USERS}/bot/tokens", {"name": "   "}, "name"),
         ("POST", f"{USERS}/carol/disable", {"reason": "   "}, "reason"),
     ]
     for method, path, body, field in cases:
@@ -264,7 +274,7 @@ def test_bad_user_input_is_422_naming_the_field_and_appends_nothing(api: Api) ->
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["field"] == field, (body, r.json())
     assert api.events() == before
-    assert [t["name"] for t in api.call("admin", "GET", f"{USERS}/carol").json()["tokens"]] == []
+    assert [t["name"] for t in api.call("admin", "GET", f"{USERS}/bot").json()["tokens"]] == []
 
 
 def test_unknown_users_are_404_and_unchanged_roles_409(api: Api) -> None:
@@ -313,3 +323,74 @@ def test_an_admin_password_reset_ends_the_user_s_sessions(api: Api) -> None:
     assert r.status_code == 200, r.text
     assert api.client.get("/api/v1/me", headers=cookie(session)).status_code == 401
     assert api.rt.app.credentials.must_change("responder")
+
+
+def test_an_admin_cannot_obtain_a_token_in_a_persons_name(api: Api) -> None:
+    """An admin asking for a token of a person (here the DPO) is refused with 403 naming the
+    user and nothing is recorded, so the admin cannot read or erase people's data as them;
+    the person issues their own token."""
+    before = api.events()
+    r = api.call("admin", "POST", f"{USERS}/dpo/tokens", json={"name": "borrowed"})
+    assert (r.status_code, r.json()["field"]) == (403, "username")
+    assert "bl_" not in r.text
+    assert api.events() == before
+    own = api.call("dpo", "POST", "/api/v1/me/tokens", json={"name": "laptop"})
+    assert own.status_code == 201, own.text
+    me = api.client.get("/api/v1/me", headers=bearer(own.json()["token"])).json()
+    assert me["username"] == "dpo"
+
+
+def test_a_token_someone_else_issued_to_a_person_does_not_speak_for_them(api: Api) -> None:
+    """A token an older version let an admin issue in a person's name (its TokenIssued
+    recorded by the admin) authenticates nobody."""
+    assert api.rt.app.credentials is not None
+    token_id, token = api.rt.app.credentials.issue_token("dpo")
+    user = api.rt.app.get_user("dpo")
+    user.issue_token(api.rt.app.cause(RequestContext(actor="admin")), token_id=token_id, name="x")
+    api.rt.app.save(user)
+    assert api.client.get("/api/v1/me", headers=bearer(token)).status_code == 401
+
+
+def test_service_accounts_have_tokens_an_admin_issues_and_no_rights_over_people(
+    api: Api,
+) -> None:
+    """A service account is created without a password, gets tokens from an admin, and may
+    hold no role that opens people's data (409, nothing recorded); its actions are recorded
+    under its own name."""
+    created = api.call(
+        "admin", "POST", USERS, json={"username": "wazuh", "roles": ["reporter"], "service": True}
+    )
+    assert created.status_code == 201, created.text
+    assert (created.json()["service"], created.json()["one_time_password"]) == (True, None)
+    issued = api.call("admin", "POST", f"{USERS}/wazuh/tokens", json={"name": "siem"})
+    assert issued.status_code == 201, issued.text
+    token = issued.json()["token"]
+    report = api.client.post(
+        "/api/v1/incidents",
+        json={"title": "Alert", "discovered_at": "2026-11-27T08:00:00Z"},
+        headers=bearer(token),
+    )
+    assert report.status_code == 201, report.text
+    timeline = api.call("auditor", "GET", f"/api/v1/incidents/{report.json()['id']}/timeline")
+    assert timeline.json()["entries"][0]["actor"] == "wazuh"
+    before = api.events()
+    for method, path, body in (
+        ("PUT", f"{USERS}/wazuh/roles", {"roles": ["dpo"]}),
+        ("POST", USERS, {"username": "bot", "roles": ["dpo"], "service": True}),
+        ("POST", f"{USERS}/wazuh/password", {"password": "x" * 20}),
+    ):
+        r = api.call("admin", method, path, json=body)
+        assert r.status_code == 409, (path, r.text)
+    assert api.events() == before
+    assert api.rt.app.login("wazuh", "") is None
+
+
+def test_the_system_s_names_cannot_be_taken_by_a_user(api: Api) -> None:
+    """Usernames in the system's namespaces are refused (422 naming the username) and
+    nothing is recorded: nobody's actions can pass for an alert source's, a policy's, the
+    dispatcher's or the operator's."""
+    before = api.events()
+    for name in ("intake:wazuh", "os:root", "demo:dpo", "policy.notices", "dispatcher", "a:b"):
+        r = api.call("admin", "POST", USERS, json={"username": name, "roles": ["auditor"]})
+        assert (r.status_code, r.json()["field"]) == (422, "username"), (name, r.text)
+    assert api.events() == before

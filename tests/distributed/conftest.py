@@ -59,7 +59,6 @@ def cluster(settings: Settings, sink: SinkProcess, tmp_path: Path) -> Iterator[C
         BREACH_SMTP_CONNECTIONS="4",
         BREACH_SMTP_BACKOFF_SECONDS="0.2",
         BREACH_SMTP_BACKOFF_MAX_SECONDS="1",
-        BREACH_ACTOR="auditor",
     )
     running = Cluster(env, tmp_path / "logs")
     yield running

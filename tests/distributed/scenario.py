@@ -34,6 +34,7 @@ from services.server.distributed import pipeline
 from tests.support.broker import BREACH
 from tests.support.cluster import Cluster
 from tests.support.facts import PORTAL_LEAK
+from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
 from tests.support.reports import report_input
 from tests.support.smtp import SinkProcess
@@ -170,7 +171,7 @@ class Scenario:
         app = self.rt.app
         campaign = app.draft_campaign(self.incident, {"audience": "people", **CONTENT}, RESPONDER)
         app.preview_campaign(campaign.id, RESPONDER)
-        app.approve_campaign(campaign.id, DPO)
+        app.approve_campaign(campaign.id, dpo_of(self.rt, DPO))
         app.start_dispatch(campaign.id, RESPONDER)
         self.campaign = campaign.id
 

@@ -12,6 +12,10 @@ from typing import Any
 
 import pytest
 
+from events.users import Role
+from services.config import Settings
+from tests.support.identity import EVERY_ROLE, provision_in
+
 BREACH = Path(sys.executable).parent / "breach"
 
 
@@ -27,23 +31,52 @@ class Result:
         return json.loads(self.out)
 
 
+OPERATOR_COMMANDS = frozenset({"serve", "worker", "views", "init", "login", "--help", "-h"})
+"""Commands that need no proven identity (``audit verify`` too)."""
+
+
+def _operator(args: tuple[str, ...]) -> bool:
+    return not args or args[0] in OPERATOR_COMMANDS or args[:2] == ("audit", "verify")
+
+
 class Cli:
-    """Runs ``breach`` against one data directory with a fixed actor."""
+    """Runs ``breach`` against one data directory as a proven user: ``actor`` (created on
+    first use with every role, unless :meth:`user` made them with others) presents a token
+    of their own, as after ``breach login``. Operator commands run without one."""
 
     def __init__(self, data_dir: Path, actor: str = "alice") -> None:
         self.data_dir = data_dir
+        self.actor = actor
+        self.tokens: dict[str, str] = {}
         self.env = {
             **os.environ,
             "BREACH_DATA_DIR": str(data_dir),
-            "BREACH_ACTOR": actor,
+            "BREACH_TOKEN_FILE": str(data_dir.parent / "no-token-file"),
             "BREACH_TIMEZONE": "UTC",
             "COLUMNS": "160",
         }
+        self.env.pop("BREACH_TOKEN", None)
+
+    def settings(self) -> Settings:
+        """The settings the commands run with (the test's environment, this data dir)."""
+        keys = {k: v for k, v in self.env.items() if k.startswith("BREACH_")}
+        with pytest.MonkeyPatch.context() as mp:
+            for key in [k for k in os.environ if k.startswith("BREACH_")]:
+                mp.delenv(key)
+            for key, value in keys.items():
+                mp.setenv(key, value)
+            return Settings()
+
+    def user(self, username: str, *roles: Role | str) -> str:
+        """Make ``username`` with ``roles`` (every role when none) and return their token."""
+        if username not in self.tokens:
+            self.tokens[username] = provision_in(self.settings(), username, roles or EVERY_ROLE)
+        return self.tokens[username]
 
     def __call__(self, *args: str, input: str | None = None, actor: str | None = None) -> Result:
         env = dict(self.env)
-        if actor is not None:
-            env["BREACH_ACTOR"] = actor
+        if not _operator(args) or actor is not None:
+            env["BREACH_TOKEN"] = self.user(actor or self.actor)
         proc = subprocess.run(
             [str(BREACH), *args],
             capture_output=True,
@@ -53,6 +86,16 @@ class Cli:
             timeout=60,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def login(self, username: str, password: str, new_password: str | None = None) -> str:
+        """Sign in as ``breach login --print-token`` does (choosing ``new_password`` when the
+        password is one-time) and return the token."""
+        lines = [password] if new_password is None else [password, new_password, new_password]
+        result = self(
+            "login", username, "--password-stdin", "--print-token", input="\n".join(lines) + "\n"
+        )
+        assert result.code == 0, result.err
+        return result.out.strip()
 
     def ok(self, *args: str, actor: str | None = None) -> Result:
         result = self(*args, actor=actor)

@@ -66,6 +66,8 @@ def test_what_if_records_nothing_and_prints_json_for_scripts(cli: Cli, tmp_path:
             },
         },
     )
+    cli.user("alice")
+    before = count_events(cli.data_dir)
     result = cli.ok("assess", "--what-if", str(facts), "--json").json()
     assert result["recorded"] is False
     assert result["severity"]["band"] == "high"
@@ -74,7 +76,7 @@ def test_what_if_records_nothing_and_prints_json_for_scripts(cli: Cli, tmp_path:
     )
     assert datetime.fromisoformat(sa["deadline"]) == GDPR_DEADLINE
     assert sa["content"]
-    assert count_events(cli.data_dir) == 0
+    assert count_events(cli.data_dir) == before
 
 
 def test_decide_and_obligations_by_urgency(cli: Cli, tmp_path: Path) -> None:

@@ -54,12 +54,16 @@ def test_tampering_makes_verify_fail_with_the_position(cli: Cli) -> None:
     cli.ok("note", incident[:8], "first note")
     cli.ok("note", incident[:8], "second note")
     with sqlite3.connect(cli.data_dir / "events.db") as db:
+        [position] = db.execute(
+            "SELECT rowid FROM stored_events WHERE instr(state, 'first note') > 0"
+        ).fetchone()
         db.execute(
-            "UPDATE stored_events SET state = replace(state, 'first', 'other') WHERE rowid = 2"
+            "UPDATE stored_events SET state = replace(state, 'first', 'other') WHERE rowid = ?",
+            (position,),
         )
     result = cli("audit", "verify")
     assert result.code == 1
-    assert result.err.startswith("breach: error: verification failed at position 2:")
+    assert result.err.startswith(f"breach: error: verification failed at position {position}:")
 
 
 def test_bad_replay_and_verify_input_is_refused(cli: Cli, tmp_path: Path) -> None:

@@ -18,7 +18,10 @@ CONTENT = {
 
 
 def test_draft_preview_approve_send_and_read_the_mailbox(cli: Cli, tmp_path: Path) -> None:
-    """The whole flow: notices land in the local mailbox, the person's export shows them."""
+    """The whole flow: notices land in the local mailbox, the person's export shows them.
+    A responder drafts and sends; a person's notice and data are the DPO's to see."""
+    cli.user("alice", "responder")
+    cli.user("dpo", "dpo")
     incident = cli.ok("report", "--title", "CV leak", "--discovered-at", "now").out.strip()
     people = write_csv(tmp_path / "people.csv", [person(i) for i in range(25)])
     cli.ok("people", "import", incident[:8], str(people))
@@ -27,11 +30,17 @@ def test_draft_preview_approve_send_and_read_the_mailbox(cli: Cli, tmp_path: Pat
     campaign = cli.ok(
         "notify", "draft", incident[:8], "--audience", "people", "--content", str(content)
     ).out.strip()
-    preview = cli.ok("notify", "preview", campaign[:8], "--email", person(0)["email"]).out
+    hidden = cli("notify", "preview", campaign[:8], "--email", person(0)["email"])
+    assert hidden.code == 4
+    assert "people.rights" in hidden.err
+    cli.ok("notify", "preview", campaign[:8])
+    preview = cli.ok(
+        "notify", "preview", campaign[:8], "--email", person(0)["email"], actor="dpo"
+    ).out
     assert "Dear Candidate Number0," in preview
     refused = cli("notify", "approve", campaign[:8])
-    assert refused.code == 2
-    assert "not a DPO" in refused.err
+    assert refused.code == 4
+    assert "may not do campaign.approve" in refused.err
     cli.ok("notify", "approve", campaign[:8], actor="dpo")
     sent = cli.ok("notify", "send", campaign[:8], "--json").json()["progress"]
     assert (sent["status"], sent["sent"], sent["total"]) == ("completed", 25, 25)
@@ -39,10 +48,13 @@ def test_draft_preview_approve_send_and_read_the_mailbox(cli: Cli, tmp_path: Pat
     assert status[0]["sent"] == 25
     box = cli.ok("mailbox", "--json").json()
     assert box["count"] == 25
+    assert {m["to"] for m in box["messages"]} == {"(an affected person)"}
     message_id = box["messages"][0]["message_id"]
-    shown = cli.ok("mailbox", "show", message_id).out
+    assert cli("mailbox", "show", message_id).code == 4
+    shown = cli.ok("mailbox", "show", message_id, actor="dpo").out
     assert CONTENT["measures"] in shown
-    export = cli.ok("people", "export", person(0)["email"], "--json").json()["records"][0]
+    export = cli.ok("people", "export", person(0)["email"], "--json", actor="dpo").json()
+    export = export["records"][0]
     assert [n["status"] for n in export["notices"]] == ["sent"]
     again = cli("notify", "send", campaign[:8])
     assert again.code == 2

@@ -21,10 +21,13 @@ def test_first_start_creates_the_admin_and_offers_the_demo(tmp_path: Path) -> No
     server = start_server(data_dir, env=FAST_HASH)
     text = "".join(server.started)
     try:
-        assert re.search(r"first account: admin\s+one-time password: \S{12,}", text), text
+        found = re.search(r"first account: admin\s+one-time password: (\S{12,})", text)
+        assert found, text
         assert "the store is empty" in text
         assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
-        token = Cli(data_dir, actor="ops").ok("users", "token", "admin").out.strip()
+        cli = Cli(data_dir)
+        cli.env.update(FAST_HASH)
+        token = cli.login("admin", found.group(1), "the admin's own password")
         headers = {"Authorization": f"Bearer {token}"}
         me = httpx.get(f"{server.url}/api/v1/me", headers=headers)
         assert me.status_code == 200
@@ -39,13 +42,18 @@ def test_second_start_prints_no_password_and_demo_fills_the_board(tmp_path: Path
     """Users persist across starts (no new password is printed), and --demo records the
     demo incident on an empty store."""
     data_dir = tmp_path / "var"
-    start_server(data_dir, env=FAST_HASH).stop()
+    first = start_server(data_dir, env=FAST_HASH)
+    found = re.search(r"one-time password: (\S{12,})", "".join(first.started))
+    assert found
+    first.stop()
     server = start_server(data_dir, "--demo", env=FAST_HASH)
     try:
         text = "".join(server.started)
         assert "one-time password" not in text
         assert "recorded the demo incident" in text
-        token = Cli(data_dir, actor="ops").ok("users", "token", "admin").out.strip()
+        cli = Cli(data_dir)
+        cli.env.update(FAST_HASH)
+        token = cli.login("admin", found.group(1), "the admin's own password")
         headers = {"Authorization": f"Bearer {token}"}
         board = httpx.get(f"{server.url}/api/v1/incidents", headers=headers)
         assert len(board.json()["items"]) == 1

@@ -17,36 +17,46 @@ def cli(tmp_path: Path) -> Cli:
     return out
 
 
+def _listed(cli: Cli, username: str) -> dict[str, object]:
+    [user] = [u for u in cli.ok("users", "list", "--json").json() if u["username"] == username]
+    assert isinstance(user, dict)
+    return user
+
+
 def test_add_prints_a_one_time_password_and_list_shows_roles(cli: Cli) -> None:
     """Adding a user prints its one-time password once; the list shows the roles."""
     added = cli.ok("users", "add", "dana", "--role", "dpo", "--role", "auditor")
     assert "one-time password:" in added.out
-    listed = cli.ok("users", "list", "--json").json()
-    assert listed == [
-        {"username": "dana", "roles": ["dpo", "auditor"], "disabled": False, "tokens": []}
-    ]
+    assert _listed(cli, "dana") == {
+        "username": "dana",
+        "roles": ["dpo", "auditor"],
+        "disabled": False,
+        "service": False,
+        "tokens": [],
+    }
 
 
 def test_role_token_revoke_disable_enable_round_trip(cli: Cli) -> None:
-    """Roles are replaced, a token is listed by name then revoked, disable/enable flip."""
-    cli.ok("users", "add", "sam", "--role", "reporter")
+    """Roles are replaced, a service account's token is listed by name then revoked,
+    disable/enable flip."""
+    cli.ok("users", "add", "sam", "--role", "reporter", "--service")
     assert cli.ok("users", "role", "sam", "-r", "responder", "--json").json()["roles"] == [
         "responder"
     ]
     token = cli.ok("users", "token", "sam", "--name", "siem").out.strip()
     assert token.startswith("bl_")
-    [user] = cli.ok("users", "list", "--json").json()
-    [issued] = user["tokens"]
+    [issued] = _listed(cli, "sam")["tokens"]  # type: ignore[misc]
     assert issued["name"] == "siem"
     assert token.split("_")[1] == issued["token_id"]
     cli.ok("users", "revoke", "sam", issued["token_id"])
     cli.ok("users", "disable", "sam", "--reason", "left the team")
-    assert cli.ok("users", "list", "--json").json()[0]["disabled"] is True
+    assert _listed(cli, "sam")["disabled"] is True
     cli.ok("users", "enable", "sam")
-    assert cli.ok("users", "list", "--json").json()[0] == {
+    assert _listed(cli, "sam") == {
         "username": "sam",
         "roles": ["responder"],
         "disabled": False,
+        "service": True,
         "tokens": [],
     }
 

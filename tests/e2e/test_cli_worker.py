@@ -21,6 +21,7 @@ from tests.support.broker import (  # noqa: F401  (fixtures)
     start_worker,
     wait_until,
 )
+from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
 from tests.support.reports import report_input
 from tests.support.smtp import free_port, smtp_sink
@@ -103,7 +104,7 @@ def test_two_dispatcher_processes_send_each_notice_exactly_once(
             rt.app.import_people(incident.id, people, ALICE)
             campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, ALICE)
             rt.app.preview_campaign(campaign.id, ALICE)
-            rt.app.approve_campaign(campaign.id, DPO)
+            rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
             rt.app.start_dispatch(campaign.id, ALICE)
 
             def completed() -> bool:

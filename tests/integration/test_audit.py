@@ -25,6 +25,7 @@ from services.notifications.mailbox import CaptureServer
 from services.notifications.transport import SmtpTarget
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK
+from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
 from tests.support.store import RawStore
 
@@ -85,7 +86,7 @@ def scenario(rt: Runtime, clock: ManualClock, tmp_path: Path) -> tuple[UUID, dic
         incident, {"audience": "people", "nature": "n", "consequences": "c", "measures": "m"}, ALICE
     )
     rt.app.preview_campaign(campaign.id, ALICE)
-    rt.app.approve_campaign(campaign.id, DPO)
+    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
     rt.app.start_dispatch(campaign.id, ALICE)
     rt.settle()
     mailbox = rt.mailbox()

@@ -17,6 +17,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from events.containment import ContainmentTask, TaskOpened
 from events.incident import ContainmentLost, ContainmentReached, Incident, PlaybookApplied
+from events.users import Role
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, NotFound, RuleBroken, ServiceError
 from services.bootstrap import Runtime, bootstrap
@@ -24,6 +25,7 @@ from services.config import Settings
 from services.containment.policies import PlaybookPolicy
 from services.incidents.timeline import timeline
 from tests.support.clocks import ManualClock
+from tests.support.identity import provision
 from tests.support.reports import report_input
 from tests.support.store import RawStore, Store, count_events
 
@@ -193,14 +195,14 @@ def test_two_processes_completing_tasks_at_once(
     free = [r["task_id"] for r in rows if not r["waiting_on"]]
     breach = Path(sys.executable).parent / "breach"
 
+    tokens = {who: provision(runtime, who, [Role.RESPONDER]) for who in ("ann", "ben")}
+
     def complete(task: str, who: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [
                 str(breach),
                 "--data-dir",
                 str(data_dir),
-                "--actor",
-                who,
                 "task",
                 "done",
                 task,
@@ -210,7 +212,7 @@ def test_two_processes_completing_tasks_at_once(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=store.env(),
+            env=store.env(BREACH_TOKEN=tokens[who]),
         )
 
     different = [complete(free[0], "ann"), complete(free[1], "ben")]

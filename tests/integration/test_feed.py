@@ -8,10 +8,12 @@ import threading
 import time
 from pathlib import Path
 
+from events.users import Role
 from services.application.context import RequestContext
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from tests.support.clocks import ManualClock
+from tests.support.identity import provision
 from tests.support.reports import report_input
 from tests.support.store import Store
 
@@ -55,14 +57,14 @@ def test_a_save_by_another_process_is_found_by_polling(
     runtime: Runtime, data_dir: Path, store: Store
 ) -> None:
     """A report made by a separate CLI process becomes readable here without any signal."""
-    assert not runtime.feed.wait(0, timeout=0.1)
+    bob = provision(runtime, "bob", [Role.REPORTER])
+    head = runtime.feed.head()
+    assert not runtime.feed.wait(head, timeout=0.1)
     subprocess.run(
         [
             Path(sys.executable).parent / "breach",
             "--data-dir",
             str(data_dir),
-            "--actor",
-            "bob",
             "report",
             "--title",
             "Phishing",
@@ -71,8 +73,8 @@ def test_a_save_by_another_process_is_found_by_polling(
         ],
         check=True,
         capture_output=True,
-        env=store.env(),
+        env=store.env(BREACH_TOKEN=bob),
     )
-    assert runtime.feed.wait(0, timeout=5.0)
-    [item] = runtime.feed.read(0, 10)
+    assert runtime.feed.wait(head, timeout=5.0)
+    [item] = runtime.feed.read(head, 10)
     assert item.event.actor == "bob"

@@ -31,6 +31,7 @@ from tests.support.broker import (  # noqa: F401  (fixtures)
     start_worker,
     wait_until,
 )
+from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
 from tests.support.reports import report_input
 
@@ -231,7 +232,7 @@ def test_policies_run_exactly_once_per_event_across_two_workers(
     )
     campaign = rt.app.draft_campaign(incident, {"audience": "people", **CONTENT}, ALICE)
     rt.app.preview_campaign(campaign.id, ALICE)
-    rt.app.approve_campaign(campaign.id, DPO)
+    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
     rt.app.start_dispatch(campaign.id, ALICE)
     quiet(rt)
     events = [n for n in rt.feed.read(0, 100_000)]

@@ -33,6 +33,7 @@ from services.notifications.transport import SmtpTarget
 from services.server.distributed import WorkerOptions, projections_feed
 from tests.support.broker import Broker, broker  # noqa: F401
 from tests.support.clocks import ManualClock
+from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
 from tests.support.reports import report_input
 from tests.support.smtp import smtp_sink
@@ -166,7 +167,7 @@ def dispatched(settings: Settings, tmp_path: Path) -> Iterator[Runtime]:
     rt.settle()
     campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
     rt.app.preview_campaign(campaign.id, alice)
-    rt.app.approve_campaign(campaign.id, RequestContext(actor="dpo"))
+    rt.app.approve_campaign(campaign.id, dpo_of(rt, RequestContext(actor="dpo")))
     rt.app.start_dispatch(campaign.id, alice)
     rt.settle()
     refused = [rows[3]["email"], rows[11]["email"]]

@@ -19,12 +19,14 @@ from uuid import UUID
 import pytest
 
 from events.notifications import CampaignStatus, NoticeStatus
+from events.users import Role
 from services.application.context import RequestContext
 from services.application.errors import RuleBroken
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.notifications.templates import NoticeTemplates
 from services.notifications.transport import SmtpTarget
+from tests.support.identity import dpo_of, provision
 from tests.support.people import person, write_csv
 from tests.support.reports import report_input
 from tests.support.smtp import smtp_sink
@@ -66,7 +68,7 @@ def campaign_for(rt: Runtime, tmp_path: Path, rows: list[dict[str, Any]]) -> tup
     rt.settle()
     campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
     rt.app.preview_campaign(campaign.id, alice)
-    rt.app.approve_campaign(campaign.id, DPO)
+    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
     rt.app.start_dispatch(campaign.id, alice)
     rt.settle()
     return incident.id, campaign.id
@@ -129,7 +131,7 @@ def test_a_dispatcher_killed_mid_campaign_resumes_without_duplicates(
             BREACH_DATA_DIR=str(settings.data_dir),
             BREACH_SMTP_URL=f"smtp://127.0.0.1:{sink.port}",
             BREACH_DISPATCH_BATCH_SIZE="100",
-            BREACH_ACTOR="alice",
+            BREACH_TOKEN=provision(rt, "sender", [Role.RESPONDER]),
         )
         proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "breach"), "notify", "send", str(campaign)],
@@ -228,9 +230,9 @@ def test_approval_needs_a_dpo_who_did_not_draft_it_and_freezes_the_content(
     with pytest.raises(RuleBroken, match="not a DPO"):
         rt.app.approve_campaign(campaign.id, alice)
     with pytest.raises(RuleBroken, match="preview"):
-        rt.app.approve_campaign(campaign.id, DPO)
+        rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
     rt.app.preview_campaign(campaign.id, alice)
-    approved = rt.app.approve_campaign(campaign.id, DPO)
+    approved = rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
     assert approved.state.status is CampaignStatus.APPROVED
     assert approved.state.approved_hash == rt.app.approval_hash(approved)
     [*_, previewed, approval] = rt.app.events.get(campaign.id)
@@ -241,7 +243,7 @@ def test_approval_needs_a_dpo_who_did_not_draft_it_and_freezes_the_content(
     with pytest.raises(RuleBroken, match="only an approved campaign"):
         rt.app.start_dispatch(campaign.id, alice)
     rt.app.preview_campaign(campaign.id, alice)
-    rt.app.approve_campaign(campaign.id, DPO)
+    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
     changed = tmp_path / "notices"
     shutil.copytree(rt.settings.templates_dir / "notices", changed)
     subject = changed / "people" / "en" / "subject.txt"
@@ -252,7 +254,7 @@ def test_approval_needs_a_dpo_who_did_not_draft_it_and_freezes_the_content(
     own = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, DPO)
     rt.app.preview_campaign(own.id, DPO)
     with pytest.raises(RuleBroken, match="drafted"):
-        rt.app.approve_campaign(own.id, DPO)
+        rt.app.approve_campaign(own.id, dpo_of(rt, DPO))
 
 
 def test_erased_and_opted_out_people_are_suppressed_and_fallback_is_recorded(
@@ -273,7 +275,7 @@ def test_erased_and_opted_out_people_are_suppressed_and_fallback_is_recorded(
     rt.settle()
     campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
     rt.app.preview_campaign(campaign.id, alice)
-    rt.app.approve_campaign(campaign.id, DPO)
+    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
     rt.app.start_dispatch(campaign.id, alice)
     rt.settle()
     with smtp_sink(tmp_path) as sink:
@@ -312,7 +314,7 @@ def test_authority_campaign_sends_to_organisation_recipients_once_each(
         alice,
     )
     rt.app.preview_campaign(campaign.id, alice, recipient_index=0)
-    rt.app.approve_campaign(campaign.id, DPO)
+    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
     rt.app.start_dispatch(campaign.id, alice)
     rt.settle()
     keep = tmp_path / "kept"

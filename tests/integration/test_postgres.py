@@ -19,6 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from events.incident import IncidentNoteAdded
+from events.users import Role
 from services.application.context import RequestContext
 from services.audit import service
 from services.bootstrap import Runtime, bootstrap
@@ -27,6 +28,7 @@ from services.storage.postgres import DatabaseUnavailable
 from tests.api.conftest import make_user
 from tests.support import postgres
 from tests.support.clocks import ManualClock
+from tests.support.identity import provision
 from tests.support.reports import report_input
 from tests.support.server import running_server
 from tests.support.store import RawStore, Store, count_events
@@ -70,11 +72,11 @@ def pg_runtime(pg_settings: Settings, clock: ManualClock) -> Iterator[Runtime]:
     rt.close()
 
 
-def breach(pg: Store, data_dir: Path, *args: str) -> subprocess.Popen[str]:
-    """Start ``breach`` on the test's schema."""
+def breach(pg: Store, data_dir: Path, *args: str, token: str = "") -> subprocess.Popen[str]:
+    """Start ``breach`` on the test's schema (as the user ``token`` proves, if given)."""
     return subprocess.Popen(
         [str(BREACH), *args],
-        env=pg.env(BREACH_DATA_DIR=str(data_dir), BREACH_ACTOR="ann", BREACH_COMMAND_RETRIES="50"),
+        env=pg.env(BREACH_DATA_DIR=str(data_dir), BREACH_TOKEN=token, BREACH_COMMAND_RETRIES="50"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -120,14 +122,18 @@ def test_breach_processes_adding_notes_to_one_incident_at_once_lose_nothing(
     incident = pg_runtime.app.report_incident(
         report_input(clock.current), RequestContext(actor="a")
     )
-    procs = [breach(pg, data_dir, "note", str(incident.id), f"note {i}") for i in range(6)]
+    ann = provision(pg_runtime, "ann", [Role.RESPONDER])
+    before = count_events(pg_settings)
+    procs = [
+        breach(pg, data_dir, "note", str(incident.id), f"note {i}", token=ann) for i in range(6)
+    ]
     results = [(p.wait(timeout=60), p.stderr.read() if p.stderr else "") for p in procs]
     assert [code for code, _ in results] == [0] * 6, results
     history = pg_runtime.app.incident_history(incident.id)
     notes = sorted(e.text for e in history if isinstance(e, IncidentNoteAdded))
     assert notes == [f"note {i}" for i in range(6)]
-    assert count_events(pg_settings) == 7
-    assert [i.position for i in pg_runtime.feed.read(0, 100)] == list(range(1, 8))
+    assert count_events(pg_settings) == before + 6
+    assert [i.position for i in pg_runtime.feed.read(0, 100)] == list(range(1, before + 7))
     pg_runtime.link()
     assert service.verify_live(pg_runtime).ok
 

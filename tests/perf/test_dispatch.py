@@ -18,6 +18,7 @@ from services.config import Settings
 from services.notifications import message
 from services.notifications.transport import SmtpTarget
 from services.vault.sealing import PersonData
+from tests.support.identity import dpo_of
 from tests.support.people import person
 from tests.support.smtp import smtp_sink
 
@@ -69,7 +70,7 @@ def test_dispatch_20k_notices(tmp_path: Path) -> None:
     campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
     rt.app.preview_campaign(campaign.id, alice)
     campaign = rt.app.load_campaign(campaign.id)
-    rt.app.approve_campaign(campaign.id, dpo)
+    rt.app.approve_campaign(campaign.id, dpo_of(rt, dpo))
     rt.app.start_dispatch(campaign.id, alice)
     rt.settle()
     now = datetime.now(UTC)

@@ -107,7 +107,7 @@ def test_board_and_incident_pages_under_8_clients(tmp_path: Path) -> None:
     ctx = RequestContext(actor="setup")
     rt.app.add_user("bench", ["responder", "auditor"], ctx)
     rt.app.set_password("bench", "benchmark-password", ctx)
-    _, token = rt.app.issue_token("bench", "bench", ctx)
+    _, token = rt.app.issue_token("bench", "bench", RequestContext(actor="bench"))
     assert rt.app.credentials is not None
     cookie, _ = rt.app.credentials.open_session("bench")
     with running_server(settings.data_dir) as server:

@@ -37,7 +37,6 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
     environment = {
         **os.environ,
         "BREACH_DATA_DIR": str(data_dir),
-        "BREACH_ACTOR": "ops",
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }

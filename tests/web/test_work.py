@@ -224,8 +224,9 @@ def test_mailbox_lists_received_messages_and_shows_one_as_text(web: Web) -> None
 
 
 def test_admin_adds_a_user_and_sees_the_one_time_password_once(web: Web) -> None:
-    """An admin adds a user (the one-time password shown only in that answer), issues a
-    token (shown once), and disables a user; the new user must change the password."""
+    """An admin adds a user (the one-time password shown only in that answer) and a service
+    account, issues the service account a token (shown once) but not the person, and
+    disables a user; the new user must change the password."""
     admin = web.sign_in("admin")
     admin.get("/users")
     r = admin.post("/users", {"username": "nadia", "roles": ["responder", "auditor"]})
@@ -246,9 +247,14 @@ def test_admin_adds_a_user_and_sees_the_one_time_password_once(web: Web) -> None
     reset = admin.post("/users/reporter/password", {})
     assert "one-time password of reporter" in reset.text
     assert signed_in.get("/", follow_redirects=False).headers["location"] == "/login"
-    issued = admin.post("/users/nadia/token", {"name": "ci"})
+    refused = admin.post("/users/nadia/token", {"name": "ci"})
+    assert refused.status_code == 403
+    assert "bl_" not in refused.text
+    service = admin.post("/users", {"username": "wazuh", "roles": ["reporter"], "service": "yes"})
+    assert service.headers["location"] == "/users?ok=service"
+    issued = admin.post("/users/wazuh/token", {"name": "ci"})
     assert "bl_" in issued.text
-    assert "API token of nadia" in issued.text
+    assert "API token of wazuh" in issued.text
     duplicate = admin.post("/users", {"username": "nadia", "roles": ["auditor"]})
     assert duplicate.status_code == 422
     assert "already exists" in duplicate.text

@@ -17,7 +17,6 @@ from services.api.auth import Caller, require
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from services.api.problems import Problem
 from services.api.requests import context, tag
-from services.api.routes.incidents import readable
 from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, NotFound
 from services.assessment.commands import AssessImpact, WhatIfMoments
@@ -30,9 +29,7 @@ router = APIRouter(tags=["assessment"])
 
 Assessor = Annotated[Caller, Depends(require(Permission.ASSESS))]
 Decider = Annotated[Caller, Depends(require(Permission.DECIDE))]
-IncidentReader = Annotated[
-    Caller, Depends(require(Permission.INCIDENT_READ, Permission.INCIDENT_READ_OWN))
-]
+AssessmentReader = Annotated[Caller, Depends(require(Permission.ASSESSMENT_READ))]
 ObligationsReader = Annotated[Caller, Depends(require(Permission.OBLIGATIONS_READ))]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
@@ -139,11 +136,10 @@ def assess(
 
 @router.get("/incidents/{incident_id}/assessment", summary="An incident's assessment")
 def show_assessment(
-    incident_id: UUID, request: Request, response: Response, caller: IncidentReader
+    incident_id: UUID, request: Request, response: Response, caller: AssessmentReader
 ) -> Any:
     """The current assessment with its working and obligations; ETag is the incident's
     version."""
-    readable(request, caller, incident_id)
     incident = runtime_of(request).app.get_incident(incident_id)
     document = assessment_document(incident)
     tag(response, incident.version)

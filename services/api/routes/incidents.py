@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from events.incident import Incident
 from events.values import IncidentStatus, IncidentType, Severity
-from services.access.permissions import Permission
+from services.access.permissions import Permission, own_incidents_only
 from services.api.auth import Caller, require
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
 from services.api.problems import Problem
@@ -55,9 +55,8 @@ class ReportBody(BaseModel):
 
 def readable(request: Request, caller: Caller, incident_id: UUID) -> None:
     """Refuse a caller who may read only their own incidents another's (403)."""
-    if caller.may(Permission.INCIDENT_READ):
-        return
-    if runtime_of(request).board.reporter_of(incident_id) != caller.username:
+    own = own_incidents_only(caller.permissions, caller.username)
+    if own is not None and runtime_of(request).board.reporter_of(incident_id) != own:
         raise Problem(
             403,
             "Forbidden",
@@ -104,7 +103,7 @@ def board(
         status=status.value if status else None,
         severity=severity.value if severity else None,
         incident_type=incident_type.value if incident_type else None,
-        reported_by=None if caller.may(Permission.INCIDENT_READ) else caller.username,
+        reported_by=own_incidents_only(caller.permissions, caller.username),
     )
     return paged(rows, limit, ["reported_at", "incident_id"]).response()
 

@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, Va
 from starlette.concurrency import run_in_threadpool
 
 from events.values import IncidentType, SourceChannel
+from services.access import actors
 from services.api.problems import Problem
 from services.api.requests import tag
 from services.api.runtime import runtime_of, settle
@@ -115,7 +116,7 @@ async def intake(request: Request, response: Response) -> Any:
         field = "body" if found.field == "input" else found.field
         raise InvalidInput(field, found.reason) from None
     incident_id = alert_incident_id(alert.source, alert.alert_id)
-    ctx = RequestContext(actor=f"intake:{alert.source}")
+    ctx = RequestContext(actor=actors.intake(alert.source))
     data = {
         "title": alert.title,
         "description": alert.description,

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.notifications import Campaign, CampaignStatus, NoticeAudience
-from services.access.permissions import Permission, may_read_message
+from services.access.permissions import Permission, may_read_message, may_see_person
 from services.api.auth import Caller, require
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
 from services.api.problems import Problem
@@ -35,9 +35,9 @@ router = APIRouter(tags=["notifications"])
 Reader = Annotated[Caller, Depends(require(Permission.CAMPAIGN_READ))]
 Manager = Annotated[Caller, Depends(require(Permission.CAMPAIGN_MANAGE))]
 Approver = Annotated[Caller, Depends(require(Permission.CAMPAIGN_APPROVE))]
-Steward = Annotated[
-    Caller, Depends(require(Permission.CAMPAIGN_MANAGE, Permission.CAMPAIGN_APPROVE))
-]
+Previewer = Annotated[Caller, Depends(require(Permission.CAMPAIGN_PREVIEW))]
+Controller = Annotated[Caller, Depends(require(Permission.CAMPAIGN_CONTROL))]
+Resolver = Annotated[Caller, Depends(require(Permission.NOTICE_RESOLVE))]
 MailReader = Annotated[Caller, Depends(require(Permission.MAILBOX_READ))]
 
 
@@ -160,7 +160,7 @@ def preview(
     campaign_id: UUID,
     request: Request,
     response: Response,
-    caller: Steward,
+    caller: Previewer,
     body: PreviewBody | None = None,
 ) -> Any:
     """Render the notice for a chosen recipient (or sample data) and record the preview. A
@@ -169,7 +169,7 @@ def preview(
     body = body or PreviewBody()
     person = None
     if body.email is not None:
-        if not caller.may(Permission.PEOPLE_RIGHTS):
+        if not may_see_person(caller.permissions):
             raise Problem(
                 403,
                 "Forbidden",
@@ -228,7 +228,7 @@ def send(campaign_id: UUID, request: Request, response: Response, caller: Manage
 
 @router.post("/campaigns/{campaign_id}/pause", summary="Pause sending")
 def pause(
-    campaign_id: UUID, body: ReasonBody, request: Request, response: Response, caller: Steward
+    campaign_id: UUID, body: ReasonBody, request: Request, response: Response, caller: Controller
 ) -> Any:
     """Pause a sending campaign; nothing more is sent until it resumes."""
     return _change(
@@ -241,14 +241,14 @@ def pause(
 
 
 @router.post("/campaigns/{campaign_id}/resume", summary="Resume sending")
-def resume(campaign_id: UUID, request: Request, response: Response, caller: Steward) -> Any:
+def resume(campaign_id: UUID, request: Request, response: Response, caller: Controller) -> Any:
     """Resume a paused campaign; the dispatcher continues where it stopped."""
     return _change(request, response, caller, campaign_id, lambda a, c, x: a.resume_dispatch(c, x))
 
 
 @router.post("/campaigns/{campaign_id}/cancel", summary="Cancel a campaign")
 def cancel(
-    campaign_id: UUID, body: ReasonBody, request: Request, response: Response, caller: Steward
+    campaign_id: UUID, body: ReasonBody, request: Request, response: Response, caller: Controller
 ) -> Any:
     """Cancel a campaign; notices not yet sent will not be."""
     return _change(
@@ -295,7 +295,7 @@ def uncertain(
 
 @router.post("/notices/{notice_id}/resolve", summary="Settle an uncertain notice")
 def resolve(
-    notice_id: UUID, body: ResolveBody, request: Request, response: Response, caller: Steward
+    notice_id: UUID, body: ResolveBody, request: Request, response: Response, caller: Resolver
 ) -> Any:
     """Settle a notice a crash left uncertain: ``delivered`` true records it sent (confirmed
     by the caller), false queues it to be sent again."""

@@ -1,4 +1,8 @@
-"""Users, roles and API tokens (admin), and the caller's own identity."""
+"""Users, roles and API tokens (admin), and the caller's own identity and tokens.
+
+A token speaks for its owner: everyone issues and revokes their own (``/me/tokens``); an
+admin issues tokens only to service accounts and may revoke anyone's (the command decides).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from events.users import User
 from services.access.permissions import Permission
-from services.api.auth import Caller, authenticate, require
+from services.api.auth import Caller, require
 from services.api.requests import context, tag
 from services.api.runtime import runtime_of
 
 router = APIRouter(tags=["users"])
 
 Admin = Annotated[Caller, Depends(require(Permission.USERS_ADMIN))]
-Anyone = Annotated[Caller, Depends(authenticate)]
+Anyone = Annotated[Caller, Depends(require(Permission.ACCOUNT_SELF))]
 
 
 class NewUser(BaseModel):
@@ -26,6 +30,9 @@ class NewUser(BaseModel):
 
     username: str
     roles: list[str] = Field(min_length=1)
+    service: bool = False
+    """A service account: a tool's, with no password, signing in only with tokens an admin
+    issues to it; it may hold no role that opens people's data."""
 
 
 class Roles(BaseModel):
@@ -66,6 +73,7 @@ def user_document(user: User) -> dict[str, Any]:
         "username": user.state.username,
         "roles": [r.value for r in user.state.roles],
         "disabled": user.state.disabled,
+        "service": user.state.service,
         "tokens": [{"token_id": k, "name": v} for k, v in sorted(user.state.tokens.items())],
         "version": user.version,
         "created_at": user.created_on.isoformat(),
@@ -87,6 +95,24 @@ def me(caller: Anyone) -> Any:
     }
 
 
+@router.post("/me/tokens", status_code=201, summary="Issue myself an API token")
+def issue_own_token(body: NewToken, request: Request, response: Response, caller: Anyone) -> Any:
+    """Issue the caller a token of their own; it is in this answer only."""
+    user, token = runtime_of(request).app.issue_token(
+        caller.username, body.name, context(request, caller)
+    )
+    return {**_answer(response, user), "token": token}
+
+
+@router.delete("/me/tokens/{token_id}", summary="Revoke one of my API tokens")
+def revoke_own_token(
+    token_id: str, request: Request, response: Response, caller: Anyone
+) -> Any:
+    """Revoke one of the caller's own tokens at once."""
+    app = runtime_of(request).app
+    return _answer(response, app.revoke_token(caller.username, token_id, context(request, caller)))
+
+
 @router.get("/users", summary="Users")
 def list_users(request: Request, caller: Admin) -> Any:
     """Every user, in name order."""
@@ -95,9 +121,10 @@ def list_users(request: Request, caller: Admin) -> Any:
 
 @router.post("/users", status_code=201, summary="Add a user")
 def add_user(body: NewUser, request: Request, response: Response, caller: Admin) -> Any:
-    """Create a user; the answer holds a one-time password, shown only here."""
+    """Create a user; the answer holds a one-time password, shown only here (null for a
+    service account, which has none: issue it a token)."""
     user, password = runtime_of(request).app.add_user(
-        body.username, body.roles, context(request, caller)
+        body.username, body.roles, context(request, caller), service=body.service
     )
     response.headers["Location"] = f"/api/v1/users/{user.state.username}"
     return {**_answer(response, user), "one_time_password": password}
@@ -134,7 +161,8 @@ def set_password(
 def issue_token(
     username: str, body: NewToken, request: Request, response: Response, caller: Admin
 ) -> Any:
-    """Issue a token; it is in this answer only (the ledger keeps its hash)."""
+    """Issue a token to a service account (to oneself: ``POST /me/tokens``); it is in this
+    answer only (the ledger keeps its hash)."""
     user, token = runtime_of(request).app.issue_token(username, body.name, context(request, caller))
     return {**_answer(response, user), "token": token}
 
