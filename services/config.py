@@ -133,10 +133,12 @@ class Settings(BaseSettings):
         "to localhost); turn off only behind a TLS-terminating proxy on plain HTTP.",
     )
     http_forwarded_allow_ips: str = Field(
-        default="127.0.0.1",
-        pattern=r"^[0-9A-Fa-f:.,/* ]+$",
+        default="",
+        pattern=r"^[0-9A-Fa-f:.,/* ]*$",
         description="Addresses (or networks) of the reverse proxies whose X-Forwarded-For "
-        "names the client; behind a proxy, set it so per-address limits count real clients.",
+        "and X-Forwarded-Proto are believed; empty: none, every client is counted by the "
+        "address it connects from. Behind a proxy, name it so per-address limits count real "
+        "clients.",
     )
     password_hash_memory_kib: int = Field(
         default=65536,
