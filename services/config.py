@@ -125,7 +125,15 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="Address `breach serve` binds.")
     http_port: int = Field(default=8400, ge=0, le=65535, description="Port `breach serve` binds.")
     http_max_body: int = Field(
-        default=1 * 2**20, gt=0, description="Largest request body the API accepts (bytes)."
+        default=1 * 2**20,
+        gt=0,
+        description="Largest request body accepted from an authenticated caller (bytes).",
+    )
+    http_max_anonymous_body: int = Field(
+        default=64 * 2**10,
+        gt=0,
+        description="Largest request body accepted from a caller without valid credentials "
+        "(bytes): enough for the sign-in form and a signed intake alert.",
     )
     http_secure_cookies: bool = Field(
         default=True,

@@ -32,7 +32,7 @@ from services.users.credentials import CredentialStore
 from services.users.throttle import ClientFailures
 from services.web.access import (
     PENDING_COOKIE,
-    Posted,
+    OpenForm,
     WebRedirect,
     WebRefusal,
     clear_cookie,
@@ -169,7 +169,7 @@ def login_form(
 
 
 @router.post("/login")
-def login(request: Request, form: Posted) -> Response:
+def login(request: Request, form: OpenForm) -> Response:
     """Check the username and password; start a session, or a pending password change when
     the password is one-time. A failure says only that the pair is wrong."""
     token = request.cookies.get(LOGIN_COOKIE)
@@ -229,7 +229,7 @@ def _start_session(
 
 
 @router.post("/logout")
-def logout(request: Request, form: Posted) -> Response:
+def logout(request: Request, form: OpenForm) -> Response:
     """End the session (or a pending password change)."""
     store = credentials_of(request)
     session_value = request.cookies.get(SESSION_COOKIE)
@@ -296,7 +296,7 @@ def password_form(request: Request) -> Response:
 
 
 @router.post("/account/password")
-def change_password(request: Request, form: Posted) -> Response:
+def change_password(request: Request, form: OpenForm) -> Response:
     """Set a new password; other sessions of the user end and this browser gets a new one."""
     who = _who_changes(request)
     if not _same(who.csrf, text(form, "csrf")):

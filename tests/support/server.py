@@ -74,3 +74,12 @@ def running_server(
         yield server
     finally:
         server.stop()
+
+
+def bytes_read(pid: int) -> int:
+    """Bytes the process has read through system calls so far (``rchar`` of
+    ``/proc/<pid>/io``: sockets and files alike)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError(f"rchar not in /proc/{pid}/io")
