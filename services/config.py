@@ -170,6 +170,20 @@ class Settings(BaseSettings):
     signin_window_minutes: float = Field(
         default=15, gt=0, le=24 * 60, description="Window the sign-in failures are counted over."
     )
+    signin_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Password checks (each an Argon2id verification using "
+        "BREACH_PASSWORD_HASH_MEMORY_KIB) one process runs at once; others wait for a slot.",
+    )
+    signin_queue_seconds: float = Field(
+        default=1.5,
+        ge=0,
+        le=30,
+        description="How long a password check waits for a free slot before its sign-in is "
+        "answered 503 with Retry-After (nothing checked, nothing counted).",
+    )
     import_max_bytes: int = Field(
         default=256 * 2**20, gt=0, description="Largest people file an import accepts."
     )

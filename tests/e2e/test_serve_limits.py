@@ -1,5 +1,6 @@
 """`breach serve` under hostile load from clients without credentials: huge uploads refused
-after a few kilobytes."""
+after a few kilobytes, and a storm of sign-ins that neither exhausts memory nor silences
+/healthz."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from pathlib import Path
 from uuid import uuid4
 
 import httpx
+import pytest
 
 from tests.support.server import bytes_read, start_server
+from tests.support.storm import sign_in_storm
+from tests.web.conftest import csrf_of
 
 HUGE = 250 * 2**20
 CHUNK = 64 * 1024
@@ -82,5 +86,29 @@ def test_anonymous_uploads_are_refused_after_a_few_kilobytes(tmp_path: Path) -> 
                 assert upload.sent < 32 * 2**20, case
                 assert elapsed < 10, case
                 assert list(scratch.iterdir()) == [], case
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_fifty_concurrent_sign_ins_stay_within_memory_while_health_answers(
+    tmp_path: Path,
+) -> None:
+    """Fifty anonymous sign-ins sent at once to a server with the default Argon2id cost
+    (64 MiB per check) and no address limit in the way: its resident memory grows by less
+    than 300 MiB, /healthz answers throughout, and each sign-in is answered 401, or 503
+    when no check slot freed up in time."""
+    env = {"BREACH_HTTP_SECURE_COOKIES": "false", "BREACH_SIGNIN_CLIENT_FAILURES": "10000"}
+    server = start_server(tmp_path / "var", "--no-workers", env=env)
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as warm:
+            token = csrf_of(warm.get("/login").text)
+            warm.post("/login", data={"csrf": token, "username": "warm", "password": "up"})
+        report = sign_in_storm(server.url, server.process.pid, 50)
+        assert report.growth_mib < 300, report
+        assert report.health_failures == 0, report
+        assert report.health_ms, report
+        assert set(report.answers) <= {"401", "503"}, report
+        assert sum(report.answers.values()) == 50
     finally:
         server.stop()
