@@ -184,6 +184,13 @@ class Settings(BaseSettings):
         description="How long a password check waits for a free slot before its sign-in is "
         "answered 503 with Retry-After (nothing checked, nothing counted).",
     )
+    replay_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Whole-board replays (GET /api/v1/replay) one process rebuilds at once, "
+        "at most one per user; more are answered 429 with Retry-After.",
+    )
     import_max_bytes: int = Field(
         default=256 * 2**20, gt=0, description="Largest people file an import accepts."
     )

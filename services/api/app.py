@@ -27,6 +27,7 @@ from services.api.routes import (
     people,
     users,
 )
+from services.audit.board_replays import BoardReplays
 from services.bootstrap import Runtime
 from services.web.setup import install as install_web
 
@@ -79,6 +80,7 @@ def create_app(rt: Runtime, *, settle: Callable[[], None] | None = None) -> Fast
     )
     app.state.runtime = rt
     app.state.settle = settle or locked_settle(rt)
+    app.state.board_replays = BoardReplays(settings.replay_concurrency)
     problems.install(app)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
