@@ -72,7 +72,11 @@ def local_path(path: str) -> str:
 
 def signed_in(request: Request) -> Caller:
     """The caller of a page or form; without a live session, a redirect to the sign-in page
-    (and on to the password page while the user's password is one-time)."""
+    (and on to the password page while the user's password is one-time). Checked once per
+    request."""
+    checked = getattr(request.state, "signed_in", None)
+    if isinstance(checked, Caller):
+        return checked
     try:
         caller = authenticate(request)
     except Problem:
@@ -85,6 +89,7 @@ def signed_in(request: Request) -> Caller:
     credentials = runtime_of(request).app.credentials
     if caller.via_session and credentials is not None and credentials.must_change(caller.username):
         raise WebRedirect("/account/password")
+    request.state.signed_in = caller
     return caller
 
 

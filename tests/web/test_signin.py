@@ -334,3 +334,38 @@ def test_a_sign_in_that_finds_no_free_check_slot_is_answered_503_and_checks_noth
         assert all(int(a.headers["Retry-After"]) >= 1 for a in busy)
         assert all("busy" in a.text for a in busy)
         assert site.store.verifications - before == statuses.count(401)
+
+
+def test_the_current_password_of_a_change_is_tried_as_a_sign_in_is(web: Web) -> None:
+    """A wrong current password on the change form counts against the account like a failed
+    sign-in: after five, even the right one is held back (429, Retry-After) unchecked; and
+    while every password-check slot is taken, the form is answered 503 with Retry-After."""
+    browser = web.sign_in("responder")
+    browser.get("/account/password")
+    store = web.rt.app.credentials
+    assert store is not None
+
+    def change(current: str) -> Response:
+        return browser.post(
+            "/account/password",
+            {
+                "current_password": current,
+                "new_password": "another long password",
+                "confirm_password": "another long password",
+            },
+        )
+
+    with store.verification_slot(), store.verification_slot():
+        busy = change(PASSWORD)
+    assert busy.status_code == 503
+    assert int(busy.headers["Retry-After"]) >= 1
+    for _ in range(5):
+        assert change("not the password").status_code == 422
+    before = store.verifications
+    held = change(PASSWORD)
+    assert held.status_code == 429
+    assert int(held.headers["Retry-After"]) >= 1
+    assert "too many failed sign-ins" in held.text
+    assert store.verifications == before
+    web.clock.advance(seconds=1)
+    assert change(PASSWORD).headers["location"] == "/?ok=password"
