@@ -1,8 +1,8 @@
 """Body-size limits chosen by who is asking, enforced before any route reads the body.
 
 Before the first byte of a body is read, the caller is resolved the cheap way (a token's
-hash or a session looked up, in a worker thread; the route then reuses the answer), and the
-limit follows from it:
+hash or a session looked up, in a worker thread, when the request presents either; the
+route then reuses the answer), and the limit follows from it:
 
 - without valid credentials: ``anonymous`` bytes (enough for the sign-in form and a signed
   intake alert);
@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.access.permissions import Permission
-from services.api.auth import Caller, authenticate
+from services.api.auth import SESSION_COOKIE, Caller, authenticate
 from services.api.problems import Problem
 
 BODYLESS = frozenset({b"0", b""})
@@ -58,6 +58,16 @@ def _caller(scope: Scope) -> Caller | None:
         return authenticate(Request(scope))
     except Problem:
         return None
+
+
+def _presents_credentials(scope: Scope) -> bool:
+    """Whether the request carries a token or a session cookie (else it is anonymous, and
+    no lookup is needed to know it)."""
+    session = SESSION_COOKIE.encode() + b"="
+    for name, value in scope.get("headers", []):
+        if name == b"authorization" or (name == b"cookie" and session in value):
+            return True
+    return False
 
 
 def _declares_body(scope: Scope) -> bool:
@@ -105,7 +115,9 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = _declares_body(scope)
-        caller = await run_in_threadpool(_caller, scope) if declared else None
+        caller = None
+        if declared and _presents_credentials(scope):
+            caller = await run_in_threadpool(_caller, scope)
         limit = self.limit_for(scope["method"], scope["path"], caller)
         anonymous = caller is None
         for name, value in scope.get("headers", []):
