@@ -289,6 +289,8 @@ def bootstrap(
                 session_hours=settings.session_hours,
                 hash_memory_kib=settings.password_hash_memory_kib,
                 throttle=throttle_limits(settings),
+                concurrency=settings.signin_concurrency,
+                slot_wait=settings.signin_queue_seconds,
             ),
         )
         store: ViewStore

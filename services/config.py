@@ -131,7 +131,15 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="Address `breach serve` binds.")
     http_port: int = Field(default=8400, ge=0, le=65535, description="Port `breach serve` binds.")
     http_max_body: int = Field(
-        default=1 * 2**20, gt=0, description="Largest request body the API accepts (bytes)."
+        default=1 * 2**20,
+        gt=0,
+        description="Largest request body accepted from an authenticated caller (bytes).",
+    )
+    http_max_anonymous_body: int = Field(
+        default=64 * 2**10,
+        gt=0,
+        description="Largest request body accepted from a caller without valid credentials "
+        "(bytes): enough for the sign-in form and a signed intake alert.",
     )
     http_secure_cookies: bool = Field(
         default=True,
@@ -139,10 +147,12 @@ class Settings(BaseSettings):
         "to localhost); turn off only behind a TLS-terminating proxy on plain HTTP.",
     )
     http_forwarded_allow_ips: str = Field(
-        default="127.0.0.1",
-        pattern=r"^[0-9A-Fa-f:.,/* ]+$",
+        default="",
+        pattern=r"^[0-9A-Fa-f:.,/* ]*$",
         description="Addresses (or networks) of the reverse proxies whose X-Forwarded-For "
-        "names the client; behind a proxy, set it so per-address limits count real clients.",
+        "and X-Forwarded-Proto are believed; empty: none, every client is counted by the "
+        "address it connects from. Behind a proxy, name it so per-address limits count real "
+        "clients.",
     )
     password_hash_memory_kib: int = Field(
         default=65536,
@@ -165,6 +175,27 @@ class Settings(BaseSettings):
     )
     signin_window_minutes: float = Field(
         default=15, gt=0, le=24 * 60, description="Window the sign-in failures are counted over."
+    )
+    signin_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Password checks (each an Argon2id verification using "
+        "BREACH_PASSWORD_HASH_MEMORY_KIB) one process runs at once; others wait for a slot.",
+    )
+    signin_queue_seconds: float = Field(
+        default=1.5,
+        ge=0,
+        le=30,
+        description="How long a password check waits for a free slot before its sign-in is "
+        "answered 503 with Retry-After (nothing checked, nothing counted).",
+    )
+    replay_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Whole-board replays (GET /api/v1/replay) one process rebuilds at once, "
+        "at most one per user; more are answered 429 with Retry-After.",
     )
     import_max_bytes: int = Field(
         default=256 * 2**20, gt=0, description="Largest people file an import accepts."

@@ -27,10 +27,17 @@ from services.api.routes import (
     people,
     users,
 )
+from services.audit.board_replays import BoardReplays
 from services.bootstrap import Runtime
 from services.web.setup import install as install_web
 
 API_PREFIX = "/api/v1"
+IMPORT_ROUTES = (
+    f"{API_PREFIX}/incidents/{{incident_id}}/people",
+    "/incidents/{incident_id}/people",
+)
+"""The routes that take a people file (POST), the API's and the dashboard's: the only ones
+where an importer's body may reach ``BREACH_IMPORT_MAX_BYTES``."""
 
 
 def api_routers() -> list[APIRouter]:
@@ -73,6 +80,7 @@ def create_app(rt: Runtime, *, settle: Callable[[], None] | None = None) -> Fast
     )
     app.state.runtime = rt
     app.state.settle = settle or locked_settle(rt)
+    app.state.board_replays = BoardReplays(settings.replay_concurrency)
     problems.install(app)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
@@ -82,8 +90,10 @@ def create_app(rt: Runtime, *, settle: Callable[[], None] | None = None) -> Fast
 
     app.add_middleware(
         BodyLimit,
-        default=settings.http_max_body,
-        overrides={"/people": settings.import_max_bytes},
+        anonymous=settings.http_max_anonymous_body,
+        authenticated=settings.http_max_body,
+        imports=settings.import_max_bytes,
+        import_routes=IMPORT_ROUTES,
     )
     app.add_middleware(EdgeMiddleware, docs_path=f"{API_PREFIX}/docs")
     return app

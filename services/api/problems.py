@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.application.errors import InvalidInput, ServiceError
+from services.application.errors import InvalidInput, ServiceError, TryLater
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://breachledger.invalid/problems/"
@@ -69,6 +69,7 @@ _TITLES = {
     422: "Invalid input",
     428: "Precondition required",
     429: "Too many requests",
+    503: "Busy",
 }
 
 
@@ -84,12 +85,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        headers = None
+        if isinstance(exc, TryLater):
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
         return problem_response(
             exc.http_status,
             exc.title,
             f"{exc.field}: {exc.reason}",
             field=exc.field,
             instance=request.url.path,
+            headers=headers,
         )
 
     @app.exception_handler(Problem)

@@ -7,6 +7,7 @@ and a problem body.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -99,3 +100,30 @@ class PreconditionFailed(ServiceError):
     exit_code = 3
     http_status = 412
     title = "Precondition failed"
+
+
+class TryLater(ServiceError):
+    """Refused for now, before any of its work was done; the same request may succeed after
+    :attr:`retry_after` seconds (HTTP 429 with Retry-After; the CLI exits 4, as nothing
+    was proven or done)."""
+
+    exit_code = 4
+    http_status = 429
+    title = "Too many requests"
+
+    def __init__(self, field: str, reason: str, retry_after: float) -> None:
+        super().__init__(field, reason)
+        self.retry_after = retry_after
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """:attr:`retry_after` in whole seconds, at least one (a Retry-After value)."""
+        return max(1, math.ceil(self.retry_after))
+
+
+class Unavailable(TryLater):
+    """Refused for now because the capacity kept for this work is in use (HTTP 503 with
+    Retry-After)."""
+
+    http_status = 503
+    title = "Busy"

@@ -85,14 +85,21 @@ def export(rt: Runtime, incident_id: UUID, out: Path) -> dict[str, Any]:
 def position_at(rt: Runtime, at: datetime) -> int:
     """The end of the log as recorded at ``at``: the last event before the first one
     recorded after ``at``."""
+    return settled_position_at(rt, at)[0]
+
+
+def settled_position_at(rt: Runtime, at: datetime) -> tuple[int, bool]:
+    """:func:`position_at`, and whether it is settled: found before an event recorded after
+    ``at`` (events stored later come after that one, so the answer cannot change), rather
+    than at the current end of the log."""
     position = 0
     while True:
         items = rt.feed.read(position, 1000)
         if not items:
-            return position
+            return position, False
         for item in items:
             if item.event.timestamp > at:
-                return position
+                return position, True
             position = item.position
 
 
@@ -129,13 +136,18 @@ def build_views(rt: Runtime, directory: Path, stop: int | None = None) -> SQLite
 def board_as_of(rt: Runtime, at: datetime) -> tuple[int, list[dict[str, Any]]]:
     """The incident board as it was at ``at`` (rebuilt in a temporary store)."""
     stop = position_at(rt, at)
+    return stop, board_at(rt, stop)
+
+
+def board_at(rt: Runtime, stop: int) -> list[dict[str, Any]]:
+    """The incident board as it was once the log ended at position ``stop`` (rebuilt in a
+    temporary store)."""
     with tempfile.TemporaryDirectory(prefix="breach-replay-") as tmp:
         store = build_views(rt, Path(tmp), stop)
         try:
-            rows = Board(store).rows()
+            return Board(store).rows()
         finally:
             store.close()
-    return stop, rows
 
 
 def view_tables(store: ViewStore) -> dict[str, list[tuple[Any, ...]]]:

@@ -1,7 +1,8 @@
 """Proving who is acting at the command line: ``init`` (the first account), ``login`` (a
 password for a token of one's own), ``logout`` and ``whoami``.
 
-``login`` checks the password as the sign-in form does (Argon2id, the same throttle), then
+``login`` checks the password as the sign-in form does (Argon2id, the same throttle and
+bound on checks in flight, counted before the check), then
 issues the user a token of their own and keeps it in the token file, readable by the
 operating-system user alone; every later command presents it. Nobody can obtain a token
 that acts in another person's name.
@@ -29,6 +30,8 @@ from services.users.first_admin import FIRST_ADMIN, ensure_first_admin
 
 PASSWORD_MAX = 1024
 WRONG = "wrong username or password"
+LOCAL_CLIENT = "local"
+"""The address the throttle counts command-line sign-ins under (this machine)."""
 
 
 @app.command()
@@ -113,15 +116,9 @@ def login(
     password = _read_secret("password: ", password_stdin)
     if not (0 < len(username) <= 64 and 0 < len(password) <= PASSWORD_MAX):
         raise NotPermitted("password", WRONG)
-    now = rt.app.clock.now().timestamp()
-    wait = store.failures.wait(username, now)
-    if wait > 0:
-        raise NotPermitted("password", f"too many failed sign-ins: try again in {int(wait) + 1} s")
-    identity = rt.app.login(username, password)
+    identity = rt.app.login(username, password, client=LOCAL_CLIENT)
     if identity is None:
-        store.failures.failed(username, now)
         raise NotPermitted("password", WRONG)
-    store.failures.succeeded(username)
     self_ctx = RequestContext(actor=identity.username)
     if store.must_change(identity.username):
         if not password_stdin:

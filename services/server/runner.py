@@ -18,6 +18,14 @@ from services.server.workers import Workers
 log = structlog.get_logger()
 
 
+def trusted_proxies(setting: str) -> str | None:
+    """The proxies whose forwarding headers (X-Forwarded-For, X-Forwarded-Proto) are
+    believed, as uvicorn reads them; None when the setting names none, and the headers are
+    then ignored (each client is what its connection says)."""
+    entries = [entry.strip() for entry in setting.split(",") if entry.strip()]
+    return ",".join(entries) if entries else None
+
+
 class Server:
     """Starts and stops everything ``breach serve`` runs, in this process."""
 
@@ -71,6 +79,7 @@ class Server:
             target, delivery, self.capture = self.rt.smtp_target()
             self.workers = Workers(self.rt, target, delivery).start()
         self._socket = self.bind()
+        proxies = trusted_proxies(self.rt.settings.http_forwarded_allow_ips)
         config = uvicorn.Config(
             create_app(self.rt),
             log_config=None,
@@ -78,8 +87,10 @@ class Server:
             lifespan="off",
             server_header=False,
             timeout_graceful_shutdown=5,
-            proxy_headers=True,
-            forwarded_allow_ips=self.rt.settings.http_forwarded_allow_ips,
+            proxy_headers=proxies is not None,
+            # Never None: uvicorn would then read FORWARDED_ALLOW_IPS from the environment
+            # and trust loopback by default.
+            forwarded_allow_ips=proxies or "",
         )
         self._uvicorn = uvicorn.Server(config)
         sockets = [self._socket]

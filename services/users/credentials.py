@@ -3,13 +3,23 @@
 Secrets never enter the event log. Passwords are hashed with Argon2id; tokens and session ids
 are 256-bit random values, stored only as SHA-256 hashes, so a copy of these tables grants
 nothing. They live in their own SQLite file, or in their own tables of the PostgreSQL schema.
+
+Checking a password costs an Argon2id verification (64 MiB of memory by default), so a
+process runs at most ``concurrency`` of them at once, whichever face asks (sign-in, password
+change, the command line); a check that finds no free slot within ``slot_wait`` seconds is
+refused (:class:`~services.application.errors.Unavailable`) without being made. A sign-in
+attempt is also counted by the throttle (:mod:`services.users.throttle`) before it is checked.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,9 +27,10 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from services.application.errors import TryLater, Unavailable
 from services.storage.sql import Database
 from services.storage.sqlite import SQLiteDatabase
-from services.users.throttle import AccountFailures, ThrottleLimits
+from services.users.throttle import SignInAttempts, ThrottleLimits
 
 NO_PASSWORD = "!"  # noqa: S105  (a marker: no password can match it)
 """The stored hash of a user without a password (no Argon2id hash looks like it)."""
@@ -49,8 +60,15 @@ class CredentialStore:
         session_hours: float = 12.0,
         hash_memory_kib: int = 65536,
         throttle: ThrottleLimits | None = None,
+        concurrency: int = 2,
+        slot_wait: float = 1.5,
     ) -> None:
         self.session_lifetime = timedelta(hours=session_hours)
+        self.slot_wait = slot_wait
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._counting = threading.Lock()
+        self.verifications = 0
+        """Argon2id verifications this store has run (a count for tests and benchmarks)."""
         self._hasher = PasswordHasher(time_cost=3, memory_cost=hash_memory_kib, parallelism=4)
         self._dummy = self._hasher.hash("no such user")
         self.db: Database = (
@@ -73,8 +91,8 @@ class CredentialStore:
                 "username TEXT NOT NULL, csrf TEXT NOT NULL, expires TEXT NOT NULL)"
             )
         self.throttle = throttle or ThrottleLimits()
-        self.failures = AccountFailures(self.db, self.throttle)
-        """Failed sign-ins per account (see :mod:`services.users.throttle`)."""
+        self.attempts = SignInAttempts(self.db, self.throttle)
+        """Sign-in attempts counted as failures (see :mod:`services.users.throttle`)."""
 
     def _write(self, statement: str, params: tuple[object, ...]) -> None:
         with self.db.transaction() as c:
@@ -106,16 +124,58 @@ class CredentialStore:
         )
         return bool(rows and rows[0][0])
 
+    @contextmanager
+    def verification_slot(self) -> Iterator[None]:
+        """Hold one of the process's password-check slots, waiting at most
+        :attr:`slot_wait` seconds for one (:class:`Unavailable` when none frees up)."""
+        if not self._slots.acquire(timeout=self.slot_wait):
+            seconds = max(1, math.ceil(self.slot_wait))
+            raise Unavailable(
+                "password",
+                f"the server is busy checking other passwords: try again in {seconds} s",
+                seconds,
+            )
+        try:
+            yield
+        finally:
+            self._slots.release()
+
     def check_password(self, username: str, password: str) -> bool:
-        """Whether the password is the user's (constant work whether or not the user exists)."""
+        """Whether the password is the user's (the same work, in a slot, whether or not the
+        user exists); :class:`Unavailable` when no slot frees up in time."""
         rows = self.db.fetch(f"SELECT hash FROM {self._passwords} WHERE username = ?", (username,))
         usable = bool(rows) and rows[0][0] != NO_PASSWORD
         stored = rows[0][0] if usable else self._dummy
-        try:
-            ok = self._hasher.verify(stored, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        with self.verification_slot():
+            with self._counting:
+                self.verifications += 1
+            try:
+                ok = self._hasher.verify(stored, password)
+            except (VerificationError, InvalidHashError):
+                return False
         return bool(ok and usable)
+
+    def attempt(self, username: str, password: str, *, client: str, now: float) -> bool:
+        """A password tried to prove who one is (a sign-in, or the current password given to
+        change it) from ``client`` at ``now`` (epoch seconds). It is counted as a failure
+        before it is checked, in one step with the account's and the address's waits:
+        :class:`TryLater` while either holds it back (nothing checked). It is then checked
+        in a slot: :class:`Unavailable`, and uncounted, when none frees up. A right password
+        clears the account's failures."""
+        attempt, wait = self.attempts.begin(username, client, now)
+        if attempt is None:
+            seconds = max(1, math.ceil(wait))
+            raise TryLater(
+                "username", f"too many failed sign-ins: try again in {seconds} s", wait
+            )
+        try:
+            ok = self.check_password(username, password)
+        except Unavailable:
+            self.attempts.withdraw(attempt)
+            raise
+        if ok:
+            self.attempts.succeeded(attempt, username)
+        return ok
 
     def usernames(self) -> list[str]:
         """Every user with a password, in name order."""

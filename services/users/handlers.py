@@ -271,9 +271,13 @@ class UserHandlers(LedgerApplication):
         identity = self.identity(actor) if self.credentials is not None else None
         return identity is not None and identity.has(Role.ADMIN)
 
-    def login(self, username: str, password: str) -> Identity | None:
-        """The identity for a username and password, or None."""
-        if not self._store().check_password(username, password):
+    def login(self, username: str, password: str, client: str = "local") -> Identity | None:
+        """The identity for a username and password tried from ``client`` (an address; the
+        default stands for this machine), or None. The attempt is throttled
+        (:class:`~services.application.errors.TryLater`) and its check bounded
+        (:class:`~services.application.errors.Unavailable`) by the credential store."""
+        now = self.clock.now().timestamp()
+        if not self._store().attempt(username, password, client=client, now=now):
             return None
         return self.identity(username)
 

@@ -1,6 +1,10 @@
 """Who is using the dashboard and what they may do: the signed-in caller (or a redirect to
 the sign-in page), the CSRF check every form passes first, and the permission table of
-:mod:`services.access.permissions` enforced on the server for every page and change."""
+:mod:`services.access.permissions` enforced on the server for every page and change.
+
+A form's body is read only once its session has been found: without one, the browser is
+sent to the sign-in page and the body is left unread (and, being a request without
+credentials, held to the small anonymous body limit of :mod:`services.api.limits`)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from services.access.permissions import Permission
@@ -41,11 +46,21 @@ class WebRefusal(Exception):
 
 
 async def posted_form(request: Request) -> FormData:
-    """The submitted form (read before the route runs in its worker thread)."""
+    """The form of a signed-in user: the session is checked first (a redirect to the
+    sign-in page otherwise), then the form is read, before the route runs in its worker
+    thread."""
+    await run_in_threadpool(signed_in, request)
+    return await request.form()
+
+
+async def open_form(request: Request) -> FormData:
+    """A form sent before there is a session (signing in, a pending password change, signing
+    out): read as it is, its body bounded by the limit of the caller's credentials."""
     return await request.form()
 
 
 Posted = Annotated[FormData, Depends(posted_form)]
+OpenForm = Annotated[FormData, Depends(open_form)]
 
 
 def local_path(path: str) -> str:
@@ -57,7 +72,11 @@ def local_path(path: str) -> str:
 
 def signed_in(request: Request) -> Caller:
     """The caller of a page or form; without a live session, a redirect to the sign-in page
-    (and on to the password page while the user's password is one-time)."""
+    (and on to the password page while the user's password is one-time). Checked once per
+    request."""
+    checked = getattr(request.state, "signed_in", None)
+    if isinstance(checked, Caller):
+        return checked
     try:
         caller = authenticate(request)
     except Problem:
@@ -70,6 +89,7 @@ def signed_in(request: Request) -> Caller:
     credentials = runtime_of(request).app.credentials
     if caller.via_session and credentials is not None and credentials.must_change(caller.username):
         raise WebRedirect("/account/password")
+    request.state.signed_in = caller
     return caller
 
 

@@ -7,7 +7,6 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.api.auth import Caller
-from services.users.throttle import ClientFailures, ThrottleLimits
 from services.web import (
     assessment,
     board,
@@ -34,9 +33,6 @@ def install(app: FastAPI) -> None:
     """Add the dashboard's pages and static files to ``app`` (whose state holds the
     runtime)."""
     app.state.web_pending = PendingChanges()
-    credentials = app.state.runtime.app.credentials
-    limits = credentials.throttle if credentials is not None else ThrottleLimits()
-    app.state.web_sign_in_clients = ClientFailures(limits)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in routers():
         app.include_router(router)

@@ -4,15 +4,15 @@ The sign-in form is protected against login CSRF by a pre-session token: a rando
 an HttpOnly, SameSite=Strict cookie that the form must repeat. A user signing in with a
 one-time password gets no session at all, only a short-lived pending change (its own cookie
 and CSRF token) that can do nothing but set a new password; the session starts after that.
-Failed attempts are throttled per account and per client address
-(:mod:`services.users.throttle`): a held-back attempt gets 429 with Retry-After.
+Attempts are throttled per account and per client address (:mod:`services.users.throttle`):
+a held-back attempt gets 429 with Retry-After. Password checks are bounded per process by
+the credential store: an attempt that finds no free slot in time gets 503 with Retry-After.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
 import threading
 from dataclasses import dataclass
@@ -27,12 +27,11 @@ from services.api.auth import SESSION_COOKIE, authenticate
 from services.api.problems import Problem
 from services.api.runtime import runtime_of
 from services.application.context import RequestContext
-from services.application.errors import ServiceError
+from services.application.errors import ServiceError, TryLater
 from services.users.credentials import CredentialStore
-from services.users.throttle import ClientFailures
 from services.web.access import (
     PENDING_COOKIE,
-    Posted,
+    OpenForm,
     WebRedirect,
     WebRefusal,
     clear_cookie,
@@ -107,11 +106,9 @@ def pending_changes(request: Request) -> PendingChanges:
     return found
 
 
-def sign_in_clients(request: Request) -> ClientFailures:
-    """This process's count of failed sign-ins per client address."""
-    found = request.app.state.web_sign_in_clients
-    assert isinstance(found, ClientFailures)
-    return found
+def client_of(request: Request) -> str:
+    """The address a sign-in comes from (named by a trusted proxy, when one is configured)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 def credentials_of(request: Request) -> CredentialStore:
@@ -133,13 +130,12 @@ def _login_page(
     *,
     username: str = "",
     status: int = 200,
-    retry_after: float = 0.0,
+    refused: TryLater | None = None,
 ) -> Response:
     error = WRONG if status == 401 else None
-    if retry_after > 0:
-        seconds = math.ceil(retry_after)
-        status = 429
-        error = f"too many failed sign-ins: try again in {seconds} s"
+    if refused is not None:
+        status = refused.http_status
+        error = refused.reason
     response = page(
         request,
         "login.html",
@@ -149,8 +145,8 @@ def _login_page(
         username=username,
         error=error,
     )
-    if retry_after > 0:
-        response.headers["Retry-After"] = str(seconds)
+    if refused is not None:
+        response.headers["Retry-After"] = str(refused.retry_after_seconds)
     set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
     return response
 
@@ -169,7 +165,7 @@ def login_form(
 
 
 @router.post("/login")
-def login(request: Request, form: Posted) -> Response:
+def login(request: Request, form: OpenForm) -> Response:
     """Check the username and password; start a session, or a pending password change when
     the password is one-time. A failure says only that the pair is wrong."""
     token = request.cookies.get(LOGIN_COOKIE)
@@ -188,22 +184,13 @@ def login(request: Request, form: Posted) -> Response:
     target = local_path(text(form, "next") or "/")
     identity = None
     if 0 < len(username) <= USERNAME_MAX and 0 < len(password) <= PASSWORD_MAX:
-        now = rt.app.clock.now().timestamp()
-        client = request.client.host if request.client is not None else "unknown"
-        clients = sign_in_clients(request)
-        wait = max(store.failures.wait(username, now), clients.wait(client, now))
-        if wait > 0:
-            log.warning("signin.throttled", wait=round(wait, 1))
-            return _login_page(
-                request, token, target, username=username[:USERNAME_MAX], retry_after=wait
-            )
-        identity = rt.app.login(username, password)
+        try:
+            identity = rt.app.login(username, password, client_of(request))
+        except TryLater as e:
+            log.warning("signin.refused", status=e.http_status, wait=round(e.retry_after, 1))
+            return _login_page(request, token, target, username=username, refused=e)
         if identity is None:
-            store.failures.failed(username, now)
-            clients.failed(client, now)
             log.info("signin.failed")
-        else:
-            store.failures.succeeded(username)
     if identity is None:
         return _login_page(request, token, target, username=username[:USERNAME_MAX], status=401)
     old = request.cookies.get(SESSION_COOKIE)
@@ -229,7 +216,7 @@ def _start_session(
 
 
 @router.post("/logout")
-def logout(request: Request, form: Posted) -> Response:
+def logout(request: Request, form: OpenForm) -> Response:
     """End the session (or a pending password change)."""
     store = credentials_of(request)
     session_value = request.cookies.get(SESSION_COOKIE)
@@ -275,9 +262,17 @@ def _who_changes(request: Request) -> _Changer:
 
 
 def _password_page(
-    request: Request, who: _Changer, *, error: str | None = None, status: int = 200
+    request: Request,
+    who: _Changer,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    refused: TryLater | None = None,
 ) -> Response:
-    return page(
+    if refused is not None:
+        status = refused.http_status
+        error = f"{refused.field}: {refused.reason}"
+    response = page(
         request,
         "password.html",
         status=status,
@@ -287,6 +282,9 @@ def _password_page(
         pending=who.pending,
         error=error,
     )
+    if refused is not None:
+        response.headers["Retry-After"] = str(refused.retry_after_seconds)
+    return response
 
 
 @router.get("/account/password")
@@ -296,8 +294,9 @@ def password_form(request: Request) -> Response:
 
 
 @router.post("/account/password")
-def change_password(request: Request, form: Posted) -> Response:
-    """Set a new password; other sessions of the user end and this browser gets a new one."""
+def change_password(request: Request, form: OpenForm) -> Response:
+    """Set a new password; other sessions of the user end and this browser gets a new one.
+    The current password is tried as a sign-in is (throttled, its check bounded)."""
     who = _who_changes(request)
     if not _same(who.csrf, text(form, "csrf")):
         raise WebRefusal(
@@ -305,19 +304,23 @@ def change_password(request: Request, form: Posted) -> Response:
         )
     store = credentials_of(request)
     new = text(form, "new_password")
-    if not who.pending:
-        current = text(form, "current_password")
-        if not (0 < len(current) <= PASSWORD_MAX) or not store.check_password(
-            who.username, current
-        ):
-            return _password_page(request, who, error="current_password: is wrong", status=422)
     problem = None
-    if len(new) > PASSWORD_MAX:
-        problem = f"new_password: must be at most {PASSWORD_MAX} characters"
-    elif new != text(form, "confirm_password"):
-        problem = "confirm_password: the two new passwords differ"
-    elif store.check_password(who.username, new):
-        problem = "new_password: choose a password other than the current one"
+    try:
+        if not who.pending:
+            current = text(form, "current_password")
+            now = runtime_of(request).app.clock.now().timestamp()
+            if not (0 < len(current) <= PASSWORD_MAX) or not store.attempt(
+                who.username, current, client=client_of(request), now=now
+            ):
+                return _password_page(request, who, error="current_password: is wrong", status=422)
+        if len(new) > PASSWORD_MAX:
+            problem = f"new_password: must be at most {PASSWORD_MAX} characters"
+        elif new != text(form, "confirm_password"):
+            problem = "confirm_password: the two new passwords differ"
+        elif store.check_password(who.username, new):
+            problem = "new_password: choose a password other than the current one"
+    except TryLater as e:
+        return _password_page(request, who, refused=e)
     if problem is not None:
         return _password_page(request, who, error=problem, status=422)
     try:

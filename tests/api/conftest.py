@@ -76,6 +76,7 @@ def api_settings(tmp_path: Path) -> Settings:
         intake_secret=INTAKE_SECRET,
         password_hash_memory_kib=64,
         http_max_body=64 * 1024,
+        http_max_anonymous_body=8 * 1024,
         import_max_bytes=2 * 2**20,
     )
 

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
+import httpx
+
+from events.base import Cause
+from events.incident import Incident
+from events.values import IncidentType, LegalMoments, SourceChannel
 from services.audit.bundle import verify_bundle
 from services.audit.replay import replay_incident
 from tests.api.conftest import Api
 from tests.support.clocks import ManualClock
+from tests.support.server import serving
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 
@@ -169,6 +177,107 @@ def test_board_replay_shows_the_board_as_it_was(api: Api) -> None:
     bad = api.call("auditor", "GET", "/api/v1/replay", params={"at": "tomorrow"})
     assert (bad.status_code, bad.json()["field"]) == (422, "at")
     assert api.call("reporter", "GET", "/api/v1/replay", params={"at": "now"}).status_code == 403
+
+
+def seed_history(api: Api, incidents: int = 70, notes: int = 99) -> list[datetime]:
+    """About 7,000 events, an incident with its notes each minute (enough to make a
+    whole-board rebuild take a second or so); the moment just after each incident."""
+    clock = clock_of(api)
+    moments = []
+    for i in range(incidents):
+        cause = Cause(actor="seed", correlation_id="seed", at=clock.advance(minutes=1))
+        incident = Incident.report(
+            cause,
+            incident_id=uuid4(),
+            title=f"Seeded incident {i}",
+            description="",
+            reporter="seed",
+            source=SourceChannel.MONITORING,
+            incident_type=IncidentType.PHISHING,
+            moments=LegalMoments(discovered_at=cause.at),
+        )
+        for n in range(notes):
+            incident.add_note(cause, text=f"note {n}")
+        api.rt.app.save_aggregates([incident])
+        moments.append(cause.at + timedelta(seconds=30))
+    clock.advance(minutes=1)
+    return moments
+
+
+def replays_at_once(url: str, asks: list[tuple[str, datetime]]) -> list[httpx.Response]:
+    """Each (token, moment) asks for the board replay from its own thread, all together."""
+    start = threading.Barrier(len(asks))
+
+    def ask(item: tuple[str, datetime]) -> httpx.Response:
+        token, at = item
+        with httpx.Client(base_url=url, timeout=120) as client:
+            client.get("/healthz")
+            start.wait()
+            return client.get(
+                "/api/v1/replay",
+                params={"at": at.isoformat()},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+
+    with ThreadPoolExecutor(len(asks)) as pool:
+        return list(pool.map(ask, asks))
+
+
+def assert_too_many(answer: httpx.Response) -> None:
+    """A refused replay: 429 with Retry-After and a problem body naming ``at``."""
+    assert answer.status_code == 429, answer.text
+    assert int(answer.headers["Retry-After"]) >= 1
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["field"] == "at"
+
+
+def test_one_reader_gets_one_whole_board_replay_at_a_time(api: Api) -> None:
+    """Four whole-board replays asked at once by one auditor (each at another moment): one
+    is rebuilt and answered, the other three are refused at once with 429."""
+    moments = seed_history(api)
+    token = api.tokens["auditor"]
+    with serving(api.rt) as server:
+        answers = replays_at_once(server.url, [(token, m) for m in moments[10:50:10]])
+    assert sorted(a.status_code for a in answers) == [200, 429, 429, 429]
+    for answer in answers:
+        if answer.status_code != 200:
+            assert_too_many(answer)
+
+
+def test_whole_board_replays_are_bounded_across_readers(api: Api) -> None:
+    """With at most two whole-board replays at a time (the default), three readers asking
+    at once get two boards and one 429."""
+    moments = seed_history(api)
+    asks = [(api.tokens[r], moments[20 + i]) for i, r in enumerate(("auditor", "responder", "dpo"))]
+    with serving(api.rt) as server:
+        answers = replays_at_once(server.url, asks)
+    assert sorted(a.status_code for a in answers) == [200, 200, 429]
+    assert_too_many(next(a for a in answers if a.status_code != 200))
+
+
+def test_a_board_replay_is_rebuilt_once_per_log_position(api: Api) -> None:
+    """Asking again for a moment, or for another moment at the same log position, is
+    answered from the cache without a rebuild (the same board); a moment at another
+    position is rebuilt once and kept as well."""
+    _, between, after = triaged_an_hour_later(api)
+    replays = api.client.app.state.board_replays
+
+    def board(at: datetime) -> Any:
+        answer = api.call("auditor", "GET", "/api/v1/replay", params={"at": at.isoformat()})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    first = board(between)
+    assert replays.rebuilds == 1
+    assert board(between) == first
+    assert board(between + timedelta(seconds=1))["board"] == first["board"]
+    assert replays.rebuilds == 1
+    later = board(after)
+    assert later["position"] > first["position"]
+    assert replays.rebuilds == 2
+    assert board(between) == first
+    assert board(after) == later
+    assert replays.rebuilds == 2
 
 
 def test_verify_reports_an_intact_record_then_the_first_altered_event(api: Api) -> None:

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import structlog
 from fastapi.routing import APIRoute
 
-from services.api.app import API_PREFIX, api_routers
-from services.api.auth import SESSION_COOKIE
+from services.access.permissions import permissions_of
+from services.api.app import API_PREFIX, IMPORT_ROUTES, api_routers
+from services.api.auth import SESSION_COOKIE, Caller
 from services.api.limits import BodyLimit
 from services.application.context import RequestContext
 from services.config import LogFormat
@@ -75,8 +76,8 @@ def test_a_revoked_token_is_401(api: Api) -> None:
 
 
 def test_a_declared_body_over_the_limit_is_413_before_it_is_read(api: Api) -> None:
-    """A Content-Length over the limit is refused at once, before authentication or the
-    body, so even an unauthenticated request gets 413; nothing is appended."""
+    """A Content-Length over the limit is refused at once, before any byte of the body is
+    read, with or without credentials; nothing is appended."""
     limit = api.rt.settings.http_max_body
     before = api.events()
     huge = str(limit + 1)
@@ -126,25 +127,93 @@ def test_a_streamed_body_over_the_limit_is_413_and_appends_nothing(api: Api) -> 
     assert small.status_code == 201, small.text
 
 
-def test_paths_ending_in_people_take_the_import_limit(api: Api) -> None:
-    """The larger import limit applies to people uploads only."""
+def padded_people(size: int) -> bytes:
+    """A CSV people file of at least ``size`` bytes (a long attribute on each row)."""
+    rows = ["email,name,language,jurisdiction,notes"]
+    i = 0
+    while sum(len(r) + 1 for r in rows) < size:
+        rows.append(f"person{i}@example.org,Person {i},en,DE,{'n' * 400}")
+        i += 1
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_the_import_limit_is_for_importers_on_the_import_route_only(api: Api) -> None:
+    """A responder may send a people file over the general body limit to the import route
+    and it is imported; a reporter (no people.import) is held to the general limit there
+    (413 before the body is read), and so is a responder on other paths ending in /people;
+    nothing is appended by the refusals."""
+    settings = api.rt.settings
+    incident = api.report()["id"]
+    big = padded_people(settings.http_max_body + 1024)
+    assert settings.http_max_body < len(big) < settings.import_max_bytes
+    csv = {"Content-Type": "text/csv"}
+    before = api.events()
+    for role, path in (
+        ("reporter", f"{INCIDENTS}/{incident}/people"),
+        ("responder", f"{INCIDENTS}/{incident}/notes/people"),
+        ("responder", "/api/v1/people"),
+    ):
+        r = api.call(role, "POST", path, content=big, headers=csv)
+        assert r.status_code == 413, (role, path, r.status_code)
+        assert r.json()["field"] == "body"
+        assert f"limit of {settings.http_max_body} bytes" in r.json()["detail"]
+    assert api.events() == before
+    imported = api.call(
+        "responder", "POST", f"{INCIDENTS}/{incident}/people", content=big, headers=csv
+    )
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["imported"] == big.count(b"\n") - 1
+
+
+def test_without_valid_credentials_a_body_is_held_to_the_anonymous_limit(api: Api) -> None:
+    """Without credentials, or with a token that is not valid, a body over the anonymous
+    limit (yet under the general one) is refused with 413 naming that limit before the body
+    is read, on every path; the same body with a valid token is read (and judged)."""
+    settings = api.rt.settings
+    assert settings.http_max_anonymous_body < settings.http_max_body
+    body = b"x" * (settings.http_max_anonymous_body + 1)
+    incident = api.report()["id"]
+    before = api.events()
+    for path in (INCIDENTS, "/api/v1/intake/alerts", f"{INCIDENTS}/{incident}/people", "/login"):
+        for headers in ({}, {"Authorization": "Bearer bl_0123456789abcdef_nothing"}):
+            r = api.client.post(path, content=body, headers=headers)
+            assert r.status_code == 413, (path, headers, r.status_code)
+            assert r.json()["field"] == "body"
+            assert f"{settings.http_max_anonymous_body} bytes" in r.json()["detail"]
+    assert api.events() == before
+    judged = api.call(
+        "responder", "POST", INCIDENTS, content=body, headers={"Content-Type": "application/json"}
+    )
+    assert judged.status_code == 400, judged.text
+
+
+def test_the_body_limits_by_caller_and_route(api: Api) -> None:
+    """The limit is chosen from the caller and the exact route: anonymous, authenticated,
+    and the import limit only for POSTs to the two import routes by an importer."""
     settings = api.rt.settings
     limiter = BodyLimit(
         api.client.app,
-        default=settings.http_max_body,
-        overrides={"/people": settings.import_max_bytes},
+        anonymous=settings.http_max_anonymous_body,
+        authenticated=settings.http_max_body,
+        imports=settings.import_max_bytes,
+        import_routes=IMPORT_ROUTES,
     )
-    assert limiter.limit_for(f"{INCIDENTS}/0000/people") == settings.import_max_bytes
-    assert limiter.limit_for(INCIDENTS) == settings.http_max_body
-    assert limiter.limit_for("/api/v1/peoplex") == settings.http_max_body
-    r = api.call(
-        "responder",
-        "POST",
-        f"{INCIDENTS}/00000000-0000-4000-8000-000000000000/people",
-        content=b"x" * (settings.http_max_body + 1),
-        headers={"Content-Type": "text/csv"},
-    )
-    assert r.status_code != 413
+    responder = api.rt.app.identity_for_token(api.tokens["responder"])
+    reporter = api.rt.app.identity_for_token(api.tokens["reporter"])
+    assert responder is not None
+    assert reporter is not None
+    importer = Caller(responder, permissions_of(responder.roles))
+    other = Caller(reporter, permissions_of(reporter.roles))
+    people = f"{INCIDENTS}/0000/people"
+    assert limiter.limit_for("POST", people, importer) == settings.import_max_bytes
+    dashboard = "/incidents/0000/people"
+    assert limiter.limit_for("POST", dashboard, importer) == settings.import_max_bytes
+    assert limiter.limit_for("PUT", people, importer) == settings.http_max_body
+    assert limiter.limit_for("POST", f"{people}/x", importer) == settings.http_max_body
+    assert limiter.limit_for("POST", "/x/incidents/0000/people", importer) == settings.http_max_body
+    assert limiter.limit_for("POST", people, other) == settings.http_max_body
+    assert limiter.limit_for("POST", people, None) == settings.http_max_anonymous_body
+    assert limiter.limit_for("POST", INCIDENTS, importer) == settings.http_max_body
 
 
 def test_security_headers_are_on_every_answer(api: Api) -> None:

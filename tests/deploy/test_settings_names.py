@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 
@@ -112,3 +113,26 @@ def test_compose_environment_is_valid_settings(monkeypatch: pytest.MonkeyPatch) 
     assert settings.database_url is not None
     assert settings.database_url.get_secret_value().startswith("postgresql://breachledger:s3cret@")
     assert settings.smtp_url == "smtp://mailpit:1025"
+
+
+def test_forwarding_headers_are_believed_only_from_a_named_ingress() -> None:
+    """By default no forwarding header is believed; the ConfigMap trusts single addresses
+    only (never a network or '*'), under a comment marking them as the placeholder for the
+    ingress controller's; the env example leaves the setting at its default."""
+    name = "BREACH_HTTP_FORWARDED_ALLOW_IPS"
+    assert Settings.model_fields["http_forwarded_allow_ips"].default == ""
+    [configmap] = yaml_documents(K8S / "configmap.yaml")
+    trusted = [entry.strip() for entry in configmap["data"][name].split(",")]
+    assert trusted
+    for entry in trusted:
+        ipaddress.ip_address(entry)  # a single address: a network or '*' raises
+    lines = (K8S / "configmap.yaml").read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{name}:"))
+    comment = []
+    for line in reversed(lines[:at]):
+        if not line.strip().startswith("#"):
+            break
+        comment.append(line)
+    assert "PLACEHOLDER" in " ".join(comment)
+    assert "ingress controller" in " ".join(comment)
+    assert (name, "", False) in env_lines(EXAMPLE)

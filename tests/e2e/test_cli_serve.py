@@ -62,25 +62,41 @@ def test_second_start_prints_no_password_and_demo_fills_the_board(tmp_path: Path
     assert server.process.returncode == 0
 
 
+def attempt(url: str, client: str, username: str) -> int:
+    """A failed sign-in said (X-Forwarded-For) to come from ``client``: its status."""
+    with httpx.Client(base_url=url, headers={"X-Forwarded-For": client}) as web:
+        token = csrf_of(web.get("/login").text)
+        answer = web.post("/login", data={"csrf": token, "username": username, "password": "guess"})
+        return answer.status_code
+
+
 def test_sign_in_throttle_counts_the_client_a_trusted_proxy_names(tmp_path: Path) -> None:
-    """Behind a trusted proxy (loopback by default) the throttle counts the address in
-    X-Forwarded-For: thirty failures said to come from one client hold that client back
+    """Behind a proxy configured as trusted (loopback here) the throttle counts the address
+    in X-Forwarded-For: thirty failures said to come from one client hold that client back
     (429) while another client behind the same proxy is still answered."""
-    server = start_server(
-        tmp_path / "var", env={**FAST_HASH, "BREACH_HTTP_SECURE_COOKIES": "false"}
-    )
+    env = {
+        **FAST_HASH,
+        "BREACH_HTTP_SECURE_COOKIES": "false",
+        "BREACH_HTTP_FORWARDED_ALLOW_IPS": "127.0.0.1",
+    }
+    server = start_server(tmp_path / "var", env=env)
     try:
+        assert [attempt(server.url, "203.0.113.7", f"user{i}") for i in range(30)] == [401] * 30
+        assert attempt(server.url, "203.0.113.7", "admin") == 429
+        assert attempt(server.url, "203.0.113.8", "admin") == 401
+    finally:
+        server.stop()
 
-        def attempt(client: str, username: str) -> int:
-            with httpx.Client(base_url=server.url, headers={"X-Forwarded-For": client}) as web:
-                token = csrf_of(web.get("/login").text)
-                answer = web.post(
-                    "/login", data={"csrf": token, "username": username, "password": "guess"}
-                )
-                return answer.status_code
 
-        assert [attempt("203.0.113.7", f"user{i}") for i in range(30)] == [401] * 30
-        assert attempt("203.0.113.7", "admin") == 429
-        assert attempt("203.0.113.8", "admin") == 401
+def test_by_default_a_forwarded_header_names_nobody(tmp_path: Path) -> None:
+    """With the default settings no forwarding header is believed: a local client naming
+    another address in X-Forwarded-For for each guess is still counted under its own, so
+    its fourth failure within the limit of three is held back (429)."""
+    env = {**FAST_HASH, "BREACH_HTTP_SECURE_COOKIES": "false", "BREACH_SIGNIN_CLIENT_FAILURES": "3"}
+    server = start_server(tmp_path / "var", env=env)
+    try:
+        named = [attempt(server.url, f"203.0.113.{i}", f"user{i}") for i in range(3)]
+        assert named == [401] * 3
+        assert attempt(server.url, "198.51.100.1", "admin") == 429
     finally:
         server.stop()

@@ -1,4 +1,5 @@
-"""Running ``breach serve`` in its own process for tests and benchmarks."""
+"""Running the HTTP server for tests and benchmarks: ``breach serve`` in its own process, or
+a runtime's server in the test's own process."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from services.bootstrap import Runtime
+from services.server.runner import Server
 
 BREACH = Path(sys.executable).parent / "breach"
 
@@ -73,3 +77,32 @@ def running_server(
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def serving(rt: Runtime) -> Iterator[Server]:
+    """The HTTP server of ``rt`` in this process on a free loopback port (no background
+    workers), for the duration of the block."""
+    server = Server(rt, host="127.0.0.1", port=0, workers=False).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """A memory figure of a process from ``/proc/<pid>/status`` (VmRSS: resident now;
+    VmHWM: the highest resident size so far), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise AssertionError(f"{field} not in /proc/{pid}/status")
+
+
+def bytes_read(pid: int) -> int:
+    """Bytes the process has read through system calls so far (``rchar`` of
+    ``/proc/<pid>/io``: sockets and files alike)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError(f"rchar not in /proc/{pid}/io")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.people import person, write_csv, write_jsonl
-from tests.web.conftest import Web
+from tests.web.conftest import Web, dashboard, settings_for
 
 
 def _upload(path: Path) -> dict[str, tuple[str, bytes, str]]:
@@ -89,3 +89,56 @@ def test_only_importers_see_the_form_and_may_post_it(web: Web, tmp_path: Path) -
     )
     assert forged.status_code == 403
     assert web.events() == before
+
+
+def _padded(path: Path, size: int) -> Path:
+    """A people file of at least ``size`` bytes (a long attribute on each row)."""
+    rows = []
+    i = 0
+    while sum(len(str(r)) for r in rows) < size:
+        rows.append({**person(i), "notes": "n" * 400})
+        i += 1
+    return write_csv(path, rows)
+
+
+def test_only_an_importer_may_send_a_people_file_over_the_general_limit(tmp_path: Path) -> None:
+    """With a general body limit of 64 KiB: a responder's 80 KiB people file is imported;
+    the same upload from a reporter (no people.import) is refused 413 by the general limit,
+    and without a session it is refused 413 by the anonymous limit, both before the form is
+    read; nothing is stored by either."""
+    settings = settings_for(tmp_path / "var").model_copy(
+        update={"http_max_body": 64 * 1024, "http_max_anonymous_body": 8 * 1024}
+    )
+    with dashboard(settings) as web:
+        incident = web.report()
+        people = _padded(tmp_path / "people.csv", 80 * 1024)
+        before = web.events()
+        reporter = web.sign_in("reporter")
+        refused = reporter.post(f"/incidents/{incident}/people", files=_upload(people))
+        assert refused.status_code == 413
+        assert "limit of 65536 bytes" in refused.json()["detail"]
+        anonymous = web.client().post(f"/incidents/{incident}/people", files=_upload(people))
+        assert anonymous.status_code == 413
+        assert "limit of 8192 bytes" in anonymous.json()["detail"]
+        assert web.events() == before
+        responder = web.sign_in("responder")
+        responder.get(f"/incidents/{incident}")
+        imported = responder.post(f"/incidents/{incident}/people", files=_upload(people))
+        assert imported.status_code == 200, imported.text
+        assert " imported, 0 already on record, 0 rejected." in imported.text
+
+
+def test_a_form_without_a_session_is_not_read(web: Web) -> None:
+    """A form posted without a session is sent to the sign-in page before its body is
+    parsed: even a malformed multipart body gets the redirect, not a parsing error."""
+    incident = web.report()
+    client = web.client()
+    for path in (f"/incidents/{incident}/people", f"/incidents/{incident}/note", "/users"):
+        answer = client.post(
+            path,
+            content=b"--b\r\nnot a part",
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, (path, answer.status_code)
+        assert answer.headers["location"].startswith("/login")

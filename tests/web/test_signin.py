@@ -3,16 +3,25 @@ of a one-time password."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from httpx import Response
 
 from services.api.app import create_app
-from services.bootstrap import bootstrap
+from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.users.credentials import CredentialStore
 from tests.support.clocks import ManualClock
-from tests.web.conftest import PASSWORD, SETUP, Web, csrf_of
+from tests.support.server import serving
+from tests.web.conftest import PASSWORD, SETUP, Web, add_user, csrf_of, settings_for
 
 
 def _login(client: TestClient, username: str, password: str) -> Response:
@@ -221,3 +230,142 @@ def test_one_address_guessing_across_accounts_waits_out_the_window(web: Web) -> 
     assert int(held.headers["Retry-After"]) > 14 * 60
     web.clock.advance(minutes=15)
     assert _login(client, "responder", PASSWORD).status_code == 303
+
+
+@dataclass
+class Site:
+    """A runtime on a manual clock served over real HTTP in this process."""
+
+    rt: Runtime
+    clock: ManualClock
+    url: str
+
+    @property
+    def store(self) -> CredentialStore:
+        """The runtime's credential store."""
+        assert self.rt.app.credentials is not None
+        return self.rt.app.credentials
+
+
+@contextmanager
+def served(tmp_path: Path, **values: Any) -> Iterator[Site]:
+    """The dashboard with one user, ``responder``, over HTTP; ``values`` override the
+    dashboard tests' settings."""
+    settings = settings_for(tmp_path / "var").model_copy(update=values)
+    clock = ManualClock()
+    rt = bootstrap(settings, clock=clock, configure_logs=False)
+    try:
+        add_user(rt, "responder", ["responder"])
+        with serving(rt) as server:
+            yield Site(rt, clock, server.url)
+    finally:
+        rt.close()
+
+
+def _browser(url: str) -> tuple[httpx.Client, str]:
+    """A client that has opened the sign-in page: (client, the form's token)."""
+    client = httpx.Client(base_url=url, timeout=60)
+    return client, csrf_of(client.get("/login").text)
+
+
+def _post(client: httpx.Client, token: str, username: str, password: str) -> httpx.Response:
+    return client.post("/login", data={"csrf": token, "username": username, "password": password})
+
+
+def _at_once(url: str, guesses: list[tuple[str, str]]) -> list[httpx.Response]:
+    """Each (username, password) posted from its own client and thread, released together."""
+    browsers = [_browser(url) for _ in guesses]
+    start = threading.Barrier(len(guesses))
+
+    def send(i: int) -> httpx.Response:
+        client, token = browsers[i]
+        start.wait()
+        return _post(client, token, *guesses[i])
+
+    try:
+        with ThreadPoolExecutor(len(guesses)) as pool:
+            return list(pool.map(send, range(len(guesses))))
+    finally:
+        for client, _ in browsers:
+            client.close()
+
+
+def test_after_the_free_failures_only_one_of_twelve_concurrent_guesses_is_checked(
+    tmp_path: Path,
+) -> None:
+    """Once an account has used its five free failures and waited its second, twelve
+    guesses sent at the same moment are each counted before any is checked: one is verified
+    (a wrong password, 401); the other eleven are held back with 429 and Retry-After and
+    never verified."""
+    with served(tmp_path, password_hash_memory_kib=16384) as site:
+        client, token = _browser(site.url)
+        for _ in range(5):
+            assert _post(client, token, "responder", "not the password").status_code == 401
+        client.close()
+        site.clock.advance(seconds=1)
+        before = site.store.verifications
+        answers = _at_once(site.url, [("responder", f"guess {i}") for i in range(12)])
+        assert sorted(a.status_code for a in answers) == [401] + [429] * 11
+        held = [a for a in answers if a.status_code == 429]
+        assert all(int(a.headers["Retry-After"]) >= 1 for a in held)
+        assert all("too many failed sign-ins" in a.text for a in held)
+        assert site.store.verifications - before == 1
+
+
+def test_a_sign_in_that_finds_no_free_check_slot_is_answered_503_and_checks_nothing(
+    tmp_path: Path,
+) -> None:
+    """With one password check at a time, a 50 ms wait for it and checks taking over
+    100 ms (Argon2id at 64 MiB), of six sign-ins sent at once some find no slot: each of
+    those is answered 503 with Retry-After and verifies nothing, and every other one is a
+    checked wrong password (401)."""
+    with served(
+        tmp_path,
+        password_hash_memory_kib=65536,
+        signin_concurrency=1,
+        signin_queue_seconds=0.05,
+    ) as site:
+        before = site.store.verifications
+        answers = _at_once(site.url, [(f"nobody{i}", "a guess") for i in range(6)])
+        statuses = [a.status_code for a in answers]
+        busy = [a for a in answers if a.status_code == 503]
+        assert busy, statuses
+        assert set(statuses) <= {401, 503}, statuses
+        assert all(int(a.headers["Retry-After"]) >= 1 for a in busy)
+        assert all("busy" in a.text for a in busy)
+        assert site.store.verifications - before == statuses.count(401)
+
+
+def test_the_current_password_of_a_change_is_tried_as_a_sign_in_is(web: Web) -> None:
+    """A wrong current password on the change form counts against the account like a failed
+    sign-in: after five, even the right one is held back (429, Retry-After) unchecked; and
+    while every password-check slot is taken, the form is answered 503 with Retry-After."""
+    browser = web.sign_in("responder")
+    browser.get("/account/password")
+    store = web.rt.app.credentials
+    assert store is not None
+
+    def change(current: str) -> Response:
+        return browser.post(
+            "/account/password",
+            {
+                "current_password": current,
+                "new_password": "another long password",
+                "confirm_password": "another long password",
+            },
+        )
+
+    with store.verification_slot(), store.verification_slot():
+        busy = change(PASSWORD)
+    assert busy.status_code == 503
+    assert int(busy.headers["Retry-After"]) >= 1
+    for _ in range(5):
+        assert change("not the password").status_code == 422
+    before = store.verifications
+    held = change(PASSWORD)
+    assert held.status_code == 429
+    assert int(held.headers["Retry-After"]) >= 1
+    assert "too many failed sign-ins" in held.text
+    assert store.verifications == before
+    web.clock.advance(seconds=1)
+    assert change(PASSWORD).headers["location"] == "/?ok=password"

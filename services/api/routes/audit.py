@@ -27,6 +27,7 @@ from services.api.problems import Problem
 from services.api.runtime import runtime_of
 from services.application.errors import InvalidInput
 from services.audit import service
+from services.audit.board_replays import BoardReplays
 from services.audit.bundle import BundleError, verify_bundle
 from services.audit.replay import diff, replay_incident
 from services.bootstrap import Runtime
@@ -67,13 +68,21 @@ def reported_by(rt: Runtime, field: str, value: datetime, reported: datetime) ->
         raise InvalidInput(field, f"the incident was reported later ({reported.isoformat()})")
 
 
-@router.get("/replay", summary="The board as of a moment")
+@router.get(
+    "/replay",
+    summary="The board as of a moment",
+    responses={429: {"description": "Too many replays of the board are being rebuilt."}},
+)
 def board_replay(request: Request, caller: Replayer, at: Moment) -> Any:
     """Every incident as the board showed it at ``at``, rebuilt from the log up to the last
-    event recorded by then (its position is in the answer)."""
+    event recorded by then (its position is in the answer). A process rebuilds one board at
+    a time per user and ``BREACH_REPLAY_CONCURRENCY`` in all (429 with Retry-After beyond
+    that), and answers a moment it has rebuilt recently from its cache."""
     rt = runtime_of(request)
     when = moment(rt, "at", at, rt.app.clock.now())
-    position, rows = service.board_as_of(rt, when)
+    replays = request.app.state.board_replays
+    assert isinstance(replays, BoardReplays)
+    position, rows = replays.board_as_of(rt, caller.username, when)
     return {"as_of": when.isoformat(), "position": position, "board": rows}
 
 

@@ -13,8 +13,9 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Liveness")
-def healthz() -> Any:
-    """The process answers."""
+async def healthz() -> Any:
+    """The process answers (on the event loop itself: no worker thread is needed, so it
+    answers while every worker thread is busy)."""
     return {"status": "ok"}
 
 
