@@ -15,7 +15,8 @@ app = typer.Typer(
         "breachledger: an event-sourced incident and personal-data-breach ledger.\n\n"
         "Every change is appended to an immutable log; boards and timelines are built "
         "from it. Exit status: 0 done, 2 refused input (nothing recorded), 3 conflict "
-        "with a concurrent change (nothing recorded), 1 internal error."
+        "with a concurrent change (nothing recorded), 5 verification failed (audit "
+        "verify), 1 internal error."
     ),
     no_args_is_help=True,
     add_completion=False,
