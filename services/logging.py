@@ -152,3 +152,15 @@ def configure_logging(settings: Settings | None = None, stream: TextIO | None = 
     root.setLevel(level)
     stdlib_logging.captureWarnings(False)  # let the next line take the current hook over
     stdlib_logging.captureWarnings(True)
+    threading.excepthook = _thread_failed
+
+
+def _thread_failed(args: threading.ExceptHookArgs) -> None:
+    """Log a thread's uncaught exception as one line (not printed raw on stderr)."""
+    if args.exc_type is SystemExit or args.exc_value is None:
+        return
+    structlog.get_logger().error(
+        "thread.failed",
+        thread=args.thread.name if args.thread is not None else None,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )

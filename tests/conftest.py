@@ -45,6 +45,7 @@ def _reset_logging() -> Iterator[None]:
     """Leave structlog and the standard library's root logger as each test found them."""
     yield
     import logging
+    import threading
 
     import structlog
 
@@ -55,3 +56,4 @@ def _reset_logging() -> Iterator[None]:
     for handler in [h for h in root.handlers if isinstance(h, StdlibHandler)]:
         root.removeHandler(handler)
     logging.captureWarnings(False)
+    threading.excepthook = threading.__excepthook__

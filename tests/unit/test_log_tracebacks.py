@@ -136,3 +136,24 @@ def test_an_unexpected_failure_in_a_command_without_a_ledger_logs_no_variables(
     for form in key_forms(SECRET):
         assert form not in captured.out + captured.err
     assert "locals" not in captured.out + captured.err
+
+
+def test_an_uncaught_exception_in_a_thread_is_one_json_line(tmp_path: Path) -> None:
+    """A thread that dies of an exception is logged as one JSON line naming the thread, with
+    the traceback as a field and none of its variables (not printed raw on stderr)."""
+    import threading
+
+    out = io.StringIO()
+    configure_logging(Settings(data_dir=tmp_path, log_format=LogFormat.JSON), stream=out)
+    thread = threading.Thread(target=fail_holding, args=(SECRET,), name="view-board")
+    thread.start()
+    thread.join()
+    (line,) = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert (line["event"], line["thread"], line["level"]) == (
+        "thread.failed",
+        "view-board",
+        "error",
+    )
+    assert "RuntimeError: the operation failed" in line["exception"]
+    for form in key_forms(SECRET):
+        assert form not in out.getvalue()
