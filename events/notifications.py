@@ -462,7 +462,8 @@ class NoticeSending(NoticeEvent):
 
 
 class NoticeSent(NoticeEvent):
-    """The server accepted the message."""
+    """The server accepted the message. ``reply`` is its reply reduced to the reply code,
+    the enhanced status code and a text without any address or the recipient's name."""
 
     message_id: str
     content_hash: str
@@ -476,7 +477,8 @@ class NoticeSent(NoticeEvent):
 
 
 class NoticeDeferred(NoticeEvent):
-    """A temporary failure; another attempt is due at ``next_attempt_at``."""
+    """A temporary failure; another attempt is due at ``next_attempt_at``. ``reason`` is the
+    server's reply or the relay error, reduced as :class:`NoticeSent`'s reply is."""
 
     reason: str
     next_attempt_at: AwareDatetime
@@ -493,7 +495,8 @@ class NoticeDeferred(NoticeEvent):
 
 
 class NoticeFailed(NoticeEvent):
-    """A permanent failure, or retries exhausted."""
+    """A permanent failure, or retries exhausted (``reason`` reduced as
+    :class:`NoticeSent`'s reply is)."""
 
     reason: str
 

@@ -1,8 +1,16 @@
 """structlog set-up: JSON lines off a terminal, readable lines on one, ids from context.
 
-Call :func:`configure_logging` once per process (the bootstrap does). Code logs through
-``structlog.get_logger()``; the incident and correlation ids of the request being served are
-bound with :func:`structlog.contextvars.bound_contextvars` and appear on every line.
+Call :func:`configure_logging` once per process (the bootstrap does; the ``breach`` entry
+point does first, with defaults, so no command ever runs with structlog's own defaults).
+Code logs through ``structlog.get_logger()``; the incident and correlation ids of the
+request being served are bound with :func:`structlog.contextvars.bound_contextvars` and
+appear on every line.
+
+Records of the standard library's loggers (uvicorn, asyncio, kafka, warnings, anything) go
+through the same processors (structlog's ``ProcessorFormatter``), so in JSON the log stays
+one object a line, with an exception's traceback in its ``exception`` field. A traceback is
+always the plain one: never the values of the frames' variables, which may hold keys or
+personal data.
 """
 
 from __future__ import annotations
@@ -82,28 +90,77 @@ redactor = PersonalDataRedactor()
 """The process's redactor; code that handles personal data registers values with it."""
 
 
-def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
-    """Configure structlog for this process, writing to ``stream`` (stderr by default)."""
+class StdlibHandler(stdlib_logging.Handler):
+    """Writes the standard library's records, rendered by structlog's processors, through
+    the writer structlog's own lines use (one lock, one write a line: lines never mix)."""
+
+    def __init__(self, out: TextIO, formatter: stdlib_logging.Formatter, level: int) -> None:
+        super().__init__(level)
+        self.writer = structlog.WriteLogger(out)
+        self.setFormatter(formatter)
+
+    def emit(self, record: stdlib_logging.LogRecord) -> None:
+        """Render one record and write it as one line."""
+        try:
+            self.writer.msg(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+def configure_logging(settings: Settings | None = None, stream: TextIO | None = None) -> None:
+    """Configure structlog and the standard library's logging for this process, writing to
+    ``stream`` (stderr by default); without settings, at the warning level in the format
+    that suits the stream."""
     out = stream if stream is not None else sys.stderr
-    fmt = settings.log_format
+    fmt = settings.log_format if settings is not None else LogFormat.AUTO
     if fmt is LogFormat.AUTO:
         fmt = LogFormat.CONSOLE if out.isatty() else LogFormat.JSON
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if fmt is LogFormat.JSON
-        else structlog.dev.ConsoleRenderer(colors=out.isatty())
+        else structlog.dev.ConsoleRenderer(
+            colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
-    level = stdlib_logging.getLevelNamesMapping()[settings.log_level.upper()]
+    name = settings.log_level if settings is not None else "warning"
+    level = stdlib_logging.getLevelNamesMapping()[name.upper()]
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    # format_exc_info renders the plain traceback (no variables) into the "exception" field.
+    final: list[structlog.types.Processor] = [
+        structlog.processors.format_exc_info,
+        redactor,
+        renderer,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redactor,
-            renderer,
-        ],
+        processors=[*shared, *final],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        logger_factory=structlog.WriteLoggerFactory(file=out),
         cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
+    )
+    root = stdlib_logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, StdlibHandler)]:
+        root.removeHandler(handler)
+    root.addHandler(StdlibHandler(out, formatter, level))
+    root.setLevel(level)
+    stdlib_logging.captureWarnings(False)  # let the next line take the current hook over
+    stdlib_logging.captureWarnings(True)
+    threading.excepthook = _thread_failed
+
+
+def _thread_failed(args: threading.ExceptHookArgs) -> None:
+    """Log a thread's uncaught exception as one line (not printed raw on stderr)."""
+    if args.exc_type is SystemExit or args.exc_value is None:
+        return
+    structlog.get_logger().error(
+        "thread.failed",
+        thread=args.thread.name if args.thread is not None else None,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
     )

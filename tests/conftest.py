@@ -42,8 +42,18 @@ def alice() -> RequestContext:
 
 @pytest.fixture(autouse=True)
 def _reset_logging() -> Iterator[None]:
-    """Leave structlog as each test found it."""
+    """Leave structlog and the standard library's root logger as each test found them."""
     yield
+    import logging
+    import threading
+
     import structlog
 
+    from services.logging import StdlibHandler
+
     structlog.reset_defaults()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, StdlibHandler)]:
+        root.removeHandler(handler)
+    logging.captureWarnings(False)
+    threading.excepthook = threading.__excepthook__

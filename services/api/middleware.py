@@ -1,14 +1,30 @@
 """Pure ASGI middleware of the HTTP edge: security headers on every answer, and one access
-log line per request naming the route template (never the values in the path or query)."""
+log line per request naming the route template (never the values in the path or query).
+
+It also answers for an unexpected failure inside the application: a 500 problem saying
+only "internal error" and the correlation id (the request's ``X-Correlation-Id`` when it is
+a valid one, else a new one), with the same headers as every other answer, logged once with
+its traceback as a field. Starlette's own last-resort handler sits outside this middleware
+(no headers, and it hands the exception on to the server to log again), so it never sees
+one.
+"""
 
 from __future__ import annotations
 
 import time
+from uuid import uuid4
 
 import structlog
+from pydantic import TypeAdapter, ValidationError
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.contextvars import bound_contextvars
+
+from services.api.problems import problem_response
+from services.application.context import CorrelationId
 
 log = structlog.get_logger()
+_CORRELATION: TypeAdapter[str] = TypeAdapter(CorrelationId)
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -31,9 +47,21 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
+def correlation_of(scope: Scope) -> str:
+    """The request's ``X-Correlation-Id`` when it is a valid one, else a new id."""
+    given = Headers(scope=scope).get("x-correlation-id")
+    if given is not None:
+        try:
+            return _CORRELATION.validate_python(given)
+        except ValidationError:
+            pass
+    return str(uuid4())
+
+
 class EdgeMiddleware:
-    """Adds security headers (and ``Cache-Control: no-store`` unless a route set one) and
-    logs each request's method, route template, status and duration."""
+    """Adds security headers (and ``Cache-Control: no-store`` unless a route set one), logs
+    each request's method, route template, status and duration, and turns an unexpected
+    failure into a bare 500 problem (see the module)."""
 
     def __init__(self, app: ASGIApp, docs_path: str) -> None:
         self.app = app
@@ -46,11 +74,13 @@ class EdgeMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        answered = False
         csp = DOCS_CSP if scope["path"] == self.docs_path else CSP
 
         async def decorated(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
+                answered = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
@@ -64,6 +94,20 @@ class EdgeMiddleware:
 
         try:
             await self.app(scope, receive, decorated)
+        except Exception:
+            correlation = correlation_of(scope)
+            with bound_contextvars(correlation_id=correlation):
+                log.exception(
+                    "http.failed",
+                    method=scope["method"],
+                    route=getattr(scope.get("route"), "path", "unmatched"),
+                    answered=answered,
+                )
+            if not answered:
+                answer = problem_response(
+                    500, "Internal error", "internal error", correlation_id=correlation
+                )
+                await answer(scope, receive, decorated)
         finally:
             route = scope.get("route")
             log.info(

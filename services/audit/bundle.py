@@ -19,12 +19,15 @@ import hashlib
 import hmac
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.application.encoding import canonical_json
 from services.audit.chain import ChainStore, event_digest, next_link, sign
@@ -145,19 +148,104 @@ class BundleVerdict:
     checkpoint: int | None = None
 
 
-def _read(path: Path) -> dict[str, bytes]:
+class _Checkpoint(BaseModel):
+    """The signed checkpoint a manifest names."""
+
+    model_config = ConfigDict(strict=True)
+
+    position: int
+    link: str
+    signature: str
+
+
+class _Manifest(BaseModel):
+    """The parts of a manifest the check reads."""
+
+    model_config = ConfigDict(strict=True)
+
+    positions: list[int]
+    start_link: str
+    checkpoint: _Checkpoint
+    files: dict[str, str]
+
+
+class _ChainRow(BaseModel):
+    """One line of chain.jsonl."""
+
+    model_config = ConfigDict(strict=True)
+
+    position: int
+    digest: str
+    link: str
+
+
+class _EventLine(BaseModel):
+    """One line of events.jsonl."""
+
+    model_config = ConfigDict(strict=True)
+
+    position: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: str
+    state_encoding: Literal["utf-8", "base64"]
+
+
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
+"""What reading a damaged (or unsupported) member of a .zip raises."""
+
+
+def unpacked_size(path: Path) -> int:
+    """How many bytes the members of the .zip at ``path`` say they unpack to (checked
+    before anything is unpacked); BundleError when it is no readable .zip."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(i.file_size for i in archive.infolist())
+    except _UNREADABLE:
+        raise BundleError("not a .zip bundle") from None
+
+
+def _read(path: Path) -> tuple[dict[str, bytes], list[str]]:
+    """The bundle's files (only those a bundle has; anything else is not read) and the
+    names of those present but damaged; BundleError when ``path`` is no bundle at all."""
+    names = ("manifest.json", "manifest.sig", *FILES)
     if path.is_dir():
-        return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z:
-            return {name: z.read(name) for name in z.namelist()}
-    raise BundleError(f"{path} is neither a bundle directory nor a .zip bundle")
+        return {n: (path / n).read_bytes() for n in names if (path / n).is_file()}, []
+    try:
+        if not zipfile.is_zipfile(path):
+            raise BundleError("not a .zip bundle nor a bundle directory")
+        archive = zipfile.ZipFile(path)
+    except _UNREADABLE:
+        raise BundleError("not a .zip bundle: it is damaged or truncated") from None
+    files: dict[str, bytes] = {}
+    damaged: list[str] = []
+    with archive:
+        present = set(archive.namelist())
+        for name in names:
+            if name not in present:
+                continue
+            try:
+                files[name] = archive.read(name)
+            except _UNREADABLE:
+                damaged.append(name)
+    return files, damaged
 
 
 def verify_bundle(path: Path, key: bytes) -> BundleVerdict:
     """Check a bundle offline: the manifest's signature, every file's hash, every event
-    against the chain, the chain's links, and the checkpoint's signature."""
-    files = _read(path)
+    against the chain, the chain's links, and the checkpoint's signature. A bundle that is
+    not a bundle directory nor a readable .zip raises BundleError; every other fault (a
+    damaged, missing, altered or malformed file, a wrong key) is a problem of the verdict."""
+    files, damaged = _read(path)
     verdict = BundleVerdict(ok=True)
 
     def bad(problem: str, position: int | None = None) -> None:
@@ -166,88 +254,83 @@ def verify_bundle(path: Path, key: bytes) -> BundleVerdict:
         if position is not None and verdict.first_bad_position is None:
             verdict.first_bad_position = position
 
+    for name in damaged:
+        bad(f"{name} is damaged: it cannot be unpacked from the .zip")
     for name in ("manifest.json", "manifest.sig", *FILES):
-        if name not in files:
+        if name not in files and name not in damaged:
             bad(f"{name} is missing")
     if not verdict.ok:
         return verdict
     manifest_bytes = files["manifest.json"]
     expected_sig = hmac.new(key, manifest_bytes, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(files["manifest.sig"].decode().strip(), expected_sig):
+    signature = files["manifest.sig"].decode("ascii", "replace").strip()
+    if not hmac.compare_digest(signature.encode(), expected_sig.encode()):
         bad("manifest.sig does not match: the manifest was altered, or the key is wrong")
     try:
-        manifest = json.loads(manifest_bytes)
-    except ValueError:
-        bad("manifest.json is not valid JSON")
+        manifest = _Manifest.model_validate_json(manifest_bytes)
+    except ValidationError:
+        bad("manifest.json is not a bundle manifest")
         return verdict
-    checkpoint = manifest["checkpoint"]
-    verdict.checkpoint = checkpoint["position"]
+    checkpoint = manifest.checkpoint
+    verdict.checkpoint = checkpoint.position
     if not hmac.compare_digest(
-        checkpoint["signature"], sign(key, checkpoint["position"], checkpoint["link"])
+        checkpoint.signature.encode(), sign(key, checkpoint.position, checkpoint.link).encode()
     ):
-        bad("the checkpoint's signature does not match", checkpoint["position"])
-    chain_rows = []
+        bad("the checkpoint's signature does not match", checkpoint.position)
+    chain_rows: list[_ChainRow] = []
     for number, raw in enumerate(files["chain.jsonl"].splitlines(), start=1):
         try:
-            chain_rows.append(json.loads(raw))
-        except ValueError:
-            bad(f"chain.jsonl line {number} is not JSON")
+            chain_rows.append(_ChainRow.model_validate_json(raw))
+        except ValidationError:
+            bad(f"chain.jsonl line {number} is not a chain link")
             return verdict
-    link = manifest["start_link"]
+    link = manifest.start_link
     digests: dict[int, str] = {}
-    previous = manifest["positions"][0] - 1 if manifest["positions"] else 0
+    previous = manifest.positions[0] - 1 if manifest.positions else 0
     for row in chain_rows:
-        if row["position"] != previous + 1:
+        if row.position != previous + 1:
             bad(f"chain.jsonl: position {previous + 1} missing or out of order", previous + 1)
             break
         try:
-            link = next_link(link, row["digest"])
+            link = next_link(link, row.digest)
         except (ValueError, TypeError):
-            bad(
-                f"chain.jsonl: the digest at position {row['position']} is malformed",
-                row["position"],
-            )
+            bad(f"chain.jsonl: the digest at position {row.position} is malformed", row.position)
             break
-        if link != row["link"]:
-            bad(
-                f"chain.jsonl: the link at position {row['position']} does not follow",
-                row["position"],
-            )
+        if link != row.link:
+            bad(f"chain.jsonl: the link at position {row.position} does not follow", row.position)
             break
-        digests[row["position"]] = row["digest"]
-        previous = row["position"]
-    if chain_rows and (chain_rows[-1]["position"], link) != (
-        checkpoint["position"],
-        checkpoint["link"],
-    ):
-        bad("the chain does not end in the signed checkpoint", checkpoint["position"])
+        digests[row.position] = row.digest
+        previous = row.position
+    if chain_rows and (chain_rows[-1].position, link) != (checkpoint.position, checkpoint.link):
+        bad("the chain does not end in the signed checkpoint", checkpoint.position)
     seen: list[int] = []
     for number, raw in enumerate(files["events.jsonl"].splitlines(), start=1):
         try:
-            line = json.loads(raw)
-        except ValueError:
-            bad(f"events.jsonl line {number} is not JSON")
+            line = _EventLine.model_validate_json(raw)
+            digest = _line_digest(line.model_dump())
+        except (ValidationError, ValueError):
+            bad(f"events.jsonl line {number} is not a bundle event")
             continue
-        position = line.get("position")
+        position = line.position
         if seen and position <= seen[-1]:
             bad(f"events.jsonl line {number}: position {position} out of order", position)
         seen.append(position)
-        if digests.get(position) != _line_digest(line):
+        if digests.get(position) != digest:
             bad(
                 f"events.jsonl line {number}: the event at position {position} differs from "
                 "the one the chain covers",
                 position,
             )
-    if seen != manifest["positions"]:
-        missing = sorted(set(manifest["positions"]) - set(seen))
-        extra = sorted(set(seen) - set(manifest["positions"]))
+    if seen != manifest.positions:
+        missing = sorted(set(manifest.positions) - set(seen))
+        extra = sorted(set(seen) - set(manifest.positions))
         bad(
             f"events.jsonl holds other positions than the manifest lists "
             f"(missing {missing[:5]}, unexpected {extra[:5]})",
-            (missing or extra or [None])[0],
+            (missing or extra)[0] if missing or extra else None,
         )
     for name in FILES:
-        if _sha(files[name]) != manifest["files"].get(name):
+        if _sha(files[name]) != manifest.files.get(name):
             bad(f"{name} does not match its hash in the manifest")
     verdict.events = len(seen)
     return verdict

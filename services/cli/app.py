@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 
-from services.cli.output import note
 from services.cli.state import CliState
 
 app = typer.Typer(
@@ -20,7 +20,7 @@ app = typer.Typer(
         "login`); operator commands (serve, worker, views, audit verify, init) need none. "
         "Exit status: 0 done, 2 refused input (nothing recorded), 3 conflict with a "
         "concurrent change (nothing recorded), 4 not permitted (sign in, or the role may "
-        "not), 5 audit verification failed, 1 internal error."
+        "not), 5 verification failed (audit verify), 1 internal error."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -56,9 +56,10 @@ def root(
 ) -> None:
     """Set up the shared state for the command that follows."""
     if os.environ.get("BREACH_ACTOR"):
-        note(
-            "BREACH_ACTOR is not read: commands act as the user your token proves "
-            "(`breach login USERNAME`)"
+        structlog.get_logger().warning(
+            "cli.actor_ignored",
+            hint="BREACH_ACTOR is not read: commands act as the user your token proves "
+            "(`breach login USERNAME`)",
         )
     state = CliState(data_dir=data_dir, token_file=token_file, verbose=verbose)
     ctx.obj = state

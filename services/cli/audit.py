@@ -11,7 +11,7 @@ import typer
 from services.access.permissions import Permission
 from services.application.errors import InvalidInput
 from services.audit import service
-from services.audit.bundle import BundleError, verify_bundle
+from services.audit.bundle import BundleError, BundleVerdict, verify_bundle
 from services.audit.replay import IncidentReplay, diff, replay_incident
 from services.cli.app import app, state_of
 from services.cli.guard import needs, operator
@@ -19,6 +19,9 @@ from services.cli.incidents import BOARD_COLUMNS, JsonOpt, _board_row
 from services.cli.output import emit_fields, emit_json, emit_table, error, say
 from services.timefmt import parse_time, show_time
 from services.vault.secrets import decode
+
+VERIFICATION_FAILED = 5
+"""The exit status of a verification that failed (1 stays an internal error)."""
 
 audit_app = typer.Typer(
     help="Verify the record and export the auditor's bundle.", no_args_is_help=True
@@ -198,15 +201,17 @@ def verify_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Verify the live record (or a bundle): the hash chain over every stored event and the
-    signed checkpoints. Exits 1 and names the first bad position when anything was altered."""
+    signed checkpoints. When anything was altered, damaged or is missing, or the key is not
+    the one that signed, prints one line naming it (and the first bad position) and exits 5."""
     state = state_of(ctx)
     if bundle is not None:
         if not bundle.exists():
             raise InvalidInput("bundle", f"{bundle} does not exist")
+        key = _key(state)
         try:
-            verdict = verify_bundle(bundle, _key(state))
+            verdict = verify_bundle(bundle, key)
         except BundleError as e:
-            raise InvalidInput("bundle", str(e)) from None
+            verdict = BundleVerdict(ok=False, problems=[f"bundle: {e}"])
         doc: dict[str, Any] = {
             "ok": verdict.ok,
             "events": verdict.events,
@@ -232,9 +237,10 @@ def verify_cmd(
         say(f"verified: {what}, chain and signed checkpoints intact")
     else:
         reason = doc.get("reason") or "; ".join(doc.get("problems", []))
-        error(f"verification failed at position {doc['first_bad_position']}: {reason}")
+        where = doc["first_bad_position"]
+        error(f"verification failed{'' if where is None else f' at position {where}'}: {reason}")
     if not doc["ok"]:
-        raise typer.Exit(1)
+        raise typer.Exit(VERIFICATION_FAILED)
 
 
 @audit_app.command("export")

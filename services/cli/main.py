@@ -25,10 +25,12 @@ from services.cli import (  # noqa: F401  (commands register themselves)
 )
 from services.cli.app import app
 from services.cli.output import error
+from services.logging import configure_logging
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``breach`` with ``argv``; return the exit status (0, 1, 2 or 3)."""
+    """Run ``breach`` with ``argv``; return the exit status (0, 1, 2, 3 or 5)."""
+    configure_logging()  # until a command's settings say otherwise; never structlog's own
     command = typer.main.get_command(app)
     try:
         status = command.main(

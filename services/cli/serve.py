@@ -12,7 +12,7 @@ import typer
 
 from services.cli.app import app, state_of
 from services.cli.guard import operator
-from services.cli.output import note, say
+from services.cli.output import say
 from services.users.first_admin import FIRST_ADMIN, ensure_first_admin
 
 
@@ -72,19 +72,19 @@ def serve(
     say(f"breachledger is running at {server.url}/  (API: {server.url}/api/v1/docs)")
     if password is not None:
         say(f"first account: {FIRST_ADMIN}   one-time password: {password}")
-        note("shown only now; you choose a new password at first sign-in")
+        say("shown only now; you choose a new password at first sign-in")
     if empty:
-        note("the store is empty: the board offers the demo incident (or restart with --demo)")
+        say("the store is empty: the board offers the demo incident (or restart with --demo)")
     if rt.pipeline is not None:
-        note(
+        say(
             "distributed mode: views, policies, dispatch and the audit chain are left to the "
             "`breach worker` processes"
         )
     elif not rt.settings.smtp_url and workers:
-        note("notices go to the local capture server; read them on the Mailbox page")
+        say("notices go to the local capture server; read them on the Mailbox page")
     if not _loopback(server.host):
-        note("listening beyond loopback: put TLS in front (the session cookie is Secure)")
-    note("press Ctrl-C to stop")
+        say("listening beyond loopback: put TLS in front (the session cookie is Secure)")
+    say("press Ctrl-C to stop")
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -26,6 +26,7 @@ from services.application.context import RequestContext
 from services.application.errors import InvalidInput, NotPermitted
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.logging import configure_logging
 from services.users.handlers import Identity
 
 
@@ -65,6 +66,7 @@ class CliState:
                 self._settings = Settings(**overrides)
             except ValidationError as e:
                 raise InvalidInput.from_validation(e, prefix="BREACH_") from None
+            configure_logging(self._settings)
         return self._settings
 
     @property

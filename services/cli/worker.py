@@ -12,7 +12,7 @@ import typer
 from services.application.errors import InvalidInput
 from services.cli.app import app, state_of
 from services.cli.guard import operator
-from services.cli.output import note
+from services.cli.output import say
 
 WORKER_HELP = """Run one long-running worker of the distributed mode until SIGTERM or Ctrl-C
 (the batch in hand is finished first). Restarted after any stop, even a kill, it resumes from
@@ -91,10 +91,10 @@ def worker(
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    note(f"{chosen.value} worker running; SIGTERM or Ctrl-C stops it after the current batch")
+    say(f"{chosen.value} worker running; SIGTERM or Ctrl-C stops it after the current batch")
     try:
         run_worker(rt, chosen, stop, options)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    note(f"{chosen.value} worker stopped")
+    say(f"{chosen.value} worker stopped")

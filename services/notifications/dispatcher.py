@@ -4,7 +4,8 @@ For each batch it (1) records every claimed notice as *sending* in one transacti
 hands the messages to SMTP over a small pool of persistent connections, then (3) records
 every outcome in one transaction: sent (Message-ID, content hash, the server's reply),
 deferred (4xx or a connection error: exponential backoff with jitter), or failed (5xx, or
-retries exhausted).
+retries exhausted). A reply or relay error is recorded only as its codes and a redacted text
+(:mod:`services.notifications.replies`): servers echo the recipient, the record must not.
 
 A crash between (1) and (3) leaves notices in *sending*: at most two batches (the one on the
 wire and the next one, claimed while it travels). On start, and again every lease while
@@ -43,6 +44,7 @@ from events.people import Sealed
 from services.access import actors
 from services.application.app import BreachLedger
 from services.notifications import message
+from services.notifications.replies import Recipient, reduce_reply
 from services.notifications.sender import SenderProcess
 from services.notifications.templates import Renderer
 from services.notifications.transport import Outcome, SmtpPool, SmtpTarget
@@ -78,10 +80,12 @@ class DispatchSettings:
 
 @dataclass
 class Claim:
-    """A notice marked sending, with its message."""
+    """A notice marked sending, with its message and who it is for (the address and name
+    its recorded outcome must not hold)."""
 
     notice: Notice
     recipient: str
+    name: str
     message: bytes
     content_hash: str
 
@@ -271,7 +275,7 @@ class Dispatcher:
                 (rendered.subject + "\0" + rendered.text + "\0" + rendered.html).encode()
             ).hexdigest()
             changed.append(notice)
-            claims.append(Claim(notice, address, body, digest))
+            claims.append(Claim(notice, address, name, body, digest))
         saved = {a.id for a in self._save(changed)}
         return [c for c in claims if c.notice.id in saved], cursor
 
@@ -293,18 +297,19 @@ class Dispatcher:
         now = cause.at
         for claim, outcome in zip(claims, outcomes, strict=True):
             notice = claim.notice
+            reply = str(reduce_reply(outcome.reply, Recipient(claim.recipient, claim.name)))
             if outcome.kind == "sent":
-                notice.sent(cause, content_hash=claim.content_hash, reply=outcome.reply)
+                notice.sent(cause, content_hash=claim.content_hash, reply=reply)
                 self.report.sent += 1
             elif outcome.kind == "temporary" and notice.state.attempts < self.settings.max_attempts:
                 notice.defer(
                     cause,
-                    reason=outcome.reply,
+                    reason=reply,
                     next_attempt_at=now + timedelta(seconds=self._backoff(notice.state.attempts)),
                 )
                 self.report.deferred += 1
             else:
-                reason = outcome.reply
+                reason = reply
                 if outcome.kind == "temporary":
                     reason = f"retries exhausted after {notice.state.attempts} attempts: {reason}"
                 notice.fail(cause, reason=reason)

@@ -401,3 +401,48 @@ def test_bundle_of_unknown_incident_is_404(api: Api) -> None:
     assert api.call("auditor", "GET", f"/api/v1/incidents/{MISSING}/bundle").status_code == 404
     bad = api.call("auditor", "GET", "/api/v1/incidents/abc/bundle")
     assert (bad.status_code, bad.json()["field"]) == (422, "incident_id")
+
+
+def test_damaged_bundles_are_answered_never_with_a_server_error(api: Api, tmp_path: Path) -> None:
+    """Not a zip or truncated: a 422 problem naming ``bundle``; a member's bytes flipped, a
+    member edited or missing, a bad signature: a failed verdict naming the file; never a
+    500, and the answer never holds the audit key."""
+    incident_id = api.report()["id"]
+    whole = download(api, incident_id, tmp_path).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(whole)) as z:
+        files = {name: z.read(name) for name in z.namelist()}
+        info = z.getinfo("events.jsonl")
+
+    def zipped(members: dict[str, bytes]) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in members.items():
+                z.writestr(name, data)
+        return buffer.getvalue()
+
+    flipped = bytearray(whole)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    flipped[start + info.compress_size // 2] ^= 0xFF
+    without = {k: v for k, v in files.items() if k != "manifest.sig"}
+    resigned = {**files, "manifest.sig": b"0" * 64}
+    edited = {**files, "events.jsonl": files["events.jsonl"].replace(b"Laptop", b"Tablet", 1)}
+    before = api.events()
+    for case, body, named in (
+        ("not a zip", b"PK\x03\x04 and then nothing", None),
+        ("truncated", whole[: len(whole) // 2], None),
+        ("flipped", bytes(flipped), "events.jsonl is damaged"),
+        ("missing", zipped(without), "manifest.sig is missing"),
+        ("resigned", zipped(resigned), "manifest.sig does not match"),
+        ("edited", zipped(edited), "events.jsonl"),
+    ):
+        r = api.call("auditor", "POST", "/api/v1/audit/bundle/verify", content=body)
+        if named is None:
+            assert r.status_code == 422, (case, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["field"] == "bundle"
+        else:
+            assert r.status_code == 200, (case, r.text)
+            assert r.json()["ok"] is False, case
+            assert any(named in p for p in r.json()["problems"]), (case, r.json())
+        assert api.rt.audit_key.hex()[:16] not in r.text
+    assert api.events() == before

@@ -49,7 +49,7 @@ def test_replay_diff_verify_and_export(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_tampering_makes_verify_fail_with_the_position(cli: Cli) -> None:
-    """An edited stored event: exit 1 and one line naming the first bad position."""
+    """An edited stored event: exit 5 and one line naming the first bad position."""
     incident = cli.ok("report", "--title", "Phish", "--discovered-at", "now").out.strip()
     cli.ok("note", incident[:8], "first note")
     cli.ok("note", incident[:8], "second note")
@@ -62,7 +62,7 @@ def test_tampering_makes_verify_fail_with_the_position(cli: Cli) -> None:
             (position,),
         )
     result = cli("audit", "verify")
-    assert result.code == 1
+    assert result.code == 5
     assert result.err.startswith(f"breach: error: verification failed at position {position}:")
 
 

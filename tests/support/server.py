@@ -3,6 +3,7 @@ a runtime's server in the test's own process."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -36,21 +37,26 @@ class ServerProcess:
         return out
 
 
-def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> ServerProcess:
-    """Start ``breach serve --port 0`` on ``data_dir``; return once it is answering."""
+def start_server(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> ServerProcess:
+    """Start ``breach serve --port 0`` on ``data_dir``; return once it is answering. With
+    ``log``, standard error (the log) goes to that file instead of joining the output."""
     environment = {
         **os.environ,
         "BREACH_DATA_DIR": str(data_dir),
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
-    proc = subprocess.Popen(
-        [str(BREACH), "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=environment,
-    )
+    with contextlib.ExitStack() as files:
+        stderr = files.enter_context(log.open("w")) if log is not None else subprocess.STDOUT
+        proc = subprocess.Popen(
+            [str(BREACH), "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=environment,
+        )
     assert proc.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + 60
@@ -69,10 +75,10 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
 
 @contextmanager
 def running_server(
-    data_dir: Path, *args: str, env: dict[str, str] | None = None
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, log: Path | None = None
 ) -> Iterator[ServerProcess]:
     """``breach serve`` for the duration of the block."""
-    server = start_server(data_dir, *args, env=env)
+    server = start_server(data_dir, *args, env=env, log=log)
     try:
         yield server
     finally:

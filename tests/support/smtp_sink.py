@@ -1,8 +1,11 @@
 """A real SMTP server for tests, in its own process: counts messages by Message-ID and can
 answer some of them with temporary (451) or permanent (550) refusals.
 
-Run as ``python -m tests.support.smtp_sink PORT STATE_FILE [--refuse-every N] [--fail-to X]``;
-on SIGTERM (and every 0.2 s) it writes its counts as JSON to STATE_FILE.
+Run as ``python -m tests.support.smtp_sink PORT STATE_FILE [--refuse-every N] [--fail-to X]
+[--greylist X] [--echo NAMES.json]``; on SIGTERM (and every 0.2 s) it writes its counts as
+JSON to STATE_FILE. ``--greylist X`` refuses X's first RCPT with 451. ``--echo`` names a JSON
+object of address to name: replies then echo the recipient's address and name, the way real
+servers do (a two-line 250 after DATA, 451 and 550 with ``<address>`` and the name).
 """
 
 from __future__ import annotations
@@ -25,10 +28,19 @@ _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MU
 class Sink:
     """Counts accepted messages by Message-ID; refuses some on purpose."""
 
-    def __init__(self, refuse_every: int, fail_to: set[str], keep: Path | None) -> None:
+    def __init__(
+        self,
+        refuse_every: int,
+        fail_to: set[str],
+        keep: Path | None,
+        greylist: set[str] | None = None,
+        names: dict[str, str] | None = None,
+    ) -> None:
         self.refuse_every = refuse_every
         self.fail_to = fail_to
         self.keep = keep
+        self.greylist = set(greylist or ())
+        self.names = names
         self.seen = 0
         self.accepted: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -36,8 +48,17 @@ class Sink:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
+        name = (self.names or {}).get(address, "")
         if address in self.fail_to:
-            return "550 5.1.1 mailbox unavailable"
+            if self.names is None:
+                return "550 5.1.1 mailbox unavailable"
+            return (
+                f"550 5.1.1 <{address}>: Recipient address rejected: "
+                f"User unknown in virtual mailbox table ({name})"
+            )
+        if address in self.greylist:
+            self.greylist.discard(address)
+            return f"451 4.7.1 <{address}>: Recipient address rejected: Greylisted, {name}"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -52,6 +73,13 @@ class Sink:
             self.accepted[message_id] += 1
             if self.keep is not None:
                 (self.keep / f"{len(self.accepted):06d}-{self.seen}.eml").write_bytes(content)
+        if self.names is not None and envelope.rcpt_tos:
+            address = envelope.rcpt_tos[0]
+            local = address.split("@")[0]
+            return (
+                f"250-2.0.0 Ok: queued as {self.seen:06X} for {address.upper()}\r\n"
+                f"250 2.0.0 mailbox {local} of {self.names.get(address, '')}"
+            )
         return "250 2.0.0 OK"
 
     def state(self) -> dict[str, Any]:
@@ -72,9 +100,18 @@ def main() -> None:
     parser.add_argument("--refuse-every", type=int, default=0)
     parser.add_argument("--fail-to", action="append", default=[])
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--greylist", action="append", default=[])
+    parser.add_argument("--echo", type=Path)
     args = parser.parse_args()
-    sink = Sink(args.refuse_every, set(args.fail_to), args.keep)
-    controller = Controller(sink, hostname="127.0.0.1", port=args.port, decode_data=False)
+    names = json.loads(args.echo.read_text()) if args.echo else None
+    sink = Sink(args.refuse_every, set(args.fail_to), args.keep, set(args.greylist), names)
+    controller = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=args.port,
+        decode_data=False,
+        enable_SMTPUTF8=names is not None,
+    )
     controller.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
