@@ -11,7 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from services.storage.sql import Params
+
+log = structlog.get_logger()
 
 
 class SQLiteDatabase:
@@ -56,10 +60,15 @@ class SQLiteDatabase:
         with self._lock:
             self._db.execute(f"PRAGMA {statement}")
 
-    def reclaim(self, table: str) -> None:
+    def reclaim(self, *tables: str) -> None:
         """Deleted rows were overwritten in place (``secure_delete``); fold the write-ahead
-        log into the file and truncate it, so no copy remains there either."""
-        self.pragma("wal_checkpoint(TRUNCATE)")
+        log into the file and truncate it, so no copy remains there either. A reader of
+        another process holding an old snapshot past the busy timeout leaves the log as it
+        is (logged); the next reclaim or checkpoint folds it."""
+        with self._lock:
+            busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            log.warning("sqlite.checkpoint_busy", file=self.path.name)
 
     def close(self) -> None:
         """Close the file."""

@@ -1,4 +1,4 @@
-"""The vault: what the application uses to seal, open and shred personal data."""
+"""The vault: what the application uses to seal, open, find and shred personal data."""
 
 from __future__ import annotations
 
@@ -6,16 +6,23 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from events.people import Sealed
-from services.vault.keystore import SQLiteKeyStore
+from services.vault.keystore import Erasure, KeyStore
+from services.vault.lookup_index import LookupIndex
 from services.vault.sealing import Lookups, PersonData, open_sealed, seal
 
 
 class Vault:
-    """Seals with fresh per-person keys, opens while the key exists, shreds by destroying it."""
+    """Seals with fresh per-person keys, opens while the key exists, finds people by keyed
+    lookups of their address or reference, shreds by destroying keys and lookups."""
 
-    def __init__(self, keys: SQLiteKeyStore, lookups: Lookups) -> None:
+    def __init__(self, keys: KeyStore, lookups: Lookups) -> None:
         self.keys = keys
         self.lookups = lookups
+
+    @property
+    def index(self) -> LookupIndex:
+        """The lookup index kept beside the keys."""
+        return self.keys.index
 
     def seal_new(self, people: Sequence[PersonData]) -> list[Sealed]:
         """Seal each person's data under a new key of their own (keys saved first)."""
@@ -40,6 +47,10 @@ class Vault:
     def shred(self, key_ids: Sequence[UUID]) -> int:
         """Destroy keys for good; return how many existed."""
         return self.keys.destroy(key_ids)
+
+    def erase(self, erasure: Erasure) -> int:
+        """Destroy a person's keys and lookups at once (noted as pending until recorded)."""
+        return self.keys.erase(erasure)
 
     def close(self) -> None:
         """Release the key store."""
