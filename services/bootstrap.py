@@ -32,6 +32,7 @@ from services.notifications.settings import NoticeSettings
 from services.notifications.templates import NoticeTemplates
 from services.notifications.transport import SmtpTarget
 from services.notifications.views import Notifications, NotificationsProjection
+from services.people.import_files import Uploads
 from services.people.lookup_upgrade import build_lookup_index
 from services.people.people_view import People, PeopleProjection
 from services.policies.worker import Policies, Policy
@@ -172,6 +173,8 @@ class Runtime:
     audit_key: bytes
     notifications: Notifications
     playbooks: PlaybookCatalog
+    uploads: Uploads
+    """Where uploaded people files wait while they are imported."""
     database: PostgresDatabase | None = None
     """The PostgreSQL pool of the views, chain, keys and credentials (None on SQLite)."""
     pipeline: Pipeline | None = None
@@ -299,6 +302,8 @@ def bootstrap(
     if configure_logs:
         configure_logging(settings)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    uploads = Uploads(settings.data_dir / "uploads")
+    uploads.sweep()
     signal = SaveSignal()
     all_projections = projections()
     with _databases(settings) as database:
@@ -369,6 +374,7 @@ def bootstrap(
         audit_key=audit_key,
         notifications=notifications,
         playbooks=catalog,
+        uploads=uploads,
         database=database,
     )
     if settings.kafka_bootstrap_servers:

@@ -8,7 +8,6 @@ import asyncio
 import csv
 import io
 import json
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,11 +52,9 @@ def imported(api: Api, incident_id: str, rows: list[dict[str, Any]]) -> dict[str
 
 
 def upload_folders(api: Api) -> set[Path]:
-    """What uploads left in the data directory's upload area (and any import folder left in
-    the system's temporary directory, where uploads once waited)."""
+    """What uploads left in the data directory's upload area."""
     area = api.data_dir / "uploads"
-    left = set(area.iterdir()) if area.exists() else set()
-    return left | set(Path(tempfile.gettempdir()).glob("breach-import-*"))
+    return set(area.iterdir()) if area.exists() else set()
 
 
 def test_csv_import_reports_counts_and_rejections_without_values(api: Api) -> None:
@@ -407,6 +404,31 @@ def test_personal_data_stays_out_of_logs_and_urls(api: Api) -> None:
     text = json.dumps(logs, default=str) + " ".join(paths)
     for value in PLANTED.values():
         assert value not in text
+
+
+def test_an_upload_waits_in_the_data_directory_and_is_removed_after_its_import(
+    api: Api,
+) -> None:
+    """The uploaded file is imported from a private folder of <data_dir>/uploads (0700,
+    the file 0600), and the folder is gone once the answer is sent."""
+    incident = api.report()["id"]
+    seen: list[tuple[Path, int, int]] = []
+    real = api.rt.app.import_people
+
+    def watched(incident_id: Any, path: Path, *args: Any, **kwargs: Any) -> Any:
+        seen.append((path, path.parent.stat().st_mode & 0o777, path.stat().st_mode & 0o777))
+        return real(incident_id, path, *args, **kwargs)
+
+    api.rt.app.import_people = watched  # type: ignore[method-assign]
+    rows = [person(i) for i in range(3)]
+    rows.append({**person(9), "language": "elvish"})
+    report = imported(api, incident, rows)
+    assert (report["imported"], report["rejected"]) == (3, 1)
+    [(path, folder_mode, file_mode)] = seen
+    assert path.parent.parent == api.data_dir / "uploads"
+    assert (folder_mode, file_mode) == (0o700, 0o600)
+    assert not path.parent.exists()
+    assert list((api.data_dir / "uploads").iterdir()) == []
 
 
 def test_an_erased_person_exports_like_a_stranger_and_leaves_the_mailbox(api: Api) -> None:

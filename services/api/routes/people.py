@@ -3,15 +3,14 @@ data-subject rights (access, rectification, erasure) and the retention run.
 
 Personal data travels only in request bodies and in answers to callers who hold the rights
 permission; lookups by email or reference are POSTed, never put in a URL. An imported file
-is streamed to a private temporary file, imported as the console imports it, and removed.
-Once a person is erased, nothing finds them by address or reference: their export is a
-stranger's.
+is streamed to a private folder of the data directory's upload area, imported as the console
+imports it, and removed once the answer is sent (or the import fails). Once a person is
+erased, nothing finds them by address or reference: their export is a stranger's.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,11 +32,7 @@ from services.application.errors import InvalidInput, NotFound, PreconditionFail
 from services.bootstrap import Runtime
 from services.people import retention
 from services.people.handlers import ImportReport
-from services.people.import_files import (
-    open_private,
-    read_rejections,
-    temporary_folder,
-)
+from services.people.import_files import Upload, open_private, read_rejections
 from services.people.presentation import person_record
 
 router = APIRouter(tags=["people"])
@@ -119,9 +114,9 @@ async def _receive(request: Request, path: Path) -> None:
                 await run_in_threadpool(out.write, chunk)
 
 
-def _report_stream(report: ImportReport, folder: Path) -> Iterator[bytes]:
+def _report_stream(report: ImportReport, upload: Upload) -> Iterator[bytes]:
     """The import report as JSON, its rejected rows (row, field, reason) read from the
-    rejections file as they are sent; the temporary folder is removed at the end."""
+    rejections file as they are sent; the upload's folder is removed at the end."""
     try:
         counts = {
             "rows": report.rows,
@@ -137,7 +132,7 @@ def _report_stream(report: ImportReport, folder: Path) -> Iterator[bytes]:
             yield (b", " if i else b"") + json.dumps(item).encode()
         yield b"]}"
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        upload.close()
 
 
 @router.post(
@@ -173,8 +168,8 @@ async def import_people(incident_id: UUID, request: Request, caller: Importer) -
     incident = await run_in_threadpool(rt.app.load, incident_id, Incident)
     if incident.is_closed:
         raise RuleBroken("status", "the incident is closed; reopen it before importing")
-    folder = temporary_folder()
-    path = folder / f"people{suffix}"
+    upload = rt.uploads.new()
+    path = upload.folder / f"people{suffix}"
     try:
         await _receive(request, path)
         try:
@@ -183,9 +178,9 @@ async def import_people(incident_id: UUID, request: Request, caller: Importer) -
             raise _body_error(e, path.name) from None
         await run_in_threadpool(settle, request)
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        upload.close()
         raise
-    return StreamingResponse(_report_stream(report, folder), media_type="application/json")
+    return StreamingResponse(_report_stream(report, upload), media_type="application/json")
 
 
 @router.get("/incidents/{incident_id}/people", summary="Who an incident affects, in numbers")
