@@ -20,6 +20,7 @@ from services.config import Settings
 from services.containment.playbooks import PlaybookCatalog
 from services.containment.policies import ContainmentPolicy, PlaybookPolicy
 from services.containment.tasks_view import Tasks, TasksProjection
+from services.data_dir import make_private
 from services.feeds.signal import SaveSignal
 from services.feeds.store import StoreFeed
 from services.incidents.board import Board, IncidentBoardProjection
@@ -301,7 +302,7 @@ def bootstrap(
     settings = settings or Settings()
     if configure_logs:
         configure_logging(settings)
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
     uploads = Uploads(settings.data_dir / "uploads")
     uploads.sweep()
     signal = SaveSignal()
