@@ -42,6 +42,7 @@ from events.notifications import Campaign, Notice, NoticeStatus
 from events.people import Sealed
 from services.application.app import BreachLedger
 from services.notifications import message
+from services.notifications.replies import redact
 from services.notifications.sender import SenderProcess
 from services.notifications.templates import Renderer
 from services.notifications.transport import Outcome, SmtpPool, SmtpTarget
@@ -285,23 +286,25 @@ class Dispatcher:
         return float(delay * self.rng.uniform(0.8, 1.2))
 
     def record(self, claims: Sequence[Claim], outcomes: Sequence[Outcome]) -> None:
-        """Record every outcome of a batch in one transaction."""
+        """Record every outcome of a batch in one transaction (each reply without the
+        addresses it may name)."""
         cause = self.cause()
         now = cause.at
         for claim, outcome in zip(claims, outcomes, strict=True):
             notice = claim.notice
+            reply = redact(outcome.reply, claim.recipient)
             if outcome.kind == "sent":
-                notice.sent(cause, content_hash=claim.content_hash, reply=outcome.reply)
+                notice.sent(cause, content_hash=claim.content_hash, reply=reply)
                 self.report.sent += 1
             elif outcome.kind == "temporary" and notice.state.attempts < self.settings.max_attempts:
                 notice.defer(
                     cause,
-                    reason=outcome.reply,
+                    reason=reply,
                     next_attempt_at=now + timedelta(seconds=self._backoff(notice.state.attempts)),
                 )
                 self.report.deferred += 1
             else:
-                reason = outcome.reply
+                reason = reply
                 if outcome.kind == "temporary":
                     reason = f"retries exhausted after {notice.state.attempts} attempts: {reason}"
                 notice.fail(cause, reason=reason)

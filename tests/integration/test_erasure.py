@@ -25,6 +25,7 @@ from services.people.presentation import person_record
 from tests.support.clocks import ManualClock
 from tests.support.people import person, write_csv
 from tests.support.reports import report_input
+from tests.support.smtp import smtp_sink
 from tests.support.store import RawStore, Store
 
 PLANTED = {
@@ -492,3 +493,33 @@ def test_a_store_written_before_lookups_left_the_log_keeps_working(
     finally:
         again.close()
     assert recorded(settings) == 3
+
+
+def test_a_relay_reply_naming_the_recipient_is_recorded_without_the_address(
+    runtime: Runtime, incident: Any, alice: RequestContext, tmp_path: Path, settings: Settings
+) -> None:
+    """A relay refuses the planted address naming it in its reply: the failure is recorded
+    with the reply's codes but not the address, so no stored byte (the log included, which
+    an erasure cannot change) holds it outside the sealed data."""
+    from services.notifications.transport import SmtpTarget
+
+    runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice)
+    runtime.settle()
+    campaign = runtime.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
+    runtime.app.preview_campaign(campaign.id, alice)
+    runtime.app.approve_campaign(campaign.id, DPO)
+    runtime.app.start_dispatch(campaign.id, alice)
+    runtime.settle()
+    with smtp_sink(tmp_path, "--fail-to", PLANTED["email"]) as sink:
+        target = SmtpTarget("127.0.0.1", sink.port)
+        report = asyncio.run(runtime.dispatcher(target).run())
+    assert (report.sent, report.failed) == (2, 1)
+    [failed] = runtime.notifications.store.query("SELECT * FROM notices WHERE status = 'failed'")
+    assert failed["reason"].startswith("550 5.1.1 ")
+    assert "Recipient address rejected" in failed["reason"]
+    local = PLANTED["email"].split("@")[0]
+    raw = RawStore(settings)
+    assert local.encode() not in raw.event_bytes()
+    runtime.app.erase_person(runtime.app.person_on(incident.id, PLANTED["email"]).id, "r", alice)
+    runtime.settle()
+    assert local.encode() not in raw.everything()

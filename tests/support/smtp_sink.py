@@ -37,7 +37,8 @@ class Sink:
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         if address in self.fail_to:
-            return "550 5.1.1 mailbox unavailable"
+            # As relays answer (Postfix): naming the refused recipient.
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
