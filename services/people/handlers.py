@@ -363,17 +363,15 @@ class PeopleHandlers(IncidentHandlers):
             reason=reason.strip(),
         )
         vault.erase(erasure)
-        try:
-            return self.change(
-                target,
-                AffectedPerson,
-                ctx,
-                lambda p, cause: p.erase(cause, reason=reason, keys_destroyed=erasure.key_ids),
-                logged="person.erased",
-            )
-        finally:
-            if self.load(target, AffectedPerson).is_erased:
-                vault.keys.recorded(target)
+        erased = self.change(
+            target,
+            AffectedPerson,
+            ctx,
+            lambda p, cause: p.erase(cause, reason=reason, keys_destroyed=erasure.key_ids),
+            logged="person.erased",
+        )
+        vault.keys.recorded(target)
+        return erased
 
     def complete_erasures(self) -> int:
         """Record the erasures whose keys and lookups were destroyed but whose record a crash
