@@ -1,9 +1,10 @@
 """The people commands of the application: import, correct, erase, export.
 
-An import is processed in batches. For each batch, the people's ids are claimed in the key
-store's lookup index first (one row per incident and keyed hash of the address, unique, so
-the first claim wins and later imports find it), then their keys are created, then every new
-person is saved in one transaction of the log. A person's id is random: nothing in the log
+An import is processed in batches. For each batch, one transaction of the key store claims
+the people's ids in its lookup index (one row per incident and keyed hash of the address,
+unique, so the first claim wins and later imports find it) and gives those the log does not
+hold yet their keys and references; then every new person is saved in one transaction of
+the log. A person's id is random: nothing in the log
 derives from their address. Re-running a file (or resuming an interrupted one) adds nobody
 twice: a claimed id whose person the log lacks (an import cut short between the index and
 the log) is recorded then, under that id; two imports recording the same id at once collide
@@ -21,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import structlog
 from email_validator import EmailNotValidError, validate_email
@@ -170,66 +171,47 @@ class PeopleHandlers(IncidentHandlers):
             else:
                 unique[lookup] = person
         report.batches += 1
+        data = {lookup: p.data for lookup, p in unique.items()}
         for _ in range(self.import_attempts):
-            owners = vault.index.claim(incident.id, {lookup: uuid4() for lookup in unique})
-            present = self.existing_ids(list(owners.values()))
-            fresh = [
-                (p, owners[lookup]) for lookup, p in unique.items() if owners[lookup] not in present
-            ]
-            if not fresh:
+            enrolled = vault.enrol(incident.id, data, self.existing_ids)
+            if not enrolled:
                 report.already_present += len(unique)
                 return
-            if self._record_batch(incident, fresh, vault, ctx, source):
-                report.imported += len(fresh)
-                report.already_present += len(unique) - len(fresh)
-                return
-            log.info("people.import_raced", incident_id=str(incident.id), people=len(fresh))
+            redactor.remember(
+                *(
+                    v
+                    for lookup, _, _ in enrolled
+                    for v in (data[lookup].name, data[lookup].reference)
+                )
+            )
+            cause = self.cause(ctx)
+            people = [
+                AffectedPerson.record(
+                    cause,
+                    person_id=pid,
+                    incident_id=incident.id,
+                    language=unique[lookup].language,
+                    jurisdiction=unique[lookup].jurisdiction,
+                    sealed=sealed,
+                    source=source,
+                    row=unique[lookup].row,
+                )
+                for lookup, pid, sealed in enrolled
+            ]
+            try:
+                self.save_aggregates(people)
+            except IntegrityError:
+                # Another import recorded some of them first: their new keys protect
+                # nothing; read the batch again.
+                vault.shred([sealed.key_id for _, _, sealed in enrolled])
+                log.info("people.import_raced", incident_id=str(incident.id), people=len(people))
+                continue
+            report.imported += len(people)
+            report.already_present += len(unique) - len(people)
+            return
         raise Conflict(
             "people", "another import of the same people kept racing this one; try again"
         )
-
-    def _record_batch(
-        self,
-        incident: Incident,
-        fresh: list[tuple[PersonInput, UUID]],
-        vault: Vault,
-        ctx: RequestContext,
-        source: str,
-    ) -> bool:
-        """Seal and record people whose ids are claimed; False (their new keys destroyed)
-        when another import recorded one of them first."""
-        redactor.remember(*(v for p, _ in fresh for v in (p.data.name, p.data.reference)))
-        sealed = vault.seal_new([p.data for p, _ in fresh])
-        vault.index.set_references(
-            [
-                (
-                    pid,
-                    incident.id,
-                    vault.lookups.reference(p.data.reference) if p.data.reference else None,
-                )
-                for p, pid in fresh
-            ]
-        )
-        cause = self.cause(ctx)
-        people = [
-            AffectedPerson.record(
-                cause,
-                person_id=pid,
-                incident_id=incident.id,
-                language=p.language,
-                jurisdiction=p.jurisdiction,
-                sealed=s,
-                source=source,
-                row=p.row,
-            )
-            for (p, pid), s in zip(fresh, sealed, strict=True)
-        ]
-        try:
-            self.save_aggregates(people)
-        except IntegrityError:
-            vault.shred([s.key_id for s in sealed])
-            return False
-        return True
 
     def _people(
         self, found: list[tuple[UUID, UUID]], incident_id: UUID | None

@@ -12,17 +12,35 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.storage.sql import Database, chunks, marks
+from services.storage.sql import Cursor, Database, chunks, marks
 from services.storage.sqlite import SQLiteDatabase
 from services.vault.lookup_index import LOCK, LookupIndex
+
+CACHE_MIB = 64
+WAL_MIB = 64
+"""SQLite page cache and write-ahead log of the key store. Keys and lookups are written at
+random places of their trees (random ids, keyed hashes), so every batch of an import
+touches about as many pages as it has people: a cache and a log that hold several
+batches' pages let each page be read once and folded into the file once for several
+batches. An erasure still empties the log at once."""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """A person claimed for recording: their email lookup, id, and new key."""
+
+    lookup: str
+    person_id: UUID
+    key_id: UUID
+    key: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -45,7 +63,9 @@ class KeyStore:
     def __init__(self, database: Path | Database, master_key: bytes) -> None:
         self._wrap = AESGCM(master_key)
         self.db: Database = (
-            SQLiteDatabase(database, secure_delete=True) if isinstance(database, Path) else database
+            SQLiteDatabase(database, secure_delete=True, cache_mib=CACHE_MIB, wal_mib=WAL_MIB)
+            if isinstance(database, Path)
+            else database
         )
         self._table = self.db.table("person_keys")
         self._pending = self.db.table("pending_erasures")
@@ -65,15 +85,44 @@ class KeyStore:
 
     def create(self, count: int) -> list[tuple[UUID, bytes]]:
         """Create ``count`` new keys in one transaction and return them with their ids."""
+        with self.db.transaction() as c:
+            return self._create(c, count)
+
+    def _create(self, c: Cursor, count: int) -> list[tuple[UUID, bytes]]:
         now = datetime.now(UTC).isoformat()
         keys = [(uuid4(), AESGCM.generate_key(256)) for _ in range(count)]
         rows = []
         for key_id, key in keys:
             nonce = os.urandom(12)
             rows.append((str(key_id), nonce + self._wrap.encrypt(nonce, key, key_id.bytes), now))
-        with self.db.transaction() as c:
-            c.executemany(f"INSERT INTO {self._table} VALUES (?, ?, ?)", rows)
+        c.executemany(f"INSERT INTO {self._table} VALUES (?, ?, ?)", rows)
         return keys
+
+    def enrol(
+        self,
+        incident_id: UUID,
+        people: Mapping[str, str | None],
+        recorded: Callable[[Sequence[UUID]], set[UUID]],
+    ) -> list[Enrolment]:
+        """Claim ids for people of an incident, given as their email lookup and reference
+        lookup, in one transaction: each address gets a new random id unless the incident
+        has one for it already; those whose id the log has not ``recorded`` get a new key
+        and their reference. Return what the caller must now record in the log (people
+        already recorded are left out)."""
+        with self.db.transaction(lock=LOCK) as c:
+            candidates = {lookup: uuid4() for lookup in people}
+            owners = self.index.claim_in(c, incident_id, candidates, people)
+            present = recorded(list(owners.values()))
+            fresh = [lookup for lookup in people if owners[lookup] not in present]
+            keys = self._create(c, len(fresh))
+            # Ids claimed by an import cut short before it recorded them: this file's
+            # reference wins.
+            adopted = [(owners[k], people[k]) for k in fresh if owners[k] != candidates[k]]
+            self.index.set_references(c, adopted)
+        return [
+            Enrolment(lookup, owners[lookup], key_id, key)
+            for lookup, (key_id, key) in zip(fresh, keys, strict=True)
+        ]
 
     def get(self, key_ids: Iterable[UUID]) -> dict[UUID, bytes]:
         """The keys that still exist among ``key_ids`` (destroyed ones are absent)."""
@@ -161,7 +210,7 @@ class KeyStore:
 
     def _purge(self) -> None:
         """Make the database drop deleted rows' bytes now."""
-        self.db.reclaim(self._table, self._pending, *self.index.tables())
+        self.db.reclaim(self._table, self._pending, self.index.table)
 
     def close(self) -> None:
         """Release the database (an SQLite file is closed; a shared pool is left open)."""

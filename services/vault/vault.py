@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from uuid import UUID
 
 from events.people import Sealed
@@ -28,6 +28,24 @@ class Vault:
         """Seal each person's data under a new key of their own (keys saved first)."""
         keys = self.keys.create(len(people))
         return [seal(data, key_id, key) for data, (key_id, key) in zip(people, keys, strict=True)]
+
+    def enrol(
+        self,
+        incident_id: UUID,
+        people: Mapping[str, PersonData],
+        recorded: Callable[[Sequence[UUID]], set[UUID]],
+    ) -> list[tuple[str, UUID, Sealed]]:
+        """Claim ids for people of an incident (keyed by their email lookup) and seal those
+        the log has not ``recorded`` yet under new keys of their own (see
+        :meth:`KeyStore.enrol`); return (email lookup, person id, sealed data) of each."""
+        references = {
+            lookup: self.lookups.reference(data.reference) if data.reference else None
+            for lookup, data in people.items()
+        }
+        return [
+            (e.lookup, e.person_id, seal(people[e.lookup], e.key_id, e.key))
+            for e in self.keys.enrol(incident_id, references, recorded)
+        ]
 
     def reseal(self, data: PersonData, key_id: UUID) -> Sealed | None:
         """Seal corrected data under an existing key (None if the key was destroyed)."""

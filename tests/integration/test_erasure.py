@@ -444,7 +444,7 @@ def _old_person(rt: Runtime, incident_id: UUID, row: dict[str, Any], n: int) -> 
 def _forget_the_index(settings: Settings) -> None:
     """Drop the lookup index as if the key store predated it."""
     raw = RawStore(settings)
-    for table in ("person_emails", "person_references", "lookup_index_meta"):
+    for table in ("person_lookups", "lookup_index_meta"):
         raw.run("keys", f"DROP TABLE {table}")
 
 
