@@ -217,10 +217,11 @@ class PeopleHandlers(IncidentHandlers):
         self, found: list[tuple[UUID, UUID]], incident_id: UUID | None
     ) -> list[AffectedPerson]:
         """The recorded people among index rows (person, incident), oldest first; ids a cut
-        short import claimed but never recorded are left out."""
+        short import claimed but never recorded are left out, and so is anyone erased (an
+        erased person is found by nobody, whatever row may linger)."""
         ids = [p for p, i in found if incident_id is None or i == incident_id]
         loaded = self.load_many(ids)
-        people = [a for a in loaded.values() if isinstance(a, AffectedPerson)]
+        people = [a for a in loaded.values() if isinstance(a, AffectedPerson) and not a.is_erased]
         return sorted(people, key=lambda a: (a.state.recorded_at, str(a.id)))
 
     def people_by_email(self, email: str, incident_id: UUID | None = None) -> list[AffectedPerson]:
