@@ -11,6 +11,7 @@ erased, nothing finds them by address or reference: their export is a stranger's
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from events.incident import Incident
 from events.people import AffectedPerson
@@ -180,7 +182,13 @@ async def import_people(incident_id: UUID, request: Request, caller: Importer) -
     except BaseException:
         upload.close()
         raise
-    return StreamingResponse(_report_stream(report, upload), media_type="application/json")
+    stream = _report_stream(report, upload)
+    # The stream removes the folder when it ends; should the client leave before it starts,
+    # the folder goes when the answer is done with, or when the stream is collected.
+    weakref.finalize(stream, upload.close)
+    return StreamingResponse(
+        stream, media_type="application/json", background=BackgroundTask(upload.close)
+    )
 
 
 @router.get("/incidents/{incident_id}/people", summary="Who an incident affects, in numbers")
