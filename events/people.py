@@ -5,19 +5,22 @@ events in clear: they travel as :class:`Sealed` ciphertext under a per-person ke
 key store outside the event log. Erasing a person destroys that key (crypto-shredding) and
 records that it happened, without the data; the log stays whole and replays.
 
-``lookup`` is a keyed hash (HMAC) of the normalised email address, which lets the
-application find a person without storing the address.
+Nothing in these events derives from a person's address: their id is random, and the keyed
+hashes (HMAC) that find a person by address or reference live in the key store's lookup
+index, destroyed with their keys. Logs written before that change carry the keyed hashes in
+``PersonRecorded.lookup``/``reference_lookup`` and ``PersonCorrected``, and ids derived from
+them; those fields stay optional so such logs still decode, and are never written now.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.base import AggregateCreated, Cause, DomainEvent
 from events.errors import RuleViolation
@@ -40,6 +43,16 @@ class PersonStatus(StrEnum):
     ERASED = "erased"
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
+def _former_lookup() -> Any:
+    """A keyed hash that only logs written before the lookup index carry: decoded when
+    present, never written (left out of the stored event when None)."""
+    return Field(default=None, exclude_if=_absent)
+
+
 class PersonState(BaseModel):
     """What the aggregate knows about a person: routing facts and sealed data, never the
     personal data in clear."""
@@ -47,8 +60,6 @@ class PersonState(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     incident_id: UUID
-    lookup: str
-    reference_lookup: str | None
     language: str
     jurisdiction: str
     sealed: Sealed
@@ -66,8 +77,8 @@ class PersonRecorded(AggregateCreated):
     """A person affected by an incident was recorded (usually by an import)."""
 
     incident_id: UUID
-    lookup: str
-    reference_lookup: str | None = None
+    lookup: str | None = _former_lookup()
+    reference_lookup: str | None = _former_lookup()
     language: str
     jurisdiction: str
     sealed: Sealed
@@ -78,8 +89,6 @@ class PersonRecorded(AggregateCreated):
         """Start the person's record."""
         aggregate.state = PersonState(
             incident_id=self.incident_id,
-            lookup=self.lookup,
-            reference_lookup=self.reference_lookup,
             language=self.language,
             jurisdiction=self.jurisdiction,
             sealed=self.sealed,
@@ -91,8 +100,8 @@ class PersonRecorded(AggregateCreated):
 class PersonCorrected(PersonEvent):
     """A person's data was corrected (e.g. a new address), resealed; the reason says why."""
 
-    lookup: str
-    reference_lookup: str | None = None
+    lookup: str | None = _former_lookup()
+    reference_lookup: str | None = _former_lookup()
     language: str
     jurisdiction: str
     sealed: Sealed
@@ -111,8 +120,6 @@ class PersonCorrected(PersonEvent):
         )
         aggregate.state = state.model_copy(
             update={
-                "lookup": self.lookup,
-                "reference_lookup": self.reference_lookup,
                 "language": self.language,
                 "jurisdiction": self.jurisdiction,
                 "sealed": self.sealed,
@@ -151,8 +158,6 @@ class AffectedPerson(BaseAggregate[UUID]):
         *,
         person_id: UUID,
         incident_id: UUID,
-        lookup: str,
-        reference_lookup: str | None,
         language: str,
         jurisdiction: str,
         sealed: Sealed,
@@ -164,8 +169,6 @@ class AffectedPerson(BaseAggregate[UUID]):
             PersonRecorded,
             id=person_id,
             incident_id=incident_id,
-            lookup=lookup,
-            reference_lookup=reference_lookup,
             language=language,
             jurisdiction=jurisdiction,
             sealed=sealed,
@@ -183,8 +186,6 @@ class AffectedPerson(BaseAggregate[UUID]):
         self,
         cause: Cause,
         *,
-        lookup: str,
-        reference_lookup: str | None,
         language: str,
         jurisdiction: str,
         sealed: Sealed,
@@ -201,8 +202,6 @@ class AffectedPerson(BaseAggregate[UUID]):
             raise RuleViolation("reason", "must not be empty")
         self.trigger_event(
             PersonCorrected,
-            lookup=lookup,
-            reference_lookup=reference_lookup,
             language=language,
             jurisdiction=jurisdiction,
             sealed=sealed,

@@ -20,17 +20,21 @@ from services.config import Settings
 from services.containment.playbooks import PlaybookCatalog
 from services.containment.policies import ContainmentPolicy, PlaybookPolicy
 from services.containment.tasks_view import Tasks, TasksProjection
+from services.data_dir import make_private
 from services.feeds.signal import SaveSignal
 from services.feeds.store import StoreFeed
 from services.incidents.board import Board, IncidentBoardProjection
 from services.logging import configure_logging
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher, DispatchSettings
 from services.notifications.mailbox import CaptureServer, Mailbox, MailboxCheck
+from services.notifications.mailbox_policy import MailboxErasurePolicy
 from services.notifications.queueing import NoticeQueuePolicy, PeopleOf
 from services.notifications.settings import NoticeSettings
 from services.notifications.templates import NoticeTemplates
 from services.notifications.transport import SmtpTarget
 from services.notifications.views import Notifications, NotificationsProjection
+from services.people.import_files import Uploads
+from services.people.lookup_upgrade import build_lookup_index
 from services.people.people_view import People, PeopleProjection
 from services.policies.worker import Policies, Policy
 from services.projections.schema import Projection
@@ -169,6 +173,8 @@ class Runtime:
     audit_key: bytes
     notifications: Notifications
     playbooks: PlaybookCatalog
+    uploads: Uploads
+    """Where uploaded people files wait while they are imported."""
     database: PostgresDatabase | None = None
     """The PostgreSQL pool of the views, chain, keys and credentials (None on SQLite)."""
     pipeline: Pipeline | None = None
@@ -188,7 +194,7 @@ class Runtime:
 
     def mailbox(self) -> Mailbox:
         """The local capture server's mailbox."""
-        return Mailbox(self.settings.data_dir / "mailbox")
+        return Mailbox(mailbox_dir(self.settings))
 
     def smtp_target(self) -> tuple[SmtpTarget, DeliveryCheck | None, CaptureServer | None]:
         """Where notices go: the configured relay (``BREACH_SMTP_URL``; a bad URL raises
@@ -252,6 +258,29 @@ def _databases(settings: Settings) -> Iterator[PostgresDatabase | None]:
         raise
 
 
+def mailbox_dir(settings: Settings) -> Path:
+    """Where the local capture server keeps what it receives."""
+    return settings.data_dir / "mailbox"
+
+
+def erasure_policies(
+    settings: Settings, views: Views, notifications: Notifications
+) -> list[Policy]:
+    """The policies carrying an erasure beyond the store: with the local capture server
+    (no relay configured), deleting the erased person's messages from its mailbox. Not in
+    the distributed mode, where the capture server (if any) runs in a dispatcher process
+    with a data directory of its own."""
+    if settings.smtp_url or settings.kafka_bootstrap_servers:
+        return []
+    domain = settings.message_id_domain
+
+    def message_ids_of(person_id: UUID) -> list[str]:
+        views.catch_up_only("notifications")
+        return notifications.message_ids_of(person_id, domain)
+
+    return [MailboxErasurePolicy(mailbox_dir(settings), message_ids_of)]
+
+
 def throttle_limits(settings: Settings) -> ThrottleLimits:
     """The sign-in throttle's limits from the settings."""
     return ThrottleLimits(
@@ -272,7 +301,9 @@ def bootstrap(
     settings = settings or Settings()
     if configure_logs:
         configure_logging(settings)
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
+    uploads = Uploads(settings.data_dir / "uploads")
+    uploads.sweep()
     signal = SaveSignal()
     all_projections = projections()
     with _databases(settings) as database:
@@ -303,7 +334,9 @@ def bootstrap(
             store = SQLiteViewStore(settings.views_db, all_projections)
             chain = ChainStore(settings.audit_db)
         store.create_table()
+        build_lookup_index(app)
     app.import_max_bytes = settings.import_max_bytes
+    app.complete_erasures()
     feed = StoreFeed(
         app.recorder, app.mapper, signal=signal, poll_interval=settings.feed_poll_interval
     )
@@ -318,6 +351,7 @@ def bootstrap(
     views = Views(feed, store, all_projections)
     catalog = PlaybookCatalog.load(settings.templates_dir / "playbooks")
     people = People(store)
+    notifications = Notifications(store)
     audit_key = shared_secret(settings, "audit_key", "audit.key")
 
     def people_of(incident_id: UUID) -> list[dict[str, Any]]:
@@ -329,15 +363,20 @@ def bootstrap(
         app=app,
         feed=feed,
         views=views,
-        policies=Policies(feed, app, policies(app, catalog, people_of)),
+        policies=Policies(
+            feed,
+            app,
+            [*policies(app, catalog, people_of), *erasure_policies(settings, views, notifications)],
+        ),
         board=Board(store),
         obligations=Obligations(store, due_soon=timedelta(hours=settings.due_soon_hours)),
         tasks=Tasks(store),
         people=people,
         chain=chain,
         audit_key=audit_key,
-        notifications=Notifications(store),
+        notifications=notifications,
         playbooks=catalog,
+        uploads=uploads,
         database=database,
     )
     if settings.kafka_bootstrap_servers:

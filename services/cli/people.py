@@ -17,7 +17,6 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from events.people import AffectedPerson
 from services.access.permissions import Permission
 from services.application.errors import InvalidInput, NotFound
 from services.bootstrap import Runtime
@@ -99,14 +98,6 @@ def list_people(ctx: typer.Context, incident_id: IncidentArg, as_json: JsonOpt =
         say(f"  {key}: {counts or '-'}")
 
 
-def _records_for(rt: Runtime, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for row in rows:
-        person = rt.app.load(UUID(row["person_id"]), AffectedPerson)
-        out.append(person_record(rt, person))
-    return out
-
-
 @people_app.command("export")
 @needs(Permission.PEOPLE_RIGHTS)
 def export(
@@ -114,10 +105,10 @@ def export(
     email: Annotated[str, typer.Argument(help="The person's email address.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Everything held about a person across incidents (for an access request)."""
+    """Everything held about a person across incidents (for an access request). Once a
+    person is erased, nothing is held: the answer is the one for an address never held."""
     rt = state_of(ctx).fresh_runtime()
-    assert rt.app.vault is not None
-    records = _records_for(rt, rt.people.by_lookup(rt.app.vault.lookups.email(email)))
+    records = [person_record(rt, p) for p in rt.app.people_by_email(email)]
     if as_json:
         emit_json({"records": records})
         return
@@ -159,15 +150,12 @@ def export(
 def _target(
     rt: Runtime, incident_id: str | None, email: str | None, reference: str | None
 ) -> list[UUID]:
-    assert rt.app.vault is not None
     if reference is not None:
-        rows = rt.people.by_reference(rt.app.vault.lookups.reference(reference))
-        if incident_id is not None:
-            wanted = str(rt.board.resolve(incident_id))
-            rows = [r for r in rows if r["incident_id"] == wanted]
-        if not rows:
+        wanted = None if incident_id is None else rt.board.resolve(incident_id)
+        people = rt.app.people_by_reference(reference, wanted)
+        if not people:
             raise NotFound("reference", "no person has this reference")
-        return [UUID(r["person_id"]) for r in rows]
+        return [p.id for p in people]
     if incident_id is None or email is None:
         raise InvalidInput("person", "give --incident and --email, or --reference")
     return [rt.app.person_on(rt.board.resolve(incident_id), email).id]
@@ -221,8 +209,9 @@ def erase(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Erase a person's data by destroying their key (crypto-shredding); the erasure is
-    recorded (who, when, why) without the data, and the history still replays."""
+    """Erase a person's data by destroying their key (crypto-shredding) and the lookups that
+    find them; the erasure is recorded (who, when, why) without the data, and the history
+    still replays. Afterwards nothing finds them: their export is a stranger's."""
     state = state_of(ctx)
     rt = state.fresh_runtime()
     erased = [

@@ -292,7 +292,8 @@ class Dispatcher:
         return float(delay * self.rng.uniform(0.8, 1.2))
 
     def record(self, claims: Sequence[Claim], outcomes: Sequence[Outcome]) -> None:
-        """Record every outcome of a batch in one transaction."""
+        """Record every outcome of a batch in one transaction (each reply without the
+        addresses it may name)."""
         cause = self.cause()
         now = cause.at
         for claim, outcome in zip(claims, outcomes, strict=True):

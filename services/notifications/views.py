@@ -297,6 +297,16 @@ class Notifications:
             [str(person_id)],
         )
 
+    def message_ids_of(self, person_id: UUID, domain: str) -> list[str]:
+        """Every Message-ID a notice to the person was or would be sent under: the one each
+        attempt recorded, and the one it gets under ``domain`` (for notices not sent yet)."""
+        rows = self.store.query(
+            "SELECT notice_id, message_id FROM notices WHERE person_id = ?", [str(person_id)]
+        )
+        found = [r["message_id"] for r in rows if r["message_id"]]
+        found.extend(f"<{r['notice_id']}@{domain}>" for r in rows)
+        return list(dict.fromkeys(found))
+
     def due(self, now: datetime, limit: int, after: str = "") -> list[Row]:
         """Notices to send now (queued, or deferred and due, of dispatching campaigns), in
         id order after ``after`` (so a pass can page through them without revisiting)."""

@@ -1,8 +1,18 @@
 """The people commands of the application: import, correct, erase, export.
 
-An import is processed in batches; each batch (keys first, then one save of every new
-person) is all-or-nothing, and a person's id derives from the incident and the keyed hash of
-their address, so re-running a file (or resuming an interrupted one) adds nobody twice.
+An import is processed in batches. For each batch, one transaction of the key store claims
+the people's ids in its lookup index (one row per incident and keyed hash of the address,
+unique, so the first claim wins and later imports find it) and gives those the log does not
+hold yet their keys and references; then every new person is saved in one transaction of
+the log. A person's id is random: nothing in the log
+derives from their address. Re-running a file (or resuming an interrupted one) adds nobody
+twice: a claimed id whose person the log lacks (an import cut short between the index and
+the log) is recorded then, under that id; two imports recording the same id at once collide
+in the log, and the loser reads the batch again.
+
+Erasing destroys the person's keys and lookup rows in one transaction of the key store,
+noted as pending there until the log records the erasure (a start-up finishes one a crash
+interrupted).
 """
 
 from __future__ import annotations
@@ -12,29 +22,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
+import structlog
 from email_validator import EmailNotValidError, validate_email
+from eventsourcing.persistence import IntegrityError
 from pydantic import BaseModel, ConfigDict, Field
 
+from events.base import Cause
 from events.incident import Incident
 from events.people import AffectedPerson
 from services.application.context import RequestContext
-from services.application.errors import InvalidInput, NotFound, RuleBroken
+from services.application.errors import Conflict, InvalidInput, NotFound, RuleBroken
 from services.assessment.jurisdictions import is_known
 from services.incidents.handlers import IncidentHandlers
 from services.logging import redactor
 from services.people.rows import Progress, read_rows
 from services.people.validation import PersonInput, Rejection, check_row, normalise_language
+from services.vault.keystore import Erasure
+from services.vault.lookup_index import AddressTaken
 from services.vault.sealing import PersonData
 from services.vault.vault import Vault
 
-PEOPLE_NAMESPACE = uuid5(NAMESPACE_URL, "https://breachledger.invalid/affected-person")
-
-
-def person_id(incident_id: UUID, lookup: str) -> UUID:
-    """The id of a person on an incident: stable, and revealing nothing about them."""
-    return uuid5(PEOPLE_NAMESPACE, f"{incident_id}/{lookup}")
+log = structlog.get_logger()
 
 
 @dataclass
@@ -138,6 +148,10 @@ class PeopleHandlers(IncidentHandlers):
         )
         return report
 
+    import_attempts: int = 10
+    """How many times a batch is read again after a concurrent import recorded some of its
+    people first."""
+
     def _import_batch(
         self,
         incident: Incident,
@@ -148,54 +162,90 @@ class PeopleHandlers(IncidentHandlers):
         report: ImportReport,
         writer: _RejectionWriter,
     ) -> None:
-        lookups = [vault.lookups.email(p.data.email) for p in batch]
-        ids = [person_id(incident.id, lookup) for lookup in lookups]
-        existing = self.existing_ids(ids)
-        fresh: list[tuple[PersonInput, str, UUID]] = []
-        seen: set[UUID] = set()
-        for person, lookup, pid in zip(batch, lookups, ids, strict=True):
-            if pid in existing:
-                report.already_present += 1
-            elif pid in seen:
+        unique: dict[str, PersonInput] = {}
+        for person in batch:
+            lookup = vault.lookups.email(person.data.email)
+            if lookup in unique:
                 report.duplicates += 1
                 writer.write(Rejection(person.row, "email", "duplicate of an earlier row"))
             else:
-                seen.add(pid)
-                fresh.append((person, lookup, pid))
-        if not fresh:
-            report.batches += 1
-            return
-        redactor.remember(*(v for p, _, _ in fresh for v in (p.data.name, p.data.reference)))
-        sealed = vault.seal_new([p.data for p, _, _ in fresh])
-        cause = self.cause(ctx)
-        people = [
-            AffectedPerson.record(
-                cause,
-                person_id=pid,
-                incident_id=incident.id,
-                lookup=lookup,
-                reference_lookup=vault.lookups.reference(p.data.reference)
-                if p.data.reference
-                else None,
-                language=p.language,
-                jurisdiction=p.jurisdiction,
-                sealed=s,
-                source=source,
-                row=p.row,
-            )
-            for (p, lookup, pid), s in zip(fresh, sealed, strict=True)
-        ]
-        self.save_aggregates(people)
-        report.imported += len(people)
+                unique[lookup] = person
         report.batches += 1
+        data = {lookup: p.data for lookup, p in unique.items()}
+        for _ in range(self.import_attempts):
+            enrolled = vault.enrol(incident.id, data, self.existing_ids)
+            if not enrolled:
+                report.already_present += len(unique)
+                return
+            redactor.remember(
+                *(
+                    v
+                    for lookup, _, _ in enrolled
+                    for v in (data[lookup].name, data[lookup].reference)
+                )
+            )
+            cause = self.cause(ctx)
+            people = [
+                AffectedPerson.record(
+                    cause,
+                    person_id=pid,
+                    incident_id=incident.id,
+                    language=unique[lookup].language,
+                    jurisdiction=unique[lookup].jurisdiction,
+                    sealed=sealed,
+                    source=source,
+                    row=unique[lookup].row,
+                )
+                for lookup, pid, sealed in enrolled
+            ]
+            try:
+                self.save_aggregates(people)
+            except IntegrityError:
+                # Another import recorded some of them first: their new keys protect
+                # nothing; read the batch again.
+                vault.shred([sealed.key_id for _, _, sealed in enrolled])
+                log.info("people.import_raced", incident_id=str(incident.id), people=len(people))
+                continue
+            report.imported += len(people)
+            report.already_present += len(unique) - len(people)
+            return
+        raise Conflict(
+            "people", "another import of the same people kept racing this one; try again"
+        )
+
+    def _people(
+        self, found: list[tuple[UUID, UUID]], incident_id: UUID | None
+    ) -> list[AffectedPerson]:
+        """The recorded people among index rows (person, incident), oldest first; ids a cut
+        short import claimed but never recorded are left out, and so is anyone erased (an
+        erased person is found by nobody, whatever row may linger)."""
+        ids = [p for p, i in found if incident_id is None or i == incident_id]
+        loaded = self.load_many(ids)
+        people = [a for a in loaded.values() if isinstance(a, AffectedPerson) and not a.is_erased]
+        return sorted(people, key=lambda a: (a.state.recorded_at, str(a.id)))
+
+    def people_by_email(self, email: str, incident_id: UUID | None = None) -> list[AffectedPerson]:
+        """Every person recorded at this address (on one incident, if given); nobody once
+        they were erased."""
+        vault = self._vault()
+        return self._people(vault.index.by_email(vault.lookups.email(email)), incident_id)
+
+    def people_by_reference(
+        self, reference: str, incident_id: UUID | None = None
+    ) -> list[AffectedPerson]:
+        """Every person recorded with this external reference (on one incident, if given);
+        nobody once they were erased."""
+        vault = self._vault()
+        return self._people(
+            vault.index.by_reference(vault.lookups.reference(reference)), incident_id
+        )
 
     def person_on(self, incident_id: UUID, email: str) -> AffectedPerson:
         """The person with this address on an incident."""
-        lookup = self._vault().lookups.email(email)
-        try:
-            return self.load(person_id(incident_id, lookup), AffectedPerson)
-        except NotFound:
-            raise NotFound("email", "no such person on this incident") from None
+        found = self.people_by_email(email, incident_id)
+        if not found:
+            raise NotFound("email", "no such person on this incident")
+        return found[0]
 
     def view_person(self, person: AffectedPerson) -> PersonView:
         """A person with their data opened (None once erased)."""
@@ -216,9 +266,12 @@ class PeopleHandlers(IncidentHandlers):
     def correct_person(
         self, target: UUID, request: CorrectPerson | Mapping[str, Any], ctx: RequestContext
     ) -> AffectedPerson:
-        """Record corrected data for a person (resealed under the same key)."""
+        """Record corrected data for a person (resealed under the same key). The lookup
+        index follows a new address or reference before the correction is saved, and is
+        put back when it is not."""
         cmd = self.validated(CorrectPerson, request)
         vault = self._vault()
+        moved: dict[str, tuple[AffectedPerson, PersonData]] = {}
 
         def correct(person: AffectedPerson, cause: Any) -> None:
             current = None if person.is_erased else vault.open(person.state.sealed)
@@ -239,10 +292,6 @@ class PeopleHandlers(IncidentHandlers):
                 raise RuleBroken("person", "the person's data was erased; nothing to correct")
             person.correct(
                 cause,
-                lookup=vault.lookups.email(data.email),
-                reference_lookup=vault.lookups.reference(data.reference)
-                if data.reference
-                else None,
                 language=language,
                 jurisdiction=jurisdiction,
                 sealed=sealed,
@@ -250,26 +299,89 @@ class PeopleHandlers(IncidentHandlers):
                 changed=(data, language, jurisdiction)
                 != (current, person.state.language, person.state.jurisdiction),
             )
+            self._point_lookups(person, data)
+            moved["current"] = (person, current)
 
-        return self.change(target, AffectedPerson, ctx, correct, logged="person.corrected")
+        try:
+            return self.change(target, AffectedPerson, ctx, correct, logged="person.corrected")
+        except BaseException:
+            if "current" in moved:
+                person, current = moved["current"]
+                try:
+                    self._point_lookups(person, current)
+                except (RuleBroken, AddressTaken):
+                    log.warning("person.lookups_not_restored", person_id=str(person.id))
+            raise
+
+    def _point_lookups(self, person: AffectedPerson, data: PersonData) -> None:
+        """Make the lookup index find the person by ``data``'s address and reference."""
+        vault = self._vault()
+        try:
+            vault.keys.move_lookups(
+                person.id,
+                person.state.incident_id,
+                person.state.sealed.key_id,
+                vault.lookups.email(data.email),
+                vault.lookups.reference(data.reference) if data.reference else None,
+            )
+        except AddressTaken:
+            raise RuleBroken("email", "another person of this incident has this address") from None
+        except KeyError:
+            raise RuleBroken("person", "the person's data was erased; nothing to correct") from None
 
     def erase_person(self, target: UUID, reason: str, ctx: RequestContext) -> AffectedPerson:
-        """Destroy a person's keys, then record the erasure (who, when, why; no data)."""
+        """Destroy a person's keys and lookups, then record the erasure (who, when, why; no
+        data)."""
         vault = self._vault()
         person = self.load(target, AffectedPerson)
         if person.is_erased:
             raise RuleBroken("person", "the person's data was already erased")
         if not reason.strip():
             raise InvalidInput("reason", "must not be empty")
-        keys = person.state.key_ids
-        vault.shred(keys)
-        return self.change(
+        erasure = Erasure(
+            person_id=person.id,
+            key_ids=person.state.key_ids,
+            actor=ctx.actor,
+            correlation_id=ctx.correlation_id,
+            reason=reason.strip(),
+        )
+        vault.erase(erasure)
+        erased = self.change(
             target,
             AffectedPerson,
             ctx,
-            lambda p, cause: p.erase(cause, reason=reason, keys_destroyed=keys),
+            lambda p, cause: p.erase(cause, reason=reason, keys_destroyed=erasure.key_ids),
             logged="person.erased",
         )
+        vault.keys.recorded(target)
+        return erased
+
+    def complete_erasures(self) -> int:
+        """Record the erasures whose keys and lookups were destroyed but whose record a crash
+        prevented (on behalf of who asked, with their reason); return how many."""
+        vault = self._vault()
+        done = 0
+        for erasure in vault.keys.pending():
+            try:
+                person = self.load(erasure.person_id, AffectedPerson)
+            except NotFound:
+                vault.keys.recorded(erasure.person_id)
+                continue
+            if not person.is_erased:
+                cause = Cause(
+                    actor=erasure.actor,
+                    correlation_id=erasure.correlation_id,
+                    at=self.clock.now(),
+                )
+                person.erase(cause, reason=erasure.reason, keys_destroyed=erasure.key_ids)
+                try:
+                    self.save(person)
+                except IntegrityError:
+                    continue
+                done += 1
+                log.warning("person.erasure_completed", person_id=str(person.id))
+            vault.keys.recorded(erasure.person_id)
+        return done
 
 
 def _corrected(current: PersonData, cmd: CorrectPerson) -> PersonData:

@@ -1,8 +1,9 @@
 """The people view: who is affected by which incident, by status, language and jurisdiction.
 
-No personal data is kept here in clear: only ids, keyed lookups, routing facts, statuses and
-the sealed (encrypted) data the dispatcher opens. After an erasure the row stays (the person
-is shown as erased) without language, jurisdiction or sealed data.
+No personal data is kept here in clear, nor anything derived from it: only ids, routing
+facts, statuses and the sealed (encrypted) data the dispatcher opens. People are found by
+address or reference through the key store's lookup index, not here. After an erasure the
+row stays (the person is counted as erased) without language, jurisdiction or sealed data.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ PEOPLE = Table(
     columns={
         "person_id": "TEXT NOT NULL",
         "incident_id": "TEXT NOT NULL",
-        "lookup": "TEXT NOT NULL",
-        "reference_lookup": "TEXT",
         "language": "TEXT",
         "jurisdiction": "TEXT",
         "status": "TEXT NOT NULL",
@@ -34,7 +33,7 @@ PEOPLE = Table(
         "version": "INTEGER NOT NULL",
     },
     key=("person_id",),
-    indexes=(("incident_id", "status"), ("lookup",), ("reference_lookup",)),
+    indexes=(("incident_id", "status"),),
 )
 
 
@@ -42,7 +41,7 @@ class PeopleProjection:
     """Keeps the people view in step with person events."""
 
     name = "people"
-    version = 2
+    version = 3
     tables: Sequence[Table] = (PEOPLE,)
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
@@ -54,8 +53,6 @@ class PeopleProjection:
                 {
                     **key,
                     "incident_id": str(event.incident_id),
-                    "lookup": event.lookup,
-                    "reference_lookup": event.reference_lookup,
                     "language": event.language,
                     "jurisdiction": event.jurisdiction,
                     "status": PersonStatus.ACTIVE.value,
@@ -72,8 +69,6 @@ class PeopleProjection:
                 PEOPLE.name,
                 key,
                 {
-                    "lookup": event.lookup,
-                    "reference_lookup": event.reference_lookup,
                     "language": event.language,
                     "jurisdiction": event.jurisdiction,
                     "sealed": event.sealed.model_dump_json(),
@@ -139,16 +134,3 @@ class People:
                 sealed = row["sealed"]
                 out[UUID(row["person_id"])] = Sealed.model_validate_json(sealed) if sealed else None
         return out
-
-    def by_lookup(self, lookup: str) -> list[Row]:
-        """Every record of a person (by email lookup) across incidents."""
-        return self.store.query(
-            "SELECT * FROM people WHERE lookup = ? ORDER BY recorded_at", [lookup]
-        )
-
-    def by_reference(self, reference_lookup: str) -> list[Row]:
-        """Every record with this external reference across incidents."""
-        return self.store.query(
-            "SELECT * FROM people WHERE reference_lookup = ? ORDER BY recorded_at",
-            [reference_lookup],
-        )

@@ -196,10 +196,12 @@ class PostgresDatabase:
             raise DatabaseUnavailable(msg) from None
         self._opened = True
 
-    def reclaim(self, table: str) -> None:
-        """``VACUUM`` the table, so deleted rows leave its data pages now."""
+    def reclaim(self, *tables: str) -> None:
+        """``VACUUM`` the tables, so deleted rows leave their data pages now."""
+        if not tables:
+            return
         with self.connection() as conn:
-            conn.execute(f"VACUUM {table}")
+            conn.execute(f"VACUUM {', '.join(tables)}")
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:

@@ -67,8 +67,8 @@ class Database(Protocol):
         """Run a query outside any write transaction and return its rows."""
         ...
 
-    def reclaim(self, table: str) -> None:
-        """Make the database drop the bytes of ``table``'s deleted rows now (not at some
+    def reclaim(self, *tables: str) -> None:
+        """Make the database drop the bytes of ``tables``' deleted rows now (not at some
         later maintenance), so erased secrets do not linger in its files."""
         ...
 

@@ -1,53 +1,128 @@
-"""The key store: one AES key per person-record, wrapped by a master key, kept apart.
+"""The key store: one AES key per person-record, wrapped by a master key, kept apart from
+the log; beside the keys, the lookup index that finds a person by address or reference.
 
-Keys never go into the event log. Destroying a key is the erasure: the row is deleted, and
+Keys never go into the event log. Erasing a person deletes their keys and their lookup
+rows in one transaction (and notes the erasure as pending until the log records it), and
 the database is made to drop the deleted bytes at once (SQLite: ``secure_delete`` on and the
-write-ahead log truncated; PostgreSQL: the table vacuumed, so the dead row version is
-removed from its page rather than left for a later clean-up).
+write-ahead log truncated; PostgreSQL: the tables vacuumed, so the dead row versions are
+removed from their pages rather than left for a later clean-up).
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.storage.sql import Database, chunks, marks
+from services.storage.sql import Cursor, Database, chunks, marks
 from services.storage.sqlite import SQLiteDatabase
+from services.vault.lookup_index import LOCK, LookupIndex
+
+CACHE_MIB = 64
+WAL_MIB = 64
+"""SQLite page cache and write-ahead log of the key store. Keys and lookups are written at
+random places of their trees (random ids, keyed hashes), so every batch of an import
+touches about as many pages as it has people: a cache and a log that hold several
+batches' pages let each page be read once and folded into the file once for several
+batches. An erasure still empties the log at once."""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """A person claimed for recording: their email lookup, id, and new key."""
+
+    lookup: str
+    person_id: UUID
+    key_id: UUID
+    key: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """An erasure as the key store notes it until the log records it: whose, which keys,
+    and who asked and why (to record it on their behalf after a crash)."""
+
+    person_id: UUID
+    key_ids: tuple[UUID, ...]
+    actor: str
+    correlation_id: str
+    reason: str
 
 
 class KeyStore:
-    """Per-person data keys, each wrapped (AES-GCM) by the master key, in their own SQLite
-    file (given a path) or their own table of the PostgreSQL schema."""
+    """Per-person data keys, each wrapped (AES-GCM) by the master key, and the lookup
+    index, in their own SQLite file (given a path) or their own tables of the PostgreSQL
+    schema."""
 
     def __init__(self, database: Path | Database, master_key: bytes) -> None:
         self._wrap = AESGCM(master_key)
         self.db: Database = (
-            SQLiteDatabase(database, secure_delete=True) if isinstance(database, Path) else database
+            SQLiteDatabase(database, secure_delete=True, cache_mib=CACHE_MIB, wal_mib=WAL_MIB)
+            if isinstance(database, Path)
+            else database
         )
         self._table = self.db.table("person_keys")
+        self._pending = self.db.table("pending_erasures")
+        self.index = LookupIndex(self.db)
         with self.db.transaction(lock="keys") as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._table} ("
                 f"key_id TEXT PRIMARY KEY, wrapped {self.db.blob} NOT NULL, "
                 "created_at TEXT NOT NULL)"
             )
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._pending} (person_id TEXT PRIMARY KEY, "
+                "key_ids TEXT NOT NULL, actor TEXT NOT NULL, correlation_id TEXT NOT NULL, "
+                "reason TEXT NOT NULL, requested_at TEXT NOT NULL)"
+            )
+            self.index.create_tables(c)
 
     def create(self, count: int) -> list[tuple[UUID, bytes]]:
         """Create ``count`` new keys in one transaction and return them with their ids."""
+        with self.db.transaction() as c:
+            return self._create(c, count)
+
+    def _create(self, c: Cursor, count: int) -> list[tuple[UUID, bytes]]:
         now = datetime.now(UTC).isoformat()
         keys = [(uuid4(), AESGCM.generate_key(256)) for _ in range(count)]
         rows = []
         for key_id, key in keys:
             nonce = os.urandom(12)
             rows.append((str(key_id), nonce + self._wrap.encrypt(nonce, key, key_id.bytes), now))
-        with self.db.transaction() as c:
-            c.executemany(f"INSERT INTO {self._table} VALUES (?, ?, ?)", rows)
+        c.executemany(f"INSERT INTO {self._table} VALUES (?, ?, ?)", rows)
         return keys
+
+    def enrol(
+        self,
+        incident_id: UUID,
+        people: Mapping[str, str | None],
+        recorded: Callable[[Sequence[UUID]], set[UUID]],
+    ) -> list[Enrolment]:
+        """Claim ids for people of an incident, given as their email lookup and reference
+        lookup, in one transaction: each address gets a new random id unless the incident
+        has one for it already; those whose id the log has not ``recorded`` get a new key
+        and their reference. Return what the caller must now record in the log (people
+        already recorded are left out)."""
+        with self.db.transaction(lock=LOCK) as c:
+            candidates = {lookup: uuid4() for lookup in people}
+            owners = self.index.claim_in(c, incident_id, candidates, people)
+            present = recorded(list(owners.values()))
+            fresh = [lookup for lookup in people if owners[lookup] not in present]
+            keys = self._create(c, len(fresh))
+            # Ids claimed by an import cut short before it recorded them: this file's
+            # reference wins.
+            adopted = [(owners[k], people[k]) for k in fresh if owners[k] != candidates[k]]
+            self.index.set_references(c, adopted)
+        return [
+            Enrolment(lookup, owners[lookup], key_id, key)
+            for lookup, (key_id, key) in zip(fresh, keys, strict=True)
+        ]
 
     def get(self, key_ids: Iterable[UUID]) -> dict[UUID, bytes]:
         """The keys that still exist among ``key_ids`` (destroyed ones are absent)."""
@@ -73,9 +148,69 @@ class KeyStore:
         self._purge()
         return destroyed
 
+    def move_lookups(
+        self,
+        person_id: UUID,
+        incident_id: UUID,
+        key_id: UUID,
+        email: str,
+        reference: str | None,
+    ) -> None:
+        """Point the person's lookups at a corrected address and reference. Raises
+        :class:`~services.vault.lookup_index.AddressTaken` when another person of the
+        incident has the address, and KeyError when the person's key ``key_id`` is gone
+        (they were erased meanwhile: their lookups must not come back)."""
+        with self.db.transaction(lock=LOCK) as c:
+            c.execute(f"SELECT 1 FROM {self._table} WHERE key_id = ?", [str(key_id)])
+            if c.fetchone() is None:
+                raise KeyError(str(key_id))
+            self.index.move(c, person_id, incident_id, email, reference)
+        self._purge()
+
+    def erase(self, erasure: Erasure) -> int:
+        """Destroy a person's keys and lookup rows in one transaction, noting the erasure as
+        pending until :meth:`recorded`; return how many keys existed."""
+        destroyed = 0
+        with self.db.transaction(lock=LOCK) as c:
+            for chunk in chunks([str(k) for k in erasure.key_ids]):
+                c.execute(f"DELETE FROM {self._table} WHERE key_id IN ({marks(len(chunk))})", chunk)
+                destroyed += max(c.rowcount, 0)
+            self.index.forget(c, erasure.person_id)
+            c.execute(
+                f"INSERT INTO {self._pending} (person_id, key_ids, actor, correlation_id, "
+                "reason, requested_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [
+                    str(erasure.person_id),
+                    json.dumps([str(k) for k in erasure.key_ids]),
+                    erasure.actor,
+                    erasure.correlation_id,
+                    erasure.reason,
+                    datetime.now(UTC).isoformat(),
+                ],
+            )
+        self._purge()
+        return destroyed
+
+    def pending(self) -> list[Erasure]:
+        """Erasures done here whose record in the log is not confirmed yet."""
+        rows = self.db.fetch(
+            f"SELECT person_id, key_ids, actor, correlation_id, reason FROM {self._pending} "
+            "ORDER BY requested_at"
+        )
+        return [
+            Erasure(UUID(p), tuple(UUID(k) for k in json.loads(keys)), actor, corr, reason)
+            for p, keys, actor, corr, reason in rows
+        ]
+
+    def recorded(self, person_id: UUID) -> None:
+        """The log now records the person's erasure: forget that it was pending."""
+        with self.db.transaction() as c:
+            c.execute(f"DELETE FROM {self._pending} WHERE person_id = ?", [str(person_id)])
+        self._purge()
+
     def _purge(self) -> None:
         """Make the database drop deleted rows' bytes now."""
-        self.db.reclaim(self._table)
+        self.db.reclaim(self._table, self._pending, self.index.table)
 
     def close(self) -> None:
         """Release the database (an SQLite file is closed; a shared pool is left open)."""

@@ -3,13 +3,12 @@ uploaded through a form, imported as the API and the command line import it (all
 batches, nobody added twice), answered with the counts and the rejected rows' numbers,
 fields and reasons (never their values).
 
-The upload is written to a private temporary folder and removed, with its rejections
-report, before the page is answered.
+The upload is written to a private folder of the data directory's upload area and removed,
+with its rejections report, before the page is answered (whatever happened).
 """
 
 from __future__ import annotations
 
-import shutil
 from itertools import islice
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from services.access.permissions import Permission
 from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, ServiceError
 from services.people.handlers import ImportReport
-from services.people.import_files import open_private, read_rejections, temporary_folder
+from services.people.import_files import open_private, read_rejections
 from services.web.access import Posted, changer, parse_id, request_context
 from services.web.incident import failure_of, incident_page
 
@@ -58,21 +57,18 @@ def import_people(request: Request, incident_id: str, form: Posted) -> Response:
     upload = form.get("file")
     name = (upload.filename or "") if isinstance(upload, UploadFile) else ""
     suffix = Path(name).suffix.lower()
-    folder = temporary_folder()
-    try:
+    with rt.uploads.new() as held:
         try:
             if not isinstance(upload, UploadFile) or not name:
                 raise InvalidInput("file", "choose a CSV or JSON Lines file of the people")
             if suffix not in SUFFIXES:
                 raise InvalidInput("file", "the file must be CSV (.csv) or JSON Lines (.jsonl)")
-            path = folder / f"people{'.csv' if suffix == '.csv' else '.jsonl'}"
+            path = held.folder / f"people{'.csv' if suffix == '.csv' else '.jsonl'}"
             _save(upload, path)
             report = rt.app.import_people(target, path, request_context(request, caller, target))
         except ServiceError as e:
             return incident_page(request, caller, target, failure=failure_of("people", e, {}))
         rejections = list(islice(read_rejections(report), SHOWN_REJECTIONS))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
     settle(request)
     extra = {
         "flash": _summary(report),

@@ -4,17 +4,19 @@ logs and answers to callers without the rights permission."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from structlog.testing import capture_logs
 
-from services.people.import_files import TEMP_PREFIX
+from services.notifications.mailbox import CaptureServer, MailboxCheck
+from services.notifications.transport import SmtpTarget
 from tests.api.conftest import Api
 from tests.support.clocks import ManualClock
 from tests.support.people import person
@@ -49,16 +51,17 @@ def imported(api: Api, incident_id: str, rows: list[dict[str, Any]]) -> dict[str
     return dict(r.json())
 
 
-def temp_folders() -> set[Path]:
-    """Import folders left in the temporary directory."""
-    return set(Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"))
+def upload_folders(api: Api) -> set[Path]:
+    """What uploads left in the data directory's upload area."""
+    area = api.data_dir / "uploads"
+    return set(area.iterdir()) if area.exists() else set()
 
 
 def test_csv_import_reports_counts_and_rejections_without_values(api: Api) -> None:
     """An import answers its counts and each rejected row's number, field and reason, never
     the rejected value; sending the file again adds nobody; no temporary file is left."""
     incident = api.report()["id"]
-    left_before = temp_folders()
+    left_before = upload_folders(api)
     rows = [person(i) for i in range(12)]
     rows.append({**person(98), "email": PLANTED["name"] + " at planted dot net"})
     rows.append({**person(99), "language": "elvish"})
@@ -78,7 +81,7 @@ def test_csv_import_reports_counts_and_rejections_without_values(api: Api) -> No
     assert PLANTED["name"] not in json.dumps(report)
     again = imported(api, incident, rows[:12])
     assert (again["imported"], again["already_present"], again["rejections"]) == (0, 12, [])
-    assert temp_folders() == left_before
+    assert upload_folders(api) == left_before
     summary = api.call("auditor", "GET", f"/api/v1/incidents/{incident}/people").json()
     assert summary["total"] == 12
 
@@ -108,7 +111,7 @@ def test_bad_imports_are_refused_naming_the_field_and_store_nothing(api: Api) ->
     incident = api.report()["id"]
     closed = api.report()["id"]
     api.call("responder", "POST", f"/api/v1/incidents/{closed}/close", json={"resolution": "ok"})
-    left_before = temp_folders()
+    left_before = upload_folders(api)
     before = api.events()
     good = csv_body([person(1)])
     missing = "00000000-0000-4000-8000-000000000000"
@@ -137,14 +140,14 @@ def test_bad_imports_are_refused_naming_the_field_and_store_nothing(api: Api) ->
     ).json()
     assert header["detail"] == "body: the body: the header lacks the column(s) email"
     assert api.events() == before
-    assert temp_folders() == left_before
+    assert upload_folders(api) == left_before
 
 
 def test_a_streamed_body_is_cut_off_at_the_import_limit(api: Api) -> None:
     """A body sent in chunks without a declared length is refused (413) once it passes the
     import limit; nothing is stored and no temporary file is left."""
     incident = api.report()["id"]
-    left_before = temp_folders()
+    left_before = upload_folders(api)
     before = api.events()
 
     def chunks() -> Iterator[bytes]:
@@ -162,7 +165,7 @@ def test_a_streamed_body_is_cut_off_at_the_import_limit(api: Api) -> None:
     assert r.status_code == 413
     assert r.json()["field"] == "body"
     assert api.events() == before
-    assert temp_folders() == left_before
+    assert upload_folders(api) == left_before
 
 
 def test_summary_gives_counts_only_to_readers(api: Api) -> None:
@@ -280,7 +283,8 @@ def test_correction_is_recorded_and_honours_if_match(api: Api) -> None:
 
 def test_erasure_by_email_or_reference_shreds_the_data(api: Api) -> None:
     """Erasing by incident and email erases that record; by reference every other record
-    of the person; their export then shows no data; erasing again is refused."""
+    of the person (the one erased first is no longer found by it); their export then holds
+    nothing, as for an address never held; the counts still show the erasures."""
     first, second = api.report()["id"], api.report()["id"]
     imported(api, first, [person(i) for i in range(3)])
     imported(api, second, [person(1), person(2)])
@@ -298,18 +302,20 @@ def test_erasure_by_email_or_reference_shreds_the_data(api: Api) -> None:
         "/api/v1/people/erase",
         json={"reference": person(1)["reference"], "reason": "erasure E-1, every incident"},
     ).json()
-    assert (len(rest["erased"]), rest["already_erased"]) == (1, one.json()["erased"])
+    assert (len(rest["erased"]), rest["already_erased"]) == (1, [])
+    assert rest["erased"] != one.json()["erased"]
     records = api.call(
         "dpo", "POST", "/api/v1/people/export", json={"email": person(1)["email"]}
     ).json()["records"]
-    assert [(r["status"], r["data"]) for r in records] == [("erased", None), ("erased", None)]
+    assert records == []
     summary = api.call("auditor", "GET", f"/api/v1/incidents/{first}/people").json()
     assert summary["status"] == {"active": 2, "erased": 1}
 
 
 def test_erasure_refusals_name_the_field_and_erase_nothing(api: Api) -> None:
-    """Already erased, no reason, no person named, an unknown reference, a stale If-Match
-    or a responder: refused, nothing recorded, the data still readable."""
+    """Already erased (answered as for a person never held), no reason, no person named,
+    an unknown reference, a stale If-Match or a responder: refused, nothing recorded, the
+    data still readable."""
     incident = api.report()["id"]
     imported(api, incident, [person(1), person(2)])
     api.call(
@@ -321,14 +327,14 @@ def test_erasure_refusals_name_the_field_and_erase_nothing(api: Api) -> None:
     before = api.events()
     target = {"incident_id": incident, "email": person(1)["email"]}
     cases = [
-        ("dpo", {"incident_id": incident, "email": person(2)["email"], "reason": "r"}, {}, 409),
+        ("dpo", {"incident_id": incident, "email": person(2)["email"], "reason": "r"}, {}, 404),
         ("dpo", {**target, "reason": ""}, {}, 422),
         ("dpo", {"reason": "r"}, {}, 422),
         ("dpo", {"reference": "NO-SUCH-REF", "reason": "r"}, {}, 404),
         ("dpo", {**target, "reason": "r"}, {"If-Match": '"9"'}, 412),
         ("responder", {**target, "reason": "r"}, {}, 403),
     ]
-    fields = ["person", "reason", "email", "reference", "If-Match", "role"]
+    fields = ["email", "reason", "email", "reference", "If-Match", "role"]
     for (role, body, headers, status), field in zip(cases, fields, strict=True):
         r = api.call(role, "POST", "/api/v1/people/erase", json=body, headers=headers)
         assert r.status_code == status, (body, r.text)
@@ -398,3 +404,104 @@ def test_personal_data_stays_out_of_logs_and_urls(api: Api) -> None:
     text = json.dumps(logs, default=str) + " ".join(paths)
     for value in PLANTED.values():
         assert value not in text
+
+
+def test_an_upload_waits_in_the_data_directory_and_is_removed_after_its_import(
+    api: Api,
+) -> None:
+    """The uploaded file is imported from a private folder of <data_dir>/uploads (0700,
+    the file 0600), and the folder is gone once the answer is sent."""
+    incident = api.report()["id"]
+    seen: list[tuple[Path, int, int]] = []
+    real = api.rt.app.import_people
+
+    def watched(incident_id: Any, path: Path, *args: Any, **kwargs: Any) -> Any:
+        seen.append((path, path.parent.stat().st_mode & 0o777, path.stat().st_mode & 0o777))
+        return real(incident_id, path, *args, **kwargs)
+
+    api.rt.app.import_people = watched  # type: ignore[method-assign]
+    rows = [person(i) for i in range(3)]
+    rows.append({**person(9), "language": "elvish"})
+    report = imported(api, incident, rows)
+    assert (report["imported"], report["rejected"]) == (3, 1)
+    [(path, folder_mode, file_mode)] = seen
+    assert path.parent.parent == api.data_dir / "uploads"
+    assert (folder_mode, file_mode) == (0o700, 0o600)
+    assert not path.parent.exists()
+    assert list((api.data_dir / "uploads").iterdir()) == []
+
+
+def test_an_erased_person_exports_like_a_stranger_and_leaves_the_mailbox(api: Api) -> None:
+    """After erasure, POST /people/export by the address or the reference answers exactly
+    as for ones never held; erasing again answers as for a stranger; the mailbox neither
+    lists nor shows the message they were sent."""
+    incident = api.report()["id"]
+    imported(api, incident, [person(0), {**person(1), **PLANTED}])
+    body = {"audience": "people", "nature": "n", "consequences": "c", "measures": "m"}
+    body["advice"] = "a"
+    campaign = api.call(
+        "responder", "POST", f"/api/v1/incidents/{incident}/campaigns", json=body
+    ).json()["campaign_id"]
+    shown = api.call("responder", "POST", f"/api/v1/campaigns/{campaign}/preview", json={})
+    api.call(
+        "dpo",
+        "POST",
+        f"/api/v1/campaigns/{campaign}/approve",
+        headers={"If-Match": shown.headers["ETag"]},
+    )
+    assert api.call("responder", "POST", f"/api/v1/campaigns/{campaign}/send").status_code == 202
+    box = api.rt.mailbox()
+    server = CaptureServer(box).start()
+    try:
+        target = SmtpTarget("127.0.0.1", server.port)
+        report = asyncio.run(api.rt.dispatcher(target, MailboxCheck(box)).run())
+    finally:
+        server.stop()
+        box.close()
+    assert report.sent == 2
+    [record] = api.call(
+        "dpo", "POST", "/api/v1/people/export", json={"email": PLANTED["email"]}
+    ).json()["records"]
+    [notice] = record["notices"]
+    ref = quote(notice["message_id"], safe="")
+    assert api.call("dpo", "GET", f"/api/v1/mailbox/{ref}").status_code == 200
+    erased = api.call(
+        "dpo",
+        "POST",
+        "/api/v1/people/erase",
+        json={"incident_id": incident, "email": PLANTED["email"], "reason": "erasure E-9"},
+    )
+    assert erased.status_code == 200, erased.text
+    for theirs, nobody in (
+        ({"email": PLANTED["email"]}, {"email": "never.held@planted.example.net"}),
+        ({"reference": PLANTED["reference"]}, {"reference": "NEVER-HELD-1"}),
+        (
+            {"email": PLANTED["email"], "incident_id": incident},
+            {"email": "never.held@planted.example.net", "incident_id": incident},
+        ),
+    ):
+        a = api.call("dpo", "POST", "/api/v1/people/export", json=theirs)
+        b = api.call("dpo", "POST", "/api/v1/people/export", json=nobody)
+        assert (a.status_code, a.json()) == (b.status_code, b.json())
+    again = api.call(
+        "dpo",
+        "POST",
+        "/api/v1/people/erase",
+        json={"incident_id": incident, "email": PLANTED["email"], "reason": "again"},
+    )
+    never = api.call(
+        "dpo",
+        "POST",
+        "/api/v1/people/erase",
+        json={"incident_id": incident, "email": "never.held@planted.example.net", "reason": "r"},
+    )
+    assert (again.status_code, again.json()["detail"]) == (
+        never.status_code,
+        never.json()["detail"],
+    )
+    listed = api.call("dpo", "GET", "/api/v1/mailbox").json()
+    assert listed["count"] == 1
+    assert notice["message_id"] not in [m["message_id"] for m in listed["items"]]
+    gone = api.call("dpo", "GET", f"/api/v1/mailbox/{ref}")
+    assert (gone.status_code, gone.json()["field"]) == (404, "message_id")
+    assert PLANTED["name"] not in api.call("dpo", "GET", "/api/v1/mailbox").text

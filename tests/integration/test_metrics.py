@@ -124,6 +124,7 @@ def test_lag_grows_while_views_and_policies_are_behind(
         "policy.playbooks",
         "policy.containment",
         "policy.notices",
+        "policy.mailbox",
         "chain",
     }
     assert set(behind.values()) == {2}

@@ -51,7 +51,8 @@ class Sink:
         name = (self.names or {}).get(address, "")
         if address in self.fail_to:
             if self.names is None:
-                return "550 5.1.1 mailbox unavailable"
+                # As relays answer (Postfix): naming the refused recipient.
+                return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
             return (
                 f"550 5.1.1 <{address}>: Recipient address rejected: "
                 f"User unknown in virtual mailbox table ({name})"

@@ -9,6 +9,12 @@ from tests.support.people import person, write_csv, write_jsonl
 from tests.web.conftest import Web, dashboard, settings_for
 
 
+def _left_uploads(web: Web) -> list[Path]:
+    """What uploads left in the data directory's upload area."""
+    area = web.data_dir / "uploads"
+    return list(area.iterdir()) if area.exists() else []
+
+
 def _upload(path: Path) -> dict[str, tuple[str, bytes, str]]:
     """The multipart files of a form posting ``path`` as its ``file`` field."""
     return {"file": (path.name, path.read_bytes(), "application/octet-stream")}
@@ -38,6 +44,7 @@ def test_a_csv_upload_imports_the_people_and_lists_rejected_rows_without_values(
     again = browser.post(f"/incidents/{incident}/people", files=_upload(people))
     assert "0 imported, 9 already on record, 1 rejected" in again.text
     assert web.events() == stored
+    assert _left_uploads(web) == []
 
 
 def test_a_json_lines_upload_is_imported_too(web: Web, tmp_path: Path) -> None:
@@ -68,6 +75,7 @@ def test_no_file_or_another_kind_of_file_is_refused_and_nothing_is_stored(
     assert wrong.status_code == 422
     assert "file: the file must be CSV" in wrong.text
     assert web.events() == before
+    assert _left_uploads(web) == []
 
 
 def test_only_importers_see_the_form_and_may_post_it(web: Web, tmp_path: Path) -> None:

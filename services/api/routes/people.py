@@ -3,13 +3,15 @@ data-subject rights (access, rectification, erasure) and the retention run.
 
 Personal data travels only in request bodies and in answers to callers who hold the rights
 permission; lookups by email or reference are POSTed, never put in a URL. An imported file
-is streamed to a private temporary file, imported as the console imports it, and removed.
+is streamed to a private folder of the data directory's upload area, imported as the console
+imports it, and removed once the answer is sent (or the import fails). Once a person is
+erased, nothing finds them by address or reference: their export is a stranger's.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +21,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from events.incident import Incident
 from events.people import AffectedPerson
@@ -31,13 +34,8 @@ from services.application.errors import InvalidInput, NotFound, PreconditionFail
 from services.bootstrap import Runtime
 from services.people import retention
 from services.people.handlers import ImportReport
-from services.people.import_files import (
-    open_private,
-    read_rejections,
-    temporary_folder,
-)
+from services.people.import_files import Upload, open_private, read_rejections
 from services.people.presentation import person_record
-from services.vault.sealing import Lookups
 
 router = APIRouter(tags=["people"])
 
@@ -103,13 +101,6 @@ class RetentionBody(BaseModel):
     dry_run: bool = False
 
 
-def _lookups(rt: Runtime) -> Lookups:
-    if rt.app.vault is None:
-        msg = "no vault configured"
-        raise RuntimeError(msg)
-    return rt.app.vault.lookups
-
-
 def _body_error(error: InvalidInput, name: str) -> InvalidInput:
     """A file problem reported against the request body (not the temporary file's name)."""
     if error.field != "file":
@@ -125,9 +116,9 @@ async def _receive(request: Request, path: Path) -> None:
                 await run_in_threadpool(out.write, chunk)
 
 
-def _report_stream(report: ImportReport, folder: Path) -> Iterator[bytes]:
+def _report_stream(report: ImportReport, upload: Upload) -> Iterator[bytes]:
     """The import report as JSON, its rejected rows (row, field, reason) read from the
-    rejections file as they are sent; the temporary folder is removed at the end."""
+    rejections file as they are sent; the upload's folder is removed at the end."""
     try:
         counts = {
             "rows": report.rows,
@@ -143,7 +134,7 @@ def _report_stream(report: ImportReport, folder: Path) -> Iterator[bytes]:
             yield (b", " if i else b"") + json.dumps(item).encode()
         yield b"]}"
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        upload.close()
 
 
 @router.post(
@@ -179,8 +170,8 @@ async def import_people(incident_id: UUID, request: Request, caller: Importer) -
     incident = await run_in_threadpool(rt.app.load, incident_id, Incident)
     if incident.is_closed:
         raise RuleBroken("status", "the incident is closed; reopen it before importing")
-    folder = temporary_folder()
-    path = folder / f"people{suffix}"
+    upload = rt.uploads.new()
+    path = upload.folder / f"people{suffix}"
     try:
         await _receive(request, path)
         try:
@@ -189,9 +180,15 @@ async def import_people(incident_id: UUID, request: Request, caller: Importer) -
             raise _body_error(e, path.name) from None
         await run_in_threadpool(settle, request)
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        upload.close()
         raise
-    return StreamingResponse(_report_stream(report, folder), media_type="application/json")
+    stream = _report_stream(report, upload)
+    # The stream removes the folder when it ends; should the client leave before it starts,
+    # the folder goes when the answer is done with, or when the stream is collected.
+    weakref.finalize(stream, upload.close)
+    return StreamingResponse(
+        stream, media_type="application/json", background=BackgroundTask(upload.close)
+    )
 
 
 @router.get("/incidents/{incident_id}/people", summary="Who an incident affects, in numbers")
@@ -203,15 +200,17 @@ def summary(incident_id: UUID, request: Request, caller: Reader) -> Any:
     return {"incident_id": str(incident_id), **rt.people.summary(incident_id)}
 
 
-def _rows(rt: Runtime, email: str | None, reference: str | None) -> list[dict[str, Any]]:
-    """The view rows of a person by email or by reference (exactly one given)."""
+def _people(
+    rt: Runtime, email: str | None, reference: str | None, incident_id: UUID | None
+) -> list[AffectedPerson]:
+    """The people an email or a reference (exactly one given) names, on one incident if
+    given, found through the lookup index."""
     if (email is None) == (reference is None):
         raise InvalidInput("email", "give the person's email or their reference (one of them)")
-    lookups = _lookups(rt)
     if email is not None:
-        return rt.people.by_lookup(lookups.email(email))
+        return rt.app.people_by_email(email, incident_id)
     assert reference is not None
-    return rt.people.by_reference(lookups.reference(reference))
+    return rt.app.people_by_reference(reference, incident_id)
 
 
 @router.post("/people/export", summary="Everything held about a person")
@@ -222,11 +221,8 @@ def export(body: Lookup, request: Request, caller: Rights) -> Any:
     rt = runtime_of(request)
     if body.incident_id is not None:
         rt.app.load(body.incident_id, Incident)
-    rows = _rows(rt, body.email, body.reference)
-    if body.incident_id is not None:
-        rows = [r for r in rows if r["incident_id"] == str(body.incident_id)]
-    records = [person_record(rt, rt.app.load(UUID(r["person_id"]), AffectedPerson)) for r in rows]
-    return {"records": records}
+    people = _people(rt, body.email, body.reference, body.incident_id)
+    return {"records": [person_record(rt, p) for p in people]}
 
 
 @router.post("/people/correct", summary="Correct a person's data")
@@ -263,12 +259,10 @@ def _targets(rt: Runtime, body: EraseBody) -> list[AffectedPerson]:
     if body.reference is not None:
         if body.email is not None:
             raise InvalidInput("email", "give the email (with incident_id) or the reference")
-        rows = _rows(rt, None, body.reference)
-        if body.incident_id is not None:
-            rows = [r for r in rows if r["incident_id"] == str(body.incident_id)]
-        if not rows:
+        people = _people(rt, None, body.reference, body.incident_id)
+        if not people:
             raise NotFound("reference", "no person has this reference")
-        return [rt.app.load(UUID(r["person_id"]), AffectedPerson) for r in rows]
+        return people
     if body.incident_id is None or body.email is None:
         raise InvalidInput("email", "give incident_id and email, or reference")
     return [rt.app.person_on(body.incident_id, body.email)]
@@ -276,10 +270,11 @@ def _targets(rt: Runtime, body: EraseBody) -> list[AffectedPerson]:
 
 @router.post("/people/erase", summary="Erase a person's data")
 def erase(body: EraseBody, request: Request, caller: Rights) -> Any:
-    """Erase a person's data by destroying their key (crypto-shredding); the erasure is
-    recorded (who, when, why) without the data. By reference, every incident's record is
-    erased (those already erased are listed apart). ``If-Match`` may name the version of
-    the one person erased."""
+    """Erase a person's data by destroying their key (crypto-shredding) and the lookups that
+    find them; the erasure is recorded (who, when, why) without the data. By reference,
+    every incident's record is erased. An erased person is found by nobody afterwards: a
+    second erasure answers as for a person never held (404). ``If-Match`` may name the
+    version of the one person erased."""
     rt = runtime_of(request)
     targets = _targets(rt, body)
     active = [p for p in targets if not p.is_erased]
