@@ -72,6 +72,14 @@ _TITLES = {
 }
 
 
+def _instance(request: Request) -> str | None:
+    """The route the refused request was for, as a template (``/api/v1/incidents/{id}``):
+    the path itself may hold what the caller typed, which a problem never repeats."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else None
+
+
 def _field_of(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
@@ -89,7 +97,7 @@ def install(app: FastAPI) -> None:
             exc.title,
             f"{exc.field}: {exc.reason}",
             field=exc.field,
-            instance=request.url.path,
+            instance=_instance(request),
         )
 
     @app.exception_handler(Problem)
@@ -100,7 +108,7 @@ def install(app: FastAPI) -> None:
             exc.title,
             exc.detail,
             field=exc.field,
-            instance=request.url.path,
+            instance=_instance(request),
             headers=headers,
             **exc.extra,
         )
@@ -108,16 +116,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
-        field = _field_of(tuple(first.get("loc", ())))
+        found = InvalidInput.from_validation_dict(first)
+        field = _field_of(tuple(found.field.split(".")))
         kind = first.get("type", "")
         if kind == "json_invalid":
             detail = f"body: malformed JSON ({first.get('ctx', {}).get('error', 'invalid')})"
             return problem_response(
-                400, "Malformed JSON", detail, field="body", instance=request.url.path
+                400, "Malformed JSON", detail, field="body", instance=_instance(request)
             )
-        reason = InvalidInput.from_validation_dict(first).reason
         return problem_response(
-            422, "Invalid input", f"{field}: {reason}", field=field, instance=request.url.path
+            422,
+            "Invalid input",
+            f"{field}: {found.reason}",
+            field=field,
+            instance=_instance(request),
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -127,6 +139,6 @@ def install(app: FastAPI) -> None:
             exc.status_code,
             title,
             str(exc.detail),
-            instance=request.url.path,
+            instance=_instance(request),
             headers=dict(exc.headers or {}),
         )

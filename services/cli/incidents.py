@@ -267,18 +267,25 @@ def amend(
 def triage(
     ctx: typer.Context,
     incident_id: IdArg,
-    severity: Annotated[Severity, typer.Option(help="Severity band.")],
+    severity: Annotated[
+        Severity | None,
+        typer.Option(
+            help="Severity band (default: unchanged; required at the first triage).",
+            show_default=False,
+        ),
+    ] = None,
     breach: Annotated[
-        BreachDetermination,
-        typer.Option(help="Is it a personal-data breach?"),
-    ] = BreachDetermination.UNDETERMINED,
+        BreachDetermination | None,
+        typer.Option(help="Is it a personal-data breach? (default: unchanged)", show_default=False),
+    ] = None,
     incident_type: Annotated[
         IncidentType | None,
         typer.Option("--type", help="Kind of incident (default: unchanged).", show_default=False),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record severity, whether it is a personal-data breach, and the incident type."""
+    """Record severity, whether it is a personal-data breach, and the incident type; what
+    is not given stays as it is (at least one must be given)."""
     data = _given(severity=severity, personal_data_breach=breach, incident_type=incident_type)
     change_incident(
         ctx, incident_id, BreachLedger.triage_incident, data, as_json=as_json, done="triaged"

@@ -13,6 +13,7 @@ from events.users import Role, User, user_id
 from services.application.base import LedgerApplication
 from services.application.context import ActorName, RequestContext
 from services.application.errors import InvalidInput, NotFound, RuleBroken
+from services.application.fields import Line, Title, checked
 from services.users.credentials import CredentialStore
 
 _USERNAME = TypeAdapter(ActorName)
@@ -32,12 +33,12 @@ class Identity:
 
 def _roles(values: Iterable[str | Role]) -> tuple[Role, ...]:
     out = []
-    for value in values:
+    for position, value in enumerate(values, start=1):
         try:
             out.append(Role(value))
         except ValueError:
             known = ", ".join(r.value for r in Role)
-            raise InvalidInput("roles", f"{value!r} is not one of {known}") from None
+            raise InvalidInput("roles", f"item {position} is not one of {known}") from None
     return tuple(dict.fromkeys(out))
 
 
@@ -64,7 +65,7 @@ class UserHandlers(LedgerApplication):
         try:
             return self.load(user_id(_username(username)), User)
         except NotFound:
-            raise NotFound("username", f"no user {username!r}") from None
+            raise NotFound("username", "no such user") from None
 
     def list_users(self) -> list[User]:
         """Every user, in name order."""
@@ -79,7 +80,7 @@ class UserHandlers(LedgerApplication):
         name = _username(username)
         wanted = _roles(roles)
         if self.existing_ids([user_id(name)]):
-            raise InvalidInput("username", f"{name!r} already exists")
+            raise InvalidInput("username", "is taken by another user")
         try:
             user = self.create(
                 lambda cause: User.create(cause, username=name, roles=wanted),
@@ -88,7 +89,7 @@ class UserHandlers(LedgerApplication):
                 roles=[r.value for r in wanted],
             )
         except IntegrityError:
-            raise InvalidInput("username", f"{name!r} already exists") from None
+            raise InvalidInput("username", "is taken by another user") from None
         password = secrets.token_urlsafe(12)
         self._store().set_password(name, password, one_time=True)
         self.change(
@@ -120,7 +121,7 @@ class UserHandlers(LedgerApplication):
             if u.id != leaving.id and Role.ADMIN in u.state.roles and not u.state.disabled
         ]
         if not others:
-            raise RuleBroken(field, f"{leaving.state.username} is the last enabled admin")
+            raise RuleBroken(field, "the user is the last enabled admin")
 
     def set_password(
         self, username: str, password: str, ctx: RequestContext, *, one_time: bool = False
@@ -139,11 +140,10 @@ class UserHandlers(LedgerApplication):
 
     def issue_token(self, username: str, name: str, ctx: RequestContext) -> tuple[User, str]:
         """Issue an API token; it is returned once and kept only as a hash."""
+        name = checked("name", Title, name)
         user = self.get_user(username)
         if user.state.disabled:
-            raise InvalidInput("username", f"{username} is disabled")
-        if not name.strip():
-            raise InvalidInput("name", "must not be empty")
+            raise InvalidInput("username", "the user is disabled")
         token_id, token = self._store().issue_token(user.state.username)
         try:
             updated = self.change(
@@ -162,7 +162,7 @@ class UserHandlers(LedgerApplication):
         """Revoke one of the user's API tokens (another user's token is not theirs to lose)."""
         user = self.get_user(username)
         if token_id not in user.state.tokens:
-            raise NotFound("token_id", f"{user.state.username} has no token {token_id!r}")
+            raise NotFound("token_id", "the user has no such token")
         updated = self.change(
             user.id,
             User,
@@ -175,6 +175,7 @@ class UserHandlers(LedgerApplication):
 
     def disable_user(self, username: str, reason: str, ctx: RequestContext) -> User:
         """Disable a user: their sessions end and their tokens are revoked."""
+        reason = checked("reason", Line, reason)
         user = self.get_user(username)
         self._keep_an_admin(user, "username")
         updated = self.change(

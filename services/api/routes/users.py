@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from events.users import User
 from services.access.permissions import Permission
 from services.api.auth import Caller, authenticate, require
 from services.api.requests import context, tag
 from services.api.runtime import runtime_of
+from services.application.fields import Line, Title
 
 router = APIRouter(tags=["users"])
 
@@ -41,7 +42,7 @@ class NewToken(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=80)
+    name: Annotated[Title, Field(max_length=80)]
 
 
 class Reason(BaseModel):
@@ -49,7 +50,7 @@ class Reason(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Line
 
 
 class NewPassword(BaseModel):
