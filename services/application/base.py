@@ -285,7 +285,7 @@ class LedgerApplication(Application[UUID]):
         match = ctx.if_match
         if match is not None and match[0] == aggregate_id and match[1] != version:
             raise PreconditionFailed(
-                "If-Match", f"version {match[1]} is stale; the current version is {version}"
+                "If-Match", f"the version given is stale; the current version is {version}"
             )
 
     def is_dpo(self, actor: str) -> bool:

@@ -10,9 +10,17 @@ from uuid import UUID
 import typer
 
 from events.incident import Incident, IncidentNoteAdded
-from events.values import BreachDetermination, IncidentStatus, IncidentType, Severity, SourceChannel
+from events.values import (
+    MOMENT_FIELDS,
+    BreachDetermination,
+    IncidentStatus,
+    IncidentType,
+    Severity,
+    SourceChannel,
+)
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
+from services.application.errors import InvalidInput
 from services.cli.app import app, state_of
 from services.cli.inputs import normalise_moments, read_document
 from services.cli.output import emit_fields, emit_json, emit_table, note
@@ -24,6 +32,8 @@ from services.timefmt import show_time
 IdArg = Annotated[str, typer.Argument(help="Incident id, or a unique prefix of it.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TimeHelp = "ISO 8601 time, or 'now'; without an offset it is read in BREACH_TIMEZONE."
+LIST_MAX = 1_000_000
+"""Most rows a list command prints."""
 
 BOARD_COLUMNS = [
     ("short_id", "ID"),
@@ -120,7 +130,9 @@ def list_incidents(
     incident_type: Annotated[
         IncidentType | None, typer.Option("--type", help="Only this type.")
     ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, max=LIST_MAX, help="At most this many.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List incidents on the board, newest first."""
@@ -256,6 +268,8 @@ def amend(
     )
     data = normalise_moments(data, state.zone, state.now())
     for name in clear or []:
+        if name not in MOMENT_FIELDS:
+            raise InvalidInput("--clear", f"is not one of {', '.join(MOMENT_FIELDS)}")
         data[name] = None
     data["reason"] = reason
     change_incident(

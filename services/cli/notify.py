@@ -17,7 +17,7 @@ from events.notifications import CampaignStatus, NoticeAudience
 from services.application.errors import InvalidInput, NotFound
 from services.bootstrap import Runtime
 from services.cli.app import app, state_of
-from services.cli.incidents import JsonOpt
+from services.cli.incidents import LIST_MAX, JsonOpt
 from services.cli.inputs import read_document
 from services.cli.output import emit_fields, emit_json, emit_table, error, note, say
 from services.notifications.dispatcher import DeliveryCheck
@@ -364,7 +364,7 @@ def resolve(
 @mailbox_app.callback()
 def mailbox(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, max=LIST_MAX, help="How many, newest first.")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
     """List what the local capture server received."""

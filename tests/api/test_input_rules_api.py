@@ -496,3 +496,20 @@ def test_a_bad_cursor_is_422_naming_the_cursor(api: Api, path: str, cursor: str)
     if response.status_code == 403:
         response = api.call("dpo", "GET", f"/api/v1{path}", params={"cursor": cursor})
     refused(api, response, 422, "cursor")
+
+
+def test_a_stale_version_is_refused_without_repeating_the_version_given(api: Api) -> None:
+    """412 names If-Match and the current version, not the number the caller sent."""
+    incident = api.report()["id"]
+    before = api.events()
+    r = api.call(
+        "responder",
+        "PATCH",
+        f"/api/v1/incidents/{incident}",
+        json={"reason": "r", "title": "New"},
+        headers={"If-Match": '"987654321"'},
+    )
+    body = refused(api, r, 412, "If-Match")
+    assert "987654321" not in r.text
+    assert body["detail"] == "If-Match: the version given is stale; the current version is 1"
+    assert api.events() == before

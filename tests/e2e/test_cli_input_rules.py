@@ -105,6 +105,7 @@ def test_refusals_of_options_and_arguments_name_the_field_without_the_value(
         ("file", ["report", "--file", str(tmp_path / f"{MARK}.yaml")]),
         ("KIND", ["worker", MARK]),
         ("task", ["task", "start", MARK]),
+        ("--clear", ["amend", incident, "--reason", "r", "--clear", MARK]),
         ("campaign", ["notify", "approve", MARK]),
     ]
     for field, args in cases:
@@ -390,6 +391,8 @@ def test_task_changes_keep_the_other_fields(cli: Cli) -> None:
         ("resolution", ["close", "{id}", "--resolution", "done\r\nreally"]),
         ("title", ["task", "add", "{id}", "--title", "\x1b[31mred", "--due", "now"]),
         ("name", ["users", "token", "alice", "--name", "ci\nbuild"]),
+        ("--limit", ["list", "--limit", str(10**30)]),
+        ("--limit", ["mailbox", "--limit", str(2**63)]),
         ("reason", ["users", "disable", "alice", "--reason", "left\x1b"]),
     ],
 )
