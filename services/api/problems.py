@@ -3,7 +3,9 @@ naming the field at fault and the reason, and nothing is recorded."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -73,11 +75,16 @@ _TITLES = {
 
 
 def _instance(request: Request) -> str | None:
-    """The route the refused request was for, as a template (``/api/v1/incidents/{id}``):
-    the path itself may hold what the caller typed, which a problem never repeats."""
-    route = request.scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else None
+    """The path the refused request was for, with each path parameter replaced by its name
+    (``/api/v1/incidents/{incident_id}``): what the caller put in the path is not repeated
+    (none for a path no route matched)."""
+    if request.scope.get("route") is None:
+        return None
+    path = unquote(request.url.path)
+    for name, value in request.path_params.items():
+        segment = re.escape(str(value))
+        path = re.sub(rf"(?<=/){segment}(?=/|$)", "{" + name + "}", path, count=1)
+    return path
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:

@@ -513,3 +513,14 @@ def test_a_stale_version_is_refused_without_repeating_the_version_given(api: Api
     assert "987654321" not in r.text
     assert body["detail"] == "If-Match: the version given is stale; the current version is 1"
     assert api.events() == before
+
+
+def test_a_problem_names_the_route_not_the_path_requested(api: Api) -> None:
+    """The ``instance`` of a problem is the route's template, so an id typed into the path
+    is not repeated."""
+    r = api.call("auditor", "GET", f"/api/v1/incidents/{MARK}")
+    refused(api, r, 422, "incident_id")
+    assert r.json()["instance"] == "/api/v1/incidents/{incident_id}"
+    unknown = api.call("auditor", "GET", f"/api/v1/{MARK}")
+    assert unknown.status_code == 404
+    assert MARK.lower() not in unknown.text.lower()
