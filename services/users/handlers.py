@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Annotated
 
 from eventsourcing.persistence import IntegrityError
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from events.users import Role, User, user_id
 from services.application.base import LedgerApplication
@@ -17,6 +18,8 @@ from services.application.fields import Line, Title, checked
 from services.users.credentials import CredentialStore
 
 _USERNAME = TypeAdapter(ActorName)
+TokenName = Annotated[Title, Field(max_length=80)]
+"""What an API token is for: one line of at most 80 characters."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,7 @@ class UserHandlers(LedgerApplication):
 
     def issue_token(self, username: str, name: str, ctx: RequestContext) -> tuple[User, str]:
         """Issue an API token; it is returned once and kept only as a hash."""
-        name = checked("name", Title, name)
+        name = checked("name", TokenName, name)
         user = self.get_user(username)
         if user.state.disabled:
             raise InvalidInput("username", "the user is disabled")

@@ -12,7 +12,8 @@ from services.access.permissions import Permission
 from services.api.auth import Caller, authenticate, require
 from services.api.requests import context, tag
 from services.api.runtime import runtime_of
-from services.application.fields import Line, Title
+from services.application.fields import Line
+from services.users.handlers import TokenName
 
 router = APIRouter(tags=["users"])
 
@@ -42,7 +43,7 @@ class NewToken(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[Title, Field(max_length=80)]
+    name: TokenName
 
 
 class Reason(BaseModel):
