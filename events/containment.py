@@ -296,7 +296,7 @@ class ContainmentTask(BaseAggregate[UUID]):
         """Give the task to an owner."""
         self._not_finished("assigning it")
         if owner == self.state.owner:
-            raise RuleViolation("owner", f"the task is already assigned to {owner}")
+            raise RuleViolation("owner", "the task is already assigned to this owner")
         self.trigger_event(TaskAssigned, owner=owner, **cause.stamp())
 
     def start(self, cause: Cause, *, open_blockers: Sequence[UUID]) -> None:

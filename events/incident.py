@@ -477,12 +477,15 @@ class Incident(BaseAggregate[UUID]):
         self,
         cause: Cause,
         *,
-        severity: Severity,
+        severity: Severity | None,
         personal_data_breach: BreachDetermination,
         incident_type: IncidentType,
     ) -> None:
-        """Set severity, whether it is a personal-data breach, and the incident type."""
+        """Set severity, whether it is a personal-data breach, and the incident type (a
+        first triage needs the severity)."""
         self._require_open("triaging it")
+        if severity is None:
+            raise RuleViolation("severity", "is required the first time an incident is triaged")
         state = self.state
         if (severity, personal_data_breach, incident_type) == (
             state.severity,
@@ -565,15 +568,13 @@ class Incident(BaseAggregate[UUID]):
         if evaluation is None or assessment is None:
             raise RuleViolation("obligation", "assess the impact before deciding on obligations")
         if evaluation.find(obligation_id) is None:
-            raise RuleViolation(
-                "obligation", f"{obligation_id!r} is not an obligation of this incident"
-            )
+            raise RuleViolation("obligation", "is not an obligation of this incident")
         reason = _required_text("reason", reason)
         if decision is DecisionKind.NOTIFIED:
             if notified_at is None:
                 raise RuleViolation("notified_at", "is required when recording a notification")
             if notified_at > cause.at:
-                raise RuleViolation("notified_at", f"{notified_at.isoformat()} is in the future")
+                raise RuleViolation("notified_at", "is in the future")
             if notified_at < self.state.moments.discovered_at:
                 raise RuleViolation("notified_at", "must not be before discovered_at")
             reference = _required_text("reference", reference or "", TITLE_MAX)

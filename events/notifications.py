@@ -237,6 +237,16 @@ class CampaignCancelled(CampaignEvent):
         aggregate.state = aggregate.state.model_copy(update={"status": CampaignStatus.CANCELLED})
 
 
+def _check_recipients(
+    audience: NoticeAudience, recipients: tuple[OrganisationRecipient, ...]
+) -> None:
+    """Organisation audiences name their recipients; people come from the incident."""
+    if audience is not NoticeAudience.PEOPLE and not recipients:
+        raise RuleViolation("recipients", f"name at least one {audience.value} recipient")
+    if audience is NoticeAudience.PEOPLE and recipients:
+        raise RuleViolation("recipients", "people are taken from the incident's records")
+
+
 def _reason(text: str) -> str:
     value = text.strip()
     if not value:
@@ -266,10 +276,7 @@ class Campaign(BaseAggregate[UUID]):
         recipients: tuple[OrganisationRecipient, ...],
     ) -> Campaign:
         """Draft a campaign; organisation audiences need their recipients."""
-        if audience is not NoticeAudience.PEOPLE and not recipients:
-            raise RuleViolation("recipients", f"name at least one {audience.value} recipient")
-        if audience is NoticeAudience.PEOPLE and recipients:
-            raise RuleViolation("recipients", "people are taken from the incident's records")
+        _check_recipients(audience, recipients)
         return cls._create(
             CampaignDrafted,
             id=campaign_id,
@@ -293,6 +300,7 @@ class Campaign(BaseAggregate[UUID]):
         if self.state.status not in (CampaignStatus.DRAFT, CampaignStatus.APPROVED):
             raise RuleViolation("status", f"a {self.state.status.value} campaign cannot change")
         s = self.state
+        _check_recipients(s.audience, recipients)
         if (template_version, content, recipients) == (s.template_version, s.content, s.recipients):
             raise RuleViolation("content", "changes nothing")
         self.trigger_event(

@@ -168,7 +168,7 @@ class User(BaseAggregate[UUID]):
 
     def _active(self) -> None:
         if self.state.disabled:
-            raise RuleViolation("user", f"{self.state.username} is disabled")
+            raise RuleViolation("user", "the user is disabled")
 
     def set_roles(self, cause: Cause, *, roles: tuple[Role, ...]) -> None:
         """Replace the roles."""
@@ -205,7 +205,7 @@ class User(BaseAggregate[UUID]):
     def enable(self, cause: Cause) -> None:
         """Enable the user again."""
         if not self.state.disabled:
-            raise RuleViolation("user", f"{self.state.username} is not disabled")
+            raise RuleViolation("user", "the user is not disabled")
         self.trigger_event(UserEnabled, **cause.stamp())
 
     def has(self, role: Role) -> bool:

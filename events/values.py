@@ -102,7 +102,7 @@ class LegalMoments(BaseModel):
         for name in MOMENT_FIELDS:
             value = getattr(self, name)
             if value is not None and value > recorded_at:
-                return name, f"{value.isoformat()} is in the future"
+                return name, "is in the future"
         if self.occurred_at is not None and self.occurred_at > self.discovered_at:
             return "occurred_at", "must not be after discovered_at"
         if self.aware_at is not None and self.aware_at < self.discovered_at:

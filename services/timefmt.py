@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from services.application.errors import InvalidInput
+from services.application.fields import Moment, checked
 
 
 def parse_time(field: str, text: str, zone: tzinfo, *, now: datetime | None = None) -> datetime:
@@ -19,10 +20,11 @@ def parse_time(field: str, text: str, zone: tzinfo, *, now: datetime | None = No
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            field, f"{text!r} is not a time; use ISO 8601, e.g. 2026-11-27T14:05+01:00"
+            field, "is not a time; use ISO 8601, e.g. 2026-11-27T14:05+01:00"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
+    checked(field, Moment, moment)
     return moment
 
 

@@ -33,15 +33,39 @@ def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
-    """The sort key in a cursor of ``size`` parts, or 422 naming ``cursor``."""
+CURSOR_MAX = 1000
+"""Longest cursor accepted (those this API gives are far shorter)."""
+PART_MAX = 200
+"""Longest text part of a cursor's sort key."""
+INT_MAX = 2**53
+"""Largest whole-number part of a cursor's sort key (ranks and log positions are far
+smaller; larger ones would overflow the stores' integers)."""
+
+
+def _fits(value: Any, kind: type) -> bool:
+    """Whether one part of a sort key is of the kind this list's key has there."""
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT_MAX
+    return isinstance(value, str) and len(value) <= PART_MAX and value.isprintable()
+
+
+def decode_cursor(cursor: str | None, *kinds: type) -> list[Any] | None:
+    """The sort key in a cursor whose parts are of ``kinds`` (``str`` or ``int``), or 422
+    naming ``cursor`` for anything this list could not have given: malformed base64 or
+    JSON, too long, another shape, negative or huge numbers."""
     if cursor is None:
         return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        value = None
-    if not isinstance(value, list) or len(value) != size:
+    value: Any = None
+    if len(cursor) <= CURSOR_MAX:
+        try:
+            value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            value = None
+    if (
+        not isinstance(value, list)
+        or len(value) != len(kinds)
+        or not all(_fits(v, k) for v, k in zip(value, kinds, strict=True))
+    ):
         raise Problem(422, "Invalid input", "cursor: not a cursor this list gave", field="cursor")
     return value
 

@@ -3,7 +3,9 @@ naming the field at fault and the reason, and nothing is recorded."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -73,6 +75,19 @@ _TITLES = {
 }
 
 
+def _instance(request: Request) -> str | None:
+    """The path the refused request was for, with each path parameter replaced by its name
+    (``/api/v1/incidents/{incident_id}``): what the caller put in the path is not repeated
+    (none for a path no route matched)."""
+    if request.scope.get("route") is None:
+        return None
+    path = unquote(request.url.path)
+    for name, value in request.path_params.items():
+        segment = re.escape(str(value))
+        path = re.sub(rf"(?<=/){segment}(?=/|$)", "{" + name + "}", path, count=1)
+    return path
+
+
 def _field_of(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
@@ -93,7 +108,7 @@ def install(app: FastAPI) -> None:
             exc.title,
             f"{exc.field}: {exc.reason}",
             field=exc.field,
-            instance=request.url.path,
+            instance=_instance(request),
             headers=headers,
         )
 
@@ -105,7 +120,7 @@ def install(app: FastAPI) -> None:
             exc.title,
             exc.detail,
             field=exc.field,
-            instance=request.url.path,
+            instance=_instance(request),
             headers=headers,
             **exc.extra,
         )
@@ -113,16 +128,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
-        field = _field_of(tuple(first.get("loc", ())))
+        found = InvalidInput.from_validation_dict(first)
+        field = _field_of(tuple(found.field.split(".")))
         kind = first.get("type", "")
         if kind == "json_invalid":
             detail = f"body: malformed JSON ({first.get('ctx', {}).get('error', 'invalid')})"
             return problem_response(
-                400, "Malformed JSON", detail, field="body", instance=request.url.path
+                400, "Malformed JSON", detail, field="body", instance=_instance(request)
             )
-        reason = InvalidInput.from_validation_dict(first).reason
         return problem_response(
-            422, "Invalid input", f"{field}: {reason}", field=field, instance=request.url.path
+            422,
+            "Invalid input",
+            f"{field}: {found.reason}",
+            field=field,
+            instance=_instance(request),
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -132,6 +151,6 @@ def install(app: FastAPI) -> None:
             exc.status_code,
             title,
             str(exc.detail),
-            instance=request.url.path,
+            instance=_instance(request),
             headers=dict(exc.headers or {}),
         )

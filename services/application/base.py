@@ -6,6 +6,7 @@ composed class is :class:`services.application.app.BreachLedger`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -234,9 +235,9 @@ class LedgerApplication(Application[UUID]):
         try:
             aggregate: object = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
-            raise NotFound("id", f"no {kind.__name__.lower()} {aggregate_id}") from None
+            raise NotFound("id", f"no such {_noun(kind)}") from None
         if not isinstance(aggregate, kind):
-            raise NotFound("id", f"{aggregate_id} is not a {kind.__name__.lower()}")
+            raise NotFound("id", f"no such {_noun(kind)}")
         return aggregate
 
     def change(
@@ -276,7 +277,7 @@ class LedgerApplication(Application[UUID]):
             log.warning("command.conflict", attempts=self.command_retries + 1)
         raise Conflict(
             "version",
-            f"{kind.__name__.lower()} {aggregate_id} kept changing under this request; try again",
+            f"the {_noun(kind)} kept changing under this request; try again",
         )
 
     @staticmethod
@@ -284,7 +285,7 @@ class LedgerApplication(Application[UUID]):
         match = ctx.if_match
         if match is not None and match[0] == aggregate_id and match[1] != version:
             raise PreconditionFailed(
-                "If-Match", f"version {match[1]} is stale; the current version is {version}"
+                "If-Match", f"the version given is stale; the current version is {version}"
             )
 
     def is_dpo(self, actor: str) -> bool:
@@ -316,6 +317,11 @@ class LedgerApplication(Application[UUID]):
         with bound_contextvars(correlation_id=ctx.correlation_id, **{key: str(aggregate.id)}):
             log.info(logged, actor=ctx.actor, **log_fields)
         return aggregate
+
+
+def _noun(kind: type[Any]) -> str:
+    """The kind of aggregate in words: ``ContainmentTask`` is "containment task"."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", kind.__name__).lower()
 
 
 def _project(grouped: dict[UUID, list[Any]], keep: Callable[[Any], bool]) -> dict[UUID, Any]:

@@ -38,30 +38,115 @@ class InvalidInput(ServiceError):
     title = "Invalid input"
 
     @classmethod
-    def from_validation(cls, error: ValidationError, prefix: str = "") -> InvalidInput:
-        """Name the first failing field of a pydantic validation error."""
+    def from_validation(
+        cls, error: ValidationError, prefix: str = "", whole: str = "input"
+    ) -> InvalidInput:
+        """Name the first failing field of a pydantic validation error under ``prefix``;
+        a problem of the input as a whole (an unknown field) is named ``prefix`` itself, or
+        ``whole`` without one."""
         found = cls.from_validation_dict(error.errors()[0])
+        if found.field == "input":
+            return cls(prefix.rstrip(".") or whole, found.reason)
         return cls(f"{prefix}{found.field}", found.reason)
 
     @classmethod
     def from_validation_dict(cls, first: Mapping[str, Any]) -> InvalidInput:
-        """Name the field of one pydantic error (as in ``ValidationError.errors()``)."""
-        loc = ".".join(str(p) for p in first.get("loc", ())) or "input"
-        reason = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
-        kind = first.get("type")
-        ctx = first.get("ctx") or {}
+        """Name the field of one pydantic error (as in ``ValidationError.errors()``), with a
+        reason of ours that never repeats the value given."""
+        loc = tuple(first.get("loc", ()))
+        kind = str(first.get("type", ""))
         if kind == "extra_forbidden":
-            reason = "is not a known field"
-        elif kind == "enum":
-            reason = f"{first.get('input')!r} is not one of {ctx.get('expected', '')}"
-        elif kind == "missing":
-            reason = "is required"
-        elif kind == "string_too_short" and ctx.get("min_length") == 1:
-            reason = "must not be empty"
-        named = _NAMED.match(reason)
+            loc = loc[:-1]
+        field = ".".join(str(p) for p in loc) or "input"
+        reason = _reason(kind, first)
+        named = _NAMED.match(reason) if kind in _OWN else None
         if named:
-            loc, reason = named.group(1), named.group(2)
-        return cls(loc, reason)
+            field, reason = named.group(1), named.group(2)
+        return cls(field, reason)
+
+
+_OWN = ("value_error", "assertion_error")
+"""Errors raised by our own validators, whose messages are worded without the value."""
+
+_TIME = "is not a time; use ISO 8601, e.g. 2026-11-27T14:05+01:00"
+_FIXED = {
+    "extra_forbidden": "holds a field that is not known",
+    "missing": "is required",
+    "string_type": "must be text",
+    "string_unicode": "must be text",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_parsing_size": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "uuid_type": "is not a valid UUID",
+    "uuid_parsing": "is not a valid UUID",
+    "uuid_version": "is not a valid UUID",
+    "datetime_type": _TIME,
+    "datetime_parsing": _TIME,
+    "datetime_from_date_parsing": _TIME,
+    "datetime_object_invalid": _TIME,
+    "timezone_aware": "needs a UTC offset, e.g. 2026-11-27T14:05+01:00",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "set_type": "must be a list",
+    "dict_type": "must be a mapping of names to values",
+    "mapping_type": "must be a mapping of names to values",
+    "model_type": "must be a mapping of names to values",
+    "model_attributes_type": "must be a mapping of names to values",
+    "json_invalid": "is not valid JSON",
+    "json_type": "is not valid JSON",
+    "url_parsing": "is not a valid URL",
+    "url_type": "is not a valid URL",
+    "string_pattern_mismatch": "holds characters that are not allowed here",
+    "union_tag_invalid": "is not one of the kinds allowed here",
+    "union_tag_not_found": "does not say which kind it is",
+}
+"""Reasons for pydantic's errors, worded by us (some of pydantic's quote the input)."""
+
+
+def _reason(kind: str, first: Mapping[str, Any]) -> str:
+    """The reason for one pydantic error, never holding the input."""
+    ctx = first.get("ctx") or {}
+    if kind in _FIXED:
+        return _FIXED[kind]
+    if kind in ("enum", "literal_error"):
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"is not one of {expected}"
+    if kind in ("less_than_equal", "less_than", "greater_than_equal", "greater_than"):
+        word = {"less_than_equal": "at most", "less_than": "less than"}.get(kind)
+        word = word or {"greater_than_equal": "at least", "greater_than": "more than"}[kind]
+        limit = next(iter(ctx.values()), "")
+        return f"must be {word} {_number(limit)}"
+    if kind in ("string_too_short", "too_short"):
+        least = ctx.get("min_length", 1)
+        if least == 1:
+            return "must not be empty"
+        unit = "characters" if kind == "string_too_short" else "items"
+        return f"must have at least {least} {unit}"
+    if kind in ("string_too_long", "too_long"):
+        unit = "characters" if kind == "string_too_long" else "items"
+        return f"must be at most {ctx.get('max_length')} {unit}"
+    if kind in _OWN:
+        return (
+            str(first.get("msg", "is invalid"))
+            .removeprefix("Value error, ")
+            .removeprefix("Assertion failed, ")
+        )
+    return "is invalid"
+
+
+def _number(value: Any) -> str:
+    """A bound as people read it: ``10,000,000,000``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() else f"{value:g}"
+    return str(value)
 
 
 class NotFound(ServiceError):

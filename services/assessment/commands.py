@@ -5,25 +5,56 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from events.assessment import CREDENTIAL_CATEGORIES, AssessmentFacts, DecisionKind, Role
+from events.assessment import CREDENTIAL_CATEGORIES, AssessmentFacts, Count, DecisionKind, Role
+from services.application.fields import (
+    Amount,
+    Hours,
+    Line,
+    Moment,
+    OptionalLine,
+    OptionalTitle,
+    Title,
+)
+from services.application.fields import Count as Number
 from services.assessment.jurisdictions import is_known
 
 
-def _jurisdiction(field: str, code: Any) -> str:
+def _jurisdiction(field: str, code: Any, position: int) -> str:
     if isinstance(code, bool):
-        msg = f"{field}: {code!r} is not a jurisdiction code (quote codes such as 'NO' in YAML)"
+        msg = (
+            f"{field}: item {position} is a yes/no value, not a jurisdiction code "
+            "(quote codes such as 'NO' in YAML)"
+        )
         raise ValueError(msg)
     text = str(code).strip().upper()
     if not is_known(text):
-        msg = f"{field}.{code}: not a known jurisdiction (use ISO 3166, e.g. DE or US-CA)"
+        msg = (
+            f"{field}: item {position} is not a known jurisdiction (use ISO 3166, e.g. DE or US-CA)"
+        )
         raise ValueError(msg)
     return text
 
 
+class BoundedCount(Count):
+    """A count of people or records, at most :data:`~services.application.fields.MAX_COUNT`."""
+
+    count: Number
+
+
 class AssessImpact(AssessmentFacts):
-    """The facts of an impact assessment, with the cross-field checks a person would make."""
+    """The facts of an impact assessment, with the cross-field checks a person would make and
+    the bounds of plausible numbers, times and text."""
+
+    people: BoundedCount
+    records: BoundedCount | None = None
+    people_by_jurisdiction: dict[str, Number] = Field(min_length=1)
+    time_to_restore_hours: Hours | None = None
+    customer: OptionalTitle | None = None
+    direct_loss_cny: Amount = 0
+    assessed_notifiable_at: Moment | None = None
+    summary: OptionalLine = ""
 
     @field_validator("people_by_jurisdiction", mode="before")
     @classmethod
@@ -31,8 +62,8 @@ class AssessImpact(AssessmentFacts):
         if not isinstance(value, dict):
             return value
         out: dict[str, Any] = {}
-        for code, count in value.items():
-            key = _jurisdiction("people_by_jurisdiction", code)
+        for position, (code, count) in enumerate(value.items(), start=1):
+            key = _jurisdiction("people_by_jurisdiction", code, position)
             if key in out:
                 msg = f"people_by_jurisdiction: {key} is given twice"
                 raise ValueError(msg)
@@ -44,7 +75,9 @@ class AssessImpact(AssessmentFacts):
     def _establishments(cls, value: Any) -> Any:
         if not isinstance(value, list | tuple):
             return value
-        return tuple(_jurisdiction("establishments", code) for code in value)
+        return tuple(
+            _jurisdiction("establishments", code, i) for i, code in enumerate(value, start=1)
+        )
 
     @model_validator(mode="after")
     def _consistent(self) -> AssessImpact:
@@ -73,11 +106,11 @@ class DecideObligation(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    obligation: str
+    obligation: Title
     decision: DecisionKind
-    reason: str
-    notified_at: AwareDatetime | None = None
-    reference: str | None = None
+    reason: Line
+    notified_at: Moment | None = None
+    reference: OptionalTitle | None = None
 
 
 class WhatIfMoments(BaseModel):
@@ -85,10 +118,10 @@ class WhatIfMoments(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    occurred_at: AwareDatetime | None = None
-    discovered_at: AwareDatetime | None = None
-    aware_at: AwareDatetime | None = None
-    determined_at: AwareDatetime | None = None
+    occurred_at: Moment | None = None
+    discovered_at: Moment | None = None
+    aware_at: Moment | None = None
+    determined_at: Moment | None = None
 
     def filled(self, now: datetime) -> dict[str, Any]:
         """The moments, with discovery defaulting to ``now``."""

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate
+from pydantic import ValidationError
 
 from events.assessment import AssessmentFacts, Evaluation, SeverityAssessment
 from events.base import Cause
@@ -97,8 +98,8 @@ class AssessmentHandlers(IncidentHandlers):
             given = self.validated(WhatIfMoments, moments or {})
             try:
                 legal = LegalMoments.model_validate(given.filled(now))
-            except ValueError as e:
-                raise InvalidInput("moments", str(e)) from None
+            except ValidationError as e:
+                raise InvalidInput.from_validation(e, "moments.") from None
             problem = legal.problem(now)
             if problem is not None:
                 raise InvalidInput(f"moments.{problem[0]}", problem[1])
@@ -146,5 +147,7 @@ class AssessmentHandlers(IncidentHandlers):
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
-            raise InvalidInput("obligation", f"{given!r} matches {', '.join(matches)}")
+            raise InvalidInput(
+                "obligation", f"matches several obligations ({', '.join(matches)}); give more"
+            )
         return given

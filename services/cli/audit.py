@@ -156,7 +156,7 @@ def replay(
         raise InvalidInput("as_of", "give --as-of TIME (or --diff T1 T2)")
     moment = parse_time("as_of", as_of, zone, now=now)
     if moment > now:
-        raise InvalidInput("as_of", f"{moment.isoformat()} is in the future")
+        raise InvalidInput("as_of", "is in the future")
     if incident_id is None:
         position, rows = service.board_as_of(rt, moment)
         if as_json:
@@ -206,7 +206,7 @@ def verify_cmd(
     state = state_of(ctx)
     if bundle is not None:
         if not bundle.exists():
-            raise InvalidInput("bundle", f"{bundle} does not exist")
+            raise InvalidInput("bundle", "does not exist")
         key = _key(state)
         try:
             verdict = verify_bundle(bundle, key)
@@ -257,7 +257,7 @@ def export_cmd(
     rt = state.fresh_runtime()
     target = rt.board.resolve(incident_id)
     if out.exists() and out.is_dir() and any(out.iterdir()):
-        raise InvalidInput("out", f"{out} is not empty")
+        raise InvalidInput("out", "is not empty")
     try:
         manifest = service.export(rt, target, out)
     except BundleError as e:

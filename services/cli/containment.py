@@ -301,7 +301,7 @@ def show_playbook(
     catalog = state_of(ctx).runtime.playbooks
     playbook = catalog.playbooks.get(playbook_id)
     if playbook is None:
-        raise NotFound("playbook", f"no playbook {playbook_id!r} (see breach playbooks)")
+        raise NotFound("playbook", "no such playbook (see breach playbooks)")
     if as_json:
         emit_json(json.loads(playbook.model_dump_json(by_alias=True)))
         return

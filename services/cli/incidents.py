@@ -10,11 +10,18 @@ from uuid import UUID
 import typer
 
 from events.incident import Incident, IncidentNoteAdded
-from events.values import BreachDetermination, IncidentStatus, IncidentType, Severity, SourceChannel
+from events.values import (
+    MOMENT_FIELDS,
+    BreachDetermination,
+    IncidentStatus,
+    IncidentType,
+    Severity,
+    SourceChannel,
+)
 from services.access.permissions import Permission, own_incidents_only
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
-from services.application.errors import NotPermitted
+from services.application.errors import InvalidInput, NotPermitted
 from services.cli.app import app, state_of
 from services.cli.guard import needs
 from services.cli.inputs import normalise_moments, read_document
@@ -28,6 +35,8 @@ from services.timefmt import show_time
 IdArg = Annotated[str, typer.Argument(help="Incident id, or a unique prefix of it.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TimeHelp = "ISO 8601 time, or 'now'; without an offset it is read in BREACH_TIMEZONE."
+LIST_MAX = 1_000_000
+"""Most rows a list command prints."""
 
 BOARD_COLUMNS = [
     ("short_id", "ID"),
@@ -140,7 +149,9 @@ def list_incidents(
     incident_type: Annotated[
         IncidentType | None, typer.Option("--type", help="Only this type.")
     ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, max=LIST_MAX, help="At most this many.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List incidents on the board, newest first."""
@@ -281,6 +292,8 @@ def amend(
     )
     data = normalise_moments(data, state.zone, state.now())
     for name in clear or []:
+        if name not in MOMENT_FIELDS:
+            raise InvalidInput("--clear", f"is not one of {', '.join(MOMENT_FIELDS)}")
         data[name] = None
     data["reason"] = reason
     change_incident(
@@ -293,18 +306,25 @@ def amend(
 def triage(
     ctx: typer.Context,
     incident_id: IdArg,
-    severity: Annotated[Severity, typer.Option(help="Severity band.")],
+    severity: Annotated[
+        Severity | None,
+        typer.Option(
+            help="Severity band (default: unchanged; required at the first triage).",
+            show_default=False,
+        ),
+    ] = None,
     breach: Annotated[
-        BreachDetermination,
-        typer.Option(help="Is it a personal-data breach?"),
-    ] = BreachDetermination.UNDETERMINED,
+        BreachDetermination | None,
+        typer.Option(help="Is it a personal-data breach? (default: unchanged)", show_default=False),
+    ] = None,
     incident_type: Annotated[
         IncidentType | None,
         typer.Option("--type", help="Kind of incident (default: unchanged).", show_default=False),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record severity, whether it is a personal-data breach, and the incident type."""
+    """Record severity, whether it is a personal-data breach, and the incident type; what
+    is not given stays as it is (at least one must be given)."""
     data = _given(severity=severity, personal_data_breach=breach, incident_type=incident_type)
     change_incident(
         ctx, incident_id, BreachLedger.triage_incident, data, as_json=as_json, done="triaged"

@@ -25,6 +25,7 @@ from services.cli import (  # noqa: F401  (commands register themselves)
 )
 from services.cli.app import app
 from services.cli.output import error
+from services.cli.usage import usage_message
 from services.logging import configure_logging
 
 
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except typer.Exit as e:
         return e.exit_code
     except typer.TyperException as e:
-        message = e.format_message().strip().replace("\n", " ").replace("Value error, ", "")
+        message = usage_message(e)
         if message:
             error(message)
         return e.exit_code

@@ -19,7 +19,7 @@ from services.application.errors import InvalidInput, NotFound, NotPermitted
 from services.bootstrap import Runtime
 from services.cli.app import app, state_of
 from services.cli.guard import needs
-from services.cli.incidents import JsonOpt
+from services.cli.incidents import LIST_MAX, JsonOpt
 from services.cli.inputs import read_document
 from services.cli.output import emit_fields, emit_json, emit_table, error, note, say
 from services.notifications.dispatcher import DeliveryCheck
@@ -56,12 +56,13 @@ def smtp_target(rt: Runtime) -> Iterator[tuple[SmtpTarget, DeliveryCheck | None]
 
 def _recipients(values: list[str]) -> list[dict[str, str]]:
     out = []
-    for value in values:
+    for position, value in enumerate(values, start=1):
         name, sep, rest = value.partition("<")
         address, sep2, language = rest.partition(">")
         if not sep or not sep2 or "@" not in address:
             raise InvalidInput(
-                "recipient", f"{value!r}: write 'Name <address>' or 'Name <address> zh-CN'"
+                "recipient",
+                f"item {position} is not written 'Name <address>' or 'Name <address> zh-CN'",
             )
         out.append(
             {"name": name.strip(), "email": address.strip(), "language": language.strip() or "en"}
@@ -74,24 +75,43 @@ def _recipients(values: list[str]) -> list[dict[str, str]]:
 def draft(
     ctx: typer.Context,
     incident_id: Annotated[str, typer.Argument(help="Incident id or unique prefix.")],
-    audience: Annotated[str, typer.Option(help="people, authority or customer.")],
+    audience: Annotated[
+        str | None,
+        typer.Option(help="people, authority or customer (required for a new campaign)."),
+    ] = None,
     content: Annotated[
-        Path, typer.Option(help="YAML/JSON: nature, consequences, measures, advice, ...")
-    ],
+        Path | None,
+        typer.Option(
+            help="YAML/JSON: nature, consequences, measures, advice, ... (required for a new "
+            "campaign; with --campaign, only the parts it holds change)."
+        ),
+    ] = None,
     recipient: Annotated[
         list[str] | None,
-        typer.Option(help="For authority/customer: 'Name <address> [language]'; repeatable."),
+        typer.Option(
+            help="For authority/customer: 'Name <address> [language]'; repeatable (with "
+            "--campaign, they replace the recipients)."
+        ),
     ] = None,
     campaign: Annotated[
-        str | None, typer.Option(help="Change this existing draft instead of starting one.")
+        str | None,
+        typer.Option(
+            help="Change this existing draft instead of starting one: what is omitted stays."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Draft a campaign (the content file is described in the README)."""
+    """Draft a campaign (the content file is described in the README), or change a draft
+    with --campaign (only the content and recipients given change)."""
     state = state_of(ctx)
     rt = state.fresh_runtime()
-    data: dict[str, Any] = read_document(content)
-    data["audience"] = audience
+    if campaign is None and audience is None:
+        raise InvalidInput("audience", "is required for a new campaign")
+    if campaign is None and content is None:
+        raise InvalidInput("content", "is required for a new campaign")
+    data: dict[str, Any] = read_document(content) if content is not None else {}
+    if audience is not None:
+        data["audience"] = audience
     if recipient:
         data["recipients"] = _recipients(recipient)
     if campaign is not None:
@@ -362,7 +382,7 @@ def resolve(
 @needs(Permission.MAILBOX_READ)
 def mailbox(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, max=LIST_MAX, help="How many, newest first.")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
     """List what the local capture server received."""

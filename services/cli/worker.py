@@ -72,7 +72,7 @@ def worker(
         chosen = Kind(kind.strip().lower())
     except ValueError:
         choices = ", ".join(k.value for k in Kind)
-        raise InvalidInput("KIND", f"{kind!r} is not a worker kind ({choices})") from None
+        raise InvalidInput("KIND", f"is not a worker kind ({choices})") from None
     state = state_of(ctx)
     settings = state.settings
     if chosen not in (Kind.DISPATCHER, Kind.CHAIN) and not settings.kafka_bootstrap_servers:

@@ -3,38 +3,46 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from events.containment import Evidence, EvidenceKind, Priority
 from services.application.context import ActorName
+from services.application.fields import LINE_MAX, Line, Moment, OptionalLine, Title, line_problem
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def parse_evidence(value: Any) -> Evidence:
-    """Read ``kind:value`` (sha256, url, ticket or note) into an evidence reference."""
+def _evidence_problem(kind: str, rest: str) -> str | None:
+    """Why ``kind:rest`` is not an evidence reference, or None."""
+    if kind not in set(EvidenceKind):
+        return "is not kind:value with kind one of sha256, url, ticket, note"
+    if not rest:
+        return "has an empty value"
+    if kind == EvidenceKind.SHA256 and not _SHA256.match(rest.lower()):
+        return "is a sha256 that is not 64 hexadecimal digits"
+    if kind == EvidenceKind.URL and not rest.startswith(("https://", "http://")):
+        return "is a url that does not start with https:// or http://"
+    if len(rest) > LINE_MAX:
+        return f"is longer than {LINE_MAX:,} characters"
+    return line_problem(rest)
+
+
+def parse_evidence(value: Any, position: int = 1) -> Evidence:
+    """Read ``kind:value`` (sha256, url, ticket or note) into an evidence reference; a
+    refusal names the item's ``position`` (from 1), never its text."""
     if isinstance(value, Evidence):
         return value
     if isinstance(value, dict):
-        return Evidence.model_validate(value)
+        value = f"{value.get('kind', '')}:{value.get('value', '')}"
     text = str(value).strip()
     kind, sep, rest = text.partition(":")
-    if not sep or kind not in set(EvidenceKind):
-        msg = f"{text!r} is not kind:value with kind one of sha256, url, ticket, note"
-        raise ValueError(msg)
     rest = rest.strip()
-    if kind == EvidenceKind.SHA256 and not _SHA256.match(rest.lower()):
-        msg = f"{text!r}: a sha256 is 64 hexadecimal digits"
-        raise ValueError(msg)
-    if kind == EvidenceKind.URL and not rest.startswith(("https://", "http://")):
-        msg = f"{text!r}: a url starts with https:// or http://"
-        raise ValueError(msg)
-    if not rest:
-        msg = f"{text!r}: the value is empty"
+    problem = _evidence_problem(kind, rest) if sep else _evidence_problem("", "")
+    if problem is not None:
+        msg = f"evidence: item {position} {problem}"
         raise ValueError(msg)
     return Evidence(kind=EvidenceKind(kind), value=rest.lower() if kind == "sha256" else rest)
 
@@ -46,10 +54,10 @@ class _Command(BaseModel):
 class OpenTask(_Command):
     """Open a task on an incident by hand."""
 
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    title: Title
     owner: ActorName | None = None
     priority: Priority = Priority.MEDIUM
-    due_at: AwareDatetime
+    due_at: Moment
     mandatory: bool = True
     blocked_by: tuple[UUID, ...] = ()
 
@@ -63,31 +71,31 @@ class AssignTask(_Command):
 class ReasonOnly(_Command):
     """A change that needs only a reason (block, reopen, cancel)."""
 
-    reason: Text
+    reason: Line
 
 
 class UnblockTask(_Command):
     """Lift a block, optionally saying why."""
 
-    reason: str = ""
+    reason: OptionalLine = ""
 
 
 class CompleteTask(_Command):
     """Record a task done."""
 
-    outcome: Text
+    outcome: Line
     evidence: tuple[Evidence, ...] = ()
 
     @field_validator("evidence", mode="before")
     @classmethod
     def _parse(cls, value: Any) -> Any:
         if isinstance(value, list | tuple):
-            return tuple(parse_evidence(v) for v in value)
+            return tuple(parse_evidence(v, i) for i, v in enumerate(value, start=1))
         return value
 
 
 class ChangeDue(_Command):
     """Move a task's due time."""
 
-    due_at: AwareDatetime
-    reason: Text
+    due_at: Moment
+    reason: Line

@@ -48,7 +48,9 @@ class ContainmentHandlers(IncidentHandlers):
                 self._check_precondition(incident_id, incident.version, ctx)
                 for blocker in cmd.blocked_by:
                     if str(blocker) not in incident.state.tasks:
-                        raise InvalidInput("blocked_by", f"no task {blocker} on this incident")
+                        raise InvalidInput(
+                            "blocked_by", "names a task that is not on this incident"
+                        )
                 cause = self.cause(ctx)
                 try:
                     task = ContainmentTask.open(
@@ -72,7 +74,7 @@ class ContainmentHandlers(IncidentHandlers):
                     continue
                 self.log_change("task.opened", ctx, task_id=str(task.id))
                 return task
-        raise Conflict("version", f"incident {incident_id} kept changing; try again")
+        raise Conflict("version", "the incident kept changing under this request; try again")
 
     def _task(
         self, task_id: UUID, ctx: RequestContext, logged: str, command: Any

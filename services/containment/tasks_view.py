@@ -267,9 +267,9 @@ class Tasks:
             [prefix + "%"],
         )
         if not rows:
-            raise NotFound("task", f"no task matches {text!r}")
+            raise NotFound("task", "no task has an id that starts so")
         if len(rows) > 1:
-            raise InvalidInput("task", f"{text!r} matches several tasks; give more of the id")
+            raise InvalidInput("task", "matches several tasks; give more of the id")
         return UUID(rows[0]["task_id"])
 
 

@@ -118,7 +118,7 @@ def dashed_prefix(text: str, *, field: str = "id") -> str:
     """Turn an id prefix given with or without dashes into the dashed form's prefix."""
     hex_ = text.strip().lower().replace("-", "")
     if not _HEX.match(hex_):
-        raise InvalidInput(field, f"{text!r} is not an id or an id prefix (hex digits)")
+        raise InvalidInput(field, "is not an id or an id prefix (hex digits)")
     cuts = (8, 12, 16, 20)
     parts = [hex_[a:b] for a, b in zip((0, *cuts), (*cuts, 32), strict=True) if hex_[a:b]]
     return "-".join(parts)
@@ -259,10 +259,10 @@ class Board:
             [prefix + "%"],
         )
         if not rows:
-            raise NotFound("id", f"no incident matches {text!r}")
+            raise NotFound("id", "no incident has an id that starts so")
         if len(rows) > 1:
             shown = ", ".join(r["incident_id"][:8] for r in rows[:5])
-            raise InvalidInput("id", f"{text!r} matches several incidents ({shown}...); give more")
+            raise InvalidInput("id", f"matches several incidents ({shown}...); give more")
         return UUID(rows[0]["incident_id"])
 
     def signature(self) -> Sequence[tuple[Any, ...]]:

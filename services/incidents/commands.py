@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pydantic import BaseModel, ConfigDict
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
-
-from events.incident import TEXT_MAX, TITLE_MAX, AmendableFact
+from events.incident import AmendableFact
 from events.values import BreachDetermination, IncidentType, LegalMoments, Severity, SourceChannel
-
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX)]
-OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=TEXT_MAX)]
+from services.application.fields import Line, Moment, OptionalText, Text, Title
 
 
 class Command(BaseModel):
@@ -28,10 +23,10 @@ class ReportIncident(Command):
     reporter: Title
     source: SourceChannel = SourceChannel.EMPLOYEE
     incident_type: IncidentType = IncidentType.OTHER
-    occurred_at: AwareDatetime | None = None
-    discovered_at: AwareDatetime
-    aware_at: AwareDatetime | None = None
-    determined_at: AwareDatetime | None = None
+    occurred_at: Moment | None = None
+    discovered_at: Moment
+    aware_at: Moment | None = None
+    determined_at: Moment | None = None
 
     def moments(self) -> LegalMoments:
         """The legal moments of the report."""
@@ -47,13 +42,13 @@ class AmendFacts(Command):
     """Correct facts of a report. Only the fields given are changed; a moment given as
     null is cleared (``discovered_at`` cannot be)."""
 
-    reason: Text
+    reason: Line
     title: Title | None = None
     description: OptionalText | None = None
-    occurred_at: AwareDatetime | None = None
-    discovered_at: AwareDatetime | None = None
-    aware_at: AwareDatetime | None = None
-    determined_at: AwareDatetime | None = None
+    occurred_at: Moment | None = None
+    discovered_at: Moment | None = None
+    aware_at: Moment | None = None
+    determined_at: Moment | None = None
 
     def changes(self) -> dict[AmendableFact, object]:
         """The facts given, with their new values."""
@@ -65,11 +60,16 @@ class AmendFacts(Command):
 
 
 class TriageIncident(Command):
-    """Record the triage of an incident."""
+    """Record the triage of an incident. Only the fields given change (an omitted one, or
+    one given as null, keeps its value); at least one must be given."""
 
-    severity: Severity
-    personal_data_breach: BreachDetermination = BreachDetermination.UNDETERMINED
+    severity: Severity | None = None
+    personal_data_breach: BreachDetermination | None = None
     incident_type: IncidentType | None = None
+
+    def given(self) -> dict[str, object]:
+        """The fields given, with their values."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
 class AddNote(Command):
@@ -81,10 +81,10 @@ class AddNote(Command):
 class CloseIncident(Command):
     """Close an incident with its resolution."""
 
-    resolution: Text
+    resolution: Line
 
 
 class ReopenIncident(Command):
     """Reopen a closed incident."""
 
-    reason: Text
+    reason: Line

@@ -96,20 +96,26 @@ class IncidentHandlers(LedgerApplication):
     def triage_incident(
         self, incident_id: UUID, request: TriageIncident | Mapping[str, Any], ctx: RequestContext
     ) -> Incident:
-        """Record severity, breach determination and type."""
+        """Record severity, breach determination and type; the fields not given keep their
+        values."""
         cmd = self.validated(TriageIncident, request)
+        given = cmd.given()
+        if not given:
+            raise InvalidInput(
+                "triage", "give at least one of severity, personal_data_breach, incident_type"
+            )
         return self.change(
             incident_id,
             Incident,
             ctx,
             lambda inc, cause: inc.triage(
                 cause,
-                severity=cmd.severity,
-                personal_data_breach=cmd.personal_data_breach,
+                severity=cmd.severity or inc.state.severity,
+                personal_data_breach=cmd.personal_data_breach or inc.state.personal_data_breach,
                 incident_type=cmd.incident_type or inc.state.incident_type,
             ),
             logged="incident.triaged",
-            severity=cmd.severity.value,
+            fields=sorted(given),
         )
 
     def add_note(

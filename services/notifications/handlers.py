@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +24,17 @@ from events.notifications import (
 from events.people import AffectedPerson
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, RuleBroken
+from services.application.fields import (
+    Count,
+    Email,
+    Line,
+    OptionalLine,
+    OptionalText,
+    OptionalTitle,
+    Text,
+    Title,
+    checked,
+)
 from services.incidents.handlers import IncidentHandlers
 from services.notifications.settings import NoticeSettings
 from services.notifications.templates import NoticeTemplates, Rendered, context_for, sample_context
@@ -41,23 +52,83 @@ def notice_id(
     return uuid5(NOTICE_NAMESPACE, f"{campaign_id}/{who}")
 
 
+CONTENT_MAX = 4000
+"""Longest text of one part of a notice's content."""
+Content = Annotated[Text, Field(max_length=CONTENT_MAX)]
+OptionalContent = Annotated[OptionalText, Field(max_length=CONTENT_MAX)]
+Language = Annotated[Title, Field(max_length=35)]
+
+
+class ContactInput(BaseModel):
+    """A contact point named in a notice."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Title
+    email: Email
+    phone: OptionalTitle = ""
+
+
+class RecipientInput(BaseModel):
+    """An organisation's mailbox to notify."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Title
+    email: Email
+    language: Language = "en"
+
+
 class DraftCampaign(BaseModel):
     """A campaign draft: audience, the approved-to-be content, organisation recipients."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     audience: NoticeAudience
-    nature: str = Field(min_length=1, max_length=4000)
-    consequences: str = Field(min_length=1, max_length=4000)
-    measures: str = Field(min_length=1, max_length=4000)
-    advice: str = Field(default="", max_length=4000)
-    organisation: str | None = None
-    contact: Contact | None = None
-    categories: tuple[str, ...] | None = None
-    people_count: int | None = Field(default=None, ge=0)
-    records_count: int | None = Field(default=None, ge=0)
-    reference: str = ""
-    recipients: tuple[OrganisationRecipient, ...] = ()
+    nature: Content
+    consequences: Content
+    measures: Content
+    advice: OptionalContent = ""
+    organisation: OptionalTitle | None = None
+    contact: ContactInput | None = None
+    categories: tuple[Title, ...] | None = None
+    people_count: Count | None = None
+    records_count: Count | None = None
+    reference: OptionalLine = ""
+    recipients: tuple[RecipientInput, ...] = ()
+
+
+class RedraftCampaign(BaseModel):
+    """A change of a draft: only the fields given change (the audience, if given, must be
+    the campaign's); at least one must be given."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    audience: NoticeAudience | None = None
+    nature: Content | None = None
+    consequences: Content | None = None
+    measures: Content | None = None
+    advice: OptionalContent | None = None
+    organisation: OptionalTitle | None = None
+    contact: ContactInput | None = None
+    categories: tuple[Title, ...] | None = None
+    people_count: Count | None = None
+    records_count: Count | None = None
+    reference: OptionalLine | None = None
+    recipients: tuple[RecipientInput, ...] | None = None
+
+    def content_changes(self) -> dict[str, Any]:
+        """The content fields given, with their new values."""
+        skip = {"audience", "recipients"}
+        return {
+            k: getattr(self, k)
+            for k in self.model_fields_set - skip
+            if getattr(self, k) is not None
+        }
+
+
+def _recipients(given: tuple[RecipientInput, ...]) -> tuple[OrganisationRecipient, ...]:
+    return tuple(OrganisationRecipient(**r.model_dump()) for r in given)
 
 
 class NotificationHandlers(IncidentHandlers):
@@ -88,7 +159,7 @@ class NotificationHandlers(IncidentHandlers):
             consequences=cmd.consequences,
             measures=cmd.measures,
             advice=cmd.advice,
-            contact=cmd.contact or settings.contact,
+            contact=Contact(**cmd.contact.model_dump()) if cmd.contact else settings.contact,
             categories=categories,
             people_count=people,
             records_count=records,
@@ -111,7 +182,7 @@ class NotificationHandlers(IncidentHandlers):
                 audience=cmd.audience,
                 template_version=templates.version(cmd.audience),
                 content=content,
-                recipients=cmd.recipients,
+                recipients=_recipients(cmd.recipients),
             ),
             ctx,
             logged="campaign.drafted",
@@ -119,27 +190,37 @@ class NotificationHandlers(IncidentHandlers):
         )
 
     def redraft_campaign(
-        self, campaign_id: UUID, request: DraftCampaign | Mapping[str, Any], ctx: RequestContext
+        self,
+        campaign_id: UUID,
+        request: RedraftCampaign | DraftCampaign | Mapping[str, Any],
+        ctx: RequestContext,
     ) -> Campaign:
-        """Change a draft (or an approved campaign, voiding its approval)."""
+        """Change a draft (or an approved campaign, voiding its approval): the content
+        fields and recipients given replace theirs, the others stay as they are."""
         templates, _ = self._notice_setup()
-        cmd = self.validated(DraftCampaign, request)
+        if isinstance(request, DraftCampaign):
+            request = request.model_dump(exclude_unset=True)
+        cmd = self.validated(RedraftCampaign, request)
         campaign = self.load(campaign_id, Campaign)
-        if cmd.audience is not campaign.state.audience:
+        if cmd.audience is not None and cmd.audience is not campaign.state.audience:
             raise InvalidInput("audience", "a campaign keeps its audience; draft a new one")
-        content = self._content(self.load(campaign.state.incident_id, Incident), cmd)
-        return self.change(
-            campaign_id,
-            Campaign,
-            ctx,
-            lambda c, cause: c.redraft(
+        changes = cmd.content_changes()
+        if not changes and cmd.recipients is None:
+            raise InvalidInput("content", "give at least one part of the content or recipients")
+        given = cmd.model_dump(include=set(changes))
+
+        def redraft(c: Campaign, cause: Cause) -> None:
+            recipients = (
+                c.state.recipients if cmd.recipients is None else _recipients(cmd.recipients)
+            )
+            c.redraft(
                 cause,
-                template_version=templates.version(cmd.audience),
-                content=content,
-                recipients=cmd.recipients,
-            ),
-            logged="campaign.redrafted",
-        )
+                template_version=templates.version(c.state.audience),
+                content=NoticeContent.model_validate({**c.state.content.model_dump(), **given}),
+                recipients=recipients,
+            )
+
+        return self.change(campaign_id, Campaign, ctx, redraft, logged="campaign.redrafted")
 
     def load_campaign(self, campaign_id: UUID) -> Campaign:
         """A campaign as it is now."""
@@ -267,6 +348,7 @@ class NotificationHandlers(IncidentHandlers):
 
     def pause_dispatch(self, campaign_id: UUID, reason: str, ctx: RequestContext) -> Campaign:
         """Pause sending."""
+        reason = checked("reason", Line, reason)
         return self.change(
             campaign_id,
             Campaign,
@@ -283,6 +365,7 @@ class NotificationHandlers(IncidentHandlers):
 
     def cancel_campaign(self, campaign_id: UUID, reason: str, ctx: RequestContext) -> Campaign:
         """Cancel a campaign."""
+        reason = checked("reason", Line, reason)
         return self.change(
             campaign_id,
             Campaign,
@@ -295,8 +378,7 @@ class NotificationHandlers(IncidentHandlers):
         self, target: UUID, *, delivered: bool, reason: str, ctx: RequestContext
     ) -> Notice:
         """Settle a notice a crash left uncertain: confirmed delivered, or send it again."""
-        if not reason.strip():
-            raise InvalidInput("reason", "must not be empty")
+        reason = checked("reason", Line, reason)
 
         def settle(notice: Notice, cause: Cause) -> None:
             if notice.state.status is not NoticeStatus.UNCERTAIN:

@@ -414,9 +414,9 @@ class Notifications:
             [dashed_prefix(text, field="campaign") + "%"],
         )
         if not rows:
-            raise NotFound("campaign", f"no campaign matches {text!r}")
+            raise NotFound("campaign", "no campaign has an id that starts so")
         if len(rows) > 1:
-            raise InvalidInput("campaign", f"{text!r} matches several campaigns; give more")
+            raise InvalidInput("campaign", "matches several campaigns; give more")
         return UUID(rows[0]["campaign_id"])
 
     def resolve_notice(self, text: str) -> UUID:
@@ -426,9 +426,9 @@ class Notifications:
             [dashed_prefix(text, field="notice") + "%"],
         )
         if not rows:
-            raise NotFound("notice", f"no notice matches {text!r}")
+            raise NotFound("notice", "no notice has an id that starts so")
         if len(rows) > 1:
-            raise InvalidInput("notice", f"{text!r} matches several notices; give more")
+            raise InvalidInput("notice", "matches several notices; give more")
         return UUID(rows[0]["notice_id"])
 
 

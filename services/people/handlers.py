@@ -25,15 +25,15 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from email_validator import EmailNotValidError, validate_email
 from eventsourcing.persistence import IntegrityError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from events.base import Cause
 from events.incident import Incident
 from events.people import AffectedPerson
 from services.application.context import RequestContext
 from services.application.errors import Conflict, InvalidInput, NotFound, RuleBroken
+from services.application.fields import Email, Line, OptionalTitle, Title, checked
 from services.assessment.jurisdictions import is_known
 from services.incidents.handlers import IncidentHandlers
 from services.logging import redactor
@@ -66,12 +66,12 @@ class CorrectPerson(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reason: str = Field(min_length=1)
-    email: str | None = None
-    name: str | None = None
-    language: str | None = None
-    jurisdiction: str | None = None
-    reference: str | None = None
+    reason: Line
+    email: Email | None = None
+    name: OptionalTitle | None = None
+    language: Title | None = None
+    jurisdiction: Title | None = None
+    reference: OptionalTitle | None = None
 
 
 @dataclass(frozen=True)
@@ -336,14 +336,13 @@ class PeopleHandlers(IncidentHandlers):
         person = self.load(target, AffectedPerson)
         if person.is_erased:
             raise RuleBroken("person", "the person's data was already erased")
-        if not reason.strip():
-            raise InvalidInput("reason", "must not be empty")
+        reason = checked("reason", Line, reason)
         erasure = Erasure(
             person_id=person.id,
             key_ids=person.state.key_ids,
             actor=ctx.actor,
             correlation_id=ctx.correlation_id,
-            reason=reason.strip(),
+            reason=reason,
         )
         vault.erase(erasure)
         erased = self.change(
@@ -385,19 +384,12 @@ class PeopleHandlers(IncidentHandlers):
 
 
 def _corrected(current: PersonData, cmd: CorrectPerson) -> PersonData:
-    email = current.email
-    if cmd.email is not None:
-        try:
-            email = validate_email(cmd.email, check_deliverability=False).normalized
-        except EmailNotValidError as e:
-            raise InvalidInput("email", str(e)) from None
+    """The person's data with the fields the correction gives replaced."""
     return current.model_copy(
         update={
-            "email": email,
-            "name": current.name if cmd.name is None else cmd.name.strip(),
-            "reference": current.reference
-            if cmd.reference is None
-            else (cmd.reference.strip() or None),
+            "email": current.email if cmd.email is None else cmd.email,
+            "name": current.name if cmd.name is None else cmd.name,
+            "reference": current.reference if cmd.reference is None else (cmd.reference or None),
         }
     )
 

@@ -24,10 +24,12 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Row:
-    """One data row: its 1-based number in the file (header excluded) and its fields."""
+    """One data row: its 1-based number in the file (header excluded), its fields, and why
+    it cannot be read (``problem``, in our words; then ``fields`` is empty)."""
 
     number: int
     fields: dict[str, Any]
+    problem: str | None = None
 
 
 def _format(path: Path) -> str:
@@ -36,7 +38,7 @@ def _format(path: Path) -> str:
         return "jsonl"
     if suffix == ".csv":
         return "csv"
-    raise InvalidInput("file", f"{path.name}: use .csv or .jsonl (JSON Lines)")
+    raise InvalidInput("file", "use .csv or .jsonl (JSON Lines)")
 
 
 def check_file(path: Path, max_bytes: int) -> int:
@@ -44,13 +46,13 @@ def check_file(path: Path, max_bytes: int) -> int:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise InvalidInput("file", f"{path} does not exist") from None
+        raise InvalidInput("file", "does not exist") from None
     if not path.is_file():
-        raise InvalidInput("file", f"{path} is not a file")
+        raise InvalidInput("file", "is not a file")
     if size > max_bytes:
         raise InvalidInput(
             "file",
-            f"{path.name} is {size / 2**20:,.0f} MiB, over the import limit of "
+            f"is {size / 2**20:,.0f} MiB, over the import limit of "
             f"{max_bytes / 2**20:,.0f} MiB; split it or raise BREACH_IMPORT_MAX_BYTES",
         )
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -64,15 +66,15 @@ def check_file(path: Path, max_bytes: int) -> int:
                 except UnicodeDecodeError as e:
                     bad = offset + e.start
                     line += chunk[: e.start].count(b"\n")
-                    msg = f"{path.name} is not UTF-8 (invalid byte at offset {bad}, line {line})"
+                    msg = f"is not UTF-8 (invalid byte at offset {bad}, line {line})"
                     raise InvalidInput("file", msg) from None
                 offset += len(chunk)
                 line += chunk.count(b"\n")
             decoder.decode(b"", final=True)
     except PermissionError:
-        raise InvalidInput("file", f"{path} cannot be read (permission denied)") from None
+        raise InvalidInput("file", "cannot be read (permission denied)") from None
     except UnicodeDecodeError:
-        raise InvalidInput("file", f"{path.name} is not UTF-8 (truncated at the end)") from None
+        raise InvalidInput("file", "is not UTF-8 (truncated at the end)") from None
     return size
 
 
@@ -104,43 +106,44 @@ def read_rows(path: Path, *, max_bytes: int, progress: Progress | None = None) -
         counted = io.BufferedReader(_Counting(raw, progress, total), buffer_size=CHUNK)
         text = io.TextIOWrapper(counted, encoding="utf-8-sig", newline="")
         if kind == "csv":
-            yield from _csv_rows(path, text)
+            yield from _csv_rows(text)
         else:
-            yield from _jsonl_rows(path, text)
+            yield from _jsonl_rows(text)
 
 
-def _csv_rows(path: Path, text: io.TextIOWrapper) -> Iterator[Row]:
+def _csv_rows(text: io.TextIOWrapper) -> Iterator[Row]:
     reader = csv.DictReader(text, strict=True)
     try:
         header = reader.fieldnames
-    except csv.Error as e:
-        raise InvalidInput("file", f"{path.name}: the header is not valid CSV ({e})") from None
+    except csv.Error:
+        raise InvalidInput("file", "the header is not valid CSV") from None
     if not header:
-        raise InvalidInput("file", f"{path.name} is empty")
+        raise InvalidInput("file", "is empty")
     columns = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
+        raise InvalidInput("file", f"the header lacks the column(s) {', '.join(missing)}")
+    repeated = [i for i, c in enumerate(columns, start=1) if c in columns[: i - 1]]
+    if repeated:
+        first = columns.index(columns[repeated[0] - 1]) + 1
         raise InvalidInput(
-            "file", f"{path.name}: the header lacks the column(s) {', '.join(missing)}"
+            "file", f"columns {first} and {repeated[0]} of the header have the same name"
         )
-    duplicates = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicates:
-        raise InvalidInput("file", f"{path.name}: column {duplicates[0]!r} appears twice")
     reader.fieldnames = columns
     number = 0
     try:
         for record in reader:
             number += 1
             extra = record.pop(None, None)
-            fields: dict[str, Any] = dict(record)
             if extra:
-                fields["__extra__"] = extra
-            yield Row(number, fields)
-    except csv.Error as e:
-        raise InvalidInput("file", f"{path.name}: line {reader.line_num}: {e}") from None
+                yield Row(number, {}, "more values than columns")
+                continue
+            yield Row(number, dict(record))
+    except csv.Error:
+        raise InvalidInput("file", f"line {reader.line_num} is not valid CSV") from None
 
 
-def _jsonl_rows(path: Path, text: io.TextIOWrapper) -> Iterator[Row]:
+def _jsonl_rows(text: io.TextIOWrapper) -> Iterator[Row]:
     number = 0
     for line in text:
         if not line.strip():
@@ -149,9 +152,9 @@ def _jsonl_rows(path: Path, text: io.TextIOWrapper) -> Iterator[Row]:
         try:
             value = json.loads(line)
         except json.JSONDecodeError as e:
-            yield Row(number, {"__error__": f"not valid JSON ({e.msg})"})
+            yield Row(number, {}, f"not valid JSON ({e.msg})")
             continue
         if not isinstance(value, dict):
-            yield Row(number, {"__error__": "each line must be a JSON object"})
+            yield Row(number, {}, "each line must be a JSON object")
             continue
         yield Row(number, {str(k).strip().lower(): v for k, v in value.items()})

@@ -8,8 +8,9 @@ from functools import cache
 from typing import Any
 
 import pycountry
-from email_validator import EmailNotValidError, validate_email
 
+from events.incident import TITLE_MAX
+from services.application.fields import email_address, line_problem
 from services.assessment.jurisdictions import is_known
 from services.people.rows import KNOWN_COLUMNS, Row
 from services.vault.sealing import PersonData
@@ -68,18 +69,18 @@ def _text(value: Any) -> str:
 
 
 def check_row(row: Row) -> PersonInput | Rejection:
-    """Validate a row: email syntax and domain form, known language and jurisdiction."""
+    """Validate a row: email syntax and domain form, known language and jurisdiction, one
+    line of text in every other field. A rejection names the field and says what is wrong
+    in our words: never the value, nor the name of an unknown column."""
+    if row.problem is not None:
+        return Rejection(row.number, "row", row.problem)
     fields = row.fields
-    if "__error__" in fields:
-        return Rejection(row.number, "row", str(fields["__error__"]))
-    if "__extra__" in fields:
-        return Rejection(row.number, "row", "more values than columns")
     email = _text(fields.get("email"))
     if not email:
         return Rejection(row.number, "email", "is required")
     try:
-        checked = validate_email(email, check_deliverability=False)
-    except EmailNotValidError as e:
+        normalised = email_address(email)
+    except ValueError as e:
         return Rejection(row.number, "email", str(e))
     language = normalise_language(_text(fields.get("language")))
     if language is None:
@@ -93,24 +94,32 @@ def check_row(row: Row) -> PersonInput | Rejection:
     if not is_known(jurisdiction):
         return Rejection(row.number, "jurisdiction", "is not a known ISO 3166 code")
     attributes: dict[str, str] = {}
-    for key, value in fields.items():
+    for position, (key, value) in enumerate(fields.items(), start=1):
         if key in KNOWN_COLUMNS or value is None or value == "":
             continue
         if not _ATTRIBUTE.match(key):
-            return Rejection(row.number, key, "attribute names are lower-case letters, digits, _")
+            reason = f"field {position} has a name that is not lower-case letters, digits and _"
+            return Rejection(row.number, "attributes", reason)
         if isinstance(value, dict | list):
-            return Rejection(row.number, key, "attribute values must be text or numbers")
-        attributes[key] = str(value).strip()
+            return Rejection(row.number, "attributes", f"field {position} is not text or a number")
+        text = str(value).strip()
+        if line_problem(text) is not None:
+            return Rejection(row.number, "attributes", f"field {position} is not one line of text")
+        attributes[key] = text
     if sum(len(k) + len(v) for k, v in attributes.items()) > MAX_ATTRIBUTES_CHARS:
         return Rejection(row.number, "attributes", f"more than {MAX_ATTRIBUTES_CHARS} characters")
     name = _text(fields.get("name"))
-    if len(name) > 200:
-        return Rejection(row.number, "name", "must be at most 200 characters")
-    reference = _text(fields.get("reference")) or None
+    reference = _text(fields.get("reference"))
+    for field, value in (("name", name), ("reference", reference)):
+        if len(value) > TITLE_MAX:
+            return Rejection(row.number, field, f"must be at most {TITLE_MAX} characters")
+        problem = line_problem(value)
+        if problem is not None:
+            return Rejection(row.number, field, problem)
     return PersonInput(
         row=row.number,
         data=PersonData(
-            email=checked.normalized, name=name, reference=reference, attributes=attributes
+            email=normalised, name=name, reference=reference or None, attributes=attributes
         ),
         language=language,
         jurisdiction=jurisdiction,

@@ -6,9 +6,10 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Annotated
 
 from eventsourcing.persistence import IntegrityError
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from events.users import Role, User, user_id
 from services.access import actors
@@ -16,6 +17,7 @@ from services.access.permissions import holds_personal_data_rights
 from services.application.base import LedgerApplication
 from services.application.context import ActorName, RequestContext
 from services.application.errors import InvalidInput, NotFound, NotPermitted, RuleBroken
+from services.application.fields import Line, Title, checked
 from services.users.credentials import CredentialStore
 
 _NAME = TypeAdapter(ActorName)
@@ -24,6 +26,8 @@ USERNAME_RULE = (
     "letters, digits and . _ - (starting with a letter or digit), at most 64 characters; "
     "dispatcher, system and names with ':' or starting with 'policy.' are the system's own"
 )
+TokenName = Annotated[Title, Field(max_length=80)]
+"""What an API token is for: one line of at most 80 characters."""
 
 
 @dataclass(frozen=True)
@@ -40,12 +44,12 @@ class Identity:
 
 def _roles(values: Iterable[str | Role]) -> tuple[Role, ...]:
     out = []
-    for value in values:
+    for position, value in enumerate(values, start=1):
         try:
             out.append(Role(value))
         except ValueError:
             known = ", ".join(r.value for r in Role)
-            raise InvalidInput("roles", f"{value!r} is not one of {known}") from None
+            raise InvalidInput("roles", f"item {position} is not one of {known}") from None
     return tuple(dict.fromkeys(out))
 
 
@@ -102,7 +106,7 @@ class UserHandlers(LedgerApplication):
         if service:
             self._service_roles(wanted)
         if self.existing_ids([user_id(name)]):
-            raise InvalidInput("username", "already exists")
+            raise InvalidInput("username", "is taken by another user")
         try:
             user = self.create(
                 lambda cause: User.create(cause, username=name, roles=wanted, service=service),
@@ -112,7 +116,7 @@ class UserHandlers(LedgerApplication):
                 service=service,
             )
         except IntegrityError:
-            raise InvalidInput("username", "already exists") from None
+            raise InvalidInput("username", "is taken by another user") from None
         if service:
             self._store().set_no_password(name)
             return user, None
@@ -159,7 +163,7 @@ class UserHandlers(LedgerApplication):
             if u.id != leaving.id and Role.ADMIN in u.state.roles and not u.state.disabled
         ]
         if not others:
-            raise RuleBroken(field, f"{leaving.state.username} is the last enabled admin")
+            raise RuleBroken(field, "the user is the last enabled admin")
 
     def set_password(
         self, username: str, password: str, ctx: RequestContext, *, one_time: bool = False
@@ -185,6 +189,7 @@ class UserHandlers(LedgerApplication):
         that an enabled admin may issue tokens to a service account (a tool's account, which
         holds no rights over people's data). Nobody can obtain a token that acts in another
         person's name."""
+        name = checked("name", TokenName, name)
         user = self.get_user(username)
         if user.state.username != ctx.actor and not (
             user.state.service and self._is_admin(ctx.actor)
@@ -196,8 +201,6 @@ class UserHandlers(LedgerApplication):
             )
         if user.state.disabled:
             raise InvalidInput("username", "the user is disabled")
-        if not name.strip():
-            raise InvalidInput("name", "must not be empty")
         token_id, token = self._store().issue_token(user.state.username)
         try:
             updated = self.change(
@@ -232,6 +235,7 @@ class UserHandlers(LedgerApplication):
 
     def disable_user(self, username: str, reason: str, ctx: RequestContext) -> User:
         """Disable a user: their sessions end and their tokens are revoked."""
+        reason = checked("reason", Line, reason)
         user = self.get_user(username)
         self._keep_an_admin(user, "username")
         updated = self.change(

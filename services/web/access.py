@@ -169,7 +169,7 @@ def parse_id(value: str, what: str = "incident") -> UUID:
     try:
         return UUID(value)
     except ValueError:
-        raise WebRefusal(404, "Not found", f"There is no {what} {value!r}.") from None
+        raise WebRefusal(404, "Not found", f"There is no such {what}.") from None
 
 
 def set_cookie(

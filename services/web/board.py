@@ -79,7 +79,7 @@ def board(
     }
     error = None
     try:
-        after = decode_cursor(cursor, 2) if cursor else None
+        after = decode_cursor(cursor, str, str) if cursor else None
     except Problem:
         after, error = None, "cursor: not a page this board gave; showing the newest"
     own = own_incidents_only(caller.permissions, caller.username)

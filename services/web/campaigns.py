@@ -51,7 +51,7 @@ CONTENT_FIELDS = ("nature", "consequences", "measures", "advice", "reference")
 def parse_recipients(raw: str) -> list[dict[str, str]]:
     """Organisation recipients, one ``Name <address> [language]`` per line."""
     out = []
-    for line in raw.splitlines():
+    for number, line in enumerate(raw.splitlines(), start=1):
         value = line.strip()
         if not value:
             continue
@@ -59,7 +59,8 @@ def parse_recipients(raw: str) -> list[dict[str, str]]:
         address, sep2, language = rest.partition(">")
         if not sep or not sep2 or "@" not in address or not name.strip():
             raise InvalidInput(
-                "recipients", f"{value!r}: write 'Name <address>' or 'Name <address> zh-CN'"
+                "recipients",
+                f"line {number} is not written 'Name <address>' or 'Name <address> zh-CN'",
             )
         out.append(
             {"name": name.strip(), "email": address.strip(), "language": language.strip() or "en"}
@@ -92,7 +93,7 @@ def load_campaign(rt: Runtime, incident_id: UUID, campaign_id: UUID) -> Campaign
     except NotFound:
         campaign = None
     if campaign is None or campaign.state.incident_id != incident_id:
-        raise WebRefusal(404, "Not found", f"There is no campaign {campaign_id} on this incident.")
+        raise WebRefusal(404, "Not found", "There is no such campaign on this incident.")
     return campaign
 
 
@@ -272,7 +273,7 @@ def campaign_action(
 ) -> Response:
     """Change, preview, approve, send, pause, resume or cancel a campaign."""
     if action not in STEPS:
-        raise WebRefusal(404, "Not found", f"There is no campaign action {action!r}.")
+        raise WebRefusal(404, "Not found", "There is no such campaign action.")
     needed, step, ok = STEPS[action]
     return _campaign_change(
         request, form, incident_id, campaign_id, name=action, needed=needed, step=step, ok=ok

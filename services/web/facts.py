@@ -155,7 +155,7 @@ def _whole(field: str, raw: str, *, required: bool = False) -> int | None:
             raise InvalidInput(field, "is required")
         return None
     if not value.isdigit() or len(value) > 15:
-        raise InvalidInput(field, f"{raw.strip()!r} is not a whole number of at least 0")
+        raise InvalidInput(field, "is not a whole number of at least 0")
     return int(value)
 
 
@@ -166,7 +166,7 @@ def _hours(raw: str) -> float | None:
     try:
         hours = float(value)
     except ValueError:
-        raise InvalidInput("time_to_restore_hours", f"{value!r} is not a number") from None
+        raise InvalidInput("time_to_restore_hours", "is not a number") from None
     if hours != hours or hours < 0:  # NaN or negative
         raise InvalidInput("time_to_restore_hours", "must be a number of at least 0")
     return hours
@@ -175,15 +175,19 @@ def _hours(raw: str) -> float | None:
 def facts_data(values: dict[str, Any], zone: tzinfo, now: datetime) -> dict[str, Any]:
     """The assessment command's input from the form's values (validated by the command)."""
     jurisdictions: dict[str, int] = {}
-    for code, count in values["jurisdictions"]:
+    for row, (code, count) in enumerate(values["jurisdictions"], start=1):
         key = code.strip().upper()
         if not key and not count.strip():
             continue
+        field = "people_by_jurisdiction"
         if not key:
-            raise InvalidInput("people_by_jurisdiction", f"give the jurisdiction of {count} people")
+            raise InvalidInput(field, f"row {row}: give the jurisdiction of its people")
         if key in jurisdictions:
-            raise InvalidInput("people_by_jurisdiction", f"{key} is given twice")
-        number = _whole(f"people_by_jurisdiction.{key}", count, required=True)
+            raise InvalidInput(field, f"row {row}: the jurisdiction is given twice")
+        try:
+            number = _whole(field, count, required=True)
+        except InvalidInput as e:
+            raise InvalidInput(field, f"row {row}: the number of people {e.reason}") from None
         assert number is not None
         jurisdictions[key] = number
     data: dict[str, Any] = {

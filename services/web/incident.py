@@ -95,7 +95,7 @@ def load_incident(rt: Runtime, incident_id: UUID) -> Incident:
     try:
         return rt.app.get_incident(incident_id)
     except NotFound:
-        raise WebRefusal(404, "Not found", f"There is no incident {incident_id}.") from None
+        raise WebRefusal(404, "Not found", "There is no such incident.") from None
 
 
 def _obligation_rows(
@@ -217,7 +217,7 @@ def replay_page(request: Request, caller: Caller, incident_id: UUID, at: str) ->
     try:
         moment = parse_time("at", at, zone, now=now)
         if moment > now:
-            raise InvalidInput("at", f"{show_time(moment, zone)} is in the future")
+            raise InvalidInput("at", "is in the future")
         if moment < incident.created_on:
             raise InvalidInput(
                 "at",

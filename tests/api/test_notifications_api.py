@@ -174,7 +174,7 @@ def test_bad_drafts_are_refused_naming_the_field(api: Api) -> None:
     incident = api.report()["id"]
     before = api.events()
     cases = [
-        ("responder", incident, {"audience": "people", **CONTENT, "colour": 1}, 422, "colour"),
+        ("responder", incident, {"audience": "people", **CONTENT, "colour": 1}, 422, "body"),
         ("responder", incident, {"audience": "people", "nature": "x"}, 422, "consequences"),
         ("responder", incident, {**CONTENT, "audience": "press"}, 422, "audience"),
         (
@@ -266,7 +266,7 @@ def test_preview_for_a_person_needs_the_rights_permission(api: Api) -> None:
     for role, body, status, field in (
         ("responder", {"email": person(0)["email"]}, 403, "email"),
         ("dpo", {"email": "nobody@example.org"}, 404, "email"),
-        ("dpo", {"email": person(0)["email"], "colour": 1}, 422, "colour"),
+        ("dpo", {"email": person(0)["email"], "colour": 1}, 422, "body"),
         ("auditor", {}, 403, "role"),
     ):
         r = api.call(role, "POST", path, json=body)

@@ -260,7 +260,7 @@ def test_bad_user_input_is_422_naming_the_field_and_appends_nothing(api: Api) ->
         ("POST", USERS, {"username": "bad name", "roles": ["dpo"]}, "username"),
         ("POST", USERS, {"username": "x" * 65, "roles": ["dpo"]}, "username"),
         ("POST", USERS, {"username": "carol", "roles": ["dpo"]}, "username"),
-        ("POST", USERS, {"username": "dave", "roles": ["dpo"], "admin": True}, "admin"),
+        ("POST", USERS, {"username": "dave", "roles": ["dpo"], "admin": True}, "body"),
         ("POST", USERS, {"roles": ["dpo"]}, "username"),
         ("PUT", f"{USERS}/carol/roles", {"roles": ["king"]}, "roles"),
         ("POST", f"{USERS}/carol/password", {"password": "short"}, "password"),

@@ -101,7 +101,7 @@ def test_playbooks_are_listed_and_shown(cli: Cli) -> None:
     missing = cli("playbooks", "show", "nope")
     assert (missing.code, missing.err.strip()) == (
         2,
-        "breach: error: playbook: no playbook 'nope' (see breach playbooks)",
+        "breach: error: playbook: no such playbook (see breach playbooks)",
     )
 
 
@@ -113,7 +113,7 @@ def test_bad_task_input_is_one_error_line_and_nothing_stored(cli: Cli) -> None:
     cli.ok("task", "cancel", task, "--reason", "not needed")
     before = count_events(cli.data_dir)
     cases = [
-        (["task", "start", "ffffffff"], "task: no task matches"),
+        (["task", "start", "ffffffff"], "task: no task has an id that starts so"),
         (["task", "assign", task, "Bob Smith!"], "owner:"),
         (
             ["task", "add", incident[:8], "--title", "x", "--due", "2020-01-01T00:00:00Z"],

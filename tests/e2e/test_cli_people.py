@@ -65,7 +65,7 @@ def test_bad_people_input_is_refused_with_the_field(cli: Cli, tmp_path: Path) ->
     xlsx = tmp_path / "p.xlsx"
     xlsx.write_bytes(b"PK")
     for args, text in (
-        (["people", "import", incident[:8], str(bad)], "file: p.csv: the header lacks the column"),
+        (["people", "import", incident[:8], str(bad)], "file: the header lacks the column"),
         (["people", "import", incident[:8], str(xlsx)], "use .csv or .jsonl"),
         (["retention", "run"], "BREACH_RETENTION_DAYS: no retention period is configured"),
         (["people", "erase", "--reason", "r"], "person: give --incident and --email"),

@@ -180,12 +180,12 @@ def test_notifying_residents_starts_the_attorney_generals_clock(
 
 BAD_FACTS: list[tuple[dict[str, Any], str]] = [
     ({"data_categories": ["resume_cv", "dna"]}, "data_categories.1"),
-    ({"people_by_jurisdiction": {"DE": 900, "XX": 1}}, "people_by_jurisdiction.XX"),
+    ({"people_by_jurisdiction": {"DE": 900, "XX": 1}}, "people_by_jurisdiction"),
     ({"people": {"count": -5}}, "people.count"),
     ({"people": {"count": 1000}}, "people_by_jurisdiction"),
     ({"recipients": None}, "recipients"),
     ({"role": "processor"}, "customer"),
-    ({"colour": "red"}, "colour"),
+    ({"colour": "red"}, "input"),
 ]
 
 

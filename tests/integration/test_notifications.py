@@ -14,11 +14,12 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
 from events.notifications import CampaignStatus, NoticeStatus
+from events.people import AffectedPerson
 from events.users import Role
 from services.application.context import RequestContext
 from services.application.errors import RuleBroken
@@ -26,6 +27,7 @@ from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.notifications.templates import NoticeTemplates
 from services.notifications.transport import SmtpTarget
+from services.vault.sealing import PersonData
 from tests.support.identity import dpo_of, provision
 from tests.support.people import person, write_csv
 from tests.support.reports import report_input
@@ -72,6 +74,27 @@ def campaign_for(rt: Runtime, tmp_path: Path, rows: list[dict[str, Any]]) -> tup
     rt.app.start_dispatch(campaign.id, alice)
     rt.settle()
     return incident.id, campaign.id
+
+
+def record_unchecked(
+    rt: Runtime, incident_id: UUID, row: dict[str, Any], ctx: RequestContext
+) -> None:
+    """Record a person without the import's checks, as a ledger from before a rule did."""
+    vault = rt.app.vault
+    assert vault is not None
+    data = PersonData(email=row["email"], name=row["name"], reference=row["reference"])
+    [sealed] = vault.seal_new([data])
+    person_ = AffectedPerson.record(
+        rt.app.cause(ctx),
+        person_id=uuid4(),
+        incident_id=incident_id,
+        language=row["language"],
+        jurisdiction=row["jurisdiction"],
+        sealed=sealed,
+        source="test",
+        row=0,
+    )
+    rt.app.save_aggregates([person_])
 
 
 def dispatch(rt: Runtime, port: int, **kwargs: Any) -> Any:
@@ -186,7 +209,8 @@ def test_a_dispatcher_killed_mid_campaign_resumes_without_duplicates(
 def test_names_with_markup_newlines_and_other_scripts_are_escaped_and_correct(
     rt: Runtime, tmp_path: Path
 ) -> None:
-    """Markup is escaped in HTML and intact in text; a newline cannot inject a header; a
+    """Markup is escaped in HTML and intact in text; a newline cannot inject a header (an
+    import refuses such a name, and one recorded before that rule is still sent safely); a
     Chinese name survives in the To header, the text and the HTML."""
     rows = [
         {**person(1), "name": '<script>alert("x")</script> & Co', "language": "en"},
@@ -195,7 +219,21 @@ def test_names_with_markup_newlines_and_other_scripts_are_escaped_and_correct(
     ]
     keep = tmp_path / "kept"
     keep.mkdir()
-    campaign_for(rt, tmp_path, rows)
+    alice = RequestContext(actor="alice")
+    incident = rt.app.report_incident(report_input(rt.app.clock.now()), alice)
+    imported = rt.app.import_people(incident.id, write_csv(tmp_path / "people.csv", rows), alice)
+    assert (imported.imported, imported.rejected) == (2, 1)
+    assert imported.rejections_file is not None
+    assert Path(imported.rejections_file).read_text(encoding="utf-8").splitlines()[1] == (
+        "2,name,must be one line without control characters"
+    )
+    record_unchecked(rt, incident.id, rows[1], alice)
+    rt.settle()
+    campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
+    rt.app.preview_campaign(campaign.id, alice)
+    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
+    rt.app.start_dispatch(campaign.id, alice)
+    rt.settle()
     with smtp_sink(tmp_path, "--keep", str(keep)) as sink:
         dispatch(rt, sink.port)
     messages = [

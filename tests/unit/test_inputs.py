@@ -88,7 +88,7 @@ def test_validation_errors_name_the_first_bad_field_in_plain_words() -> None:
     """Unknown, missing and empty fields each get a readable reason."""
     base = {"title": "t", "reporter": "r", "discovered_at": NOW}
     cases = [
-        ({**base, "colour": "red"}, ("colour", "is not a known field")),
+        ({**base, "colour": "red"}, ("input", "holds a field that is not known")),
         ({"title": "t", "reporter": "r"}, ("discovered_at", "is required")),
         ({**base, "title": "  "}, ("title", "must not be empty")),
         ({**base, "source": "pigeon"}, ("source", None)),

@@ -39,7 +39,7 @@ def test_a_good_row_is_normalised_and_keeps_extra_columns_as_attributes() -> Non
         ({"language": "klingon"}, "language"),
         ({"language": "en-XX"}, "language"),
         ({"jurisdiction": "ZZ"}, "jurisdiction"),
-        ({"Bad Column": "x"}, "Bad Column"),
+        ({"Bad Column": "x"}, "attributes"),
     ],
 )
 def test_bad_rows_are_rejected_naming_the_field(change: dict[str, str], field: str) -> None:

@@ -331,3 +331,51 @@ def test_dpo_records_a_decision_on_an_obligation(web: Web) -> None:
     )
     assert bad.status_code == 409
     assert "notified_at: is required" in bad.text
+
+
+def _alert_of(html: str) -> str:
+    """The text of the page's error paragraph."""
+    found = re.search(r'<p class="error" role="alert">(.*?)</p>', html, re.DOTALL)
+    assert found is not None, "the page shows no error"
+    return found.group(1)
+
+
+def test_form_refusals_and_missing_pages_never_repeat_what_was_typed(web: Web) -> None:
+    """A refused assessment form names the field in its message without the typed value, and
+    a page asked for by a malformed or unknown id does not repeat the id."""
+    mark = "Zqx7Mark"
+    incident = web.report("responder")
+    browser, html = _open(web, "dpo", incident)
+    before = web.events()
+    for change, field in (
+        ({"people_count": mark}, "people.count"),
+        ({"time_to_restore_hours": mark}, "time_to_restore_hours"),
+        (
+            {"jurisdiction": [mark, mark], "jurisdiction_people": ["5", "6"]},
+            "people_by_jurisdiction",
+        ),
+        (
+            {"jurisdiction": ["", "DE"], "jurisdiction_people": [mark, "6"]},
+            "people_by_jurisdiction",
+        ),
+        ({"jurisdiction": [mark], "jurisdiction_people": ["5"]}, "people_by_jurisdiction"),
+        ({"people_count": "100000000000"}, "people.count"),
+    ):
+        r = browser.post(
+            f"/incidents/{incident}/assess",
+            {**FACTS, **change, "version": _version(html), "action": "record"},
+        )
+        assert r.status_code == 422, (change, r.status_code)
+        message = _alert_of(r.text)
+        assert message.startswith(field), message
+        assert mark.lower() not in message.lower(), message
+    assert web.events() == before
+    for path in (
+        f"/incidents/{mark}",
+        "/incidents/00000000-0000-4000-8000-000000000000",
+        f"/incidents/{incident}?at={mark}",
+    ):
+        page = browser.get(path)
+        assert page.status_code in (404, 422), page.status_code
+        assert mark.lower() not in page.text.lower().replace("?at=", "")
+        assert "00000000-0000-4000-8000-000000000000" not in page.text

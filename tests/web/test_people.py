@@ -78,6 +78,44 @@ def test_no_file_or_another_kind_of_file_is_refused_and_nothing_is_stored(
     assert _left_uploads(web) == []
 
 
+def test_rejected_rows_and_refused_files_never_show_what_the_file_held(
+    web: Web, tmp_path: Path
+) -> None:
+    """Rows with a bad address, a badly named attribute column or a faked reading error, and
+    a file whose columns repeat: the page names rows and fields but never the file's text."""
+    mark = "Zqx7Mark"
+    incident = web.report()
+    browser = web.sign_in("responder")
+    browser.get(f"/incidents/{incident}")
+    rows = [
+        {**person(0), "email": f"bob@bob\u0640{mark}-domain"},
+        {**person(1), f"{mark} column": "x"},
+        person(2),
+    ]
+    people = write_csv(tmp_path / "people.csv", rows, columns=[*person(0), f"{mark} column"])
+    page = browser.post(f"/incidents/{incident}/people", files=_upload(people))
+    assert page.status_code == 200, page.text
+    assert "1 imported" in page.text
+    assert "<td>1</td><td>email</td>" in page.text
+    assert "<td>2</td><td>attributes</td>" in page.text
+    assert mark.lower() not in page.text.lower()
+    lines = write_jsonl(tmp_path / "people.jsonl", [{**person(3), "__error__": mark}])
+    page = browser.post(f"/incidents/{incident}/people", files=_upload(lines))
+    assert "<td>1</td><td>attributes</td>" in page.text
+    assert mark.lower() not in page.text.lower()
+    before = web.events()
+    twice = tmp_path / "twice.csv"
+    twice.write_text(
+        f"email,name,language,jurisdiction,{mark},{mark}\nann@example.org,Ann,en,DE,1,2\n",
+        encoding="utf-8",
+    )
+    page = browser.post(f"/incidents/{incident}/people", files=_upload(twice))
+    assert page.status_code == 422
+    assert "file: " in page.text
+    assert mark.lower() not in page.text.lower()
+    assert web.events() == before
+
+
 def test_only_importers_see_the_form_and_may_post_it(web: Web, tmp_path: Path) -> None:
     """An auditor sees the counts but no form, and a post of theirs is refused (403) with
     nothing stored; a form without the session's CSRF token is refused too."""

@@ -257,7 +257,7 @@ def test_admin_adds_a_user_and_sees_the_one_time_password_once(web: Web) -> None
     assert "API token of wazuh" in issued.text
     duplicate = admin.post("/users", {"username": "nadia", "roles": ["auditor"]})
     assert duplicate.status_code == 422
-    assert "already exists" in duplicate.text
+    assert "is taken by another user" in duplicate.text
     html = admin.get("/users").text
     version = re.search(
         r'action="/users/auditor/disable".*?name="version" value="(\d+)"', html, re.DOTALL

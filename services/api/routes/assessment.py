@@ -15,7 +15,6 @@ from events.incident import Incident
 from services.access.permissions import Permission
 from services.api.auth import Caller, require
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
-from services.api.problems import Problem
 from services.api.requests import context, tag
 from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, NotFound
@@ -81,7 +80,7 @@ def _facts(data: dict[str, Any], zone: tzinfo, now: datetime, prefix: str = "") 
     try:
         return AssessImpact.model_validate(data)
     except ValidationError as e:
-        raise InvalidInput.from_validation(e, prefix) from None
+        raise InvalidInput.from_validation(e, prefix, whole="body") from None
 
 
 def _moments(data: dict[str, Any], zone: tzinfo, now: datetime) -> WhatIfMoments:
@@ -102,7 +101,7 @@ def assessment_document(incident: Incident) -> dict[str, Any]:
     state = incident.state
     record = state.assessment
     if record is None or state.evaluation is None:
-        raise NotFound("assessment", f"incident {incident.id} has not been assessed")
+        raise NotFound("assessment", "the incident has not been assessed")
     return {
         "incident_id": str(incident.id),
         "version": incident.version,
@@ -231,9 +230,7 @@ def _item(row: Row) -> dict[str, Any]:
 
 def _obligations_page(request: Request, limit: int, cursor: str | None, **filters: Any) -> Page:
     rt = runtime_of(request)
-    after = decode_cursor(cursor, 5)
-    if after is not None and [type(v) for v in after] != [int, str, int, str, str]:
-        raise Problem(422, "Invalid input", "cursor: not a cursor this list gave", field="cursor")
+    after = decode_cursor(cursor, int, str, int, str, str)
     rows = rt.obligations.page(rt.app.clock.now(), after=after, limit=limit + 1, **filters)
     shown = rows[:limit]
     more = len(rows) > limit and shown

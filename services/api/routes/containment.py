@@ -85,7 +85,7 @@ def tasks(
     """Tasks by due time, each marked ``overdue`` and ``waiting_on`` (unfinished tasks it
     waits for); filtered by incident, owner, or only the overdue ones."""
     rt = runtime_of(request)
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, str, str)
     rows = rt.tasks.page(
         rt.app.clock.now(),
         after=(str(after[0]), str(after[1])) if after else None,
@@ -241,5 +241,5 @@ def show_playbook(playbook_id: str, request: Request, caller: Reader) -> Any:
     """A playbook's steps: titles, due times, dependencies, whether mandatory."""
     playbook = runtime_of(request).playbooks.playbooks.get(playbook_id)
     if playbook is None:
-        raise NotFound("playbook", f"no playbook {playbook_id!r}")
+        raise NotFound("playbook", "no such playbook")
     return json.loads(playbook.model_dump_json(by_alias=True))

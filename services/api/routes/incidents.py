@@ -96,7 +96,7 @@ def board(
     """Incidents, newest report first, with containment progress and the next open
     regulatory deadline. A caller who may read only their own sees only those."""
     rt = runtime_of(request)
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, str, str)
     rows = rt.board.page(
         after=(str(after[0]), str(after[1])) if after else None,
         limit=limit + 1,

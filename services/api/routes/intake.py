@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from fastapi import APIRouter, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from events.values import IncidentType, SourceChannel
@@ -25,7 +25,7 @@ from services.api.requests import tag
 from services.api.runtime import runtime_of, settle
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, RuleBroken
-from services.incidents.commands import OptionalText, Title
+from services.application.fields import Moment, OptionalText, Title
 from services.incidents.handlers import DuplicateReport
 from services.incidents.presentation import incident_document
 
@@ -51,7 +51,7 @@ class Alert(BaseModel):
     source: Annotated[str, StringConstraints(pattern=r"^[\w.-]{1,48}$")]
     title: Title
     description: OptionalText = ""
-    detected_at: AwareDatetime
+    detected_at: Moment
     incident_type: IncidentType = IncidentType.OTHER
     channel: SourceChannel = SourceChannel.SIEM
 

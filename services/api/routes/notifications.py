@@ -26,8 +26,9 @@ from services.api.runtime import runtime_of, settle
 from services.application.app import BreachLedger
 from services.application.context import RequestContext
 from services.application.errors import NotFound
+from services.application.fields import Line
 from services.bootstrap import Runtime
-from services.notifications.handlers import DraftCampaign
+from services.notifications.handlers import DraftCampaign, RedraftCampaign
 from services.notifications.mailbox import Mailbox, Stored
 
 router = APIRouter(tags=["notifications"])
@@ -63,7 +64,7 @@ class ReasonBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Line
 
 
 class ResolveBody(BaseModel):
@@ -72,7 +73,7 @@ class ResolveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     delivered: bool
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Line
 
 
 def campaign_document(rt: Runtime, campaign: Campaign) -> dict[str, Any]:
@@ -115,7 +116,7 @@ def campaigns(
     """Campaigns, newest first, each with its progress: notices queued, sent, deferred,
     failed, suppressed, uncertain; sending rate and estimated time left."""
     rt = runtime_of(request)
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, str, str)
     rows = rt.notifications.page(
         after=(str(after[0]), str(after[1])) if after else None,
         limit=limit + 1,
@@ -146,10 +147,11 @@ def _change(
 
 @router.post("/campaigns/{campaign_id}/redraft", summary="Change a draft")
 def redraft(
-    campaign_id: UUID, body: DraftCampaign, request: Request, response: Response, caller: Manager
+    campaign_id: UUID, body: RedraftCampaign, request: Request, response: Response, caller: Manager
 ) -> Any:
-    """Replace the draft's content (and recipients); an approval is void and the new
-    content needs a new preview and approval. The audience stays."""
+    """Change the draft: the parts of the content (and the recipients) given replace theirs,
+    those omitted stay; an approval is void and the new content needs a new preview and
+    approval. The audience stays."""
     return _change(
         request, response, caller, campaign_id, lambda a, c, x: a.redraft_campaign(c, body, x)
     )
@@ -288,7 +290,7 @@ def uncertain(
     """Notices whose delivery a crash left unknown (check the relay's log by Message-ID,
     then resolve each)."""
     rt = runtime_of(request)
-    after = decode_cursor(cursor, 1)
+    after = decode_cursor(cursor, str)
     rows = rt.notifications.uncertain_page(after=str(after[0]) if after else None, limit=limit + 1)
     return paged([_notice(r) for r in rows], limit, ["notice_id"])
 
@@ -338,9 +340,7 @@ def mailbox(
     """What the local capture server received, newest first. The address of a message to
     an affected person is shown only to callers who hold the rights permission."""
     rt = runtime_of(request)
-    after = decode_cursor(cursor, 1)
-    if after is not None and not isinstance(after[0], int):
-        raise Problem(422, "Invalid input", "cursor: not a cursor this list gave", field="cursor")
+    after = decode_cursor(cursor, int)
     box = rt.mailbox()
     try:
         stored = box.page(before=after[0] if after else None, limit=limit + 1)

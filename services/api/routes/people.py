@@ -292,7 +292,7 @@ def erase(body: EraseBody, request: Request, caller: Rights) -> Any:
         if targets[0].version != expected:
             raise PreconditionFailed(
                 "If-Match",
-                f"version {expected} is stale; the current version is {targets[0].version}",
+                f"the version given is stale; the current version is {targets[0].version}",
             )
     ctx = context(request, caller)
     erased = [rt.app.erase_person(p.id, body.reason, ctx).id for p in active]

@@ -9,13 +9,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from events.users import User
 from services.access.permissions import Permission
 from services.api.auth import Caller, require
 from services.api.requests import context, tag
 from services.api.runtime import runtime_of
+from services.application.fields import Line
+from services.users.handlers import TokenName
 
 router = APIRouter(tags=["users"])
 
@@ -48,7 +50,7 @@ class NewToken(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=80)
+    name: TokenName
 
 
 class Reason(BaseModel):
@@ -56,7 +58,7 @@ class Reason(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Line
 
 
 class NewPassword(BaseModel):
