@@ -70,7 +70,7 @@ class CredentialStore:
         self.verifications = 0
         """Argon2id verifications this store has run (a count for tests and benchmarks)."""
         self._hasher = PasswordHasher(time_cost=3, memory_cost=hash_memory_kib, parallelism=4)
-        self._dummy = self._hasher.hash("no such user")
+        self._dummy: str | None = None
         self.db: Database = (
             SQLiteDatabase(database, secure_delete=True) if isinstance(database, Path) else database
         )
@@ -140,12 +140,19 @@ class CredentialStore:
         finally:
             self._slots.release()
 
+    def _dummy_hash(self) -> str:
+        """A hash to verify against for users without one, so that they cost the same work:
+        made on first need, not at every start of a process that checks no password."""
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("no such user")
+        return self._dummy
+
     def check_password(self, username: str, password: str) -> bool:
         """Whether the password is the user's (the same work, in a slot, whether or not the
         user exists); :class:`Unavailable` when no slot frees up in time."""
         rows = self.db.fetch(f"SELECT hash FROM {self._passwords} WHERE username = ?", (username,))
         usable = bool(rows) and rows[0][0] != NO_PASSWORD
-        stored = rows[0][0] if usable else self._dummy
+        stored = rows[0][0] if usable else self._dummy_hash()
         with self.verification_slot():
             with self._counting:
                 self.verifications += 1

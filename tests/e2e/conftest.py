@@ -53,6 +53,7 @@ class Cli:
             "BREACH_DATA_DIR": str(data_dir),
             "BREACH_TOKEN_FILE": str(data_dir.parent / "no-token-file"),
             "BREACH_TIMEZONE": "UTC",
+            "BREACH_PASSWORD_HASH_MEMORY_KIB": "64",
             "COLUMNS": "160",
         }
         self.env.pop("BREACH_TOKEN", None)
