@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from events.users import Role
 from services.config import Settings
+from tests.support.campaigns import CONTENT
 from tests.support.identity import EVERY_ROLE, provision_in
 
 BREACH = Path(sys.executable).parent / "breach"
@@ -97,6 +99,21 @@ class Cli:
         )
         assert result.code == 0, result.err
         return result.out.strip()
+
+    def send_people_campaign(self, incident: str, folder: Path) -> str:
+        """Draft (as the default actor) a people campaign of ``incident`` with the content of
+        :data:`tests.support.campaigns.CONTENT`, preview it, approve it as a DPO (``dpo``) and
+        send it; return the campaign's id."""
+        content = folder / "content.yaml"
+        content.write_text(yaml.safe_dump(CONTENT), encoding="utf-8")
+        campaign = self.ok(
+            "notify", "draft", incident, "--audience", "people", "--content", str(content)
+        ).out.strip()
+        self.ok("notify", "preview", campaign)
+        self.user("dpo", "dpo")
+        self.ok("notify", "approve", campaign, actor="dpo")
+        self.ok("notify", "send", campaign)
+        return campaign
 
     def ok(self, *args: str, actor: str | None = None) -> Result:
         result = self(*args, actor=actor)

@@ -8,17 +8,8 @@ import os
 import stat
 from pathlib import Path
 
-import yaml
-
 from tests.e2e.conftest import Cli
 from tests.support.people import person, write_csv
-
-CONTENT = {
-    "nature": "CVs were downloaded from our careers portal.",
-    "consequences": "Phishing that mentions your application.",
-    "measures": "The flaw is closed; access keys were rotated.",
-    "advice": "Do not answer messages asking for your password.",
-}
 
 
 def open_to_others(root: Path) -> list[str]:
@@ -37,14 +28,7 @@ def session(cli: Cli, tmp_path: Path) -> str:
     incident = cli.ok("report", "--title", "CV leak", "--discovered-at", "now").out.strip()
     people = write_csv(tmp_path / "people.csv", [person(i) for i in range(5)])
     cli.ok("people", "import", incident[:8], str(people))
-    content = tmp_path / "content.yaml"
-    content.write_text(yaml.safe_dump(CONTENT), encoding="utf-8")
-    campaign = cli.ok(
-        "notify", "draft", incident[:8], "--audience", "people", "--content", str(content)
-    ).out.strip()
-    cli.ok("notify", "preview", campaign[:8])
-    cli.ok("notify", "approve", campaign[:8], actor="dpo")
-    cli.ok("notify", "send", campaign[:8])
+    cli.send_people_campaign(incident[:8], tmp_path)
     assert cli.ok("mailbox", "--json").json()["count"] == 5
     cli.ok("audit", "export", incident[:8], "--out", str(cli.data_dir / "bundle"))
     return incident

@@ -7,8 +7,6 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-import yaml
-
 from services.vault.sealing import Lookups
 from tests.e2e.conftest import Cli
 from tests.support.people import person, write_csv
@@ -17,12 +15,6 @@ PLANTED = {
     "email": "zelda.quintana-marsh@planted.example.net",
     "name": "Zelda Quintana-Marsh",
     "reference": "PLANTED-REF-4471",
-}
-CONTENT = {
-    "nature": "CVs were downloaded from our careers portal.",
-    "consequences": "Phishing that mentions your application.",
-    "measures": "The flaw is closed; access keys were rotated.",
-    "advice": "Do not answer messages asking for your password.",
 }
 
 
@@ -40,14 +32,7 @@ def test_an_erased_person_leaves_nothing_and_exports_like_a_stranger(
     incident = cli.ok("report", "--title", "CV leak", "--discovered-at", "now").out.strip()
     rows = [person(0), {**person(1), **PLANTED}, person(2)]
     cli.ok("people", "import", incident[:8], str(write_csv(tmp_path / "people.csv", rows)))
-    content = tmp_path / "content.yaml"
-    content.write_text(yaml.safe_dump(CONTENT), encoding="utf-8")
-    campaign = cli.ok(
-        "notify", "draft", incident[:8], "--audience", "people", "--content", str(content)
-    ).out.strip()
-    cli.ok("notify", "preview", campaign[:8])
-    cli.ok("notify", "approve", campaign[:8], actor="dpo")
-    cli.ok("notify", "send", campaign[:8])
+    cli.send_people_campaign(incident[:8], tmp_path)
     [record] = cli.ok("people", "export", PLANTED["email"], "--json").json()["records"]
     [notice] = record["notices"]
     message_id = notice["message_id"]

@@ -22,8 +22,8 @@ from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.people import retention
 from services.people.presentation import person_record
+from tests.support.campaigns import start_people_campaign
 from tests.support.clocks import ManualClock
-from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
 from tests.support.reports import report_input
 from tests.support.smtp import smtp_sink
@@ -34,13 +34,6 @@ PLANTED = {
     "name": "Zelda Quintana-Marsh",
     "reference": "PLANTED-REF-4471",
 }
-CONTENT = {
-    "nature": "CVs were downloaded from our careers portal by an unknown party.",
-    "consequences": "Targeted phishing that mentions your application.",
-    "measures": "We closed the flaw and rotated every access key.",
-    "advice": "Do not answer messages asking for your password.",
-}
-DPO = RequestContext(actor="dpo")
 OLD_NAMESPACE = uuid5(NAMESPACE_URL, "https://breachledger.invalid/affected-person")
 """The namespace person ids were derived in before lookups left the log."""
 
@@ -66,11 +59,7 @@ def planted_rows() -> list[dict[str, Any]]:
 
 def send_to_capture(rt: Runtime, incident_id: UUID, alice: RequestContext) -> None:
     """Draft, approve and send a people campaign through the local capture server."""
-    campaign = rt.app.draft_campaign(incident_id, {"audience": "people", **CONTENT}, alice)
-    rt.app.preview_campaign(campaign.id, alice)
-    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
-    rt.app.start_dispatch(campaign.id, alice)
-    rt.settle()
+    start_people_campaign(rt, incident_id, alice)
     target, delivery, capture = rt.smtp_target()
     assert capture is not None
     try:
@@ -236,11 +225,7 @@ def test_a_message_that_arrives_for_an_erased_person_is_not_kept(
     afterwards: the mailbox does not keep it."""
     runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice)
     runtime.settle()
-    campaign = runtime.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
-    runtime.app.preview_campaign(campaign.id, alice)
-    runtime.app.approve_campaign(campaign.id, dpo_of(runtime, DPO))
-    runtime.app.start_dispatch(campaign.id, alice)
-    runtime.settle()
+    start_people_campaign(runtime, incident.id, alice)
     target, delivery, capture = runtime.smtp_target()
     assert capture is not None
     try:
@@ -506,11 +491,7 @@ def test_a_relay_reply_naming_the_recipient_is_recorded_without_the_address(
 
     runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice)
     runtime.settle()
-    campaign = runtime.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
-    runtime.app.preview_campaign(campaign.id, alice)
-    runtime.app.approve_campaign(campaign.id, dpo_of(runtime, DPO))
-    runtime.app.start_dispatch(campaign.id, alice)
-    runtime.settle()
+    start_people_campaign(runtime, incident.id, alice)
     with smtp_sink(tmp_path, "--fail-to", PLANTED["email"]) as sink:
         target = SmtpTarget("127.0.0.1", sink.port)
         report = asyncio.run(runtime.dispatcher(target).run())

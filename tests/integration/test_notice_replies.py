@@ -25,17 +25,12 @@ from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.notifications.dispatcher import RunReport
 from services.notifications.transport import SmtpTarget
+from tests.support.campaigns import start_people_campaign
 from tests.support.people import write_csv
 from tests.support.reports import report_input
 from tests.support.smtp import smtp_sink
 from tests.support.store import RawStore, Store
 
-CONTENT = {
-    "nature": "CVs were downloaded from our careers portal by an unknown party.",
-    "consequences": "Targeted phishing that mentions your application.",
-    "measures": "We closed the flaw and rotated every access key.",
-    "advice": "Do not answer messages asking for your password.",
-}
 PEOPLE = [
     {"email": "ovq5521@mail.example.net", "name": "Oriel Vantasque"},
     {"email": "tbrumwell.x@mail.example.net", "name": "Thaddeus Brumwell"},
@@ -87,18 +82,12 @@ def leaks(blob: bytes, secrets: set[str]) -> list[str]:
 def dispatched_campaign(rt: Runtime, tmp_path: Path, port: int) -> tuple[UUID, RunReport]:
     """Import the people, draft as alice, approve as dora (DPO role), dispatch to ``port``."""
     alice = RequestContext(actor="alice")
-    setup = RequestContext(actor="setup")
-    rt.app.add_user("dora", ["dpo"], setup)
-    rt.app.add_user("alice", ["responder"], setup)
+    rt.app.add_user("alice", ["responder"], RequestContext(actor="os:tests"))
     incident = rt.app.report_incident(report_input(rt.app.clock.now()), alice)
     rows = [{**p, "language": "en", "jurisdiction": "DE"} for p in PEOPLE]
     rt.app.import_people(incident.id, write_csv(tmp_path / "people.csv", rows), alice)
     rt.settle()
-    campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
-    rt.app.preview_campaign(campaign.id, alice)
-    rt.app.approve_campaign(campaign.id, RequestContext(actor="dora"))
-    rt.app.start_dispatch(campaign.id, alice)
-    rt.settle()
+    start_people_campaign(rt, incident.id, alice, approver=RequestContext(actor="dora"))
     target = SmtpTarget("127.0.0.1", port)
     report = asyncio.run(rt.dispatcher(target).run(idle_grace=5))
     rt.settle()

@@ -28,19 +28,12 @@ from services.config import Settings
 from services.notifications.templates import NoticeTemplates
 from services.notifications.transport import SmtpTarget
 from services.vault.sealing import PersonData
+from tests.support.campaigns import CONTENT, DPO, start_people_campaign
 from tests.support.identity import dpo_of, provision
 from tests.support.people import person, write_csv
 from tests.support.reports import report_input
 from tests.support.smtp import smtp_sink
 from tests.support.store import Store
-
-CONTENT = {
-    "nature": "CVs were downloaded from our careers portal by an unknown party.",
-    "consequences": "Targeted phishing that mentions your application.",
-    "measures": "We closed the flaw and rotated every access key.",
-    "advice": "Do not answer messages asking for your password.",
-}
-DPO = RequestContext(actor="dpo")
 
 
 @pytest.fixture
@@ -68,12 +61,7 @@ def campaign_for(rt: Runtime, tmp_path: Path, rows: list[dict[str, Any]]) -> tup
     incident = rt.app.report_incident(report_input(rt.app.clock.now()), alice)
     rt.app.import_people(incident.id, write_csv(tmp_path / "people.csv", rows), alice)
     rt.settle()
-    campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
-    rt.app.preview_campaign(campaign.id, alice)
-    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
-    rt.app.start_dispatch(campaign.id, alice)
-    rt.settle()
-    return incident.id, campaign.id
+    return incident.id, start_people_campaign(rt, incident.id, alice)
 
 
 def record_unchecked(
