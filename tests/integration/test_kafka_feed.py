@@ -200,7 +200,11 @@ def test_a_projection_worker_killed_mid_batch_applies_nothing_twice(
         applied.sort()
         for (_, last, _), (start, _, _) in pairwise(applied):
             assert start > last, f"{view}@{stream} applied {start} twice"
-        assert sum(c for _, _, c in applied) == partitions[int(stream[1:])], (view, stream)
+        # A batch's line is written after its transaction commits, so the killed worker's
+        # last batch may be applied without its line: the logged counts may fall short of
+        # the partition's events, never exceed them; that nothing was lost is shown by the
+        # views equalling a rebuild below.
+        assert sum(c for _, _, c in applied) <= partitions[int(stream[1:])], (view, stream)
     assert table_rows(rt.views.store) == rebuilt_rows(rt, tmp_path / "rebuilt.db")
 
 
