@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from functools import cache
+from typing import Any
 
 import structlog
 import typer
@@ -29,10 +31,16 @@ from services.cli.usage import usage_message
 from services.logging import configure_logging
 
 
+@cache
+def _command() -> Any:
+    """The click command typer builds from the app (once per process)."""
+    return typer.main.get_command(app)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``breach`` with ``argv``; return the exit status (0, 1, 2, 3 or 5)."""
+    """Run ``breach`` with ``argv``; return the exit status (0, 1, 2, 3, 4 or 5)."""
     configure_logging()  # until a command's settings say otherwise; never structlog's own
-    command = typer.main.get_command(app)
+    command = _command()
     try:
         status = command.main(
             args=list(argv) if argv is not None else None, prog_name="breach", standalone_mode=False

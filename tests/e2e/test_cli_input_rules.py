@@ -1,5 +1,9 @@
-"""Input rules through the console script: refusals name the field without quoting the value,
-an omitted option leaves its field as it was, and nonsense is refused with nothing stored."""
+"""Input rules of the command line: refusals name the field without quoting the value, an
+omitted option leaves its field as it was, and nonsense is refused with nothing stored.
+
+The commands run through the console script's entry point in this process
+(:class:`~tests.e2e.conftest.InProcessCli`): there are hundreds of them, and what is
+checked is what each answers and stores, not the process around it."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import Cli, Result
+from tests.e2e.conftest import Cli, InProcessCli, Result
 from tests.support.assessment import BASE_FACTS
 from tests.support.people import person, write_csv, write_jsonl
 from tests.support.store import count_events
@@ -26,6 +30,11 @@ CONTENT = {
     "advice": "Do not answer messages asking for your password.",
     "reference": "CASE-1",
 }
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return InProcessCli(tmp_path / "var")
 
 
 def report(cli: Cli, *extra: str) -> str:
