@@ -97,6 +97,14 @@ class Recovery(StrEnum):
     UNRECOVERABLE = "unrecoverable"
 
 
+class IntegrityLoss(StrEnum):
+    """For integrity breaches: what became of the altered data."""
+
+    RECOVERABLE = "recoverable"
+    UNRECOVERABLE = "unrecoverable"
+    USED_ILLEGALLY = "used_illegally"
+
+
 class Identifiability(StrEnum):
     """ENISA's ease of identification of the people from the data."""
 
@@ -152,6 +160,19 @@ class Adjustments(BaseModel):
     public: bool = Field(default=False, description="The data was already public.")
 
 
+class AdjustmentChoice(BaseModel):
+    """A named ENISA adjustment of one category's DPC score, chosen with a reason."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(
+        description="The adjustment's name in the policy (e.g. sensitive_no_insight)."
+    )
+    category: DataCategory = Field(description="The category it adjusts.")
+    step: int = Field(description="Whole steps, within those the policy allows for it.")
+    reason: str = Field(description="Why it applies, in the assessor's words.")
+
+
 class AssessmentFacts(BaseModel):
     """What responders established about a breach's impact.
 
@@ -162,6 +183,13 @@ class AssessmentFacts(BaseModel):
     records a documented HIPAA four-factor assessment showing a low probability of
     compromise. ``assessed_notifiable_at`` is when the breach was assessed as notifiable
     (Singapore's clock); when absent, the time the assessment is recorded counts.
+
+    The likelihood facts: ``deletion_confirmed`` (the known recipients confirmed deletion or
+    return), ``recovered_before_access`` (the data were recovered before anyone could read
+    them), ``misuse_evidence`` (the data are known to be misused), ``exposure_days`` (how long
+    the data were exposed before detection; when absent, counted from occurrence to
+    discovery). ``integrity`` says what became of altered data; ``dpc_adjustments`` are the
+    named category adjustments of the ENISA method, each with a reason.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -191,6 +219,12 @@ class AssessmentFacts(BaseModel):
     adjustments: Adjustments = Adjustments()
     assessed_notifiable_at: AwareDatetime | None = None
     summary: str = ""
+    integrity: IntegrityLoss = IntegrityLoss.RECOVERABLE
+    dpc_adjustments: tuple[AdjustmentChoice, ...] = ()
+    deletion_confirmed: bool = False
+    recovered_before_access: bool = False
+    misuse_evidence: bool = False
+    exposure_days: NonNegativeInt | None = None
 
 
 def digest(model: BaseModel) -> str:
@@ -211,8 +245,36 @@ class Factor(BaseModel):
     source: str
 
 
+class LikelihoodFactor(BaseModel):
+    """One step of the likelihood working: the property it concerns, its effect and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    property: str
+    effect: str
+    level: str
+    source: str
+
+
+class Likelihood(BaseModel):
+    """How likely the consequences are: the level, each property's level, and the working."""
+
+    model_config = ConfigDict(frozen=True)
+
+    level: str
+    properties: dict[str, str]
+    factors: tuple[LikelihoodFactor, ...]
+
+
 class SeverityAssessment(BaseModel):
-    """The ENISA 2013 severity score with its working, band and recommendations."""
+    """The risk judgement: ENISA 2013 severity with its working, the likelihood with its
+    factors, the matrix cell that combines them, and what the verdict recommends.
+
+    ``risk`` is the verdict (unlikely, risk, high_risk) the regimes read. Assessments
+    recorded under an earlier policy have no likelihood, matrix or reasons: they keep the
+    answer they were given.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -226,6 +288,9 @@ class SeverityAssessment(BaseModel):
     recommend_authority: bool
     recommend_people: bool
     recommendation: str
+    likelihood: Likelihood | None = None
+    matrix: str | None = None
+    reasons: tuple[str, ...] = ()
 
 
 class Audience(StrEnum):

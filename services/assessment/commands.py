@@ -7,7 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from events.assessment import CREDENTIAL_CATEGORIES, AssessmentFacts, Count, DecisionKind, Role
+from events.assessment import (
+    CREDENTIAL_CATEGORIES,
+    AdjustmentChoice,
+    AssessmentFacts,
+    Count,
+    DecisionKind,
+    Role,
+)
 from services.application.fields import (
     Amount,
     Hours,
@@ -19,6 +26,10 @@ from services.application.fields import (
 )
 from services.application.fields import Count as Number
 from services.assessment.jurisdictions import is_known
+from services.assessment.rules import severity_policy
+
+#: The longest exposure a breach can plausibly have had, in days (a century).
+MAX_DAYS = 36_500
 
 
 def _jurisdiction(field: str, code: Any, position: int) -> str:
@@ -43,6 +54,38 @@ class BoundedCount(Count):
     count: Number
 
 
+class ChosenAdjustment(AdjustmentChoice):
+    """A named category adjustment as given: its reason is one line of bounded text."""
+
+    reason: Line
+
+
+def _check_adjustments(choices: tuple[AdjustmentChoice, ...]) -> None:
+    """Each chosen adjustment exists, fits its category's class and uses an allowed step."""
+    policy = severity_policy()
+    seen: set[tuple[str, str]] = set()
+    for position, choice in enumerate(choices, start=1):
+        where = f"dpc_adjustments: item {position}"
+        rule = policy.adjustments.category.get(choice.name)
+        if rule is None:
+            names = ", ".join(sorted(policy.adjustments.category))
+            msg = f"{where}: unknown adjustment (use one of {names})"
+            raise ValueError(msg)
+        level = policy.category(choice.category.value).level
+        if level not in rule.levels:
+            msg = f"{where}: {choice.name} adjusts {'/'.join(rule.levels)} data, not {level} data"
+            raise ValueError(msg)
+        if choice.step not in rule.steps:
+            allowed = ", ".join(f"{s:+d}" for s in rule.steps)
+            msg = f"{where}: step must be one of {allowed} for {choice.name}"
+            raise ValueError(msg)
+        key = (choice.name, choice.category.value)
+        if key in seen:
+            msg = f"{where}: {choice.name} is given twice for the same category"
+            raise ValueError(msg)
+        seen.add(key)
+
+
 class AssessImpact(AssessmentFacts):
     """The facts of an impact assessment, with the cross-field checks a person would make and
     the bounds of plausible numbers, times and text."""
@@ -55,6 +98,8 @@ class AssessImpact(AssessmentFacts):
     direct_loss_cny: Amount = 0
     assessed_notifiable_at: Moment | None = None
     summary: OptionalLine = ""
+    dpc_adjustments: tuple[ChosenAdjustment, ...] = ()
+    exposure_days: int | None = Field(default=None, ge=0, le=MAX_DAYS)
 
     @field_validator("people_by_jurisdiction", mode="before")
     @classmethod
@@ -94,6 +139,11 @@ class AssessImpact(AssessmentFacts):
         if self.credentials_open and not set(self.data_categories) & CREDENTIAL_CATEGORIES:
             msg = "credentials_open: only meaningful when credentials are among data_categories"
             raise ValueError(msg)
+        _check_adjustments(self.dpc_adjustments)
+        for position, choice in enumerate(self.dpc_adjustments, start=1):
+            if choice.category not in self.data_categories:
+                msg = f"dpc_adjustments: item {position}: its category is not among data_categories"
+                raise ValueError(msg)
         return self
 
     def facts(self) -> AssessmentFacts:

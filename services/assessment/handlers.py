@@ -24,8 +24,8 @@ from services.application.context import RequestContext
 from services.application.errors import InvalidInput
 from services.assessment.commands import AssessImpact, DecideObligation, WhatIfMoments
 from services.assessment.engine import IncidentClocks, evaluate_obligations
+from services.assessment.risk import assess_risk
 from services.assessment.rules import rule_set, severity_policy
-from services.assessment.severity import assess_severity
 from services.incidents.handlers import IncidentHandlers
 from services.incidents.timeline import in_words
 
@@ -67,17 +67,21 @@ class AssessmentHandlers(IncidentHandlers):
     def assess_impact(
         self, incident_id: UUID, request: AssessImpact | Mapping[str, Any], ctx: RequestContext
     ) -> Incident:
-        """Record an impact assessment; its severity and obligations follow in the same save."""
+        """Record an impact assessment; its risk judgement (counted from the incident's
+        moments) and obligations follow in the same save."""
         facts = self.validated(AssessImpact, request).facts()
-        severity = assess_severity(facts, severity_policy())
-        return self.change(
-            incident_id,
-            Incident,
-            ctx,
-            lambda inc, cause: inc.assess(cause, facts=facts, severity=severity),
-            logged="incident.assessed",
-            band=severity.band,
-        )
+
+        def assess(inc: Incident, cause: Cause) -> None:
+            moments = inc.state.moments
+            severity = assess_risk(
+                facts,
+                severity_policy(),
+                occurred_at=moments.occurred_at,
+                discovered_at=moments.discovered_at,
+            )
+            inc.assess(cause, facts=facts, severity=severity)
+
+        return self.change(incident_id, Incident, ctx, assess, logged="incident.assessed")
 
     def what_if(
         self,
@@ -88,7 +92,6 @@ class AssessmentHandlers(IncidentHandlers):
     ) -> WhatIf:
         """Evaluate facts without recording anything, on an incident's moments or given ones."""
         facts = self.validated(AssessImpact, request).facts()
-        severity = assess_severity(facts, severity_policy())
         now = self.clock.now()
         if incident_id is not None:
             state = self.load(incident_id, Incident).state
@@ -104,6 +107,12 @@ class AssessmentHandlers(IncidentHandlers):
             if problem is not None:
                 raise InvalidInput(f"moments.{problem[0]}", problem[1])
             clocks = IncidentClocks(legal, now)
+        severity = assess_risk(
+            facts,
+            severity_policy(),
+            occurred_at=legal.occurred_at,
+            discovered_at=legal.discovered_at,
+        )
         evaluation = evaluate_obligations(facts, severity, clocks, rule_set())
         return WhatIf(facts=facts, severity=severity, evaluation=evaluation, moments=legal)
 

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from events.assessment import Audience
+from events.assessment import Audience, DataCategory
 from services.assessment.conditions import check_condition
 
 Condition = dict[str, Any]
@@ -161,24 +161,73 @@ class RuleSet(Strict):
         return self
 
 
-class Score(Strict):
-    """A score with its reason."""
+LEVELS = ("simple", "behavioural", "financial", "sensitive")
+VERDICTS = ("unlikely", "risk", "high_risk")
+PROPERTIES = ("confidentiality", "integrity", "availability")
 
+
+class CategoryScore(Strict):
+    """A data category's basic DPC score, the ENISA class it belongs to, and why."""
+
+    level: Literal["simple", "behavioural", "financial", "sensitive"]
     score: int = Field(ge=1, le=4)
     why: str
 
 
 class Step(Strict):
-    """An adjustment step with its reason."""
+    """A general adjustment of the DPC with its reason."""
 
-    step: int
+    step: int = Field(ge=-3, le=3)
     why: str
+
+
+class CategoryAdjustment(Strict):
+    """A named adjustment an assessor may choose for one category, within these steps."""
+
+    levels: tuple[Literal["simple", "behavioural", "financial", "sensitive"], ...] = Field(
+        min_length=1
+    )
+    steps: tuple[int, ...] = Field(min_length=1)
+    why: str
+
+
+class Adjustments(Strict):
+    """General adjustments (from facts) and the named category adjustments."""
+
+    general: dict[str, Step]
+    sensitive_sectors: tuple[str, ...] = ()
+    category: dict[str, CategoryAdjustment]
+
+    @model_validator(mode="after")
+    def _general_known(self) -> Adjustments:
+        wanted = {"volume", "sensitive_controller", "vulnerable_people", "inaccurate", "public"}
+        missing = wanted - set(self.general)
+        if missing:
+            msg = f"general: missing {', '.join(sorted(missing))}"
+            raise ValueError(msg)
+        return self
 
 
 class Term(Strict):
     """A circumstance value with its reason."""
 
-    value: float
+    value: float = Field(ge=0, le=1)
+    why: str
+
+
+class Circumstances(Strict):
+    """The CB terms: one table per property lost, and malicious intent."""
+
+    confidentiality: dict[str, Term]
+    integrity: dict[str, Term]
+    availability: dict[str, Term]
+    malicious: Term
+
+
+class Unintelligible(Strict):
+    """What makes data unintelligible to whoever holds them."""
+
+    categories: tuple[str, ...] = ()
     why: str
 
 
@@ -189,21 +238,6 @@ class Band(Strict):
     band: str
 
 
-class Recommendation(Strict):
-    """What a band recommends."""
-
-    authority: bool
-    people: bool
-    text: str
-
-
-class RiskOverride(Strict):
-    """A risk level imposed after the formula, with its reason."""
-
-    risk: str
-    why: str
-
-
 class Escalation(Strict):
     """Raise the band one step from this many people."""
 
@@ -211,25 +245,134 @@ class Escalation(Strict):
     why: str
 
 
+class Baseline(Strict):
+    """A property's starting likelihood for one value of its fact."""
+
+    level: str
+    why: str
+
+
+class LikelihoodRule(Strict):
+    """A named factor that sets or steps one property's likelihood (or all of them)."""
+
+    property: Literal["confidentiality", "integrity", "availability", "all"]
+    set: str | None = None
+    step: int | None = Field(default=None, ge=-3, le=3)
+    recipients: tuple[str, ...] = ()
+    days_at_least: int | None = Field(default=None, ge=1)
+    hours_over: float | None = Field(default=None, ge=0)
+    why: str
+
+    @model_validator(mode="after")
+    def _one_effect(self) -> LikelihoodRule:
+        if (self.set is None) == (self.step is None):
+            msg = "give exactly one of set or step"
+            raise ValueError(msg)
+        return self
+
+
+class LikelihoodPolicy(Strict):
+    """The likelihood scale, each property's baseline, and the named factors."""
+
+    levels: tuple[str, ...] = Field(min_length=2)
+    baseline: dict[str, dict[str, Baseline]]
+    factors: dict[str, LikelihoodRule]
+
+    @model_validator(mode="after")
+    def _levels_known(self) -> LikelihoodPolicy:
+        for prop, table in self.baseline.items():
+            if prop not in PROPERTIES:
+                msg = f"baseline.{prop}: not a security property"
+                raise ValueError(msg)
+            for key, entry in table.items():
+                if entry.level not in self.levels:
+                    msg = f"baseline.{prop}.{key}: unknown level {entry.level!r}"
+                    raise ValueError(msg)
+        wanted = {
+            "unintelligible",
+            "recovered_before_access",
+            "deletion_confirmed",
+            "malicious",
+            "long_exposure",
+            "long_restore",
+            "misuse_evidence",
+        }
+        missing = wanted - set(self.factors)
+        if missing:
+            msg = f"factors: missing {', '.join(sorted(missing))}"
+            raise ValueError(msg)
+        for name, rule in self.factors.items():
+            if rule.set is not None and rule.set not in self.levels:
+                msg = f"factors.{name}.set: unknown level {rule.set!r}"
+                raise ValueError(msg)
+        return self
+
+    def index(self, level: str) -> int:
+        """The position of a level on the scale (0 lowest)."""
+        return self.levels.index(level)
+
+
+class Verdict(Strict):
+    """What a verdict recommends."""
+
+    authority: bool
+    people: bool
+    text: str
+
+
 class SeverityPolicy(Strict):
-    """How the ENISA method is applied here, and what each band recommends."""
+    """How severity and likelihood are judged here, and what each verdict recommends."""
 
     version: str
     method: str
-    dpc: dict[str, Score]
-    credentials: dict[str, Score]
-    adjustments: dict[str, Step]
+    sources: dict[str, str]
+    dpc: dict[str, CategoryScore]
+    credentials: dict[str, CategoryScore]
+    adjustments: Adjustments
     ease_of_identification: dict[str, float]
-    circumstances: dict[str, Any]
-    bands: tuple[Band, ...]
-    risk: dict[str, str]
-    unintelligible: RiskOverride
+    circumstances: Circumstances
+    unintelligible: Unintelligible
+    bands: tuple[Band, ...] = Field(min_length=1)
     volume_escalation: Escalation
-    recommendations: dict[str, Recommendation]
+    likelihood: LikelihoodPolicy
+    matrix: dict[str, tuple[str, ...]]
+    verdicts: dict[str, Verdict]
 
-    def term(self, kind: str, key: str) -> Term:
-        """A circumstance term (confidentiality, integrity, availability) by key."""
-        return Term.model_validate(self.circumstances[kind][key])
+    @model_validator(mode="after")
+    def _complete(self) -> SeverityPolicy:
+        for key in ("dpc", "ei", "cb", "likelihood", "matrix"):
+            if key not in self.sources:
+                msg = f"sources: missing {key}"
+                raise ValueError(msg)
+        bands = {b.band for b in self.bands}
+        if set(self.matrix) != bands:
+            msg = "matrix: give one row per band"
+            raise ValueError(msg)
+        for band, row in self.matrix.items():
+            if len(row) != len(self.likelihood.levels):
+                msg = f"matrix.{band}: give one verdict per likelihood level"
+                raise ValueError(msg)
+            for verdict in row:
+                if verdict not in VERDICTS:
+                    msg = f"matrix.{band}: unknown verdict {verdict!r}"
+                    raise ValueError(msg)
+        scored = set(self.dpc) | set(self.credentials)
+        missing = sorted(c.value for c in DataCategory if c.value not in scored)
+        if missing:
+            msg = f"dpc: no score for {', '.join(missing)}"
+            raise ValueError(msg)
+        if set(self.verdicts) != set(VERDICTS):
+            msg = f"verdicts: give exactly {', '.join(VERDICTS)}"
+            raise ValueError(msg)
+        return self
+
+    def category(self, name: str) -> CategoryScore:
+        """A category's basic score (credentials included)."""
+        return self.credentials[name] if name in self.credentials else self.dpc[name]
+
+    def verdict(self, band: str, likelihood: str) -> str:
+        """The matrix cell for a severity band and a likelihood level."""
+        return self.matrix[band][self.likelihood.index(likelihood)]
 
 
 class JurisdictionGroups(Strict):
@@ -271,10 +414,15 @@ def rule_set() -> RuleSet:
     return parse_rule_set(_load("regimes.yaml"))
 
 
+def parse_severity_policy(data: Any, name: str = "severity.yaml") -> SeverityPolicy:
+    """Check and type a risk policy read from YAML."""
+    return _parse(SeverityPolicy, name, data)
+
+
 @cache
 def severity_policy() -> SeverityPolicy:
-    """The severity policy shipped with this version."""
-    return _parse(SeverityPolicy, "severity.yaml", _load("severity.yaml"))
+    """The risk policy shipped with this version."""
+    return parse_severity_policy(_load("severity.yaml"))
 
 
 @cache

@@ -47,6 +47,25 @@ def print_assessment(severity: SeverityAssessment, evaluation: Evaluation, zone:
     emit_table(severity_rows(severity), [("term", "Term"), ("value", "Value"), ("source", "From")])
     for note in severity.notes:
         say(f"Note: {note}")
+    likelihood = severity.likelihood
+    if likelihood is not None:
+        say(f"Likelihood {likelihood.level}")
+        emit_table(
+            [
+                {"factor": f.name, "property": f.property, "effect": f.effect, "source": f.source}
+                for f in likelihood.factors
+            ],
+            [
+                ("factor", "Factor"),
+                ("property", "Property"),
+                ("effect", "Effect"),
+                ("source", "From"),
+            ],
+        )
+    if severity.matrix:
+        say(f"Matrix: {severity.matrix}")
+    for reason in severity.reasons:
+        say(f"Reason: {reason}")
     say(f"Recommendation: {severity.recommendation}")
     say(f"\nObligations (rule set {evaluation.rule_set}):")
     emit_table(

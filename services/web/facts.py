@@ -17,6 +17,7 @@ from events.assessment import (
     DataCategory,
     Encryption,
     Identifiability,
+    IntegrityLoss,
     Intent,
     Recipients,
     Recovery,
@@ -24,6 +25,7 @@ from events.assessment import (
     Sector,
 )
 from services.application.errors import InvalidInput
+from services.assessment.rules import severity_policy
 from services.timefmt import parse_time
 from services.web.access import text, texts
 from services.web.render import local_input
@@ -35,8 +37,60 @@ FLAGS = (
     "remedial_measures_effective",
     "hipaa_low_probability",
 )
+LIKELIHOOD_FLAGS = ("deletion_confirmed", "recovered_before_access", "misuse_evidence")
 ADJUSTMENTS = ("volume", "sensitive_controller", "inaccurate", "public")
 BLANK_ROWS = 3
+BLANK_ADJUSTMENTS = 2
+
+FACT_HELP: dict[str, str] = {
+    "summary": "One line on what happened, without names or other personal data.",
+    "breach_types": "The security properties lost: confidentiality (seen), integrity "
+    "(altered), availability (lost or unreachable).",
+    "encryption": "Encrypted with a key that stayed safe makes the data unintelligible: the "
+    "confidentiality risk is neutralised.",
+    "recipients": "Who got or may have got the data; trusted means bound by confidentiality "
+    "(colleagues, a partner under contract).",
+    "intent": "Malicious (theft, attack, insider) or accidental (mistake, loss).",
+    "integrity": "For altered data: recoverable, not recoverable, or already used illegally.",
+    "recovery": "For lost data: restored without difficulty, temporarily lost, or gone.",
+    "time_to_restore_hours": "How long the data were unavailable; more than a day raises "
+    "the likelihood.",
+    "exposure_days": "Days exposed before detection; blank counts from occurrence to "
+    "discovery; 30 or more raises the likelihood.",
+    "deletion_confirmed": "The known recipients confirmed deletion or return of the data "
+    "(lowers the likelihood).",
+    "recovered_before_access": "The data were recovered before anyone could read them "
+    "(likelihood negligible for confidentiality).",
+    "misuse_evidence": "There is evidence the data are being misused (likelihood maximum).",
+    "data_categories": "Every kind of personal data involved; the most telling one counts.",
+    "credentials_open": "What exposed credentials give access to; they are scored as that data.",
+    "people_count": "How many people are affected (tick confirmed when counted, not estimated).",
+    "records_count": "How many records are affected, when known.",
+    "identifiability": "How easily the data point to a person: maximum when they name them.",
+    "jurisdictions": "Where the affected people live, by ISO 3166 code; decides the laws.",
+    "role": "Controller (our data) or processor (a customer's data, we tell the customer).",
+    "customer": "The controller to tell, when we are a processor.",
+    "establishments": "Where we are established (ISO codes, first is the main establishment).",
+    "direct_loss_cny": "Direct economic loss in yuan (PRC incident reporting thresholds).",
+    "assessed_notifiable_at": "When the breach was assessed notifiable (Singapore's clock); "
+    "blank: when this assessment is recorded.",
+    "sectors": "Sectors that bring extra laws; a medical organisation also raises the "
+    "data context as a sensitive controller.",
+    "children": "Children are among the people (raises the data context one step).",
+    "vulnerable_people": "Vulnerable people are among them (raises the data context one step).",
+    "major_incident": "Classified as a significant (NIS2) or major (DORA) incident.",
+    "remedial_measures_effective": "Measures taken make the high risk to people no longer "
+    "likely (GDPR Art 34(3)(b)).",
+    "hipaa_low_probability": "A documented HIPAA four-factor assessment shows a low "
+    "probability of compromise.",
+    "volume": "Much data about each person (detailed profiles, CVs): +1.",
+    "sensitive_controller": "Who holds the data makes them telling (a clinic's list): +1.",
+    "inaccurate": "The data are known to be invalid or inaccurate: -1.",
+    "public": "The data were public before the breach: -1.",
+    "dpc_adjustments": "A named ENISA adjustment of one category, with the step and your "
+    "reason for it.",
+}
+"""One line of help per fact the form offers."""
 
 FACT_OPTIONS: dict[str, list[str]] = {
     "data_categories": [c.value for c in DataCategory],
@@ -46,6 +100,9 @@ FACT_OPTIONS: dict[str, list[str]] = {
     "recipients": [r.value for r in Recipients],
     "intent": [i.value for i in Intent],
     "recovery": [r.value for r in Recovery],
+    "integrity": [i.value for i in IntegrityLoss],
+    "likelihood_flags": list(LIKELIHOOD_FLAGS),
+    "adjustment_names": sorted(severity_policy().adjustments.category),
     "identifiability": [i.value for i in Identifiability],
     "role": [r.value for r in Role],
     "sectors": [s.value for s in Sector],
@@ -57,6 +114,11 @@ FACT_OPTIONS: dict[str, list[str]] = {
 
 def _rows(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [*pairs, *[("", "")] * BLANK_ROWS]
+
+
+def _adjustment_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    blank = {"name": "", "category": "", "step": "", "reason": ""}
+    return [*rows, *[dict(blank) for _ in range(BLANK_ADJUSTMENTS)]]
 
 
 def facts_values(facts: AssessmentFacts | None, zone: tzinfo) -> dict[str, Any]:
@@ -86,6 +148,10 @@ def facts_values(facts: AssessmentFacts | None, zone: tzinfo) -> dict[str, Any]:
             "flags": [],
             "adjustments": [],
             "assessed_notifiable_at": "",
+            "integrity": IntegrityLoss.RECOVERABLE.value,
+            "exposure_days": "",
+            "likelihood_flags": [],
+            "dpc_adjustments": _adjustment_rows([]),
         }
     return {
         "summary": facts.summary,
@@ -113,6 +179,20 @@ def facts_values(facts: AssessmentFacts | None, zone: tzinfo) -> dict[str, Any]:
         "flags": [name for name in FLAGS if getattr(facts, name)],
         "adjustments": [name for name in ADJUSTMENTS if getattr(facts.adjustments, name)],
         "assessed_notifiable_at": local_input(facts.assessed_notifiable_at, zone),
+        "integrity": facts.integrity.value,
+        "exposure_days": str(facts.exposure_days) if facts.exposure_days is not None else "",
+        "likelihood_flags": [name for name in LIKELIHOOD_FLAGS if getattr(facts, name)],
+        "dpc_adjustments": _adjustment_rows(
+            [
+                {
+                    "name": a.name,
+                    "category": a.category.value,
+                    "step": f"{a.step:+d}",
+                    "reason": a.reason,
+                }
+                for a in facts.dpc_adjustments
+            ]
+        ),
     }
 
 
@@ -145,6 +225,22 @@ def posted_values(form: FormData) -> dict[str, Any]:
         "flags": texts(form, "flags"),
         "adjustments": texts(form, "adjustments"),
         "assessed_notifiable_at": text(form, "assessed_notifiable_at"),
+        "integrity": text(form, "integrity"),
+        "exposure_days": text(form, "exposure_days"),
+        "likelihood_flags": texts(form, "likelihood_flags"),
+        "dpc_adjustments": _adjustment_rows(
+            [
+                {"name": n, "category": c, "step": st, "reason": r}
+                for n, c, st, r in zip(
+                    texts(form, "adjustment_name"),
+                    texts(form, "adjustment_category"),
+                    texts(form, "adjustment_step"),
+                    texts(form, "adjustment_reason"),
+                    strict=False,
+                )
+                if n.strip() or c.strip() or st.strip() or r.strip()
+            ]
+        ),
     }
 
 
@@ -170,6 +266,30 @@ def _hours(raw: str) -> float | None:
     if hours != hours or hours < 0:  # NaN or negative
         raise InvalidInput("time_to_restore_hours", "must be a number of at least 0")
     return hours
+
+
+def _adjustments(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    chosen: list[dict[str, Any]] = []
+    for row, entry in enumerate(rows, start=1):
+        if not any(v.strip() for v in entry.values()):
+            continue
+        field = "dpc_adjustments"
+        for part in ("name", "category", "step", "reason"):
+            if not entry[part].strip():
+                raise InvalidInput(field, f"row {row}: give the adjustment's {part}")
+        step = entry["step"].strip()
+        digits = step.lstrip("+-")
+        if not digits.isdigit() or len(digits) > 1:
+            raise InvalidInput(field, f"row {row}: the step is not a whole number from -3 to +3")
+        chosen.append(
+            {
+                "name": entry["name"].strip(),
+                "category": entry["category"].strip(),
+                "step": int(step),
+                "reason": entry["reason"].strip(),
+            }
+        )
+    return chosen
 
 
 def facts_data(values: dict[str, Any], zone: tzinfo, now: datetime) -> dict[str, Any]:
@@ -220,6 +340,13 @@ def facts_data(values: dict[str, Any], zone: tzinfo, now: datetime) -> dict[str,
         data["time_to_restore_hours"] = hours
     for name in FLAGS:
         data[name] = name in values["flags"]
+    for name in LIKELIHOOD_FLAGS:
+        data[name] = name in values["likelihood_flags"]
+    data["integrity"] = values["integrity"] or IntegrityLoss.RECOVERABLE.value
+    exposure = _whole("exposure_days", values["exposure_days"])
+    if exposure is not None:
+        data["exposure_days"] = exposure
+    data["dpc_adjustments"] = _adjustments(values["dpc_adjustments"])
     notifiable = values["assessed_notifiable_at"].strip()
     if notifiable:
         data["assessed_notifiable_at"] = parse_time(

@@ -44,7 +44,7 @@ from services.web.access import (
     viewer,
 )
 from services.web.board import MOMENTS, countdown
-from services.web.facts import FACT_OPTIONS, facts_values
+from services.web.facts import FACT_HELP, FACT_OPTIONS, facts_values
 from services.web.render import local_input, page
 
 router = APIRouter(include_in_schema=False)
@@ -192,6 +192,7 @@ def incident_page(
             else facts_values(s.assessment.facts if s.assessment else None, zone)
         ),
         "fact_options": FACT_OPTIONS,
+        "fact_help": FACT_HELP,
         "now_input": local_input(now, zone),
         "audiences": ["people", "authority", "customer"],
         "what_if": None,

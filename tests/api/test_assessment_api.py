@@ -68,6 +68,30 @@ def test_assessment_is_recorded_and_read_back_with_its_working(api: Api) -> None
     assert read.json() == doc
 
 
+def test_assessment_answers_both_axes_the_matrix_cell_and_the_reasons(api: Api) -> None:
+    """The answer carries the likelihood with its factors, the matrix cell and the reasons, and
+    a named category adjustment outside the method's steps is refused naming the field."""
+    doc = assessed(api)
+    severity = doc["severity"]
+    assert severity["likelihood"]["level"] == "maximum"
+    assert {f["name"] for f in severity["likelihood"]["factors"]} >= {"baseline", "malicious"}
+    assert severity["matrix"] == (
+        "severity high x likelihood maximum -> likely to result in a high risk"
+    )
+    assert severity["reasons"][0].startswith("Severity high")
+    incident = api.report(aware_at=AWARE)
+    path = f"/api/v1/incidents/{incident['id']}/assessment"
+    before = api.events()
+    bad = {
+        **PORTAL_LEAK,
+        "dpc_adjustments": [
+            {"name": "simple_profiling", "category": "contact", "step": 3, "reason": "r"}
+        ],
+    }
+    refused(api.call("dpo", "POST", path, json=bad), 422, "dpc_adjustments")
+    assert api.events() == before
+
+
 def test_assessment_refusals_name_the_field_and_record_nothing(api: Api) -> None:
     """Wrong role, inconsistent or unknown facts, moments, a stale version, a repeat and an
     unknown incident are each refused, and the log does not grow."""

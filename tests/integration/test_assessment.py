@@ -276,3 +276,90 @@ def test_the_obligations_view_lists_open_duties_by_urgency_and_rebuilds_equal(
     live = runtime.obligations.rows()
     runtime.views.rebuild()
     assert runtime.obligations.rows() == live
+
+
+EARLIER_POLICY = {
+    "method": "ENISA 2013: SE = DPC x EI + CB",
+    "policy_version": "enisa-2013/policy-2026.11",
+    "score": 4.0,
+    "band": "very_high",
+    "risk": "high_risk",
+    "factors": [{"name": "DPC", "value": 4, "source": "sensitive data (health)"}],
+    "recommend_authority": True,
+    "recommend_people": True,
+    "recommendation": "notify the supervisory authority and the people affected, with priority",
+}
+COLLEAGUES = {
+    "data_categories": ["health", "employment_hr"],
+    "people": {"count": 80, "confirmed": True},
+    "people_by_jurisdiction": {"DE": 80},
+    "establishments": ["DE"],
+    "breach_types": ["confidentiality"],
+    "recipients": "known_trusted",
+    "intent": "accidental",
+    "deletion_confirmed": True,
+}
+
+
+def test_an_assessment_under_an_earlier_policy_keeps_its_answer(
+    runtime: Runtime, reported: Any, alice: RequestContext
+) -> None:
+    """An assessment recorded under the earlier band-only policy (no likelihood) reloads with
+    its own answer, and later changes re-evaluate obligations from that recorded verdict; a
+    new assessment of the same facts uses the current policy and its matrix."""
+    from events.assessment import AssessmentFacts, SeverityAssessment
+    from events.incident import Incident
+    from services.assessment.rules import severity_policy
+
+    old = SeverityAssessment.model_validate(EARLIER_POLICY)
+    facts = AssessmentFacts.model_validate(COLLEAGUES)
+    runtime.app.change(
+        reported.id,
+        Incident,
+        alice,
+        lambda inc, cause: inc.assess(cause, facts=facts, severity=old),
+        logged="test.assessed",
+    )
+    runtime.app.amend_facts(
+        reported.id, {"aware_at": AWARE - timedelta(hours=1), "reason": "log review"}, alice
+    )
+    kept = runtime.app.get_incident(reported.id).state
+    assert kept.assessment is not None
+    assert kept.assessment.severity == old
+    assert kept.assessment.severity.likelihood is None
+    assert "eu_gdpr/data_subjects" in due(runtime.app.get_incident(reported.id))
+
+    anew = runtime.app.assess_impact(reported.id, COLLEAGUES, alice).state.assessment
+    assert anew.severity.policy_version == severity_policy().version
+    assert (anew.severity.band, anew.severity.risk) == ("very_high", "unlikely")
+    assert anew.severity.likelihood.level == "negligible"
+    assert "eu_gdpr/data_subjects" not in due(runtime.app.get_incident(reported.id))
+    history = [
+        e.severity.policy_version
+        for e in runtime.app.incident_history(reported.id)
+        if isinstance(e, ImpactAssessed)
+    ]
+    assert history == ["enisa-2013/policy-2026.11", severity_policy().version]
+
+
+def test_the_risk_judgement_counts_exposure_from_the_incidents_moments(
+    runtime: Runtime, alice: RequestContext
+) -> None:
+    """An incident that occurred 40 days before discovery gets the long-exposure factor from
+    its own moments, without an exposure fact."""
+    incident = runtime.app.report_incident(
+        {
+            "title": "Old share found open",
+            "reporter": "soc",
+            "occurred_at": DISCOVERED - timedelta(days=40),
+            "discovered_at": DISCOVERED,
+            "incident_type": "web_application_exfiltration",
+        },
+        alice,
+    )
+    facts = {**COLLEAGUES, "recipients": "known", "deletion_confirmed": False}
+    severity = runtime.app.assess_impact(incident.id, facts, alice).state.assessment.severity
+    assert severity.likelihood is not None
+    assert any(
+        f.name == "long_exposure" and "40 days" in f.source for f in severity.likelihood.factors
+    )

@@ -261,6 +261,89 @@ def test_assessment_form_records_the_facts_and_shows_the_working(web: Web) -> No
     assert 'name="jurisdiction" value="FR"' in page
 
 
+def test_assessment_form_offers_every_likelihood_and_adjustment_fact_with_help(web: Web) -> None:
+    """The form has a field and one line of help for the integrity, exposure, likelihood and
+    category-adjustment facts; what is typed there is recorded, and the page shows the
+    likelihood, its factors and the matrix cell."""
+    from services.web.facts import FACT_HELP
+
+    incident = web.report("responder")
+    browser, html = _open(web, "dpo", incident)
+    for name in (
+        "integrity",
+        "exposure_days",
+        "deletion_confirmed",
+        "recovered_before_access",
+        "misuse_evidence",
+        "dpc_adjustments",
+    ):
+        assert f'id="help-{name}">{FACT_HELP[name]}' in html.replace("&#39;", "'"), name
+    assert 'name="adjustment_name"' in html
+    form = {
+        **FACTS,
+        "data_categories": ["health", "contact"],
+        "recipients": "known_trusted",
+        "intent": "accidental",
+        "likelihood_flags": ["deletion_confirmed"],
+        "exposure_days": "2",
+        "adjustment_name": ["sensitive_no_insight", ""],
+        "adjustment_category": ["health", ""],
+        "adjustment_step": ["-1", ""],
+        "adjustment_reason": ["temperature readings only", ""],
+        "version": _version(html),
+        "action": "record",
+    }
+    r = browser.post(f"/incidents/{incident}/assess", form)
+    assert r.status_code == 303, r.text
+    page = browser.get(r.headers["location"]).text
+    record = web.rt.app.get_incident(incident).state.assessment
+    assert record is not None
+    assert record.facts.deletion_confirmed
+    assert record.facts.exposure_days == 2
+    assert [(a.name, a.step) for a in record.facts.dpc_adjustments] == [
+        ("sensitive_no_insight", -1)
+    ]
+    assert "How the likelihood was reached" in page
+    assert "Likelihood negligible" in page
+    assert (
+        "Matrix: severity high x likelihood negligible -&gt; unlikely to result in a risk" in page
+    )
+    assert "temperature readings only" in page
+    assert 'value="temperature readings only"' in page
+
+
+def test_a_half_filled_adjustment_row_is_refused_naming_the_field(web: Web) -> None:
+    """A category adjustment without a reason, or with a step the method does not allow for
+    it, is refused naming dpc_adjustments, and nothing is recorded."""
+    incident = web.report("responder")
+    browser, html = _open(web, "dpo", incident)
+    before = web.events()
+    rows = [
+        (["simple_profiling"], ["contact"], ["+1"], [""], "give the adjustment's reason"),
+        (["simple_profiling"], ["contact"], ["+3"], ["r"], "step must be one of +1"),
+        (["sensitive_public"], ["contact"], ["-1"], ["r"], "adjusts sensitive data"),
+    ]
+    import html as markup
+
+    for name, category, step, reason, message in rows:
+        r = browser.post(
+            f"/incidents/{incident}/assess",
+            {
+                **FACTS,
+                "adjustment_name": name,
+                "adjustment_category": category,
+                "adjustment_step": step,
+                "adjustment_reason": reason,
+                "version": _version(html),
+                "action": "record",
+            },
+        )
+        assert r.status_code == 422, message
+        assert "dpc_adjustments" in r.text
+        assert message in markup.unescape(r.text)
+    assert web.events() == before
+
+
 def test_what_if_evaluates_without_recording(web: Web) -> None:
     """'Evaluate without recording' shows the result and appends nothing."""
     incident = web.report("responder")
