@@ -6,6 +6,7 @@ script printing its help, i.e. interpreter and import start-up). Not a pass/fail
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import yaml
 from services.application.context import RequestContext  # noqa: F401  (warm imports)
 from services.bootstrap import bootstrap
 from services.config import Settings
+from tests.support.identity import provision_in
 
 BREACH = Path(sys.executable).parent / "breach"
 JURISDICTIONS = [
@@ -63,11 +65,12 @@ FACTS = {
 }
 
 
-def timed(args: list[str], runs: int = 7) -> list[float]:
+def timed(args: list[str], env: dict[str, str], runs: int = 7) -> list[float]:
+    """Wall-clock seconds of each of ``runs`` runs of a whole command."""
     out = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(args, check=True, capture_output=True)
+        subprocess.run(args, check=True, capture_output=True, env=env)
         out.append(time.perf_counter() - start)
     return out
 
@@ -77,8 +80,10 @@ def test_what_if_with_30_jurisdictions(tmp_path: Path) -> None:
     facts = tmp_path / "facts.yaml"
     facts.write_text(yaml.safe_dump(FACTS), encoding="utf-8")
     env_args = [str(BREACH), "--data-dir", str(tmp_path / "var")]
-    baseline = timed([*env_args, "--help"])
-    what_if = timed([*env_args, "assess", "--what-if", str(facts), "--json"])
+    token = provision_in(Settings(data_dir=tmp_path / "var"), "bench")
+    env = {**os.environ, "BREACH_TOKEN": token}
+    baseline = timed([*env_args, "--help"], env)
+    what_if = timed([*env_args, "assess", "--what-if", str(facts), "--json"], env)
     rt = bootstrap(Settings(data_dir=tmp_path / "var2"), configure_logs=False)
     data = dict(FACTS)
     moments = data.pop("moments")
@@ -96,5 +101,6 @@ def test_what_if_with_30_jurisdictions(tmp_path: Path) -> None:
         f"  baseline `breach --help` process: median {b * 1000:.0f} ms\n"
         f"  `breach assess --what-if --json` process: median {w * 1000:.0f} ms "
         f"(max {max(what_if) * 1000:.0f} ms), ratio to baseline {w / b:.2f}\n"
-        f"  in-process evaluation: median {statistics.median(in_process) * 1000:.1f} ms"
+        f"  in-process evaluation: median {statistics.median(in_process) * 1000:.1f} ms "
+        f"(max {max(in_process) * 1000:.1f} ms; the budget is 50 ms)"
     )
