@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
 from events.assessment import (
     AssessmentFacts,
@@ -32,7 +32,10 @@ from events.values import (
     IncidentType,
     LegalMoments,
     Severity,
+    SeveritySource,
     SourceChannel,
+    severity_of_band,
+    shown_severity,
 )
 
 
@@ -74,7 +77,11 @@ class IncidentState(BaseModel):
     source: SourceChannel
     incident_type: IncidentType
     moments: LegalMoments
-    severity: Severity | None = None
+    initial_severity: Severity | None = Field(
+        default=None, validation_alias=AliasChoices("initial_severity", "severity")
+    )
+    """The triage estimate. States saved before it had this name called it ``severity``
+    (the alias reads those snapshots)."""
     personal_data_breach: BreachDetermination = BreachDetermination.UNDETERMINED
     status: IncidentStatus = IncidentStatus.OPEN
     resolution: str | None = None
@@ -88,6 +95,25 @@ class IncidentState(BaseModel):
     playbooks: dict[str, int] = Field(default_factory=dict)
     containment_reached_at: AwareDatetime | None = None
     time_to_contain_seconds: float | None = None
+
+    @property
+    def assessed_severity(self) -> Severity | None:
+        """The severity the current assessment's ENISA band stands for, if assessed."""
+        if self.assessment is None:
+            return None
+        return severity_of_band(self.assessment.severity.band)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def severity(self) -> Severity | None:
+        """The one severity people see (see :func:`events.values.shown_severity`)."""
+        return shown_severity(self.initial_severity, self.assessed_severity)[0]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def severity_source(self) -> SeveritySource | None:
+        """Where :attr:`severity` comes from: the assessment or the triage estimate."""
+        return shown_severity(self.initial_severity, self.assessed_severity)[1]
 
     def notified(self) -> dict[str, datetime]:
         """When each obligation was recorded as notified."""
@@ -198,7 +224,7 @@ class IncidentTriaged(IncidentEvent):
         """Record the triage."""
         aggregate.state = aggregate.state.model_copy(
             update={
-                "severity": self.severity,
+                "initial_severity": self.severity,
                 "personal_data_breach": self.personal_data_breach,
                 "incident_type": self.incident_type,
             }
@@ -488,7 +514,7 @@ class Incident(BaseAggregate[UUID]):
             raise RuleViolation("severity", "is required the first time an incident is triaged")
         state = self.state
         if (severity, personal_data_breach, incident_type) == (
-            state.severity,
+            state.initial_severity,
             state.personal_data_breach,
             state.incident_type,
         ):
@@ -532,6 +558,8 @@ class Incident(BaseAggregate[UUID]):
             raise RuleViolation(
                 "facts", "the assessment changes nothing: same facts as the current one"
             )
+        if severity_of_band(severity.band) is None:
+            raise RuleViolation("severity", "the assessed band is not on the severity scale")
         self.trigger_event(
             ImpactAssessed, facts=facts, digest=facts_digest, severity=severity, **cause.stamp()
         )

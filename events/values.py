@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -55,6 +57,48 @@ class Severity(StrEnum):
     def rank(self) -> int:
         """Order of the band, low = 1 to very high = 4."""
         return list(Severity).index(self) + 1
+
+
+class SeveritySource(StrEnum):
+    """Where the severity people see comes from."""
+
+    ASSESSMENT = "assessment"
+    TRIAGE = "triage"
+
+
+ENISA_BANDS: Mapping[str, Severity] = MappingProxyType(
+    {
+        "low": Severity.LOW,
+        "medium": Severity.MEDIUM,
+        "high": Severity.HIGH,
+        "very_high": Severity.VERY_HIGH,
+    }
+)
+"""The one severity scale: each band of the ENISA 2013 method (the assessed band, as the
+severity policy names it) and the triage severity it is the same step as. The two
+vocabularies name the same four steps, low to very high, so a triage estimate and an
+assessed band compare directly."""
+
+
+def severity_of_band(band: str) -> Severity | None:
+    """The severity an assessed ENISA band stands for, or None for a band off the scale
+    (written as the policy writes it, or with spaces, dashes or capitals: "Very High")."""
+    return ENISA_BANDS.get(band.strip().lower().replace(" ", "_").replace("-", "_"))
+
+
+def shown_severity(
+    initial: Severity | None, assessed: Severity | None
+) -> tuple[Severity | None, SeveritySource | None]:
+    """The one severity people see, and where it comes from: the assessed band once an
+    assessment exists, otherwise the triage estimate (``initial``); neither before both.
+
+    Every face (the incident's state, the board, the API, the command line and the web
+    pages) takes the severity from here."""
+    if assessed is not None:
+        return assessed, SeveritySource.ASSESSMENT
+    if initial is not None:
+        return initial, SeveritySource.TRIAGE
+    return None, None
 
 
 class BreachDetermination(StrEnum):

@@ -192,6 +192,11 @@ def diff(before: IncidentReplay, after: IncidentReplay) -> list[str]:
         old, new = getattr(a, field), getattr(b, field)
         if old != new:
             out.append(f"{field}: {_text(old)} -> {_text(new)}")
+    if a.severity_source is not None and a.severity_source != b.severity_source:
+        out.append(f"severity_source: {_text(a.severity_source)} -> {_text(b.severity_source)}")
+    moved = (a.initial_severity, b.initial_severity)
+    if moved[0] != moved[1] and moved != (a.severity, b.severity):
+        out.append(f"initial_severity: {_text(moved[0])} -> {_text(moved[1])}")
     for name in ("occurred_at", "discovered_at", "aware_at", "determined_at"):
         old, new = getattr(a.moments, name), getattr(b.moments, name)
         if old != new:

@@ -13,6 +13,7 @@ from events.assessment import DecisionKind
 from events.incident import IncidentState
 from services.audit.chain import Checkpoint
 from services.audit.replay import IncidentReplay
+from services.incidents.presentation import severity_label
 from services.incidents.timeline import TimelineEntry
 from services.timefmt import show_time
 
@@ -82,7 +83,7 @@ def render_report(
             "title": state.title,
             "version": replay.version,
             "status": state.status.value,
-            "severity": state.severity.value if state.severity else None,
+            "severity": severity_label(state.model_dump()),
             "reported_at": show_time(reported_at, zone),
             "occurred_at": show_time(m.occurred_at, zone) if m.occurred_at else None,
             "discovered_at": show_time(m.discovered_at, zone),

@@ -17,6 +17,7 @@ from services.cli.app import app, state_of
 from services.cli.guard import needs, operator
 from services.cli.incidents import BOARD_COLUMNS, JsonOpt, _board_row
 from services.cli.output import emit_fields, emit_json, emit_table, error, say
+from services.incidents.presentation import severity_label
 from services.timefmt import parse_time, show_time
 from services.vault.secrets import decode
 
@@ -40,7 +41,7 @@ def _print_replay(replay: IncidentReplay, zone: Any) -> None:
             ("Version", str(replay.version)),
             ("Title", s.title),
             ("Status", s.status.value),
-            ("Severity", s.severity.value if s.severity else "not triaged"),
+            ("Severity", severity_label(s.model_dump())),
             ("PD breach", s.personal_data_breach.value),
             ("Discovered", show_time(s.moments.discovered_at, zone)),
             ("Aware", show_time(s.moments.aware_at, zone)),

@@ -27,7 +27,7 @@ from services.cli.guard import needs
 from services.cli.inputs import normalise_moments, read_document
 from services.cli.output import emit_fields, emit_json, emit_table, note
 from services.cli.state import CliState
-from services.incidents.presentation import contained, incident_document
+from services.incidents.presentation import contained, incident_document, severity_label
 from services.incidents.timeline import timeline
 from services.projections.schema import from_db_time
 from services.timefmt import show_time
@@ -42,7 +42,7 @@ BOARD_COLUMNS = [
     ("short_id", "ID"),
     ("title", "Title"),
     ("incident_type", "Type"),
-    ("severity", "Severity"),
+    ("severity_text", "Severity"),
     ("personal_data_breach", "PD breach"),
     ("status", "Status"),
     ("aware", "Aware"),
@@ -137,6 +137,7 @@ def _board_row(row: dict[str, Any], zone: Any) -> dict[str, Any]:
         "aware": show_time(from_db_time(row["aware_at"]), zone),
         "last_change": show_time(from_db_time(row["last_change_at"]), zone),
         "contained": contained(row),
+        "severity_text": severity_label(row, short=True),
     }
 
 
@@ -145,7 +146,12 @@ def _board_row(row: dict[str, Any], zone: Any) -> dict[str, Any]:
 def list_incidents(
     ctx: typer.Context,
     status: Annotated[IncidentStatus | None, typer.Option(help="Only this status.")] = None,
-    severity: Annotated[Severity | None, typer.Option(help="Only this severity.")] = None,
+    severity: Annotated[
+        Severity | None,
+        typer.Option(
+            help="Only this severity (the assessed band once assessed, else the triage estimate)."
+        ),
+    ] = None,
     incident_type: Annotated[
         IncidentType | None, typer.Option("--type", help="Only this type.")
     ] = None,
@@ -192,7 +198,7 @@ def show(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> No
             ("Title", s.title),
             ("Status", s.status.value + (f" ({s.resolution})" if s.resolution else "")),
             ("Type", s.incident_type.value),
-            ("Severity", s.severity.value if s.severity else "not triaged"),
+            ("Severity", severity_label(doc)),
             ("PD breach", s.personal_data_breach.value),
             ("Reporter", f"{s.reporter} via {s.source.value}"),
             ("Occurred", show_time(s.moments.occurred_at, zone)),
@@ -309,7 +315,11 @@ def triage(
     severity: Annotated[
         Severity | None,
         typer.Option(
-            help="Severity band (default: unchanged; required at the first triage).",
+            help=(
+                "Triage estimate of the severity, kept as the initial severity; an "
+                "assessment's band replaces it as the severity shown (default: unchanged; "
+                "required at the first triage)."
+            ),
             show_default=False,
         ),
     ] = None,

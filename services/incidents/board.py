@@ -11,6 +11,7 @@ from events.base import DomainEvent
 from events.incident import (
     ContainmentLost,
     ContainmentReached,
+    ImpactAssessed,
     IncidentClosed,
     IncidentEvent,
     IncidentFactsAmended,
@@ -18,7 +19,13 @@ from events.incident import (
     IncidentReported,
     IncidentTriaged,
 )
-from events.values import IncidentStatus
+from events.values import (
+    IncidentStatus,
+    Severity,
+    SeveritySource,
+    severity_of_band,
+    shown_severity,
+)
 from services.application.errors import InvalidInput, NotFound
 from services.projections.schema import Row, Table, ViewTransaction, db_time
 from services.projections.store import ViewStore
@@ -30,6 +37,8 @@ BOARD = Table(
         "title": "TEXT NOT NULL",
         "incident_type": "TEXT NOT NULL",
         "severity": "TEXT",
+        "initial_severity": "TEXT",
+        "severity_source": "TEXT",
         "personal_data_breach": "TEXT NOT NULL",
         "status": "TEXT NOT NULL",
         "reported_at": "TEXT NOT NULL",
@@ -46,15 +55,40 @@ BOARD = Table(
         ("reported_at", "incident_id"),
         ("status", "reported_at", "incident_id"),
         ("reported_by", "reported_at", "incident_id"),
+        ("severity", "reported_at", "incident_id"),
     ),
 )
+
+
+def severity_columns(initial: Severity | None, assessed: Severity | None) -> dict[str, Any]:
+    """The board's severity columns: the one severity people see (by
+    :func:`events.values.shown_severity`), where it comes from, and the triage estimate."""
+    shown, source = shown_severity(initial, assessed)
+    return {
+        "severity": shown.value if shown else None,
+        "severity_source": source.value if source else None,
+        "initial_severity": initial.value if initial else None,
+    }
+
+
+def _row_severities(row: Row | None) -> tuple[Severity | None, Severity | None]:
+    """The triage estimate and the assessed severity a board row holds."""
+    if row is None:
+        return None, None
+    initial = Severity(row["initial_severity"]) if row["initial_severity"] else None
+    assessed = (
+        Severity(row["severity"])
+        if row["severity_source"] == SeveritySource.ASSESSMENT.value
+        else None
+    )
+    return initial, assessed
 
 
 class IncidentBoardProjection:
     """Keeps the ``board`` table in step with incident events."""
 
     name = "board"
-    version = 3
+    version = 4
     tables: Sequence[Table] = (BOARD,)
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
@@ -69,7 +103,7 @@ class IncidentBoardProjection:
                     **common,
                     "title": event.title,
                     "incident_type": event.incident_type.value,
-                    "severity": None,
+                    **severity_columns(None, None),
                     "personal_data_breach": "undetermined",
                     "status": IncidentStatus.OPEN.value,
                     "reported_at": db_time(event.timestamp),
@@ -90,11 +124,15 @@ class IncidentBoardProjection:
                 if moment in amended:
                     changes[moment] = db_time(getattr(event, moment))
         elif isinstance(event, IncidentTriaged):
+            _, assessed = _row_severities(tx.get(BOARD.name, key))
             changes = {
-                "severity": event.severity.value,
+                **severity_columns(event.severity, assessed),
                 "personal_data_breach": event.personal_data_breach.value,
                 "incident_type": event.incident_type.value,
             }
+        elif isinstance(event, ImpactAssessed):
+            initial, _ = _row_severities(tx.get(BOARD.name, key))
+            changes = severity_columns(initial, severity_of_band(event.severity.band))
         elif isinstance(event, IncidentClosed):
             changes = {"status": IncidentStatus.CLOSED.value}
         elif isinstance(event, IncidentReopened):

@@ -110,7 +110,7 @@ class IncidentHandlers(LedgerApplication):
             ctx,
             lambda inc, cause: inc.triage(
                 cause,
-                severity=cmd.severity or inc.state.severity,
+                severity=cmd.severity or inc.state.initial_severity,
                 personal_data_breach=cmd.personal_data_breach or inc.state.personal_data_breach,
                 incident_type=cmd.incident_type or inc.state.incident_type,
             ),

@@ -29,6 +29,7 @@ from events.incident import (
     PlaybookApplied,
     TaskAttached,
 )
+from events.values import SeveritySource, severity_of_band
 from services.timefmt import show_time
 
 
@@ -83,15 +84,19 @@ def describe(event: DomainEvent, before: IncidentState | None, zone: tzinfo) -> 
         return f"corrected {'; '.join(changes)} (reason: {event.reason})"
     if isinstance(event, IncidentTriaged):
         parts = []
-        for field in ("severity", "personal_data_breach", "incident_type"):
+        for field, known in (
+            ("severity", "initial_severity"),
+            ("personal_data_breach", "personal_data_breach"),
+            ("incident_type", "incident_type"),
+        ):
             new = getattr(event, field).value
-            old = getattr(before, field, None) if before is not None else None
+            old = getattr(before, known, None) if before is not None else None
             old_text = old.value if old is not None else "none"
             label = field.replace("_", " ")
             parts.append(f"{label} {new}" if old_text == new else f"{label} {old_text} -> {new}")
         return "triaged: " + ", ".join(parts)
     if isinstance(event, ImpactAssessed):
-        return _describe_assessment(event)
+        return _describe_assessment(event, before)
     if isinstance(event, ObligationsEvaluated):
         previous = before.evaluation if before is not None else None
         return _describe_evaluation(event, previous, zone)
@@ -127,17 +132,23 @@ def describe(event: DomainEvent, before: IncidentState | None, zone: tzinfo) -> 
     return in_words(type(event).__name__)
 
 
-def _describe_assessment(event: ImpactAssessed) -> str:
+def _describe_assessment(event: ImpactAssessed, before: IncidentState | None) -> str:
     facts, sev = event.facts, event.severity
     people = (
         f"{facts.people.count:,} people ({'confirmed' if facts.people.confirmed else 'estimated'})"
     )
     places = ", ".join(f"{code} {n:,}" for code, n in facts.people_by_jurisdiction.items())
-    return (
+    text = (
         f"impact assessed: {people} in {places}; data: "
         f"{', '.join(c.value for c in facts.data_categories)}; severity {sev.band} "
         f"(SE {sev.score:g}, {sev.method}): {sev.recommendation}"
     )
+    old = (before.severity, before.severity_source) if before is not None else (None, None)
+    new = severity_of_band(sev.band)
+    if new is not None and (new, SeveritySource.ASSESSMENT) != old:
+        was = f"{old[0].value} ({old[1].value})" if old[0] and old[1] else "none"
+        text += f" [incident severity: {was} -> {new.value} (assessment)]"
+    return text
 
 
 def _deadline(o: Obligation, zone: tzinfo) -> str:

@@ -18,6 +18,7 @@ from events.values import (
 )
 from services.incidents.board import BOARD, IncidentBoardProjection, dashed_prefix
 from services.projections.schema import Row
+from tests.support.assessment import facts, risk
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -95,3 +96,53 @@ def test_id_prefixes_map_to_the_dashed_form() -> None:
     """Prefixes typed with or without dashes find the same stored ids."""
     assert dashed_prefix("8132EDA8B4") == "8132eda8-b4"
     assert dashed_prefix("8132eda8-b481-49") == "8132eda8-b481-49"
+
+
+def test_board_severity_follows_triage_then_assessment() -> None:
+    """The row shows the triage estimate with source triage, then the assessed band with
+    the estimate kept as the initial severity; a later triage changes only the estimate
+    and a re-assessment moves the severity."""
+    incident = Incident.report(
+        cause(0),
+        incident_id=uuid4(),
+        title="Stolen laptop",
+        description="",
+        reporter="hr",
+        source=SourceChannel.EMPLOYEE,
+        incident_type=IncidentType.LOST_OR_STOLEN_DEVICE,
+        moments=LegalMoments(discovered_at=NOW - timedelta(hours=2)),
+    )
+    tx = DictTransaction()
+    projection = IncidentBoardProjection()
+    position = 0
+
+    def row_after(change: Any) -> tuple[Any, Any, Any]:
+        nonlocal position
+        change()
+        for event in incident.collect_events():
+            position += 1
+            projection.process(event, position, tx)
+        row = tx.get("board", {"incident_id": str(incident.id)})
+        assert row is not None
+        return row["severity"], row["severity_source"], row["initial_severity"]
+
+    def triage(minutes: int, estimate: Severity) -> Any:
+        return lambda: incident.triage(
+            cause(minutes),
+            severity=estimate,
+            personal_data_breach=BreachDetermination.YES,
+            incident_type=IncidentType.LOST_OR_STOLEN_DEVICE,
+        )
+
+    def assess(minutes: int, band: str) -> Any:
+        return lambda: incident.assess(
+            cause(minutes),
+            facts=facts(),
+            severity=risk("high_risk").model_copy(update={"band": band}),
+        )
+
+    assert row_after(lambda: None) == (None, None, None)
+    assert row_after(triage(1, Severity.LOW)) == ("low", "triage", "low")
+    assert row_after(assess(2, "high")) == ("high", "assessment", "low")
+    assert row_after(triage(3, Severity.MEDIUM)) == ("high", "assessment", "medium")
+    assert row_after(assess(4, "very_high")) == ("very_high", "assessment", "medium")

@@ -88,13 +88,18 @@ def board(
     request: Request,
     caller: Reader,
     status: IncidentStatus | None = None,
-    severity: Severity | None = None,
+    severity: Annotated[
+        Severity | None,
+        Query(description="The severity shown: the assessed band once assessed, else triage."),
+    ] = None,
     incident_type: Annotated[IncidentType | None, Query(alias="type")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Response:
     """Incidents, newest report first, with containment progress and the next open
-    regulatory deadline. A caller who may read only their own sees only those."""
+    regulatory deadline; ``severity`` is the one shown (the assessed band once assessed,
+    else the triage estimate), ``severity_source`` says which, ``initial_severity`` is the
+    triage estimate. A caller who may read only their own sees only those."""
     rt = runtime_of(request)
     after = decode_cursor(cursor, str, str)
     rows = rt.board.page(
