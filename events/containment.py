@@ -8,17 +8,18 @@ the caller, because an aggregate never reads another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from events.base import AggregateCreated, Cause, DomainEvent
 from events.errors import RuleViolation
+from events.values import LegalMoments
 
 
 class TaskStatus(StrEnum):
@@ -68,6 +69,46 @@ class PlaybookStep(BaseModel):
     step: str
 
 
+class DueClock(StrEnum):
+    """The moment of the incident a playbook task's due time counts from."""
+
+    AWARE = "aware"
+    DISCOVERED = "discovered"
+    REPORTED = "reported"
+    TRIAGED = "triaged"
+
+    @property
+    def fed_by(self) -> tuple[str, ...]:
+        """The legal moments that set this clock (none for reported and triaged, which no
+        correction moves)."""
+        return {
+            DueClock.AWARE: ("aware_at", "discovered_at"),
+            DueClock.DISCOVERED: ("discovered_at",),
+        }.get(self, ())
+
+    def start(self, moments: LegalMoments) -> datetime | None:
+        """Where the clock starts for these moments: awareness counts from discovery while
+        it is not recorded; None for the clocks that are not legal moments."""
+        if self is DueClock.AWARE:
+            return moments.aware_at or moments.discovered_at
+        if self is DueClock.DISCOVERED:
+            return moments.discovered_at
+        return None
+
+
+class DueAnchor(BaseModel):
+    """What a task's due time counts from: a clock, and whole hours after it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    clock: DueClock
+    hours: int = Field(ge=0)
+
+    def due_at(self, start: datetime, reported_at: datetime) -> datetime:
+        """The due time for a clock started at ``start`` (never before the report)."""
+        return max(start + timedelta(hours=self.hours), reported_at)
+
+
 class TaskState(BaseModel):
     """Everything a containment task knows."""
 
@@ -89,6 +130,7 @@ class TaskState(BaseModel):
     evidence: tuple[Evidence, ...] = ()
     completed_at: AwareDatetime | None = None
     completed_by: str | None = None
+    due_anchor: DueAnchor | None = None
 
 
 class TaskEvent(DomainEvent):
@@ -96,7 +138,13 @@ class TaskEvent(DomainEvent):
 
 
 class TaskOpened(AggregateCreated):
-    """A task was opened for an incident (by hand, or from a playbook step)."""
+    """A task was opened for an incident (by hand, or from a playbook step).
+
+    ``due_anchor`` says which moment the due time counts from, so that a correction of that
+    moment moves it; a task opened by hand has none. Version 1 had no ``due_anchor``.
+    """
+
+    class_version = 2
 
     incident_id: UUID
     incident_reported_at: AwareDatetime
@@ -107,6 +155,12 @@ class TaskOpened(AggregateCreated):
     mandatory: bool
     blocked_by: tuple[UUID, ...] = ()
     origin: PlaybookStep | None = None
+    due_anchor: DueAnchor | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A version 1 task has no anchor: its due time stays as it was recorded."""
+        state["due_anchor"] = None
 
     def apply(self, aggregate: ContainmentTask) -> None:
         """Start the task's state."""
@@ -120,6 +174,7 @@ class TaskOpened(AggregateCreated):
             mandatory=self.mandatory,
             blocked_by=self.blocked_by,
             origin=self.origin,
+            due_anchor=self.due_anchor,
         )
 
 
@@ -208,9 +263,30 @@ class TaskReopened(TaskEvent):
 
 
 class TaskDueChanged(TaskEvent):
-    """The task's due time was changed, with the reason."""
+    """The task's due time was changed by hand, with the reason; from then on it no longer
+    follows the moment it counted from."""
 
     due_at: AwareDatetime
+    reason: str
+
+    def apply(self, aggregate: ContainmentTask) -> None:
+        """Set the new due time and drop the anchor."""
+        aggregate.state = aggregate.state.model_copy(
+            update={"due_at": self.due_at, "due_anchor": None}
+        )
+
+
+class TaskDueMoved(TaskEvent):
+    """The task's due time moved because the moment it counts from was corrected.
+
+    ``clock`` is that moment, ``counted_from`` its corrected value, ``previous_due_at`` the
+    due time before; ``reason`` names the corrected facts.
+    """
+
+    previous_due_at: AwareDatetime
+    due_at: AwareDatetime
+    clock: DueClock
+    counted_from: AwareDatetime
     reason: str
 
     def apply(self, aggregate: ContainmentTask) -> None:
@@ -265,6 +341,7 @@ class ContainmentTask(BaseAggregate[UUID]):
         mandatory: bool,
         blocked_by: Sequence[UUID] = (),
         origin: PlaybookStep | None = None,
+        due_anchor: DueAnchor | None = None,
     ) -> ContainmentTask:
         """Open a task; it may not be due before the incident was reported."""
         if due_at < incident_reported_at:
@@ -283,6 +360,7 @@ class ContainmentTask(BaseAggregate[UUID]):
             mandatory=mandatory,
             blocked_by=tuple(blocked_by),
             origin=origin,
+            due_anchor=due_anchor,
             **cause.stamp(),
         )
 
@@ -378,6 +456,36 @@ class ContainmentTask(BaseAggregate[UUID]):
         self.trigger_event(
             TaskDueChanged, due_at=due_at, reason=_text("reason", reason), **cause.stamp()
         )
+
+    def follow_moments(
+        self, cause: Cause, *, moments: LegalMoments, corrected: Collection[str]
+    ) -> bool:
+        """After the incident's ``corrected`` moments changed to ``moments``, move the due
+        time to where its anchor now puts it; return whether it moved.
+
+        A finished task, a task without an anchor (opened or rescheduled by hand) and a task
+        whose clock none of the corrected moments sets keep their due time.
+        """
+        anchor = self.state.due_anchor
+        if anchor is None or self.state.status in FINISHED:
+            return False
+        fed = [name for name in anchor.clock.fed_by if name in corrected]
+        start = anchor.clock.start(moments)
+        if not fed or start is None:
+            return False
+        due = anchor.due_at(start, self.state.incident_reported_at)
+        if due == self.state.due_at:
+            return False
+        self.trigger_event(
+            TaskDueMoved,
+            previous_due_at=self.state.due_at,
+            due_at=due,
+            clock=anchor.clock,
+            counted_from=start,
+            reason=f"{' and '.join(fed)} corrected",
+            **cause.stamp(),
+        )
+        return True
 
     def cancel(self, cause: Cause, *, reason: str) -> None:
         """Cancel the task, with the reason."""

@@ -265,10 +265,11 @@ class LedgerApplication(Application[UUID]):
                 try:
                     command(aggregate, cause)
                     self.after_command(aggregate, cause)
+                    others = self.implied_changes(aggregate, cause)
                 except RuleViolation as e:
                     raise RuleBroken(e.field or "state", e.reason) from None
                 try:
-                    self.save(aggregate)
+                    self.save(aggregate, *others)
                 except IntegrityError:
                     log.info("command.retry", attempt=attempt + 1)
                     continue
@@ -303,6 +304,14 @@ class LedgerApplication(Application[UUID]):
         Capabilities override it (calling ``super()``) to add the events a change implies,
         such as recomputed deadlines, in the same atomic save.
         """
+
+    def implied_changes(
+        self, aggregate: BaseAggregate[UUID], cause: Cause
+    ) -> Sequence[BaseAggregate[UUID]]:
+        """Hook run after :meth:`after_command`: other aggregates the change to ``aggregate``
+        implies (such as tasks whose due time follows a corrected moment), with their new
+        events pending, saved with it in the same transaction. None by default."""
+        return ()
 
     def create(
         self, make: Callable[[Cause], A], ctx: RequestContext, *, logged: str, **log_fields: Any

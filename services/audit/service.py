@@ -59,7 +59,7 @@ def export(rt: Runtime, incident_id: UUID, out: Path) -> dict[str, Any]:
     html = render_report(
         rt.settings.templates_dir,
         replay,
-        timeline(rt.app.incident_history(incident_id), zone),
+        timeline(rt.app.timeline_events(incident_id), zone),
         checkpoint,
         zone,
         incident.created_on,

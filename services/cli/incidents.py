@@ -227,7 +227,7 @@ def show_timeline(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = Fal
     state = state_of(ctx)
     rt = state.fresh_runtime()
     target = _readable(state, rt.board.resolve(incident_id))
-    entries = timeline(rt.app.incident_history(target), state.zone)
+    entries = timeline(rt.app.timeline_events(target), state.zone)
     if as_json:
         emit_json(entries)
         return

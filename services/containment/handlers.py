@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
+from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 from structlog.contextvars import bound_contextvars
 
-from events.containment import FINISHED, ContainmentTask
+from events.base import Cause, DomainEvent
+from events.containment import FINISHED, ContainmentTask, TaskDueMoved
 from events.errors import RuleViolation
-from events.incident import Incident
+from events.incident import Incident, IncidentFactsAmended
+from events.values import MOMENT_FIELDS
 from services.application.context import RequestContext
 from services.application.errors import Conflict, InvalidInput, RuleBroken
 from services.containment.commands import (
@@ -23,6 +27,7 @@ from services.containment.commands import (
     UnblockTask,
 )
 from services.incidents.handlers import IncidentHandlers
+from services.storage.event_reads import event_reads
 
 
 class ContainmentHandlers(IncidentHandlers):
@@ -35,6 +40,32 @@ class ContainmentHandlers(IncidentHandlers):
             for b in task.state.blocked_by
             if self.load(b, ContainmentTask).state.status not in FINISHED
         ]
+
+    def implied_changes(
+        self, aggregate: BaseAggregate[UUID], cause: Cause
+    ) -> Sequence[BaseAggregate[UUID]]:
+        """A correction of the incident's legal moments moves the due time of each open task
+        that counts from a corrected moment, in the same save (one event per moved task)."""
+        others = [*super().implied_changes(aggregate, cause)]
+        if not isinstance(aggregate, Incident):
+            return others
+        corrected = {
+            name.value
+            for event in aggregate.pending_events
+            if isinstance(event, IncidentFactsAmended)
+            for name in event.amended
+            if name.value in MOMENT_FIELDS
+        }
+        if not corrected:
+            return others
+        tasks = self.load_many([UUID(t) for t in aggregate.state.tasks])
+        moments = aggregate.state.moments
+        for task in tasks.values():
+            if isinstance(task, ContainmentTask) and task.follow_moments(
+                cause, moments=moments, corrected=corrected
+            ):
+                others.append(task)
+        return others
 
     def add_task(
         self, incident_id: UUID, request: OpenTask | Mapping[str, Any], ctx: RequestContext
@@ -163,3 +194,30 @@ class ContainmentHandlers(IncidentHandlers):
     def get_task(self, task_id: UUID) -> ContainmentTask:
         """A task as it is now."""
         return self.load(task_id, ContainmentTask)
+
+    def timeline_events(self, incident_id: UUID) -> list[DomainEvent]:
+        """The incident's events, each followed by the due-time moves of its tasks recorded
+        at the same moment or before the next incident event (a move is saved with the
+        correction that caused it)."""
+        history = list(self.incident_history(incident_id))
+        moves = sorted(
+            self._due_moves([UUID(t) for t in self.get_incident(incident_id).state.tasks]),
+            key=lambda e: e.timestamp,
+        )
+        out: list[DomainEvent] = []
+        for event in history:
+            while moves and moves[0].timestamp < event.timestamp:
+                out.append(moves.pop(0))
+            out.append(event)
+        return out + moves
+
+    def _due_moves(self, task_ids: Sequence[UUID]) -> list[TaskDueMoved]:
+        reads = event_reads(self.recorder)
+        if reads is None:
+            found: list[object] = [e for i in task_ids for e in self.events.get(i)]
+        else:
+            topic = get_topic(TaskDueMoved)
+            found = [
+                self.mapper.to_domain_event(s) for s in reads.stored(task_ids) if s.topic == topic
+            ]
+        return [e for e in found if isinstance(e, TaskDueMoved)]

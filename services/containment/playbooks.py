@@ -15,7 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from events.containment import Priority
+from events.containment import DueAnchor, DueClock, Priority
 from events.values import IncidentType, LegalMoments
 
 TASK_NAMESPACE = uuid5(NAMESPACE_URL, "https://breachledger.invalid/containment-task")
@@ -46,6 +46,11 @@ class Due(_Strict):
     def period(self) -> timedelta:
         """The period as a timedelta."""
         return timedelta(hours=self.hours or 0, days=self.days or 0)
+
+    def anchor(self) -> DueAnchor:
+        """The clock and the hours after it, as recorded on the step's task."""
+        hours = (self.hours or 0) + 24 * (self.days or 0)
+        return DueAnchor(clock=DueClock(self.start), hours=hours)
 
 
 class Step(_Strict):
@@ -127,13 +132,11 @@ def due_at(
     triaged_at: datetime,
 ) -> datetime:
     """When the step's task is due for an incident (never before it was reported)."""
-    start = {
-        "aware": moments.aware_at or moments.discovered_at,
-        "discovered": moments.discovered_at,
-        "reported": reported_at,
-        "triaged": triaged_at,
-    }[step.due.start]
-    return max(start + step.due.period(), reported_at)
+    anchor = step.due.anchor()
+    start = anchor.clock.start(moments)
+    if start is None:
+        start = triaged_at if anchor.clock is DueClock.TRIAGED else reported_at
+    return anchor.due_at(start, reported_at)
 
 
 class PlaybookCatalog:

@@ -68,6 +68,7 @@ class PlaybookPolicy:
                 mandatory=step.mandatory,
                 blocked_by=[ids[d] for d in step.depends_on],
                 origin=PlaybookStep(playbook=playbook.id, version=playbook.version, step=step.id),
+                due_anchor=step.due.anchor(),
             )
             for step in playbook.steps
         ]

@@ -20,6 +20,7 @@ from events.containment import (
     TaskCancelled,
     TaskCompleted,
     TaskDueChanged,
+    TaskDueMoved,
     TaskEvent,
     TaskOpened,
     TaskReopened,
@@ -143,7 +144,7 @@ class TasksProjection:
                 "completed_by": None,
                 "outcome": None,
             }
-        elif isinstance(event, TaskDueChanged):
+        elif isinstance(event, TaskDueChanged | TaskDueMoved):
             changes = {"due_at": db_time(event.due_at)}
         elif isinstance(event, TaskCancelled):
             changes = {"status": TaskStatus.CANCELLED.value}

@@ -6,11 +6,13 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel
 
 from events.assessment import Evaluation, Obligation
 from events.base import DomainEvent
+from events.containment import TaskDueMoved
 from events.incident import (
     AmendableFact,
     ContainmentLost,
@@ -34,7 +36,8 @@ from services.timefmt import show_time
 
 
 class TimelineEntry(BaseModel):
-    """One line of a timeline."""
+    """One line of a timeline: an incident event, or a change to one of its tasks (then
+    ``task_id`` names the task and ``version`` is the incident's version at the time)."""
 
     version: int
     recorded_at: datetime
@@ -42,6 +45,7 @@ class TimelineEntry(BaseModel):
     correlation_id: str
     event: str
     summary: str
+    task_id: UUID | None = None
 
 
 def in_words(class_name: str) -> str:
@@ -59,6 +63,12 @@ def _value(value: Any, zone: tzinfo) -> str:
 
 def describe(event: DomainEvent, before: IncidentState | None, zone: tzinfo) -> str:
     """Say in words what ``event`` changed, given the state just before it."""
+    if isinstance(event, TaskDueMoved):
+        return (
+            f"task {str(event.originator_id)[:8]} due {show_time(event.previous_due_at, zone)}"
+            f" -> {show_time(event.due_at, zone)}: {event.reason} (counts from "
+            f"{event.clock.value}, now {show_time(event.counted_from, zone)})"
+        )
     if isinstance(event, IncidentReported):
         parts = [
             f'reported "{event.title}" ({event.incident_type.value}) '
@@ -184,20 +194,24 @@ def _describe_evaluation(
 
 
 def timeline(events: Sequence[DomainEvent], zone: tzinfo) -> list[TimelineEntry]:
-    """The timeline of one incident from its events, oldest first."""
+    """The timeline of one incident from its events (and its tasks' due-time moves placed
+    among them), oldest first."""
     entries = []
     incident: Incident | None = None
     for event in events:
         before = incident.state if incident is not None else None
+        moved = isinstance(event, TaskDueMoved)
         entries.append(
             TimelineEntry(
-                version=event.originator_version,
+                version=incident.version if moved and incident else event.originator_version,
                 recorded_at=event.timestamp,
                 actor=event.actor,
                 correlation_id=event.correlation_id,
                 event=type(event).__name__,
                 summary=describe(event, before, zone),
+                task_id=event.originator_id if moved else None,
             )
         )
-        incident = event.mutate(incident)
+        if not moved:
+            incident = event.mutate(incident)
     return entries

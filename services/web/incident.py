@@ -162,7 +162,7 @@ def incident_page(
         "s": s,
         "incident_id": str(incident_id),
         "version": incident.version,
-        "entries": timeline(history, zone),
+        "entries": timeline(rt.app.timeline_events(incident_id), zone),
         "notes": [e for e in history if isinstance(e, IncidentNoteAdded)],
         "full": full,
         "assessment": s.assessment if caller.may(Permission.ASSESSMENT_READ) else None,
@@ -238,7 +238,9 @@ def replay_page(request: Request, caller: Caller, incident_id: UUID, at: str) ->
         incident_id=str(incident_id),
         as_of=moment,
         as_of_input=local_input(moment, zone),
-        entries=timeline(history, zone),
+        entries=timeline(
+            [e for e in rt.app.timeline_events(incident_id) if e.timestamp <= moment], zone
+        ),
         notes=[e for e in history if isinstance(e, IncidentNoteAdded)],
         current_version=incident.version,
     )

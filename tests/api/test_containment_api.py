@@ -306,3 +306,58 @@ def test_due_times_without_an_offset_are_read_in_the_configured_zone(oslo: Api) 
     now = act(oslo, task["id"], "due", {"due_at": "now", "reason": "urgent"})
     assert now.status_code == 200, now.text
     assert now.json()["due_at"].startswith("2026-11-27T09:00")
+
+
+def test_corrected_awareness_moves_open_playbook_tasks_on_the_board_and_timeline(api: Api) -> None:
+    """PATCH aware_at two hours earlier: the restore step (aware + 3 days) is due two hours
+    earlier in the task, on the board and in the timeline, one event per moved task; a done
+    task and a task rescheduled by hand keep their due."""
+    incident = api.report(
+        incident_type="ransomware",
+        discovered_at="2026-11-27T06:00:00Z",
+        aware_at="2026-11-27T08:30:00Z",
+    )["id"]
+    r = api.call(
+        "responder",
+        "POST",
+        f"/api/v1/incidents/{incident}/triage",
+        json={"severity": "high", "incident_type": "ransomware"},
+    )
+    assert r.status_code == 200, r.text
+    steps = {t["step"]: t for t in walk(api, 50, incident=incident)}
+    restore = steps["restore"]["task_id"]
+    assert steps["restore"]["due_at"] == "2026-11-30T08:30:00.000000Z"
+    done, by_hand = steps["disable_accounts"]["task_id"], steps["verify_backups"]["task_id"]
+    assert act(api, done, "done", {"outcome": "accounts disabled"}).status_code == 200
+    moved = {"due_at": "2026-11-28T10:00:00Z", "reason": "backup vendor on site tomorrow"}
+    assert act(api, by_hand, "due", moved).status_code == 200
+    kept = {t: api.call("auditor", "GET", f"/api/v1/tasks/{t}").json() for t in (done, by_hand)}
+    before = api.events()
+    r = api.call(
+        "responder",
+        "PATCH",
+        f"/api/v1/incidents/{incident}",
+        json={"aware_at": "2026-11-27T06:30:00Z", "reason": "EDR alert found earlier"},
+    )
+    assert r.status_code == 200, r.text
+    # isolate (held at the report), preserve_evidence, scope_exfiltration, restore and
+    # law_enforcement move; the correction itself is the sixth event.
+    assert api.events() == before + 6
+    task = api.call("auditor", "GET", f"/api/v1/tasks/{restore}").json()
+    assert (task["due_at"], task["due_anchor"]) == (
+        "2026-11-30T06:30:00Z",
+        {"clock": "aware", "hours": 72},
+    )
+    board = {t["task_id"]: t for t in walk(api, 50, incident=incident)}
+    assert board[restore]["due_at"] == "2026-11-30T06:30:00.000000Z"
+    for t, doc in kept.items():
+        now = api.call("auditor", "GET", f"/api/v1/tasks/{t}").json()
+        assert (now["due_at"], now["version"]) == (doc["due_at"], doc["version"])
+    entries = api.call("auditor", "GET", f"/api/v1/incidents/{incident}/timeline").json()
+    moves = [e for e in entries["entries"] if e["event"] == "TaskDueMoved"]
+    assert len(moves) == 5
+    assert len({e["task_id"] for e in moves}) == 5
+    [entry] = [e for e in moves if e["task_id"] == restore]
+    assert entry["summary"].startswith(
+        f"task {restore[:8]} due 2026-11-30 08:30 UTC -> 2026-11-30 06:30 UTC: aware_at corrected"
+    )

@@ -131,3 +131,49 @@ def test_bad_task_input_is_one_error_line_and_nothing_stored(cli: Cli) -> None:
         assert message in result.err, result.err
         assert result.err.count("\n") == 1
     assert count_events(cli.data_dir) == before
+
+
+def test_amending_awareness_moves_the_playbook_tasks_that_count_from_it(cli: Cli) -> None:
+    """breach amend --aware-at two hours earlier: the restore step (aware + 3 days) is due
+    two hours earlier on the board, every changed due is one stored event besides the
+    correction, a done task keeps its due, and the timeline says so in words."""
+    incident = cli.ok(
+        "report",
+        "--title",
+        "File shares encrypted",
+        "--type",
+        "ransomware",
+        "--discovered-at",
+        (NOW - timedelta(hours=5)).isoformat(),
+        "--aware-at",
+        (NOW - timedelta(hours=2)).isoformat(),
+    ).out.strip()
+    cli.ok("triage", incident[:8], "--severity", "high")
+    before = {r["step"]: r for r in cli.ok("tasks", incident[:8], "--json").json()}
+    done = before["disable_accounts"]["task_id"]
+    cli.ok("task", "done", done[:8], "--outcome", "accounts disabled")
+    events = count_events(cli.data_dir)
+    cli.ok(
+        "amend",
+        incident[:8],
+        "--aware-at",
+        (NOW - timedelta(hours=4)).isoformat(),
+        "--reason",
+        "EDR alert found earlier",
+    )
+    after = {r["step"]: r for r in cli.ok("tasks", incident[:8], "--json").json()}
+    restore = datetime.fromisoformat(before["restore"]["due_at"])
+    assert datetime.fromisoformat(after["restore"]["due_at"]) == restore - timedelta(hours=2)
+    assert after["disable_accounts"]["due_at"] == before["disable_accounts"]["due_at"]
+    changed = [s for s in after if after[s]["due_at"] != before[s]["due_at"]]
+    assert "disable_accounts" not in changed
+    assert len(changed) >= 2
+    assert count_events(cli.data_dir) == events + 1 + len(changed)
+    shown = (restore - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    assert shown in cli.ok("tasks", incident[:8]).out
+    assert "aware_at corrected" in cli.ok("timeline", incident[:8]).out
+    entries = cli.ok("timeline", incident[:8], "--json").json()
+    moves = [e for e in entries if e["event"] == "TaskDueMoved"]
+    assert len(moves) == len(changed)
+    assert {e["task_id"] for e in moves} == {after[s]["task_id"] for s in changed}
+    assert all("aware_at corrected" in e["summary"] for e in moves)

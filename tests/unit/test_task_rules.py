@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from events.base import Cause
 from events.containment import (
     ContainmentTask,
+    DueAnchor,
+    DueClock,
     Evidence,
     Priority,
     TaskBlocked,
     TaskCompleted,
+    TaskDueMoved,
+    TaskOpened,
     TaskStatus,
     TaskUnblocked,
 )
 from events.errors import RuleViolation
+from events.values import LegalMoments
+from services.application.encoding import CanonicalJSONTranscoder, PydanticMapper, canonical_json
 
 REPORTED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -125,3 +133,116 @@ def test_completion_records_outcome_evidence_time_and_completer() -> None:
     assert isinstance(event, TaskCompleted)
     assert event.evidence[0].value == digest
     assert (t.state.completed_by, t.state.completed_at) == ("cy", REPORTED + timedelta(minutes=30))
+
+
+AWARE = REPORTED - timedelta(hours=1)
+MOMENTS = LegalMoments(discovered_at=AWARE - timedelta(hours=1), aware_at=AWARE)
+THREE_DAYS = DueAnchor(clock=DueClock.AWARE, hours=72)
+
+
+def anchored(anchor: DueAnchor = THREE_DAYS, **overrides: object) -> ContainmentTask:
+    start = anchor.clock.start(MOMENTS) or REPORTED
+    return task(due_at=anchor.due_at(start, REPORTED), due_anchor=anchor, **overrides)
+
+
+def test_a_corrected_awareness_moves_an_anchored_task_by_the_same_amount() -> None:
+    """aware + 3 days with awareness two hours earlier is due two hours earlier, with one
+    event naming the old and new due, the clock and the corrected fact."""
+    t = anchored()
+    before = t.state.due_at
+    t.collect_events()
+    earlier = MOMENTS.model_copy(update={"aware_at": AWARE - timedelta(hours=2)})
+    assert t.follow_moments(cause(5), moments=earlier, corrected={"aware_at"}) is True
+    [event] = t.collect_events()
+    assert isinstance(event, TaskDueMoved)
+    assert (event.previous_due_at, event.due_at) == (before, before - timedelta(hours=2))
+    assert (event.clock, event.counted_from) == (DueClock.AWARE, AWARE - timedelta(hours=2))
+    assert event.reason == "aware_at corrected"
+    assert t.state.due_at == before - timedelta(hours=2)
+    assert t.state.due_anchor == THREE_DAYS
+
+
+def test_in_progress_and_blocked_tasks_move_but_finished_ones_keep_their_due() -> None:
+    """Open work follows the correction; done and cancelled tasks append nothing."""
+    earlier = MOMENTS.model_copy(update={"aware_at": AWARE - timedelta(hours=2)})
+    started, blocked, done, cancelled = anchored(), anchored(), anchored(), anchored()
+    started.start(cause(1), open_blockers=[])
+    blocked.block(cause(1), reason="waiting for the provider")
+    done.complete(cause(1), outcome="restored", evidence=(), open_blockers=[])
+    cancelled.cancel(cause(1), reason="not needed")
+    moved = {
+        name: t.follow_moments(cause(5), moments=earlier, corrected={"aware_at"})
+        for name, t in (
+            ("started", started),
+            ("blocked", blocked),
+            ("done", done),
+            ("cancelled", cancelled),
+        )
+    }
+    assert moved == {"started": True, "blocked": True, "done": False, "cancelled": False}
+    assert done.state.due_at == REPORTED + timedelta(hours=71)
+    assert not any(isinstance(e, TaskDueMoved) for e in done.collect_events())
+
+
+def test_tasks_without_an_anchor_or_set_by_hand_keep_their_due() -> None:
+    """A task opened by hand has no anchor; a rescheduled task drops its anchor; neither
+    moves when awareness is corrected."""
+    earlier = MOMENTS.model_copy(update={"aware_at": AWARE - timedelta(hours=2)})
+    by_hand = task(due_at=REPORTED + timedelta(hours=5))
+    rescheduled = anchored()
+    rescheduled.change_due(cause(1), due_at=REPORTED + timedelta(days=5), reason="weekend")
+    assert rescheduled.state.due_anchor is None
+    for t in (by_hand, rescheduled):
+        assert t.follow_moments(cause(5), moments=earlier, corrected={"aware_at"}) is False
+    assert rescheduled.state.due_at == REPORTED + timedelta(days=5)
+
+
+def test_only_a_correction_of_the_clocks_own_moments_moves_a_task() -> None:
+    """discovered_at corrected while awareness is recorded moves no aware task; reported and
+    triaged clocks never move; awareness cleared falls back to discovery; never before the
+    report."""
+    earlier_discovery = MOMENTS.model_copy(
+        update={"discovered_at": MOMENTS.discovered_at - timedelta(hours=3)}
+    )
+    t = anchored()
+    assert (
+        t.follow_moments(cause(5), moments=earlier_discovery, corrected={"discovered_at"}) is False
+    )
+    assert t.follow_moments(cause(5), moments=earlier_discovery, corrected={"occurred_at"}) is False
+    for clock in (DueClock.REPORTED, DueClock.TRIAGED):
+        fixed = anchored(DueAnchor(clock=clock, hours=4))
+        assert not fixed.follow_moments(
+            cause(5), moments=earlier_discovery, corrected={"aware_at", "discovered_at"}
+        )
+    cleared = MOMENTS.model_copy(update={"aware_at": None})
+    assert t.follow_moments(cause(6), moments=cleared, corrected={"aware_at"}) is True
+    assert t.state.due_at == MOMENTS.discovered_at + timedelta(hours=72)
+    soon = anchored(DueAnchor(clock=DueClock.AWARE, hours=4))
+    assert soon.state.due_at == REPORTED + timedelta(hours=3)
+    much_earlier = MOMENTS.model_copy(
+        update={"discovered_at": AWARE - timedelta(hours=9), "aware_at": AWARE - timedelta(hours=8)}
+    )
+    assert soon.follow_moments(cause(7), moments=much_earlier, corrected={"aware_at"}) is True
+    assert soon.state.due_at == REPORTED
+
+
+def test_a_version_1_task_opened_event_loads_without_an_anchor() -> None:
+    """A stored TaskOpened from before anchors (no class_version, no due_anchor) is upcast:
+    the task keeps its recorded due time and follows no moment."""
+    opened = task(due_at=REPORTED + timedelta(hours=7)).collect_events()[0]
+    mapper = PydanticMapper(transcoder=CanonicalJSONTranscoder())
+    stored = mapper.to_stored_event(opened)
+    state = json.loads(stored.state)
+    assert (state.pop("class_version"), state.pop("due_anchor")) == (2, None)
+    old = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=canonical_json(state),
+    )
+    loaded = mapper.to_domain_event(old)
+    assert isinstance(loaded, TaskOpened)
+    t = loaded.mutate(None)
+    assert isinstance(t, ContainmentTask)
+    assert (t.state.due_at, t.state.due_anchor) == (REPORTED + timedelta(hours=7), None)
+    assert t.follow_moments(cause(5), moments=MOMENTS, corrected={"aware_at"}) is False

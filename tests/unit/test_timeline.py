@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from events.base import Cause
+from events.containment import ContainmentTask, DueAnchor, DueClock, Priority
 from events.incident import AmendableFact, Incident
 from events.values import (
     BreachDetermination,
@@ -59,3 +60,49 @@ def test_timeline_names_actor_time_and_old_and_new_values() -> None:
     assert "personal data breach undetermined" in entries[2].summary
     assert entries[3].summary == "note: Backups intact"
     assert entries[1].recorded_at == NOW + timedelta(hours=1)
+
+
+def test_a_task_due_move_is_told_in_words_after_the_correction_that_caused_it() -> None:
+    """A due-time move placed after the correction names the task, the old and new due, the
+    corrected fact and the clock, under the incident's version, and is not replayed onto the
+    incident."""
+    at = Cause(actor="soc", correlation_id="c1", at=NOW)
+    incident = Incident.report(
+        at,
+        incident_id=uuid4(),
+        title="Ransomware on file server",
+        description="",
+        reporter="edr",
+        source=SourceChannel.MONITORING,
+        incident_type=IncidentType.RANSOMWARE,
+        moments=LegalMoments(discovered_at=NOW - timedelta(hours=3)),
+    )
+    task = ContainmentTask.open(
+        at,
+        task_id=uuid4(),
+        incident_id=incident.id,
+        incident_reported_at=NOW,
+        title="Restore systems",
+        owner=None,
+        priority=Priority.HIGH,
+        due_at=NOW + timedelta(hours=69),
+        mandatory=True,
+        due_anchor=DueAnchor(clock=DueClock.AWARE, hours=72),
+    )
+    fix = Cause(actor="lead", correlation_id="c2", at=NOW + timedelta(hours=1))
+    incident.amend_facts(
+        fix, reason="ticket timestamps", changes={AmendableFact.AWARE_AT: NOW - timedelta(hours=2)}
+    )
+    moments = incident.state.moments
+    assert task.follow_moments(fix, moments=moments, corrected={"aware_at"})
+    events = [*incident.collect_events(), task.collect_events()[-1]]
+    entries = timeline(events, UTC)
+    assert [(e.version, e.event, e.task_id) for e in entries] == [
+        (1, "IncidentReported", None),
+        (2, "IncidentFactsAmended", None),
+        (2, "TaskDueMoved", task.id),
+    ]
+    assert entries[2].summary == (
+        f"task {str(task.id)[:8]} due 2026-11-30 09:00 UTC -> 2026-11-30 10:00 UTC: "
+        "aware_at corrected (counts from aware, now 2026-11-27 10:00 UTC)"
+    )

@@ -125,7 +125,7 @@ def show_timeline(incident_id: UUID, request: Request, caller: Reader) -> Any:
     """Every event of the incident in words, oldest first."""
     readable(request, caller, incident_id)
     rt = runtime_of(request)
-    entries = timeline(rt.app.incident_history(incident_id), rt.settings.zone)
+    entries = timeline(rt.app.timeline_events(incident_id), rt.settings.zone)
     return {
         "incident_id": str(incident_id),
         "entries": [e.model_dump(mode="json") for e in entries],
