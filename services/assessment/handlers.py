@@ -29,6 +29,15 @@ from services.assessment.severity import assess_severity
 from services.incidents.handlers import IncidentHandlers
 from services.incidents.timeline import in_words
 
+ASSESSED_NOW = (
+    "assessed_notifiable_at not given; counted from when this what-if ran, "
+    "so the deadline moves with it"
+)
+DISCOVERED_NOW = (
+    "moments.discovered_at not given; counted from when this what-if ran, "
+    "so the deadline moves with it"
+)
+
 
 @dataclass(frozen=True)
 class WhatIf:
@@ -90,12 +99,17 @@ class AssessmentHandlers(IncidentHandlers):
         facts = self.validated(AssessImpact, request).facts()
         severity = assess_severity(facts, severity_policy())
         now = self.clock.now()
+        # Nothing records when this breach was assessed as notifiable: the what-if counts
+        # from the moment it runs, and says so.
+        assumed = {"assessed": ASSESSED_NOW}
         if incident_id is not None:
             state = self.load(incident_id, Incident).state
             legal = state.moments
-            clocks = IncidentClocks(legal, now, state.closed_at, state.notified())
+            clocks = IncidentClocks(legal, now, state.closed_at, state.notified(), assumed)
         else:
             given = self.validated(WhatIfMoments, moments or {})
+            if given.discovered_at is None:
+                assumed["discovered"] = DISCOVERED_NOW
             try:
                 legal = LegalMoments.model_validate(given.filled(now))
             except ValidationError as e:
@@ -103,7 +117,7 @@ class AssessmentHandlers(IncidentHandlers):
             problem = legal.problem(now)
             if problem is not None:
                 raise InvalidInput(f"moments.{problem[0]}", problem[1])
-            clocks = IncidentClocks(legal, now)
+            clocks = IncidentClocks(legal, now, assumed=assumed)
         evaluation = evaluate_obligations(facts, severity, clocks, rule_set())
         return WhatIf(facts=facts, severity=severity, evaluation=evaluation, moments=legal)
 
