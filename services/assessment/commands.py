@@ -20,6 +20,10 @@ from services.application.fields import (
 from services.application.fields import Count as Number
 from services.assessment.jurisdictions import is_known
 
+FACT_TIMES: tuple[str, ...] = ("assessed_notifiable_at",)
+"""The time fields of the assessment facts: every edge reads them with
+:func:`services.timefmt.read_times`, like the incident's moments."""
+
 
 def _jurisdiction(field: str, code: Any, position: int) -> str:
     if isinstance(code, bool):

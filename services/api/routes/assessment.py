@@ -18,11 +18,11 @@ from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_curso
 from services.api.requests import context, tag
 from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, NotFound
-from services.assessment.commands import AssessImpact, WhatIfMoments
+from services.assessment.commands import FACT_TIMES, AssessImpact, WhatIfMoments
 from services.assessment.obligations_view import urgency_key
 from services.cli.inputs import normalise_moments
 from services.projections.schema import Row
-from services.timefmt import parse_time
+from services.timefmt import parse_time, read_times
 
 router = APIRouter(tags=["assessment"])
 
@@ -71,12 +71,7 @@ class DecisionBody(BaseModel):
 def _facts(data: dict[str, Any], zone: tzinfo, now: datetime, prefix: str = "") -> AssessImpact:
     """Validate assessment facts, reading a time without an offset in ``zone``; errors name
     the field under ``prefix``."""
-    data = dict(data)
-    moment = data.get("assessed_notifiable_at")
-    if isinstance(moment, str):
-        data["assessed_notifiable_at"] = parse_time(
-            f"{prefix}assessed_notifiable_at", moment, zone, now=now
-        )
+    data = read_times(data, FACT_TIMES, zone, now=now, prefix=prefix)
     try:
         return AssessImpact.model_validate(data)
     except ValidationError as e:
@@ -85,10 +80,7 @@ def _facts(data: dict[str, Any], zone: tzinfo, now: datetime, prefix: str = "") 
 
 def _moments(data: dict[str, Any], zone: tzinfo, now: datetime) -> WhatIfMoments:
     """Validate what-if moments (ISO 8601 or ``now``); errors name ``moments.<field>``."""
-    try:
-        parsed = normalise_moments(data, zone, now, allow_clear=False)
-    except InvalidInput as e:
-        raise InvalidInput(f"moments.{e.field}", e.reason) from None
+    parsed = normalise_moments(data, zone, now, allow_clear=False, prefix="moments.")
     try:
         return WhatIfMoments.model_validate(parsed)
     except ValidationError as e:
