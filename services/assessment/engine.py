@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from events.assessment import AssessmentFacts, Evaluation, Obligation, SeverityAssessment
 from events.values import LegalMoments
+from services.assessment.authorities import ONE_STOP_SHOP, one_stop_shop
 from services.assessment.conditions import Situation, evaluate
 from services.assessment.deadlines import add_period
 from services.assessment.jurisdictions import covers
@@ -194,5 +195,11 @@ def evaluate_obligations(
                 notes.append(f"{regime.name}: does not apply ({applies_why})")
             continue
         for rule in regime.obligations:
-            obligations.append(_obligation(regime, rule, s, applies_why, clocks, in_scope))
+            obligation = _obligation(regime, rule, s, applies_why, clocks, in_scope)
+            if obligation.id in ONE_STOP_SHOP:
+                authorities = one_stop_shop(
+                    regime.jurisdictions, facts.establishments, facts.people_by_jurisdiction
+                )
+                obligation = obligation.model_copy(update={"authorities": authorities})
+            obligations.append(obligation)
     return Evaluation(rule_set=rules.rule_set, obligations=tuple(obligations), notes=tuple(notes))
