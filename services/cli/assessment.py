@@ -8,11 +8,18 @@ from typing import Annotated, Any
 
 import typer
 
-from events.assessment import DecisionKind, Evaluation, Obligation, SeverityAssessment
+from events.assessment import (
+    AssessmentFacts,
+    DecisionKind,
+    Evaluation,
+    Obligation,
+    SeverityAssessment,
+)
 from services.access.permissions import Permission
 from services.application.app import BreachLedger
 from services.application.errors import InvalidInput
 from services.assessment.commands import FACT_TIMES
+from services.assessment.headline import headline
 from services.cli.app import app, state_of
 from services.cli.guard import needs
 from services.cli.incidents import JsonOpt, change_incident
@@ -40,8 +47,11 @@ def _state(o: Obligation) -> str:
     return "exempt" if o.exemption else "DUE"
 
 
-def print_assessment(severity: SeverityAssessment, evaluation: Evaluation, zone: Any) -> None:
-    """Print severity with its working, the recommendation, and the obligations."""
+def print_assessment(
+    facts: AssessmentFacts, severity: SeverityAssessment, evaluation: Evaluation, zone: Any
+) -> None:
+    """Print severity with its working, the headline recommendation (from the duties due),
+    and the obligations."""
     say(
         f"Severity {severity.band} (SE {severity.score:g}; {severity.method}; "
         f"policy {severity.policy_version}); risk: {severity.risk}"
@@ -49,7 +59,7 @@ def print_assessment(severity: SeverityAssessment, evaluation: Evaluation, zone:
     emit_table(severity_rows(severity), [("term", "Term"), ("value", "Value"), ("source", "From")])
     for note in severity.notes:
         say(f"Note: {note}")
-    say(f"Recommendation: {severity.recommendation}")
+    say(f"Recommendation: {headline(facts, severity, evaluation, zone)}")
     say(f"\nObligations (rule set {evaluation.rule_set}):")
     emit_table(
         [
@@ -64,6 +74,8 @@ def print_assessment(severity: SeverityAssessment, evaluation: Evaluation, zone:
         [("id", "Obligation"), ("state", "State"), ("deadline", "Deadline"), ("why", "Why")],
     )
     for o in evaluation.obligations:
+        if o.authorities is not None:
+            say(f"Authorities: {o.id}: {o.authorities.text}")
         if o.due and o.provisional:
             say(f"Provisional: {o.id}: {o.provisional}")
     for note in evaluation.notes:
@@ -123,13 +135,16 @@ def assess(
                 {
                     "recorded": False,
                     "moments": result.moments,
+                    "headline": headline(
+                        result.facts, result.severity, result.evaluation, state.zone
+                    ),
                     "severity": result.severity,
                     "evaluation": result.evaluation,
                 }
             )
         else:
             say("What-if evaluation; nothing was recorded.")
-            print_assessment(result.severity, result.evaluation, state.zone)
+            print_assessment(result.facts, result.severity, result.evaluation, state.zone)
         return
     assert file is not None
     if incident_id is None:
@@ -149,13 +164,14 @@ def assess(
                 "id": str(incident.id),
                 "version": incident.version,
                 "assessment_digest": record.digest,
+                "headline": headline(record.facts, record.severity, evaluation, state.zone),
                 "severity": record.severity,
                 "evaluation": evaluation,
             }
         )
     else:
         say(f"Assessed {incident.id} (version {incident.version}).")
-        print_assessment(record.severity, evaluation, state.zone)
+        print_assessment(record.facts, record.severity, evaluation, state.zone)
 
 
 @app.command()

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from events.assessment import Evaluation, Obligation
+from events.assessment import Obligation
 from events.base import DomainEvent
 from events.incident import (
     AmendableFact,
@@ -29,6 +29,7 @@ from events.incident import (
     PlaybookApplied,
     TaskAttached,
 )
+from services.assessment.headline import headline
 from services.timefmt import show_time
 
 
@@ -93,8 +94,7 @@ def describe(event: DomainEvent, before: IncidentState | None, zone: tzinfo) -> 
     if isinstance(event, ImpactAssessed):
         return _describe_assessment(event)
     if isinstance(event, ObligationsEvaluated):
-        previous = before.evaluation if before is not None else None
-        return _describe_evaluation(event, previous, zone)
+        return _describe_evaluation(event, before, zone)
     if isinstance(event, ObligationDecided):
         text = f"decided {event.obligation_id}: {event.decision.value.replace('_', ' ')}"
         if event.notified_at is not None:
@@ -136,7 +136,7 @@ def _describe_assessment(event: ImpactAssessed) -> str:
     return (
         f"impact assessed: {people} in {places}; data: "
         f"{', '.join(c.value for c in facts.data_categories)}; severity {sev.band} "
-        f"(SE {sev.score:g}, {sev.method}): {sev.recommendation}"
+        f"(SE {sev.score:g}, {sev.method}); risk: {sev.risk}"
     )
 
 
@@ -146,17 +146,31 @@ def _deadline(o: Obligation, zone: tzinfo) -> str:
     return o.pending or o.deadline_text or "no fixed deadline"
 
 
+def _recommendation(event: ObligationsEvaluated, before: IncidentState | None, zone: tzinfo) -> str:
+    """The headline of this evaluation, when it differs from the previous one's."""
+    if before is None or before.assessment is None:
+        return ""
+    facts, severity = before.assessment.facts, before.assessment.severity
+    now = headline(facts, severity, event.evaluation, zone)
+    previous = before.evaluation
+    if previous is not None and headline(facts, severity, previous, zone) == now:
+        return ""
+    return f"; recommendation: {now}"
+
+
 def _describe_evaluation(
-    event: ObligationsEvaluated, previous: Evaluation | None, zone: tzinfo
+    event: ObligationsEvaluated, before: IncidentState | None, zone: tzinfo
 ) -> str:
+    previous = before.evaluation if before is not None else None
     due = [o for o in event.evaluation.obligations if o.due]
     head = (
         f"obligations evaluated (rules {event.evaluation.rule_set}, after {event.reason}): "
         f"{len(due)} due"
     )
+    tail = _recommendation(event, before, zone)
     if previous is None:
         listed = [f"{o.id} by {_deadline(o, zone)}" for o in due if o.deadline is not None]
-        return head + (": " + "; ".join(listed) if listed else "")
+        return head + (": " + "; ".join(listed) if listed else "") + tail
     changes = []
     for o in event.evaluation.obligations:
         old = previous.find(o.id)
@@ -169,7 +183,7 @@ def _describe_evaluation(
     for old in previous.obligations:
         if event.evaluation.find(old.id) is None:
             changes.append(f"{old.id} removed")
-    return head + (": " + "; ".join(changes) if changes else "")
+    return head + (": " + "; ".join(changes) if changes else "") + tail
 
 
 def timeline(events: Sequence[DomainEvent], zone: tzinfo) -> list[TimelineEntry]:

@@ -34,7 +34,8 @@ def reported(cli: Cli) -> str:
 def test_assess_records_severity_and_obligations_and_shows_the_working(
     cli: Cli, tmp_path: Path
 ) -> None:
-    """The human output shows every term, the recommendation and dated obligations."""
+    """The human output shows every term, the recommendation from the duties due (the lead
+    authority named) and dated obligations."""
     incident = reported(cli)
     facts = write(tmp_path, "facts.yaml", PORTAL_LEAK)
     out = cli.ok("assess", incident[:8], "--file", str(facts)).out
@@ -42,7 +43,10 @@ def test_assess_records_severity_and_obligations_and_shows_the_working(
         "Severity high (SE 3",
         "DPC volume",
         "CB malicious",
-        "notify the supervisory authority and the people affected",
+        "Recommendation: Notify the supervisory authority (lead: DE, concerned: FR, by "
+        + GDPR_DEADLINE.strftime("%Y-%m-%d %H:%M UTC"),
+        "and the people affected\n",
+        "Authorities: eu_gdpr/supervisory_authority: lead: DE, concerned: FR",
         "eu_gdpr/supervisory_authority",
         GDPR_DEADLINE.strftime("%Y-%m-%d %H:%M UTC"),
         "rule set 2026.11.1",

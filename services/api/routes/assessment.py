@@ -19,6 +19,7 @@ from services.api.requests import context, tag
 from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, NotFound
 from services.assessment.commands import FACT_TIMES, AssessImpact, WhatIfMoments
+from services.assessment.headline import headline
 from services.assessment.obligations_view import urgency_key
 from services.cli.inputs import normalise_moments
 from services.projections.schema import Row
@@ -87,9 +88,11 @@ def _moments(data: dict[str, Any], zone: tzinfo, now: datetime) -> WhatIfMoments
         raise InvalidInput.from_validation(e, "moments.") from None
 
 
-def assessment_document(incident: Incident) -> dict[str, Any]:
-    """The incident's current assessment: facts, severity with its working, the evaluated
-    obligations and the decisions on them (404 when it has not been assessed)."""
+def assessment_document(incident: Incident, zone: tzinfo) -> dict[str, Any]:
+    """The incident's current assessment: facts, the headline (what must be done, from the
+    duties due; times in ``zone``), severity with its working (its ``recommendation`` is the
+    band's), the evaluated obligations and the decisions on them (404 when it has not been
+    assessed)."""
     state = incident.state
     record = state.assessment
     if record is None or state.evaluation is None:
@@ -103,6 +106,7 @@ def assessment_document(incident: Incident) -> dict[str, Any]:
         "assessed_at": record.at.isoformat(),
         "moments": state.moments.model_dump(mode="json"),
         "facts": record.facts.model_dump(mode="json"),
+        "headline": headline(record.facts, record.severity, state.evaluation, zone),
         "severity": record.severity.model_dump(mode="json"),
         "evaluation": state.evaluation.model_dump(mode="json"),
         "decisions": {k: d.model_dump(mode="json") for k, d in state.decisions.items()},
@@ -122,7 +126,7 @@ def assess(
     incident = rt.app.assess_impact(incident_id, validated, context(request, caller, incident_id))
     settle(request)
     tag(response, incident.version)
-    return assessment_document(incident)
+    return assessment_document(incident, rt.settings.zone)
 
 
 @router.get("/incidents/{incident_id}/assessment", summary="An incident's assessment")
@@ -131,8 +135,9 @@ def show_assessment(
 ) -> Any:
     """The current assessment with its working and obligations; ETag is the incident's
     version."""
-    incident = runtime_of(request).app.get_incident(incident_id)
-    document = assessment_document(incident)
+    rt = runtime_of(request)
+    incident = rt.app.get_incident(incident_id)
+    document = assessment_document(incident, rt.settings.zone)
     tag(response, incident.version)
     return document
 
@@ -155,6 +160,7 @@ def what_if(body: WhatIfBody, request: Request, caller: Assessor) -> Any:
         "recorded": False,
         "incident_id": str(body.incident_id) if body.incident_id else None,
         "moments": result.moments.model_dump(mode="json"),
+        "headline": headline(result.facts, result.severity, result.evaluation, zone),
         "severity": result.severity.model_dump(mode="json"),
         "evaluation": result.evaluation.model_dump(mode="json"),
     }
