@@ -304,11 +304,36 @@ class Audience(StrEnum):
     INTERNAL = "internal"
 
 
+class SupervisoryAuthorities(BaseModel):
+    """Which supervisory authorities take a notice where a one-stop shop applies (GDPR Art 56).
+
+    With an establishment in the EU/EEA, ``lead`` is the state of the main establishment (the
+    first EU/EEA establishment listed) and ``concerned`` the other EU/EEA states where people
+    are affected or we are established. Without one there is no one-stop shop: ``lead`` is
+    None and ``concerned`` lists each state whose authority is told on its own.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    lead: str | None = None
+    concerned: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The authorities in words: ``lead: DE, concerned: FR``."""
+        listed = ", ".join(self.concerned)
+        if self.lead is not None:
+            return f"lead: {self.lead}" + (f", concerned: {listed}" if listed else "")
+        return f"no EU/EEA establishment, so no one-stop shop: each authority ({listed})"
+
+
 class Obligation(BaseModel):
     """A duty derived from one regime's rule for this breach, with its deadline.
 
     ``deadline`` is None when the law gives no fixed period ("without undue delay") or
     when the moment the clock counts from is not known yet (``pending`` says which).
+    ``authorities`` names the lead and concerned authorities of a one-stop shop (absent in
+    evaluations recorded before it was worked out, and for every other duty).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -331,6 +356,7 @@ class Obligation(BaseModel):
     pending: str | None = None
     content: tuple[str, ...] = ()
     verified: str = "yes"
+    authorities: SupervisoryAuthorities | None = None
 
     @property
     def due(self) -> bool:

@@ -1,8 +1,16 @@
-"""Reading and showing moments: strict ISO 8601 in, readable local time out."""
+"""Reading and showing moments: strict ISO 8601 in, readable local time out.
+
+One rule for every time field at every edge (command line, facts files, HTTP API, web forms):
+ISO 8601; a time without a UTC offset is read in the configured zone; ``now`` is the clock.
+:func:`parse_time` reads typed text, :func:`read_time` any value a document can hold (text or
+a YAML timestamp), :func:`read_times` the time fields of a mapping.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, tzinfo
+from typing import Any
 
 from services.application.errors import InvalidInput
 from services.application.fields import Moment, checked
@@ -26,6 +34,39 @@ def parse_time(field: str, text: str, zone: tzinfo, *, now: datetime | None = No
         moment = moment.replace(tzinfo=zone)
     checked(field, Moment, moment)
     return moment
+
+
+def read_time(field: str, value: Any, zone: tzinfo, *, now: datetime | None = None) -> datetime:
+    """Read a time field's value as :func:`parse_time` reads text: a string, or a timestamp
+    a YAML document already parsed (without an offset it is read in ``zone``). Anything else
+    is refused naming ``field`` (never quoting the value)."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        checked(field, Moment, moment)
+        return moment
+    if isinstance(value, date):
+        return parse_time(field, value.isoformat(), zone, now=now)
+    if isinstance(value, str):
+        return parse_time(field, value, zone, now=now)
+    raise InvalidInput(field, "is not a time; use ISO 8601, e.g. 2026-11-27T14:05+01:00")
+
+
+def read_times(
+    data: Mapping[str, Any],
+    names: Iterable[str],
+    zone: tzinfo,
+    *,
+    now: datetime | None = None,
+    prefix: str = "",
+) -> dict[str, Any]:
+    """``data`` with each of the time fields ``names`` it holds read by :func:`read_time`;
+    a null stays null (omitted). Errors name the field under ``prefix``."""
+    out = dict(data)
+    for name in names:
+        value = out.get(name)
+        if value is not None:
+            out[name] = read_time(f"{prefix}{name}", value, zone, now=now)
+    return out
 
 
 def show_time(moment: datetime | None, zone: tzinfo) -> str:

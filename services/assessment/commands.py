@@ -31,6 +31,10 @@ from services.assessment.rules import severity_policy
 #: The longest exposure a breach can plausibly have had, in days (a century).
 MAX_DAYS = 36_500
 
+FACT_TIMES: tuple[str, ...] = ("assessed_notifiable_at",)
+"""The time fields of the assessment facts: every edge reads them with
+:func:`services.timefmt.read_times`, like the incident's moments."""
+
 
 def _jurisdiction(field: str, code: Any, position: int) -> str:
     if isinstance(code, bool):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from events.assessment import AssessmentFacts, Evaluation, Obligation, SeverityAssessment
 from events.values import LegalMoments
+from services.assessment.authorities import ONE_STOP_SHOP, one_stop_shop
 from services.assessment.conditions import Situation, evaluate
 from services.assessment.deadlines import add_period
 from services.assessment.jurisdictions import covers
@@ -20,12 +21,18 @@ from services.assessment.rules import Exemption, ObligationRule, Regime, RuleSet
 
 @dataclass(frozen=True)
 class IncidentClocks:
-    """The moments deadlines can count from."""
+    """The moments deadlines can count from.
+
+    ``assumed`` names the clocks (``discovered``, ``assessed``) whose moment was not given
+    but taken as the moment of the evaluation (a what-if), with the reason; a deadline
+    counted from one of them is provisional.
+    """
 
     moments: LegalMoments
     assessed_at: datetime
     closed_at: datetime | None = None
     notified: Mapping[str, datetime] = field(default_factory=dict)
+    assumed: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -37,36 +44,58 @@ class ClockReading:
     pending: str | None = None
 
 
+def _reading(
+    clocks: IncidentClocks, source: str, start: datetime, fallback: str | None = None
+) -> ClockReading:
+    """A reading from the moment ``source``, provisional when it fell back to an earlier
+    moment or when that moment was assumed."""
+    reasons = [r for r in (fallback, clocks.assumed.get(source)) if r is not None]
+    return ClockReading(start, "; ".join(reasons) or None)
+
+
 def read_clock(
     clock: str, clocks: IncidentClocks, regime: Regime, facts: AssessmentFacts
 ) -> ClockReading:
     """The start of ``clock`` for this incident, falling back to an earlier moment if unknown."""
     m = clocks.moments
     if clock == "discovered":
-        return ClockReading(m.discovered_at)
+        return _reading(clocks, "discovered", m.discovered_at)
     if clock == "aware":
         if m.aware_at is not None:
             return ClockReading(m.aware_at)
-        return ClockReading(m.discovered_at, "aware_at not recorded; counted from discovered_at")
+        return _reading(
+            clocks,
+            "discovered",
+            m.discovered_at,
+            "aware_at not recorded; counted from discovered_at",
+        )
     if clock == "determined":
         if m.determined_at is not None:
             return ClockReading(m.determined_at)
         if m.aware_at is not None:
             return ClockReading(m.aware_at, "determined_at not recorded; counted from aware_at")
-        return ClockReading(
-            m.discovered_at, "determined_at not recorded; counted from discovered_at"
+        return _reading(
+            clocks,
+            "discovered",
+            m.discovered_at,
+            "determined_at not recorded; counted from discovered_at",
         )
     if clock == "assessed":
-        return ClockReading(facts.assessed_notifiable_at or clocks.assessed_at)
+        if facts.assessed_notifiable_at is not None:
+            return ClockReading(facts.assessed_notifiable_at)
+        return _reading(clocks, "assessed", clocks.assessed_at)
     if clock == "occurred_or_discovered":
-        return ClockReading(m.occurred_at or m.discovered_at)
+        if m.occurred_at is not None:
+            return ClockReading(m.occurred_at)
+        return _reading(clocks, "discovered", m.discovered_at)
     if clock == "closed":
         if clocks.closed_at is None:
             return ClockReading(None, pending="counts from the end of incident handling")
         return ClockReading(clocks.closed_at)
     if clock == "discovery_year_end":
         year = m.discovered_at.astimezone(UTC).year
-        return ClockReading(datetime(year, 12, 31, 23, 59, 59, tzinfo=UTC))
+        end = datetime(year, 12, 31, 23, 59, 59, tzinfo=UTC)
+        return _reading(clocks, "discovered", end)
     party = clock.split(":", 1)[1]
     notified = clocks.notified.get(f"{regime.id}/{party}")
     if notified is None:
@@ -110,6 +139,12 @@ def _obligation(
                     backstop.start, rule.deadline.model_copy(update={"hours": rule.backstop.hours})
                 )
                 deadline = min(deadline, limit)
+                if backstop.provisional is not None:
+                    # The earlier of two deadlines depends on both clocks.
+                    reasons = dict.fromkeys(
+                        r for r in (reading.provisional, backstop.provisional) if r is not None
+                    )
+                    reading = ClockReading(reading.start, "; ".join(reasons), reading.pending)
     return Obligation(
         id=regime.obligation_id(rule),
         regime=regime.id,
@@ -160,5 +195,11 @@ def evaluate_obligations(
                 notes.append(f"{regime.name}: does not apply ({applies_why})")
             continue
         for rule in regime.obligations:
-            obligations.append(_obligation(regime, rule, s, applies_why, clocks, in_scope))
+            obligation = _obligation(regime, rule, s, applies_why, clocks, in_scope)
+            if obligation.id in ONE_STOP_SHOP:
+                authorities = one_stop_shop(
+                    regime.jurisdictions, facts.establishments, facts.people_by_jurisdiction
+                )
+                obligation = obligation.model_copy(update={"authorities": authorities})
+            obligations.append(obligation)
     return Evaluation(rule_set=rules.rule_set, obligations=tuple(obligations), notes=tuple(notes))

@@ -29,6 +29,15 @@ from services.assessment.rules import rule_set, severity_policy
 from services.incidents.handlers import IncidentHandlers
 from services.incidents.timeline import in_words
 
+ASSESSED_NOW = (
+    "assessed_notifiable_at not given; counted from when this what-if ran, "
+    "so the deadline moves with it"
+)
+DISCOVERED_NOW = (
+    "moments.discovered_at not given; counted from when this what-if ran, "
+    "so the deadline moves with it"
+)
+
 
 @dataclass(frozen=True)
 class WhatIf:
@@ -93,12 +102,17 @@ class AssessmentHandlers(IncidentHandlers):
         """Evaluate facts without recording anything, on an incident's moments or given ones."""
         facts = self.validated(AssessImpact, request).facts()
         now = self.clock.now()
+        # Nothing records when this breach was assessed as notifiable: the what-if counts
+        # from the moment it runs, and says so.
+        assumed = {"assessed": ASSESSED_NOW}
         if incident_id is not None:
             state = self.load(incident_id, Incident).state
             legal = state.moments
-            clocks = IncidentClocks(legal, now, state.closed_at, state.notified())
+            clocks = IncidentClocks(legal, now, state.closed_at, state.notified(), assumed)
         else:
             given = self.validated(WhatIfMoments, moments or {})
+            if given.discovered_at is None:
+                assumed["discovered"] = DISCOVERED_NOW
             try:
                 legal = LegalMoments.model_validate(given.filled(now))
             except ValidationError as e:
@@ -106,7 +120,7 @@ class AssessmentHandlers(IncidentHandlers):
             problem = legal.problem(now)
             if problem is not None:
                 raise InvalidInput(f"moments.{problem[0]}", problem[1])
-            clocks = IncidentClocks(legal, now)
+            clocks = IncidentClocks(legal, now, assumed=assumed)
         severity = assess_risk(
             facts,
             severity_policy(),

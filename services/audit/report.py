@@ -11,6 +11,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from events.assessment import DecisionKind
 from events.incident import IncidentState
+from services.assessment.headline import headline
 from services.audit.chain import Checkpoint
 from services.audit.replay import IncidentReplay
 from services.incidents.presentation import severity_label
@@ -91,6 +92,11 @@ def render_report(
             "determined_at": show_time(m.determined_at, zone) if m.determined_at else None,
         },
         assessment=replay.severity.model_dump() if replay.severity else None,
+        headline=(
+            headline(state.assessment.facts, state.assessment.severity, state.evaluation, zone)
+            if state.assessment is not None and state.evaluation is not None
+            else "obligations not evaluated yet"
+        ),
         containment=containment,
         obligations=obligation_outcomes(state, datetime.now(UTC), zone),
         decisions=[d.model_dump() for d in replay.decisions],

@@ -8,17 +8,26 @@ from typing import Annotated, Any
 
 import typer
 
-from events.assessment import DecisionKind, Evaluation, Obligation, SeverityAssessment
+from events.assessment import (
+    AssessmentFacts,
+    DecisionKind,
+    Evaluation,
+    Obligation,
+    SeverityAssessment,
+)
 from services.access.permissions import Permission
 from services.application.app import BreachLedger
 from services.application.errors import InvalidInput
+from services.assessment.commands import FACT_TIMES
+from services.assessment.headline import headline
 from services.cli.app import app, state_of
 from services.cli.guard import needs
 from services.cli.incidents import JsonOpt, change_incident
 from services.cli.inputs import normalise_moments, read_document
 from services.cli.output import emit_json, emit_table, say
+from services.cli.state import CliState
 from services.projections.schema import from_db_time
-from services.timefmt import parse_time, show_time
+from services.timefmt import parse_time, read_times, show_time
 
 
 def severity_rows(severity: SeverityAssessment) -> list[dict[str, Any]]:
@@ -38,8 +47,11 @@ def _state(o: Obligation) -> str:
     return "exempt" if o.exemption else "DUE"
 
 
-def print_assessment(severity: SeverityAssessment, evaluation: Evaluation, zone: Any) -> None:
-    """Print severity with its working, the recommendation, and the obligations."""
+def print_assessment(
+    facts: AssessmentFacts, severity: SeverityAssessment, evaluation: Evaluation, zone: Any
+) -> None:
+    """Print severity with its working, the headline recommendation (from the duties due),
+    and the obligations."""
     say(
         f"Severity {severity.band} (SE {severity.score:g}; {severity.method}; "
         f"policy {severity.policy_version}); risk: {severity.risk}"
@@ -66,7 +78,7 @@ def print_assessment(severity: SeverityAssessment, evaluation: Evaluation, zone:
         say(f"Matrix: {severity.matrix}")
     for reason in severity.reasons:
         say(f"Reason: {reason}")
-    say(f"Recommendation: {severity.recommendation}")
+    say(f"Recommendation: {headline(facts, severity, evaluation, zone)}")
     say(f"\nObligations (rule set {evaluation.rule_set}):")
     emit_table(
         [
@@ -80,12 +92,18 @@ def print_assessment(severity: SeverityAssessment, evaluation: Evaluation, zone:
         ],
         [("id", "Obligation"), ("state", "State"), ("deadline", "Deadline"), ("why", "Why")],
     )
+    for o in evaluation.obligations:
+        if o.authorities is not None:
+            say(f"Authorities: {o.id}: {o.authorities.text}")
+        if o.due and o.provisional:
+            say(f"Provisional: {o.id}: {o.provisional}")
     for note in evaluation.notes:
         say(f"Note: {note}")
 
 
-def _facts_file(path: Path) -> dict[str, Any]:
-    return read_document(path)
+def _facts_file(path: Path, state: CliState) -> dict[str, Any]:
+    """The facts document at ``path`` with its time fields read by the one time rule."""
+    return read_times(read_document(path), FACT_TIMES, state.zone, now=state.now())
 
 
 @app.command()
@@ -114,32 +132,43 @@ def assess(
     if (file is None) == (what_if is None):
         raise InvalidInput("file", "give either --file (to record) or --what-if (to evaluate)")
     if what_if is not None:
-        data = _facts_file(what_if)
+        data = _facts_file(what_if, state)
+        if "moments" in data and incident_id is not None:
+            raise InvalidInput(
+                "moments",
+                "apply only to a what-if without an incident id; with one, the incident's "
+                "recorded moments count (correct them with 'breach amend')",
+            )
         moments = data.pop("moments", None)
         if moments is not None and not isinstance(moments, dict):
             raise InvalidInput("moments", "must be a mapping of moment names to times")
         rt = state.fresh_runtime() if incident_id else state.runtime
         target = rt.board.resolve(incident_id) if incident_id else None
-        if moments is not None and target is None:
-            moments = normalise_moments(moments, state.zone, state.now(), allow_clear=False)
+        if moments is not None:
+            moments = normalise_moments(
+                moments, state.zone, state.now(), allow_clear=False, prefix="moments."
+            )
         result = rt.app.what_if(data, incident_id=target, moments=moments)
         if as_json:
             emit_json(
                 {
                     "recorded": False,
                     "moments": result.moments,
+                    "headline": headline(
+                        result.facts, result.severity, result.evaluation, state.zone
+                    ),
                     "severity": result.severity,
                     "evaluation": result.evaluation,
                 }
             )
         else:
             say("What-if evaluation; nothing was recorded.")
-            print_assessment(result.severity, result.evaluation, state.zone)
+            print_assessment(result.facts, result.severity, result.evaluation, state.zone)
         return
     assert file is not None
     if incident_id is None:
         raise InvalidInput("id", "name the incident to record the assessment on")
-    data = _facts_file(file)
+    data = _facts_file(file, state)
     if "moments" in data:
         raise InvalidInput("moments", "legal moments are corrected with 'breach amend'")
     rt = state.fresh_runtime()
@@ -154,13 +183,14 @@ def assess(
                 "id": str(incident.id),
                 "version": incident.version,
                 "assessment_digest": record.digest,
+                "headline": headline(record.facts, record.severity, evaluation, state.zone),
                 "severity": record.severity,
                 "evaluation": evaluation,
             }
         )
     else:
         say(f"Assessed {incident.id} (version {incident.version}).")
-        print_assessment(record.severity, evaluation, state.zone)
+        print_assessment(record.facts, record.severity, evaluation, state.zone)
 
 
 @app.command()

@@ -10,7 +10,7 @@ import yaml
 
 from events.values import MOMENT_FIELDS
 from services.application.errors import InvalidInput
-from services.timefmt import parse_time
+from services.timefmt import read_times
 
 
 def read_document(path: Path) -> dict[str, Any]:
@@ -40,25 +40,26 @@ def read_document(path: Path) -> dict[str, Any]:
 
 
 def normalise_moments(
-    data: dict[str, Any], zone: tzinfo, now: datetime, *, allow_clear: bool = False
+    data: dict[str, Any],
+    zone: tzinfo,
+    now: datetime,
+    *,
+    allow_clear: bool = False,
+    prefix: str = "",
 ) -> dict[str, Any]:
-    """Parse the moment fields of ``data`` (strings, or YAML timestamps) into aware times.
-
-    A moment without an offset is read in ``zone``; ``now`` is accepted as a value.
-    """
+    """Read the moment fields of ``data`` (strings, or YAML timestamps) into aware times by
+    the one time rule (:func:`services.timefmt.read_time`): a moment without an offset is
+    read in ``zone``; ``now`` is accepted as a value. A null moment is dropped (omitted),
+    or kept as a clearing null with ``allow_clear`` (so is an empty string). Errors name the
+    field under ``prefix``."""
     out = dict(data)
     for name in MOMENT_FIELDS:
         if name not in out:
             continue
         value = out[name]
         if value is None or (allow_clear and isinstance(value, str) and value == ""):
-            if not allow_clear:
-                del out[name]
-            else:
+            if allow_clear:
                 out[name] = None
-            continue
-        if isinstance(value, datetime):
-            out[name] = value if value.tzinfo else value.replace(tzinfo=zone)
-        else:
-            out[name] = parse_time(name, str(value), zone, now=now)
-    return out
+            else:
+                del out[name]
+    return read_times(out, MOMENT_FIELDS, zone, now=now, prefix=prefix)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from events.assessment import Evaluation, Obligation
+from events.assessment import Obligation
 from events.base import DomainEvent
 from events.containment import TaskDueMoved
 from events.incident import (
@@ -32,6 +32,7 @@ from events.incident import (
     TaskAttached,
 )
 from events.values import SeveritySource, severity_of_band
+from services.assessment.headline import headline
 from services.timefmt import show_time
 
 
@@ -108,8 +109,7 @@ def describe(event: DomainEvent, before: IncidentState | None, zone: tzinfo) -> 
     if isinstance(event, ImpactAssessed):
         return _describe_assessment(event, before)
     if isinstance(event, ObligationsEvaluated):
-        previous = before.evaluation if before is not None else None
-        return _describe_evaluation(event, previous, zone)
+        return _describe_evaluation(event, before, zone)
     if isinstance(event, ObligationDecided):
         text = f"decided {event.obligation_id}: {event.decision.value.replace('_', ' ')}"
         if event.notified_at is not None:
@@ -151,7 +151,7 @@ def _describe_assessment(event: ImpactAssessed, before: IncidentState | None) ->
     text = (
         f"impact assessed: {people} in {places}; data: "
         f"{', '.join(c.value for c in facts.data_categories)}; severity {sev.band} "
-        f"(SE {sev.score:g}, {sev.method}): {sev.recommendation}"
+        f"(SE {sev.score:g}, {sev.method}); risk: {sev.risk}"
     )
     old = (before.severity, before.severity_source) if before is not None else (None, None)
     new = severity_of_band(sev.band)
@@ -167,17 +167,31 @@ def _deadline(o: Obligation, zone: tzinfo) -> str:
     return o.pending or o.deadline_text or "no fixed deadline"
 
 
+def _recommendation(event: ObligationsEvaluated, before: IncidentState | None, zone: tzinfo) -> str:
+    """The headline of this evaluation, when it differs from the previous one's."""
+    if before is None or before.assessment is None:
+        return ""
+    facts, severity = before.assessment.facts, before.assessment.severity
+    now = headline(facts, severity, event.evaluation, zone)
+    previous = before.evaluation
+    if previous is not None and headline(facts, severity, previous, zone) == now:
+        return ""
+    return f"; recommendation: {now}"
+
+
 def _describe_evaluation(
-    event: ObligationsEvaluated, previous: Evaluation | None, zone: tzinfo
+    event: ObligationsEvaluated, before: IncidentState | None, zone: tzinfo
 ) -> str:
+    previous = before.evaluation if before is not None else None
     due = [o for o in event.evaluation.obligations if o.due]
     head = (
         f"obligations evaluated (rules {event.evaluation.rule_set}, after {event.reason}): "
         f"{len(due)} due"
     )
+    tail = _recommendation(event, before, zone)
     if previous is None:
         listed = [f"{o.id} by {_deadline(o, zone)}" for o in due if o.deadline is not None]
-        return head + (": " + "; ".join(listed) if listed else "")
+        return head + (": " + "; ".join(listed) if listed else "") + tail
     changes = []
     for o in event.evaluation.obligations:
         old = previous.find(o.id)
@@ -190,7 +204,7 @@ def _describe_evaluation(
     for old in previous.obligations:
         if event.evaluation.find(old.id) is None:
             changes.append(f"{old.id} removed")
-    return head + (": " + "; ".join(changes) if changes else "")
+    return head + (": " + "; ".join(changes) if changes else "") + tail
 
 
 def timeline(events: Sequence[DomainEvent], zone: tzinfo) -> list[TimelineEntry]:

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from services.access.permissions import Permission
 from services.api.auth import Caller
 from services.api.runtime import runtime_of
+from services.assessment.headline import headline
 from services.projections.schema import from_db_time
 from services.timefmt import show_time
 
@@ -161,6 +162,7 @@ def page(
         "error": None,
         "when": lambda value: show_time(as_moment(value), zone),
         "when_exact": lambda value: show_exact(as_moment(value), zone),
+        "headline": lambda facts, severity, evaluation: headline(facts, severity, evaluation, zone),
         "local_input": lambda value: local_input(value, zone),
         "due_soon_seconds": rt.settings.due_soon_hours * 3600,
         "query": query_string,

@@ -372,3 +372,33 @@ def test_times_without_an_offset_are_read_in_the_configured_zone(oslo: Api) -> N
     assert r.json()["obligation_id"] == SA
     notified = datetime.fromisoformat(r.json()["decision"]["notified_at"])
     assert notified == datetime.fromisoformat("2026-11-27T08:45:00+00:00")
+
+
+def test_headline_comes_from_the_duties_due_and_the_band_recommendation_stays(oslo: Api) -> None:
+    """The assessment's headline names the lead authority and its deadline in the configured
+    zone, reads back the same, and keeps the band's recommendation beside it; a processor's
+    what-if headline tells only the controller, by name, and a provisional clock is marked."""
+    incident = oslo.report(aware_at=AWARE)
+    path = f"/api/v1/incidents/{incident['id']}/assessment"
+    doc = oslo.call("dpo", "POST", path, json=PORTAL_LEAK).json()
+    assert doc["headline"].startswith(
+        "Notify the supervisory authority (lead: DE, concerned: FR, by 2026-11-30 09:30 CET), "
+        "the ICO (GB, by 2026-11-30 09:30 CET)"
+    )
+    assert doc["headline"].endswith(" and the people affected")
+    assert doc["severity"]["recommendation"]
+    sa = next(o for o in doc["evaluation"]["obligations"] if o["id"] == SA)
+    assert sa["authorities"] == {"lead": "DE", "concerned": ["FR"]}
+    assert sa["jurisdictions"] == ["DE", "FR"]
+    assert oslo.call("auditor", "GET", path).json()["headline"] == doc["headline"]
+    processor = {**PORTAL_LEAK, "role": "processor", "customer": "Acme GmbH"}
+    body = {"facts": processor, "moments": {"discovered_at": AWARE, "aware_at": AWARE}}
+    result = oslo.call("dpo", "POST", "/api/v1/what-if", json=body).json()
+    assert result["headline"].startswith("Tell the controller, Acme GmbH, without undue delay")
+    assert "supervisory authority" not in result["headline"]
+    singapore = {**PORTAL_LEAK, "people_by_jurisdiction": {"SG": 2300}, "establishments": []}
+    body = {"facts": singapore, "moments": {"discovered_at": AWARE}}
+    result = oslo.call("dpo", "POST", "/api/v1/what-if", json=body).json()
+    assert "(provisional)" in result["headline"]
+    pdpc = next(o for o in result["evaluation"]["obligations"] if o["id"] == "sg_pdpa/pdpc")
+    assert pdpc["provisional"].startswith("assessed_notifiable_at not given")

@@ -231,14 +231,17 @@ def test_rewriting_the_chain_after_an_edit_is_caught_by_the_signed_checkpoint(
 def test_bundles_verify_offline_and_every_alteration_is_caught(
     runtime: Runtime, clock: ManualClock, tmp_path: Path
 ) -> None:
-    """An exported bundle verifies; editing, deleting, inserting or reordering an event line,
-    or touching the manifest or the chain, fails it."""
+    """An exported bundle verifies (its report recommends from the duties due); editing,
+    deleting, inserting or reordering an event line, or touching the manifest or the chain,
+    fails it."""
     incident, _ = scenario(runtime, clock, tmp_path)
     out = tmp_path / "bundle"
     manifest = service.export(runtime, incident, out)
     key = runtime.audit_key
     assert verify_bundle(out, key).ok
-    assert (out / "report.html").read_text().startswith("<!doctype html>")
+    report = (out / "report.html").read_text()
+    assert report.startswith("<!doctype html>")
+    assert "Notify the supervisory authority (lead: DE, concerned: FR, by" in report
     assert len(manifest["positions"]) > 20
     zipped = tmp_path / "bundle.zip"
     service.export(runtime, incident, zipped)

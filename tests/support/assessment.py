@@ -35,7 +35,7 @@ def risk(level: str) -> SeverityAssessment:
         method="test",
         policy_version="test",
         score=0,
-        band="test",
+        band={"unlikely": "low", "risk": "medium"}.get(level, "high"),
         risk=level,
         factors=(),
         recommend_authority=True,
@@ -54,13 +54,16 @@ def evaluate(
     assessed: datetime | None = None,
     closed: datetime | None = None,
     notified: Mapping[str, datetime] | None = None,
+    assumed: Mapping[str, str] | None = None,
 ) -> Evaluation:
-    """Evaluate with the shipped rule set."""
+    """Evaluate with the shipped rule set (``assumed``: clocks taken as the evaluation's
+    moment, with the reason)."""
     clocks = IncidentClocks(
         moments=LegalMoments(discovered_at=discovered, aware_at=aware, determined_at=determined),
         assessed_at=assessed or discovered,
         closed_at=closed,
         notified=notified or {},
+        assumed=assumed or {},
     )
     return evaluate_obligations(f, risk(level), clocks, rule_set())
 

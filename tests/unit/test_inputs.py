@@ -10,9 +10,10 @@ import pytest
 
 from services.application.base import LedgerApplication
 from services.application.errors import InvalidInput
+from services.assessment.commands import FACT_TIMES
 from services.cli.inputs import normalise_moments, read_document
 from services.incidents.commands import AmendFacts, ReportIncident
-from services.timefmt import parse_time, show_time
+from services.timefmt import parse_time, read_time, read_times, show_time
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -105,3 +106,52 @@ def test_amend_lists_only_the_facts_given_and_keeps_explicit_nulls() -> None:
     """An explicit null clears a moment; an absent field is left alone."""
     cmd = AmendFacts.model_validate({"reason": "r", "occurred_at": None, "title": "New"})
     assert {k.value: v for k, v in cmd.changes().items()} == {"occurred_at": None, "title": "New"}
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NINE_IN_BERLIN = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+def _read(field: str, value: object) -> datetime:
+    """Read ``value`` as the edges read the time field ``field`` (in Berlin, NOW as 'now')."""
+    if field == "assessed_notifiable_at":
+        moment = read_times({field: value}, FACT_TIMES, BERLIN, now=NOW)[field]
+    elif field.startswith("moments."):
+        name = field.removeprefix("moments.")
+        moment = normalise_moments({name: value}, BERLIN, NOW, prefix="moments.")[name]
+    else:
+        moment = read_time(field, value, BERLIN, now=NOW)
+    assert isinstance(moment, datetime)
+    return moment
+
+
+TIME_FIELDS = (
+    "assessed_notifiable_at",
+    "moments.discovered_at",
+    "moments.aware_at",
+    "notified_at",
+    "due_at",
+)
+
+
+@pytest.mark.parametrize("field", TIME_FIELDS)
+def test_every_time_field_reads_offsets_zone_less_times_and_now_alike(field: str) -> None:
+    """Each time field takes an offset as given, reads a time without one (text or a YAML
+    timestamp) in the configured zone, and 'now' as the clock."""
+    assert _read(field, "2026-11-27T09:00") == NINE_IN_BERLIN
+    assert _read(field, datetime(2026, 11, 27, 9, 0)) == NINE_IN_BERLIN
+    assert _read(field, "2026-11-27T08:00Z") == NINE_IN_BERLIN
+    assert _read(field, "now") == NOW
+
+
+@pytest.mark.parametrize("field", TIME_FIELDS)
+@pytest.mark.parametrize("value", ["last tuesday", 1764230400, True, ["2026-11-27"], "1969-12-31"])
+def test_every_time_field_refuses_a_non_time_naming_the_field_not_the_value(
+    field: str, value: object
+) -> None:
+    """Text that is no ISO 8601 time, numbers, yes/no, lists and times before 1970 are refused
+    with the field named and the value not repeated."""
+    with pytest.raises(InvalidInput) as bad:
+        _read(field, value)
+    assert bad.value.field == field
+    assert str(value) not in bad.value.reason

@@ -192,6 +192,48 @@ def test_singapore_explicit_assessment_time_wins() -> None:
     assert one(ev, "sg_pdpa/pdpc").deadline == when + timedelta(days=3)
 
 
+def test_a_clock_taken_as_the_evaluation_moment_makes_its_deadline_provisional() -> None:
+    """Without assessed_notifiable_at, a what-if's PDPC deadline counts from the what-if and is
+    provisional with the reason; a given assessment time, or an assumed discovery that the
+    clock does not read, leaves it firm."""
+    sg = facts(people_by_jurisdiction={"SG": 600})
+    assumed = {"assessed": "counted from the what-if", "discovered": "discovery assumed"}
+    ev = evaluate(sg, level="risk", discovered=T, aware=T, assessed=T, assumed=assumed)
+    pdpc = one(ev, "sg_pdpa/pdpc")
+    assert (pdpc.deadline, pdpc.provisional) == (T + timedelta(days=3), "counted from the what-if")
+    fixed = facts(people_by_jurisdiction={"SG": 600}, assessed_notifiable_at=T)
+    ev = evaluate(fixed, level="risk", discovered=T, aware=T, assumed=assumed)
+    assert one(ev, "sg_pdpa/pdpc").provisional is None
+    assert (
+        one(evaluate(sg, level="risk", discovered=T, aware=T), "sg_pdpa/pdpc").provisional is None
+    )
+
+
+def test_an_assumed_discovery_makes_every_deadline_counted_from_it_provisional() -> None:
+    """Awareness falling back to an assumed discovery gives both reasons; a recorded awareness
+    does not depend on the assumption."""
+    assumed = {"discovered": "discovery assumed"}
+    ev = evaluate(facts(), discovered=T, assumed=assumed)
+    assert one(ev, "eu_gdpr/supervisory_authority").provisional == (
+        "aware_at not recorded; counted from discovered_at; discovery assumed"
+    )
+    ev = evaluate(facts(), discovered=T, aware=T, assumed=assumed)
+    assert one(ev, "eu_gdpr/supervisory_authority").provisional is None
+
+
+def test_dora_backstop_from_an_assumed_clock_makes_the_initial_report_provisional() -> None:
+    """The earlier of two deadlines depends on both clocks, so an assumed awareness (through
+    discovery) marks the initial report provisional even when classified at a known time."""
+    f = facts(
+        sectors=["financial_entity"], major_incident=True, assessed_notifiable_at=T + timedelta(1)
+    )
+    ev = evaluate(f, discovered=T, assumed={"discovered": "discovery assumed"})
+    initial = one(ev, "eu_dora/competent_authority_initial")
+    assert initial.deadline == T + timedelta(hours=24)
+    assert initial.provisional is not None
+    assert initial.provisional.endswith("discovery assumed")
+
+
 # --- PRC CAC ------------------------------------------------------------------------------
 
 MAJOR = {"people_by_jurisdiction": {"CN": 1_500_000}}

@@ -18,6 +18,7 @@ import pytest
 from events.assessment import AssessmentFacts, Audience, SeverityAssessment
 from events.values import LegalMoments
 from services.assessment.engine import IncidentClocks, evaluate_obligations
+from services.assessment.headline import headline
 from services.assessment.risk import assess_risk
 from services.assessment.rules import rule_set, severity_policy
 
@@ -294,8 +295,8 @@ CASES = [
 ]
 
 
-def evaluate(case: Case) -> tuple[SeverityAssessment, set[Audience]]:
-    """The judgement and the audiences of the GDPR duties that are due."""
+def evaluate(case: Case) -> tuple[SeverityAssessment, set[Audience], str]:
+    """The judgement, the audiences of the GDPR duties that are due, and the headline."""
     facts = AssessmentFacts.model_validate(case.facts)
     severity = assess_risk(facts, severity_policy(), occurred_at=case.occurred, discovered_at=FOUND)
     clocks = IncidentClocks(
@@ -304,18 +305,24 @@ def evaluate(case: Case) -> tuple[SeverityAssessment, set[Audience]]:
     )
     evaluation = evaluate_obligations(facts, severity, clocks, rule_set())
     due = {o.audience for o in evaluation.obligations if o.regime == "eu_gdpr" and o.due}
-    return severity, due
+    return severity, due, headline(facts, severity, evaluation, UTC)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.story[:40])
 def test_worked_case(case: Case) -> None:
     """The verdict on telling the authority and the people is a supervisor's, and the reason
     that decided it is shown in the judgement."""
-    severity, due = evaluate(case)
+    severity, due, said = evaluate(case)
     told = (Audience.AUTHORITY in due, Audience.DATA_SUBJECTS in due)
     assert told == (case.authority, case.people), "\n".join(severity.reasons)
     assert (severity.recommend_authority, severity.recommend_people) == told
     assert any(case.reason in r for r in severity.reasons), "\n".join(severity.reasons)
+    if not case.authority:
+        assert said.startswith("Document internally only (GDPR Art 33(5) register)"), said
+        assert "risk unlikely" in said
+    else:
+        assert said.startswith("Notify the supervisory authority (lead: DE"), said
+        assert ("the people affected" in said) == case.people, said
 
 
 def test_a_processors_breach_tells_the_controller_whatever_the_risk() -> None:
@@ -339,6 +346,9 @@ def test_a_processors_breach_tells_the_controller_whatever_the_risk() -> None:
     due = {o.audience for o in evaluation.obligations if o.regime == "eu_gdpr" and o.due}
     assert severity.risk == "high_risk"
     assert due - {Audience.INTERNAL} == {Audience.CONTROLLER}
+    assert headline(facts, severity, evaluation, UTC).startswith(
+        "Tell the controller, Acme Retail GmbH, without undue delay"
+    )
 
 
 def test_there_are_at_least_twelve_cases() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from events.assessment import Sector
 from services.assessment.deadlines import add_period
 from services.assessment.rules import Deadline, RulesError, parse_rule_set, rule_set
 
@@ -73,3 +74,46 @@ def test_calendar_periods_run_from_the_exact_moment() -> None:
     start = datetime(2026, 2, 27, 17, 45, tzinfo=UTC)
     assert add_period(start, Deadline(days=3)) == datetime(2026, 3, 2, 17, 45, tzinfo=UTC)
     assert add_period(start, Deadline(hours=72)) == datetime(2026, 3, 2, 17, 45, tzinfo=UTC)
+
+
+def _sectors_read(condition: Any) -> set[str]:
+    """The sectors a condition (with its combinators) reads."""
+    [(key, value)] = condition.items()
+    if key in ("all", "any"):
+        return set().union(*(_sectors_read(part) for part in value))
+    if key == "not":
+        return _sectors_read(value)
+    return set(value) if key == "sector_any" else set()
+
+
+def _every_condition() -> list[Any]:
+    out: list[Any] = []
+    for regime in rule_set().regimes:
+        out += [regime.applies, *(ex.condition for ex in regime.unless)]
+        for rule in regime.obligations:
+            out += [rule.when, *(ex.condition for ex in rule.unless)]
+            if rule.longer is not None:
+                out.append(rule.longer.when)
+    return out
+
+
+UNREAD_BY_REGIMES = {
+    # For the severity method (the controller's nature makes the data telling); no law here
+    # names medical organisations.
+    Sector.MEDICAL_ORGANISATION: "severity: sensitive controller",
+}
+
+
+@pytest.mark.parametrize("sector", list(UNREAD_BY_REGIMES))
+def test_a_sector_no_regime_reads_is_read_by_the_risk_policy(sector: Sector) -> None:
+    """A sector left out of the regimes raises the data context as a sensitive controller."""
+    from services.assessment.rules import severity_policy
+
+    assert sector.value in severity_policy().adjustments.sensitive_sectors
+
+
+@pytest.mark.parametrize("sector", [s for s in Sector if s not in UNREAD_BY_REGIMES])
+def test_every_sector_is_read_by_some_regime(sector: Sector) -> None:
+    """A sector a responder can record brings some regime's rule into play."""
+    read = set().union(*(_sectors_read(c) for c in _every_condition()))
+    assert sector.value in read

@@ -16,6 +16,7 @@ from events.values import (
     SourceChannel,
 )
 from services.incidents.timeline import timeline
+from tests.support.assessment import evaluate, facts, risk
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -106,3 +107,35 @@ def test_a_task_due_move_is_told_in_words_after_the_correction_that_caused_it() 
         f"task {str(task.id)[:8]} due 2026-11-30 09:00 UTC -> 2026-11-30 10:00 UTC: "
         "aware_at corrected (counts from aware, now 2026-11-27 10:00 UTC)"
     )
+
+
+def test_evaluation_entries_carry_the_recommendation_when_it_changes() -> None:
+    """The first evaluation says what must be done (from the duties due, naming the customer
+    of a processor); a re-evaluation repeats it only when it changed, and the assessment entry
+    states the risk rather than the band's advice."""
+    incident = Incident.report(
+        Cause(actor="soc", correlation_id="c1", at=NOW),
+        incident_id=uuid4(),
+        title="Shared drive exposed",
+        description="",
+        reporter="edr",
+        source=SourceChannel.MONITORING,
+        incident_type=IncidentType.UNAUTHORISED_ACCESS,
+        moments=LegalMoments(discovered_at=NOW - timedelta(hours=3)),
+    )
+    f = facts(role="processor", customer="Acme GmbH", establishments=["DE"])
+    cause = Cause(actor="dpo", correlation_id="c2", at=NOW)
+    incident.assess(cause, facts=f, severity=risk("high_risk"))
+    first = evaluate(f, discovered=NOW - timedelta(hours=3))
+    incident.record_evaluation(cause, evaluation=first, reason="impact assessed")
+    later = evaluate(f, discovered=NOW - timedelta(hours=3), aware=NOW - timedelta(hours=2))
+    incident.record_evaluation(
+        Cause(actor="lead", correlation_id="c3", at=NOW), evaluation=later, reason="amended"
+    )
+    entries = timeline(list(incident.collect_events()), UTC)
+    assert "notify the supervisory authority" not in entries[1].summary
+    assert "; risk: high_risk" in entries[1].summary
+    assert entries[2].summary.endswith(
+        "; recommendation: Tell the controller, Acme GmbH, without undue delay"
+    )
+    assert "recommendation" not in entries[3].summary

@@ -236,7 +236,7 @@ def test_replay_shows_the_incident_as_recorded_earlier(web: Web) -> None:
 
 def test_assessment_form_records_the_facts_and_shows_the_working(web: Web) -> None:
     """The structured assessment form records the facts; the page shows the severity
-    breakdown, the recommendation and which laws apply and why."""
+    breakdown, the recommendation naming the lead authority, and which laws apply and why."""
     incident = web.report("responder")
     browser, html = _open(web, "dpo", incident)
     assert 'id="assess-form"' in html
@@ -249,7 +249,8 @@ def test_assessment_form_records_the_facts_and_shows_the_working(web: Web) -> No
     assert "Impact assessment recorded." in page
     assert "How the score was reached" in page
     assert "DPC base" in page
-    assert "Recommendation:" in page
+    assert "Recommendation: Notify the supervisory authority (lead: DE, concerned: FR, by" in page
+    assert "authority (lead: DE, concerned: FR)</td>" in page
     assert "Which laws apply and why" in page
     assert "eu_gdpr/supervisory_authority" in page
     assert "not triggered, and why" in page

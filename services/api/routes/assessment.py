@@ -18,11 +18,12 @@ from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_curso
 from services.api.requests import context, tag
 from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, NotFound
-from services.assessment.commands import AssessImpact, WhatIfMoments
+from services.assessment.commands import FACT_TIMES, AssessImpact, WhatIfMoments
+from services.assessment.headline import headline
 from services.assessment.obligations_view import urgency_key
 from services.cli.inputs import normalise_moments
 from services.projections.schema import Row
-from services.timefmt import parse_time
+from services.timefmt import parse_time, read_times
 
 router = APIRouter(tags=["assessment"])
 
@@ -71,12 +72,7 @@ class DecisionBody(BaseModel):
 def _facts(data: dict[str, Any], zone: tzinfo, now: datetime, prefix: str = "") -> AssessImpact:
     """Validate assessment facts, reading a time without an offset in ``zone``; errors name
     the field under ``prefix``."""
-    data = dict(data)
-    moment = data.get("assessed_notifiable_at")
-    if isinstance(moment, str):
-        data["assessed_notifiable_at"] = parse_time(
-            f"{prefix}assessed_notifiable_at", moment, zone, now=now
-        )
+    data = read_times(data, FACT_TIMES, zone, now=now, prefix=prefix)
     try:
         return AssessImpact.model_validate(data)
     except ValidationError as e:
@@ -85,19 +81,18 @@ def _facts(data: dict[str, Any], zone: tzinfo, now: datetime, prefix: str = "") 
 
 def _moments(data: dict[str, Any], zone: tzinfo, now: datetime) -> WhatIfMoments:
     """Validate what-if moments (ISO 8601 or ``now``); errors name ``moments.<field>``."""
-    try:
-        parsed = normalise_moments(data, zone, now, allow_clear=False)
-    except InvalidInput as e:
-        raise InvalidInput(f"moments.{e.field}", e.reason) from None
+    parsed = normalise_moments(data, zone, now, allow_clear=False, prefix="moments.")
     try:
         return WhatIfMoments.model_validate(parsed)
     except ValidationError as e:
         raise InvalidInput.from_validation(e, "moments.") from None
 
 
-def assessment_document(incident: Incident) -> dict[str, Any]:
-    """The incident's current assessment: facts, severity with its working, the evaluated
-    obligations and the decisions on them (404 when it has not been assessed)."""
+def assessment_document(incident: Incident, zone: tzinfo) -> dict[str, Any]:
+    """The incident's current assessment: facts, the headline (what must be done, from the
+    duties due; times in ``zone``), severity with its working (its ``recommendation`` is the
+    band's), the evaluated obligations and the decisions on them (404 when it has not been
+    assessed)."""
     state = incident.state
     record = state.assessment
     if record is None or state.evaluation is None:
@@ -111,6 +106,7 @@ def assessment_document(incident: Incident) -> dict[str, Any]:
         "assessed_at": record.at.isoformat(),
         "moments": state.moments.model_dump(mode="json"),
         "facts": record.facts.model_dump(mode="json"),
+        "headline": headline(record.facts, record.severity, state.evaluation, zone),
         "severity": record.severity.model_dump(mode="json"),
         "evaluation": state.evaluation.model_dump(mode="json"),
         "decisions": {k: d.model_dump(mode="json") for k, d in state.decisions.items()},
@@ -130,7 +126,7 @@ def assess(
     incident = rt.app.assess_impact(incident_id, validated, context(request, caller, incident_id))
     settle(request)
     tag(response, incident.version)
-    return assessment_document(incident)
+    return assessment_document(incident, rt.settings.zone)
 
 
 @router.get("/incidents/{incident_id}/assessment", summary="An incident's assessment")
@@ -139,8 +135,9 @@ def show_assessment(
 ) -> Any:
     """The current assessment with its working and obligations; ETag is the incident's
     version."""
-    incident = runtime_of(request).app.get_incident(incident_id)
-    document = assessment_document(incident)
+    rt = runtime_of(request)
+    incident = rt.app.get_incident(incident_id)
+    document = assessment_document(incident, rt.settings.zone)
     tag(response, incident.version)
     return document
 
@@ -163,6 +160,7 @@ def what_if(body: WhatIfBody, request: Request, caller: Assessor) -> Any:
         "recorded": False,
         "incident_id": str(body.incident_id) if body.incident_id else None,
         "moments": result.moments.model_dump(mode="json"),
+        "headline": headline(result.facts, result.severity, result.evaluation, zone),
         "severity": result.severity.model_dump(mode="json"),
         "evaluation": result.evaluation.model_dump(mode="json"),
     }
