@@ -121,13 +121,19 @@ def assess(
         typer.Option(
             "--what-if",
             help="Facts file to evaluate without recording anything. Without an incident id, "
-            "a 'moments' mapping in the file gives the legal moments (discovery defaults to now).",
+            "a 'moments' mapping in the file gives the legal moments (discovery defaults to "
+            "now, and deadlines counted from it are provisional); with one, the incident's "
+            "moments count and a 'moments' mapping is refused.",
         ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record an impact assessment, or evaluate one with --what-if: severity with its
-    working, the recommendation, and every obligation with its deadline and content."""
+    """Record an impact assessment, or evaluate one with --what-if: the risk judgement
+    (ENISA severity and likelihood with their working, the matrix cell and the reasons), the
+    recommendation from the duties due, and every obligation with its deadline and content.
+
+    The facts file's fields, defaults and the named category adjustments are listed in the
+    README ("The facts file" and "The risk judgement")."""
     state = state_of(ctx)
     if (file is None) == (what_if is None):
         raise InvalidInput("file", "give either --file (to record) or --what-if (to evaluate)")

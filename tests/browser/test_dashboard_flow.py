@@ -216,8 +216,8 @@ def test_responder_sends_and_watches_it_arrive(driver: WebDriver, site: Site) ->
 
 def test_board_and_replay_of_an_earlier_moment(driver: WebDriver, site: Site) -> None:
     """The board shows the incident with a live countdown; the incident replayed as of its
-    report shows it untriaged, bannered, with a way back to now; the datetime control
-    replays a typed moment."""
+    report shows it untriaged, bannered, with a way back to now, where the assessed severity
+    shows beside the triage estimate; the datetime control replays a typed moment."""
     driver.get(site.url + "/")
     countdown = find(driver, "table.board time.countdown")
     first = countdown.text
@@ -240,7 +240,10 @@ def test_board_and_replay_of_an_earlier_moment(driver: WebDriver, site: Site) ->
     shot(driver, "replay")
     find(driver, ".replay-banner a").click()
     wait_for(driver, lambda d: "?at=" not in d.current_url)
-    assert "band-high" in driver.page_source
+    # Now the assessed band (CVs without the volume adjustment: SE 2) is the incident's
+    # severity; the triage's "high" stays as the initial estimate.
+    assert "band-medium" in driver.page_source
+    assert "initial estimate high" in text_of(driver)
 
     moment = re.search(r"at=([0-9T:.\-]+)Z", reported_at)
     assert moment is not None
