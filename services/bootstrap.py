@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from events.notifications import Contact
-from services.application.app import BreachLedger
 from services.application.errors import InvalidInput
 from services.assessment.obligations_view import Obligations, ObligationsProjection
 from services.audit.chain import ChainStore, ChainWorker
@@ -24,6 +23,7 @@ from services.data_dir import make_private
 from services.feeds.signal import SaveSignal
 from services.feeds.store import StoreFeed
 from services.incidents.board import Board, IncidentBoardProjection
+from services.ledger import BreachLedger
 from services.logging import configure_logging
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher, DispatchSettings
 from services.notifications.mailbox import CaptureServer, Mailbox, MailboxCheck
@@ -49,7 +49,7 @@ from services.vault.secrets import decode, load_or_create
 from services.vault.vault import Vault
 
 if TYPE_CHECKING:
-    from services.server.progress import Pipeline
+    from services.feeds.pipeline import Pipeline
     from services.storage.postgres import PostgresDatabase, PostgresTarget
 
 
@@ -228,10 +228,8 @@ class Runtime:
         self.feed.close()
         self.views.store.close()
         self.chain.close()
-        if self.app.vault is not None:
-            self.app.vault.close()
-        if self.app.credentials is not None:
-            self.app.credentials.close()
+        self.app.vault.close()
+        self.app.credentials.close()
         self.app.close()
         if self.database is not None:
             self.database.close()
@@ -382,7 +380,7 @@ def bootstrap(
     if settings.kafka_bootstrap_servers:
         # Kafka's client is imported only by processes of the distributed mode.
         from services.feeds.kafka import topic_partitions
-        from services.server.progress import Pipeline
+        from services.feeds.pipeline import Pipeline
 
         runtime.pipeline = Pipeline(
             app=app,

@@ -3,7 +3,8 @@
 One rule for every time field at every edge (command line, facts files, HTTP API, web forms):
 ISO 8601; a time without a UTC offset is read in the configured zone; ``now`` is the clock.
 :func:`parse_time` reads typed text, :func:`read_time` any value a document can hold (text or
-a YAML timestamp), :func:`read_times` the time fields of a mapping.
+a YAML timestamp), :func:`read_times` the time fields of a mapping, and
+:func:`normalise_moments` the legal moments of a command.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from events.values import MOMENT_FIELDS
 from services.application.errors import InvalidInput
 from services.application.fields import Moment, checked
 
@@ -75,3 +77,29 @@ def show_time(moment: datetime | None, zone: tzinfo) -> str:
         return "-"
     local = moment.astimezone(zone)
     return local.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def normalise_moments(
+    data: dict[str, Any],
+    zone: tzinfo,
+    now: datetime,
+    *,
+    allow_clear: bool = False,
+    prefix: str = "",
+) -> dict[str, Any]:
+    """Read the moment fields of ``data`` (strings, or YAML timestamps) into aware times by
+    the one time rule (:func:`services.timefmt.read_time`): a moment without an offset is
+    read in ``zone``; ``now`` is accepted as a value. A null moment is dropped (omitted),
+    or kept as a clearing null with ``allow_clear`` (so is an empty string). Errors name the
+    field under ``prefix``."""
+    out = dict(data)
+    for name in MOMENT_FIELDS:
+        if name not in out:
+            continue
+        value = out[name]
+        if value is None or (allow_clear and isinstance(value, str) and value == ""):
+            if allow_clear:
+                out[name] = None
+            else:
+                del out[name]
+    return read_times(out, MOMENT_FIELDS, zone, now=now, prefix=prefix)

@@ -1,7 +1,7 @@
 """The event-sourced application base: storage wiring, the clock, and safe command execution.
 
 Capability packages add command methods by subclassing :class:`LedgerApplication`; the
-composed class is :class:`services.application.app.BreachLedger`.
+composed class is :class:`services.ledger.BreachLedger`.
 """
 
 from __future__ import annotations
@@ -45,11 +45,7 @@ from services.application.errors import (
     RuleBroken,
 )
 from services.clock import Clock
-from services.notifications.settings import NoticeSettings
-from services.notifications.templates import NoticeTemplates
 from services.storage.event_reads import event_reads
-from services.users.credentials import CredentialStore
-from services.vault.vault import Vault
 
 A = TypeVar("A", bound=BaseAggregate[UUID])
 M = TypeVar("M", bound=BaseModel)
@@ -63,8 +59,8 @@ class LedgerApplication(Application[UUID]):
     ``env`` holds the eventsourcing infrastructure settings (the process environment is
     deliberately not consulted: :class:`services.config.Settings` is the one source).
     ``on_saved`` is called with the highest log position after every local save, so that
-    in-process feeds wake at once. ``vault`` seals and opens personal data; ``templates``
-    and ``notice_settings`` serve notifications.
+    in-process feeds wake at once. Capabilities declare the collaborators they need
+    themselves; the composed application (:mod:`services.ledger`) is given them all.
     """
 
     name = "BreachLedger"
@@ -76,16 +72,8 @@ class LedgerApplication(Application[UUID]):
         clock: Clock,
         command_retries: int = 5,
         on_saved: Callable[[int], None] | None = None,
-        vault: Vault | None = None,
-        templates: NoticeTemplates | None = None,
-        notice_settings: NoticeSettings | None = None,
-        credentials: CredentialStore | None = None,
     ) -> None:
         self.clock = clock
-        self.vault = vault
-        self.templates = templates
-        self.notice_settings = notice_settings
-        self.credentials = credentials
         self.command_retries = command_retries
         self.on_saved = on_saved
         super().__init__(dict(env))
@@ -248,13 +236,16 @@ class LedgerApplication(Application[UUID]):
         command: Callable[[A, Cause], None],
         *,
         logged: str,
+        follow: Callable[[A, Cause], Sequence[BaseAggregate[UUID]]] | None = None,
         **log_fields: Any,
     ) -> A:
         """Run ``command`` on the aggregate and save; on a lost race, reload and retry.
 
         The command is re-checked against the winner's version on each retry, so a
-        change that no longer makes sense is refused rather than applied blindly. On
-        success ``logged`` is logged with the ids bound.
+        change that no longer makes sense is refused rather than applied blindly. ``follow``
+        adds what the change implies (events on the same aggregate, and other aggregates
+        with new pending events) before the one atomic save. On success ``logged`` is
+        logged with the ids bound.
         """
         key = getattr(kind, "LOG_KEY", f"{kind.__name__.lower()}_id")
         with bound_contextvars(correlation_id=ctx.correlation_id, **{key: str(aggregate_id)}):
@@ -264,8 +255,7 @@ class LedgerApplication(Application[UUID]):
                 cause = self.cause(ctx)
                 try:
                     command(aggregate, cause)
-                    self.after_command(aggregate, cause)
-                    others = self.implied_changes(aggregate, cause)
+                    others = follow(aggregate, cause) if follow is not None else ()
                 except RuleViolation as e:
                     raise RuleBroken(e.field or "state", e.reason) from None
                 try:
@@ -289,29 +279,10 @@ class LedgerApplication(Application[UUID]):
                 "If-Match", f"the version given is stale; the current version is {version}"
             )
 
-    def is_dpo(self, actor: str) -> bool:
-        """Whether an actor may approve notices (the users capability knows)."""
-        return False
-
     def log_change(self, logged: str, ctx: RequestContext, **fields: Any) -> None:
         """Log a change made outside :meth:`change`, with the request's ids bound."""
         with bound_contextvars(correlation_id=ctx.correlation_id):
             log.info(logged, actor=ctx.actor, **fields)
-
-    def after_command(self, aggregate: BaseAggregate[UUID], cause: Cause) -> None:
-        """Hook run after every command on an existing aggregate, before it is saved.
-
-        Capabilities override it (calling ``super()``) to add the events a change implies,
-        such as recomputed deadlines, in the same atomic save.
-        """
-
-    def implied_changes(
-        self, aggregate: BaseAggregate[UUID], cause: Cause
-    ) -> Sequence[BaseAggregate[UUID]]:
-        """Hook run after :meth:`after_command`: other aggregates the change to ``aggregate``
-        implies (such as tasks whose due time follows a corrected moment), with their new
-        events pending, saved with it in the same transaction. None by default."""
-        return ()
 
     def create(
         self, make: Callable[[Cause], A], ctx: RequestContext, *, logged: str, **log_fields: Any

@@ -1,13 +1,14 @@
 """The assessment commands of the application: assess, evaluate what-ifs, decide.
 
-Obligations are recomputed inside every command on an assessed incident (see
-:meth:`after_command`), so a corrected awareness time, a recorded notification or a closure
-moves the deadlines that count from it in the same atomic save.
+Obligations are recomputed inside every command on an assessed incident (an incident
+follower: :meth:`AssessmentHandlers.reevaluate_obligations`), so a corrected awareness
+time, a recorded notification or a closure moves the deadlines that count from it in the
+same atomic save.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,7 @@ from services.assessment.engine import IncidentClocks, evaluate_obligations
 from services.assessment.risk import assess_risk
 from services.assessment.rules import rule_set, severity_policy
 from services.incidents.handlers import IncidentHandlers
-from services.incidents.timeline import in_words
+from services.incidents.presentation import in_words
 
 ASSESSED_NOW = (
     "assessed_notifiable_at not given; counted from when this what-if ran, "
@@ -65,13 +66,16 @@ class AssessmentHandlers(IncidentHandlers):
             state.assessment.facts, state.assessment.severity, clocks, rule_set()
         )
 
-    def after_command(self, aggregate: BaseAggregate[UUID], cause: Cause) -> None:
-        """Recompute the obligations of an assessed incident after any change to it."""
-        super().after_command(aggregate, cause)
-        if isinstance(aggregate, Incident) and aggregate.state.assessment is not None:
-            reason = ", ".join(in_words(type(e).__name__) for e in aggregate.pending_events)
-            evaluation = self.evaluate(aggregate.state, assessed_at=aggregate.state.assessment.at)
-            aggregate.record_evaluation(cause, evaluation=evaluation, reason=reason)
+    def reevaluate_obligations(
+        self, incident: Incident, cause: Cause
+    ) -> Sequence[BaseAggregate[UUID]]:
+        """Recompute the obligations of an assessed incident after a change to it (an
+        incident follower: a new evaluation is recorded when a deadline or duty moved)."""
+        if incident.state.assessment is not None:
+            reason = ", ".join(in_words(type(e).__name__) for e in incident.pending_events)
+            evaluation = self.evaluate(incident.state, assessed_at=incident.state.assessment.at)
+            incident.record_evaluation(cause, evaluation=evaluation, reason=reason)
+        return ()
 
     def assess_impact(
         self, incident_id: UUID, request: AssessImpact | Mapping[str, Any], ctx: RequestContext
@@ -90,7 +94,7 @@ class AssessmentHandlers(IncidentHandlers):
             )
             inc.assess(cause, facts=facts, severity=severity)
 
-        return self.change(incident_id, Incident, ctx, assess, logged="incident.assessed")
+        return self.change_incident(incident_id, ctx, assess, logged="incident.assessed")
 
     def what_if(
         self,
@@ -148,9 +152,8 @@ class AssessmentHandlers(IncidentHandlers):
                 log_position=position,
             )
 
-        return self.change(
+        return self.change_incident(
             incident_id,
-            Incident,
             ctx,
             decide,
             logged="obligation.decided",

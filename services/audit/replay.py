@@ -19,7 +19,7 @@ from events.assessment import Evaluation, SeverityAssessment
 from events.containment import ContainmentTask
 from events.incident import Incident, IncidentState
 from events.notifications import Campaign, Notice
-from services.application.app import BreachLedger
+from services.ledger import BreachLedger
 from services.notifications.views import Notifications
 
 

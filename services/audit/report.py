@@ -15,8 +15,8 @@ from services.assessment.headline import headline
 from services.audit.chain import Checkpoint
 from services.audit.replay import IncidentReplay
 from services.incidents.presentation import severity_label
-from services.incidents.timeline import TimelineEntry
 from services.timefmt import show_time
+from services.timeline import TimelineEntry
 
 
 def obligation_outcomes(state: IncidentState, now: datetime, zone: tzinfo) -> list[dict[str, Any]]:

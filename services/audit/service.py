@@ -20,10 +20,10 @@ from services.audit.report import render_report
 from services.bootstrap import Runtime, projections
 from services.feeds.base import Positioned
 from services.incidents.board import Board
-from services.incidents.timeline import timeline
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.store import ViewStore
 from services.projections.views import Views
+from services.timeline import timeline
 
 
 def verify_live(rt: Runtime) -> Verdict:

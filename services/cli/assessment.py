@@ -16,18 +16,18 @@ from events.assessment import (
     SeverityAssessment,
 )
 from services.access.permissions import Permission
-from services.application.app import BreachLedger
 from services.application.errors import InvalidInput
 from services.assessment.commands import FACT_TIMES
 from services.assessment.headline import headline
 from services.cli.app import app, state_of
 from services.cli.guard import needs
 from services.cli.incidents import JsonOpt, change_incident
-from services.cli.inputs import normalise_moments, read_document
+from services.cli.inputs import read_document
 from services.cli.output import emit_json, emit_table, say
 from services.cli.state import CliState
+from services.ledger import BreachLedger
 from services.projections.schema import from_db_time
-from services.timefmt import parse_time, read_times, show_time
+from services.timefmt import normalise_moments, parse_time, read_times, show_time
 
 
 def severity_rows(severity: SeverityAssessment) -> list[dict[str, Any]]:

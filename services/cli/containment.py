@@ -11,12 +11,12 @@ import typer
 
 from events.containment import ContainmentTask, Priority
 from services.access.permissions import Permission
-from services.application.app import BreachLedger
 from services.application.context import RequestContext
 from services.cli.app import app, state_of
 from services.cli.guard import needs
 from services.cli.incidents import JsonOpt
 from services.cli.output import emit_fields, emit_json, emit_table, say
+from services.ledger import BreachLedger
 from services.projections.schema import from_db_time
 from services.timefmt import parse_time, show_time
 

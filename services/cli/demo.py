@@ -16,7 +16,7 @@ def demo(ctx: typer.Context) -> None:
     """Record a realistic demo incident, then print the board, its timeline and obligations."""
     from services.cli.assessment import obligations
     from services.cli.incidents import list_incidents, show_timeline
-    from services.incidents.demo import run_demo
+    from services.demo import run_demo
 
     state = state_of(ctx)
     incident = run_demo(state.runtime.app)

@@ -19,18 +19,18 @@ from events.values import (
     SourceChannel,
 )
 from services.access.permissions import Permission, own_incidents_only
-from services.application.app import BreachLedger
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, NotPermitted
 from services.cli.app import app, state_of
 from services.cli.guard import needs
-from services.cli.inputs import normalise_moments, read_document
+from services.cli.inputs import read_document
 from services.cli.output import emit_fields, emit_json, emit_table, note
 from services.cli.state import CliState
 from services.incidents.presentation import contained, incident_document, severity_label
-from services.incidents.timeline import timeline
+from services.ledger import BreachLedger
 from services.projections.schema import from_db_time
-from services.timefmt import show_time
+from services.timefmt import normalise_moments, show_time
+from services.timeline import timeline
 
 IdArg = Annotated[str, typer.Argument(help="Incident id, or a unique prefix of it.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

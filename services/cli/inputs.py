@@ -1,16 +1,13 @@
-"""Reading command input: ``--file`` documents (YAML or JSON) and times."""
+"""Reading command input: ``--file`` documents (YAML or JSON)."""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from events.values import MOMENT_FIELDS
 from services.application.errors import InvalidInput
-from services.timefmt import read_times
 
 
 def read_document(path: Path) -> dict[str, Any]:
@@ -37,29 +34,3 @@ def read_document(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("file", "must hold a mapping of field names to values")
     return {str(k): v for k, v in data.items()}
-
-
-def normalise_moments(
-    data: dict[str, Any],
-    zone: tzinfo,
-    now: datetime,
-    *,
-    allow_clear: bool = False,
-    prefix: str = "",
-) -> dict[str, Any]:
-    """Read the moment fields of ``data`` (strings, or YAML timestamps) into aware times by
-    the one time rule (:func:`services.timefmt.read_time`): a moment without an offset is
-    read in ``zone``; ``now`` is accepted as a value. A null moment is dropped (omitted),
-    or kept as a clearing null with ``allow_clear`` (so is an empty string). Errors name the
-    field under ``prefix``."""
-    out = dict(data)
-    for name in MOMENT_FIELDS:
-        if name not in out:
-            continue
-        value = out[name]
-        if value is None or (allow_clear and isinstance(value, str) and value == ""):
-            if allow_clear:
-                out[name] = None
-            else:
-                del out[name]
-    return read_times(out, MOMENT_FIELDS, zone, now=now, prefix=prefix)

@@ -13,7 +13,7 @@ from uuid import UUID
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from events.notifications import CampaignStatus, NoticeAudience
+from events.notifications import NoticeAudience
 from services.access.permissions import Permission, may_read_message, may_see_person
 from services.application.errors import InvalidInput, NotFound, NotPermitted
 from services.bootstrap import Runtime
@@ -233,14 +233,8 @@ def send(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) ->
     state = state_of(ctx)
     rt = state.fresh_runtime()
     target = rt.notifications.resolve_campaign(campaign)
-    current = rt.app.load_campaign(target)
-    if current.state.status is CampaignStatus.APPROVED:
-        rt.app.start_dispatch(target, state.request())
-        rt.settle()
-    elif current.state.status is not CampaignStatus.DISPATCHING:
-        raise InvalidInput(
-            "status", f"the campaign is {current.state.status.value}; approve (or resume) it first"
-        )
+    rt.app.send_campaign(target, state.request())
+    rt.settle()
     result = _run_dispatch(rt, target, quiet=as_json)
     if as_json:
         emit_json(result)

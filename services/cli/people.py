@@ -108,7 +108,7 @@ def export(
     """Everything held about a person across incidents (for an access request). Once a
     person is erased, nothing is held: the answer is the one for an address never held."""
     rt = state_of(ctx).fresh_runtime()
-    records = [person_record(rt, p) for p in rt.app.people_by_email(email)]
+    records = [person_record(rt.app, rt.notifications, p) for p in rt.app.people_by_email(email)]
     if as_json:
         emit_json({"records": records})
         return

@@ -55,7 +55,7 @@ def serve(
     workers and, when no SMTP relay is configured, the local capture SMTP server whose
     mailbox the UI shows. On a store without users, creates the first account 'admin' and
     prints its one-time password."""
-    from services.incidents.demo import run_demo
+    from services.demo import run_demo
     from services.server.runner import Server
 
     state = state_of(ctx)

@@ -7,17 +7,14 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import BaseAggregate
-from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
-from structlog.contextvars import bound_contextvars
 
 from events.base import Cause, DomainEvent
 from events.containment import FINISHED, ContainmentTask, TaskDueMoved
-from events.errors import RuleViolation
 from events.incident import Incident, IncidentFactsAmended
 from events.values import MOMENT_FIELDS
 from services.application.context import RequestContext
-from services.application.errors import Conflict, InvalidInput, RuleBroken
+from services.application.errors import InvalidInput
 from services.containment.commands import (
     AssignTask,
     ChangeDue,
@@ -41,14 +38,12 @@ class ContainmentHandlers(IncidentHandlers):
             if self.load(b, ContainmentTask).state.status not in FINISHED
         ]
 
-    def implied_changes(
-        self, aggregate: BaseAggregate[UUID], cause: Cause
-    ) -> Sequence[BaseAggregate[UUID]]:
+    def move_task_dues(self, incident: Incident, cause: Cause) -> Sequence[BaseAggregate[UUID]]:
         """A correction of the incident's legal moments moves the due time of each open task
-        that counts from a corrected moment, in the same save (one event per moved task)."""
-        others = [*super().implied_changes(aggregate, cause)]
-        if not isinstance(aggregate, Incident):
-            return others
+        that counts from a corrected moment, in the same save (one event per moved task; an
+        incident follower)."""
+        aggregate = incident
+        others: list[BaseAggregate[UUID]] = []
         corrected = {
             name.value
             for event in aggregate.pending_events
@@ -70,42 +65,44 @@ class ContainmentHandlers(IncidentHandlers):
     def add_task(
         self, incident_id: UUID, request: OpenTask | Mapping[str, Any], ctx: RequestContext
     ) -> ContainmentTask:
-        """Open a task on an incident and attach it, atomically."""
+        """Open a task on an incident and attach it, atomically (the incident's followers
+        run as for any change to it)."""
         cmd = self.validated(OpenTask, request)
         task_id = uuid4()
-        with bound_contextvars(correlation_id=ctx.correlation_id, incident_id=str(incident_id)):
-            for _ in range(self.command_retries + 1):
-                incident = self.load(incident_id, Incident)
-                self._check_precondition(incident_id, incident.version, ctx)
-                for blocker in cmd.blocked_by:
-                    if str(blocker) not in incident.state.tasks:
-                        raise InvalidInput(
-                            "blocked_by", "names a task that is not on this incident"
-                        )
-                cause = self.cause(ctx)
-                try:
-                    task = ContainmentTask.open(
-                        cause,
-                        task_id=task_id,
-                        incident_id=incident.id,
-                        incident_reported_at=incident.created_on,
-                        title=cmd.title,
-                        owner=cmd.owner,
-                        priority=cmd.priority,
-                        due_at=cmd.due_at,
-                        mandatory=cmd.mandatory,
-                        blocked_by=cmd.blocked_by,
-                    )
-                    incident.attach_task(cause, task_id=task.id, mandatory=cmd.mandatory)
-                except RuleViolation as e:
-                    raise RuleBroken(e.field or "state", e.reason) from None
-                try:
-                    self.save(incident, task)
-                except IntegrityError:
-                    continue
-                self.log_change("task.opened", ctx, task_id=str(task.id))
-                return task
-        raise Conflict("version", "the incident kept changing under this request; try again")
+        opened: list[ContainmentTask] = []
+
+        def attach(incident: Incident, cause: Cause) -> None:
+            for blocker in cmd.blocked_by:
+                if str(blocker) not in incident.state.tasks:
+                    raise InvalidInput("blocked_by", "names a task that is not on this incident")
+            task = ContainmentTask.open(
+                cause,
+                task_id=task_id,
+                incident_id=incident.id,
+                incident_reported_at=incident.created_on,
+                title=cmd.title,
+                owner=cmd.owner,
+                priority=cmd.priority,
+                due_at=cmd.due_at,
+                mandatory=cmd.mandatory,
+                blocked_by=cmd.blocked_by,
+            )
+            incident.attach_task(cause, task_id=task.id, mandatory=cmd.mandatory)
+            opened[:] = [task]
+
+        def follow(incident: Incident, cause: Cause) -> Sequence[BaseAggregate[UUID]]:
+            return [*opened, *self._follow(incident, cause)]
+
+        self.change(
+            incident_id,
+            Incident,
+            ctx,
+            attach,
+            logged="task.opened",
+            follow=follow,
+            task_id=str(task_id),
+        )
+        return opened[0]
 
     def _task(
         self, task_id: UUID, ctx: RequestContext, logged: str, command: Any

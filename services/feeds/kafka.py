@@ -22,7 +22,7 @@ projection and policy:
   it was done.
 - notice queueing reads the people view: it waits until that view has applied, in every
   partition, what the relay had published when the campaign's dispatch started (see
-  :class:`services.server.progress.Pipeline`), so nobody imported before the start is missed.
+  :class:`services.feeds.pipeline.Pipeline`), so nobody imported before the start is missed.
 - the dispatcher completes a campaign only when the notifications view holds as many notices
   as the campaign queued, all final (a notice's partition may lag its campaign's).
 """

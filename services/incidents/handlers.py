@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
+from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import IntegrityError
 
-from events.base import DomainEvent
+from events.base import Cause, DomainEvent
 from events.incident import AmendableFact, Incident
 from services.application.base import LedgerApplication
 from services.application.context import RequestContext
@@ -34,9 +35,45 @@ class DuplicateReport(Conflict):
         self.incident_id = incident_id
 
 
+class IncidentFollower(Protocol):
+    """What a change to an incident implies elsewhere, saved with it in one transaction:
+    events added to the incident itself, and other aggregates with new pending events."""
+
+    def __call__(self, incident: Incident, cause: Cause) -> Sequence[BaseAggregate[UUID]]:
+        """Add what the change to ``incident`` implies; return the other aggregates changed."""
+        ...
+
+
 class IncidentHandlers(LedgerApplication):
     """Commands on incidents. Each validates its input, appends at most one event, and
-    returns the incident as saved."""
+    returns the incident as saved.
+
+    ``incident_followers`` are the rules other capabilities attach to every change of an
+    incident (obligations re-evaluated, task due times moved), run in order by
+    :meth:`change_incident`, which every command that changes an incident goes through.
+    """
+
+    incident_followers: tuple[IncidentFollower, ...] = ()
+
+    def change_incident(
+        self,
+        incident_id: UUID,
+        ctx: RequestContext,
+        command: Callable[[Incident, Cause], None],
+        *,
+        logged: str,
+        **log_fields: Any,
+    ) -> Incident:
+        """Change an incident; its followers add what the change implies to the same save."""
+        return self.change(
+            incident_id, Incident, ctx, command, logged=logged, follow=self._follow, **log_fields
+        )
+
+    def _follow(self, incident: Incident, cause: Cause) -> Sequence[BaseAggregate[UUID]]:
+        others: list[BaseAggregate[UUID]] = []
+        for follower in self.incident_followers:
+            others.extend(follower(incident, cause))
+        return others
 
     def report_incident(
         self,
@@ -84,9 +121,8 @@ class IncidentHandlers(LedgerApplication):
             raise InvalidInput("title", "cannot be cleared")
         if AmendableFact.DESCRIPTION in changes and changes[AmendableFact.DESCRIPTION] is None:
             changes[AmendableFact.DESCRIPTION] = ""
-        return self.change(
+        return self.change_incident(
             incident_id,
-            Incident,
             ctx,
             lambda inc, cause: inc.amend_facts(cause, reason=cmd.reason, changes=changes),
             logged="incident.amended",
@@ -104,9 +140,8 @@ class IncidentHandlers(LedgerApplication):
             raise InvalidInput(
                 "triage", "give at least one of severity, personal_data_breach, incident_type"
             )
-        return self.change(
+        return self.change_incident(
             incident_id,
-            Incident,
             ctx,
             lambda inc, cause: inc.triage(
                 cause,
@@ -123,9 +158,8 @@ class IncidentHandlers(LedgerApplication):
     ) -> Incident:
         """Add a note to an incident."""
         cmd = self.validated(AddNote, request)
-        return self.change(
+        return self.change_incident(
             incident_id,
-            Incident,
             ctx,
             lambda inc, cause: inc.add_note(cause, text=cmd.text),
             logged="incident.noted",
@@ -136,9 +170,8 @@ class IncidentHandlers(LedgerApplication):
     ) -> Incident:
         """Close an incident."""
         cmd = self.validated(CloseIncident, request)
-        return self.change(
+        return self.change_incident(
             incident_id,
-            Incident,
             ctx,
             lambda inc, cause: inc.close(cause, resolution=cmd.resolution),
             logged="incident.closed",
@@ -149,9 +182,8 @@ class IncidentHandlers(LedgerApplication):
     ) -> Incident:
         """Reopen a closed incident."""
         cmd = self.validated(ReopenIncident, request)
-        return self.change(
+        return self.change_incident(
             incident_id,
-            Incident,
             ctx,
             lambda inc, cause: inc.reopen(cause, reason=cmd.reason),
             logged="incident.reopened",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,3 +57,8 @@ def incident_document(incident: Incident) -> dict[str, Any]:
         **state,
         **moments,
     }
+
+
+def in_words(class_name: str) -> str:
+    """An event class name in words: 'IncidentFactsAmended' -> 'incident facts amended'."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", class_name).lower()

@@ -42,8 +42,8 @@ from events.errors import RuleViolation
 from events.notifications import Campaign, Notice, NoticeStatus
 from events.people import Sealed
 from services.access import actors
-from services.application.app import BreachLedger
 from services.notifications import message
+from services.notifications.handlers import NotificationHandlers
 from services.notifications.replies import Recipient, reduce_reply
 from services.notifications.sender import SenderProcess
 from services.notifications.templates import Renderer
@@ -107,7 +107,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        app: BreachLedger,
+        app: NotificationHandlers,
         notifications: Notifications,
         sync: Callable[[], object],
         sealed_of: Callable[[Sequence[UUID]], dict[UUID, Sealed | None]],
@@ -207,7 +207,6 @@ class Dispatcher:
         people: dict[UUID, PersonData | None] = {}
         person_ids = [n.state.person_id for n in notices if n.state.person_id is not None]
         sealed = self.sealed_of(person_ids)
-        assert self.app.vault is not None
         present = [(pid, s) for pid, s in sealed.items() if s is not None]
         for (pid, _), data in zip(
             present, self.app.vault.open_many([s for _, s in present]), strict=True

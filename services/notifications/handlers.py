@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +14,7 @@ from events.base import Cause
 from events.incident import Incident
 from events.notifications import (
     Campaign,
+    CampaignStatus,
     Contact,
     Notice,
     NoticeAudience,
@@ -40,6 +41,7 @@ from services.notifications.settings import NoticeSettings
 from services.notifications.templates import NoticeTemplates, Rendered, context_for, sample_context
 from services.timefmt import show_time
 from services.vault.sealing import PersonData
+from services.vault.vault import Vault
 
 NOTICE_NAMESPACE = uuid5(NAMESPACE_URL, "https://breachledger.invalid/notice")
 
@@ -131,13 +133,27 @@ def _recipients(given: tuple[RecipientInput, ...]) -> tuple[OrganisationRecipien
     return tuple(OrganisationRecipient(**r.model_dump()) for r in given)
 
 
+class Approvers(Protocol):
+    """Who may approve notices: a port the users capability provides."""
+
+    def is_dpo(self, actor: str) -> bool:
+        """Whether ``actor`` may approve notices (an enabled user in the DPO role)."""
+        ...
+
+
 class NotificationHandlers(IncidentHandlers):
-    """Commands on campaigns and notices."""
+    """Commands on campaigns and notices.
+
+    Its collaborators: ``vault`` opens the people's data for personalised notices,
+    ``templates`` and ``notice_settings`` render them, ``approvers`` says who may approve.
+    """
+
+    vault: Vault
+    templates: NoticeTemplates
+    notice_settings: NoticeSettings
+    approvers: Approvers
 
     def _notice_setup(self) -> tuple[NoticeTemplates, NoticeSettings]:
-        if self.templates is None or self.notice_settings is None:
-            msg = "notifications are not configured"
-            raise RuntimeError(msg)
         return self.templates, self.notice_settings
 
     def _content(self, incident: Incident, cmd: DraftCampaign) -> NoticeContent:
@@ -287,9 +303,7 @@ class NotificationHandlers(IncidentHandlers):
         if person_id is not None:
             person = self.load(person_id, AffectedPerson)
             data = (
-                None
-                if person.is_erased or self.vault is None
-                else self.vault.open(person.state.sealed)
+                None if person.is_erased else self.vault.open(person.state.sealed)
             )
             if data is None:
                 raise RuleBroken("person", "the person's data was erased; choose another")
@@ -331,7 +345,7 @@ class NotificationHandlers(IncidentHandlers):
             lambda c, cause: c.approve(
                 cause,
                 content_hash=self.approval_hash(c),
-                is_dpo=self.is_dpo(ctx.actor),
+                is_dpo=self.approvers.is_dpo(ctx.actor),
             ),
             logged="campaign.approved",
         )
@@ -345,6 +359,20 @@ class NotificationHandlers(IncidentHandlers):
             lambda c, cause: c.start_dispatch(cause, content_hash=self.approval_hash(c)),
             logged="campaign.dispatch_started",
         )
+
+    def send_campaign(self, campaign_id: UUID, ctx: RequestContext) -> Campaign:
+        """Send a campaign, the one rule every face follows: an approved campaign starts
+        sending; one already sending is left as it is (sending continues); any other is
+        refused, naming its status."""
+        campaign = self.load_campaign(campaign_id)
+        status = campaign.state.status
+        if status is CampaignStatus.DISPATCHING:
+            return campaign
+        if status is not CampaignStatus.APPROVED:
+            raise RuleBroken(
+                "status", f"the campaign is {status.value}; approve (or resume) it first"
+            )
+        return self.start_dispatch(campaign_id, ctx)
 
     def pause_dispatch(self, campaign_id: UUID, reason: str, ctx: RequestContext) -> Campaign:
         """Pause sending."""

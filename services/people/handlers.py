@@ -94,10 +94,10 @@ class PeopleHandlers(IncidentHandlers):
     import_batch_size: int = 1000
     import_max_bytes: int = 256 * 2**20
 
+    vault: Vault
+    """Seals and opens the people's data (their keys live in it)."""
+
     def _vault(self) -> Vault:
-        if self.vault is None:
-            msg = "no vault configured"
-            raise RuntimeError(msg)
         return self.vault
 
     def import_people(

@@ -16,7 +16,7 @@ import structlog
 from eventsourcing.utils import get_topic
 
 from events.people import PersonCorrected, PersonErased, PersonRecorded
-from services.application.base import LedgerApplication
+from services.people.handlers import PeopleHandlers
 from services.vault.lookup_index import LOCK
 
 log = structlog.get_logger()
@@ -28,10 +28,9 @@ Former = dict[UUID, tuple[UUID, str, str | None] | None]
 """Per person: (incident, email lookup, reference lookup), or None once erased."""
 
 
-def build_lookup_index(app: LedgerApplication) -> int:
+def build_lookup_index(app: PeopleHandlers) -> int:
     """Build the index rows of people whose events carry lookups, unless done before;
     return how many people were indexed."""
-    assert app.vault is not None
     index = app.vault.index
     done = index.db.fetch(f"SELECT value FROM {index.meta} WHERE name = ?", [MARK])
     if done:
@@ -48,7 +47,7 @@ def build_lookup_index(app: LedgerApplication) -> int:
     return len(rows)
 
 
-def former_lookups(app: LedgerApplication) -> tuple[Former, int]:
+def former_lookups(app: PeopleHandlers) -> tuple[Former, int]:
     """Every person's lookups as their old events left them, and the log position read to."""
     topics = [get_topic(t) for t in (PersonRecorded, PersonCorrected, PersonErased)]
     people: Former = {}

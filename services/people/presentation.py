@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+from uuid import UUID
 
 from events.people import AffectedPerson, PersonCorrected
-
-if TYPE_CHECKING:
-    from services.bootstrap import Runtime
+from services.people.handlers import PeopleHandlers
 
 
-def person_record(rt: Runtime, person: AffectedPerson) -> dict[str, Any]:
+class NoticesOfPeople(Protocol):
+    """The notices sent to a person (the notifications capability's reader answers)."""
+
+    def for_person(self, person_id: UUID) -> Sequence[Mapping[str, Any]]:
+        """The notices sent to ``person_id``, oldest first."""
+        ...
+
+
+def person_record(
+    app: PeopleHandlers, notices: NoticesOfPeople, person: AffectedPerson
+) -> dict[str, Any]:
     """Everything held about one person on one incident: their data (unsealed), its
     corrections and the notices sent to them."""
-    view = rt.app.view_person(person)
+    view = app.view_person(person)
     corrections = [
         {"at": e.timestamp.isoformat(), "by": e.actor, "reason": e.reason}
-        for e in rt.app.events.get(person.id)
+        for e in app.events.get(person.id)
         if isinstance(e, PersonCorrected)
     ]
     return {
         "person_id": str(view.person_id),
         "version": person.version,
         "incident_id": str(view.incident_id),
-        "incident_title": rt.app.get_incident(view.incident_id).state.title,
+        "incident_title": app.get_incident(view.incident_id).state.title,
         "status": view.status,
         "recorded_at": view.recorded_at,
         "erased_at": view.erased_at,
@@ -39,6 +49,6 @@ def person_record(rt: Runtime, person: AffectedPerson) -> dict[str, Any]:
                 "sent_at": n["sent_at"],
                 "message_id": n["message_id"],
             }
-            for n in rt.notifications.for_person(view.person_id)
+            for n in notices.for_person(view.person_id)
         ],
     }

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 from uuid import UUID
 
-from services.application.app import BreachLedger
 from services.application.context import RequestContext
 from services.incidents.board import Board
-from services.notifications.views import Notifications
+from services.people.handlers import PeopleHandlers
 from services.people.people_view import People
+
+
+class OpenNotices(Protocol):
+    """Whether an incident still has notices in flight (the notifications reader knows)."""
+
+    def open_for_incident(self, incident_id: UUID) -> int:
+        """How many notices of ``incident_id`` are not final yet."""
+        ...
 
 
 @dataclass
@@ -24,10 +32,10 @@ class RetentionItem:
 
 
 def plan(
-    app: BreachLedger,
+    app: PeopleHandlers,
     board: Board,
     people: People,
-    notifications: Notifications,
+    notifications: OpenNotices,
     *,
     days: int,
     now: datetime,
@@ -48,7 +56,7 @@ def plan(
     return items
 
 
-def apply(app: BreachLedger, items: list[RetentionItem], days: int, ctx: RequestContext) -> int:
+def apply(app: PeopleHandlers, items: list[RetentionItem], days: int, ctx: RequestContext) -> int:
     """Erase every person in the plan; return how many were erased."""
     erased = 0
     reason = f"retention policy: {days} days after the incident was closed"

@@ -26,10 +26,10 @@ import structlog
 from services.audit.chain import ChainWorker
 from services.bootstrap import Runtime, dispatch_settings, policies
 from services.feeds.kafka import GroupTiming, KafkaFeed, PolicyBatches, ProjectionBatches
+from services.feeds.pipeline import Pipeline, PipelineTimeout, people_as_of
 from services.feeds.relay import Relay
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher
 from services.notifications.transport import SmtpTarget
-from services.server.progress import Pipeline, PipelineTimeout, people_as_of
 
 log = structlog.get_logger()
 

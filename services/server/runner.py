@@ -10,9 +10,9 @@ import threading
 import structlog
 import uvicorn
 
-from services.api.app import create_app
 from services.bootstrap import Runtime
 from services.notifications.mailbox import CaptureServer
+from services.server.http_app import create_app
 from services.server.workers import Workers
 
 log = structlog.get_logger()

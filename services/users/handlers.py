@@ -72,10 +72,10 @@ def new_username(value: str) -> str:
 class UserHandlers(LedgerApplication):
     """Users, their roles, passwords and tokens."""
 
+    credentials: CredentialStore
+    """Password hashes, tokens, sessions and the sign-in throttle."""
+
     def _store(self) -> CredentialStore:
-        if self.credentials is None:
-            msg = "no credential store configured"
-            raise RuntimeError(msg)
         return self.credentials
 
     def get_user(self, username: str) -> User:
@@ -272,7 +272,7 @@ class UserHandlers(LedgerApplication):
         return Identity(user.state.username, frozenset(user.state.roles))
 
     def _is_admin(self, actor: str) -> bool:
-        identity = self.identity(actor) if self.credentials is not None else None
+        identity = self.identity(actor)
         return identity is not None and identity.has(Role.ADMIN)
 
     def login(self, username: str, password: str, client: str = "local") -> Identity | None:
@@ -295,5 +295,5 @@ class UserHandlers(LedgerApplication):
 
     def is_dpo(self, actor: str) -> bool:
         """Whether an actor may approve notices: an enabled user in the DPO role."""
-        identity = self.identity(actor) if self.credentials is not None else None
+        identity = self.identity(actor)
         return identity is not None and identity.has(Role.DPO)

@@ -4,7 +4,7 @@ the sign-in page), the CSRF check every form passes first, and the permission ta
 
 A form's body is read only once its session has been found: without one, the browser is
 sent to the sign-in page and the body is left unread (and, being a request without
-credentials, held to the small anonymous body limit of :mod:`services.api.limits`)."""
+credentials, held to the small anonymous body limit of :mod:`services.http.limits`)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from services.access.permissions import Permission
-from services.api.auth import Caller, authenticate, check_csrf
-from services.api.problems import Problem
-from services.api.requests import context
-from services.api.runtime import runtime_of
 from services.application.context import RequestContext
+from services.http.auth import Caller, authenticate, check_csrf
+from services.http.problems import Problem
+from services.http.requests import context
+from services.http.runtime import runtime_of
 
 PENDING_COOKIE = "breach_password_change"
 """The cookie of a sign-in with a one-time password that still needs a new password."""

@@ -10,9 +10,9 @@ from starlette.datastructures import FormData
 
 from events.incident import Incident
 from services.access.permissions import Permission
-from services.api.runtime import runtime_of
 from services.application.errors import ServiceError
 from services.bootstrap import Runtime
+from services.http.runtime import runtime_of
 from services.timefmt import parse_time
 from services.web.access import Posted, changer, parse_id, text
 from services.web.facts import facts_data, posted_values

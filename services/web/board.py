@@ -11,13 +11,13 @@ from starlette.datastructures import FormData
 
 from events.values import IncidentStatus, IncidentType, Severity, SourceChannel
 from services.access.permissions import Permission, own_incidents_only
-from services.api.auth import Caller
-from services.api.pagination import decode_cursor, paged
-from services.api.problems import Problem
-from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, ServiceError
 from services.bootstrap import Runtime
-from services.incidents.demo import run_demo
+from services.demo import run_demo
+from services.http.auth import Caller
+from services.http.pagination import decode_cursor, paged
+from services.http.problems import Problem
+from services.http.runtime import runtime_of, settle
 from services.incidents.presentation import contained
 from services.timefmt import parse_time
 from services.web.access import (

@@ -14,12 +14,12 @@ from starlette.datastructures import FormData
 
 from events.notifications import Campaign, CampaignStatus, NoticeAudience
 from services.access.permissions import Permission
-from services.api.auth import Caller, require
-from services.api.problems import Problem
-from services.api.runtime import runtime_of, settle
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, NotFound, ServiceError
 from services.bootstrap import Runtime
+from services.http.auth import Caller, require
+from services.http.problems import Problem
+from services.http.runtime import runtime_of, settle
 from services.notifications.templates import Rendered
 from services.web.access import (
     Posted,
@@ -242,7 +242,7 @@ def _preview(rt: Runtime, cid: UUID, form: FormData, ctx: RequestContext) -> Any
 
 
 def _send(rt: Runtime, cid: UUID, form: FormData, ctx: RequestContext) -> Any:
-    return rt.app.start_dispatch(cid, ctx)
+    return rt.app.send_campaign(cid, ctx)
 
 
 CONTROL = Permission.CAMPAIGN_CONTROL

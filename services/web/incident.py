@@ -18,9 +18,6 @@ from events.assessment import Obligation
 from events.incident import Incident, IncidentNoteAdded
 from events.values import BreachDetermination, IncidentType, Severity
 from services.access.permissions import Permission
-from services.api.auth import Caller
-from services.api.runtime import runtime_of, settle
-from services.application.app import BreachLedger
 from services.application.context import RequestContext
 from services.application.errors import (
     InvalidInput,
@@ -30,8 +27,11 @@ from services.application.errors import (
 )
 from services.audit.replay import replay_incident
 from services.bootstrap import Runtime
-from services.incidents.timeline import timeline
+from services.http.auth import Caller
+from services.http.runtime import runtime_of, settle
+from services.ledger import BreachLedger
 from services.timefmt import parse_time, show_time
+from services.timeline import timeline
 from services.web.access import (
     Posted,
     WebRefusal,

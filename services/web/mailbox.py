@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from services.access.permissions import Permission, may_read_message
-from services.api.runtime import runtime_of
+from services.http.runtime import runtime_of
 from services.notifications.mailbox import Mailbox
 from services.web.access import WebRefusal, viewer
 from services.web.render import page

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Request, Response
 from starlette.datastructures import UploadFile
 
 from services.access.permissions import Permission
-from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, ServiceError
+from services.http.runtime import runtime_of, settle
 from services.people.handlers import ImportReport
 from services.people.import_files import open_private, read_rejections
 from services.web.access import Posted, changer, parse_id, request_context

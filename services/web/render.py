@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from services.access.permissions import Permission
-from services.api.auth import Caller
-from services.api.runtime import runtime_of
 from services.assessment.headline import headline
+from services.http.auth import Caller
+from services.http.runtime import runtime_of
 from services.projections.schema import from_db_time
 from services.timefmt import show_time
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from services.api.auth import Caller
+from services.http.auth import Caller
 from services.web import (
     assessment,
     board,

@@ -23,11 +23,11 @@ import structlog
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from services.api.auth import SESSION_COOKIE, authenticate
-from services.api.problems import Problem
-from services.api.runtime import runtime_of
 from services.application.context import RequestContext
 from services.application.errors import ServiceError, TryLater
+from services.http.auth import SESSION_COOKIE, authenticate
+from services.http.problems import Problem
+from services.http.runtime import runtime_of
 from services.users.credentials import CredentialStore
 from services.web.access import (
     PENDING_COOKIE,

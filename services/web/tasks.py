@@ -13,11 +13,11 @@ from starlette.datastructures import FormData
 
 from events.containment import ContainmentTask
 from services.access.permissions import Permission
-from services.api.runtime import runtime_of, settle
-from services.application.app import BreachLedger
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, NotFound, ServiceError
 from services.bootstrap import Runtime
+from services.http.runtime import runtime_of, settle
+from services.ledger import BreachLedger
 from services.timefmt import parse_time
 from services.web.access import (
     Posted,

@@ -14,11 +14,11 @@ from starlette.datastructures import FormData
 
 from events.users import Role, User
 from services.access.permissions import Permission
-from services.api.auth import Caller
-from services.api.runtime import runtime_of, settle
 from services.application.context import RequestContext
 from services.application.errors import ServiceError
 from services.bootstrap import Runtime
+from services.http.auth import Caller
+from services.http.runtime import runtime_of, settle
 from services.web.access import (
     Posted,
     changer,

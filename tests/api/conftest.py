@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.api.app import create_app
 from services.application.context import RequestContext
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.server.http_app import create_app
 from tests.support.clocks import ManualClock
 from tests.support.store import count_events
 

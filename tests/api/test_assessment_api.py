@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.api.pagination import encode_cursor
+from services.http.pagination import encode_cursor
 from tests.api.conftest import Api
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK

@@ -12,12 +12,12 @@ import structlog
 from fastapi.routing import APIRoute
 
 from services.access.permissions import permissions_of
-from services.api.app import API_PREFIX, IMPORT_ROUTES, api_routers
-from services.api.auth import SESSION_COOKIE, Caller
-from services.api.limits import BodyLimit
 from services.application.context import RequestContext
 from services.config import LogFormat
+from services.http.auth import SESSION_COOKIE, Caller
+from services.http.limits import BodyLimit
 from services.logging import configure_logging
+from services.server.http_app import API_PREFIX, IMPORT_ROUTES, api_routers
 from tests.api.conftest import Api
 
 INCIDENTS = "/api/v1/incidents"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.api.pagination import encode_cursor
+from services.http.pagination import encode_cursor
 from tests.api.conftest import Api
 from tests.support.assessment import BASE_FACTS
 from tests.support.facts import PORTAL_LEAK

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.api.app import create_app
 from services.api.routes.intake import SIGNATURE_HEADER, alert_incident_id, sign
 from services.bootstrap import bootstrap
 from services.config import Settings
+from services.server.http_app import create_app
 from tests.api.conftest import INTAKE_SECRET, Api
 from tests.support.clocks import ManualClock
 

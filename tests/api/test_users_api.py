@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.api.auth import SESSION_COOKIE
 from services.application.context import RequestContext
+from services.http.auth import SESSION_COOKIE
 from tests.api.conftest import Api
 
 USERS = "/api/v1/users"

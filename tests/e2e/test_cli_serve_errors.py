@@ -10,7 +10,7 @@ from uuid import UUID
 
 import httpx
 
-from services.api.middleware import CSP, SECURITY_HEADERS
+from services.http.middleware import CSP, SECURITY_HEADERS
 from tests.e2e.conftest import Cli
 from tests.support.server import running_server
 

@@ -11,8 +11,8 @@ import yaml
 from fastapi.testclient import TestClient
 
 from events.values import Severity
-from services.api.app import create_app
 from services.bootstrap import bootstrap
+from services.server.http_app import create_app
 from tests.e2e.conftest import Cli
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK

@@ -17,7 +17,7 @@ from services.application.context import RequestContext
 from services.application.errors import InvalidInput, RuleBroken, ServiceError
 from services.bootstrap import Runtime
 from services.config import Settings
-from services.incidents.timeline import timeline
+from services.timeline import timeline
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK
 from tests.support.store import count_events

@@ -23,7 +23,7 @@ from services.application.errors import InvalidInput, NotFound, RuleBroken, Serv
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.containment.policies import PlaybookPolicy
-from services.incidents.timeline import timeline
+from services.timeline import timeline
 from tests.support.clocks import ManualClock
 from tests.support.identity import provision
 from tests.support.reports import report_input

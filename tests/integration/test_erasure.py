@@ -147,7 +147,7 @@ def test_an_erased_person_leaves_no_byte_of_their_data_or_lookup_anywhere(
     runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice)
     send_to_capture(runtime, incident.id, alice)
     [target] = runtime.app.people_by_email(PLANTED["email"])
-    [notice] = person_record(runtime, target)["notices"]
+    [notice] = person_record(runtime.app, runtime.notifications, target)["notices"]
     box = runtime.mailbox()
     try:
         assert box.count() == 3

@@ -22,15 +22,15 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.api.app import create_app
 from services.application.context import RequestContext
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.demo import DEMO_TITLE, run_demo
 from services.feeds.relay import Relay
-from services.incidents.demo import DEMO_TITLE, run_demo
 from services.metrics import registry, serve_metrics
 from services.notifications.transport import SmtpTarget
 from services.server.distributed import WorkerOptions, projections_feed
+from services.server.http_app import create_app
 from tests.support.broker import Broker, broker  # noqa: F401
 from tests.support.clocks import ManualClock
 from tests.support.identity import dpo_of

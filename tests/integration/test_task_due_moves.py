@@ -13,7 +13,7 @@ from services.application.errors import RuleBroken
 from services.audit.replay import replay_incident
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
-from services.incidents.timeline import timeline
+from services.timeline import timeline
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
 from tests.support.store import RawStore, count_events

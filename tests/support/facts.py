@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.incidents.demo import DEMO_FACTS
+from services.demo import DEMO_FACTS
 
 PORTAL_LEAK: dict[str, Any] = {**DEMO_FACTS, "records": {"count": 2300, "confirmed": True}}

@@ -11,9 +11,9 @@ import pytest
 from services.application.base import LedgerApplication
 from services.application.errors import InvalidInput
 from services.assessment.commands import FACT_TIMES
-from services.cli.inputs import normalise_moments, read_document
+from services.cli.inputs import read_document
 from services.incidents.commands import AmendFacts, ReportIncident
-from services.timefmt import parse_time, read_time, read_times, show_time
+from services.timefmt import normalise_moments, parse_time, read_time, read_times, show_time
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

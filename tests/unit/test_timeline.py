@@ -15,7 +15,7 @@ from events.values import (
     Severity,
     SourceChannel,
 )
-from services.incidents.timeline import timeline
+from services.timeline import timeline
 from tests.support.assessment import evaluate, facts, risk
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

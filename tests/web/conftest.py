@@ -15,10 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from services.api.app import create_app
 from services.application.context import RequestContext
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.server.http_app import create_app
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
 from tests.support.store import count_events

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from services.application.context import RequestContext
-from services.incidents.demo import run_demo
+from services.demo import run_demo
 from tests.web.conftest import Web, dashboard, settings_for
 
 CONTENT = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from services.application.context import RequestContext
-from services.incidents.demo import run_demo
+from services.demo import run_demo
 from tests.web.conftest import Web
 
 SCRIPT = "<script>alert('owned')</script>"

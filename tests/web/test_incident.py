@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from services.application.context import RequestContext
-from services.incidents.demo import run_demo
+from services.demo import run_demo
 from tests.web.conftest import Browser, Web, dashboard, settings_for
 
 FACTS: dict[str, Any] = {

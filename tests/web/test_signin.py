@@ -15,9 +15,9 @@ import httpx
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from services.api.app import create_app
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.server.http_app import create_app
 from services.users.credentials import CredentialStore
 from tests.support.clocks import ManualClock
 from tests.support.server import serving

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from services.application.context import RequestContext
-from services.incidents.demo import run_demo
+from services.demo import run_demo
 from tests.web.conftest import PASSWORD, Web
 
 CONTENT = {
@@ -112,8 +112,9 @@ def test_responder_opens_a_task_by_hand(web: Web) -> None:
 
 
 def test_campaign_is_drafted_previewed_approved_and_sent_by_two_people(web: Web) -> None:
-    """A responder drafts, a DPO previews and approves, the responder sends; the progress
-    endpoint follows it; the drafter may not approve their own campaign."""
+    """A responder drafts, a DPO previews and approves, the responder sends (sending again
+    leaves it sending, as on every face); the progress endpoint follows it; the drafter may
+    not approve their own campaign."""
     incident, _ = _demo(web)
     responder = web.sign_in("responder")
     responder.get(f"/incidents/{incident}")
@@ -145,6 +146,10 @@ def test_campaign_is_drafted_previewed_approved_and_sent_by_two_people(web: Web)
     html = responder.get(sent.headers["location"]).text
     assert "Sending started." in html
     assert 'data-status="dispatching"' in html
+    before = web.events()
+    again = responder.post(f"{page_url}/send", {"version": _version(html, "pause-form")})
+    assert again.status_code == 303, again.text
+    assert web.events() == before
     progress = responder.get(f"{page_url}/progress").json()
     assert progress["status"] == "dispatching"
     assert progress["total"] == 1

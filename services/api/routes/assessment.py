@@ -13,17 +13,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from events.assessment import DecisionKind
 from events.incident import Incident
 from services.access.permissions import Permission
-from services.api.auth import Caller, require
-from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
-from services.api.requests import context, tag
-from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, NotFound
 from services.assessment.commands import FACT_TIMES, AssessImpact, WhatIfMoments
 from services.assessment.headline import headline
 from services.assessment.obligations_view import urgency_key
-from services.cli.inputs import normalise_moments
+from services.http.auth import Caller, require
+from services.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from services.http.requests import context, tag
+from services.http.runtime import runtime_of, settle
 from services.projections.schema import Row
-from services.timefmt import parse_time, read_times
+from services.timefmt import normalise_moments, parse_time, read_times
 
 router = APIRouter(tags=["assessment"])
 

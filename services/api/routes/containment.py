@@ -13,14 +13,14 @@ from pydantic import BaseModel, ConfigDict
 
 from events.containment import ContainmentTask, Priority
 from services.access.permissions import Permission
-from services.api.auth import Caller, require
-from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
-from services.api.requests import context, tag
-from services.api.runtime import runtime_of, settle
-from services.application.app import BreachLedger
 from services.application.context import RequestContext
 from services.application.errors import NotFound
 from services.containment.commands import AssignTask, CompleteTask, ReasonOnly, UnblockTask
+from services.http.auth import Caller, require
+from services.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
+from services.http.requests import context, tag
+from services.http.runtime import runtime_of, settle
+from services.ledger import BreachLedger
 from services.projections.schema import Row
 from services.timefmt import parse_time
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from services.api.problems import Problem
-from services.api.runtime import runtime_of
+from services.http.problems import Problem
+from services.http.runtime import runtime_of
 
 router = APIRouter(tags=["health"])
 

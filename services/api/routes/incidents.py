@@ -12,13 +12,12 @@ from pydantic import BaseModel
 from events.incident import Incident
 from events.values import IncidentStatus, IncidentType, Severity
 from services.access.permissions import Permission, own_incidents_only
-from services.api.auth import Caller, require
-from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
-from services.api.problems import Problem
-from services.api.requests import context, tag
-from services.api.runtime import runtime_of, settle
-from services.application.app import BreachLedger
 from services.application.context import RequestContext
+from services.http.auth import Caller, require
+from services.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
+from services.http.problems import Problem
+from services.http.requests import context, tag
+from services.http.runtime import runtime_of, settle
 from services.incidents.commands import (
     AddNote,
     AmendFacts,
@@ -28,7 +27,8 @@ from services.incidents.commands import (
     TriageIncident,
 )
 from services.incidents.presentation import incident_document
-from services.incidents.timeline import timeline
+from services.ledger import BreachLedger
+from services.timeline import timeline
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 

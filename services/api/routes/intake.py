@@ -20,12 +20,12 @@ from starlette.concurrency import run_in_threadpool
 
 from events.values import IncidentType, SourceChannel
 from services.access import actors
-from services.api.problems import Problem
-from services.api.requests import tag
-from services.api.runtime import runtime_of, settle
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, RuleBroken
 from services.application.fields import Moment, OptionalText, Title
+from services.http.problems import Problem
+from services.http.requests import tag
+from services.http.runtime import runtime_of, settle
 from services.incidents.handlers import DuplicateReport
 from services.incidents.presentation import incident_document
 

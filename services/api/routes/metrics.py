@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from services.api.runtime import runtime_of
+from services.http.runtime import runtime_of
 from services.metrics import registry
 
 router = APIRouter(tags=["metrics"])

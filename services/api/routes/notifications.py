@@ -18,16 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from events.notifications import Campaign, CampaignStatus, NoticeAudience
 from services.access.permissions import Permission, may_read_message, may_see_person
-from services.api.auth import Caller, require
-from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
-from services.api.problems import Problem
-from services.api.requests import context, if_match, tag
-from services.api.runtime import runtime_of, settle
-from services.application.app import BreachLedger
 from services.application.context import RequestContext
 from services.application.errors import NotFound
 from services.application.fields import Line
 from services.bootstrap import Runtime
+from services.http.auth import Caller, require
+from services.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
+from services.http.problems import Problem
+from services.http.requests import context, if_match, tag
+from services.http.runtime import runtime_of, settle
+from services.ledger import BreachLedger
 from services.notifications.handlers import DraftCampaign, RedraftCampaign
 from services.notifications.mailbox import Mailbox, Stored
 
@@ -218,12 +218,10 @@ def approve(campaign_id: UUID, request: Request, response: Response, caller: App
 def send(campaign_id: UUID, request: Request, response: Response, caller: Manager) -> Any:
     """Start sending an approved campaign (202): its notices are queued and the server's
     dispatcher sends them; follow the progress at the campaign. A campaign already sending
-    is left as it is."""
+    is left as it is; any other is refused (409) naming its status."""
     rt = runtime_of(request)
-    campaign = rt.app.load_campaign(campaign_id)
-    if campaign.state.status is not CampaignStatus.DISPATCHING:
-        campaign = rt.app.start_dispatch(campaign_id, context(request, caller, campaign_id))
-        settle(request)
+    campaign = rt.app.send_campaign(campaign_id, context(request, caller, campaign_id))
+    settle(request)
     response.headers["Location"] = request.url_for("campaign", campaign_id=campaign_id).path
     return _answer(request, response, campaign)
 
@@ -400,9 +398,6 @@ def check_templates(request: Request, caller: Reader) -> Any:
     """Render every notice template with sample data and check each carries what its
     audience requires; ``ok`` is false when any problem is listed."""
     templates = runtime_of(request).app.templates
-    if templates is None:
-        msg = "notifications are not configured"
-        raise RuntimeError(msg)
     problems = templates.check()
     return {
         "ok": not problems,

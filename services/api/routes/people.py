@@ -26,12 +26,12 @@ from starlette.background import BackgroundTask
 from events.incident import Incident
 from events.people import AffectedPerson
 from services.access.permissions import Permission
-from services.api.auth import Caller, require
-from services.api.problems import Problem
-from services.api.requests import context, if_match, tag
-from services.api.runtime import runtime_of, settle
 from services.application.errors import InvalidInput, NotFound, PreconditionFailed, RuleBroken
 from services.bootstrap import Runtime
+from services.http.auth import Caller, require
+from services.http.problems import Problem
+from services.http.requests import context, if_match, tag
+from services.http.runtime import runtime_of, settle
 from services.people import retention
 from services.people.handlers import ImportReport
 from services.people.import_files import Upload, open_private, read_rejections
@@ -222,7 +222,7 @@ def export(body: Lookup, request: Request, caller: Rights) -> Any:
     if body.incident_id is not None:
         rt.app.load(body.incident_id, Incident)
     people = _people(rt, body.email, body.reference, body.incident_id)
-    return {"records": [person_record(rt, p) for p in people]}
+    return {"records": [person_record(rt.app, rt.notifications, p) for p in people]}
 
 
 @router.post("/people/correct", summary="Correct a person's data")

@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from events.users import User
 from services.access.permissions import Permission
-from services.api.auth import Caller, require
-from services.api.requests import context, tag
-from services.api.runtime import runtime_of
 from services.application.fields import Line
+from services.http.auth import Caller, require
+from services.http.requests import context, tag
+from services.http.runtime import runtime_of
 from services.users.handlers import TokenName
 
 router = APIRouter(tags=["users"])

@@ -9,9 +9,9 @@ from uuid import UUID
 from fastapi import Request, Response
 from pydantic import ValidationError
 
-from services.api.auth import Caller
-from services.api.problems import Problem
 from services.application.context import RequestContext
+from services.http.auth import Caller
+from services.http.problems import Problem
 
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,12})"\s*$')
 

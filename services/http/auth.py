@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from services.access.permissions import Permission, permissions_of
-from services.api.problems import Problem
-from services.api.runtime import runtime_of
+from services.http.problems import Problem
+from services.http.runtime import runtime_of
 from services.users.handlers import Identity
 
 SESSION_COOKIE = "breach_session"

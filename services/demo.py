@@ -7,8 +7,8 @@ from typing import Any
 
 from events.incident import Incident
 from services.access import actors
-from services.application.app import BreachLedger
 from services.application.context import RequestContext
+from services.ledger import BreachLedger
 
 DEMO_TITLE = "Job-application portal: resumes downloadable without login"
 DEMO_FACTS: dict[str, Any] = {

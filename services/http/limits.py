@@ -27,8 +27,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.access.permissions import Permission
-from services.api.auth import SESSION_COOKIE, Caller, authenticate
-from services.api.problems import Problem
+from services.http.auth import SESSION_COOKIE, Caller, authenticate
+from services.http.problems import Problem
 
 BODYLESS = frozenset({b"0", b""})
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
@@ -33,6 +32,7 @@ from events.incident import (
 )
 from events.values import SeveritySource, severity_of_band
 from services.assessment.headline import headline
+from services.incidents.presentation import in_words
 from services.timefmt import show_time
 
 
@@ -47,11 +47,6 @@ class TimelineEntry(BaseModel):
     event: str
     summary: str
     task_id: UUID | None = None
-
-
-def in_words(class_name: str) -> str:
-    """An event class name in words: 'IncidentFactsAmended' -> 'incident facts amended'."""
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", class_name).lower()
 
 
 def _value(value: Any, zone: tzinfo) -> str:

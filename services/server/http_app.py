@@ -11,9 +11,6 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, FastAPI
 
-from services.api import problems
-from services.api.limits import BodyLimit
-from services.api.middleware import EdgeMiddleware
 from services.api.routes import (
     assessment,
     audit,
@@ -29,6 +26,9 @@ from services.api.routes import (
 )
 from services.audit.board_replays import BoardReplays
 from services.bootstrap import Runtime
+from services.http import problems
+from services.http.limits import BodyLimit
+from services.http.middleware import EdgeMiddleware
 from services.web.setup import install as install_web
 
 API_PREFIX = "/api/v1"

@@ -20,8 +20,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.contextvars import bound_contextvars
 
-from services.api.problems import problem_response
 from services.application.context import CorrelationId
+from services.http.problems import problem_response
 
 log = structlog.get_logger()
 _CORRELATION: TypeAdapter[str] = TypeAdapter(CorrelationId)

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Response
 from pydantic import BaseModel
 
-from services.api.problems import Problem
+from services.http.problems import Problem
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
