@@ -32,7 +32,11 @@ from services.notifications.queueing import NoticeQueuePolicy, PeopleOf
 from services.notifications.settings import NoticeSettings
 from services.notifications.templates import NoticeTemplates
 from services.notifications.transport import SmtpTarget
-from services.notifications.views import Notifications, NotificationsProjection
+from services.notifications.views import (
+    NoticeQueueView,
+    Notifications,
+    NotificationsProjection,
+)
 from services.people.import_files import Uploads
 from services.people.lookup_upgrade import build_lookup_index
 from services.people.people_view import People, PeopleProjection
@@ -184,7 +188,7 @@ class Runtime:
         """A dispatcher sending to ``target`` (the notifications view kept current)."""
         return Dispatcher(
             self.app,
-            self.notifications,
+            NoticeQueueView(self.notifications.store),
             lambda: self.views.catch_up_only("notifications"),
             self.people.sealed,
             target,

@@ -120,12 +120,7 @@ def replay_incident(
         campaign = app.as_of(UUID(row["campaign_id"]), at)
         if not isinstance(campaign, Campaign):
             continue
-        ids = [
-            UUID(r["notice_id"])
-            for r in notifications.store.query(
-                "SELECT notice_id FROM notices WHERE campaign_id = ?", [row["campaign_id"]]
-            )
-        ]
+        ids = notifications.notice_ids(UUID(row["campaign_id"]))
         counts = Counter(
             n.state.status.value for n in app.many_as_of(ids, at).values() if isinstance(n, Notice)
         )

@@ -37,12 +37,7 @@ def related_ids(rt: Runtime, incident_id: UUID) -> list[UUID]:
     ids = [incident_id, *(UUID(t) for t in state.tasks)]
     for row in rt.notifications.campaigns(incident_id):
         ids.append(UUID(row["campaign_id"]))
-        ids.extend(
-            UUID(r["notice_id"])
-            for r in rt.notifications.store.query(
-                "SELECT notice_id FROM notices WHERE campaign_id = ?", [row["campaign_id"]]
-            )
-        )
+        ids.extend(rt.notifications.notice_ids(UUID(row["campaign_id"])))
     ids.extend(UUID(r["person_id"]) for r in rt.people.of_incident(incident_id))
     return ids
 

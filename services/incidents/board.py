@@ -1,4 +1,11 @@
-"""The incident board: one row per incident with its headline facts, and queries on it."""
+"""The incident board: one row per incident with its headline facts, and queries on it.
+
+The board reads only its own tables. Containment progress comes from the task events (one
+``board_tasks`` row per mandatory task, counted when read: each row is written from one
+task's events, so workers applying different parts of the log never contend for a count);
+the next open regulatory deadline comes from the incident's obligation evaluations and
+decisions, kept on the incident's row.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,19 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from events.assessment import DecisionKind
 from events.base import DomainEvent
+from events.containment import (
+    TaskBlocked,
+    TaskCancelled,
+    TaskCompleted,
+    TaskEvent,
+    TaskOpened,
+    TaskReopened,
+    TaskStarted,
+    TaskStatus,
+    TaskUnblocked,
+)
 from events.incident import (
     ContainmentLost,
     ContainmentReached,
@@ -18,6 +37,8 @@ from events.incident import (
     IncidentReopened,
     IncidentReported,
     IncidentTriaged,
+    ObligationDecided,
+    ObligationsEvaluated,
 )
 from events.values import (
     IncidentStatus,
@@ -49,6 +70,8 @@ BOARD = Table(
         "containment_reached_at": "TEXT",
         "time_to_contain_seconds": "REAL",
         "reported_by": "TEXT NOT NULL",
+        "next_deadline": "TEXT",
+        "next_deadline_regime": "TEXT",
     },
     key=("incident_id",),
     indexes=(
@@ -58,6 +81,42 @@ BOARD = Table(
         ("severity", "reported_at", "incident_id"),
     ),
 )
+BOARD_TASKS = Table(
+    name="board_tasks",
+    columns={
+        "task_id": "TEXT NOT NULL",
+        "incident_id": "TEXT NOT NULL",
+        "status": "TEXT NOT NULL",
+    },
+    key=("task_id",),
+    indexes=(("incident_id", "status"),),
+)
+"""Every mandatory containment task with its status (what the progress counts)."""
+BOARD_OBLIGATIONS = Table(
+    name="board_obligations",
+    columns={
+        "incident_id": "TEXT NOT NULL",
+        "obligation_id": "TEXT NOT NULL",
+        "regime_name": "TEXT",
+        "deadline": "TEXT",
+        "settled": "INTEGER NOT NULL",
+    },
+    key=("incident_id", "obligation_id"),
+)
+"""Per incident, the obligations of its current evaluation that are triggered, not exempt
+and have a deadline (``deadline`` set), and those a decision settled (``settled``: notified,
+or not notifying), whether evaluated now or not: a decision outlives a re-evaluation."""
+
+_SHOWN = tuple(c for c in BOARD.columns if c not in ("next_deadline", "next_deadline_regime"))
+"""The board columns :meth:`Board.rows` returns (the next deadline is shown by pages)."""
+_SETTLING = (DecisionKind.NOTIFIED, DecisionKind.DO_NOT_NOTIFY)
+_TASK_STATUS: dict[type[TaskEvent], TaskStatus] = {
+    TaskStarted: TaskStatus.IN_PROGRESS,
+    TaskBlocked: TaskStatus.BLOCKED,
+    TaskCompleted: TaskStatus.DONE,
+    TaskReopened: TaskStatus.OPEN,
+    TaskCancelled: TaskStatus.CANCELLED,
+}
 
 
 def severity_columns(initial: Severity | None, assessed: Severity | None) -> dict[str, Any]:
@@ -84,15 +143,92 @@ def _row_severities(row: Row | None) -> tuple[Severity | None, Severity | None]:
     return initial, assessed
 
 
+def _task_status(event: TaskEvent) -> str | None:
+    """The status a task event leaves its task in (None: the event does not change it)."""
+    if isinstance(event, TaskUnblocked):
+        return event.resume_status.value
+    status = _TASK_STATUS.get(type(event))
+    return status.value if status is not None else None
+
+
+def _next_deadline(incident: str, tx: ViewTransaction) -> dict[str, Any]:
+    """The board's next-deadline columns: the earliest deadline of an open obligation
+    (triggered, not exempt, not settled by a decision) and its regime."""
+    open_ = [
+        (r["deadline"], r["regime_name"])
+        for r in tx.select(BOARD_OBLIGATIONS.name, {"incident_id": incident})
+        if r["deadline"] is not None and not r["settled"]
+    ]
+    deadline, regime = min(open_) if open_ else (None, None)
+    return {"next_deadline": deadline, "next_deadline_regime": regime}
+
+
+def _evaluated(incident: str, event: ObligationsEvaluated, tx: ViewTransaction) -> None:
+    """Replace the incident's evaluated obligations, keeping the decisions recorded."""
+    settled: dict[str, int] = {}
+    for row in tx.select(BOARD_OBLIGATIONS.name, {"incident_id": incident}):
+        key = {"incident_id": incident, "obligation_id": row["obligation_id"]}
+        if row["settled"]:
+            settled[row["obligation_id"]] = 1
+            tx.update(BOARD_OBLIGATIONS.name, key, {"regime_name": None, "deadline": None})
+        else:
+            tx.delete(BOARD_OBLIGATIONS.name, key)
+    for o in event.evaluation.obligations:
+        if not o.triggered or o.exemption is not None or o.deadline is None:
+            continue
+        tx.upsert(
+            BOARD_OBLIGATIONS.name,
+            {
+                "incident_id": incident,
+                "obligation_id": o.id,
+                "regime_name": o.regime_name,
+                "deadline": db_time(o.deadline),
+                "settled": settled.get(o.id, 0),
+            },
+        )
+
+
+def _decided(incident: str, event: ObligationDecided, tx: ViewTransaction) -> None:
+    """Record whether the latest decision on an obligation settles it (a decision to
+    notify leaves it open, as no decision does)."""
+    key = {"incident_id": incident, "obligation_id": event.obligation_id}
+    settled = int(event.decision in _SETTLING)
+    if tx.get(BOARD_OBLIGATIONS.name, key) is not None:
+        tx.update(BOARD_OBLIGATIONS.name, key, {"settled": settled})
+    elif settled:
+        tx.upsert(
+            BOARD_OBLIGATIONS.name, {**key, "regime_name": None, "deadline": None, "settled": 1}
+        )
+
+
 class IncidentBoardProjection:
-    """Keeps the ``board`` table in step with incident events."""
+    """Keeps the ``board`` table in step with incident events, and the board's own record
+    of mandatory tasks and open obligations in step with task and obligation events."""
 
     name = "board"
-    version = 4
-    tables: Sequence[Table] = (BOARD,)
+    version = 5
+    tables: Sequence[Table] = (BOARD, BOARD_TASKS, BOARD_OBLIGATIONS)
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
-        """Apply one incident event to its board row."""
+        """Apply one incident event to its board row, or one task event to its task."""
+        if isinstance(event, TaskOpened):
+            if event.mandatory:
+                tx.upsert(
+                    BOARD_TASKS.name,
+                    {
+                        "task_id": str(event.originator_id),
+                        "incident_id": str(event.incident_id),
+                        "status": TaskStatus.OPEN.value,
+                    },
+                )
+            return
+        if isinstance(event, TaskEvent):
+            status = _task_status(event)
+            if status is not None:
+                tx.update(
+                    BOARD_TASKS.name, {"task_id": str(event.originator_id)}, {"status": status}
+                )
+            return
         key = {"incident_id": str(event.originator_id)}
         common = {"last_change_at": db_time(event.timestamp), "version": event.originator_version}
         if isinstance(event, IncidentReported):
@@ -112,6 +248,8 @@ class IncidentBoardProjection:
                     "containment_reached_at": None,
                     "time_to_contain_seconds": None,
                     "reported_by": event.actor,
+                    "next_deadline": None,
+                    "next_deadline_regime": None,
                 },
             )
             return
@@ -144,10 +282,22 @@ class IncidentBoardProjection:
             }
         elif isinstance(event, ContainmentLost):
             changes = {"containment_reached_at": None, "time_to_contain_seconds": None}
+        elif isinstance(event, ObligationsEvaluated):
+            _evaluated(key["incident_id"], event, tx)
+            changes = _next_deadline(key["incident_id"], tx)
+        elif isinstance(event, ObligationDecided):
+            _decided(key["incident_id"], event, tx)
+            changes = _next_deadline(key["incident_id"], tx)
         elif not isinstance(event, IncidentEvent):
             return
         tx.update(BOARD.name, key, {**changes, **common})
 
+
+_PROGRESS_SQL = (
+    "SELECT incident_id, SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS done, "
+    "SUM(CASE WHEN status != 'cancelled' THEN 1 ELSE 0 END) AS total FROM board_tasks"
+)
+"""Mandatory tasks done, and not cancelled, per incident (add a WHERE and GROUP BY)."""
 
 _HEX = re.compile(r"^[0-9a-f]{1,32}$")
 
@@ -186,13 +336,11 @@ class Board:
             "reported_by": reported_by,
         }
         given = {k: v for k, v in where.items() if v is not None}
+        columns = ", ".join(f"b.{c}" for c in _SHOWN)
         sql = (
-            "SELECT b.*, COALESCE(p.done, 0) AS mandatory_done, "
+            f"SELECT {columns}, COALESCE(p.done, 0) AS mandatory_done, "
             "COALESCE(p.total, 0) AS mandatory_total FROM board b LEFT JOIN ("
-            "SELECT incident_id, SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS done, "
-            "SUM(CASE WHEN status != 'cancelled' THEN 1 ELSE 0 END) AS total "
-            "FROM tasks WHERE mandatory = 1 "
-            "GROUP BY incident_id) p ON p.incident_id = b.incident_id"
+            f"{_PROGRESS_SQL} GROUP BY incident_id) p ON p.incident_id = b.incident_id"
         )
         if given:
             sql += " WHERE " + " AND ".join(f"b.{k} = ?" for k in given)
@@ -242,35 +390,23 @@ class Board:
         progress = {
             r["incident_id"]: r
             for r in self.store.query(
-                "SELECT incident_id, SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS done, "
-                "SUM(CASE WHEN status != 'cancelled' THEN 1 ELSE 0 END) AS total "
-                f"FROM tasks WHERE mandatory = 1 AND incident_id IN ({marks}) "
-                "GROUP BY incident_id",
-                ids,
+                f"{_PROGRESS_SQL} WHERE incident_id IN ({marks}) GROUP BY incident_id", ids
             )
         }
-        # The earliest open deadline of each incident (its regime named). Concatenating ''
-        # keeps the planner on the key index (few rows per incident) rather than the status
-        # index, which would visit every open obligation of every incident.
-        deadlines = {
-            r["incident_id"]: r
-            for r in self.store.query(
-                "SELECT incident_id, regime_name, deadline FROM (SELECT incident_id, "
-                "regime_name, deadline, ROW_NUMBER() OVER (PARTITION BY incident_id "
-                "ORDER BY deadline, regime_name) AS nth FROM obligations "
-                f"WHERE incident_id IN ({marks}) AND (status || '') IN ('open', 'to_notify') "
-                "AND triggered = 1 AND (deadline || '') IS NOT NULL) AS d WHERE nth = 1",
-                ids,
-            )
-        }
+        out = []
         for row in rows:
             p = progress.get(row["incident_id"], {})
-            d = deadlines.get(row["incident_id"], {})
-            row["mandatory_done"] = p.get("done") or 0
-            row["mandatory_total"] = p.get("total") or 0
-            row["next_deadline"] = d.get("deadline")
-            row["next_deadline_regime"] = d.get("regime_name")
-        return rows
+            shown = {c: row[c] for c in _SHOWN}
+            out.append(
+                {
+                    **shown,
+                    "mandatory_done": p.get("done") or 0,
+                    "mandatory_total": p.get("total") or 0,
+                    "next_deadline": row["next_deadline"],
+                    "next_deadline_regime": row["next_deadline_regime"],
+                }
+            )
+        return out
 
     def count(self, *, reported_by: str | None = None) -> int:
         """How many incidents the board holds (those reported by one actor, if given)."""

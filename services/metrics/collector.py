@@ -131,15 +131,9 @@ class RuntimeCollector:
 
     def notices(self) -> Iterable[Metric]:
         """Notices by status, send attempts, and campaigns by status."""
-        store = self.rt.notifications.store
+        totals = self.rt.notifications.totals()
         by_status = {s.value: 0 for s in NoticeStatus}
-        attempts = 0
-        for row in store.query(
-            "SELECT status, COUNT(*) AS n, COALESCE(SUM(attempts), 0) AS attempts "
-            "FROM notices GROUP BY status"
-        ):
-            by_status[str(row["status"])] = int(row["n"])
-            attempts += int(row["attempts"])
+        by_status.update(totals.notices)
         notices = GaugeMetricFamily(
             "breach_notices",
             "Notices by their current status (sent, failed and suppressed are final; "
@@ -151,10 +145,9 @@ class RuntimeCollector:
         tried = CounterMetricFamily(
             "breach_notice_attempts", "SMTP transactions started for notices (every attempt)."
         )
-        tried.add_metric([], attempts)
+        tried.add_metric([], totals.attempts)
         campaigns = {s.value: 0 for s in CampaignStatus}
-        for row in store.query("SELECT status, COUNT(*) AS n FROM campaigns GROUP BY status"):
-            campaigns[str(row["status"])] = int(row["n"])
+        campaigns.update(totals.campaigns)
         by_campaign = GaugeMetricFamily(
             "breach_campaigns", "Notification campaigns by status.", labels=["status"]
         )

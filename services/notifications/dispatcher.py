@@ -44,11 +44,11 @@ from events.people import Sealed
 from services.access import actors
 from services.notifications import message
 from services.notifications.handlers import NotificationHandlers
+from services.notifications.queue import NoticeQueue
 from services.notifications.replies import Recipient, reduce_reply
 from services.notifications.sender import SenderProcess
 from services.notifications.templates import Renderer
 from services.notifications.transport import Outcome, SmtpPool, SmtpTarget
-from services.notifications.views import Notifications
 from services.vault.sealing import PersonData
 
 log = structlog.get_logger()
@@ -108,7 +108,7 @@ class Dispatcher:
     def __init__(
         self,
         app: NotificationHandlers,
-        notifications: Notifications,
+        queue: NoticeQueue,
         sync: Callable[[], object],
         sealed_of: Callable[[Sequence[UUID]], dict[UUID, Sealed | None]],
         target: SmtpTarget,
@@ -118,7 +118,7 @@ class Dispatcher:
         rng: random.Random | None = None,
     ) -> None:
         self.app = app
-        self.notifications = notifications
+        self.queue = queue
         self.sync = sync
         self.sealed_of = sealed_of
         self.target = target
@@ -155,19 +155,19 @@ class Dispatcher:
         """Resolve notices a crash left in 'sending' (see the module's rule)."""
         now = self.app.clock.now()
         cutoff = now - timedelta(seconds=self.settings.sending_lease)
-        stale = self.notifications.stale_sending(cutoff)
+        stale = self.queue.stale_sending(cutoff)
         counts = {"sent": 0, "requeued": 0, "uncertain": 0}
         changed: list[Notice | Campaign] = []
         cause = self.cause()
-        stored = self.app.load_many([UUID(row["notice_id"]) for row in stale])
-        for row in stale:
-            notice = stored.get(UUID(row["notice_id"]))
+        stored = self.app.load_many([s.notice_id for s in stale])
+        for found in stale:
+            notice = stored.get(found.notice_id)
             if not isinstance(notice, Notice) or notice.state.status is not NoticeStatus.SENDING:
                 continue
             if notice.modified_on > cutoff:
                 # Claimed again since the (lagging) view's row: a live dispatcher has it.
                 continue
-            answer = None if self.delivery is None else self.delivery.delivered(row["message_id"])
+            answer = None if self.delivery is None else self.delivery.delivered(found.message_id)
             if answer is True:
                 notice.sent(cause, content_hash="", reply="found in the mailbox after a restart")
                 counts["sent"] += 1
@@ -196,12 +196,11 @@ class Dispatcher:
     def claim(self, now: datetime, after: str = "") -> tuple[list[Claim], str]:
         """Mark a batch of due notices 'sending' (one transaction) and build their messages;
         return the claims and the id to page on from."""
-        rows = self.notifications.due(now, self.settings.batch_size, after)
-        if not rows:
+        notices = self.queue.due(now, self.settings.batch_size, after)
+        if not notices:
             return [], ""
-        cursor = rows[-1]["notice_id"]
+        cursor = str(notices[-1].id)
         cause = self.cause()
-        notices = [self.notifications.restore(row) for row in rows]
         campaigns: dict[UUID, Campaign] = {}
         renderers: dict[UUID, Renderer] = {}
         people: dict[UUID, PersonData | None] = {}
@@ -318,9 +317,8 @@ class Dispatcher:
 
     def complete_campaigns(self) -> None:
         """Record completion of dispatching campaigns whose notices are all final."""
-        for row in self.notifications.finished_campaigns():
-            campaign_id = UUID(row["campaign_id"])
-            counts = self.notifications.counts(campaign_id)
+        for campaign_id in self.queue.finished_campaigns():
+            counts = self.queue.counts(campaign_id)
             campaign = self.app.load(campaign_id, Campaign)
             try:
                 done = campaign.complete(
@@ -396,9 +394,9 @@ class Dispatcher:
                 if cursor or inflight is not None:
                     continue
                 await asyncio.to_thread(self.sync)
-                if self.notifications.due(now, 1):
+                if self.queue.due(now, 1):
                     continue
-                upcoming = self.notifications.next_attempt()
+                upcoming = self.queue.next_attempt()
                 wait = poll if upcoming is None else (upcoming - now).total_seconds()
                 if until_idle and (upcoming is None or wait > idle_grace):
                     break

@@ -1,12 +1,14 @@
 """The notifications view: campaigns with their status, and every notice with its state.
 
 Progress counts, rate and time left are computed when read (they depend on the clock); the
-rows only hold what the log says. Per person: what they were sent and when.
+rows only hold what the log says. Per person: what they were sent and when. The same tables
+serve readers (:class:`Notifications`) and the dispatcher's queue (:class:`NoticeQueueView`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -36,6 +38,7 @@ from events.notifications import (
 )
 from services.application.errors import InvalidInput, NotFound
 from services.incidents.board import dashed_prefix
+from services.notifications.queue import StaleNotice
 from services.projections.schema import Row, Table, ViewTransaction, db_time, from_db_time
 from services.projections.store import ViewStore
 from services.storage.sql import chunks, marks
@@ -84,6 +87,16 @@ NOTICES = Table(
     indexes=(("campaign_id", "status"), ("status", "next_attempt_at"), ("person_id",)),
 )
 OPEN = ("queued", "sending", "deferred", "uncertain")
+
+
+@dataclass(frozen=True)
+class NoticeTotals:
+    """Notices by status with the send attempts of all, and campaigns by status (a status
+    nothing has is left out)."""
+
+    notices: dict[str, int]
+    attempts: int
+    campaigns: dict[str, int]
 
 
 class NotificationsProjection:
@@ -252,13 +265,33 @@ class Notifications:
 
     def counts(self, campaign_id: UUID) -> dict[str, int]:
         """Notices of a campaign by status."""
+        return _counts(self.store, campaign_id)
+
+    def notice_ids(self, campaign_id: UUID) -> list[UUID]:
+        """The notices of a campaign the view holds, in id order."""
         rows = self.store.query(
-            "SELECT status, COUNT(*) AS n FROM notices WHERE campaign_id = ? GROUP BY status",
+            "SELECT notice_id FROM notices WHERE campaign_id = ? ORDER BY notice_id",
             [str(campaign_id)],
         )
-        counts = {s.value: 0 for s in NoticeStatus}
-        counts.update({r["status"]: r["n"] for r in rows})
-        return counts
+        return [UUID(r["notice_id"]) for r in rows]
+
+    def totals(self) -> NoticeTotals:
+        """Notices by status with the send attempts of all, and campaigns by status."""
+        notices: dict[str, int] = {}
+        attempts = 0
+        for row in self.store.query(
+            "SELECT status, COUNT(*) AS n, COALESCE(SUM(attempts), 0) AS attempts "
+            "FROM notices GROUP BY status"
+        ):
+            notices[str(row["status"])] = int(row["n"])
+            attempts += int(row["attempts"])
+        campaigns = {
+            str(row["status"]): int(row["n"])
+            for row in self.store.query(
+                "SELECT status, COUNT(*) AS n FROM campaigns GROUP BY status"
+            )
+        }
+        return NoticeTotals(notices=notices, attempts=attempts, campaigns=campaigns)
 
     def campaign(self, campaign_id: UUID) -> Row | None:
         """One campaign's row, if the view has it."""
@@ -306,68 +339,6 @@ class Notifications:
         found = [r["message_id"] for r in rows if r["message_id"]]
         found.extend(f"<{r['notice_id']}@{domain}>" for r in rows)
         return list(dict.fromkeys(found))
-
-    def due(self, now: datetime, limit: int, after: str = "") -> list[Row]:
-        """Notices to send now (queued, or deferred and due, of dispatching campaigns), in
-        id order after ``after`` (so a pass can page through them without revisiting)."""
-        return self.store.query(
-            "SELECT n.* FROM notices n JOIN campaigns c ON c.campaign_id = n.campaign_id "
-            "WHERE c.status = 'dispatching' AND n.notice_id > ? AND (n.status = 'queued' OR "
-            "(n.status = 'deferred' AND n.next_attempt_at <= ?)) "
-            "ORDER BY n.notice_id LIMIT ?",
-            [after, db_time(now), limit],
-        )
-
-    @staticmethod
-    def restore(row: Row) -> Notice:
-        """The notice a row describes, at the row's version (see :meth:`Notice.restore`).
-
-        The row's values are typed here, so the state is built without re-validation."""
-        state = NoticeState.model_construct(
-            campaign_id=UUID(row["campaign_id"]),
-            incident_id=UUID(row["incident_id"]),
-            person_id=UUID(row["person_id"]) if row["person_id"] else None,
-            recipient_index=row["recipient_index"],
-            language=row["language"],
-            fallback=bool(row["fallback"]),
-            status=NoticeStatus(row["status"]),
-            attempts=row["attempts"],
-            message_id=row["message_id"],
-            next_attempt_at=from_db_time(row["next_attempt_at"]),
-            reason=row["reason"],
-            sent_at=from_db_time(row["sent_at"]),
-        )
-        changed = from_db_time(row["sending_at"]) or datetime.now(UTC)
-        return Notice.restore(UUID(row["notice_id"]), row["version"], changed, state)
-
-    def next_attempt(self) -> datetime | None:
-        """The earliest deferred attempt of a dispatching campaign."""
-        rows = self.store.query(
-            "SELECT MIN(n.next_attempt_at) AS at FROM notices n JOIN campaigns c "
-            "ON c.campaign_id = n.campaign_id WHERE c.status = 'dispatching' "
-            "AND n.status = 'deferred'"
-        )
-        return from_db_time(rows[0]["at"]) if rows and rows[0]["at"] else None
-
-    def stale_sending(self, before: datetime) -> list[Row]:
-        """Notices marked sending before ``before`` with no outcome: a crash left them."""
-        return self.store.query(
-            "SELECT notice_id, message_id FROM notices WHERE status = 'sending' "
-            "AND sending_at <= ?",
-            [db_time(before)],
-        )
-
-    def finished_campaigns(self) -> list[Row]:
-        """Dispatching campaigns, all queued, with no notice left open (every queued notice
-        present in the view: a notice's events may reach the view after its campaign's)."""
-        marks = ", ".join("?" for _ in OPEN)
-        return self.store.query(
-            "SELECT c.campaign_id FROM campaigns c WHERE c.status IN ('dispatching', 'paused') "
-            "AND c.queued IS NOT NULL AND NOT EXISTS (SELECT 1 FROM notices n "
-            f"WHERE n.campaign_id = c.campaign_id AND n.status IN ({marks})) "
-            "AND (SELECT COUNT(*) FROM notices n WHERE n.campaign_id = c.campaign_id) >= c.queued",
-            list(OPEN),
-        )
 
     def open_for_incident(self, incident_id: UUID) -> int:
         """How many notices of an incident are not final yet (queued, sending, deferred or
@@ -430,6 +401,94 @@ class Notifications:
         if len(rows) > 1:
             raise InvalidInput("notice", "matches several notices; give more")
         return UUID(rows[0]["notice_id"])
+
+
+class NoticeQueueView:
+    """The notifications view as the dispatcher's :class:`NoticeQueue`."""
+
+    def __init__(self, store: ViewStore) -> None:
+        self.store = store
+
+    def due(self, now: datetime, limit: int, after: str = "") -> list[Notice]:
+        """Notices to send now (queued, or deferred and due, of dispatching campaigns), in
+        id order after ``after`` (so a pass can page through them without revisiting), each
+        at the version the view last saw."""
+        rows = self.store.query(
+            "SELECT n.* FROM notices n JOIN campaigns c ON c.campaign_id = n.campaign_id "
+            "WHERE c.status = 'dispatching' AND n.notice_id > ? AND (n.status = 'queued' OR "
+            "(n.status = 'deferred' AND n.next_attempt_at <= ?)) "
+            "ORDER BY n.notice_id LIMIT ?",
+            [after, db_time(now), limit],
+        )
+        return [self.restore(row) for row in rows]
+
+    @staticmethod
+    def restore(row: Row) -> Notice:
+        """The notice a row describes, at the row's version (see :meth:`Notice.restore`).
+
+        The row's values are typed here, so the state is built without re-validation."""
+        state = NoticeState.model_construct(
+            campaign_id=UUID(row["campaign_id"]),
+            incident_id=UUID(row["incident_id"]),
+            person_id=UUID(row["person_id"]) if row["person_id"] else None,
+            recipient_index=row["recipient_index"],
+            language=row["language"],
+            fallback=bool(row["fallback"]),
+            status=NoticeStatus(row["status"]),
+            attempts=row["attempts"],
+            message_id=row["message_id"],
+            next_attempt_at=from_db_time(row["next_attempt_at"]),
+            reason=row["reason"],
+            sent_at=from_db_time(row["sent_at"]),
+        )
+        changed = from_db_time(row["sending_at"]) or datetime.now(UTC)
+        return Notice.restore(UUID(row["notice_id"]), row["version"], changed, state)
+
+    def next_attempt(self) -> datetime | None:
+        """The earliest deferred attempt of a dispatching campaign."""
+        rows = self.store.query(
+            "SELECT MIN(n.next_attempt_at) AS at FROM notices n JOIN campaigns c "
+            "ON c.campaign_id = n.campaign_id WHERE c.status = 'dispatching' "
+            "AND n.status = 'deferred'"
+        )
+        return from_db_time(rows[0]["at"]) if rows and rows[0]["at"] else None
+
+    def stale_sending(self, before: datetime) -> list[StaleNotice]:
+        """Notices marked sending before ``before`` with no outcome: a crash left them."""
+        rows = self.store.query(
+            "SELECT notice_id, message_id FROM notices WHERE status = 'sending' "
+            "AND sending_at <= ?",
+            [db_time(before)],
+        )
+        return [StaleNotice(UUID(r["notice_id"]), r["message_id"]) for r in rows]
+
+    def finished_campaigns(self) -> list[UUID]:
+        """Dispatching campaigns, all queued, with no notice left open (every queued notice
+        present in the view: a notice's events may reach the view after its campaign's)."""
+        marks = ", ".join("?" for _ in OPEN)
+        rows = self.store.query(
+            "SELECT c.campaign_id FROM campaigns c WHERE c.status IN ('dispatching', 'paused') "
+            "AND c.queued IS NOT NULL AND NOT EXISTS (SELECT 1 FROM notices n "
+            f"WHERE n.campaign_id = c.campaign_id AND n.status IN ({marks})) "
+            "AND (SELECT COUNT(*) FROM notices n WHERE n.campaign_id = c.campaign_id) >= c.queued",
+            list(OPEN),
+        )
+        return [UUID(r["campaign_id"]) for r in rows]
+
+    def counts(self, campaign_id: UUID) -> dict[str, int]:
+        """Notices of a campaign by status."""
+        return _counts(self.store, campaign_id)
+
+
+def _counts(store: ViewStore, campaign_id: UUID) -> dict[str, int]:
+    """Notices of a campaign by status (every status named)."""
+    rows = store.query(
+        "SELECT status, COUNT(*) AS n FROM notices WHERE campaign_id = ? GROUP BY status",
+        [str(campaign_id)],
+    )
+    counts = {s.value: 0 for s in NoticeStatus}
+    counts.update({r["status"]: r["n"] for r in rows})
+    return counts
 
 
 def _progress(

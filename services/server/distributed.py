@@ -30,6 +30,7 @@ from services.feeds.pipeline import Pipeline, PipelineTimeout, people_as_of
 from services.feeds.relay import Relay
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher
 from services.notifications.transport import SmtpTarget
+from services.notifications.views import NoticeQueueView
 
 log = structlog.get_logger()
 
@@ -133,7 +134,7 @@ def dispatcher(
 
     return Dispatcher(
         rt.app,
-        rt.notifications,
+        NoticeQueueView(rt.notifications.store),
         sync,
         rt.people.sealed,
         target,

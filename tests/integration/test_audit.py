@@ -21,6 +21,7 @@ from services.audit.chain import GENESIS, event_digest, next_link
 from services.audit.replay import diff, replay_incident
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.containment.tasks_view import Tasks
 from services.notifications.mailbox import CaptureServer
 from services.notifications.transport import SmtpTarget
 from tests.support.clocks import ManualClock
@@ -155,6 +156,30 @@ def test_the_board_can_be_rebuilt_as_it_was_at_a_moment(
     position, rows = service.board_as_of(runtime, earlier)
     assert position == 1
     assert [(r["title"], r["severity"]) for r in rows] == [("First", None)]
+
+
+def test_board_replays_show_the_containment_progress_known_at_each_moment(
+    runtime: Runtime, clock: ManualClock, tmp_path: Path
+) -> None:
+    """The board rebuilt as of each moment shows the mandatory tasks done and in all that
+    the task view rebuilt to the same log position shows."""
+    incident, at = scenario(runtime, clock, tmp_path)
+    shown = {}
+    for moment, when in at.items():
+        position, rows = service.board_as_of(runtime, when)
+        [row] = [r for r in rows if r["incident_id"] == str(incident)]
+        scratch = tmp_path / moment
+        scratch.mkdir()
+        store = service.build_views(runtime, scratch, position)
+        try:
+            expected = Tasks(store).progress(incident)
+        finally:
+            store.close()
+        shown[moment] = (row["mandatory_done"], row["mandatory_total"])
+        assert shown[moment] == expected
+    assert shown["reported"] == (0, 0)
+    assert shown["decided"][0] == 0 < shown["decided"][1]
+    assert shown["reassessed"] == (1, shown["decided"][1])
 
 
 def populated(runtime: Runtime, clock: ManualClock) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -21,6 +22,7 @@ from services.bootstrap import Runtime, bootstrap, projections
 from services.config import Settings
 from services.feeds.kafka import partition_of
 from services.feeds.relay import Relay
+from services.notifications.views import NoticeQueueView
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.views import Views
 from services.server.distributed import distributed_settle, pipeline
@@ -293,20 +295,23 @@ def test_a_campaign_is_finished_only_once_the_view_holds_every_queued_notice(
 ) -> None:
     """A campaign queued with 2 notices whose view shows only 1 (final) notice is not yet
     finished: the other notice's partition may be behind; with both final it is."""
+    queue = NoticeQueueView(rt.notifications.store)
     with sqlite3.connect(settings.views_db) as db:
         db.execute(
             "INSERT INTO campaigns (campaign_id, incident_id, audience, status, "
             "template_version, drafted_by, queued, created_at, last_change_at) VALUES "
-            "('c1', 'i1', 'people', 'dispatching', 'v1', 'alice', 2, 't', 't')"
+            "(?, 'i1', 'people', 'dispatching', 'v1', 'alice', 2, 't', 't')",
+            [str(CAMPAIGN)],
         )
-        db.execute(NOTICE, ["n1"])
-    assert rt.notifications.finished_campaigns() == []
+        db.execute(NOTICE, ["n1", str(CAMPAIGN)])
+    assert queue.finished_campaigns() == []
     with sqlite3.connect(settings.views_db) as db:
-        db.execute(NOTICE, ["n2"])
-    assert [r["campaign_id"] for r in rt.notifications.finished_campaigns()] == ["c1"]
+        db.execute(NOTICE, ["n2", str(CAMPAIGN)])
+    assert queue.finished_campaigns() == [CAMPAIGN]
 
 
+CAMPAIGN = UUID("c1c1c1c1-0000-4000-8000-000000000001")
 NOTICE = (
     "INSERT INTO notices (notice_id, campaign_id, incident_id, language, fallback, status, "
-    "attempts, version) VALUES (?, 'c1', 'i1', 'en', 0, 'sent', 1, 3)"
+    "attempts, version) VALUES (?, ?, 'i1', 'en', 0, 'sent', 1, 3)"
 )

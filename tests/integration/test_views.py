@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
+from services.incidents.demo import DEMO_FACTS
 
 from events.base import DomainEvent
 from services.application.context import RequestContext
@@ -201,3 +204,109 @@ def test_views_follow_the_log_in_the_background(
         for t in threads:
             t.join(timeout=5)
         rt.close()
+
+
+def _expected_board(rt: Runtime, incident_id: UUID) -> tuple[Any, ...]:
+    """Progress and next deadline of an incident as the task and obligation views tell them."""
+    done, total = rt.tasks.progress(incident_id)
+    open_ = sorted(
+        (r["deadline"], r["regime_name"])
+        for r in rt.obligations.rows(incident_id=str(incident_id), open_only=True)
+        if r["triggered"] and r["deadline"] is not None
+    )
+    deadline, regime = open_[0] if open_ else (None, None)
+    return done, total, deadline, regime
+
+
+def _shown_board(rt: Runtime, incident_id: UUID) -> tuple[Any, ...]:
+    """Progress and next deadline of an incident as the board shows them (rows and pages)."""
+    [page_row] = [r for r in rt.board.page() if r["incident_id"] == str(incident_id)]
+    [row] = [r for r in rt.board.rows() if r["incident_id"] == str(incident_id)]
+    assert (row["mandatory_done"], row["mandatory_total"]) == (
+        page_row["mandatory_done"],
+        page_row["mandatory_total"],
+    )
+    assert "next_deadline" not in row
+    return (
+        page_row["mandatory_done"],
+        page_row["mandatory_total"],
+        page_row["next_deadline"],
+        page_row["next_deadline_regime"],
+    )
+
+
+def test_board_progress_and_next_deadline_follow_tasks_and_obligations(
+    runtime: Runtime, clock: ManualClock, alice: RequestContext
+) -> None:
+    """Through task completions, cancellations, reopenings, obligation decisions and a
+    re-assessment, the board's containment progress and next deadline equal what the task
+    and obligation views say, and a rebuilt board shows the same."""
+    rt = runtime
+    incident = rt.app.report_incident(
+        report_input(
+            clock.current, incident_type="ransomware", aware_at=clock.current - timedelta(hours=2)
+        ),
+        alice,
+    ).id
+    rt.app.triage_incident(incident, {"severity": "high", "incident_type": "ransomware"}, alice)
+    rt.app.assess_impact(incident, DEMO_FACTS, alice)
+    rt.settle()
+    seen = [_expected_board(rt, incident)]
+    assert _shown_board(rt, incident) == seen[-1]
+
+    def step(change: Callable[[], object]) -> None:
+        clock.advance(minutes=10)
+        change()
+        rt.settle()
+        seen.append(_expected_board(rt, incident))
+        assert _shown_board(rt, incident) == seen[-1]
+
+    tasks = [r for r in rt.tasks.rows(clock.current, incident_id=incident) if r["mandatory"]]
+    free = [UUID(r["task_id"]) for r in tasks if not r["waiting_on"]]
+    first, second = free[0], UUID(tasks[-1]["task_id"])
+    reason = {"reason": "r"}
+    step(lambda: rt.app.complete_task(first, {"outcome": "isolated"}, alice))
+    step(lambda: rt.app.cancel_task(second, reason, alice))
+    step(lambda: rt.app.reopen_task(second, reason, alice))
+    step(lambda: rt.app.reopen_task(first, reason, alice))
+    step(lambda: rt.app.block_task(first, reason, alice))
+    step(lambda: rt.app.unblock_task(first, reason, alice))
+    open_ids = [
+        r["obligation_id"]
+        for r in rt.obligations.by_urgency(clock.current, incident_id=str(incident))
+        if r["status"] == "open" and r["deadline"] is not None
+    ]
+    assert len(open_ids) >= 2
+    decide = rt.app.decide_obligation
+    step(
+        lambda: decide(incident, {"obligation": open_ids[0], "decision": "notify", **reason}, alice)
+    )
+    step(
+        lambda: decide(
+            incident,
+            {
+                "obligation": open_ids[0],
+                "decision": "notified",
+                "notified_at": clock.current,
+                "reference": "SA-1",
+                **reason,
+            },
+            alice,
+        )
+    )
+    step(
+        lambda: decide(
+            incident, {"obligation": open_ids[1], "decision": "do_not_notify", **reason}, alice
+        )
+    )
+    people = {**DEMO_FACTS, "people": {"count": 2400, "confirmed": True}}
+    step(lambda: rt.app.assess_impact(incident, people, alice))
+    step(
+        lambda: decide(incident, {"obligation": open_ids[0], "decision": "notify", **reason}, alice)
+    )
+    assert len({s[:2] for s in seen}) >= 3
+    assert len({s[2:] for s in seen}) >= 3
+    live = rt.board.signature()
+    rt.views.rebuild()
+    assert rt.board.signature() == live
+    assert _shown_board(rt, incident) == seen[-1]

@@ -16,7 +16,7 @@ from events.values import (
     Severity,
     SourceChannel,
 )
-from services.incidents.board import BOARD, IncidentBoardProjection, dashed_prefix
+from services.incidents.board import IncidentBoardProjection, dashed_prefix
 from services.projections.schema import Row
 from tests.support.assessment import facts, risk
 
@@ -30,8 +30,8 @@ class DictTransaction:
         self.tables: dict[str, dict[tuple[Any, ...], Row]] = {}
 
     def _key(self, table: str, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        assert table == BOARD.name
-        return tuple(values[k] for k in BOARD.key)
+        [declared] = [t for t in IncidentBoardProjection.tables if t.name == table]
+        return tuple(values[k] for k in declared.key)
 
     def get(self, table: str, key: Mapping[str, Any]) -> Row | None:
         return self.tables.get(table, {}).get(self._key(table, key))
