@@ -10,12 +10,12 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from services.incidents.demo import DEMO_FACTS
 
 from events.base import DomainEvent
 from services.application.context import RequestContext
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.demo import DEMO_FACTS
 from services.feeds.store import StoreFeed
 from services.projections.postgres_store import PostgresViewStore
 from services.projections.schema import Projection, Table, ViewTransaction
