@@ -33,8 +33,7 @@ def build_lookup_index(app: LedgerApplication) -> int:
     return how many people were indexed."""
     assert app.vault is not None
     index = app.vault.index
-    done = index.db.fetch(f"SELECT value FROM {index.meta} WHERE name = ?", [MARK])
-    if done:
+    if index.marked(MARK):
         return 0
     with index.db.transaction(lock=LOCK) as c:
         if index.mark(c, MARK) is not None:
