@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import structlog
 from sqlalchemy import Column, MetaData, String, Table, select
 from sqlalchemy.exc import DBAPIError
 
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from services.storage.sql import Database
-
-log = structlog.get_logger()
 
 SERVICES = Path(__file__).resolve().parent.parent
 SCRIPTS = SERVICES / "storage" / "migrations"
@@ -77,7 +74,6 @@ def upgrade(db: Database, history: History) -> None:
         return
     with db.transaction(lock="schema") as conn:
         run(conn, history)
-    log.debug("schema.upgraded", branch=history.branch, revision=history.head)
 
 
 def config() -> Config:
