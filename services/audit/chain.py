@@ -18,8 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from services.storage.sql import Database
+from sqlalchemy import func, insert, select
+
+from services.audit.tables import checkpoints, links
+from services.storage.schema import AUDIT, upgrade
+from services.storage.sql import Database, upsert
 from services.storage.sqlite import SQLiteDatabase
+
+CHECKPOINT = (checkpoints.c.position, checkpoints.c.link, checkpoints.c.signature, checkpoints.c.at)
 
 GENESIS = "0" * 64
 ABSENT = "0" * 64
@@ -83,23 +89,12 @@ class ChainStore:
     def __init__(self, database: Path | Database, *, allow_gaps: bool = False) -> None:
         self.allow_gaps = allow_gaps
         self.db: Database = SQLiteDatabase(database) if isinstance(database, Path) else database
-        self._links = self.db.table("links")
-        self._checkpoints = self.db.table("checkpoints")
-        with self.db.transaction(lock="chain") as c:
-            key = f"position {self.db.integer} PRIMARY KEY"
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._links} ({key}, "
-                "digest TEXT NOT NULL, link TEXT NOT NULL)"
-            )
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._checkpoints} ({key}, "
-                "link TEXT NOT NULL, signature TEXT NOT NULL, at TEXT NOT NULL)"
-            )
+        upgrade(self.db, AUDIT)
 
     def last(self) -> tuple[int, str]:
         """The last linked position and its link (0 and the genesis link when empty)."""
-        rows = self.db.fetch(
-            f"SELECT position, link FROM {self._links} ORDER BY position DESC LIMIT 1"
+        rows = self.db.query(
+            select(links.c.position, links.c.link).order_by(links.c.position.desc()).limit(1)
         )
         return (int(rows[0][0]), rows[0][1]) if rows else (0, GENESIS)
 
@@ -109,17 +104,30 @@ class ChainStore:
         """Add links (position, digest, link) if the chain still ends at ``after`` (two
         linkers racing: the one that finds the chain moved adds nothing)."""
         with self.db.transaction(lock="chain") as c:
-            c.execute(f"SELECT MAX(position) FROM {self._links}")
-            row = c.fetchone()
-            if (row[0] or 0) != after:
+            end = c.execute(select(func.max(links.c.position))).scalar()
+            if (end or 0) != after:
                 return False
-            c.executemany(f"INSERT INTO {self._links} VALUES (?, ?, ?)", rows)
-            if checkpoint is not None:
+            if rows:
                 c.execute(
-                    f"INSERT INTO {self._checkpoints} VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (position) DO UPDATE SET link = excluded.link, "
-                    "signature = excluded.signature, at = excluded.at",
-                    (checkpoint.position, checkpoint.link, checkpoint.signature, checkpoint.at),
+                    insert(links),
+                    [{"position": p, "digest": d, "link": lk} for p, d, lk in rows],
+                )
+            if checkpoint is not None:
+                signed = upsert(self.db.kind, checkpoints).values(
+                    position=checkpoint.position,
+                    link=checkpoint.link,
+                    signature=checkpoint.signature,
+                    at=checkpoint.at,
+                )
+                c.execute(
+                    signed.on_conflict_do_update(
+                        index_elements=[checkpoints.c.position],
+                        set_={
+                            "link": signed.excluded.link,
+                            "signature": signed.excluded.signature,
+                            "at": signed.excluded.at,
+                        },
+                    )
                 )
         return True
 
@@ -127,10 +135,10 @@ class ChainStore:
         """Links with start <= position <= stop."""
         return [
             (int(p), d, lk)
-            for p, d, lk in self.db.fetch(
-                f"SELECT position, digest, link FROM {self._links} "
-                "WHERE position BETWEEN ? AND ? ORDER BY position",
-                (start, stop),
+            for p, d, lk in self.db.query(
+                select(links.c.position, links.c.digest, links.c.link)
+                .where(links.c.position.between(start, stop))
+                .order_by(links.c.position)
             )
         ]
 
@@ -138,22 +146,21 @@ class ChainStore:
         """The link at a position (the genesis link at 0)."""
         if position == 0:
             return GENESIS
-        rows = self.db.fetch(f"SELECT link FROM {self._links} WHERE position = ?", (position,))
+        rows = self.db.query(select(links.c.link).where(links.c.position == position))
         return str(rows[0][0]) if rows else None
 
     def checkpoints(self) -> list[Checkpoint]:
         """Every checkpoint, oldest first."""
-        rows = self.db.fetch(
-            f"SELECT position, link, signature, at FROM {self._checkpoints} ORDER BY position"
-        )
+        rows = self.db.query(select(*CHECKPOINT).order_by(checkpoints.c.position))
         return [Checkpoint(int(r[0]), r[1], r[2], r[3]) for r in rows]
 
     def covering(self, position: int) -> Checkpoint | None:
         """The first checkpoint at or after ``position``."""
-        rows = self.db.fetch(
-            f"SELECT position, link, signature, at FROM {self._checkpoints} "
-            "WHERE position >= ? ORDER BY position LIMIT 1",
-            (position,),
+        rows = self.db.query(
+            select(*CHECKPOINT)
+            .where(checkpoints.c.position >= position)
+            .order_by(checkpoints.c.position)
+            .limit(1)
         )
         return Checkpoint(int(rows[0][0]), rows[0][1], rows[0][2], rows[0][3]) if rows else None
 

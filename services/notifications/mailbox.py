@@ -19,11 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 
+from services.notifications.mailbox_tables import messages, withheld
+from services.storage.schema import MAILBOX, upgrade
+from services.storage.sql import chunks, upsert
 from services.storage.sqlite import SQLiteDatabase
 
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
-_COLUMNS = "message_id, received_at, recipient, size, file, seq"
+_m = messages.c
+_COLUMNS = (_m.message_id, _m.received_at, _m.recipient, _m.size, _m.file, _m.seq)
 
 
 @dataclass(frozen=True)
@@ -46,13 +51,7 @@ class Mailbox:
         self.directory = directory
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._db = SQLiteDatabase(directory / "index.db", secure_delete=True)
-        with self._db.transaction() as c:
-            c.execute(
-                "CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY, message_id TEXT, "
-                "received_at TEXT, recipient TEXT, size INTEGER, file TEXT)"
-            )
-            c.execute("CREATE INDEX IF NOT EXISTS by_id ON messages (message_id)")
-            c.execute("CREATE TABLE IF NOT EXISTS withheld (message_id TEXT PRIMARY KEY)")
+        upgrade(self._db, MAILBOX)
 
     def _stored(self, row: Sequence[Any]) -> Stored:
         return Stored(row[0], row[1], row[2], row[3], self.directory / row[4], row[5])
@@ -63,18 +62,22 @@ class Mailbox:
         found = _MESSAGE_ID.search(content.split(b"\r\n\r\n", 1)[0])
         message_id = found.group(1).decode() if found else "<none>"
         with self._db.transaction() as c:
-            c.execute("SELECT 1 FROM withheld WHERE message_id = ?", [message_id])
-            if c.fetchone() is not None:
+            held = select(withheld.c.message_id).where(withheld.c.message_id == message_id)
+            if c.execute(held).first() is not None:
                 return message_id
-            c.execute(
-                "INSERT INTO messages (message_id, received_at, recipient, size, file) "
-                "VALUES (?, ?, ?, ?, '')",
-                [message_id, datetime.now(UTC).isoformat(), ",".join(recipients), len(content)],
+            added = c.execute(
+                insert(messages).values(
+                    message_id=message_id,
+                    received_at=datetime.now(UTC).isoformat(),
+                    recipient=",".join(recipients),
+                    size=len(content),
+                    file="",
+                )
             )
-            seq = c.execute("SELECT last_insert_rowid()").fetchone()[0]
+            seq = added.lastrowid
             name = f"{seq:08d}.eml"
             (self.directory / name).write_bytes(content)
-            c.execute("UPDATE messages SET file = ? WHERE seq = ?", [name, seq])
+            c.execute(update(messages).where(_m.seq == seq).values(file=name))
         return message_id
 
     def withhold(self, message_ids: Sequence[str]) -> int:
@@ -86,29 +89,27 @@ class Mailbox:
             return 0
         removed = 0
         with self._db.transaction() as c:
-            c.executemany(
-                "INSERT INTO withheld (message_id) VALUES (?) ON CONFLICT DO NOTHING",
-                [(m,) for m in ids],
+            c.execute(
+                upsert(self._db.kind, withheld).on_conflict_do_nothing(),
+                [{"message_id": m} for m in ids],
             )
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ", ".join("?" for _ in chunk)
-                c.execute(f"SELECT seq, file FROM messages WHERE message_id IN ({marks})", chunk)
-                found = c.fetchall()
+            for chunk in chunks(ids):
+                found = c.execute(
+                    select(_m.seq, _m.file).where(_m.message_id.in_(chunk))
+                ).all()
                 for _, name in found:
                     if name:
                         (self.directory / name).unlink(missing_ok=True)
-                c.executemany("DELETE FROM messages WHERE seq = ?", [(seq,) for seq, _ in found])
+                if found:
+                    c.execute(delete(messages).where(_m.seq.in_([seq for seq, _ in found])))
                 removed += len(found)
         if removed:
-            self._db.reclaim("messages")
+            self._db.reclaim(messages)
         return removed
 
     def has(self, message_id: str) -> bool:
         """Whether a message with this Message-ID was received (and is still kept)."""
-        return bool(
-            self._db.fetch("SELECT 1 FROM messages WHERE message_id = ? LIMIT 1", [message_id])
-        )
+        return bool(self._db.query(select(_m.seq).where(_m.message_id == message_id).limit(1)))
 
     def list(self, limit: int = 50) -> builtins.list[Stored]:
         """The most recent messages, newest first."""
@@ -117,24 +118,24 @@ class Mailbox:
     def page(self, *, before: int | None = None, limit: int = 50) -> builtins.list[Stored]:
         """The messages received before sequence number ``before`` (default: all), newest
         first, with their sequence numbers."""
-        rows = self._db.fetch(
-            f"SELECT {_COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?",
-            [before if before is not None else 2**62, limit],
+        rows = self._db.query(
+            select(*_COLUMNS)
+            .where(_m.seq < (before if before is not None else 2**62))
+            .order_by(_m.seq.desc())
+            .limit(limit)
         )
         return [self._stored(r) for r in rows]
 
     def find(self, *, seq: int | None = None, message_id: str | None = None) -> Stored | None:
         """The message with this sequence number, or the newest with this Message-ID."""
-        value: int | str
+        where: ColumnElement[bool]
         if seq is not None:
-            where, value = "seq = ?", seq
+            where = _m.seq == seq
         elif message_id is not None:
-            where, value = "message_id = ?", message_id
+            where = _m.message_id == message_id
         else:
             return None
-        rows = self._db.fetch(
-            f"SELECT {_COLUMNS} FROM messages WHERE {where} ORDER BY seq DESC LIMIT 1", [value]
-        )
+        rows = self._db.query(select(*_COLUMNS).where(where).order_by(_m.seq.desc()).limit(1))
         if not rows:
             return None
         stored = self._stored(rows[0])
@@ -147,7 +148,7 @@ class Mailbox:
 
     def count(self) -> int:
         """How many messages are kept."""
-        return int(self._db.fetch("SELECT COUNT(*) FROM messages")[0][0])
+        return int(self._db.query(select(func.count()).select_from(messages))[0][0])
 
     def read(self, message_id: str) -> Any:
         """The parsed message with this Message-ID (the newest, if received twice)."""

@@ -32,8 +32,7 @@ def build_lookup_index(app: PeopleHandlers) -> int:
     """Build the index rows of people whose events carry lookups, unless done before;
     return how many people were indexed."""
     index = app.vault.index
-    done = index.db.fetch(f"SELECT value FROM {index.meta} WHERE name = ?", [MARK])
-    if done:
+    if index.marked(MARK):
         return 0
     with index.db.transaction(lock=LOCK) as c:
         if index.mark(c, MARK) is not None:

@@ -1,25 +1,26 @@
-"""PostgreSQL as a :class:`~services.storage.sql.Database`: where it is, a connection pool
+"""PostgreSQL as a :class:`~services.storage.sql.Database`: where it is, the connections
 built from the settings, the schema breachledger's tables live in, and named locks.
 
-The stores write statements with ``?`` placeholders (see :func:`pg_sql`); every connection
-of the pool has the schema first on its ``search_path``, and :meth:`PostgresDatabase.table`
-qualifies table names with it.
+The stores beside the log run SQLAlchemy statements on an engine whose tables are qualified
+with the schema; the views write statements with ``?`` placeholders (see :func:`pg_sql`) on a
+psycopg pool. Every connection has the schema first on its ``search_path``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
+from sqlalchemy import Connection, Engine, Executable, Table, create_engine, func, select
 
 from services.storage.event_store import LIBPQ_PARAMS
 from services.storage.sql import Params
@@ -134,46 +135,16 @@ def lock_key(schema: str, name: str) -> str:
 LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
 
 
-class PgCursor:
-    """A psycopg cursor that takes ``?`` placeholders."""
-
-    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
-        self.cursor = cursor
-
-    @property
-    def rowcount(self) -> int:
-        """Rows changed by the last statement."""
-        return self.cursor.rowcount
-
-    def execute(self, statement: str, params: Params = ()) -> PgCursor:
-        """Run one statement."""
-        self.cursor.execute(pg_sql(statement), list(params))
-        return self
-
-    def executemany(self, statement: str, rows: Sequence[Params]) -> PgCursor:
-        """Run one statement for each row of parameters."""
-        self.cursor.executemany(pg_sql(statement), [list(r) for r in rows])
-        return self
-
-    def fetchone(self) -> Any:
-        """The next row, or None."""
-        return self.cursor.fetchone()
-
-    def fetchall(self) -> list[Any]:
-        """The remaining rows."""
-        return self.cursor.fetchall()
-
-
 class PostgresDatabase:
-    """A pool of connections to one PostgreSQL database, working in one schema."""
+    """Connections to one PostgreSQL database, working in one schema: a psycopg pool for
+    the views, and an SQLAlchemy engine (a pool of its own) for the stores beside the log."""
 
     kind = "postgres"
-    blob = "BYTEA"
-    integer = "BIGINT"
 
     def __init__(self, target: PostgresTarget, *, max_size: int = 10) -> None:
         self.target = target
         self.schema = target.schema
+        self.max_size = max_size
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             kwargs=target.connect_kwargs(),
             min_size=1,
@@ -196,12 +167,26 @@ class PostgresDatabase:
             raise DatabaseUnavailable(msg) from None
         self._opened = True
 
-    def reclaim(self, *tables: str) -> None:
+    @cached_property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine of the stores beside the log: tables without a schema of
+        their own are this schema's; connections are opened when first needed."""
+        kwargs = self.target.connect_kwargs()
+        return create_engine(
+            "postgresql+psycopg://",
+            creator=lambda: psycopg.connect(**kwargs),
+            pool_size=2,
+            max_overflow=self.max_size - 2,
+            pool_timeout=30,
+            execution_options={"schema_translate_map": {None: self.schema}},
+        )
+
+    def reclaim(self, *tables: Table) -> None:
         """``VACUUM`` the tables, so deleted rows leave their data pages now."""
         if not tables:
             return
         with self.connection() as conn:
-            conn.execute(f"VACUUM {', '.join(tables)}")
+            conn.execute(f"VACUUM {', '.join(self.table(t.name) for t in tables)}")
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -215,21 +200,30 @@ class PostgresDatabase:
         return f'"{self.schema}"."{name}"'
 
     @contextmanager
-    def transaction(self, lock: str | None = None) -> Iterator[PgCursor]:
+    def transaction(self, lock: str | None = None) -> Iterator[Connection]:
         """A transaction, holding the advisory lock named ``lock`` until it ends."""
-        with self.connection() as conn, conn.transaction():
-            cursor = conn.cursor()
+        with self.engine.begin() as conn:
             if lock is not None:
-                cursor.execute(LOCK_SQL, [lock_key(self.schema, lock)])
-            yield PgCursor(cursor)
+                key = lock_key(self.schema, lock)
+                conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+            yield conn
+
+    def query(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
+        """Rows of a query."""
+        with self.engine.connect() as conn:
+            return conn.execute(statement, dict(params or {})).all()
 
     def fetch(self, statement: str, params: Params = ()) -> list[Any]:
-        """Rows of a query."""
+        """Rows of a query written with ``?`` placeholders."""
         with self.connection() as conn:
             return conn.execute(pg_sql(statement), list(params)).fetchall()
 
     def close(self) -> None:
-        """Close the pool."""
+        """Close the pool and the engine's connections."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
         self.pool.close()
 
 

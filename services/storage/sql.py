@@ -1,42 +1,26 @@
-"""The small SQL interface the audit chain, the key store and the credential store use.
+"""The SQL interface of the state kept beside the event log: the credential store, the
+sign-in throttle, the key store and its lookup index, the audit chain and the mailbox index.
 
-Statements are written once, with ``?`` placeholders and SQL both databases understand
-(``INSERT ... ON CONFLICT ... DO UPDATE`` rather than ``INSERT OR REPLACE``); each database
-runs them on its own connection and names its tables (schema-qualified on PostgreSQL).
+Their tables are SQLAlchemy Core tables (each capability defines its own, with their
+revision history as Alembic migrations: :mod:`services.storage.schema`); statements are
+SQLAlchemy statements with named parameters, compiled for the database they run on. Each
+database runs them on its own connections and names its tables (schema-qualified on
+PostgreSQL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import Connection, Executable, Table
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 Params = Sequence[Any]
-
-
-class Cursor(Protocol):
-    """What a store does inside a transaction."""
-
-    @property
-    def rowcount(self) -> int:
-        """Rows changed by the last statement."""
-        ...
-
-    def execute(self, sql: str, params: Params = ()) -> Any:
-        """Run one statement."""
-        ...
-
-    def executemany(self, sql: str, rows: Sequence[Params]) -> Any:
-        """Run one statement for each row of parameters."""
-        ...
-
-    def fetchone(self) -> Any:
-        """The next row of the last query (a tuple), or None."""
-        ...
-
-    def fetchall(self) -> list[Any]:
-        """The remaining rows of the last query (tuples)."""
-        ...
+"""Positional parameters of a statement written as text (the views' stores)."""
 
 
 class Database(Protocol):
@@ -45,29 +29,21 @@ class Database(Protocol):
     kind: str
     """``sqlite`` or ``postgres``."""
 
-    blob: str
-    """The column type of raw bytes."""
-
-    integer: str
-    """The column type of 64-bit integers (on SQLite, the rowid alias of a primary key)."""
-
-    def table(self, name: str) -> str:
-        """The name to write for table ``name`` in a statement."""
-        ...
-
-    def transaction(self, lock: str | None = None) -> AbstractContextManager[Cursor]:
-        """A transaction that commits on success and rolls back on error.
+    def transaction(self, lock: str | None = None) -> AbstractContextManager[Connection]:
+        """A write transaction that commits on success and rolls back on error.
 
         ``lock`` names a lock held until the end of the transaction, so that transactions
         naming the same lock (in any process) run one after the other.
         """
         ...
 
-    def fetch(self, sql: str, params: Params = ()) -> list[Any]:
-        """Run a query outside any write transaction and return its rows."""
+    def query(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
+        """Run a query outside any write transaction and return its rows (tuples)."""
         ...
 
-    def reclaim(self, *tables: str) -> None:
+    def reclaim(self, *tables: Table) -> None:
         """Make the database drop the bytes of ``tables``' deleted rows now (not at some
         later maintenance), so erased secrets do not linger in its files."""
         ...
@@ -75,6 +51,18 @@ class Database(Protocol):
     def close(self) -> None:
         """Release the connections this object owns."""
         ...
+
+
+def upsert(kind: str, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An ``INSERT`` into ``table`` of the dialect ``kind`` (``sqlite`` or ``postgres``),
+    whose ``on_conflict_do_update`` / ``on_conflict_do_nothing`` the caller adds."""
+    if kind == "postgres":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 def chunks(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:

@@ -1,19 +1,20 @@
 """One SQLite file as a :class:`~services.storage.sql.Database`: a single connection in WAL
 mode, shared by the threads of a process, with ``BEGIN IMMEDIATE`` write transactions (which
-serialise writers across processes, so named locks need nothing more)."""
+serialise writers across processes, so named locks need nothing more). SQLAlchemy runs the
+statements on that one connection; the transactions are this class's own."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import structlog
-
-from services.storage.sql import Params
+from sqlalchemy import Connection, Executable, Table, create_engine
+from sqlalchemy.pool import StaticPool
 
 log = structlog.get_logger()
 
@@ -22,8 +23,6 @@ class SQLiteDatabase:
     """An SQLite file; ``secure_delete`` overwrites deleted content in the file."""
 
     kind = "sqlite"
-    blob = "BLOB"
-    integer = "INTEGER"
 
     def __init__(
         self, path: Path, *, secure_delete: bool = False, cache_mib: int = 0, wal_mib: int = 0
@@ -42,35 +41,32 @@ class SQLiteDatabase:
         if wal_mib:
             pages = int(wal_mib) * 2**20 // int(self._db.execute("PRAGMA page_size").fetchone()[0])
             self._db.execute(f"PRAGMA wal_autocheckpoint={pages}")
-
-    def table(self, name: str) -> str:
-        """Tables are named as they are."""
-        return name
+        # The one connection above, in autocommit mode: SQLAlchemy begins nothing itself,
+        # and a transaction is the BEGIN IMMEDIATE ... COMMIT of :meth:`transaction`.
+        self.engine = create_engine(
+            "sqlite+pysqlite://", creator=lambda: self._db, poolclass=StaticPool
+        )
 
     @contextmanager
-    def transaction(self, lock: str | None = None) -> Iterator[sqlite3.Cursor]:
+    def transaction(self, lock: str | None = None) -> Iterator[Connection]:
         """A ``BEGIN IMMEDIATE`` transaction (every writer of the file waits for it)."""
-        with self._lock:
-            cursor = self._db.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
+        with self._lock, self.engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
             try:
-                yield cursor
+                yield conn
             except BaseException:
-                cursor.execute("ROLLBACK")
+                conn.rollback()
                 raise
-            cursor.execute("COMMIT")
+            conn.commit()
 
-    def fetch(self, sql: str, params: Params = ()) -> list[Any]:
+    def query(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
         """Rows of a query."""
-        with self._lock:
-            return self._db.execute(sql, list(params)).fetchall()
+        with self._lock, self.engine.connect() as conn:
+            return conn.execute(statement, dict(params or {})).all()
 
-    def pragma(self, statement: str) -> None:
-        """Run a ``PRAGMA`` outside any transaction."""
-        with self._lock:
-            self._db.execute(f"PRAGMA {statement}")
-
-    def reclaim(self, *tables: str) -> None:
+    def reclaim(self, *tables: Table) -> None:
         """Deleted rows were overwritten in place (``secure_delete``); fold the write-ahead
         log into the file and truncate it, so no copy remains there either. A reader of
         another process holding an old snapshot past the busy timeout leaves the log as it
@@ -82,4 +78,5 @@ class SQLiteDatabase:
 
     def close(self) -> None:
         """Close the file."""
+        self.engine.dispose()
         self._db.close()

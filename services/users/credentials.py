@@ -26,10 +26,13 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Executable, delete, insert, select
 
 from services.application.errors import TryLater, Unavailable
-from services.storage.sql import Database
+from services.storage.schema import CREDENTIALS, upgrade
+from services.storage.sql import Database, upsert
 from services.storage.sqlite import SQLiteDatabase
+from services.users.tables import passwords, sessions, tokens
 from services.users.throttle import SignInAttempts, ThrottleLimits
 
 NO_PASSWORD = "!"  # noqa: S105  (a marker: no password can match it)
@@ -74,53 +77,43 @@ class CredentialStore:
         self.db: Database = (
             SQLiteDatabase(database, secure_delete=True) if isinstance(database, Path) else database
         )
-        self._passwords = self.db.table("passwords")
-        self._tokens = self.db.table("tokens")
-        self._sessions = self.db.table("sessions")
-        with self.db.transaction(lock="credentials") as c:
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._passwords} (username TEXT PRIMARY KEY, "
-                "hash TEXT NOT NULL, must_change INTEGER NOT NULL DEFAULT 0)"
-            )
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._tokens} (token_id TEXT PRIMARY KEY, "
-                "username TEXT NOT NULL, hash TEXT NOT NULL)"
-            )
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._sessions} (id_hash TEXT PRIMARY KEY, "
-                "username TEXT NOT NULL, csrf TEXT NOT NULL, expires TEXT NOT NULL)"
-            )
+        upgrade(self.db, CREDENTIALS)
         self.throttle = throttle or ThrottleLimits()
         self.attempts = SignInAttempts(self.db, self.throttle)
         """Sign-in attempts counted as failures (see :mod:`services.users.throttle`)."""
 
-    def _write(self, statement: str, params: tuple[object, ...]) -> None:
+    def _write(self, statement: Executable) -> None:
         with self.db.transaction() as c:
-            c.execute(statement, params)
+            c.execute(statement)
+
+    def _set_hash(self, username: str, hashed: str, must_change: bool) -> None:
+        statement = upsert(self.db.kind, passwords).values(
+            username=username, hash=hashed, must_change=int(must_change)
+        )
+        self._write(
+            statement.on_conflict_do_update(
+                index_elements=[passwords.c.username],
+                set_={
+                    "hash": statement.excluded.hash,
+                    "must_change": statement.excluded.must_change,
+                },
+            )
+        )
 
     def set_password(self, username: str, password: str, *, one_time: bool = False) -> None:
         """Store a password's Argon2id hash; a ``one_time`` password must be changed at the
         first sign-in."""
-        hashed = self._hasher.hash(password)
-        self._write(
-            f"INSERT INTO {self._passwords} VALUES (?, ?, ?) ON CONFLICT (username) "
-            "DO UPDATE SET hash = excluded.hash, must_change = excluded.must_change",
-            (username, hashed, int(one_time)),
-        )
+        self._set_hash(username, self._hasher.hash(password), one_time)
 
     def set_no_password(self, username: str) -> None:
         """Record a user who signs in with no password at all (a service account): listed
         with the others, never matched by any password."""
-        self._write(
-            f"INSERT INTO {self._passwords} VALUES (?, ?, 0) ON CONFLICT (username) "
-            "DO UPDATE SET hash = excluded.hash, must_change = 0",
-            (username, NO_PASSWORD),
-        )
+        self._set_hash(username, NO_PASSWORD, False)
 
     def must_change(self, username: str) -> bool:
         """Whether the user still has a one-time password."""
-        rows = self.db.fetch(
-            f"SELECT must_change FROM {self._passwords} WHERE username = ?", (username,)
+        rows = self.db.query(
+            select(passwords.c.must_change).where(passwords.c.username == username)
         )
         return bool(rows and rows[0][0])
 
@@ -150,7 +143,7 @@ class CredentialStore:
     def check_password(self, username: str, password: str) -> bool:
         """Whether the password is the user's (the same work, in a slot, whether or not the
         user exists); :class:`Unavailable` when no slot frees up in time."""
-        rows = self.db.fetch(f"SELECT hash FROM {self._passwords} WHERE username = ?", (username,))
+        rows = self.db.query(select(passwords.c.hash).where(passwords.c.username == username))
         usable = bool(rows) and rows[0][0] != NO_PASSWORD
         stored = rows[0][0] if usable else self._dummy_hash()
         with self.verification_slot():
@@ -186,7 +179,7 @@ class CredentialStore:
 
     def usernames(self) -> list[str]:
         """Every user with a password, in name order."""
-        rows = self.db.fetch(f"SELECT username FROM {self._passwords} ORDER BY username")
+        rows = self.db.query(select(passwords.c.username).order_by(passwords.c.username))
         return sorted(r[0] for r in rows)
 
     def issue_token(self, username: str) -> tuple[str, str]:
@@ -194,7 +187,7 @@ class CredentialStore:
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         self._write(
-            f"INSERT INTO {self._tokens} VALUES (?, ?, ?)", (token_id, username, _digest(secret))
+            insert(tokens).values(token_id=token_id, username=username, hash=_digest(secret))
         )
         return token_id, f"bl_{token_id}_{secret}"
 
@@ -204,8 +197,8 @@ class CredentialStore:
         if len(parts) != 3 or parts[0] != "bl":
             return None
         _, token_id, secret = parts
-        rows = self.db.fetch(
-            f"SELECT username, hash FROM {self._tokens} WHERE token_id = ?", (token_id,)
+        rows = self.db.query(
+            select(tokens.c.username, tokens.c.hash).where(tokens.c.token_id == token_id)
         )
         if not rows or not hmac.compare_digest(rows[0][1], _digest(secret)):
             return None
@@ -213,7 +206,7 @@ class CredentialStore:
 
     def revoke_token(self, token_id: str) -> None:
         """Delete a token's hash."""
-        self._write(f"DELETE FROM {self._tokens} WHERE token_id = ?", (token_id,))
+        self._write(delete(tokens).where(tokens.c.token_id == token_id))
 
     def open_session(self, username: str) -> tuple[str, Session]:
         """Start a session: (cookie value, session)."""
@@ -222,16 +215,21 @@ class CredentialStore:
             username, secrets.token_urlsafe(24), datetime.now(UTC) + self.session_lifetime
         )
         self._write(
-            f"INSERT INTO {self._sessions} VALUES (?, ?, ?, ?)",
-            (_digest(value), username, session.csrf, session.expires.isoformat()),
+            insert(sessions).values(
+                id_hash=_digest(value),
+                username=username,
+                csrf=session.csrf,
+                expires=session.expires.isoformat(),
+            )
         )
         return value, session
 
     def session(self, value: str) -> Session | None:
         """The live session for a cookie value."""
-        rows = self.db.fetch(
-            f"SELECT username, csrf, expires FROM {self._sessions} WHERE id_hash = ?",
-            (_digest(value),),
+        rows = self.db.query(
+            select(sessions.c.username, sessions.c.csrf, sessions.c.expires).where(
+                sessions.c.id_hash == _digest(value)
+            )
         )
         if not rows:
             return None
@@ -244,11 +242,11 @@ class CredentialStore:
 
     def close_session(self, value: str) -> None:
         """End a session."""
-        self._write(f"DELETE FROM {self._sessions} WHERE id_hash = ?", (_digest(value),))
+        self._write(delete(sessions).where(sessions.c.id_hash == _digest(value)))
 
     def end_sessions_of(self, username: str) -> None:
         """End every session of a user (on disabling them)."""
-        self._write(f"DELETE FROM {self._sessions} WHERE username = ?", (username,))
+        self._write(delete(sessions).where(sessions.c.username == username))
 
     def close(self) -> None:
         """Release the database (an SQLite file is closed; a shared pool is left open)."""

@@ -24,7 +24,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from services.storage.sql import Cursor, Database
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from services.storage.sql import Database
+from services.users.tables import sign_in_attempts as attempts
 
 LOCK = "sign-in-attempts"
 """The lock serialising the check-and-count step across processes."""
@@ -52,27 +55,11 @@ def client_key(client: str) -> str:
 
 class SignInAttempts:
     """Attempts counted as failures, by account and by client address, in a table of the
-    credential store's database."""
+    credential store's database (created with the credential store's tables)."""
 
     def __init__(self, db: Database, limits: ThrottleLimits) -> None:
         self.db = db
         self.limits = limits
-        self._table = db.table("sign_in_attempts")
-        with db.transaction(lock="credentials") as c:
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._table} (id TEXT PRIMARY KEY, "
-                "username TEXT, client TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)"
-            )
-            c.execute(
-                f"CREATE INDEX IF NOT EXISTS sign_in_attempts_username "
-                f"ON {self._table} (username, at)"
-            )
-            c.execute(
-                f"CREATE INDEX IF NOT EXISTS sign_in_attempts_client ON {self._table} (client, at)"
-            )
-            c.execute(f"CREATE INDEX IF NOT EXISTS sign_in_attempts_at ON {self._table} (at)")
-            # The account-only count this table replaced (it held a window's worth of rows).
-            c.execute(f"DROP TABLE IF EXISTS {db.table('sign_in_failures')}")
 
     def begin(self, username: str, client: str, now: float) -> tuple[str | None, float]:
         """In one step: forget failures older than the window, find how long the account and
@@ -80,49 +67,50 @@ class SignInAttempts:
         Returns (the attempt's id, 0), or (None, seconds to wait) with nothing counted."""
         key = client_key(client)
         with self.db.transaction(lock=LOCK) as c:
-            c.execute(
-                f"DELETE FROM {self._table} WHERE at <= ?", (now - self.limits.window_seconds,)
-            )
+            c.execute(delete(attempts).where(attempts.c.at <= now - self.limits.window_seconds))
             wait = max(self._account_wait(c, username, now), self._client_wait(c, key, now))
             if wait > 0:
                 return None, wait
             attempt = secrets.token_hex(16)
-            c.execute(
-                f"INSERT INTO {self._table} VALUES (?, ?, ?, ?)", (attempt, username, key, now)
-            )
+            c.execute(insert(attempts).values(id=attempt, username=username, client=key, at=now))
             return attempt, 0.0
 
-    def _account_wait(self, c: Cursor, username: str, now: float) -> float:
-        c.execute(f"SELECT COUNT(*), MAX(at) FROM {self._table} WHERE username = ?", (username,))
-        count, last = c.fetchone()
+    def _account_wait(self, c: Connection, username: str, now: float) -> float:
+        count, last = c.execute(
+            select(func.count(), func.max(attempts.c.at)).where(attempts.c.username == username)
+        ).one()
         if not count or last is None:
             return 0.0
         return max(float(last) + self.limits.account_wait(int(count)) - now, 0.0)
 
-    def _client_wait(self, c: Cursor, key: str, now: float) -> float:
-        c.execute(f"SELECT COUNT(*) FROM {self._table} WHERE client = ?", (key,))
-        count = int(c.fetchone()[0])
+    def _client_wait(self, c: Connection, key: str, now: float) -> float:
+        count = int(
+            c.execute(select(func.count()).where(attempts.c.client == key)).scalar_one()
+        )
         over = count - self.limits.client_failures
         if over < 0:
             return 0.0
         # The address may try again once enough of its failures have left the window to
         # bring it below the limit.
-        c.execute(
-            f"SELECT at FROM {self._table} WHERE client = ? ORDER BY at LIMIT 1 OFFSET ?",
-            (key, over),
-        )
-        return max(float(c.fetchone()[0]) + self.limits.window_seconds - now, 0.0)
+        at = c.execute(
+            select(attempts.c.at)
+            .where(attempts.c.client == key)
+            .order_by(attempts.c.at)
+            .limit(1)
+            .offset(over)
+        ).scalar_one()
+        return max(float(at) + self.limits.window_seconds - now, 0.0)
 
     def withdraw(self, attempt: str) -> None:
         """Uncount an attempt whose password was never checked."""
         with self.db.transaction() as c:
-            c.execute(f"DELETE FROM {self._table} WHERE id = ?", (attempt,))
+            c.execute(delete(attempts).where(attempts.c.id == attempt))
 
     def succeeded(self, attempt: str, username: str) -> None:
         """The attempt was right: it is no failure, and the account's count is cleared (its
         failures still count against the addresses they came from)."""
         with self.db.transaction() as c:
-            c.execute(f"DELETE FROM {self._table} WHERE id = ?", (attempt,))
+            c.execute(delete(attempts).where(attempts.c.id == attempt))
             c.execute(
-                f"UPDATE {self._table} SET username = NULL WHERE username = ?", (username,)
+                update(attempts).where(attempts.c.username == username).values(username=None)
             )

@@ -19,10 +19,13 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Connection, delete, insert, select
 
-from services.storage.sql import Cursor, Database, chunks, marks
+from services.storage.schema import KEYS, upgrade
+from services.storage.sql import Database, chunks, upsert
 from services.storage.sqlite import SQLiteDatabase
 from services.vault.lookup_index import LOCK, LookupIndex
+from services.vault.tables import pending_erasures, person_keys
 
 CACHE_MIB = 64
 WAL_MIB = 64
@@ -67,35 +70,24 @@ class KeyStore:
             if isinstance(database, Path)
             else database
         )
-        self._table = self.db.table("person_keys")
-        self._pending = self.db.table("pending_erasures")
+        upgrade(self.db, KEYS)
         self.index = LookupIndex(self.db)
-        with self.db.transaction(lock="keys") as c:
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._table} ("
-                f"key_id TEXT PRIMARY KEY, wrapped {self.db.blob} NOT NULL, "
-                "created_at TEXT NOT NULL)"
-            )
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._pending} (person_id TEXT PRIMARY KEY, "
-                "key_ids TEXT NOT NULL, actor TEXT NOT NULL, correlation_id TEXT NOT NULL, "
-                "reason TEXT NOT NULL, requested_at TEXT NOT NULL)"
-            )
-            self.index.create_tables(c)
 
     def create(self, count: int) -> list[tuple[UUID, bytes]]:
         """Create ``count`` new keys in one transaction and return them with their ids."""
         with self.db.transaction() as c:
             return self._create(c, count)
 
-    def _create(self, c: Cursor, count: int) -> list[tuple[UUID, bytes]]:
+    def _create(self, c: Connection, count: int) -> list[tuple[UUID, bytes]]:
         now = datetime.now(UTC).isoformat()
         keys = [(uuid4(), AESGCM.generate_key(256)) for _ in range(count)]
         rows = []
         for key_id, key in keys:
             nonce = os.urandom(12)
-            rows.append((str(key_id), nonce + self._wrap.encrypt(nonce, key, key_id.bytes), now))
-        c.executemany(f"INSERT INTO {self._table} VALUES (?, ?, ?)", rows)
+            wrapped = nonce + self._wrap.encrypt(nonce, key, key_id.bytes)
+            rows.append({"key_id": str(key_id), "wrapped": wrapped, "created_at": now})
+        if rows:
+            c.execute(insert(person_keys), rows)
         return keys
 
     def enrol(
@@ -128,9 +120,10 @@ class KeyStore:
         """The keys that still exist among ``key_ids`` (destroyed ones are absent)."""
         out: dict[UUID, bytes] = {}
         for chunk in chunks([str(k) for k in key_ids]):
-            rows = self.db.fetch(
-                f"SELECT key_id, wrapped FROM {self._table} WHERE key_id IN ({marks(len(chunk))})",
-                chunk,
+            rows = self.db.query(
+                select(person_keys.c.key_id, person_keys.c.wrapped).where(
+                    person_keys.c.key_id.in_(chunk)
+                )
             )
             for key_id, wrapped in rows:
                 kid = UUID(key_id)
@@ -142,10 +135,16 @@ class KeyStore:
         """Destroy keys for good; return how many existed."""
         destroyed = 0
         with self.db.transaction() as c:
-            for chunk in chunks([str(k) for k in key_ids]):
-                c.execute(f"DELETE FROM {self._table} WHERE key_id IN ({marks(len(chunk))})", chunk)
-                destroyed += max(c.rowcount, 0)
+            destroyed = self._delete_keys(c, key_ids)
         self._purge()
+        return destroyed
+
+    @staticmethod
+    def _delete_keys(c: Connection, key_ids: Sequence[UUID]) -> int:
+        destroyed = 0
+        for chunk in chunks([str(k) for k in key_ids]):
+            found = c.execute(delete(person_keys).where(person_keys.c.key_id.in_(chunk)))
+            destroyed += max(found.rowcount, 0)
         return destroyed
 
     def move_lookups(
@@ -161,8 +160,8 @@ class KeyStore:
         incident has the address, and KeyError when the person's key ``key_id`` is gone
         (they were erased meanwhile: their lookups must not come back)."""
         with self.db.transaction(lock=LOCK) as c:
-            c.execute(f"SELECT 1 FROM {self._table} WHERE key_id = ?", [str(key_id)])
-            if c.fetchone() is None:
+            held = select(person_keys.c.key_id).where(person_keys.c.key_id == str(key_id))
+            if c.execute(held).first() is None:
                 raise KeyError(str(key_id))
             self.index.move(c, person_id, incident_id, email, reference)
         self._purge()
@@ -170,32 +169,28 @@ class KeyStore:
     def erase(self, erasure: Erasure) -> int:
         """Destroy a person's keys and lookup rows in one transaction, noting the erasure as
         pending until :meth:`recorded`; return how many keys existed."""
-        destroyed = 0
         with self.db.transaction(lock=LOCK) as c:
-            for chunk in chunks([str(k) for k in erasure.key_ids]):
-                c.execute(f"DELETE FROM {self._table} WHERE key_id IN ({marks(len(chunk))})", chunk)
-                destroyed += max(c.rowcount, 0)
+            destroyed = self._delete_keys(c, erasure.key_ids)
             self.index.forget(c, erasure.person_id)
-            c.execute(
-                f"INSERT INTO {self._pending} (person_id, key_ids, actor, correlation_id, "
-                "reason, requested_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [
-                    str(erasure.person_id),
-                    json.dumps([str(k) for k in erasure.key_ids]),
-                    erasure.actor,
-                    erasure.correlation_id,
-                    erasure.reason,
-                    datetime.now(UTC).isoformat(),
-                ],
+            pending = upsert(self.db.kind, pending_erasures).values(
+                person_id=str(erasure.person_id),
+                key_ids=json.dumps([str(k) for k in erasure.key_ids]),
+                actor=erasure.actor,
+                correlation_id=erasure.correlation_id,
+                reason=erasure.reason,
+                requested_at=datetime.now(UTC).isoformat(),
             )
+            c.execute(pending.on_conflict_do_nothing())
         self._purge()
         return destroyed
 
     def pending(self) -> list[Erasure]:
         """Erasures done here whose record in the log is not confirmed yet."""
-        rows = self.db.fetch(
-            f"SELECT person_id, key_ids, actor, correlation_id, reason FROM {self._pending} "
-            "ORDER BY requested_at"
+        p = pending_erasures.c
+        rows = self.db.query(
+            select(p.person_id, p.key_ids, p.actor, p.correlation_id, p.reason).order_by(
+                p.requested_at
+            )
         )
         return [
             Erasure(UUID(p), tuple(UUID(k) for k in json.loads(keys)), actor, corr, reason)
@@ -205,12 +200,14 @@ class KeyStore:
     def recorded(self, person_id: UUID) -> None:
         """The log now records the person's erasure: forget that it was pending."""
         with self.db.transaction() as c:
-            c.execute(f"DELETE FROM {self._pending} WHERE person_id = ?", [str(person_id)])
+            c.execute(
+                delete(pending_erasures).where(pending_erasures.c.person_id == str(person_id))
+            )
         self._purge()
 
     def _purge(self) -> None:
         """Make the database drop deleted rows' bytes now."""
-        self.db.reclaim(self._table, self._pending, self.index.table)
+        self.db.reclaim(person_keys, pending_erasures, self.index.table)
 
     def close(self) -> None:
         """Release the database (an SQLite file is closed; a shared pool is left open)."""

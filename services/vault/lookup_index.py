@@ -16,11 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from uuid import UUID
 
-from services.storage.sql import Cursor, Database, chunks, marks
+from sqlalchemy import Connection, bindparam, delete, select, update
 
-TABLE = "person_lookups"
-META = "lookup_index_meta"
+from services.storage.sql import Database, chunks, upsert
+from services.vault.tables import lookup_index_meta, person_lookups
+
 LOCK = "lookups"
+
+lookups = person_lookups.c
 
 
 class AddressTaken(Exception):
@@ -28,30 +31,13 @@ class AddressTaken(Exception):
 
 
 class LookupIndex:
-    """Keyed lookups of addresses and references, mapped to person ids per incident."""
+    """Keyed lookups of addresses and references, mapped to person ids per incident (its
+    tables are created with the key store's)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.table = db.table(TABLE)
-        self.meta = db.table(META)
-
-    def create_tables(self, c: Cursor) -> None:
-        """Create the index's tables (inside the caller's transaction)."""
-        # On SQLite the rows live in their primary key's tree: one tree fewer to write to
-        # at random places on every import.
-        clustered = " WITHOUT ROWID" if self.db.kind == "sqlite" else ""
-        c.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.table} (person_id TEXT PRIMARY KEY, "
-            "incident_id TEXT NOT NULL, email TEXT NOT NULL, reference TEXT)" + clustered
-        )
-        c.execute(
-            f"CREATE UNIQUE INDEX IF NOT EXISTS {TABLE}_by_email "
-            f"ON {self.table} (email, incident_id)"
-        )
-        c.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_by_reference ON {self.table} (reference)")
-        c.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.meta} (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
-        )
+        self.table = person_lookups
+        self.meta = lookup_index_meta
 
     def claim(self, incident_id: UUID, candidates: Mapping[str, UUID]) -> dict[str, UUID]:
         """For each email lookup, record the candidate person id unless the incident already
@@ -62,7 +48,7 @@ class LookupIndex:
 
     def claim_in(
         self,
-        c: Cursor,
+        c: Connection,
         incident_id: UUID,
         candidates: Mapping[str, UUID],
         references: Mapping[str, str | None] | None = None,
@@ -73,87 +59,116 @@ class LookupIndex:
             return {}
         incident = str(incident_id)
         refs = references or {}
-        c.executemany(
-            f"INSERT INTO {self.table} (person_id, incident_id, email, reference) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(str(pid), incident, lookup, refs.get(lookup)) for lookup, pid in candidates.items()],
+        c.execute(
+            upsert(self.db.kind, person_lookups).on_conflict_do_nothing(),
+            [
+                {
+                    "person_id": str(pid),
+                    "incident_id": incident,
+                    "email": lookup,
+                    "reference": refs.get(lookup),
+                }
+                for lookup, pid in candidates.items()
+            ],
         )
         owners: dict[str, UUID] = {}
         for chunk in chunks(list(candidates)):
-            c.execute(
-                f"SELECT email, person_id FROM {self.table} "
-                f"WHERE email IN ({marks(len(chunk))}) AND incident_id = ?",
-                [*chunk, incident],
+            found = c.execute(
+                select(lookups.email, lookups.person_id).where(
+                    lookups.email.in_(chunk), lookups.incident_id == incident
+                )
             )
-            owners.update((lookup, UUID(pid)) for lookup, pid in c.fetchall())
+            owners.update((lookup, UUID(pid)) for lookup, pid in found)
         return owners
 
-    def set_references(self, c: Cursor, rows: Sequence[tuple[UUID, str | None]]) -> None:
+    def set_references(self, c: Connection, rows: Sequence[tuple[UUID, str | None]]) -> None:
         """Give each claimed person (id, reference lookup or None) exactly that reference,
         inside the caller's transaction."""
-        c.executemany(
-            f"UPDATE {self.table} SET reference = ? WHERE person_id = ?",
-            [(reference, str(pid)) for pid, reference in rows],
+        if not rows:
+            return
+        c.execute(
+            update(person_lookups)
+            .where(lookups.person_id == bindparam("pid"))
+            .values(reference=bindparam("ref")),
+            [{"ref": reference, "pid": str(pid)} for pid, reference in rows],
         )
 
     def move(
-        self, c: Cursor, person_id: UUID, incident_id: UUID, email: str, reference: str | None
+        self, c: Connection, person_id: UUID, incident_id: UUID, email: str, reference: str | None
     ) -> None:
         """Make the person's address and reference lookups these (a correction), inside the
         caller's transaction (holding the ``lookups`` lock). Raises :class:`AddressTaken`
         when another person of the incident has the address."""
         pid, incident = str(person_id), str(incident_id)
-        c.execute(
-            f"SELECT person_id FROM {self.table} WHERE email = ? AND incident_id = ?",
-            [email, incident],
-        )
-        holder = c.fetchone()
+        holder = c.execute(
+            select(lookups.person_id).where(
+                lookups.email == email, lookups.incident_id == incident
+            )
+        ).first()
         if holder is not None and holder[0] != pid:
             raise AddressTaken
+        statement = upsert(self.db.kind, person_lookups).values(
+            person_id=pid, incident_id=incident, email=email, reference=reference
+        )
         c.execute(
-            f"INSERT INTO {self.table} (person_id, incident_id, email, reference) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE "
-            "SET email = excluded.email, reference = excluded.reference",
-            [pid, incident, email, reference],
+            statement.on_conflict_do_update(
+                index_elements=[lookups.person_id],
+                set_={"email": statement.excluded.email, "reference": statement.excluded.reference},
+            )
         )
 
-    def restore(self, c: Cursor, rows: Sequence[tuple[UUID, UUID, str, str | None]]) -> None:
+    def restore(self, c: Connection, rows: Sequence[tuple[UUID, UUID, str, str | None]]) -> None:
         """Write rows (person, incident, email lookup, reference lookup) inside the caller's
         transaction; an address another person of the incident holds keeps its holder."""
-        c.executemany(
-            f"INSERT INTO {self.table} (person_id, incident_id, email, reference) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(str(pid), str(incident), email, ref) for pid, incident, email, ref in rows],
+        if not rows:
+            return
+        c.execute(
+            upsert(self.db.kind, person_lookups).on_conflict_do_nothing(),
+            [
+                {
+                    "person_id": str(pid),
+                    "incident_id": str(incident),
+                    "email": email,
+                    "reference": ref,
+                }
+                for pid, incident, email, ref in rows
+            ],
         )
 
     def by_email(self, lookup: str) -> list[tuple[UUID, UUID]]:
         """(person id, incident id) of every person at this address, on every incident."""
-        rows = self.db.fetch(
-            f"SELECT person_id, incident_id FROM {self.table} WHERE email = ?", [lookup]
+        rows = self.db.query(
+            select(lookups.person_id, lookups.incident_id).where(lookups.email == lookup)
         )
         return [(UUID(p), UUID(i)) for p, i in rows]
 
     def by_reference(self, lookup: str) -> list[tuple[UUID, UUID]]:
         """(person id, incident id) of every person with this reference."""
-        rows = self.db.fetch(
-            f"SELECT person_id, incident_id FROM {self.table} WHERE reference = ?", [lookup]
+        rows = self.db.query(
+            select(lookups.person_id, lookups.incident_id).where(lookups.reference == lookup)
         )
         return [(UUID(p), UUID(i)) for p, i in rows]
 
-    def forget(self, c: Cursor, person_id: UUID) -> None:
+    def forget(self, c: Connection, person_id: UUID) -> None:
         """Delete the person's row (inside the caller's transaction)."""
-        c.execute(f"DELETE FROM {self.table} WHERE person_id = ?", [str(person_id)])
+        c.execute(delete(person_lookups).where(lookups.person_id == str(person_id)))
 
-    def mark(self, c: Cursor, name: str) -> str | None:
+    def marked(self, name: str) -> bool:
+        """Whether the index has a mark of this name (outside any transaction)."""
+        meta = lookup_index_meta.c
+        return bool(self.db.query(select(meta.value).where(meta.name == name)))
+
+    def mark(self, c: Connection, name: str) -> str | None:
         """The value of a mark of the index (e.g. an upgrade done), inside a transaction."""
-        c.execute(f"SELECT value FROM {self.meta} WHERE name = ?", [name])
-        row = c.fetchone()
-        return None if row is None else str(row[0])
+        meta = lookup_index_meta.c
+        return c.execute(select(meta.value).where(meta.name == name)).scalar()
 
-    def set_mark(self, c: Cursor, name: str, value: str) -> None:
+    def set_mark(self, c: Connection, name: str, value: str) -> None:
         """Set a mark of the index, inside a transaction."""
+        statement = upsert(self.db.kind, lookup_index_meta).values(name=name, value=value)
         c.execute(
-            f"INSERT INTO {self.meta} (name, value) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            [name, value],
+            statement.on_conflict_do_update(
+                index_elements=[lookup_index_meta.c.name],
+                set_={"value": statement.excluded.value},
+            )
         )

@@ -22,6 +22,7 @@ from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.people import retention
 from services.people.presentation import person_record
+from services.storage.schema import KEYS
 from tests.support.campaigns import start_people_campaign
 from tests.support.clocks import ManualClock
 from tests.support.people import person, write_csv
@@ -428,10 +429,12 @@ def _old_person(rt: Runtime, incident_id: UUID, row: dict[str, Any], n: int) -> 
 
 
 def _forget_the_index(settings: Settings) -> None:
-    """Drop the lookup index as if the key store predated it."""
+    """Drop the lookup index as if the key store predated it (and the record of its
+    schema revision, which such a store did not have either)."""
     raw = RawStore(settings)
     for table in ("person_lookups", "lookup_index_meta"):
         raw.run("keys", f"DROP TABLE {table}")
+    raw.run("keys", "DELETE FROM alembic_version WHERE version_num = ?", [KEYS.head])
 
 
 def test_a_store_written_before_lookups_left_the_log_keeps_working(

@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import select
 
 from services.application.context import RequestContext
 from services.application.errors import TryLater, Unavailable
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.users.credentials import CredentialStore
+from services.users.tables import sign_in_attempts as attempts
 
 WINDOW = 15 * 60.0
 PASSWORD = "alice's long password"
@@ -41,8 +43,9 @@ def store(rt: Runtime) -> CredentialStore:
 
 def rows(credentials: CredentialStore) -> list[tuple[str | None, float]]:
     """(username, time) of every attempt counted, in time order."""
-    table = credentials.db.table("sign_in_attempts")
-    found = credentials.db.fetch(f"SELECT username, at FROM {table} ORDER BY at, username")
+    found = credentials.db.query(
+        select(attempts.c.username, attempts.c.at).order_by(attempts.c.at, attempts.c.username)
+    )
     return [(r[0], float(r[1])) for r in found]
 
 

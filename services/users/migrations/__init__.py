@@ -1,0 +1,2 @@
+"""The revision history of the credential store's tables (``credentials.db``, or the
+PostgreSQL schema): the ``credentials`` branch."""
