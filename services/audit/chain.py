@@ -12,19 +12,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import structlog
 from sqlalchemy import func, insert, select
 
 from services.audit.tables import checkpoints, links
+from services.feeds.base import Feed
+from services.feeds.running import follow
 from services.storage.schema import AUDIT, upgrade
 from services.storage.sql import Database, upsert
 from services.storage.sqlite import SQLiteDatabase
 
+log = structlog.get_logger()
 CHECKPOINT = (checkpoints.c.position, checkpoints.c.link, checkpoints.c.signature, checkpoints.c.at)
 
 GENESIS = "0" * 64
@@ -182,6 +187,19 @@ class ChainWorker:
         self.store = store
         self.key = key
         self.batch = batch
+
+    def run(self, stop: threading.Event, feed: Feed, *, interval: float = 2.0) -> None:
+        """Keep the chain at the head of ``feed`` until ``stop`` is set (the chain is kept
+        in the store, so one linker at a time does the work and a second finds nothing)."""
+
+        def link() -> None:
+            linked = self.catch_up()
+            if linked:
+                log.info("chain.linked", events=linked)
+
+        follow(
+            "chain", {}, link, lambda: self.store.last()[0], feed, stop, idle_timeout=interval
+        )
 
     def catch_up(self) -> int:
         """Link every new event; return how many were linked."""

@@ -20,6 +20,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from events.base import DomainEvent
 from services.application.base import LedgerApplication
 from services.feeds.base import Feed
+from services.feeds.running import follow
 
 log = structlog.get_logger()
 
@@ -94,15 +95,15 @@ class PolicyWorker:
 
     def run(self, stop: threading.Event, idle_timeout: float = 1.0) -> None:
         """Keep handling new events until ``stop`` is set."""
-        log.info("policy.started", policy=self.policy.name, position=self.position)
-        while not stop.is_set():
-            try:
-                self.catch_up()
-            except Exception:
-                log.exception("policy.failed", policy=self.policy.name, position=self.position)
-                raise
-            self.feed.wait(self.position, idle_timeout)
-        log.info("policy.stopped", policy=self.policy.name, position=self.position)
+        follow(
+            "policy",
+            {"policy": self.policy.name},
+            self.catch_up,
+            lambda: self.position,
+            self.feed,
+            stop,
+            idle_timeout=idle_timeout,
+        )
 
 
 class Policies:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import structlog
 
 from services.feeds.base import Feed
+from services.feeds.running import follow
 from services.projections.schema import Projection
 from services.projections.store import ViewStore
 
@@ -56,14 +57,12 @@ class ProjectionWorker:
 
     def run(self, stop: threading.Event, idle_timeout: float = 1.0) -> None:
         """Keep the view current until ``stop`` is set."""
-        log.info("projection.started", view=self.projection.name, position=self.position)
-        while not stop.is_set():
-            try:
-                self.catch_up()
-            except Exception:
-                log.exception(
-                    "projection.failed", view=self.projection.name, position=self.position
-                )
-                raise
-            self.feed.wait(self.position, idle_timeout)
-        log.info("projection.stopped", view=self.projection.name, position=self.position)
+        follow(
+            "projection",
+            {"view": self.projection.name},
+            self.catch_up,
+            lambda: self.position,
+            self.feed,
+            stop,
+            idle_timeout=idle_timeout,
+        )

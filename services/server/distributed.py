@@ -28,6 +28,7 @@ from services.bootstrap import Runtime, dispatch_settings, policies
 from services.feeds.kafka import GroupTiming, KafkaFeed, PolicyBatches, ProjectionBatches
 from services.feeds.pipeline import Pipeline, PipelineTimeout, people_as_of
 from services.feeds.relay import Relay
+from services.feeds.running import keep_running
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher
 from services.notifications.transport import SmtpTarget
 from services.notifications.views import NoticeQueueView
@@ -143,18 +144,6 @@ def dispatcher(
     )
 
 
-def link_chain(rt: Runtime, stop: threading.Event, *, interval: float = 2.0) -> None:
-    """Extend the audit chain to the head of the log, again whenever the log grows, until
-    ``stop`` is set (the chain is kept in the store, so one linker at a time does the work
-    and a second one only finds nothing to do)."""
-    worker = ChainWorker(rt.feed, rt.chain, rt.audit_key)
-    while not stop.is_set():
-        linked = worker.catch_up()
-        if linked:
-            log.info("chain.linked", events=linked)
-        rt.feed.wait(rt.feed.head(), interval)
-
-
 def serve_metrics(rt: Runtime) -> Callable[[], None]:
     """Serve Prometheus metrics on ``settings.metrics_port`` when it is set (through
     :func:`services.metrics.serve_metrics`); return what stops the server."""
@@ -169,28 +158,6 @@ def serve_metrics(rt: Runtime) -> Callable[[], None]:
     server = serve(rt, port)
     log.info("metrics.serving", url=server.url)
     return server.stop
-
-
-def keep_running(
-    name: str,
-    body: Callable[[threading.Event], None],
-    stop: threading.Event,
-    *,
-    backoff: float = 1.0,
-    backoff_max: float = 30.0,
-) -> None:
-    """Run ``body(stop)`` until ``stop`` is set; when it fails, log and run it again after a
-    growing pause (it resumes from its tracked position or committed offsets)."""
-    failures = 0
-    while not stop.is_set():
-        try:
-            body(stop)
-            failures = 0
-        except Exception:
-            failures += 1
-            pause = min(backoff * 2 ** (failures - 1), backoff_max)
-            log.exception("worker.failed", worker=name, failures=failures, retry_in=pause)
-            stop.wait(pause)
 
 
 def run_worker(
@@ -219,7 +186,8 @@ def _run(rt: Runtime, kind: Kind, stop: threading.Event, options: WorkerOptions)
     elif kind is Kind.POLICIES:
         keep_running("policies", policies_feed(rt, options, stop).run, stop)
     elif kind is Kind.CHAIN:
-        keep_running("chain", lambda stop: link_chain(rt, stop), stop)
+        chain = ChainWorker(rt.feed, rt.chain, rt.audit_key)
+        keep_running("chain", lambda stop: chain.run(stop, rt.feed), stop)
     else:
         target, delivery, capture = rt.smtp_target()
         try:

@@ -11,33 +11,11 @@ import structlog
 
 from services.audit.chain import ChainWorker
 from services.bootstrap import Runtime
+from services.feeds.running import supervised
 from services.notifications.dispatcher import DeliveryCheck
 from services.notifications.transport import SmtpTarget
 
 log = structlog.get_logger()
-
-
-def supervised(
-    name: str,
-    body: Callable[[threading.Event], None],
-    stop: threading.Event,
-    *,
-    backoff: float = 1.0,
-) -> threading.Thread:
-    """Run ``body(stop)`` in a daemon thread; if it fails, log and run it again after
-    ``backoff`` seconds (it resumes from its tracked position) until ``stop`` is set."""
-
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                body(stop)
-            except Exception:
-                log.exception("worker.failed", worker=name)
-                stop.wait(backoff)
-
-    thread = threading.Thread(target=loop, name=name, daemon=True)
-    thread.start()
-    return thread
 
 
 class Workers:
@@ -67,9 +45,7 @@ class Workers:
 
     def _chain(self, stop: threading.Event) -> None:
         worker = ChainWorker(self.rt.feed, self.rt.chain, self.rt.audit_key)
-        while not stop.is_set():
-            worker.catch_up()
-            stop.wait(self.chain_interval)
+        worker.run(stop, self.rt.feed, interval=self.chain_interval)
 
     def _dispatch(self, stop: threading.Event) -> None:
         dispatcher = self.rt.dispatcher(self.target, self.delivery)
