@@ -10,7 +10,6 @@ import typer
 
 from services.access.permissions import Permission
 from services.application.errors import InvalidInput
-from services.audit import service
 from services.audit.bundle import BundleError, BundleVerdict, verify_bundle
 from services.audit.replay import IncidentReplay, diff, replay_incident
 from services.cli.app import app, state_of
@@ -18,6 +17,7 @@ from services.cli.guard import needs, operator
 from services.cli.incidents import BOARD_COLUMNS, JsonOpt, _board_row
 from services.cli.output import emit_fields, emit_json, emit_table, error, say
 from services.incidents.presentation import severity_label
+from services.operations import audit as service
 from services.timefmt import parse_time, show_time
 from services.vault.secrets import decode
 

@@ -48,7 +48,7 @@ def rebuild(
     scratch store and report any difference from the live views; exit 1 if any)."""
     rt = state_of(ctx).runtime
     if check:
-        from services.audit.service import check_views
+        from services.operations.audit import check_views
 
         differences = check_views(rt)
         if as_json:

@@ -25,13 +25,15 @@ import structlog
 
 from services.audit.chain import ChainWorker
 from services.bootstrap import Runtime, dispatch_settings, policies
-from services.feeds.kafka import GroupTiming, KafkaFeed, PolicyBatches, ProjectionBatches
+from services.feeds.kafka import GroupTiming, KafkaFeed
 from services.feeds.pipeline import Pipeline, PipelineTimeout, people_as_of
 from services.feeds.relay import Relay
 from services.feeds.running import keep_running
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher
 from services.notifications.transport import SmtpTarget
 from services.notifications.views import NoticeQueueView
+from services.policies.partitions import PolicyBatches
+from services.projections.partitions import ProjectionBatches
 
 log = structlog.get_logger()
 

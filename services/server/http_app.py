@@ -24,11 +24,11 @@ from services.api.routes import (
     people,
     users,
 )
-from services.audit.board_replays import BoardReplays
 from services.bootstrap import Runtime
 from services.http import problems
 from services.http.limits import BodyLimit
 from services.http.middleware import EdgeMiddleware
+from services.operations.board_replays import BoardReplays
 from services.web.setup import install as install_web
 
 API_PREFIX = "/api/v1"

@@ -15,7 +15,6 @@ from uuid import UUID
 import pytest
 
 from services.application.context import RequestContext
-from services.audit import service
 from services.audit.bundle import verify_bundle
 from services.audit.chain import GENESIS, event_digest, next_link
 from services.audit.replay import diff, replay_incident
@@ -24,6 +23,7 @@ from services.config import Settings
 from services.containment.tasks_view import Tasks
 from services.notifications.mailbox import CaptureServer
 from services.notifications.transport import SmtpTarget
+from services.operations import audit as service
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK
 from tests.support.identity import dpo_of

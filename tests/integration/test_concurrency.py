@@ -16,10 +16,10 @@ import pytest
 from events.incident import Incident, IncidentNoteAdded
 from services.application.context import RequestContext
 from services.application.errors import Conflict, RuleBroken
-from services.audit import service
 from services.audit.chain import ChainWorker
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.operations import audit as service
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
 from tests.support.store import RawStore, Store, count_events

@@ -20,11 +20,11 @@ from uuid import UUID
 import pytest
 
 from services.application.context import RequestContext
-from services.audit import service
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.notifications.dispatcher import RunReport
 from services.notifications.transport import SmtpTarget
+from services.operations import audit as service
 from tests.support.campaigns import start_people_campaign
 from tests.support.people import write_csv
 from tests.support.reports import report_input

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from services.application.context import RequestContext
-from services.audit import service
 from services.audit.replay import replay_incident
 from services.bootstrap import Runtime
+from services.operations import audit as service
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK
 from tests.support.severity import HEALTH_LEAK, apart_from, band_of

@@ -21,9 +21,9 @@ from pydantic import SecretStr
 from events.incident import IncidentNoteAdded
 from events.users import Role
 from services.application.context import RequestContext
-from services.audit import service
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.operations import audit as service
 from services.storage.postgres import DatabaseUnavailable
 from tests.api.conftest import make_user
 from tests.support import postgres

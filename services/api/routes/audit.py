@@ -22,14 +22,14 @@ from starlette.concurrency import run_in_threadpool
 
 from services.access.permissions import Permission
 from services.application.errors import InvalidInput
-from services.audit import service
-from services.audit.board_replays import BoardReplays
 from services.audit.bundle import BundleError, unpacked_size, verify_bundle
 from services.audit.replay import diff, replay_incident
 from services.bootstrap import Runtime
 from services.http.auth import Caller, require
 from services.http.problems import Problem
 from services.http.runtime import runtime_of
+from services.operations import audit as service
+from services.operations.board_replays import BoardReplays
 from services.timefmt import parse_time
 
 router = APIRouter(tags=["audit"])

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from services.access.permissions import Permission
-from services.audit.service import check_views
 from services.http.auth import Caller, require
 from services.http.runtime import runtime_of
+from services.operations.audit import check_views
 
 router = APIRouter(prefix="/views", tags=["operations"])
 

@@ -22,8 +22,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from services.application.errors import TryLater
-from services.audit import service
 from services.bootstrap import Runtime
+from services.operations import audit as service
 
 BOARDS = 4
 """Rebuilt boards kept, by log position."""
