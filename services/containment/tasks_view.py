@@ -29,8 +29,7 @@ from events.containment import (
     TaskUnblocked,
 )
 from events.incident import IncidentFactsAmended, IncidentReported
-from services.application.errors import InvalidInput, NotFound
-from services.incidents.board import dashed_prefix
+from services.projections.prefixes import resolve_prefix
 from services.projections.schema import Row, Table, ViewTransaction, db_time
 from services.projections.store import ViewStore
 
@@ -262,16 +261,7 @@ class Tasks:
 
     def resolve(self, text: str) -> UUID:
         """The task whose id is ``text`` or starts with it; refuse ambiguity."""
-        prefix = dashed_prefix(text, field="task")
-        rows = self.store.query(
-            "SELECT task_id FROM tasks WHERE task_id LIKE ? ORDER BY task_id LIMIT 6",
-            [prefix + "%"],
-        )
-        if not rows:
-            raise NotFound("task", "no task has an id that starts so")
-        if len(rows) > 1:
-            raise InvalidInput("task", "matches several tasks; give more of the id")
-        return UUID(rows[0]["task_id"])
+        return resolve_prefix(self.store, "tasks", "task_id", text, field="task", noun="task")
 
 
 def _ids(text: str) -> list[str]:

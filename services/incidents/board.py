@@ -9,7 +9,6 @@ decisions, kept on the incident's row.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -47,7 +46,7 @@ from events.values import (
     severity_of_band,
     shown_severity,
 )
-from services.application.errors import InvalidInput, NotFound
+from services.projections.prefixes import resolve_prefix
 from services.projections.schema import Row, Table, ViewTransaction, db_time
 from services.projections.store import ViewStore
 
@@ -299,18 +298,6 @@ _PROGRESS_SQL = (
 )
 """Mandatory tasks done, and not cancelled, per incident (add a WHERE and GROUP BY)."""
 
-_HEX = re.compile(r"^[0-9a-f]{1,32}$")
-
-
-def dashed_prefix(text: str, *, field: str = "id") -> str:
-    """Turn an id prefix given with or without dashes into the dashed form's prefix."""
-    hex_ = text.strip().lower().replace("-", "")
-    if not _HEX.match(hex_):
-        raise InvalidInput(field, "is not an id or an id prefix (hex digits)")
-    cuts = (8, 12, 16, 20)
-    parts = [hex_[a:b] for a, b in zip((0, *cuts), (*cuts, 32), strict=True) if hex_[a:b]]
-    return "-".join(parts)
-
 
 class Board:
     """Reads the incident board."""
@@ -427,17 +414,7 @@ class Board:
 
     def resolve(self, text: str) -> UUID:
         """The incident whose id is ``text`` or starts with it; refuse ambiguity."""
-        prefix = dashed_prefix(text)
-        rows = self.store.query(
-            "SELECT incident_id FROM board WHERE incident_id LIKE ? ORDER BY incident_id LIMIT 6",
-            [prefix + "%"],
-        )
-        if not rows:
-            raise NotFound("id", "no incident has an id that starts so")
-        if len(rows) > 1:
-            shown = ", ".join(r["incident_id"][:8] for r in rows[:5])
-            raise InvalidInput("id", f"matches several incidents ({shown}...); give more")
-        return UUID(rows[0]["incident_id"])
+        return resolve_prefix(self.store, "board", "incident_id", text, field="id", noun="incident")
 
     def signature(self) -> Sequence[tuple[Any, ...]]:
         """Every row of the board in key order, for comparing two builds."""

@@ -36,9 +36,8 @@ from events.notifications import (
     NoticeSuppressed,
     NoticeUncertain,
 )
-from services.application.errors import InvalidInput, NotFound
-from services.incidents.board import dashed_prefix
 from services.notifications.queue import StaleNotice
+from services.projections.prefixes import resolve_prefix
 from services.projections.schema import Row, Table, ViewTransaction, db_time, from_db_time
 from services.projections.store import ViewStore
 from services.storage.sql import chunks, marks
@@ -380,27 +379,15 @@ class Notifications:
 
     def resolve_campaign(self, text: str) -> UUID:
         """The campaign whose id starts with ``text``."""
-        rows = self.store.query(
-            "SELECT campaign_id FROM campaigns WHERE campaign_id LIKE ? LIMIT 3",
-            [dashed_prefix(text, field="campaign") + "%"],
+        return resolve_prefix(
+            self.store, "campaigns", "campaign_id", text, field="campaign", noun="campaign"
         )
-        if not rows:
-            raise NotFound("campaign", "no campaign has an id that starts so")
-        if len(rows) > 1:
-            raise InvalidInput("campaign", "matches several campaigns; give more")
-        return UUID(rows[0]["campaign_id"])
 
     def resolve_notice(self, text: str) -> UUID:
         """The notice whose id starts with ``text``."""
-        rows = self.store.query(
-            "SELECT notice_id FROM notices WHERE notice_id LIKE ? LIMIT 3",
-            [dashed_prefix(text, field="notice") + "%"],
+        return resolve_prefix(
+            self.store, "notices", "notice_id", text, field="notice", noun="notice"
         )
-        if not rows:
-            raise NotFound("notice", "no notice has an id that starts so")
-        if len(rows) > 1:
-            raise InvalidInput("notice", "matches several notices; give more")
-        return UUID(rows[0]["notice_id"])
 
 
 class NoticeQueueView:

@@ -16,7 +16,8 @@ from events.values import (
     Severity,
     SourceChannel,
 )
-from services.incidents.board import IncidentBoardProjection, dashed_prefix
+from services.incidents.board import IncidentBoardProjection
+from services.projections.prefixes import dashed_prefix
 from services.projections.schema import Row
 from tests.support.assessment import facts, risk
 
