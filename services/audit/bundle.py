@@ -21,7 +21,7 @@ import json
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -83,8 +83,10 @@ def write_bundle(
     key: bytes,
     report_html: str,
     versions: dict[str, Any],
+    generated_at: datetime,
 ) -> dict[str, Any]:
-    """Write a bundle to a directory, or to a .zip file when ``out`` ends in .zip."""
+    """Write a bundle (its manifest dated ``generated_at``) to a directory, or to a .zip
+    file when ``out`` ends in .zip."""
     if not events:
         raise BundleError("the incident has no stored events")
     first, last = events[0].id, events[-1].id
@@ -111,7 +113,7 @@ def write_bundle(
         version = "unknown"
     manifest = {
         "format": FORMAT,
-        "generated_at": datetime.now(UTC).isoformat(),
+        "generated_at": generated_at.isoformat(),
         "breachledger": version,
         "incident_id": str(incident_id),
         "versions": versions,

@@ -201,7 +201,7 @@ class Dispatcher:
             return [], ""
         cursor = rows[-1]["notice_id"]
         cause = self.cause()
-        notices = [self.notifications.restore(row) for row in rows]
+        notices = [self.notifications.restore(row, now) for row in rows]
         campaigns: dict[UUID, Campaign] = {}
         renderers: dict[UUID, Renderer] = {}
         people: dict[UUID, PersonData | None] = {}

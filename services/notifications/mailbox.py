@@ -13,13 +13,13 @@ import builtins
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from services.clock import Clock, SystemClock
 from services.storage.sqlite import SQLiteDatabase
 
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
@@ -40,10 +40,13 @@ class Stored:
 
 
 class Mailbox:
-    """Messages on disk (one .eml file each) with an index in ``index.db``."""
+    """Messages on disk (one .eml file each) with an index in ``index.db``; ``clock`` dates
+    the messages received (the system's clock when not given: a mailbox opened only to
+    withhold messages dates none)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, clock: Clock | None = None) -> None:
         self.directory = directory
+        self.clock = clock or SystemClock()
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._db = SQLiteDatabase(directory / "index.db", secure_delete=True)
         with self._db.transaction() as c:
@@ -69,7 +72,7 @@ class Mailbox:
             c.execute(
                 "INSERT INTO messages (message_id, received_at, recipient, size, file) "
                 "VALUES (?, ?, ?, ?, '')",
-                [message_id, datetime.now(UTC).isoformat(), ",".join(recipients), len(content)],
+                [message_id, self.clock.now().isoformat(), ",".join(recipients), len(content)],
             )
             seq = c.execute("SELECT last_insert_rowid()").fetchone()[0]
             name = f"{seq:08d}.eml"

@@ -146,7 +146,7 @@ def link_chain(rt: Runtime, stop: threading.Event, *, interval: float = 2.0) -> 
     """Extend the audit chain to the head of the log, again whenever the log grows, until
     ``stop`` is set (the chain is kept in the store, so one linker at a time does the work
     and a second one only finds nothing to do)."""
-    worker = ChainWorker(rt.feed, rt.chain, rt.audit_key)
+    worker = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.clock)
     while not stop.is_set():
         linked = worker.catch_up()
         if linked:

@@ -66,7 +66,8 @@ class Workers:
         return self.rt.policies.workers[index].run
 
     def _chain(self, stop: threading.Event) -> None:
-        worker = ChainWorker(self.rt.feed, self.rt.chain, self.rt.audit_key)
+        rt = self.rt
+        worker = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.clock)
         while not stop.is_set():
             worker.catch_up()
             stop.wait(self.chain_interval)

@@ -14,12 +14,12 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.clock import Clock
 from services.storage.sql import Cursor, Database, chunks, marks
 from services.storage.sqlite import SQLiteDatabase
 from services.vault.lookup_index import LOCK, LookupIndex
@@ -58,9 +58,10 @@ class Erasure:
 class KeyStore:
     """Per-person data keys, each wrapped (AES-GCM) by the master key, and the lookup
     index, in their own SQLite file (given a path) or their own tables of the PostgreSQL
-    schema."""
+    schema; ``clock`` dates new keys and erasures."""
 
-    def __init__(self, database: Path | Database, master_key: bytes) -> None:
+    def __init__(self, database: Path | Database, master_key: bytes, *, clock: Clock) -> None:
+        self.clock = clock
         self._wrap = AESGCM(master_key)
         self.db: Database = (
             SQLiteDatabase(database, secure_delete=True, cache_mib=CACHE_MIB, wal_mib=WAL_MIB)
@@ -89,7 +90,7 @@ class KeyStore:
             return self._create(c, count)
 
     def _create(self, c: Cursor, count: int) -> list[tuple[UUID, bytes]]:
-        now = datetime.now(UTC).isoformat()
+        now = self.clock.now().isoformat()
         keys = [(uuid4(), AESGCM.generate_key(256)) for _ in range(count)]
         rows = []
         for key_id, key in keys:
@@ -185,7 +186,7 @@ class KeyStore:
                     erasure.actor,
                     erasure.correlation_id,
                     erasure.reason,
-                    datetime.now(UTC).isoformat(),
+                    self.clock.now().isoformat(),
                 ],
             )
         self._purge()
