@@ -9,12 +9,12 @@ concluded at any moment.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
+
+from events.canonical import Form, canonical_digest
 
 
 class DataCategory(StrEnum):
@@ -228,11 +228,8 @@ class AssessmentFacts(BaseModel):
 
 
 def digest(model: BaseModel) -> str:
-    """SHA-256 of a value's canonical JSON: equal content, equal digest."""
-    data = json.dumps(
-        model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return hashlib.sha256(data.encode()).hexdigest()
+    """SHA-256 of a value's canonical JSON (compact form): equal content, equal digest."""
+    return canonical_digest(model.model_dump(mode="json"), Form.COMPACT)
 
 
 class Factor(BaseModel):

@@ -151,12 +151,14 @@ def shared_secret(settings: Settings, field: str, filename: str) -> bytes:
     return load_or_create(settings.secrets_dir / filename)
 
 
-def build_vault(settings: Settings, database: PostgresDatabase | None = None) -> Vault:
-    """The vault: key store (its own SQLite file, or a table of ``database``) and secrets
-    from settings (or generated files, on the embedded store)."""
+def build_vault(
+    settings: Settings, clock: Clock, database: PostgresDatabase | None = None
+) -> Vault:
+    """The vault: key store (its own SQLite file, or a table of ``database``, dated by
+    ``clock``) and secrets from settings (or generated files, on the embedded store)."""
     master = shared_secret(settings, "vault_master_key", "master.key")
     lookup = shared_secret(settings, "lookup_secret", "lookup.key")
-    keys = KeyStore(database if database is not None else settings.keys_db, master)
+    keys = KeyStore(database if database is not None else settings.keys_db, master, clock=clock)
     return Vault(keys, Lookups(lookup))
 
 
@@ -198,7 +200,7 @@ class Runtime:
 
     def mailbox(self) -> Mailbox:
         """The local capture server's mailbox."""
-        return Mailbox(mailbox_dir(self.settings))
+        return Mailbox(mailbox_dir(self.settings), self.app.clock)
 
     def smtp_target(self) -> tuple[SmtpTarget, DeliveryCheck | None, CaptureServer | None]:
         """Where notices go: the configured relay (``BREACH_SMTP_URL``; a bad URL raises
@@ -225,7 +227,7 @@ class Runtime:
 
     def link(self) -> int:
         """Extend the audit chain to the head of the log (ending with a signed checkpoint)."""
-        return ChainWorker(self.feed, self.chain, self.audit_key).catch_up()
+        return ChainWorker(self.feed, self.chain, self.audit_key, clock=self.app.clock).catch_up()
 
     def close(self) -> None:
         """Release database connections."""
@@ -301,6 +303,7 @@ def bootstrap(
     """Build a :class:`Runtime`: on PostgreSQL when ``settings.database_url`` is set,
     otherwise on the embedded SQLite files under ``settings.data_dir``."""
     settings = settings or Settings()
+    clock = clock or SystemClock()
     if configure_logs:
         configure_logging(settings)
     make_private(settings.data_dir)
@@ -311,14 +314,15 @@ def bootstrap(
     with _databases(settings) as database:
         app = BreachLedger(
             store_env(settings),
-            clock=clock or SystemClock(),
+            clock=clock,
             command_retries=settings.command_retries,
             on_saved=signal.saved,
-            vault=build_vault(settings, database),
+            vault=build_vault(settings, clock, database),
             templates=NoticeTemplates(settings.templates_dir / "notices"),
             notice_settings=notice_settings(settings),
             credentials=CredentialStore(
                 database if database is not None else settings.credentials_db,
+                clock=clock,
                 session_hours=settings.session_hours,
                 hash_memory_kib=settings.password_hash_memory_kib,
                 throttle=throttle_limits(settings),

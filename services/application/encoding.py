@@ -1,7 +1,8 @@
 """How events are stored: canonical JSON bytes, mapped to and from frozen pydantic events.
 
-The canonical form (sorted keys, no insignificant whitespace, UTF-8) makes the stored bytes
-of an event a function of its content alone, which the audit chain relies on.
+The canonical form (:mod:`events.canonical`, compact: sorted keys, no insignificant
+whitespace, UTF-8) makes the stored bytes of an event a function of its content alone, which
+the audit chain relies on.
 """
 
 from __future__ import annotations
@@ -15,18 +16,17 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel
 
+from events.canonical import Form, canonical_json
 
-def canonical_json(obj: Any) -> bytes:
-    """Encode ``obj`` as canonical JSON bytes (sorted keys, compact, UTF-8)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+__all__ = ["CanonicalJSONTranscoder", "PydanticMapper", "canonical_json"]
 
 
 class CanonicalJSONTranscoder(Transcoder):
     """Encodes JSON-ready values (as produced by pydantic's JSON dump) canonically."""
 
     def encode(self, obj: Any) -> bytes:
-        """Encode a JSON-ready value."""
-        return canonical_json(obj)
+        """Encode a JSON-ready value (canonical JSON, compact form)."""
+        return canonical_json(obj, Form.COMPACT)
 
     def decode(self, data: bytes) -> Any:
         """Decode bytes written by :meth:`encode`."""

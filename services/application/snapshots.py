@@ -2,11 +2,11 @@
 
 A snapshot records the aggregate's state at a version, with the times of its first and last
 events, so that an as-of replay can start from the latest snapshot recorded before a moment.
+A snapshot is dated by the last event it covers (a time from the application's clock).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -28,11 +28,6 @@ class StateSnapshot(BaseModel, CanSnapshotAggregate[UUID]):
     created_on: AwareDatetime
     modified_on: AwareDatetime
 
-    @staticmethod
-    def create_timestamp() -> datetime:
-        """When the snapshot is taken (not a domain fact)."""
-        return datetime.now(UTC)
-
     @classmethod
     def take(cls, aggregate: Any) -> StateSnapshot:
         """Snapshot an aggregate that keeps its state in ``aggregate.state`` (its class names
@@ -40,7 +35,7 @@ class StateSnapshot(BaseModel, CanSnapshotAggregate[UUID]):
         return cls(
             originator_id=aggregate.id,
             originator_version=aggregate.version,
-            timestamp=cls.create_timestamp(),
+            timestamp=aggregate.modified_on,
             topic=get_topic(type(aggregate)),
             state=aggregate.state.model_dump(mode="json"),
             created_on=aggregate.created_on,

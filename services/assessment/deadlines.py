@@ -25,9 +25,10 @@ def add_period(start: datetime, period: Deadline, *, days: int | None = None) ->
     """The deadline ``period`` after ``start``.
 
     Hours and calendar days run from the exact moment. Business days are counted in the
-    period's zone from the day after ``start``, skipping weekends and the holidays of
-    ``period.holidays``; the deadline is the end (23:59:59) of the last one. ``days``
-    overrides the period's number of days (for a longer period that applies).
+    period's zone from the day after ``start``, skipping the weekend and the holidays of
+    the calendar ``period.holidays`` (the holidays library's working-day arithmetic); the
+    deadline is the end (23:59:59) of the last one. ``days`` overrides the period's number
+    of days (for a longer period that applies).
     """
     if period.hours is not None:
         return start + timedelta(hours=period.hours)
@@ -37,11 +38,7 @@ def add_period(start: datetime, period: Deadline, *, days: int | None = None) ->
         return start + timedelta(days=count)
     zone = ZoneInfo(period.zone)
     assert period.holidays is not None
-    closed = _holidays(period.holidays)
     day = start.astimezone(zone).date()
-    counted = 0
-    while counted < count:
-        day += timedelta(days=1)
-        if day.weekday() < 5 and day not in closed:
-            counted += 1
+    if count > 0:
+        day = _holidays(period.holidays).get_nth_working_day(day, count)
     return datetime.combine(day, time(23, 59, 59), tzinfo=zone)

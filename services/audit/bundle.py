@@ -21,7 +21,7 @@ import json
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +29,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from services.application.encoding import canonical_json
+from events.canonical import Form, canonical_json
 from services.audit.chain import ChainStore, event_digest, next_link, sign
 
 FORMAT = "breachledger-audit-bundle/1"
@@ -83,8 +83,10 @@ def write_bundle(
     key: bytes,
     report_html: str,
     versions: dict[str, Any],
+    generated_at: datetime,
 ) -> dict[str, Any]:
-    """Write a bundle to a directory, or to a .zip file when ``out`` ends in .zip."""
+    """Write a bundle (its manifest dated ``generated_at``) to a directory, or to a .zip
+    file when ``out`` ends in .zip."""
     if not events:
         raise BundleError("the incident has no stored events")
     first, last = events[0].id, events[-1].id
@@ -96,9 +98,12 @@ def write_bundle(
         raise BundleError(f"the chain has no link at position {first - 1}")
     links = chain.links(first, checkpoint.position)
     files: dict[str, bytes] = {
-        "events.jsonl": b"".join(canonical_json(event_line(n)) + b"\n" for n in events),
+        "events.jsonl": b"".join(
+            canonical_json(event_line(n), Form.COMPACT) + b"\n" for n in events
+        ),
         "chain.jsonl": b"".join(
-            canonical_json({"position": p, "digest": d, "link": lk}) + b"\n" for p, d, lk in links
+            canonical_json({"position": p, "digest": d, "link": lk}, Form.COMPACT) + b"\n"
+            for p, d, lk in links
         ),
         "report.html": report_html.encode(),
     }
@@ -108,7 +113,7 @@ def write_bundle(
         version = "unknown"
     manifest = {
         "format": FORMAT,
-        "generated_at": datetime.now(UTC).isoformat(),
+        "generated_at": generated_at.isoformat(),
         "breachledger": version,
         "incident_id": str(incident_id),
         "versions": versions,
@@ -122,7 +127,7 @@ def write_bundle(
         },
         "files": {name: _sha(data) for name, data in files.items()},
     }
-    manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    manifest_bytes = canonical_json(manifest, Form.INDENTED)
     files["manifest.json"] = manifest_bytes
     files["manifest.sig"] = hmac.new(key, manifest_bytes, hashlib.sha256).hexdigest().encode()
     if out.suffix == ".zip":

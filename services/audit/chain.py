@@ -15,7 +15,6 @@ import hmac
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +22,7 @@ import structlog
 from sqlalchemy import func, insert, select
 
 from services.audit.tables import checkpoints, links
+from services.clock import Clock
 from services.feeds.base import Feed
 from services.feeds.running import follow
 from services.storage.schema import AUDIT, upgrade
@@ -179,10 +179,14 @@ class ChainWorker:
     """Extends the chain to the head of the log, ending each run with a signed checkpoint.
 
     When the store allows gaps, a position missing below a present one is linked as
-    :data:`ABSENT`; otherwise a missing position stops the chain.
+    :data:`ABSENT`; otherwise a missing position stops the chain. ``clock`` dates the
+    checkpoints.
     """
 
-    def __init__(self, log: RawLog, store: ChainStore, key: bytes, batch: int = 2000) -> None:
+    def __init__(
+        self, log: RawLog, store: ChainStore, key: bytes, batch: int = 2000, *, clock: Clock
+    ) -> None:
+        self.clock = clock
         self.log = log
         self.store = store
         self.key = key
@@ -226,7 +230,7 @@ class ChainWorker:
             checkpoint = None
             if not more:
                 checkpoint = Checkpoint(
-                    position, link, sign(self.key, position, link), datetime.now(UTC).isoformat()
+                    position, link, sign(self.key, position, link), self.clock.now().isoformat()
                 )
             if self.store.append(start, rows, checkpoint):
                 linked += len(notifications)

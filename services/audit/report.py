@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,11 @@ def render_report(
     checkpoint: Checkpoint,
     zone: tzinfo,
     reported_at: datetime,
+    *,
+    now: datetime,
 ) -> str:
-    """The HTML report."""
+    """The HTML report, generated at ``now`` (which also decides which open deadlines have
+    passed)."""
     env = SandboxedEnvironment(
         loader=FileSystemLoader(templates_dir / "reports"),
         autoescape=True,
@@ -98,7 +101,7 @@ def render_report(
             else "obligations not evaluated yet"
         ),
         containment=containment,
-        obligations=obligation_outcomes(state, datetime.now(UTC), zone),
+        obligations=obligation_outcomes(state, now, zone),
         decisions=[d.model_dump() for d in replay.decisions],
         tasks=[t.model_dump() for t in replay.tasks],
         campaigns=[c.model_dump() for c in replay.campaigns],
@@ -106,5 +109,5 @@ def render_report(
             {**e.model_dump(), "recorded_at": show_time(e.recorded_at, zone)} for e in timeline
         ],
         checkpoint=checkpoint,
-        generated_at=show_time(datetime.now(UTC), zone),
+        generated_at=show_time(now, zone),
     )

@@ -26,7 +26,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, Notification, StoredEvent
 
 from events.base import DomainEvent
-from services.application.encoding import canonical_json
+from events.canonical import Form, canonical_json
 from services.feeds.base import Positioned
 
 ENVELOPE_VERSION = 1
@@ -82,7 +82,7 @@ def encode(notification: Notification, mapper: Mapper[UUID]) -> Message:
     aggregate = notification.originator_id
     return Message(
         key=str(notification.originator_id).encode(),
-        value=canonical_json(envelope(notification, mapper)),
+        value=canonical_json(envelope(notification, mapper), Form.COMPACT),
         headers=((POSITION_HEADER, str(notification.id).encode()),),
         position=notification.id,
         aggregate_id=aggregate if isinstance(aggregate, UUID) else UUID(aggregate),

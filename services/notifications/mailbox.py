@@ -13,7 +13,6 @@ import builtins
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 
+from services.clock import Clock, SystemClock
 from services.notifications.mailbox_tables import messages, withheld
 from services.storage.schema import MAILBOX, upgrade
 from services.storage.sql import chunks, upsert
@@ -45,10 +45,13 @@ class Stored:
 
 
 class Mailbox:
-    """Messages on disk (one .eml file each) with an index in ``index.db``."""
+    """Messages on disk (one .eml file each) with an index in ``index.db``; ``clock`` dates
+    the messages received (the system's clock when not given: a mailbox opened only to
+    withhold messages dates none)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, clock: Clock | None = None) -> None:
         self.directory = directory
+        self.clock = clock or SystemClock()
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._db = SQLiteDatabase(directory / "index.db", secure_delete=True)
         upgrade(self._db, MAILBOX)
@@ -68,7 +71,7 @@ class Mailbox:
             added = c.execute(
                 insert(messages).values(
                     message_id=message_id,
-                    received_at=datetime.now(UTC).isoformat(),
+                    received_at=self.clock.now().isoformat(),
                     recipient=",".join(recipients),
                     size=len(content),
                     file="",

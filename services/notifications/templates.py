@@ -7,7 +7,6 @@ approval (which records it) is void as soon as any template file changes.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
+from events.canonical import Form, canonical_digest
 from events.notifications import NoticeAudience, NoticeContent
 
 PARTS = ("subject.txt", "body.txt", "body.html")
@@ -192,16 +192,12 @@ class NoticeTemplates:
         self, audience: NoticeAudience, content: NoticeContent, extra: Any = None
     ) -> str:
         """What an approval freezes: the templates' version and the content."""
-        data = json.dumps(
-            {
-                "templates": self.version(audience),
-                "content": content.model_dump(mode="json"),
-                "extra": extra,
-            },
-            sort_keys=True,
-            ensure_ascii=False,
-        )
-        return "sha256:" + hashlib.sha256(data.encode()).hexdigest()
+        frozen = {
+            "templates": self.version(audience),
+            "content": content.model_dump(mode="json"),
+            "extra": extra,
+        }
+        return "sha256:" + canonical_digest(frozen, Form.SPACED)
 
     def render(
         self, audience: NoticeAudience, language: str, context: Mapping[str, Any]

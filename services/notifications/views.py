@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -407,11 +407,12 @@ class NoticeQueueView:
             "ORDER BY n.notice_id LIMIT ?",
             [after, db_time(now), limit],
         )
-        return [self.restore(row) for row in rows]
+        return [self.restore(row, now) for row in rows]
 
     @staticmethod
-    def restore(row: Row) -> Notice:
-        """The notice a row describes, at the row's version (see :meth:`Notice.restore`).
+    def restore(row: Row, now: datetime) -> Notice:
+        """The notice a row describes, at the row's version (see :meth:`Notice.restore`),
+        last changed when it started sending (or ``now``, if it has not).
 
         The row's values are typed here, so the state is built without re-validation."""
         state = NoticeState.model_construct(
@@ -428,7 +429,7 @@ class NoticeQueueView:
             reason=row["reason"],
             sent_at=from_db_time(row["sent_at"]),
         )
-        changed = from_db_time(row["sending_at"]) or datetime.now(UTC)
+        changed = from_db_time(row["sending_at"]) or now
         return Notice.restore(UUID(row["notice_id"]), row["version"], changed, state)
 
     def next_attempt(self) -> datetime | None:

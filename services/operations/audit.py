@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -50,7 +50,8 @@ def export(rt: Runtime, incident_id: UUID, out: Path) -> dict[str, Any]:
     checkpoint = rt.chain.covering(events[-1].id)
     assert checkpoint is not None
     zone = rt.settings.zone
-    replay = replay_incident(rt.app, rt.notifications, incident_id, datetime.now(UTC))
+    now = rt.app.clock.now()
+    replay = replay_incident(rt.app, rt.notifications, incident_id, now)
     html = render_report(
         rt.settings.templates_dir,
         replay,
@@ -58,6 +59,7 @@ def export(rt: Runtime, incident_id: UUID, out: Path) -> dict[str, Any]:
         checkpoint,
         zone,
         incident.created_on,
+        now=now,
     )
     assert rt.app.templates is not None
     versions = {
@@ -74,6 +76,7 @@ def export(rt: Runtime, incident_id: UUID, out: Path) -> dict[str, Any]:
         key=rt.audit_key,
         report_html=html,
         versions=versions,
+        generated_at=now,
     )
 
 

@@ -188,7 +188,7 @@ def _run(rt: Runtime, kind: Kind, stop: threading.Event, options: WorkerOptions)
     elif kind is Kind.POLICIES:
         keep_running("policies", policies_feed(rt, options, stop).run, stop)
     elif kind is Kind.CHAIN:
-        chain = ChainWorker(rt.feed, rt.chain, rt.audit_key)
+        chain = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.clock)
         keep_running("chain", lambda stop: chain.run(stop, rt.feed), stop)
     else:
         target, delivery, capture = rt.smtp_target()

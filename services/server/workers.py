@@ -44,8 +44,9 @@ class Workers:
         return self.rt.policies.workers[index].run
 
     def _chain(self, stop: threading.Event) -> None:
-        worker = ChainWorker(self.rt.feed, self.rt.chain, self.rt.audit_key)
-        worker.run(stop, self.rt.feed, interval=self.chain_interval)
+        rt = self.rt
+        worker = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.clock)
+        worker.run(stop, rt.feed, interval=self.chain_interval)
 
     def _dispatch(self, stop: threading.Event) -> None:
         dispatcher = self.rt.dispatcher(self.target, self.delivery)

@@ -73,4 +73,7 @@ class LedgerPostgresRecorder(PostgresProcessRecorder):
         # Fetching waits for the outcome here, so that after a collision nothing else is in
         # the pipeline (a statement the server skips must not be taken for prepared).
         curs.fetchall()
+        # The aggregate recorder's insert: the application recorder's own would lock and
+        # notify again. These private members are eventsourcing 9.5's, pinned (name and
+        # parameters) by tests/unit/test_eventsourcing_internals.py.
         PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -29,6 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Executable, delete, insert, select
 
 from services.application.errors import TryLater, Unavailable
+from services.clock import Clock
 from services.storage.schema import CREDENTIALS, upgrade
 from services.storage.sql import Database, upsert
 from services.storage.sqlite import SQLiteDatabase
@@ -54,18 +55,20 @@ class Session:
 
 class CredentialStore:
     """Passwords, tokens and sessions in one SQLite file (given a path) or in tables of the
-    PostgreSQL schema."""
+    PostgreSQL schema; ``clock`` dates sessions and tells when they have expired."""
 
     def __init__(
         self,
         database: Path | Database,
         *,
+        clock: Clock,
         session_hours: float = 12.0,
         hash_memory_kib: int = 65536,
         throttle: ThrottleLimits | None = None,
         concurrency: int = 2,
         slot_wait: float = 1.5,
     ) -> None:
+        self.clock = clock
         self.session_lifetime = timedelta(hours=session_hours)
         self.slot_wait = slot_wait
         self._slots = threading.BoundedSemaphore(concurrency)
@@ -212,7 +215,7 @@ class CredentialStore:
         """Start a session: (cookie value, session)."""
         value = secrets.token_urlsafe(32)
         session = Session(
-            username, secrets.token_urlsafe(24), datetime.now(UTC) + self.session_lifetime
+            username, secrets.token_urlsafe(24), self.clock.now() + self.session_lifetime
         )
         self._write(
             insert(sessions).values(
@@ -235,7 +238,7 @@ class CredentialStore:
             return None
         username, csrf, expires_text = rows[0]
         expires = datetime.fromisoformat(expires_text)
-        if expires < datetime.now(UTC):
+        if expires < self.clock.now():
             self.close_session(value)
             return None
         return Session(username, csrf, expires)

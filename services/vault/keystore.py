@@ -14,13 +14,13 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, delete, insert, select
 
+from services.clock import Clock
 from services.storage.schema import KEYS, upgrade
 from services.storage.sql import Database, chunks, upsert
 from services.storage.sqlite import SQLiteDatabase
@@ -61,9 +61,10 @@ class Erasure:
 class KeyStore:
     """Per-person data keys, each wrapped (AES-GCM) by the master key, and the lookup
     index, in their own SQLite file (given a path) or their own tables of the PostgreSQL
-    schema."""
+    schema; ``clock`` dates new keys and erasures."""
 
-    def __init__(self, database: Path | Database, master_key: bytes) -> None:
+    def __init__(self, database: Path | Database, master_key: bytes, *, clock: Clock) -> None:
+        self.clock = clock
         self._wrap = AESGCM(master_key)
         self.db: Database = (
             SQLiteDatabase(database, secure_delete=True, cache_mib=CACHE_MIB, wal_mib=WAL_MIB)
@@ -79,7 +80,7 @@ class KeyStore:
             return self._create(c, count)
 
     def _create(self, c: Connection, count: int) -> list[tuple[UUID, bytes]]:
-        now = datetime.now(UTC).isoformat()
+        now = self.clock.now().isoformat()
         keys = [(uuid4(), AESGCM.generate_key(256)) for _ in range(count)]
         rows = []
         for key_id, key in keys:
@@ -178,7 +179,7 @@ class KeyStore:
                 actor=erasure.actor,
                 correlation_id=erasure.correlation_id,
                 reason=erasure.reason,
-                requested_at=datetime.now(UTC).isoformat(),
+                requested_at=self.clock.now().isoformat(),
             )
             c.execute(pending.on_conflict_do_nothing())
         self._purge()

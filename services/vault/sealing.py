@@ -14,6 +14,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, ConfigDict, Field
 
+from events.canonical import Form, canonical_json
 from events.people import Sealed
 
 
@@ -31,7 +32,7 @@ class PersonData(BaseModel):
 def seal(data: PersonData, key_id: UUID, key: bytes) -> Sealed:
     """Encrypt a person's data under their key (the key id is bound as associated data)."""
     nonce = os.urandom(12)
-    plaintext = json.dumps(data.model_dump(), sort_keys=True, ensure_ascii=False).encode()
+    plaintext = canonical_json(data.model_dump(), Form.SPACED)
     ciphertext = AESGCM(key).encrypt(nonce, plaintext, key_id.bytes)
     return Sealed(
         key_id=key_id,

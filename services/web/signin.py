@@ -16,7 +16,7 @@ import hmac
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import structlog
@@ -25,6 +25,7 @@ from fastapi.responses import RedirectResponse
 
 from services.application.context import RequestContext
 from services.application.errors import ServiceError, TryLater
+from services.clock import Clock
 from services.http.auth import SESSION_COOKIE, authenticate
 from services.http.problems import Problem
 from services.http.runtime import runtime_of
@@ -61,9 +62,13 @@ class PendingChange:
 
 
 class PendingChanges:
-    """Pending password changes of this process, by the hash of their cookie value."""
+    """Pending password changes of this process, by the hash of their cookie value, dated
+    by ``clock``."""
 
-    def __init__(self, lifetime: timedelta = timedelta(minutes=PENDING_MINUTES)) -> None:
+    def __init__(
+        self, clock: Clock, lifetime: timedelta = timedelta(minutes=PENDING_MINUTES)
+    ) -> None:
+        self.clock = clock
         self.lifetime = lifetime
         self._lock = threading.Lock()
         self._items: dict[str, PendingChange] = {}
@@ -75,7 +80,7 @@ class PendingChanges:
     def open(self, username: str) -> tuple[str, PendingChange]:
         """Start a pending change: (cookie value, pending change)."""
         value = secrets.token_urlsafe(32)
-        now = datetime.now(UTC)
+        now = self.clock.now()
         pending = PendingChange(username, secrets.token_urlsafe(24), now + self.lifetime)
         with self._lock:
             self._items = {k: v for k, v in self._items.items() if v.expires > now}
@@ -88,7 +93,7 @@ class PendingChanges:
             return None
         with self._lock:
             found = self._items.get(self._key(value))
-        if found is None or found.expires <= datetime.now(UTC):
+        if found is None or found.expires <= self.clock.now():
             return None
         return found
 

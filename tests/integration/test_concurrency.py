@@ -225,7 +225,10 @@ def test_two_chain_linkers_racing_build_one_chain(
         runtime.app.add_note(incident.id, {"text": "n"}, alice)
     other = bootstrap(settings, clock=clock, configure_logs=False)
     try:
-        linkers = [ChainWorker(rt.feed, rt.chain, rt.audit_key, batch=4) for rt in (runtime, other)]
+        linkers = [
+            ChainWorker(rt.feed, rt.chain, rt.audit_key, batch=4, clock=rt.app.clock)
+            for rt in (runtime, other)
+        ]
         race(linkers[0].catch_up, linkers[1].catch_up)
         assert runtime.chain.last()[0] == 60
         assert [p for p, _, _ in runtime.chain.links(1, 60)] == list(range(1, 61))

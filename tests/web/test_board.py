@@ -83,6 +83,7 @@ def test_board_counts_down_to_the_next_deadline(web: Web) -> None:
     assert clock.group(3).endswith("left")
     assert str(incident.id)[:8] in board
     web.clock.advance(days=5)
+    browser = web.sign_in("responder")  # the session of five days before has expired
     late = browser.get("/").text
     assert 'class="countdown overdue"' in late
     assert "overdue " in late
