@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from events.notifications import Contact
+from services.application.base import LedgerApplication
 from services.application.errors import InvalidInput
 from services.assessment.obligations_view import Obligations, ObligationsProjection
 from services.audit.chain import ChainStore, ChainWorker
@@ -70,11 +71,10 @@ def projections() -> list[Projection]:
 
 def policies(app: BreachLedger, catalog: PlaybookCatalog, people_of: PeopleOf) -> list[Policy]:
     """Every policy of the application, in the order they run."""
-    assert app.templates is not None
     return [
-        PlaybookPolicy(app, catalog),
-        ContainmentPolicy(app),
-        NoticeQueuePolicy(app, app.templates, people_of),
+        PlaybookPolicy(app.core, catalog),
+        ContainmentPolicy(app.core),
+        NoticeQueuePolicy(app.core, app.templates, people_of),
     ]
 
 
@@ -189,7 +189,7 @@ class Runtime:
     def dispatcher(self, target: SmtpTarget, delivery: DeliveryCheck | None = None) -> Dispatcher:
         """A dispatcher sending to ``target`` (the notifications view kept current)."""
         return Dispatcher(
-            self.app,
+            self.app.notifications,
             NoticeQueueView(self.notifications.store),
             lambda: self.views.catch_up_only("notifications"),
             self.people.sealed,
@@ -200,7 +200,7 @@ class Runtime:
 
     def mailbox(self) -> Mailbox:
         """The local capture server's mailbox."""
-        return Mailbox(mailbox_dir(self.settings), self.app.clock)
+        return Mailbox(mailbox_dir(self.settings), self.app.core.clock)
 
     def smtp_target(self) -> tuple[SmtpTarget, DeliveryCheck | None, CaptureServer | None]:
         """Where notices go: the configured relay (``BREACH_SMTP_URL``; a bad URL raises
@@ -227,7 +227,8 @@ class Runtime:
 
     def link(self) -> int:
         """Extend the audit chain to the head of the log (ending with a signed checkpoint)."""
-        return ChainWorker(self.feed, self.chain, self.audit_key, clock=self.app.clock).catch_up()
+        clock = self.app.core.clock
+        return ChainWorker(self.feed, self.chain, self.audit_key, clock=clock).catch_up()
 
     def close(self) -> None:
         """Release database connections."""
@@ -312,11 +313,14 @@ def bootstrap(
     signal = SaveSignal()
     all_projections = projections()
     with _databases(settings) as database:
-        app = BreachLedger(
+        core = LedgerApplication(
             store_env(settings),
             clock=clock,
             command_retries=settings.command_retries,
             on_saved=signal.saved,
+        )
+        app = BreachLedger(
+            core,
             vault=build_vault(settings, clock, database),
             templates=NoticeTemplates(settings.templates_dir / "notices"),
             notice_settings=notice_settings(settings),
@@ -340,18 +344,18 @@ def bootstrap(
             store = SQLiteViewStore(settings.views_db, all_projections)
             chain = ChainStore(settings.audit_db)
         store.create_table()
-        build_lookup_index(app)
-    app.import_max_bytes = settings.import_max_bytes
-    app.complete_erasures()
+        build_lookup_index(app.people)
+    app.people.import_max_bytes = settings.import_max_bytes
+    app.people.complete_erasures()
     feed = StoreFeed(
-        app.recorder, app.mapper, signal=signal, poll_interval=settings.feed_poll_interval
+        app.core.recorder, app.core.mapper, signal=signal, poll_interval=settings.feed_poll_interval
     )
     if database is not None:
         from services.storage.postgres_listen import SaveListener
 
         feed.listener = SaveListener(
             database.target,
-            getattr(app.recorder, "channel_name"),  # noqa: B009  (the recorder's NOTIFY channel)
+            getattr(app.core.recorder, "channel_name"),  # noqa: B009  (the recorder's NOTIFY channel)
             lambda: signal.saved(feed.head()),
         )
     views = Views(feed, store, all_projections)
@@ -371,7 +375,7 @@ def bootstrap(
         views=views,
         policies=Policies(
             feed,
-            app,
+            app.core,
             [*policies(app, catalog, people_of), *erasure_policies(settings, views, notifications)],
         ),
         board=Board(store),
@@ -391,7 +395,7 @@ def bootstrap(
         from services.feeds.pipeline import Pipeline
 
         runtime.pipeline = Pipeline(
-            app=app,
+            app=app.core,
             feed=feed,
             view_position=store.position,
             partitions=lambda: topic_partitions(settings),

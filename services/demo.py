@@ -27,11 +27,11 @@ DEMO_FACTS: dict[str, Any] = {
 
 def run_demo(app: BreachLedger) -> Incident:
     """Report, correct, triage, annotate and assess a job-application portal leak."""
-    now = app.clock.now().replace(second=0, microsecond=0)
+    now = app.core.clock.now().replace(second=0, microsecond=0)
     analyst = RequestContext(actor=actors.demo("soc.analyst"))
     lead = RequestContext(actor=actors.demo("ir.lead"))
     dpo = RequestContext(actor=actors.demo("dpo"))
-    incident = app.report_incident(
+    incident = app.incidents.report_incident(
         {
             "title": DEMO_TITLE,
             "description": (
@@ -46,7 +46,7 @@ def run_demo(app: BreachLedger) -> Incident:
         },
         analyst,
     )
-    app.amend_facts(
+    app.incidents.amend_facts(
         incident.id,
         {
             "reason": "access-log review confirmed 2,300 CV files were downloaded",
@@ -55,7 +55,7 @@ def run_demo(app: BreachLedger) -> Incident:
         },
         lead,
     )
-    app.triage_incident(
+    app.incidents.triage_incident(
         incident.id,
         {
             "severity": "high",
@@ -64,9 +64,9 @@ def run_demo(app: BreachLedger) -> Incident:
         },
         dpo,
     )
-    app.add_note(
+    app.incidents.add_note(
         incident.id,
         {"text": "Endpoint disabled at the load balancer; WAF rule blocks the IP range."},
         lead,
     )
-    return app.assess_impact(incident.id, DEMO_FACTS, dpo)
+    return app.assessment.assess_impact(incident.id, DEMO_FACTS, dpo)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 import structlog
@@ -34,7 +34,10 @@ from pydantic import BaseModel, ValidationError
 from structlog.contextvars import bound_contextvars
 
 from events.base import Cause
+from events.containment import ContainmentTask
 from events.errors import RuleViolation
+from events.incident import Incident
+from events.notifications import Campaign
 from services.application.context import RequestContext
 from services.application.encoding import CanonicalJSONTranscoder, PydanticMapper
 from services.application.errors import (
@@ -44,6 +47,7 @@ from services.application.errors import (
     PreconditionFailed,
     RuleBroken,
 )
+from services.application.snapshots import StateSnapshot
 from services.clock import Clock
 from services.storage.event_reads import event_reads
 
@@ -51,6 +55,10 @@ A = TypeVar("A", bound=BaseAggregate[UUID])
 M = TypeVar("M", bound=BaseModel)
 
 log = structlog.get_logger()
+
+
+SNAPSHOT_INTERVAL = 50
+"""Incidents, campaigns and tasks can grow long histories: snapshot every 50 events."""
 
 
 class LedgerApplication(Application[UUID]):
@@ -64,6 +72,12 @@ class LedgerApplication(Application[UUID]):
     """
 
     name = "BreachLedger"
+    snapshot_class = StateSnapshot
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
+        Incident: SNAPSHOT_INTERVAL,
+        Campaign: SNAPSHOT_INTERVAL,
+        ContainmentTask: SNAPSHOT_INTERVAL,
+    }
 
     def __init__(
         self,

@@ -21,6 +21,7 @@ from events.assessment import AssessmentFacts, Evaluation, SeverityAssessment
 from events.base import Cause
 from events.incident import Incident, IncidentState
 from events.values import LegalMoments
+from services.application.base import LedgerApplication
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput
 from services.assessment.commands import AssessImpact, DecideObligation, WhatIfMoments
@@ -50,8 +51,13 @@ class WhatIf:
     moments: LegalMoments
 
 
-class AssessmentHandlers(IncidentHandlers):
-    """Impact assessment, obligations and decisions."""
+class AssessmentHandlers:
+    """Impact assessment, obligations and decisions. An assessment or a decision changes
+    the incident through ``incidents``, so the incident's followers run as for any change."""
+
+    def __init__(self, core: LedgerApplication, incidents: IncidentHandlers) -> None:
+        self.core = core
+        self.incidents = incidents
 
     def evaluate(self, state: IncidentState, *, assessed_at: datetime) -> Evaluation:
         """The obligations for an incident's current facts, moments and decisions."""
@@ -82,7 +88,7 @@ class AssessmentHandlers(IncidentHandlers):
     ) -> Incident:
         """Record an impact assessment; its risk judgement (counted from the incident's
         moments) and obligations follow in the same save."""
-        facts = self.validated(AssessImpact, request).facts()
+        facts = self.core.validated(AssessImpact, request).facts()
 
         def assess(inc: Incident, cause: Cause) -> None:
             moments = inc.state.moments
@@ -94,7 +100,7 @@ class AssessmentHandlers(IncidentHandlers):
             )
             inc.assess(cause, facts=facts, severity=severity)
 
-        return self.change_incident(incident_id, ctx, assess, logged="incident.assessed")
+        return self.incidents.change_incident(incident_id, ctx, assess, logged="incident.assessed")
 
     def what_if(
         self,
@@ -104,17 +110,17 @@ class AssessmentHandlers(IncidentHandlers):
         moments: WhatIfMoments | Mapping[str, Any] | None = None,
     ) -> WhatIf:
         """Evaluate facts without recording anything, on an incident's moments or given ones."""
-        facts = self.validated(AssessImpact, request).facts()
-        now = self.clock.now()
+        facts = self.core.validated(AssessImpact, request).facts()
+        now = self.core.clock.now()
         # Nothing records when this breach was assessed as notifiable: the what-if counts
         # from the moment it runs, and says so.
         assumed = {"assessed": ASSESSED_NOW}
         if incident_id is not None:
-            state = self.load(incident_id, Incident).state
+            state = self.core.load(incident_id, Incident).state
             legal = state.moments
             clocks = IncidentClocks(legal, now, state.closed_at, state.notified(), assumed)
         else:
-            given = self.validated(WhatIfMoments, moments or {})
+            given = self.core.validated(WhatIfMoments, moments or {})
             if given.discovered_at is None:
                 assumed["discovered"] = DISCOVERED_NOW
             try:
@@ -138,8 +144,8 @@ class AssessmentHandlers(IncidentHandlers):
         self, incident_id: UUID, request: DecideObligation | Mapping[str, Any], ctx: RequestContext
     ) -> Incident:
         """Record a decision on an obligation, pinned to the current log position."""
-        cmd = self.validated(DecideObligation, request)
-        position = self.recorder.max_notification_id() or 0
+        cmd = self.core.validated(DecideObligation, request)
+        position = self.core.recorder.max_notification_id() or 0
 
         def decide(inc: Incident, cause: Cause) -> None:
             inc.decide(
@@ -152,7 +158,7 @@ class AssessmentHandlers(IncidentHandlers):
                 log_position=position,
             )
 
-        return self.change_incident(
+        return self.incidents.change_incident(
             incident_id,
             ctx,
             decide,

@@ -96,11 +96,11 @@ def replay_incident(
     app: BreachLedger, notifications: Notifications, incident_id: UUID, at: datetime
 ) -> IncidentReplay:
     """The incident and everything attached to it as recorded at ``at``."""
-    incident = app.as_of(incident_id, at)
+    incident = app.core.as_of(incident_id, at)
     if not isinstance(incident, Incident):
         return IncidentReplay(incident_id=str(incident_id), as_of=at, exists=False)
     state = incident.state
-    tasks = app.many_as_of([UUID(t) for t in state.tasks], at)
+    tasks = app.core.many_as_of([UUID(t) for t in state.tasks], at)
     task_rows = [
         TaskAsOf(
             task_id=str(t.id),
@@ -117,12 +117,14 @@ def replay_incident(
     task_rows.sort(key=lambda t: (t.due_at, t.task_id))
     campaigns = []
     for row in notifications.campaigns(incident_id):
-        campaign = app.as_of(UUID(row["campaign_id"]), at)
+        campaign = app.core.as_of(UUID(row["campaign_id"]), at)
         if not isinstance(campaign, Campaign):
             continue
         ids = notifications.notice_ids(UUID(row["campaign_id"]))
         counts = Counter(
-            n.state.status.value for n in app.many_as_of(ids, at).values() if isinstance(n, Notice)
+            n.state.status.value
+            for n in app.core.many_as_of(ids, at).values()
+            if isinstance(n, Notice)
         )
         campaigns.append(
             CampaignAsOf(
@@ -134,8 +136,8 @@ def replay_incident(
         )
     decisions = []
     for decision in state.decisions.values():
-        version = app.version_at(incident_id, decision.log_position)
-        basis = app.load(incident_id, Incident, version=version).state if version else None
+        version = app.core.version_at(incident_id, decision.log_position)
+        basis = app.core.load(incident_id, Incident, version=version).state if version else None
         confirmed = bool(
             basis is not None
             and basis.assessment is not None

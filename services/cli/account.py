@@ -40,7 +40,7 @@ def init(ctx: typer.Context) -> None:
     """Create the store and, when it has no users, the first account 'admin' (all roles but
     reporter); prints its one-time password, which `breach login admin` asks you to change."""
     state = state_of(ctx)
-    password = ensure_first_admin(state.runtime.app, state.request())
+    password = ensure_first_admin(state.runtime.app.users, state.request())
     if password is None:
         note("the store already has users; nothing to do")
         return
@@ -78,7 +78,7 @@ def _retire_saved(state: CliState) -> None:
     found = rt.app.credentials.check_token(path.read_text(encoding="utf-8").strip())
     if found is not None:
         owner, token_id = found
-        rt.app.revoke_token(owner, token_id, RequestContext(actor=owner))
+        rt.app.users.revoke_token(owner, token_id, RequestContext(actor=owner))
 
 
 @app.command()
@@ -116,7 +116,7 @@ def login(
     password = _read_secret("password: ", password_stdin)
     if not (0 < len(username) <= 64 and 0 < len(password) <= PASSWORD_MAX):
         raise NotPermitted("password", WRONG)
-    identity = rt.app.login(username, password, client=LOCAL_CLIENT)
+    identity = rt.app.users.login(username, password, client=LOCAL_CLIENT)
     if identity is None:
         raise NotPermitted("password", WRONG)
     self_ctx = RequestContext(actor=identity.username)
@@ -128,11 +128,11 @@ def login(
             raise InvalidInput("new_password", "the two new passwords differ")
         if new == password:
             raise InvalidInput("new_password", "choose a password other than the current one")
-        rt.app.set_password(identity.username, new, self_ctx)
+        rt.app.users.set_password(identity.username, new, self_ctx)
     label = name or f"cli on {socket.gethostname()}"[:80]
     if not print_token:
         _retire_saved(state)
-    _, token = rt.app.issue_token(identity.username, label, self_ctx)
+    _, token = rt.app.users.issue_token(identity.username, label, self_ctx)
     rt.settle()
     if print_token:
         typer.echo(token)
@@ -155,7 +155,7 @@ def logout(ctx: typer.Context) -> None:
     token = state.presented_token()
     found = rt.app.credentials.check_token(token or "")
     if found is not None:
-        rt.app.revoke_token(state.caller.username, found[1], state.request())
+        rt.app.users.revoke_token(state.caller.username, found[1], state.request())
         rt.settle()
     if state.settings.token is None:
         state.token_path.unlink(missing_ok=True)

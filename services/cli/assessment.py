@@ -25,7 +25,6 @@ from services.cli.incidents import JsonOpt, change_incident
 from services.cli.inputs import read_document
 from services.cli.output import emit_json, emit_table, say
 from services.cli.state import CliState
-from services.ledger import BreachLedger
 from services.projections.schema import from_db_time
 from services.timefmt import normalise_moments, parse_time, read_times, show_time
 
@@ -154,7 +153,7 @@ def assess(
             moments = normalise_moments(
                 moments, state.zone, state.now(), allow_clear=False, prefix="moments."
             )
-        result = rt.app.what_if(data, incident_id=target, moments=moments)
+        result = rt.app.assessment.what_if(data, incident_id=target, moments=moments)
         if as_json:
             emit_json(
                 {
@@ -178,7 +177,7 @@ def assess(
     if "moments" in data:
         raise InvalidInput("moments", "legal moments are corrected with 'breach amend'")
     rt = state.fresh_runtime()
-    incident = rt.app.assess_impact(rt.board.resolve(incident_id), data, state.request())
+    incident = rt.app.assessment.assess_impact(rt.board.resolve(incident_id), data, state.request())
     record = incident.state.assessment
     evaluation = incident.state.evaluation
     assert record is not None
@@ -226,7 +225,12 @@ def decide(
     if reference is not None:
         data["reference"] = reference
     change_incident(
-        ctx, incident_id, BreachLedger.decide_obligation, data, as_json=as_json, done="decided on"
+        ctx,
+        incident_id,
+        lambda app, *args: app.assessment.decide_obligation(*args),
+        data,
+        as_json=as_json,
+        done="decided on",
     )
 
 

@@ -139,7 +139,7 @@ def replay(
             raise InvalidInput("id", "--diff compares one incident: give its id")
         t1, t2 = (parse_time("diff", t, zone, now=now) for t in diff_)
         target = rt.board.resolve(incident_id)
-        created = rt.app.get_incident(target).created_on
+        created = rt.app.incidents.get_incident(target).created_on
         changes = diff(
             replay_incident(rt.app, rt.notifications, target, t1),
             replay_incident(rt.app, rt.notifications, target, t2),
@@ -167,7 +167,7 @@ def replay(
             emit_table([_board_row(r, zone) for r in rows], BOARD_COLUMNS)
         return
     target = rt.board.resolve(incident_id)
-    reported = rt.app.get_incident(target).created_on
+    reported = rt.app.incidents.get_incident(target).created_on
     if moment < reported:
         raise InvalidInput("as_of", f"the incident was reported later ({reported.isoformat()})")
     result = replay_incident(rt.app, rt.notifications, target, moment)

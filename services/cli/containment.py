@@ -82,7 +82,7 @@ def tasks(
         return
     if target is not None:
         done, total = rt.tasks.progress(target)
-        incident = rt.app.get_incident(target).state
+        incident = rt.app.incidents.get_incident(target).state
         reached = incident.containment_reached_at
         line = f"Containment: {done}/{total} mandatory tasks done"
         if reached is not None and incident.time_to_contain_seconds is not None:
@@ -154,7 +154,7 @@ def add(
     }
     if owner is not None:
         data["owner"] = owner
-    task = rt.app.add_task(target, data, state.request())
+    task = rt.app.containment.add_task(target, data, state.request())
     rt.settle()
     if as_json:
         emit_json(task_document(task))
@@ -166,14 +166,20 @@ def add(
 @needs(Permission.TASK_CHANGE)
 def assign(ctx: typer.Context, task_id: TaskArg, owner: str, as_json: JsonOpt = False) -> None:
     """Give a task to an owner."""
-    _apply(ctx, task_id, lambda a, t, r: a.assign_task(t, {"owner": owner}, r), as_json, "assigned")
+    _apply(
+        ctx,
+        task_id,
+        lambda a, t, r: a.containment.assign_task(t, {"owner": owner}, r),
+        as_json,
+        "assigned",
+    )
 
 
 @task_app.command("start")
 @needs(Permission.TASK_CHANGE)
 def start(ctx: typer.Context, task_id: TaskArg, as_json: JsonOpt = False) -> None:
     """Start work on a task (its blockers must be finished)."""
-    _apply(ctx, task_id, lambda a, t, r: a.start_task(t, r), as_json, "started")
+    _apply(ctx, task_id, lambda a, t, r: a.containment.start_task(t, r), as_json, "started")
 
 
 @task_app.command("block")
@@ -182,7 +188,13 @@ def block(
     ctx: typer.Context, task_id: TaskArg, reason: ReasonOpt, as_json: JsonOpt = False
 ) -> None:
     """Mark a task blocked, with the reason."""
-    _apply(ctx, task_id, lambda a, t, r: a.block_task(t, {"reason": reason}, r), as_json, "blocked")
+    _apply(
+        ctx,
+        task_id,
+        lambda a, t, r: a.containment.block_task(t, {"reason": reason}, r),
+        as_json,
+        "blocked",
+    )
 
 
 @task_app.command("unblock")
@@ -195,7 +207,11 @@ def unblock(
 ) -> None:
     """Lift a block; the task returns to where it was."""
     _apply(
-        ctx, task_id, lambda a, t, r: a.unblock_task(t, {"reason": reason}, r), as_json, "unblocked"
+        ctx,
+        task_id,
+        lambda a, t, r: a.containment.unblock_task(t, {"reason": reason}, r),
+        as_json,
+        "unblocked",
     )
 
 
@@ -213,7 +229,9 @@ def done(
 ) -> None:
     """Record a task done, with its outcome and evidence references."""
     data = {"outcome": outcome, "evidence": list(evidence or [])}
-    _apply(ctx, task_id, lambda a, t, r: a.complete_task(t, data, r), as_json, "completed")
+    _apply(
+        ctx, task_id, lambda a, t, r: a.containment.complete_task(t, data, r), as_json, "completed"
+    )
 
 
 @task_app.command("reopen")
@@ -223,7 +241,11 @@ def reopen(
 ) -> None:
     """Reopen a done or cancelled task."""
     _apply(
-        ctx, task_id, lambda a, t, r: a.reopen_task(t, {"reason": reason}, r), as_json, "reopened"
+        ctx,
+        task_id,
+        lambda a, t, r: a.containment.reopen_task(t, {"reason": reason}, r),
+        as_json,
+        "reopened",
     )
 
 
@@ -234,7 +256,11 @@ def cancel(
 ) -> None:
     """Cancel a task, with the reason."""
     _apply(
-        ctx, task_id, lambda a, t, r: a.cancel_task(t, {"reason": reason}, r), as_json, "cancelled"
+        ctx,
+        task_id,
+        lambda a, t, r: a.containment.cancel_task(t, {"reason": reason}, r),
+        as_json,
+        "cancelled",
     )
 
 
@@ -251,7 +277,13 @@ def due(
     state = state_of(ctx)
     when = parse_time("due_at", at, state.zone, now=state.now())
     data = {"due_at": when, "reason": reason}
-    _apply(ctx, task_id, lambda a, t, r: a.change_task_due(t, data, r), as_json, "rescheduled")
+    _apply(
+        ctx,
+        task_id,
+        lambda a, t, r: a.containment.change_task_due(t, data, r),
+        as_json,
+        "rescheduled",
+    )
 
 
 @playbooks_app.callback()

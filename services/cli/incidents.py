@@ -108,7 +108,7 @@ def report(
     request = state.request()
     data.setdefault("reporter", request.actor)
     data = normalise_moments(data, state.zone, state.now())
-    incident = state.runtime.app.report_incident(data, request)
+    incident = state.runtime.app.incidents.report_incident(data, request)
     if as_json:
         emit_json(incident_document(incident))
     else:
@@ -185,7 +185,7 @@ def show(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> No
     """Show everything currently known about one incident."""
     state = state_of(ctx)
     rt = state.fresh_runtime()
-    incident = rt.app.get_incident(_readable(state, rt.board.resolve(incident_id)))
+    incident = rt.app.incidents.get_incident(_readable(state, rt.board.resolve(incident_id)))
     doc = incident_document(incident)
     if as_json:
         emit_json(doc)
@@ -211,7 +211,11 @@ def show(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> No
         ],
         title=f"Incident {doc['id'][:8]}",
     )
-    notes = [e for e in rt.app.incident_history(incident.id) if isinstance(e, IncidentNoteAdded)]
+    notes = [
+        e
+        for e in rt.app.incidents.incident_history(incident.id)
+        if isinstance(e, IncidentNoteAdded)
+    ]
     if notes:
         emit_table(
             [{"at": show_time(n.timestamp, zone), "actor": n.actor, "text": n.text} for n in notes],
@@ -227,7 +231,7 @@ def show_timeline(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = Fal
     state = state_of(ctx)
     rt = state.fresh_runtime()
     target = _readable(state, rt.board.resolve(incident_id))
-    entries = timeline(rt.app.timeline_events(target), state.zone)
+    entries = timeline(rt.app.containment.timeline_events(target), state.zone)
     if as_json:
         emit_json(entries)
         return
@@ -303,7 +307,12 @@ def amend(
         data[name] = None
     data["reason"] = reason
     change_incident(
-        ctx, incident_id, BreachLedger.amend_facts, data, as_json=as_json, done="amended"
+        ctx,
+        incident_id,
+        lambda app, *args: app.incidents.amend_facts(*args),
+        data,
+        as_json=as_json,
+        done="amended",
     )
 
 
@@ -337,11 +346,16 @@ def triage(
     is not given stays as it is (at least one must be given)."""
     data = _given(severity=severity, personal_data_breach=breach, incident_type=incident_type)
     change_incident(
-        ctx, incident_id, BreachLedger.triage_incident, data, as_json=as_json, done="triaged"
+        ctx,
+        incident_id,
+        lambda app, *args: app.incidents.triage_incident(*args),
+        data,
+        as_json=as_json,
+        done="triaged",
     )
     if not as_json:
         rt = state_of(ctx).runtime
-        incident = rt.app.get_incident(rt.board.resolve(incident_id))
+        incident = rt.app.incidents.get_incident(rt.board.resolve(incident_id))
         for playbook, version in incident.state.playbooks.items():
             note(
                 f"playbook {playbook} v{version}: tasks open (breach tasks {str(incident.id)[:8]})"
@@ -358,7 +372,12 @@ def add_note(
 ) -> None:
     """Add a note to an incident's record."""
     change_incident(
-        ctx, incident_id, BreachLedger.add_note, {"text": text}, as_json=as_json, done="noted"
+        ctx,
+        incident_id,
+        lambda app, *args: app.incidents.add_note(*args),
+        {"text": text},
+        as_json=as_json,
+        done="noted",
     )
 
 
@@ -373,7 +392,12 @@ def close(
     """Close an incident with its resolution."""
     data = {"resolution": resolution}
     change_incident(
-        ctx, incident_id, BreachLedger.close_incident, data, as_json=as_json, done="closed"
+        ctx,
+        incident_id,
+        lambda app, *args: app.incidents.close_incident(*args),
+        data,
+        as_json=as_json,
+        done="closed",
     )
 
 
@@ -388,5 +412,10 @@ def reopen(
     """Reopen a closed incident."""
     data = {"reason": reason}
     change_incident(
-        ctx, incident_id, BreachLedger.reopen_incident, data, as_json=as_json, done="reopened"
+        ctx,
+        incident_id,
+        lambda app, *args: app.incidents.reopen_incident(*args),
+        data,
+        as_json=as_json,
+        done="reopened",
     )

@@ -115,11 +115,13 @@ def draft(
     if recipient:
         data["recipients"] = _recipients(recipient)
     if campaign is not None:
-        result = rt.app.redraft_campaign(
+        result = rt.app.notifications.redraft_campaign(
             rt.notifications.resolve_campaign(campaign), data, state.request()
         )
     else:
-        result = rt.app.draft_campaign(rt.board.resolve(incident_id), data, state.request())
+        result = rt.app.notifications.draft_campaign(
+            rt.board.resolve(incident_id), data, state.request()
+        )
     rt.settle()
     if as_json:
         emit_json(
@@ -158,9 +160,9 @@ def preview(
                 "a person's notice shows their data: it needs "
                 f"{Permission.PEOPLE_RIGHTS.value}; preview with sample data instead",
             )
-        incident = rt.app.load_campaign(target).state.incident_id
-        person = rt.app.person_on(incident, email).id
-    rendered = rt.app.preview_campaign(
+        incident = rt.app.notifications.load_campaign(target).state.incident_id
+        person = rt.app.people.person_on(incident, email).id
+    rendered = rt.app.notifications.preview_campaign(
         target, state.request(), person_id=person, recipient_index=recipient, language=language
     )
     rt.settle()
@@ -191,7 +193,9 @@ def approve(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False)
     content: any later change needs a new approval."""
     state = state_of(ctx)
     rt = state.fresh_runtime()
-    result = rt.app.approve_campaign(rt.notifications.resolve_campaign(campaign), state.request())
+    result = rt.app.notifications.approve_campaign(
+        rt.notifications.resolve_campaign(campaign), state.request()
+    )
     rt.settle()
     if as_json:
         emit_json({"campaign_id": str(result.id), "approved_hash": result.state.approved_hash})
@@ -202,7 +206,7 @@ def approve(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False)
 def _run_dispatch(rt: Runtime, campaign_id: UUID, *, quiet: bool) -> dict[str, Any]:
     with smtp_target(rt) as (target, delivery):
         dispatcher = rt.dispatcher(target, delivery)
-        total = max(rt.notifications.progress(campaign_id, rt.app.clock.now())["total"], 1)
+        total = max(rt.notifications.progress(campaign_id, rt.app.core.clock.now())["total"], 1)
         with Progress(
             TextColumn("sending"),
             BarColumn(),
@@ -215,13 +219,13 @@ def _run_dispatch(rt: Runtime, campaign_id: UUID, *, quiet: bool) -> dict[str, A
             task = bar.add_task("send", total=total, detail="")
 
             def update() -> None:
-                p = rt.notifications.progress(campaign_id, rt.app.clock.now())
+                p = rt.notifications.progress(campaign_id, rt.app.core.clock.now())
                 detail = f"sent {p['sent']} deferred {p['deferred']} failed {p['failed']}"
                 bar.update(task, completed=p["done"], total=max(p["total"], 1), detail=detail)
 
             report = asyncio.run(dispatcher.run(progress=update))
     rt.settle()
-    progress = rt.notifications.progress(campaign_id, rt.app.clock.now())
+    progress = rt.notifications.progress(campaign_id, rt.app.core.clock.now())
     return {"progress": progress, "recovered": report.recovered}
 
 
@@ -233,7 +237,7 @@ def send(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) ->
     state = state_of(ctx)
     rt = state.fresh_runtime()
     target = rt.notifications.resolve_campaign(campaign)
-    rt.app.send_campaign(target, state.request())
+    rt.app.notifications.send_campaign(target, state.request())
     rt.settle()
     result = _run_dispatch(rt, target, quiet=as_json)
     if as_json:
@@ -256,7 +260,7 @@ def pause(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None:
     """Pause sending."""
     state = state_of(ctx)
     rt = state.fresh_runtime()
-    result = rt.app.pause_dispatch(
+    result = rt.app.notifications.pause_dispatch(
         rt.notifications.resolve_campaign(campaign), reason, state.request()
     )
     rt.settle()
@@ -269,7 +273,9 @@ def resume(ctx: typer.Context, campaign: CampaignArg) -> None:
     """Resume sending (then run `breach notify send` or keep `breach serve` running)."""
     state = state_of(ctx)
     rt = state.fresh_runtime()
-    result = rt.app.resume_dispatch(rt.notifications.resolve_campaign(campaign), state.request())
+    result = rt.app.notifications.resume_dispatch(
+        rt.notifications.resolve_campaign(campaign), state.request()
+    )
     rt.settle()
     typer.echo(f"resumed {result.id}")
 
@@ -280,7 +286,7 @@ def cancel(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None
     """Cancel a campaign; unsent notices will not be sent."""
     state = state_of(ctx)
     rt = state.fresh_runtime()
-    result = rt.app.cancel_campaign(
+    result = rt.app.notifications.cancel_campaign(
         rt.notifications.resolve_campaign(campaign), reason, state.request()
     )
     rt.settle()
@@ -362,7 +368,7 @@ def resolve(
     """Settle a notice a crash left uncertain."""
     state = state_of(ctx)
     rt = state.fresh_runtime()
-    result = rt.app.resolve_uncertain(
+    result = rt.app.notifications.resolve_uncertain(
         rt.notifications.resolve_notice(notice),
         delivered=delivered,
         reason=reason,
@@ -434,8 +440,7 @@ def mailbox_show(
     if not may_read_message(state.permissions, audience):
         raise NotPermitted(
             "role",
-            "reading a message to an affected person needs "
-            f"{Permission.PEOPLE_RIGHTS.value}",
+            f"reading a message to an affected person needs {Permission.PEOPLE_RIGHTS.value}",
         )
     emit_fields([(h, str(msg[h])) for h in ("From", "To", "Subject", "Date", "Message-ID")])
     body = msg.get_body(("html",) if html else ("plain",))

@@ -63,7 +63,7 @@ def import_people(
         disable=as_json,
     ) as bar:
         task = bar.add_task("import", total=None)
-        report = rt.app.import_people(
+        report = rt.app.people.import_people(
             target,
             file,
             state.request(),
@@ -108,7 +108,10 @@ def export(
     """Everything held about a person across incidents (for an access request). Once a
     person is erased, nothing is held: the answer is the one for an address never held."""
     rt = state_of(ctx).fresh_runtime()
-    records = [person_record(rt.app, rt.notifications, p) for p in rt.app.people_by_email(email)]
+    records = [
+        person_record(rt.app.people, rt.notifications, p)
+        for p in rt.app.people.people_by_email(email)
+    ]
     if as_json:
         emit_json({"records": records})
         return
@@ -152,13 +155,13 @@ def _target(
 ) -> list[UUID]:
     if reference is not None:
         wanted = None if incident_id is None else rt.board.resolve(incident_id)
-        people = rt.app.people_by_reference(reference, wanted)
+        people = rt.app.people.people_by_reference(reference, wanted)
         if not people:
             raise NotFound("reference", "no person has this reference")
         return [p.id for p in people]
     if incident_id is None or email is None:
         raise InvalidInput("person", "give --incident and --email, or --reference")
-    return [rt.app.person_on(rt.board.resolve(incident_id), email).id]
+    return [rt.app.people.person_on(rt.board.resolve(incident_id), email).id]
 
 
 @people_app.command("correct")
@@ -189,7 +192,7 @@ def correct(
     ):
         if value is not None:
             data[key] = value
-    person = rt.app.correct_person(target, data, state.request())
+    person = rt.app.people.correct_person(target, data, state.request())
     rt.settle()
     if as_json:
         emit_json({"person_id": str(person.id), "version": person.version})
@@ -215,7 +218,7 @@ def erase(
     state = state_of(ctx)
     rt = state.fresh_runtime()
     erased = [
-        rt.app.erase_person(t, reason, state.request()).id
+        rt.app.people.erase_person(t, reason, state.request()).id
         for t in _target(rt, incident, email, reference)
     ]
     rt.settle()
@@ -241,9 +244,9 @@ def run_retention(
         raise InvalidInput("BREACH_RETENTION_DAYS", "no retention period is configured")
     rt = state.fresh_runtime()
     items = retention.plan(
-        rt.app, rt.board, rt.people, rt.notifications, days=days, now=state.now()
+        rt.app.people, rt.board, rt.people, rt.notifications, days=days, now=state.now()
     )
-    erased = 0 if dry_run else retention.apply(rt.app, items, days, state.request())
+    erased = 0 if dry_run else retention.apply(rt.app.people, items, days, state.request())
     rt.settle()
     incidents: list[dict[str, Any]] = [
         {

@@ -60,7 +60,7 @@ def serve(
 
     state = state_of(ctx)
     rt = state.runtime
-    password = ensure_first_admin(rt.app, state.request())
+    password = ensure_first_admin(rt.app.users, state.request())
     rt.settle()
     empty = rt.board.count() == 0
     if demo and empty:

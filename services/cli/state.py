@@ -83,7 +83,7 @@ class CliState:
 
     def now(self) -> datetime:
         """The application's clock."""
-        return self.runtime.app.clock.now()
+        return self.runtime.app.core.clock.now()
 
     @property
     def token_path(self) -> Path:
@@ -120,7 +120,7 @@ class CliState:
                 "prove who you are: sign in with `breach login USERNAME` (or set BREACH_TOKEN "
                 "to an API token of yours)",
             )
-        identity = self.runtime.app.identity_for_token(token)
+        identity = self.runtime.app.users.identity_for_token(token)
         if identity is None:
             raise NotPermitted(
                 "token", "the token is unknown, revoked, or its user is disabled; sign in again"

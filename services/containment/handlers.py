@@ -13,6 +13,7 @@ from events.base import Cause, DomainEvent
 from events.containment import FINISHED, ContainmentTask, TaskDueMoved
 from events.incident import Incident, IncidentFactsAmended
 from events.values import MOMENT_FIELDS
+from services.application.base import LedgerApplication
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput
 from services.containment.commands import (
@@ -27,15 +28,19 @@ from services.incidents.handlers import IncidentHandlers
 from services.storage.event_reads import event_reads
 
 
-class ContainmentHandlers(IncidentHandlers):
+class ContainmentHandlers:
     """Commands on containment tasks; each task is its own aggregate, so responders working
     on different tasks of one incident never conflict."""
+
+    def __init__(self, core: LedgerApplication, incidents: IncidentHandlers) -> None:
+        self.core = core
+        self.incidents = incidents
 
     def _open_blockers(self, task: ContainmentTask) -> list[UUID]:
         return [
             b
             for b in task.state.blocked_by
-            if self.load(b, ContainmentTask).state.status not in FINISHED
+            if self.core.load(b, ContainmentTask).state.status not in FINISHED
         ]
 
     def move_task_dues(self, incident: Incident, cause: Cause) -> Sequence[BaseAggregate[UUID]]:
@@ -53,7 +58,7 @@ class ContainmentHandlers(IncidentHandlers):
         }
         if not corrected:
             return others
-        tasks = self.load_many([UUID(t) for t in aggregate.state.tasks])
+        tasks = self.core.load_many([UUID(t) for t in aggregate.state.tasks])
         moments = aggregate.state.moments
         for task in tasks.values():
             if isinstance(task, ContainmentTask) and task.follow_moments(
@@ -67,7 +72,7 @@ class ContainmentHandlers(IncidentHandlers):
     ) -> ContainmentTask:
         """Open a task on an incident and attach it, atomically (the incident's followers
         run as for any change to it)."""
-        cmd = self.validated(OpenTask, request)
+        cmd = self.core.validated(OpenTask, request)
         task_id = uuid4()
         opened: list[ContainmentTask] = []
 
@@ -91,9 +96,9 @@ class ContainmentHandlers(IncidentHandlers):
             opened[:] = [task]
 
         def follow(incident: Incident, cause: Cause) -> Sequence[BaseAggregate[UUID]]:
-            return [*opened, *self._follow(incident, cause)]
+            return [*opened, *self.incidents.follow(incident, cause)]
 
-        self.change(
+        self.core.change(
             incident_id,
             Incident,
             ctx,
@@ -107,13 +112,13 @@ class ContainmentHandlers(IncidentHandlers):
     def _task(
         self, task_id: UUID, ctx: RequestContext, logged: str, command: Any
     ) -> ContainmentTask:
-        return self.change(task_id, ContainmentTask, ctx, command, logged=logged)
+        return self.core.change(task_id, ContainmentTask, ctx, command, logged=logged)
 
     def assign_task(
         self, task_id: UUID, request: AssignTask | Mapping[str, Any], ctx: RequestContext
     ) -> ContainmentTask:
         """Give a task to an owner."""
-        cmd = self.validated(AssignTask, request)
+        cmd = self.core.validated(AssignTask, request)
         return self._task(task_id, ctx, "task.assigned", lambda t, c: t.assign(c, owner=cmd.owner))
 
     def start_task(self, task_id: UUID, ctx: RequestContext) -> ContainmentTask:
@@ -129,14 +134,14 @@ class ContainmentHandlers(IncidentHandlers):
         self, task_id: UUID, request: ReasonOnly | Mapping[str, Any], ctx: RequestContext
     ) -> ContainmentTask:
         """Mark a task blocked, with the reason."""
-        cmd = self.validated(ReasonOnly, request)
+        cmd = self.core.validated(ReasonOnly, request)
         return self._task(task_id, ctx, "task.blocked", lambda t, c: t.block(c, reason=cmd.reason))
 
     def unblock_task(
         self, task_id: UUID, request: UnblockTask | Mapping[str, Any], ctx: RequestContext
     ) -> ContainmentTask:
         """Lift a block."""
-        cmd = self.validated(UnblockTask, request)
+        cmd = self.core.validated(UnblockTask, request)
         return self._task(
             task_id, ctx, "task.unblocked", lambda t, c: t.unblock(c, reason=cmd.reason)
         )
@@ -145,7 +150,7 @@ class ContainmentHandlers(IncidentHandlers):
         self, task_id: UUID, request: CompleteTask | Mapping[str, Any], ctx: RequestContext
     ) -> ContainmentTask:
         """Record a task done, with its outcome and evidence."""
-        cmd = self.validated(CompleteTask, request)
+        cmd = self.core.validated(CompleteTask, request)
         return self._task(
             task_id,
             ctx,
@@ -162,7 +167,7 @@ class ContainmentHandlers(IncidentHandlers):
         self, task_id: UUID, request: ReasonOnly | Mapping[str, Any], ctx: RequestContext
     ) -> ContainmentTask:
         """Reopen a done or cancelled task."""
-        cmd = self.validated(ReasonOnly, request)
+        cmd = self.core.validated(ReasonOnly, request)
         return self._task(
             task_id, ctx, "task.reopened", lambda t, c: t.reopen(c, reason=cmd.reason)
         )
@@ -171,7 +176,7 @@ class ContainmentHandlers(IncidentHandlers):
         self, task_id: UUID, request: ChangeDue | Mapping[str, Any], ctx: RequestContext
     ) -> ContainmentTask:
         """Move a task's due time."""
-        cmd = self.validated(ChangeDue, request)
+        cmd = self.core.validated(ChangeDue, request)
         return self._task(
             task_id,
             ctx,
@@ -183,22 +188,24 @@ class ContainmentHandlers(IncidentHandlers):
         self, task_id: UUID, request: ReasonOnly | Mapping[str, Any], ctx: RequestContext
     ) -> ContainmentTask:
         """Cancel a task, with the reason."""
-        cmd = self.validated(ReasonOnly, request)
+        cmd = self.core.validated(ReasonOnly, request)
         return self._task(
             task_id, ctx, "task.cancelled", lambda t, c: t.cancel(c, reason=cmd.reason)
         )
 
     def get_task(self, task_id: UUID) -> ContainmentTask:
         """A task as it is now."""
-        return self.load(task_id, ContainmentTask)
+        return self.core.load(task_id, ContainmentTask)
 
     def timeline_events(self, incident_id: UUID) -> list[DomainEvent]:
         """The incident's events, each followed by the due-time moves of its tasks recorded
         at the same moment or before the next incident event (a move is saved with the
         correction that caused it)."""
-        history = list(self.incident_history(incident_id))
+        history = list(self.incidents.incident_history(incident_id))
         moves = sorted(
-            self._due_moves([UUID(t) for t in self.get_incident(incident_id).state.tasks]),
+            self._due_moves(
+                [UUID(t) for t in self.incidents.get_incident(incident_id).state.tasks]
+            ),
             key=lambda e: e.timestamp,
         )
         out: list[DomainEvent] = []
@@ -209,12 +216,14 @@ class ContainmentHandlers(IncidentHandlers):
         return out + moves
 
     def _due_moves(self, task_ids: Sequence[UUID]) -> list[TaskDueMoved]:
-        reads = event_reads(self.recorder)
+        reads = event_reads(self.core.recorder)
         if reads is None:
-            found: list[object] = [e for i in task_ids for e in self.events.get(i)]
+            found: list[object] = [e for i in task_ids for e in self.core.events.get(i)]
         else:
             topic = get_topic(TaskDueMoved)
             found = [
-                self.mapper.to_domain_event(s) for s in reads.stored(task_ids) if s.topic == topic
+                self.core.mapper.to_domain_event(s)
+                for s in reads.stored(task_ids)
+                if s.topic == topic
             ]
         return [e for e in found if isinstance(e, TaskDueMoved)]

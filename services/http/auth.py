@@ -57,14 +57,14 @@ def authenticate(request: Request) -> Caller:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorized("use 'Authorization: Bearer <token>'")
-        identity = rt.app.identity_for_token(token.strip())
+        identity = rt.app.users.identity_for_token(token.strip())
         if identity is None:
             raise _unauthorized("the token is unknown, revoked, or its user is disabled")
         caller = Caller(identity, permissions_of(identity.roles))
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         session = rt.app.credentials.session(cookie) if cookie and rt.app.credentials else None
-        identity = rt.app.identity(session.username) if session is not None else None
+        identity = rt.app.users.identity(session.username) if session is not None else None
         if session is None or identity is None:
             raise _unauthorized("sign in, or send an API token")
         caller = Caller(identity, permissions_of(identity.roles), True, session.csrf)

@@ -44,7 +44,7 @@ class IncidentFollower(Protocol):
         ...
 
 
-class IncidentHandlers(LedgerApplication):
+class IncidentHandlers:
     """Commands on incidents. Each validates its input, appends at most one event, and
     returns the incident as saved.
 
@@ -53,7 +53,9 @@ class IncidentHandlers(LedgerApplication):
     :meth:`change_incident`, which every command that changes an incident goes through.
     """
 
-    incident_followers: tuple[IncidentFollower, ...] = ()
+    def __init__(self, core: LedgerApplication) -> None:
+        self.core = core
+        self.incident_followers: tuple[IncidentFollower, ...] = ()
 
     def change_incident(
         self,
@@ -65,11 +67,12 @@ class IncidentHandlers(LedgerApplication):
         **log_fields: Any,
     ) -> Incident:
         """Change an incident; its followers add what the change implies to the same save."""
-        return self.change(
-            incident_id, Incident, ctx, command, logged=logged, follow=self._follow, **log_fields
+        return self.core.change(
+            incident_id, Incident, ctx, command, logged=logged, follow=self.follow, **log_fields
         )
 
-    def _follow(self, incident: Incident, cause: Cause) -> Sequence[BaseAggregate[UUID]]:
+    def follow(self, incident: Incident, cause: Cause) -> Sequence[BaseAggregate[UUID]]:
+        """What every follower adds to a change of ``incident`` (the other aggregates)."""
         others: list[BaseAggregate[UUID]] = []
         for follower in self.incident_followers:
             others.extend(follower(incident, cause))
@@ -84,8 +87,8 @@ class IncidentHandlers(LedgerApplication):
     ) -> Incident:
         """Report a new incident and return it. ``incident_id`` fixes its id (an alert's
         derived id makes intake idempotent); a second report with that id is refused."""
-        cmd = self.validated(ReportIncident, request)
-        if incident_id is not None and self.existing_ids([incident_id]):
+        cmd = self.core.validated(ReportIncident, request)
+        if incident_id is not None and self.core.existing_ids([incident_id]):
             raise DuplicateReport(incident_id)
         try:
             return self._report(cmd, ctx, incident_id or uuid4())
@@ -93,7 +96,7 @@ class IncidentHandlers(LedgerApplication):
             raise DuplicateReport(incident_id or uuid4()) from None
 
     def _report(self, cmd: ReportIncident, ctx: RequestContext, incident_id: UUID) -> Incident:
-        return self.create(
+        return self.core.create(
             lambda cause: Incident.report(
                 cause,
                 incident_id=incident_id,
@@ -113,7 +116,7 @@ class IncidentHandlers(LedgerApplication):
         self, incident_id: UUID, request: AmendFacts | Mapping[str, Any], ctx: RequestContext
     ) -> Incident:
         """Correct facts of an incident's report."""
-        cmd = self.validated(AmendFacts, request)
+        cmd = self.core.validated(AmendFacts, request)
         changes = cmd.changes()
         if not changes:
             raise InvalidInput("facts", "give at least one fact to correct")
@@ -134,7 +137,7 @@ class IncidentHandlers(LedgerApplication):
     ) -> Incident:
         """Record severity, breach determination and type; the fields not given keep their
         values."""
-        cmd = self.validated(TriageIncident, request)
+        cmd = self.core.validated(TriageIncident, request)
         given = cmd.given()
         if not given:
             raise InvalidInput(
@@ -157,7 +160,7 @@ class IncidentHandlers(LedgerApplication):
         self, incident_id: UUID, request: AddNote | Mapping[str, Any], ctx: RequestContext
     ) -> Incident:
         """Add a note to an incident."""
-        cmd = self.validated(AddNote, request)
+        cmd = self.core.validated(AddNote, request)
         return self.change_incident(
             incident_id,
             ctx,
@@ -169,7 +172,7 @@ class IncidentHandlers(LedgerApplication):
         self, incident_id: UUID, request: CloseIncident | Mapping[str, Any], ctx: RequestContext
     ) -> Incident:
         """Close an incident."""
-        cmd = self.validated(CloseIncident, request)
+        cmd = self.core.validated(CloseIncident, request)
         return self.change_incident(
             incident_id,
             ctx,
@@ -181,7 +184,7 @@ class IncidentHandlers(LedgerApplication):
         self, incident_id: UUID, request: ReopenIncident | Mapping[str, Any], ctx: RequestContext
     ) -> Incident:
         """Reopen a closed incident."""
-        cmd = self.validated(ReopenIncident, request)
+        cmd = self.core.validated(ReopenIncident, request)
         return self.change_incident(
             incident_id,
             ctx,
@@ -191,9 +194,9 @@ class IncidentHandlers(LedgerApplication):
 
     def get_incident(self, incident_id: UUID) -> Incident:
         """The incident as it is now, from the log."""
-        return self.load(incident_id, Incident)
+        return self.core.load(incident_id, Incident)
 
     def incident_history(self, incident_id: UUID) -> Sequence[DomainEvent]:
         """Every event of the incident, oldest first."""
-        self.load(incident_id, Incident)
-        return [e for e in self.events.get(incident_id) if isinstance(e, DomainEvent)]
+        self.core.load(incident_id, Incident)
+        return [e for e in self.core.events.get(incident_id) if isinstance(e, DomainEvent)]

@@ -38,7 +38,7 @@ class RuntimeCollector:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self.tally = KindTally(rt.app.recorder)
+        self.tally = KindTally(rt.app.core.recorder)
         self.lags = Lags(rt)
         self.version = _version()
 
@@ -87,7 +87,7 @@ class RuntimeCollector:
 
     def log(self) -> Iterable[Metric]:
         """The head of the log, and the events in it by kind."""
-        head = self.rt.app.recorder.max_notification_id() or 0
+        head = self.rt.app.core.recorder.max_notification_id() or 0
         appended = CounterMetricFamily(
             "breach_events_appended",
             "Events appended to the log: the position of its head.",
@@ -157,7 +157,7 @@ class RuntimeCollector:
 
     def obligations(self) -> Iterable[Metric]:
         """Open obligations by urgency now, and the time left to the nearest deadline."""
-        now = self.rt.app.clock.now()
+        now = self.rt.app.core.clock.now()
         obligations = self.rt.obligations
         counts = dict.fromkeys(OPEN_URGENCIES, 0)
         nearest: float | None = None

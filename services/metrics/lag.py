@@ -48,7 +48,7 @@ class Lags:
         self.rt = rt
 
     def _head(self) -> int:
-        return self.rt.app.recorder.max_notification_id() or 0
+        return self.rt.app.core.recorder.max_notification_id() or 0
 
     def _published(self) -> tuple[int, dict[int, int]]:
         """The relay's position, and the last position it published to each partition of
@@ -56,17 +56,17 @@ class Lags:
         app = self.rt.app
         published = {}
         for p in range(self.rt.settings.kafka_partitions):
-            at = app.tracked_position(tracked_name(RELAY, p))
+            at = app.core.tracked_position(tracked_name(RELAY, p))
             if at:
                 published[p] = at
-        return app.tracked_position(RELAY), published
+        return app.core.tracked_position(RELAY), published
 
     def relay(self) -> list[Lag]:
         """The relay's distance to the head (none on the store feed)."""
         if not streamed(self.rt):
             return []
         head = self._head()
-        return [Lag("relay", "relay", max(head - self.rt.app.tracked_position(RELAY), 0))]
+        return [Lag("relay", "relay", max(head - self.rt.app.core.tracked_position(RELAY), 0))]
 
     def views(self) -> list[Lag]:
         """Each view's distance to the head."""
@@ -94,13 +94,13 @@ class Lags:
         head = self._head()
         names = [w.policy.name for w in self.rt.policies.workers]
         if not streamed(self.rt):
-            return [Lag("policy", n, max(head - app.tracked_position(n), 0)) for n in names]
+            return [Lag("policy", n, max(head - app.core.tracked_position(n), 0)) for n in names]
         relay, published = self._published()
         out = []
         for name in names:
 
             def position_in(p: int, name: str = name) -> int:
-                return app.tracked_position(tracked_name(name, p))
+                return app.core.tracked_position(tracked_name(name, p))
 
             out.append(Lag("policy", name, max(head - _complete(relay, published, position_in), 0)))
         return out

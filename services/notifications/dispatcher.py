@@ -136,7 +136,7 @@ class Dispatcher:
         return Cause(
             actor=actors.DISPATCHER,
             correlation_id=f"dispatch:{self.run_id}",
-            at=self.app.clock.now(),
+            at=self.app.core.clock.now(),
         )
 
     def _save(self, aggregates: Sequence[Notice | Campaign]) -> list[Notice | Campaign]:
@@ -145,7 +145,7 @@ class Dispatcher:
         if not aggregates:
             return []
         try:
-            self.app.save_aggregates(aggregates)
+            self.app.core.save_aggregates(aggregates)
         except IntegrityError:
             log.info("dispatch.raced", notices=len(aggregates))
             return []
@@ -153,13 +153,13 @@ class Dispatcher:
 
     def recover(self) -> dict[str, int]:
         """Resolve notices a crash left in 'sending' (see the module's rule)."""
-        now = self.app.clock.now()
+        now = self.app.core.clock.now()
         cutoff = now - timedelta(seconds=self.settings.sending_lease)
         stale = self.queue.stale_sending(cutoff)
         counts = {"sent": 0, "requeued": 0, "uncertain": 0}
         changed: list[Notice | Campaign] = []
         cause = self.cause()
-        stored = self.app.load_many([s.notice_id for s in stale])
+        stored = self.app.core.load_many([s.notice_id for s in stale])
         for found in stale:
             notice = stored.get(found.notice_id)
             if not isinstance(notice, Notice) or notice.state.status is not NoticeStatus.SENDING:
@@ -217,7 +217,9 @@ class Dispatcher:
             state = notice.state
             campaign = campaigns.get(state.campaign_id)
             if campaign is None:
-                campaign = campaigns[state.campaign_id] = self.app.load(state.campaign_id, Campaign)
+                campaign = campaigns[state.campaign_id] = self.app.core.load(
+                    state.campaign_id, Campaign
+                )
             if not campaign.sending_allowed:
                 continue
             renderer = renderers.get(campaign.id)
@@ -319,7 +321,7 @@ class Dispatcher:
         """Record completion of dispatching campaigns whose notices are all final."""
         for campaign_id in self.queue.finished_campaigns():
             counts = self.queue.counts(campaign_id)
-            campaign = self.app.load(campaign_id, Campaign)
+            campaign = self.app.core.load(campaign_id, Campaign)
             try:
                 done = campaign.complete(
                     self.cause(),
@@ -379,7 +381,7 @@ class Dispatcher:
                         await asyncio.to_thread(self.recover)
                         recovered_at = time.monotonic()
                     await asyncio.to_thread(self.complete_campaigns)
-                now = self.app.clock.now()
+                now = self.app.core.clock.now()
                 claims, cursor = await asyncio.to_thread(self.claim, now, cursor)
                 previous = inflight
                 inflight = None

@@ -23,6 +23,7 @@ from events.notifications import (
     OrganisationRecipient,
 )
 from events.people import AffectedPerson
+from services.application.base import LedgerApplication
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, RuleBroken
 from services.application.fields import (
@@ -141,17 +142,29 @@ class Approvers(Protocol):
         ...
 
 
-class NotificationHandlers(IncidentHandlers):
+class NotificationHandlers:
     """Commands on campaigns and notices.
 
     Its collaborators: ``vault`` opens the people's data for personalised notices,
     ``templates`` and ``notice_settings`` render them, ``approvers`` says who may approve.
     """
 
-    vault: Vault
-    templates: NoticeTemplates
-    notice_settings: NoticeSettings
-    approvers: Approvers
+    def __init__(
+        self,
+        core: LedgerApplication,
+        incidents: IncidentHandlers,
+        *,
+        vault: Vault,
+        templates: NoticeTemplates,
+        notice_settings: NoticeSettings,
+        approvers: Approvers,
+    ) -> None:
+        self.core = core
+        self.incidents = incidents
+        self.vault = vault
+        self.templates = templates
+        self.notice_settings = notice_settings
+        self.approvers = approvers
 
     def _notice_setup(self) -> tuple[NoticeTemplates, NoticeSettings]:
         return self.templates, self.notice_settings
@@ -187,10 +200,10 @@ class NotificationHandlers(IncidentHandlers):
     ) -> Campaign:
         """Draft a campaign for an incident and audience."""
         templates, _ = self._notice_setup()
-        cmd = self.validated(DraftCampaign, request)
-        incident = self.load(incident_id, Incident)
+        cmd = self.core.validated(DraftCampaign, request)
+        incident = self.core.load(incident_id, Incident)
         content = self._content(incident, cmd)
-        return self.create(
+        return self.core.create(
             lambda cause: Campaign.draft(
                 cause,
                 campaign_id=uuid4(),
@@ -216,8 +229,8 @@ class NotificationHandlers(IncidentHandlers):
         templates, _ = self._notice_setup()
         if isinstance(request, DraftCampaign):
             request = request.model_dump(exclude_unset=True)
-        cmd = self.validated(RedraftCampaign, request)
-        campaign = self.load(campaign_id, Campaign)
+        cmd = self.core.validated(RedraftCampaign, request)
+        campaign = self.core.load(campaign_id, Campaign)
         if cmd.audience is not None and cmd.audience is not campaign.state.audience:
             raise InvalidInput("audience", "a campaign keeps its audience; draft a new one")
         changes = cmd.content_changes()
@@ -236,16 +249,16 @@ class NotificationHandlers(IncidentHandlers):
                 recipients=recipients,
             )
 
-        return self.change(campaign_id, Campaign, ctx, redraft, logged="campaign.redrafted")
+        return self.core.change(campaign_id, Campaign, ctx, redraft, logged="campaign.redrafted")
 
     def load_campaign(self, campaign_id: UUID) -> Campaign:
         """A campaign as it is now."""
-        return self.load(campaign_id, Campaign)
+        return self.core.load(campaign_id, Campaign)
 
     def incident_context(self, incident_id: UUID) -> dict[str, Any]:
         """What notices may say about the incident."""
         _, settings = self._notice_setup()
-        incident = self.load(incident_id, Incident)
+        incident = self.core.load(incident_id, Incident)
         moments = incident.state.moments
         return {
             "reference": str(incident.id)[:8],
@@ -297,14 +310,12 @@ class NotificationHandlers(IncidentHandlers):
     ) -> Rendered:
         """Render a sample for a chosen recipient and record that it was previewed."""
         templates, _ = self._notice_setup()
-        campaign = self.load(campaign_id, Campaign)
+        campaign = self.core.load(campaign_id, Campaign)
         incident = self.incident_context(campaign.state.incident_id)
         label = "sample"
         if person_id is not None:
-            person = self.load(person_id, AffectedPerson)
-            data = (
-                None if person.is_erased else self.vault.open(person.state.sealed)
-            )
+            person = self.core.load(person_id, AffectedPerson)
+            data = None if person.is_erased else self.vault.open(person.state.sealed)
             if data is None:
                 raise RuleBroken("person", "the person's data was erased; choose another")
             rendered, _ = self.render_for(
@@ -325,7 +336,7 @@ class NotificationHandlers(IncidentHandlers):
             context["incident"] = incident
             rendered = templates.render(campaign.state.audience, language or "en", context)
         body_hash = hashlib.sha256((rendered.text + rendered.html).encode()).hexdigest()
-        self.change(
+        self.core.change(
             campaign_id,
             Campaign,
             ctx,
@@ -338,7 +349,7 @@ class NotificationHandlers(IncidentHandlers):
 
     def approve_campaign(self, campaign_id: UUID, ctx: RequestContext) -> Campaign:
         """Approve: only a DPO who did not draft it; freezes templates and content."""
-        return self.change(
+        return self.core.change(
             campaign_id,
             Campaign,
             ctx,
@@ -352,7 +363,7 @@ class NotificationHandlers(IncidentHandlers):
 
     def start_dispatch(self, campaign_id: UUID, ctx: RequestContext) -> Campaign:
         """Start sending an approved campaign (its notices are queued by a policy)."""
-        return self.change(
+        return self.core.change(
             campaign_id,
             Campaign,
             ctx,
@@ -377,7 +388,7 @@ class NotificationHandlers(IncidentHandlers):
     def pause_dispatch(self, campaign_id: UUID, reason: str, ctx: RequestContext) -> Campaign:
         """Pause sending."""
         reason = checked("reason", Line, reason)
-        return self.change(
+        return self.core.change(
             campaign_id,
             Campaign,
             ctx,
@@ -387,14 +398,14 @@ class NotificationHandlers(IncidentHandlers):
 
     def resume_dispatch(self, campaign_id: UUID, ctx: RequestContext) -> Campaign:
         """Resume sending."""
-        return self.change(
+        return self.core.change(
             campaign_id, Campaign, ctx, lambda c, cause: c.resume(cause), logged="campaign.resumed"
         )
 
     def cancel_campaign(self, campaign_id: UUID, reason: str, ctx: RequestContext) -> Campaign:
         """Cancel a campaign."""
         reason = checked("reason", Line, reason)
-        return self.change(
+        return self.core.change(
             campaign_id,
             Campaign,
             ctx,
@@ -418,4 +429,4 @@ class NotificationHandlers(IncidentHandlers):
                 notice.requeue(cause, reason=reason)
 
         logged = "notice.confirmed" if delivered else "notice.requeued"
-        return self.change(target, Notice, ctx, settle, logged=logged)
+        return self.core.change(target, Notice, ctx, settle, logged=logged)

@@ -33,7 +33,7 @@ def verify_live(rt: Runtime) -> Verdict:
 
 def related_ids(rt: Runtime, incident_id: UUID) -> list[UUID]:
     """The incident and every aggregate attached to it: tasks, campaigns, notices, people."""
-    state = rt.app.get_incident(incident_id).state
+    state = rt.app.incidents.get_incident(incident_id).state
     ids = [incident_id, *(UUID(t) for t in state.tasks)]
     for row in rt.notifications.campaigns(incident_id):
         ids.append(UUID(row["campaign_id"]))
@@ -45,17 +45,17 @@ def related_ids(rt: Runtime, incident_id: UUID) -> list[UUID]:
 def export(rt: Runtime, incident_id: UUID, out: Path) -> dict[str, Any]:
     """Write the auditor's bundle of an incident."""
     rt.settle()
-    incident = rt.app.get_incident(incident_id)
-    events = rt.app.stored_events_of(related_ids(rt, incident_id))
+    incident = rt.app.incidents.get_incident(incident_id)
+    events = rt.app.core.stored_events_of(related_ids(rt, incident_id))
     checkpoint = rt.chain.covering(events[-1].id)
     assert checkpoint is not None
     zone = rt.settings.zone
-    now = rt.app.clock.now()
+    now = rt.app.core.clock.now()
     replay = replay_incident(rt.app, rt.notifications, incident_id, now)
     html = render_report(
         rt.settings.templates_dir,
         replay,
-        timeline(rt.app.timeline_events(incident_id), zone),
+        timeline(rt.app.containment.timeline_events(incident_id), zone),
         checkpoint,
         zone,
         incident.created_on,

@@ -103,7 +103,6 @@ class BoardReplays:
                 self._running.discard(user)
 
 
-
 def _recall(cache: OrderedDict[K, V], key: K) -> V | None:
     """The value kept under ``key`` (now the most recently used), or None."""
     found = cache.get(key)

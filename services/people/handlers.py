@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict
 from events.base import Cause
 from events.incident import Incident
 from events.people import AffectedPerson
+from services.application.base import LedgerApplication
 from services.application.context import RequestContext
 from services.application.errors import Conflict, InvalidInput, NotFound, RuleBroken
 from services.application.fields import Email, Line, OptionalTitle, Title, checked
@@ -88,14 +89,17 @@ class PersonView:
     erased_at: str | None
 
 
-class PeopleHandlers(IncidentHandlers):
+class PeopleHandlers:
     """Commands on affected people; personal data is sealed before it reaches an event."""
 
     import_batch_size: int = 1000
     import_max_bytes: int = 256 * 2**20
 
-    vault: Vault
-    """Seals and opens the people's data (their keys live in it)."""
+    def __init__(self, core: LedgerApplication, incidents: IncidentHandlers, vault: Vault) -> None:
+        self.core = core
+        self.incidents = incidents
+        self.vault = vault
+        """Seals and opens the people's data (their keys live in it)."""
 
     def _vault(self) -> Vault:
         return self.vault
@@ -110,7 +114,7 @@ class PeopleHandlers(IncidentHandlers):
         on_batch: Callable[[ImportReport], None] | None = None,
     ) -> ImportReport:
         """Import people from a CSV or JSON Lines file into an incident."""
-        incident = self.load(incident_id, Incident)
+        incident = self.core.load(incident_id, Incident)
         if incident.is_closed:
             raise RuleBroken("status", "the incident is closed; reopen it before importing")
         vault = self._vault()
@@ -138,7 +142,7 @@ class PeopleHandlers(IncidentHandlers):
         finally:
             writer.close()
         report.rejections_file = str(rejected_path) if writer.count else None
-        self.log_change(
+        self.core.log_change(
             "people.imported",
             ctx,
             incident_id=str(incident_id),
@@ -173,7 +177,7 @@ class PeopleHandlers(IncidentHandlers):
         report.batches += 1
         data = {lookup: p.data for lookup, p in unique.items()}
         for _ in range(self.import_attempts):
-            enrolled = vault.enrol(incident.id, data, self.existing_ids)
+            enrolled = vault.enrol(incident.id, data, self.core.existing_ids)
             if not enrolled:
                 report.already_present += len(unique)
                 return
@@ -184,7 +188,7 @@ class PeopleHandlers(IncidentHandlers):
                     for v in (data[lookup].name, data[lookup].reference)
                 )
             )
-            cause = self.cause(ctx)
+            cause = self.core.cause(ctx)
             people = [
                 AffectedPerson.record(
                     cause,
@@ -199,7 +203,7 @@ class PeopleHandlers(IncidentHandlers):
                 for lookup, pid, sealed in enrolled
             ]
             try:
-                self.save_aggregates(people)
+                self.core.save_aggregates(people)
             except IntegrityError:
                 # Another import recorded some of them first: their new keys protect
                 # nothing; read the batch again.
@@ -220,7 +224,7 @@ class PeopleHandlers(IncidentHandlers):
         short import claimed but never recorded are left out, and so is anyone erased (an
         erased person is found by nobody, whatever row may linger)."""
         ids = [p for p, i in found if incident_id is None or i == incident_id]
-        loaded = self.load_many(ids)
+        loaded = self.core.load_many(ids)
         people = [a for a in loaded.values() if isinstance(a, AffectedPerson) and not a.is_erased]
         return sorted(people, key=lambda a: (a.state.recorded_at, str(a.id)))
 
@@ -269,7 +273,7 @@ class PeopleHandlers(IncidentHandlers):
         """Record corrected data for a person (resealed under the same key). The lookup
         index follows a new address or reference before the correction is saved, and is
         put back when it is not."""
-        cmd = self.validated(CorrectPerson, request)
+        cmd = self.core.validated(CorrectPerson, request)
         vault = self._vault()
         moved: dict[str, tuple[AffectedPerson, PersonData]] = {}
 
@@ -303,7 +307,7 @@ class PeopleHandlers(IncidentHandlers):
             moved["current"] = (person, current)
 
         try:
-            return self.change(target, AffectedPerson, ctx, correct, logged="person.corrected")
+            return self.core.change(target, AffectedPerson, ctx, correct, logged="person.corrected")
         except BaseException:
             if "current" in moved:
                 person, current = moved["current"]
@@ -333,7 +337,7 @@ class PeopleHandlers(IncidentHandlers):
         """Destroy a person's keys and lookups, then record the erasure (who, when, why; no
         data)."""
         vault = self._vault()
-        person = self.load(target, AffectedPerson)
+        person = self.core.load(target, AffectedPerson)
         if person.is_erased:
             raise RuleBroken("person", "the person's data was already erased")
         reason = checked("reason", Line, reason)
@@ -345,7 +349,7 @@ class PeopleHandlers(IncidentHandlers):
             reason=reason,
         )
         vault.erase(erasure)
-        erased = self.change(
+        erased = self.core.change(
             target,
             AffectedPerson,
             ctx,
@@ -362,7 +366,7 @@ class PeopleHandlers(IncidentHandlers):
         done = 0
         for erasure in vault.keys.pending():
             try:
-                person = self.load(erasure.person_id, AffectedPerson)
+                person = self.core.load(erasure.person_id, AffectedPerson)
             except NotFound:
                 vault.keys.recorded(erasure.person_id)
                 continue
@@ -370,11 +374,11 @@ class PeopleHandlers(IncidentHandlers):
                 cause = Cause(
                     actor=erasure.actor,
                     correlation_id=erasure.correlation_id,
-                    at=self.clock.now(),
+                    at=self.core.clock.now(),
                 )
                 person.erase(cause, reason=erasure.reason, keys_destroyed=erasure.key_ids)
                 try:
-                    self.save(person)
+                    self.core.save(person)
                 except IntegrityError:
                     continue
                 done += 1

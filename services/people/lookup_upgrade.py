@@ -52,13 +52,13 @@ def former_lookups(app: PeopleHandlers) -> tuple[Former, int]:
     people: Former = {}
     position = 0
     while True:
-        notes = app.recorder.select_notifications(
+        notes = app.core.recorder.select_notifications(
             start=position, limit=BATCH, topics=topics, inclusive_of_start=False
         )
         if not notes:
             return people, position
         for note in notes:
-            event = app.mapper.to_domain_event(note)
+            event = app.core.mapper.to_domain_event(note)
             pid = event.originator_id
             if isinstance(event, PersonRecorded) and event.lookup is not None:
                 people[pid] = (event.incident_id, event.lookup, event.reference_lookup)

@@ -26,14 +26,14 @@ def person_record(
     view = app.view_person(person)
     corrections = [
         {"at": e.timestamp.isoformat(), "by": e.actor, "reason": e.reason}
-        for e in app.events.get(person.id)
+        for e in app.core.events.get(person.id)
         if isinstance(e, PersonCorrected)
     ]
     return {
         "person_id": str(view.person_id),
         "version": person.version,
         "incident_id": str(view.incident_id),
-        "incident_title": app.get_incident(view.incident_id).state.title,
+        "incident_title": app.incidents.get_incident(view.incident_id).state.title,
         "status": view.status,
         "recorded_at": view.recorded_at,
         "erased_at": view.erased_at,

@@ -44,7 +44,7 @@ def plan(
     items = []
     for row in board.rows(status="closed"):
         incident_id = UUID(row["incident_id"])
-        state = app.get_incident(incident_id).state
+        state = app.incidents.get_incident(incident_id).state
         if state.closed_at is None:
             continue
         due = state.closed_at + timedelta(days=days)

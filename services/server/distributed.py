@@ -90,7 +90,7 @@ def projections_feed(rt: Runtime, options: WorkerOptions) -> KafkaFeed:
     return KafkaFeed(
         rt.settings,
         Kind.PROJECTIONS.value,
-        rt.app.mapper,
+        rt.app.core.mapper,
         batches,
         batch_size=options.batch_size,
         timing=options.timing,
@@ -101,11 +101,11 @@ def policies_feed(rt: Runtime, options: WorkerOptions, stop: threading.Event) ->
     """A policy consumer running every policy of ``rt`` (notice queueing waits for the
     people view, which the projection workers keep)."""
     people_of, before = people_as_of(pipeline(rt), rt.people.of_incident, stop=stop)
-    batches = PolicyBatches(rt.app, policies(rt.app, rt.playbooks, people_of), before=before)
+    batches = PolicyBatches(rt.app.core, policies(rt.app, rt.playbooks, people_of), before=before)
     return KafkaFeed(
         rt.settings,
         Kind.POLICIES.value,
-        rt.app.mapper,
+        rt.app.core.mapper,
         batches,
         batch_size=min(options.batch_size, 200),
         timing=options.timing,
@@ -136,7 +136,7 @@ def dispatcher(
             log.warning("dispatch.view_behind", reason=str(e))
 
     return Dispatcher(
-        rt.app,
+        rt.app.notifications,
         NoticeQueueView(rt.notifications.store),
         sync,
         rt.people.sealed,
@@ -181,14 +181,14 @@ def run_worker(
 
 def _run(rt: Runtime, kind: Kind, stop: threading.Event, options: WorkerOptions) -> None:
     if kind is Kind.RELAY:
-        relay = Relay(rt.settings, rt.app, rt.feed, batch_size=options.batch_size)
+        relay = Relay(rt.settings, rt.app.core, rt.feed, batch_size=options.batch_size)
         keep_running("relay", relay.run, stop)
     elif kind is Kind.PROJECTIONS:
         keep_running("projections", projections_feed(rt, options).run, stop)
     elif kind is Kind.POLICIES:
         keep_running("policies", policies_feed(rt, options, stop).run, stop)
     elif kind is Kind.CHAIN:
-        chain = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.clock)
+        chain = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.core.clock)
         keep_running("chain", lambda stop: chain.run(stop, rt.feed), stop)
     else:
         target, delivery, capture = rt.smtp_target()

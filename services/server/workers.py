@@ -45,7 +45,7 @@ class Workers:
 
     def _chain(self, stop: threading.Event) -> None:
         rt = self.rt
-        worker = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.clock)
+        worker = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.core.clock)
         worker.run(stop, rt.feed, interval=self.chain_interval)
 
     def _dispatch(self, stop: threading.Event) -> None:

@@ -69,11 +69,13 @@ def new_username(value: str) -> str:
     return name
 
 
-class UserHandlers(LedgerApplication):
+class UserHandlers:
     """Users, their roles, passwords and tokens."""
 
-    credentials: CredentialStore
-    """Password hashes, tokens, sessions and the sign-in throttle."""
+    def __init__(self, core: LedgerApplication, credentials: CredentialStore) -> None:
+        self.core = core
+        self.credentials = credentials
+        """Password hashes, tokens, sessions and the sign-in throttle."""
 
     def _store(self) -> CredentialStore:
         return self.credentials
@@ -81,14 +83,14 @@ class UserHandlers(LedgerApplication):
     def get_user(self, username: str) -> User:
         """A user by name."""
         try:
-            return self.load(user_id(_username(username)), User)
+            return self.core.load(user_id(_username(username)), User)
         except NotFound:
             raise NotFound("username", "no such user") from None
 
     def list_users(self) -> list[User]:
         """Every user, in name order."""
         ids = [user_id(name) for name in self._store().usernames()]
-        found = self.load_many(ids) if ids else {}
+        found = self.core.load_many(ids) if ids else {}
         return [found[i] for i in ids if i in found]
 
     def add_user(
@@ -105,10 +107,10 @@ class UserHandlers(LedgerApplication):
         wanted = _roles(roles)
         if service:
             self._service_roles(wanted)
-        if self.existing_ids([user_id(name)]):
+        if self.core.existing_ids([user_id(name)]):
             raise InvalidInput("username", "is taken by another user")
         try:
-            user = self.create(
+            user = self.core.create(
                 lambda cause: User.create(cause, username=name, roles=wanted, service=service),
                 ctx,
                 logged="user.created",
@@ -122,7 +124,7 @@ class UserHandlers(LedgerApplication):
             return user, None
         password = secrets.token_urlsafe(12)
         self._store().set_password(name, password, one_time=True)
-        self.change(
+        self.core.change(
             user.id, User, ctx, lambda u, cause: u.password_set(cause), logged="user.password_set"
         )
         return self.get_user(name), password
@@ -135,7 +137,7 @@ class UserHandlers(LedgerApplication):
             self._service_roles(wanted)
         if Role.ADMIN not in wanted:
             self._keep_an_admin(user, "roles")
-        return self.change(
+        return self.core.change(
             user.id,
             User,
             ctx,
@@ -178,7 +180,7 @@ class UserHandlers(LedgerApplication):
         self._store().set_password(user.state.username, password, one_time=one_time)
         if one_time:
             self._store().end_sessions_of(user.state.username)
-        return self.change(
+        return self.core.change(
             user.id, User, ctx, lambda u, cause: u.password_set(cause), logged="user.password_set"
         )
 
@@ -196,14 +198,13 @@ class UserHandlers(LedgerApplication):
         ):
             raise NotPermitted(
                 "username",
-                "tokens are issued only to their owner (admins may issue them to service "
-                "accounts)",
+                "tokens are issued only to their owner (admins may issue them to service accounts)",
             )
         if user.state.disabled:
             raise InvalidInput("username", "the user is disabled")
         token_id, token = self._store().issue_token(user.state.username)
         try:
-            updated = self.change(
+            updated = self.core.change(
                 user.id,
                 User,
                 ctx,
@@ -223,7 +224,7 @@ class UserHandlers(LedgerApplication):
             raise NotPermitted("username", "only the owner or an admin may revoke a token")
         if token_id not in user.state.tokens:
             raise NotFound("token_id", "the user has no such token")
-        updated = self.change(
+        updated = self.core.change(
             user.id,
             User,
             ctx,
@@ -238,7 +239,7 @@ class UserHandlers(LedgerApplication):
         reason = checked("reason", Line, reason)
         user = self.get_user(username)
         self._keep_an_admin(user, "username")
-        updated = self.change(
+        updated = self.core.change(
             user.id,
             User,
             ctx,
@@ -253,7 +254,7 @@ class UserHandlers(LedgerApplication):
     def enable_user(self, username: str, ctx: RequestContext) -> User:
         """Enable a disabled user."""
         user = self.get_user(username)
-        return self.change(
+        return self.core.change(
             user.id, User, ctx, lambda u, cause: u.enable(cause), logged="user.enabled"
         )
 
@@ -280,7 +281,7 @@ class UserHandlers(LedgerApplication):
         default stands for this machine), or None. The attempt is throttled
         (:class:`~services.application.errors.TryLater`) and its check bounded
         (:class:`~services.application.errors.Unavailable`) by the credential store."""
-        now = self.clock.now().timestamp()
+        now = self.core.clock.now().timestamp()
         if not self._store().attempt(username, password, client=client, now=now):
             return None
         return self.identity(username)

@@ -23,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 
 def assess_data(rt: Runtime, form: FormData, incident: Incident) -> dict[str, Any]:
     """The facts of the assessment form."""
-    return facts_data(posted_values(form), rt.settings.zone, rt.app.clock.now())
+    return facts_data(posted_values(form), rt.settings.zone, rt.app.core.clock.now())
 
 
 def decide_data(rt: Runtime, form: FormData, incident: Incident) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def decide_data(rt: Runtime, form: FormData, incident: Incident) -> dict[str, An
     notified = text(form, "notified_at").strip()
     if notified:
         data["notified_at"] = parse_time(
-            "notified_at", notified, rt.settings.zone, now=rt.app.clock.now()
+            "notified_at", notified, rt.settings.zone, now=rt.app.core.clock.now()
         )
     reference = text(form, "reference").strip()
     if reference:
@@ -56,7 +56,7 @@ def assess(request: Request, incident_id: str, form: Posted) -> Response:
         incident_id,
         name="assess",
         build=assess_data,
-        command=lambda a, i, d, c: a.assess_impact(i, d, c),
+        command=lambda a, i, d, c: a.assessment.assess_impact(i, d, c),
         ok="assessed",
         permission=Permission.ASSESS,
         anchor="#assessment",
@@ -72,8 +72,8 @@ def what_if(request: Request, incident_id: str, form: FormData) -> Response:
     values = posted_values(form)
     load_incident(rt, target)
     try:
-        result = rt.app.what_if(
-            facts_data(values, rt.settings.zone, rt.app.clock.now()), incident_id=target
+        result = rt.app.assessment.what_if(
+            facts_data(values, rt.settings.zone, rt.app.core.clock.now()), incident_id=target
         )
     except ServiceError as e:
         return incident_page(request, caller, target, failure=failure_of("what_if", e, values))
@@ -89,7 +89,7 @@ def decide(request: Request, incident_id: str, form: Posted) -> Response:
         incident_id,
         name="decide",
         build=decide_data,
-        command=lambda a, i, d, c: a.decide_obligation(i, d, c),
+        command=lambda a, i, d, c: a.assessment.decide_obligation(i, d, c),
         ok="decided",
         permission=Permission.DECIDE,
         anchor="#obligations",

@@ -92,7 +92,7 @@ def board(
         reported_by=own,
     )
     result = paged(fetched, PAGE_SIZE, ["reported_at", "incident_id"])
-    now = rt.app.clock.now()
+    now = rt.app.core.clock.now()
     due_soon = rt.settings.due_soon_hours * 3600
     rows = [
         {**r, "contained": contained(r), "clock": countdown(r["next_deadline"], now, due_soon)}
@@ -108,8 +108,7 @@ def board(
         next_cursor=result.next_cursor,
         paging=cursor is not None,
         own_only=own is not None,
-        offer_demo=empty
-        and caller.may(Permission.DEMO),
+        offer_demo=empty and caller.may(Permission.DEMO),
         empty=empty,
         statuses=list(IncidentStatus),
         severities=list(Severity),
@@ -155,7 +154,7 @@ def report_form(request: Request) -> Response:
     """The form to report an incident (discovery defaults to now)."""
     caller = viewer(request, Permission.INCIDENT_REPORT)
     rt = runtime_of(request)
-    now = rt.app.clock.now().astimezone(rt.settings.zone).strftime("%Y-%m-%dT%H:%M")
+    now = rt.app.core.clock.now().astimezone(rt.settings.zone).strftime("%Y-%m-%dT%H:%M")
     values = {
         "title": "",
         "description": "",
@@ -172,7 +171,7 @@ def report_form(request: Request) -> Response:
 
 def report_data(rt: Runtime, form: FormData, caller: Caller) -> dict[str, Any]:
     """The report command's input from the form (moments read in the configured zone)."""
-    zone, now = rt.settings.zone, rt.app.clock.now()
+    zone, now = rt.settings.zone, rt.app.core.clock.now()
     data: dict[str, Any] = {
         "title": text(form, "title"),
         "description": text(form, "description"),
@@ -197,7 +196,7 @@ def report(request: Request, form: Posted) -> Response:
     fields = ("title", "description", "reporter", "source", "incident_type", *MOMENTS)
     values = {name: text(form, name) for name in fields}
     try:
-        incident = rt.app.report_incident(
+        incident = rt.app.incidents.report_incident(
             report_data(rt, form, caller), request_context(request, caller)
         )
     except ServiceError as e:
@@ -215,7 +214,7 @@ def obligations(
     """Obligations across incidents, most urgent first, with countdowns."""
     caller = viewer(request, Permission.OBLIGATIONS_READ)
     rt = runtime_of(request)
-    now = rt.app.clock.now()
+    now = rt.app.core.clock.now()
     due_soon = rt.settings.due_soon_hours * 3600
     rows = [
         {**r, "clock": countdown(r["deadline"], now, due_soon)}

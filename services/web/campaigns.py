@@ -89,7 +89,7 @@ def draft_data(form: FormData, audience: str | None = None) -> dict[str, Any]:
 def load_campaign(rt: Runtime, incident_id: UUID, campaign_id: UUID) -> Campaign:
     """The incident's campaign, or a 404 page."""
     try:
-        campaign = rt.app.load_campaign(campaign_id)
+        campaign = rt.app.notifications.load_campaign(campaign_id)
     except NotFound:
         campaign = None
     if campaign is None or campaign.state.incident_id != incident_id:
@@ -133,7 +133,7 @@ def campaign_page(
         c=campaign.state,
         campaign_id=str(campaign_id),
         version=campaign.version,
-        progress=rt.notifications.progress(campaign_id, rt.app.clock.now()),
+        progress=rt.notifications.progress(campaign_id, rt.app.core.clock.now()),
         languages=languages,
         preview=preview,
         values=values,
@@ -149,7 +149,9 @@ def draft(request: Request, incident_id: str, form: Posted) -> Response:
     rt = runtime_of(request)
     load_incident(rt, target)
     try:
-        campaign = rt.app.draft_campaign(target, draft_data(form), request_context(request, caller))
+        campaign = rt.app.notifications.draft_campaign(
+            target, draft_data(form), request_context(request, caller)
+        )
     except ServiceError as e:
         return incident_page(
             request, caller, target, failure=failure_of("draft", e, submitted(form))
@@ -187,7 +189,7 @@ def progress(
     row = rt.notifications.campaign(campaign)
     if row is None or row["incident_id"] != str(incident):
         raise Problem(404, "Not found", "id: not a campaign of this incident", field="id")
-    return rt.notifications.progress(campaign, rt.app.clock.now())
+    return rt.notifications.progress(campaign, rt.app.core.clock.now())
 
 
 Step = Callable[[Runtime, UUID, FormData, RequestContext], Any]
@@ -223,8 +225,8 @@ def _campaign_change(
 
 
 def _redraft(rt: Runtime, cid: UUID, form: FormData, ctx: RequestContext) -> Any:
-    audience = rt.app.load_campaign(cid).state.audience.value
-    return rt.app.redraft_campaign(cid, draft_data(form, audience), ctx)
+    audience = rt.app.notifications.load_campaign(cid).state.audience.value
+    return rt.app.notifications.redraft_campaign(cid, draft_data(form, audience), ctx)
 
 
 def _preview(rt: Runtime, cid: UUID, form: FormData, ctx: RequestContext) -> Any:
@@ -235,14 +237,14 @@ def _preview(rt: Runtime, cid: UUID, form: FormData, ctx: RequestContext) -> Any
         if not index_text.isdigit():
             raise InvalidInput("recipient", "choose one of the campaign's recipients")
         index = int(index_text)
-    audience = rt.app.load_campaign(cid).state.audience
+    audience = rt.app.notifications.load_campaign(cid).state.audience
     if audience is not NoticeAudience.PEOPLE and index is None:
         index = 0
-    return rt.app.preview_campaign(cid, ctx, recipient_index=index, language=language)
+    return rt.app.notifications.preview_campaign(cid, ctx, recipient_index=index, language=language)
 
 
 def _send(rt: Runtime, cid: UUID, form: FormData, ctx: RequestContext) -> Any:
-    return rt.app.send_campaign(cid, ctx)
+    return rt.app.notifications.send_campaign(cid, ctx)
 
 
 CONTROL = Permission.CAMPAIGN_CONTROL
@@ -250,17 +252,25 @@ CONTROL = Permission.CAMPAIGN_CONTROL
 STEPS: dict[str, tuple[tuple[Permission, ...], Step, str]] = {
     "redraft": ((MANAGE,), _redraft, "redrafted"),
     "preview": ((Permission.CAMPAIGN_PREVIEW,), _preview, ""),
-    "approve": ((APPROVE,), lambda rt, c, f, ctx: rt.app.approve_campaign(c, ctx), "approved"),
+    "approve": (
+        (APPROVE,),
+        lambda rt, c, f, ctx: rt.app.notifications.approve_campaign(c, ctx),
+        "approved",
+    ),
     "send": ((MANAGE,), _send, "sending"),
     "pause": (
         (CONTROL,),
-        lambda rt, c, f, ctx: rt.app.pause_dispatch(c, text(f, "reason"), ctx),
+        lambda rt, c, f, ctx: rt.app.notifications.pause_dispatch(c, text(f, "reason"), ctx),
         "paused",
     ),
-    "resume": ((CONTROL,), lambda rt, c, f, ctx: rt.app.resume_dispatch(c, ctx), "resumed"),
+    "resume": (
+        (CONTROL,),
+        lambda rt, c, f, ctx: rt.app.notifications.resume_dispatch(c, ctx),
+        "resumed",
+    ),
     "cancel": (
         (CONTROL,),
-        lambda rt, c, f, ctx: rt.app.cancel_campaign(c, text(f, "reason"), ctx),
+        lambda rt, c, f, ctx: rt.app.notifications.cancel_campaign(c, text(f, "reason"), ctx),
         "cancelled",
     ),
 }

@@ -93,7 +93,7 @@ def readable(rt: Runtime, caller: Caller, incident_id: UUID) -> None:
 def load_incident(rt: Runtime, incident_id: UUID) -> Incident:
     """The incident now, or a 404 page."""
     try:
-        return rt.app.get_incident(incident_id)
+        return rt.app.incidents.get_incident(incident_id)
     except NotFound:
         raise WebRefusal(404, "Not found", "There is no such incident.") from None
 
@@ -152,9 +152,9 @@ def incident_page(
     readable(rt, caller, incident_id)
     incident = load_incident(rt, incident_id)
     zone = rt.settings.zone
-    now = rt.app.clock.now()
+    now = rt.app.core.clock.now()
     due_soon = rt.settings.due_soon_hours * 3600
-    history = rt.app.incident_history(incident_id)
+    history = rt.app.incidents.incident_history(incident_id)
     s = incident.state
     full = caller.may(Permission.INCIDENT_READ)
     context: dict[str, Any] = {
@@ -162,7 +162,7 @@ def incident_page(
         "s": s,
         "incident_id": str(incident_id),
         "version": incident.version,
-        "entries": timeline(rt.app.timeline_events(incident_id), zone),
+        "entries": timeline(rt.app.containment.timeline_events(incident_id), zone),
         "notes": [e for e in history if isinstance(e, IncidentNoteAdded)],
         "full": full,
         "assessment": s.assessment if caller.may(Permission.ASSESSMENT_READ) else None,
@@ -214,7 +214,7 @@ def replay_page(request: Request, caller: Caller, incident_id: UUID, at: str) ->
     rt = runtime_of(request)
     readable(rt, caller, incident_id)
     incident = load_incident(rt, incident_id)
-    zone, now = rt.settings.zone, rt.app.clock.now()
+    zone, now = rt.settings.zone, rt.app.core.clock.now()
     try:
         moment = parse_time("at", at, zone, now=now)
         if moment > now:
@@ -228,7 +228,7 @@ def replay_page(request: Request, caller: Caller, incident_id: UUID, at: str) ->
     except ServiceError as e:
         return incident_page(request, caller, incident_id, failure=failure_of("replay", e, {}))
     replay = replay_incident(rt.app, rt.notifications, incident_id, moment)
-    history = [e for e in rt.app.incident_history(incident_id) if e.timestamp <= moment]
+    history = [e for e in rt.app.incidents.incident_history(incident_id) if e.timestamp <= moment]
     return page(
         request,
         "replay.html",
@@ -239,7 +239,8 @@ def replay_page(request: Request, caller: Caller, incident_id: UUID, at: str) ->
         as_of=moment,
         as_of_input=local_input(moment, zone),
         entries=timeline(
-            [e for e in rt.app.timeline_events(incident_id) if e.timestamp <= moment], zone
+            [e for e in rt.app.containment.timeline_events(incident_id) if e.timestamp <= moment],
+            zone,
         ),
         notes=[e for e in history if isinstance(e, IncidentNoteAdded)],
         current_version=incident.version,
@@ -300,7 +301,7 @@ def change_incident(
 def amend_data(rt: Runtime, form: FormData, incident: Incident) -> dict[str, Any]:
     """Only the facts the form changed, with the reason (a cleared moment is cleared)."""
     s = incident.state
-    zone, now = rt.settings.zone, rt.app.clock.now()
+    zone, now = rt.settings.zone, rt.app.core.clock.now()
     data: dict[str, Any] = {"reason": text(form, "reason")}
     title = text(form, "title").strip()
     if title and title != s.title:
@@ -334,7 +335,7 @@ def amend(request: Request, incident_id: str, form: Posted) -> Response:
         incident_id,
         name="amend",
         build=amend_data,
-        command=lambda a, i, d, c: a.amend_facts(i, d, c),
+        command=lambda a, i, d, c: a.incidents.amend_facts(i, d, c),
         ok="amended",
     )
 
@@ -348,7 +349,7 @@ def triage(request: Request, incident_id: str, form: Posted) -> Response:
         incident_id,
         name="triage",
         build=triage_data,
-        command=lambda a, i, d, c: a.triage_incident(i, d, c),
+        command=lambda a, i, d, c: a.incidents.triage_incident(i, d, c),
         ok="triaged",
     )
 
@@ -362,7 +363,7 @@ def note(request: Request, incident_id: str, form: Posted) -> Response:
         incident_id,
         name="note",
         build=lambda rt, f, i: {"text": text(f, "text")},
-        command=lambda a, i, d, c: a.add_note(i, d, c),
+        command=lambda a, i, d, c: a.incidents.add_note(i, d, c),
         ok="noted",
         versioned=False,
     )
@@ -377,7 +378,7 @@ def close(request: Request, incident_id: str, form: Posted) -> Response:
         incident_id,
         name="close",
         build=lambda rt, f, i: {"resolution": text(f, "resolution")},
-        command=lambda a, i, d, c: a.close_incident(i, d, c),
+        command=lambda a, i, d, c: a.incidents.close_incident(i, d, c),
         ok="closed",
     )
 
@@ -391,6 +392,6 @@ def reopen(request: Request, incident_id: str, form: Posted) -> Response:
         incident_id,
         name="reopen",
         build=lambda rt, f, i: {"reason": text(f, "reason")},
-        command=lambda a, i, d, c: a.reopen_incident(i, d, c),
+        command=lambda a, i, d, c: a.incidents.reopen_incident(i, d, c),
         ok="reopened",
     )

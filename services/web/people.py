@@ -65,7 +65,9 @@ def import_people(request: Request, incident_id: str, form: Posted) -> Response:
                 raise InvalidInput("file", "the file must be CSV (.csv) or JSON Lines (.jsonl)")
             path = held.folder / f"people{'.csv' if suffix == '.csv' else '.jsonl'}"
             _save(upload, path)
-            report = rt.app.import_people(target, path, request_context(request, caller, target))
+            report = rt.app.people.import_people(
+                target, path, request_context(request, caller, target)
+            )
         except ServiceError as e:
             return incident_page(request, caller, target, failure=failure_of("people", e, {}))
         rejections = list(islice(read_rejections(report), SHOWN_REJECTIONS))

@@ -32,7 +32,7 @@ def routers() -> list[APIRouter]:
 def install(app: FastAPI) -> None:
     """Add the dashboard's pages and static files to ``app`` (whose state holds the
     runtime, whose clock dates pending password changes)."""
-    app.state.web_pending = PendingChanges(app.state.runtime.app.clock)
+    app.state.web_pending = PendingChanges(app.state.runtime.app.core.clock)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in routers():
         app.include_router(router)

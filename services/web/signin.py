@@ -190,7 +190,7 @@ def login(request: Request, form: OpenForm) -> Response:
     identity = None
     if 0 < len(username) <= USERNAME_MAX and 0 < len(password) <= PASSWORD_MAX:
         try:
-            identity = rt.app.login(username, password, client_of(request))
+            identity = rt.app.users.login(username, password, client_of(request))
         except TryLater as e:
             log.warning("signin.refused", status=e.http_status, wait=round(e.retry_after, 1))
             return _login_page(request, token, target, username=username, refused=e)
@@ -313,7 +313,7 @@ def change_password(request: Request, form: OpenForm) -> Response:
     try:
         if not who.pending:
             current = text(form, "current_password")
-            now = runtime_of(request).app.clock.now().timestamp()
+            now = runtime_of(request).app.core.clock.now().timestamp()
             if not (0 < len(current) <= PASSWORD_MAX) or not store.attempt(
                 who.username, current, client=client_of(request), now=now
             ):
@@ -329,7 +329,9 @@ def change_password(request: Request, form: OpenForm) -> Response:
     if problem is not None:
         return _password_page(request, who, error=problem, status=422)
     try:
-        runtime_of(request).app.set_password(who.username, new, RequestContext(actor=who.username))
+        runtime_of(request).app.users.set_password(
+            who.username, new, RequestContext(actor=who.username)
+        )
     except ServiceError as e:
         return _password_page(request, who, error=f"{e.field}: {e.reason}", status=422)
     store.end_sessions_of(who.username)

@@ -40,7 +40,7 @@ def _when(rt: Runtime, form: FormData, name: str) -> Any:
     raw = text(form, name).strip()
     if not raw:
         raise InvalidInput(name, "is required")
-    return parse_time(name, raw, rt.settings.zone, now=rt.app.clock.now())
+    return parse_time(name, raw, rt.settings.zone, now=rt.app.core.clock.now())
 
 
 def _evidence(form: FormData) -> list[str]:
@@ -60,21 +60,21 @@ BUILD: dict[str, Callable[[Runtime, FormData], dict[str, Any]]] = {
 """Each task action's input from its form."""
 
 ACTIONS: dict[str, Action] = {
-    "assign": lambda a, t, d, c: a.assign_task(t, d, c),
-    "start": lambda a, t, d, c: a.start_task(t, c),
-    "block": lambda a, t, d, c: a.block_task(t, d, c),
-    "unblock": lambda a, t, d, c: a.unblock_task(t, d, c),
-    "done": lambda a, t, d, c: a.complete_task(t, d, c),
-    "reopen": lambda a, t, d, c: a.reopen_task(t, d, c),
-    "cancel": lambda a, t, d, c: a.cancel_task(t, d, c),
-    "due": lambda a, t, d, c: a.change_task_due(t, d, c),
+    "assign": lambda a, t, d, c: a.containment.assign_task(t, d, c),
+    "start": lambda a, t, d, c: a.containment.start_task(t, c),
+    "block": lambda a, t, d, c: a.containment.block_task(t, d, c),
+    "unblock": lambda a, t, d, c: a.containment.unblock_task(t, d, c),
+    "done": lambda a, t, d, c: a.containment.complete_task(t, d, c),
+    "reopen": lambda a, t, d, c: a.containment.reopen_task(t, d, c),
+    "cancel": lambda a, t, d, c: a.containment.cancel_task(t, d, c),
+    "due": lambda a, t, d, c: a.containment.change_task_due(t, d, c),
 }
 """Each task action's command."""
 
 
 def _task_of(rt: Runtime, incident_id: UUID, task_id: UUID) -> ContainmentTask:
     try:
-        task = rt.app.get_task(task_id)
+        task = rt.app.containment.get_task(task_id)
     except NotFound:
         task = None
     if task is None or task.state.incident_id != incident_id:
@@ -100,7 +100,7 @@ def add_task(request: Request, incident_id: str, form: Posted) -> Response:
         owner = text(form, "owner").strip()
         if owner:
             data["owner"] = owner
-        rt.app.add_task(target, data, request_context(request, caller))
+        rt.app.containment.add_task(target, data, request_context(request, caller))
     except ServiceError as e:
         return incident_page(
             request, caller, target, failure=failure_of("add_task", e, submitted(form))

@@ -53,7 +53,7 @@ def users_page(
         caller=caller,
         status=status,
         error=error,
-        users=rt.app.list_users(),
+        users=rt.app.users.list_users(),
         roles=[r.value for r in Role],
         secret=secret,
         values=values or {"username": "", "roles": [], "service": False},
@@ -75,7 +75,7 @@ def add_user(request: Request, form: Posted) -> Response:
     roles = texts(form, "roles")
     service = text(form, "service") == "yes"
     try:
-        user, password = rt.app.add_user(
+        user, password = rt.app.users.add_user(
             username, roles, request_context(request, caller), service=service
         )
     except ServiceError as e:
@@ -102,14 +102,14 @@ def add_user(request: Request, form: Posted) -> Response:
 def _roles(
     rt: Runtime, name: str, form: FormData, ctx: RequestContext
 ) -> tuple[User, dict[str, str] | None]:
-    return rt.app.set_roles(name, texts(form, "roles"), ctx), None
+    return rt.app.users.set_roles(name, texts(form, "roles"), ctx), None
 
 
 def _reset(
     rt: Runtime, name: str, form: FormData, ctx: RequestContext
 ) -> tuple[User, dict[str, str] | None]:
     password = secrets.token_urlsafe(12)
-    user = rt.app.set_password(name, password, ctx, one_time=True)
+    user = rt.app.users.set_password(name, password, ctx, one_time=True)
     return user, {
         "what": "one-time password",
         "username": name,
@@ -121,7 +121,7 @@ def _reset(
 def _token(
     rt: Runtime, name: str, form: FormData, ctx: RequestContext
 ) -> tuple[User, dict[str, str] | None]:
-    user, token = rt.app.issue_token(name, text(form, "name").strip(), ctx)
+    user, token = rt.app.users.issue_token(name, text(form, "name").strip(), ctx)
     return user, {
         "what": "API token",
         "username": name,
@@ -133,19 +133,19 @@ def _token(
 def _revoke(
     rt: Runtime, name: str, form: FormData, ctx: RequestContext
 ) -> tuple[User, dict[str, str] | None]:
-    return rt.app.revoke_token(name, text(form, "token_id"), ctx), None
+    return rt.app.users.revoke_token(name, text(form, "token_id"), ctx), None
 
 
 def _disable(
     rt: Runtime, name: str, form: FormData, ctx: RequestContext
 ) -> tuple[User, dict[str, str] | None]:
-    return rt.app.disable_user(name, text(form, "reason"), ctx), None
+    return rt.app.users.disable_user(name, text(form, "reason"), ctx), None
 
 
 def _enable(
     rt: Runtime, name: str, form: FormData, ctx: RequestContext
 ) -> tuple[User, dict[str, str] | None]:
-    return rt.app.enable_user(name, ctx), None
+    return rt.app.users.enable_user(name, ctx), None
 
 
 UserStep = Callable[[Runtime, str, FormData, RequestContext], tuple[User, dict[str, str] | None]]
@@ -174,7 +174,7 @@ def user_action(request: Request, username: str, action: str, form: Posted) -> R
         return users_page(request, caller, error="action: no such user action", status=404)
     rt = runtime_of(request)
     try:
-        target = rt.app.get_user(username).id
+        target = rt.app.users.get_user(username).id
         version = version_of(form) if action in VERSIONED else None
         ctx = request_context(request, caller, target, version)
         _, secret = step(rt, username, form, ctx)

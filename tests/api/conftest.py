@@ -43,7 +43,7 @@ class Api:
 
     def fresh_token_id(self, role: str) -> str:
         """The id of a new token of ``role``'s user (one to revoke)."""
-        _, token = self.rt.app.issue_token(role, "spare", RequestContext(actor=role))
+        _, token = self.rt.app.users.issue_token(role, "spare", RequestContext(actor=role))
         return token.split("_")[1]
 
     def events(self) -> int:
@@ -61,8 +61,8 @@ class Api:
 def make_user(rt: Runtime, username: str, roles: list[str]) -> tuple[str, str]:
     """Create a user (as the operator) with a token of their own; return (token, one-time
     password)."""
-    _, password = rt.app.add_user(username, roles, RequestContext(actor="os:tests"))
-    _, token = rt.app.issue_token(username, "tests", RequestContext(actor=username))
+    _, password = rt.app.users.add_user(username, roles, RequestContext(actor="os:tests"))
+    _, token = rt.app.users.issue_token(username, "tests", RequestContext(actor=username))
     assert password is not None
     return token, password
 

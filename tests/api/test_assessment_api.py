@@ -287,7 +287,7 @@ def test_obligations_page_by_urgency_without_gaps_or_repeats(api: Api) -> None:
     with all=true the decided and untriggered ones follow."""
     for _ in range(3):
         assessed(api)
-    clock = api.rt.app.clock
+    clock = api.rt.app.core.clock
     assert isinstance(clock, ManualClock)
     now = clock.advance(days=3, hours=12)
     expected = [

@@ -29,7 +29,7 @@ MISSING = "00000000-0000-4000-8000-000000000000"
 
 def clock_of(api: Api) -> ManualClock:
     """The runtime's hand-driven clock."""
-    clock = api.rt.app.clock
+    clock = api.rt.app.core.clock
     assert isinstance(clock, ManualClock)
     return clock
 
@@ -198,7 +198,7 @@ def seed_history(api: Api, incidents: int = 70, notes: int = 99) -> list[datetim
         )
         for n in range(notes):
             incident.add_note(cause, text=f"note {n}")
-        api.rt.app.save_aggregates([incident])
+        api.rt.app.core.save_aggregates([incident])
         moments.append(cause.at + timedelta(seconds=30))
     clock.advance(minutes=1)
     return moments

@@ -69,9 +69,9 @@ def test_bad_tokens_and_schemes_are_401_and_append_nothing(api: Api) -> None:
 def test_a_revoked_token_is_401(api: Api) -> None:
     """Once revoked, the responder's token no longer authenticates."""
     assert api.call("responder", "GET", INCIDENTS).status_code == 200
-    user = api.rt.app.get_user("responder")
+    user = api.rt.app.users.get_user("responder")
     (token_id,) = user.state.tokens
-    api.rt.app.revoke_token("responder", token_id, RequestContext(actor="responder"))
+    api.rt.app.users.revoke_token("responder", token_id, RequestContext(actor="responder"))
     assert api.call("responder", "GET", INCIDENTS).status_code == 401
 
 
@@ -198,8 +198,8 @@ def test_the_body_limits_by_caller_and_route(api: Api) -> None:
         imports=settings.import_max_bytes,
         import_routes=IMPORT_ROUTES,
     )
-    responder = api.rt.app.identity_for_token(api.tokens["responder"])
-    reporter = api.rt.app.identity_for_token(api.tokens["reporter"])
+    responder = api.rt.app.users.identity_for_token(api.tokens["responder"])
+    reporter = api.rt.app.users.identity_for_token(api.tokens["reporter"])
     assert responder is not None
     assert reporter is not None
     importer = Caller(responder, permissions_of(responder.roles))

@@ -69,7 +69,7 @@ def test_board_pages_by_due_time_without_gaps_or_repeats(api: Api) -> None:
     ransomware = triaged(api)
     triaged(api, "lost_or_stolen_device")
     rows = walk(api, 3)
-    expected = [r["task_id"] for r in api.rt.tasks.rows(api.rt.app.clock.now())]
+    expected = [r["task_id"] for r in api.rt.tasks.rows(api.rt.app.core.clock.now())]
     assert [r["task_id"] for r in rows] == expected
     assert len(rows) == 12
     preserve = next(r for r in rows if r["step"] == "preserve_evidence")
@@ -92,7 +92,7 @@ def test_board_filters_by_incident_owner_and_overdue(api: Api) -> None:
     assert act(api, task, "assign", {"owner": "carol"}).status_code == 200
     assert [r["task_id"] for r in walk(api, 50, owner="carol")] == [task]
     assert walk(api, 50, overdue="true") == []
-    clock = api.rt.app.clock
+    clock = api.rt.app.core.clock
     assert isinstance(clock, ManualClock)
     now = clock.advance(hours=2)
     late = walk(api, 2, overdue="true", incident=ransomware)

@@ -343,10 +343,10 @@ def uncertain_notices(api: Api, count: int) -> str:
     server's answer, found uncertain by the next dispatcher; return the campaign id."""
     _, campaign = sending(api, count)
     crashed = api.rt.dispatcher(SmtpTarget("127.0.0.1", 9))
-    claims, _ = crashed.claim(api.rt.app.clock.now())
+    claims, _ = crashed.claim(api.rt.app.core.clock.now())
     assert len(claims) == count
     api.rt.settle()
-    clock = api.rt.app.clock
+    clock = api.rt.app.core.clock
     assert isinstance(clock, ManualClock)
     clock.advance(seconds=api.rt.settings.sending_lease_seconds + 1)
     assert api.rt.dispatcher(SmtpTarget("127.0.0.1", 9)).recover()["uncertain"] == count

@@ -24,7 +24,7 @@ def test_status_lists_every_view_at_the_head_of_the_log(api: Api) -> None:
 
 def test_status_shows_a_view_behind_after_an_unsettled_change(api: Api) -> None:
     """A change not yet projected shows every view one or more events behind."""
-    api.rt.app.report_incident(
+    api.rt.app.incidents.report_incident(
         {"title": "Unprojected", "discovered_at": "2026-11-27T08:00:00Z", "reporter": "x"},
         RequestContext(actor="setup"),
     )

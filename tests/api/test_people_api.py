@@ -359,7 +359,7 @@ def test_retention_run_reports_on_a_dry_run_and_erases_when_due(api: Api) -> Non
     api.rt.settings = api.rt.settings.model_copy(update={"retention_days": 30})
     early = api.call("dpo", "POST", "/api/v1/retention/run", json={"dry_run": True}).json()
     assert (early["incidents"], early["due"]) == ([], 0)
-    clock = api.rt.app.clock
+    clock = api.rt.app.core.clock
     assert isinstance(clock, ManualClock)
     clock.advance(days=31)
     dry = api.call("dpo", "POST", "/api/v1/retention/run", json={"dry_run": True}).json()
@@ -413,13 +413,13 @@ def test_an_upload_waits_in_the_data_directory_and_is_removed_after_its_import(
     the file 0600), and the folder is gone once the answer is sent."""
     incident = api.report()["id"]
     seen: list[tuple[Path, int, int]] = []
-    real = api.rt.app.import_people
+    real = api.rt.app.people.import_people
 
     def watched(incident_id: Any, path: Path, *args: Any, **kwargs: Any) -> Any:
         seen.append((path, path.parent.stat().st_mode & 0o777, path.stat().st_mode & 0o777))
         return real(incident_id, path, *args, **kwargs)
 
-    api.rt.app.import_people = watched  # type: ignore[method-assign]
+    api.rt.app.people.import_people = watched  # type: ignore[method-assign]
     rows = [person(i) for i in range(3)]
     rows.append({**person(9), "language": "elvish"})
     report = imported(api, incident, rows)

@@ -22,7 +22,7 @@ def add(api: Api, username: str, *roles: str) -> dict[str, Any]:
 def token_for(api: Api, username: str, name: str = "laptop") -> dict[str, Any]:
     """Have ``username`` issue themselves a token (``POST /me/tokens`` with a first token
     of their own, as after signing in); return the answer."""
-    _, first = api.rt.app.issue_token(username, "sign-in", RequestContext(actor=username))
+    _, first = api.rt.app.users.issue_token(username, "sign-in", RequestContext(actor=username))
     r = api.client.post("/api/v1/me/tokens", json={"name": name}, headers=bearer(first))
     assert r.status_code == 201, r.text
     return dict(r.json())
@@ -55,10 +55,10 @@ def test_add_answers_a_one_time_password_that_signs_in(api: Api) -> None:
     password = doc["one_time_password"]
     assert len(password) >= 12
     assert api.events() > before
-    identity = api.rt.app.login("carol", password)
+    identity = api.rt.app.users.login("carol", password)
     assert identity is not None
     assert identity.username == "carol"
-    assert api.rt.app.login("carol", password + "x") is None
+    assert api.rt.app.users.login("carol", password + "x") is None
     shown = api.call("admin", "GET", f"{USERS}/carol")
     assert shown.status_code == 200
     assert "one_time_password" not in shown.json()
@@ -221,8 +221,8 @@ def test_set_password_replaces_the_old_one(api: Api) -> None:
     r = api.call("admin", "POST", f"{USERS}/carol/password", json={"password": new})
     assert r.status_code == 200, r.text
     assert new not in r.text
-    assert api.rt.app.login("carol", new) is not None
-    assert api.rt.app.login("carol", old) is None
+    assert api.rt.app.users.login("carol", new) is not None
+    assert api.rt.app.users.login("carol", old) is None
 
 
 def test_non_admins_may_not_manage_users(api: Api) -> None:
@@ -345,9 +345,11 @@ def test_a_token_someone_else_issued_to_a_person_does_not_speak_for_them(api: Ap
     recorded by the admin) authenticates nobody."""
     assert api.rt.app.credentials is not None
     token_id, token = api.rt.app.credentials.issue_token("dpo")
-    user = api.rt.app.get_user("dpo")
-    user.issue_token(api.rt.app.cause(RequestContext(actor="admin")), token_id=token_id, name="x")
-    api.rt.app.save(user)
+    user = api.rt.app.users.get_user("dpo")
+    user.issue_token(
+        api.rt.app.core.cause(RequestContext(actor="admin")), token_id=token_id, name="x"
+    )
+    api.rt.app.core.save(user)
     assert api.client.get("/api/v1/me", headers=bearer(token)).status_code == 401
 
 
@@ -382,7 +384,7 @@ def test_service_accounts_have_tokens_an_admin_issues_and_no_rights_over_people(
         r = api.call("admin", method, path, json=body)
         assert r.status_code == 409, (path, r.text)
     assert api.events() == before
-    assert api.rt.app.login("wazuh", "") is None
+    assert api.rt.app.users.login("wazuh", "") is None
 
 
 def test_the_system_s_names_cannot_be_taken_by_a_user(api: Api) -> None:

@@ -56,9 +56,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     )
     rt = bootstrap(settings, configure_logs=False)
     setup = RequestContext(actor="setup")
-    _, rita_once = rt.app.add_user("rita", ["responder"], setup)
-    rt.app.add_user("dora", ["dpo"], setup)
-    rt.app.set_password("dora", DPO_PASSWORD, setup)
+    _, rita_once = rt.app.users.add_user("rita", ["responder"], setup)
+    rt.app.users.add_user("dora", ["dpo"], setup)
+    rt.app.users.set_password("dora", DPO_PASSWORD, setup)
     server = Server(rt, host="127.0.0.1", port=0).start()
     try:
         yield Site(server, rt, {"rita": rita_once, "dora": DPO_PASSWORD})

@@ -125,35 +125,35 @@ class Scenario:
     def report_and_triage(self) -> None:
         """Report the incident and triage it as a breach; its playbook's tasks open."""
         app = self.rt.app
-        self.incident = app.report_incident(
-            report_input(app.clock.now(), title="Careers portal leak"), RESPONDER
+        self.incident = app.incidents.report_incident(
+            report_input(app.core.clock.now(), title="Careers portal leak"), RESPONDER
         ).id
-        app.triage_incident(
+        app.incidents.triage_incident(
             self.incident, {"severity": "high", "personal_data_breach": "yes"}, RESPONDER
         )
         self.caught_up()
-        tasks = self.rt.tasks.rows(app.clock.now(), incident_id=self.incident)
+        tasks = self.rt.tasks.rows(app.core.clock.now(), incident_id=self.incident)
         assert len(tasks) == PLAYBOOK_TASKS
         assert {t["status"] for t in tasks} == {"open"}
 
     def assess(self) -> None:
         """Record the impact assessment (remembering the moment just before it)."""
         assert self.incident is not None
-        self.before_assessment = self.rt.app.clock.now()
-        incident = self.rt.app.assess_impact(self.incident, PORTAL_LEAK, DPO)
+        self.before_assessment = self.rt.app.core.clock.now()
+        incident = self.rt.app.assessment.assess_impact(self.incident, PORTAL_LEAK, DPO)
         assert incident.state.assessment is not None
 
     def complete_mandatory_tasks(self) -> None:
         """Complete every mandatory task, each after the tasks it depends on."""
         assert self.incident is not None
-        rows = self.rt.tasks.rows(self.rt.app.clock.now(), incident_id=self.incident)
+        rows = self.rt.tasks.rows(self.rt.app.core.clock.now(), incident_id=self.incident)
         pending = [r for r in rows if r["mandatory"]]
         done: set[str] = set()
         while pending:
             ready = [r for r in pending if set(filter(None, r["blocked_by"].split(","))) <= done]
             assert ready, "a mandatory task waits on a task that is not mandatory"
             for row in ready:
-                self.rt.app.complete_task(
+                self.rt.app.containment.complete_task(
                     UUID(row["task_id"]), {"outcome": f"done: {row['step']}"}, RESPONDER
                 )
                 done.add(row["task_id"])
@@ -162,23 +162,25 @@ class Scenario:
     def import_people(self, path: Path) -> None:
         """Import the affected people."""
         assert self.incident is not None
-        report = self.rt.app.import_people(self.incident, path, RESPONDER)
+        report = self.rt.app.people.import_people(self.incident, path, RESPONDER)
         assert (report.imported, report.rejected) == (self.people, 0)
 
     def start_campaign(self) -> None:
         """Draft (responder), preview, approve (DPO) and start the people campaign."""
         assert self.incident is not None
         app = self.rt.app
-        campaign = app.draft_campaign(self.incident, {"audience": "people", **CONTENT}, RESPONDER)
-        app.preview_campaign(campaign.id, RESPONDER)
-        app.approve_campaign(campaign.id, dpo_of(self.rt, DPO))
-        app.start_dispatch(campaign.id, RESPONDER)
+        campaign = app.notifications.draft_campaign(
+            self.incident, {"audience": "people", **CONTENT}, RESPONDER
+        )
+        app.notifications.preview_campaign(campaign.id, RESPONDER)
+        app.notifications.approve_campaign(campaign.id, dpo_of(self.rt, DPO))
+        app.notifications.start_dispatch(campaign.id, RESPONDER)
         self.campaign = campaign.id
 
     def progress(self) -> dict[str, Any]:
         """The campaign's progress as the notifications view shows it."""
         assert self.campaign is not None
-        return self.rt.notifications.progress(self.campaign, self.rt.app.clock.now())
+        return self.rt.notifications.progress(self.campaign, self.rt.app.core.clock.now())
 
     def wait_until_sent(self) -> None:
         """Wait until the campaign completed, settling uncertain notices as they appear."""
@@ -196,12 +198,12 @@ class Scenario:
         delivered = set(server["ids"])
         for row in self.rt.notifications.uncertain():
             notice_id = UUID(row["notice_id"])
-            stored = self.rt.app.repository.get(notice_id)
+            stored = self.rt.app.core.repository.get(notice_id)
             assert isinstance(stored, Notice)
             if stored.state.status is not NoticeStatus.UNCERTAIN:
                 continue  # settled already; the view has not shown it yet
             arrived = row["message_id"] in delivered
-            self.rt.app.resolve_uncertain(
+            self.rt.app.notifications.resolve_uncertain(
                 notice_id,
                 delivered=arrived,
                 reason="looked the Message-ID up in the SMTP relay's log",
@@ -281,10 +283,10 @@ class Scenario:
         }
         assert not behind, f"views not at the last position of their partitions: {behind}"
         behind = {
-            (name, p): (at, self.rt.app.tracked_position(tracked_name(name, p)))
+            (name, p): (at, self.rt.app.core.tracked_position(tracked_name(name, p)))
             for name in progress.policies
             for p, at in last.items()
-            if self.rt.app.tracked_position(tracked_name(name, p)) != at
+            if self.rt.app.core.tracked_position(tracked_name(name, p)) != at
         }
         assert not behind, f"policies not at the last position of their partitions: {behind}"
         for item in self.rt.feed.read(0, head):
@@ -330,7 +332,7 @@ class Scenario:
         assert len(before.tasks) == PLAYBOOK_TASKS
         assert {t.status for t in before.tasks} == {"open"}
         assert before.campaigns == []
-        now = replay_incident(app, notifications, self.incident, app.clock.now())
+        now = replay_incident(app, notifications, self.incident, app.core.clock.now())
         assert now.state is not None
         assert now.state.assessment is not None
         assert now.severity is not None

@@ -98,7 +98,7 @@ def test_ids_can_be_given_as_a_unique_prefix_and_ambiguity_is_refused(cli: Cli) 
     ctx = RequestContext(actor="loader")
     ids = [
         str(
-            rt.app.report_incident(
+            rt.app.incidents.report_incident(
                 {"title": f"Incident {i}", "reporter": "soc", "discovered_at": DISCOVERED}, ctx
             ).id
         )

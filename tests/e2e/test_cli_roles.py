@@ -144,8 +144,8 @@ def setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
     monkeypatch.setattr(CliState, "authorise", stop_once_let_in)
     try:
         tokens = {role: provision(rt, role, [role]) for role in ROLES}
-        incident = rt.app.report_incident(
-            report_input(rt.app.clock.now(), reporter="reporter"),
+        incident = rt.app.incidents.report_incident(
+            report_input(rt.app.core.clock.now(), reporter="reporter"),
             RequestContext(actor="reporter"),
         )
         rt.settle()

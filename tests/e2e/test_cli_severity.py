@@ -37,7 +37,7 @@ def faces(cli: Cli, incident: str, shown: Severity) -> Faces:
     rt = bootstrap(settings, clock=ManualClock(), configure_logs=False)
     try:
         token = provision(rt, "reader", ["auditor"])
-        if rt.app.identity("viewer") is None:
+        if rt.app.users.identity("viewer") is None:
             add_user(rt, "viewer", ["auditor"])
         rt.settle()
         with TestClient(create_app(rt)) as api:

@@ -29,7 +29,7 @@ def test_rebuilding_a_thousand_incidents_gives_the_same_board(cli: Cli) -> None:
     ctx = RequestContext(actor="loader")
     discovered = datetime(2026, 11, 1, tzinfo=UTC)
     for i in range(1000):
-        incident = rt.app.report_incident(
+        incident = rt.app.incidents.report_incident(
             {
                 "title": f"Incident {i}",
                 "reporter": "soc",
@@ -39,11 +39,13 @@ def test_rebuilding_a_thousand_incidents_gives_the_same_board(cli: Cli) -> None:
             ctx,
         )
         if i % 4 == 0:
-            rt.app.triage_incident(
+            rt.app.incidents.triage_incident(
                 incident.id, {"severity": "medium", "personal_data_breach": "no"}, ctx
             )
         if i % 10 == 0:
-            rt.app.close_incident(incident.id, {"resolution": "user reported; no click"}, ctx)
+            rt.app.incidents.close_incident(
+                incident.id, {"resolution": "user reported; no click"}, ctx
+            )
         if i % 250 == 0:
             rt.views.catch_up()
     rt.close()

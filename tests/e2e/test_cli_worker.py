@@ -99,22 +99,26 @@ def test_two_dispatcher_processes_send_each_notice_exactly_once(
             }
             for kind in ("relay", "projections", "policies", "dispatcher", "dispatcher"):
                 workers.append(start_worker(settings, kind, logs, env=extra))
-            incident = rt.app.report_incident(report_input(rt.app.clock.now()), ALICE)
+            incident = rt.app.incidents.report_incident(
+                report_input(rt.app.core.clock.now()), ALICE
+            )
             people = write_csv(tmp_path / "people.csv", [person(i) for i in range(300)])
-            rt.app.import_people(incident.id, people, ALICE)
-            campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, ALICE)
-            rt.app.preview_campaign(campaign.id, ALICE)
-            rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
-            rt.app.start_dispatch(campaign.id, ALICE)
+            rt.app.people.import_people(incident.id, people, ALICE)
+            campaign = rt.app.notifications.draft_campaign(
+                incident.id, {"audience": "people", **CONTENT}, ALICE
+            )
+            rt.app.notifications.preview_campaign(campaign.id, ALICE)
+            rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO))
+            rt.app.notifications.start_dispatch(campaign.id, ALICE)
 
             def completed() -> bool:
-                progress = rt.notifications.progress(campaign.id, rt.app.clock.now())
+                progress = rt.notifications.progress(campaign.id, rt.app.core.clock.now())
                 return progress["status"] == "completed"
 
             wait_until(completed, 120, "the campaign to complete")
             state = sink.state()
         assert (state["accepted"], state["unique"], state["duplicates"]) == (300, 300, {})
-        progress = rt.notifications.progress(campaign.id, rt.app.clock.now())
+        progress = rt.notifications.progress(campaign.id, rt.app.core.clock.now())
         assert (progress["sent"], progress["total"]) == (300, 300)
         senders = [w for w in workers if w.kind == "dispatcher"]
         sent_by = [sum(1 for _ in w.lines("campaign.completed")) for w in senders]

@@ -33,7 +33,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def reported(runtime: Runtime, alice: RequestContext) -> Any:
-    return runtime.app.report_incident(
+    return runtime.app.incidents.report_incident(
         {
             "title": "Careers portal CV leak",
             "reporter": "soc",
@@ -53,7 +53,7 @@ def test_portal_leak_produces_the_right_obligations_and_deadlines(
     runtime: Runtime, reported: Any, alice: RequestContext
 ) -> None:
     """2,300 candidates in the EU, the UK and China, exfiltrated: GDPR, UK GDPR and PIPL."""
-    incident = runtime.app.assess_impact(reported.id, PORTAL_LEAK, alice)
+    incident = runtime.app.assessment.assess_impact(reported.id, PORTAL_LEAK, alice)
     severity = incident.state.assessment.severity
     assert (severity.band, severity.risk) == ("high", "high_risk")
     assert due(incident) == {
@@ -74,13 +74,13 @@ def test_amending_awareness_moves_the_deadlines_and_the_timeline_shows_both(
     runtime: Runtime, reported: Any, alice: RequestContext
 ) -> None:
     """The correction and a new evaluation land in one save; the old deadlines stay in history."""
-    runtime.app.assess_impact(reported.id, PORTAL_LEAK, alice)
+    runtime.app.assessment.assess_impact(reported.id, PORTAL_LEAK, alice)
     later = AWARE + timedelta(hours=3)
-    incident = runtime.app.amend_facts(
+    incident = runtime.app.incidents.amend_facts(
         reported.id, {"reason": "escalation ticket", "aware_at": later}, alice
     )
     assert due(incident)["eu_gdpr/supervisory_authority"] == later + timedelta(hours=72)
-    history = runtime.app.incident_history(reported.id)
+    history = runtime.app.incidents.incident_history(reported.id)
     kinds = [type(e) for e in history]
     assert kinds[-2:] == [IncidentFactsAmended, ObligationsEvaluated]
     evaluations = [e for e in history if isinstance(e, ObligationsEvaluated)]
@@ -98,9 +98,9 @@ def test_a_change_that_moves_no_deadline_adds_no_evaluation(
     runtime: Runtime, reported: Any, alice: RequestContext
 ) -> None:
     """A note changes no obligation, so no new evaluation is recorded."""
-    runtime.app.assess_impact(reported.id, PORTAL_LEAK, alice)
-    runtime.app.add_note(reported.id, {"text": "WAF rule deployed"}, alice)
-    history = runtime.app.incident_history(reported.id)
+    runtime.app.assessment.assess_impact(reported.id, PORTAL_LEAK, alice)
+    runtime.app.incidents.add_note(reported.id, {"text": "WAF rule deployed"}, alice)
+    history = runtime.app.incidents.incident_history(reported.id)
     assert sum(isinstance(e, ObligationsEvaluated) for e in history) == 1
 
 
@@ -108,29 +108,31 @@ def test_reassessment_is_a_new_event_and_earlier_ones_stay(
     runtime: Runtime, reported: Any, alice: RequestContext
 ) -> None:
     """Confirming fewer people re-assesses; both assessments remain in the history."""
-    runtime.app.assess_impact(reported.id, PORTAL_LEAK, alice)
+    runtime.app.assessment.assess_impact(reported.id, PORTAL_LEAK, alice)
     fewer = {
         **PORTAL_LEAK,
         "people": {"count": 2000, "confirmed": True},
         "people_by_jurisdiction": {"DE": 800, "FR": 300, "GB": 500, "CN": 400},
     }
-    incident = runtime.app.assess_impact(reported.id, fewer, alice)
+    incident = runtime.app.assessment.assess_impact(reported.id, fewer, alice)
     assessed = [
-        e for e in runtime.app.incident_history(reported.id) if isinstance(e, ImpactAssessed)
+        e
+        for e in runtime.app.incidents.incident_history(reported.id)
+        if isinstance(e, ImpactAssessed)
     ]
     assert [e.facts.people.count for e in assessed] == [2300, 2000]
     assert incident.state.assessments == 2
     with pytest.raises(RuleBroken, match="changes nothing"):
-        runtime.app.assess_impact(reported.id, fewer, alice)
+        runtime.app.assessment.assess_impact(reported.id, fewer, alice)
 
 
 def test_a_decision_pins_the_log_position_and_the_assessment_digest(
     runtime: Runtime, reported: Any, alice: RequestContext, clock: ManualClock
 ) -> None:
     """'Notified' records when and the reference, the head of the log and the facts' digest."""
-    assessed = runtime.app.assess_impact(reported.id, PORTAL_LEAK, alice)
+    assessed = runtime.app.assessment.assess_impact(reported.id, PORTAL_LEAK, alice)
     head = runtime.feed.head()
-    incident = runtime.app.decide_obligation(
+    incident = runtime.app.assessment.decide_obligation(
         reported.id,
         {
             "obligation": "eu_gdpr/supervisory",
@@ -141,7 +143,7 @@ def test_a_decision_pins_the_log_position_and_the_assessment_digest(
         },
         alice,
     )
-    event = runtime.app.incident_history(reported.id)[-1]
+    event = runtime.app.incidents.incident_history(reported.id)[-1]
     assert isinstance(event, ObligationDecided)
     assert event.obligation_id == "eu_gdpr/supervisory_authority"
     assert event.log_position == head
@@ -159,10 +161,10 @@ def test_notifying_residents_starts_the_attorney_generals_clock(
         "people": {"count": 900},
         "people_by_jurisdiction": {"US-CA": 900},
     }
-    incident = runtime.app.assess_impact(reported.id, ca, alice)
+    incident = runtime.app.assessment.assess_impact(reported.id, ca, alice)
     assert incident.state.evaluation.find("us_ca/attorney_general").deadline is None
     told = AWARE + timedelta(days=2)
-    incident = runtime.app.decide_obligation(
+    incident = runtime.app.assessment.decide_obligation(
         reported.id,
         {
             "obligation": "us_ca/data_subjects",
@@ -201,7 +203,7 @@ def test_bad_facts_name_the_field_and_record_nothing(
     """Unknown category or jurisdiction, negative or inconsistent counts, missing facts."""
     before = count_events(settings)
     with pytest.raises(InvalidInput) as refused:
-        runtime.app.assess_impact(reported.id, {**PORTAL_LEAK, **change}, alice)
+        runtime.app.assessment.assess_impact(reported.id, {**PORTAL_LEAK, **change}, alice)
     assert refused.value.field == field
     assert count_events(settings) == before
 
@@ -240,10 +242,10 @@ def test_bad_decisions_are_refused_and_record_nothing(
     field: str,
 ) -> None:
     """Unknown obligations, notified without time or reference, future times, bad kinds."""
-    runtime.app.assess_impact(reported.id, PORTAL_LEAK, alice)
+    runtime.app.assessment.assess_impact(reported.id, PORTAL_LEAK, alice)
     before = count_events(settings)
     with pytest.raises(ServiceError) as refused:
-        runtime.app.decide_obligation(reported.id, {"reason": "r", **decision}, alice)
+        runtime.app.assessment.decide_obligation(reported.id, {"reason": "r", **decision}, alice)
     assert refused.value.field == field
     assert count_events(settings) == before
 
@@ -252,8 +254,8 @@ def test_the_obligations_view_lists_open_duties_by_urgency_and_rebuilds_equal(
     runtime: Runtime, reported: Any, alice: RequestContext
 ) -> None:
     """Overdue first; decided ones leave the open list; a rebuild gives the same rows."""
-    runtime.app.assess_impact(reported.id, PORTAL_LEAK, alice)
-    runtime.app.decide_obligation(
+    runtime.app.assessment.assess_impact(reported.id, PORTAL_LEAK, alice)
+    runtime.app.assessment.decide_obligation(
         reported.id,
         {
             "obligation": "eu_gdpr/internal_register",
@@ -313,30 +315,30 @@ def test_an_assessment_under_an_earlier_policy_keeps_its_answer(
 
     old = SeverityAssessment.model_validate(EARLIER_POLICY)
     facts = AssessmentFacts.model_validate(COLLEAGUES)
-    runtime.app.change(
+    runtime.app.core.change(
         reported.id,
         Incident,
         alice,
         lambda inc, cause: inc.assess(cause, facts=facts, severity=old),
         logged="test.assessed",
     )
-    runtime.app.amend_facts(
+    runtime.app.incidents.amend_facts(
         reported.id, {"aware_at": AWARE - timedelta(hours=1), "reason": "log review"}, alice
     )
-    kept = runtime.app.get_incident(reported.id).state
+    kept = runtime.app.incidents.get_incident(reported.id).state
     assert kept.assessment is not None
     assert kept.assessment.severity == old
     assert kept.assessment.severity.likelihood is None
-    assert "eu_gdpr/data_subjects" in due(runtime.app.get_incident(reported.id))
+    assert "eu_gdpr/data_subjects" in due(runtime.app.incidents.get_incident(reported.id))
 
-    anew = runtime.app.assess_impact(reported.id, COLLEAGUES, alice).state.assessment
+    anew = runtime.app.assessment.assess_impact(reported.id, COLLEAGUES, alice).state.assessment
     assert anew.severity.policy_version == severity_policy().version
     assert (anew.severity.band, anew.severity.risk) == ("very_high", "unlikely")
     assert anew.severity.likelihood.level == "negligible"
-    assert "eu_gdpr/data_subjects" not in due(runtime.app.get_incident(reported.id))
+    assert "eu_gdpr/data_subjects" not in due(runtime.app.incidents.get_incident(reported.id))
     history = [
         e.severity.policy_version
-        for e in runtime.app.incident_history(reported.id)
+        for e in runtime.app.incidents.incident_history(reported.id)
         if isinstance(e, ImpactAssessed)
     ]
     assert history == ["enisa-2013/policy-2026.11", severity_policy().version]
@@ -347,7 +349,7 @@ def test_the_risk_judgement_counts_exposure_from_the_incidents_moments(
 ) -> None:
     """An incident that occurred 40 days before discovery gets the long-exposure factor from
     its own moments, without an exposure fact."""
-    incident = runtime.app.report_incident(
+    incident = runtime.app.incidents.report_incident(
         {
             "title": "Old share found open",
             "reporter": "soc",
@@ -358,7 +360,9 @@ def test_the_risk_judgement_counts_exposure_from_the_incidents_moments(
         alice,
     )
     facts = {**COLLEAGUES, "recipients": "known", "deletion_confirmed": False}
-    severity = runtime.app.assess_impact(incident.id, facts, alice).state.assessment.severity
+    severity = runtime.app.assessment.assess_impact(
+        incident.id, facts, alice
+    ).state.assessment.severity
     assert severity.likelihood is not None
     assert any(
         f.name == "long_exposure" and "40 days" in f.source for f in severity.likelihood.factors

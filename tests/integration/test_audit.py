@@ -48,7 +48,7 @@ def scenario(rt: Runtime, clock: ManualClock, tmp_path: Path) -> tuple[UUID, dic
         clock.advance(seconds=1)
         return moment
 
-    incident = rt.app.report_incident(
+    incident = rt.app.incidents.report_incident(
         {
             "title": "Careers portal leak",
             "reporter": "soc",
@@ -59,9 +59,9 @@ def scenario(rt: Runtime, clock: ManualClock, tmp_path: Path) -> tuple[UUID, dic
         ALICE,
     ).id
     moments["reported"] = mark()
-    rt.app.assess_impact(incident, PORTAL_LEAK, DPO)
+    rt.app.assessment.assess_impact(incident, PORTAL_LEAK, DPO)
     moments["assessed"] = mark()
-    rt.app.decide_obligation(
+    rt.app.assessment.decide_obligation(
         incident,
         {
             "obligation": "eu_gdpr/supervisory_authority",
@@ -70,25 +70,27 @@ def scenario(rt: Runtime, clock: ManualClock, tmp_path: Path) -> tuple[UUID, dic
         },
         DPO,
     )
-    rt.app.triage_incident(incident, {"severity": "high", "personal_data_breach": "yes"}, ALICE)
+    rt.app.incidents.triage_incident(
+        incident, {"severity": "high", "personal_data_breach": "yes"}, ALICE
+    )
     rt.settle()
     moments["decided"] = mark()
     first = rt.tasks.rows(clock.current, incident_id=incident)[0]
-    rt.app.complete_task(UUID(first["task_id"]), {"outcome": "isolated"}, ALICE)
-    rt.app.assess_impact(
+    rt.app.containment.complete_task(UUID(first["task_id"]), {"outcome": "isolated"}, ALICE)
+    rt.app.assessment.assess_impact(
         incident, {**PORTAL_LEAK, "people": {"count": 2400, "confirmed": True}}, DPO
     )
     rt.settle()
     moments["reassessed"] = mark()
-    rt.app.import_people(
+    rt.app.people.import_people(
         incident, write_csv(tmp_path / "people.csv", [person(i) for i in range(10)]), ALICE
     )
-    campaign = rt.app.draft_campaign(
+    campaign = rt.app.notifications.draft_campaign(
         incident, {"audience": "people", "nature": "n", "consequences": "c", "measures": "m"}, ALICE
     )
-    rt.app.preview_campaign(campaign.id, ALICE)
-    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
-    rt.app.start_dispatch(campaign.id, ALICE)
+    rt.app.notifications.preview_campaign(campaign.id, ALICE)
+    rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO))
+    rt.app.notifications.start_dispatch(campaign.id, ALICE)
     rt.settle()
     mailbox = rt.mailbox()
     server = CaptureServer(mailbox).start()
@@ -146,13 +148,15 @@ def test_the_board_can_be_rebuilt_as_it_was_at_a_moment(
     runtime: Runtime, clock: ManualClock, alice: RequestContext
 ) -> None:
     """A second incident reported later is absent from the board as of the earlier moment."""
-    first = runtime.app.report_incident(
+    first = runtime.app.incidents.report_incident(
         {"title": "First", "reporter": "r", "discovered_at": T0}, alice
     )
     earlier = clock.advance(hours=1)
     clock.advance(hours=1)
-    runtime.app.report_incident({"title": "Second", "reporter": "r", "discovered_at": T0}, alice)
-    runtime.app.triage_incident(first.id, {"severity": "low"}, alice)
+    runtime.app.incidents.report_incident(
+        {"title": "Second", "reporter": "r", "discovered_at": T0}, alice
+    )
+    runtime.app.incidents.triage_incident(first.id, {"severity": "low"}, alice)
     position, rows = service.board_as_of(runtime, earlier)
     assert position == 1
     assert [(r["title"], r["severity"]) for r in rows] == [("First", None)]
@@ -184,10 +188,10 @@ def test_board_replays_show_the_containment_progress_known_at_each_moment(
 
 def populated(runtime: Runtime, clock: ManualClock) -> None:
     for i in range(6):
-        incident = runtime.app.report_incident(
+        incident = runtime.app.incidents.report_incident(
             {"title": f"Incident {i}", "reporter": "r", "discovered_at": T0}, ALICE
         )
-        runtime.app.add_note(incident.id, {"text": f"note {i}"}, ALICE)
+        runtime.app.incidents.add_note(incident.id, {"text": f"note {i}"}, ALICE)
     runtime.settle()
 
 
@@ -346,16 +350,18 @@ def test_snapshots_keep_replays_of_long_histories_exact(
     """With snapshots every 50 events, an as-of replay at any point equals folding the
     events up to it."""
     rt = bootstrap(settings, clock=clock, configure_logs=False)
-    incident = rt.app.report_incident({"title": "t", "reporter": "r", "discovered_at": T0}, ALICE)
+    incident = rt.app.incidents.report_incident(
+        {"title": "t", "reporter": "r", "discovered_at": T0}, ALICE
+    )
     marks = []
     for i in range(130):
-        rt.app.add_note(incident.id, {"text": f"n{i}"}, ALICE)
+        rt.app.incidents.add_note(incident.id, {"text": f"n{i}"}, ALICE)
         if i in (10, 60, 129):
             marks.append((clock.advance(seconds=1), i + 2))
             clock.advance(seconds=1)
-    assert len(list(rt.app.snapshots.get(incident.id))) == 2
+    assert len(list(rt.app.core.snapshots.get(incident.id))) == 2
     for at, version in marks:
-        replayed = rt.app.as_of(incident.id, at)
+        replayed = rt.app.core.as_of(incident.id, at)
         assert replayed.version == version
         assert replayed.state.notes == version - 1
     rt.close()

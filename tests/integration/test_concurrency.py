@@ -28,13 +28,15 @@ from tests.support.store import RawStore, Store, count_events
 def notes_of(rt: Runtime, incident_id: UUID) -> list[str]:
     """The texts of an incident's notes, from its history."""
     return [
-        e.text for e in rt.app.incident_history(incident_id) if isinstance(e, IncidentNoteAdded)
+        e.text
+        for e in rt.app.incidents.incident_history(incident_id)
+        if isinstance(e, IncidentNoteAdded)
     ]
 
 
 def interleave(loser: Runtime, winner_move: Any, times: int = 1) -> None:
     """Make ``loser``'s next loads each be followed by a save from the other process."""
-    original = loser.app.load
+    original = loser.app.core.load
     remaining = {"n": times}
 
     def load(aggregate_id: UUID, kind: type[Any], **kw: Any) -> Any:
@@ -44,22 +46,22 @@ def interleave(loser: Runtime, winner_move: Any, times: int = 1) -> None:
             winner_move()
         return aggregate
 
-    loser.app.load = load  # type: ignore[method-assign]
+    loser.app.core.load = load  # type: ignore[method-assign]
 
 
 def test_a_lost_race_is_retried_on_the_winners_version(
     runtime: Runtime, settings: Settings, clock: ManualClock, alice: RequestContext
 ) -> None:
     """Both changes land: the loser reloads and applies its note after the winner's triage."""
-    incident = runtime.app.report_incident(report_input(clock.current), alice)
+    incident = runtime.app.incidents.report_incident(report_input(clock.current), alice)
     other = bootstrap(settings, clock=clock, configure_logs=False)
     try:
         interleave(
             runtime,
-            lambda: other.app.triage_incident(incident.id, {"severity": "high"}, alice),
+            lambda: other.app.incidents.triage_incident(incident.id, {"severity": "high"}, alice),
         )
-        runtime.app.add_note(incident.id, {"text": "added during triage"}, alice)
-        final: Incident = other.app.get_incident(incident.id)
+        runtime.app.incidents.add_note(incident.id, {"text": "added during triage"}, alice)
+        final: Incident = other.app.incidents.get_incident(incident.id)
         assert final.version == 3
         assert final.state.severity is not None
         assert notes_of(other, incident.id) == ["added during triage"]
@@ -74,15 +76,19 @@ def test_a_retry_that_no_longer_makes_sense_is_refused(
     alice: RequestContext,
 ) -> None:
     """Two people close the same incident: one wins, the other is told it is already closed."""
-    incident = runtime.app.report_incident(report_input(clock.current), alice)
+    incident = runtime.app.incidents.report_incident(report_input(clock.current), alice)
     other = bootstrap(settings, clock=clock, configure_logs=False)
     try:
         interleave(
             runtime,
-            lambda: other.app.close_incident(incident.id, {"resolution": "contained"}, alice),
+            lambda: other.app.incidents.close_incident(
+                incident.id, {"resolution": "contained"}, alice
+            ),
         )
         with pytest.raises(RuleBroken, match="already closed"):
-            runtime.app.close_incident(incident.id, {"resolution": "also contained"}, alice)
+            runtime.app.incidents.close_incident(
+                incident.id, {"resolution": "also contained"}, alice
+            )
         assert count_events(settings) == 2
     finally:
         other.close()
@@ -95,19 +101,19 @@ def test_endless_races_end_in_a_conflict_with_nothing_appended(
     alice: RequestContext,
 ) -> None:
     """When every retry loses too, the request fails with a conflict and stores nothing."""
-    incident = runtime.app.report_incident(report_input(clock.current), alice)
+    incident = runtime.app.incidents.report_incident(report_input(clock.current), alice)
     other = bootstrap(settings, clock=clock, configure_logs=False)
     try:
         interleave(
             runtime,
-            lambda: other.app.add_note(incident.id, {"text": "winner"}, alice),
-            times=runtime.app.command_retries + 1,
+            lambda: other.app.incidents.add_note(incident.id, {"text": "winner"}, alice),
+            times=runtime.app.core.command_retries + 1,
         )
         with pytest.raises(Conflict):
-            runtime.app.add_note(incident.id, {"text": "loser"}, alice)
+            runtime.app.incidents.add_note(incident.id, {"text": "loser"}, alice)
         notes = notes_of(other, incident.id)
         assert "loser" not in notes
-        assert count_events(settings) == 1 + runtime.app.command_retries + 1
+        assert count_events(settings) == 1 + runtime.app.core.command_retries + 1
     finally:
         other.close()
 
@@ -126,7 +132,7 @@ WRITER = textwrap.dedent(
     print("ready", flush=True)
     sys.stdin.readline()
     for i in range(n):
-        rt.app.add_note(incident_id, {"text": f"{who} {i}"}, ctx)
+        rt.app.incidents.add_note(incident_id, {"text": f"{who} {i}"}, ctx)
     rt.close()
     """
 )
@@ -142,7 +148,7 @@ def test_two_processes_adding_notes_at_once_lose_nothing(
 ) -> None:
     """Two processes released together each add 25 notes to one incident: all 50 are there,
     at consecutive positions (a write that lost the race took no position)."""
-    incident = runtime.app.report_incident(report_input(clock.current), alice)
+    incident = runtime.app.incidents.report_incident(report_input(clock.current), alice)
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(data_dir), str(incident.id), who, "25"],
@@ -195,10 +201,10 @@ def test_two_policy_runners_racing_open_each_playbook_once(
     each incident gets its seven tasks exactly once."""
     ids = []
     for i in range(10):
-        incident = runtime.app.report_incident(
+        incident = runtime.app.incidents.report_incident(
             report_input(clock.current, title=f"R{i}", incident_type="ransomware"), alice
         )
-        runtime.app.triage_incident(
+        runtime.app.incidents.triage_incident(
             incident.id, {"severity": "high", "incident_type": "ransomware"}, alice
         )
         ids.append(incident.id)
@@ -210,7 +216,7 @@ def test_two_policy_runners_racing_open_each_playbook_once(
         race(runtime.policies.catch_up, other.policies.catch_up)
         runtime.settle()
         assert RawStore(settings).count_events("events.containment:TaskOpened") == 70
-        assert all(len(runtime.app.get_incident(i).state.tasks) == 7 for i in ids)
+        assert all(len(runtime.app.incidents.get_incident(i).state.tasks) == 7 for i in ids)
     finally:
         other.close()
 
@@ -221,12 +227,14 @@ def test_two_chain_linkers_racing_build_one_chain(
     """Two runtimes link the same 60 events at once in small batches: every position is
     linked once and the chain verifies against its checkpoints."""
     for i in range(30):
-        incident = runtime.app.report_incident(report_input(clock.current, title=f"I{i}"), alice)
-        runtime.app.add_note(incident.id, {"text": "n"}, alice)
+        incident = runtime.app.incidents.report_incident(
+            report_input(clock.current, title=f"I{i}"), alice
+        )
+        runtime.app.incidents.add_note(incident.id, {"text": "n"}, alice)
     other = bootstrap(settings, clock=clock, configure_logs=False)
     try:
         linkers = [
-            ChainWorker(rt.feed, rt.chain, rt.audit_key, batch=4, clock=rt.app.clock)
+            ChainWorker(rt.feed, rt.chain, rt.audit_key, batch=4, clock=rt.app.core.clock)
             for rt in (runtime, other)
         ]
         race(linkers[0].catch_up, linkers[1].catch_up)

@@ -31,20 +31,20 @@ from tests.support.store import RawStore, Store, count_events
 
 
 def ransomware(runtime: Runtime, clock: ManualClock, ctx: RequestContext) -> Incident:
-    incident = runtime.app.report_incident(
+    incident = runtime.app.incidents.report_incident(
         report_input(
             clock.current, incident_type="ransomware", aware_at=clock.current - timedelta(hours=20)
         ),
         ctx,
     )
-    runtime.app.triage_incident(
+    runtime.app.incidents.triage_incident(
         incident.id, {"severity": "high", "incident_type": "ransomware"}, ctx
     )
     return incident
 
 
 def task_ids(runtime: Runtime, incident_id: UUID) -> list[str]:
-    return sorted(runtime.app.get_incident(incident_id).state.tasks)
+    return sorted(runtime.app.incidents.get_incident(incident_id).state.tasks)
 
 
 def opened_count(settings: Settings) -> int:
@@ -57,7 +57,7 @@ def test_triage_as_ransomware_opens_the_playbook_once_with_its_version(
     """Seven tasks, dependencies as blockers, the playbook version on the incident."""
     incident = ransomware(runtime, clock, alice)
     runtime.settle()
-    state = runtime.app.get_incident(incident.id).state
+    state = runtime.app.incidents.get_incident(incident.id).state
     assert state.playbooks == {"ransomware": 1}
     assert len(state.tasks) == 7
     assert sum(state.tasks.values()) == 6
@@ -76,12 +76,12 @@ def test_delivering_the_triage_event_twice_opens_nothing_twice(
     tracking the playbook is already on the incident."""
     incident = ransomware(runtime, clock, alice)
     [triaged] = [i for i in runtime.feed.read(0, 100) if i.event.originator_version == 2]
-    policy = PlaybookPolicy(runtime.app, runtime.playbooks)
+    policy = PlaybookPolicy(runtime.app.core, runtime.playbooks)
     first = policy.handle(triaged.event)
     second = policy.handle(triaged.event)
-    runtime.app.save_tracked(*first, tracking=Tracking(policy.name, triaged.position))
+    runtime.app.core.save_tracked(*first, tracking=Tracking(policy.name, triaged.position))
     with pytest.raises(IntegrityError):
-        runtime.app.save_tracked(*second, tracking=Tracking(policy.name, triaged.position))
+        runtime.app.core.save_tracked(*second, tracking=Tracking(policy.name, triaged.position))
     assert policy.handle(triaged.event) == ()
     RawStore(settings).forget_tracking(policy.name)
     runtime.settle()
@@ -157,11 +157,11 @@ def test_containment_is_reached_with_the_last_mandatory_task_and_reversed_by_a_r
         if not ready:
             break
         clock.advance(minutes=30)
-        runtime.app.complete_task(UUID(ready[0]["task_id"]), {"outcome": "done"}, alice)
+        runtime.app.containment.complete_task(UUID(ready[0]["task_id"]), {"outcome": "done"}, alice)
         mandatory.append(ready[0])
         runtime.settle()
     assert len(mandatory) == 6
-    state = runtime.app.get_incident(incident.id).state
+    state = runtime.app.incidents.get_incident(incident.id).state
     assert state.containment_reached_at is not None
     aware = state.moments.aware_at
     assert state.time_to_contain_seconds == (state.containment_reached_at - aware).total_seconds()
@@ -169,13 +169,16 @@ def test_containment_is_reached_with_the_last_mandatory_task_and_reversed_by_a_r
     assert board["time_to_contain_seconds"] == state.time_to_contain_seconds
     assert (board["mandatory_done"], board["mandatory_total"]) == (6, 6)
     summaries = [
-        e.summary for e in timeline(runtime.app.incident_history(incident.id), clock.current.tzinfo)
+        e.summary
+        for e in timeline(runtime.app.incidents.incident_history(incident.id), clock.current.tzinfo)
     ]
     assert any(s.startswith("containment reached") for s in summaries)
 
-    runtime.app.reopen_task(UUID(mandatory[0]["task_id"]), {"reason": "host re-infected"}, alice)
+    runtime.app.containment.reopen_task(
+        UUID(mandatory[0]["task_id"]), {"reason": "host re-infected"}, alice
+    )
     runtime.settle()
-    history = runtime.app.incident_history(incident.id)
+    history = runtime.app.incidents.incident_history(incident.id)
     assert isinstance(history[-1], ContainmentLost)
     assert runtime.board.rows()[0]["containment_reached_at"] is None
     live = (runtime.board.signature(), runtime.tasks.rows(clock.current))
@@ -225,7 +228,7 @@ def test_two_processes_completing_tasks_at_once(
     message = loser.stderr.read()
     assert "already done by" in message
     assert message.count("\n") == 1
-    done = [runtime.app.get_task(UUID(t)).state.status.value for t in free[:3]]
+    done = [runtime.app.containment.get_task(UUID(t)).state.status.value for t in free[:3]]
     assert done == ["done", "done", "done"]
 
 
@@ -237,23 +240,23 @@ def test_bad_task_input_is_refused_and_records_nothing(
     runtime.settle()
     task = UUID(task_ids(runtime, incident.id)[0])
     before = count_events(settings)
-    reported = runtime.app.get_incident(incident.id).created_on
+    reported = runtime.app.incidents.get_incident(incident.id).created_on
     cases: list[tuple[Any, type[ServiceError], str]] = [
-        (lambda: runtime.app.start_task(UUID(int=5), alice), NotFound, "id"),
+        (lambda: runtime.app.containment.start_task(UUID(int=5), alice), NotFound, "id"),
         (
-            lambda: runtime.app.assign_task(task, {"owner": "not an owner!"}, alice),
+            lambda: runtime.app.containment.assign_task(task, {"owner": "not an owner!"}, alice),
             InvalidInput,
             "owner",
         ),
         (
-            lambda: runtime.app.add_task(
+            lambda: runtime.app.containment.add_task(
                 incident.id, {"title": "x", "due_at": reported - timedelta(minutes=1)}, alice
             ),
             RuleBroken,
             "due_at",
         ),
         (
-            lambda: runtime.app.add_task(
+            lambda: runtime.app.containment.add_task(
                 incident.id,
                 {"title": "x", "due_at": reported, "blocked_by": [str(UUID(int=9))]},
                 alice,
@@ -262,14 +265,14 @@ def test_bad_task_input_is_refused_and_records_nothing(
             "blocked_by",
         ),
         (
-            lambda: runtime.app.complete_task(
+            lambda: runtime.app.containment.complete_task(
                 task, {"outcome": "x", "evidence": ["sha256:xyz"]}, alice
             ),
             InvalidInput,
             "evidence",
         ),
         (
-            lambda: runtime.app.change_task_due(
+            lambda: runtime.app.containment.change_task_due(
                 task, {"due_at": reported - timedelta(days=1), "reason": "r"}, alice
             ),
             RuleBroken,
@@ -288,7 +291,7 @@ def test_a_task_added_by_hand_is_attached_to_its_incident(
 ) -> None:
     """The task and the incident's record of it are saved together."""
     incident = ransomware(runtime, clock, alice)
-    task = runtime.app.add_task(
+    task = runtime.app.containment.add_task(
         incident.id,
         {
             "title": "Brief the board",
@@ -299,9 +302,10 @@ def test_a_task_added_by_hand_is_attached_to_its_incident(
         alice,
     )
     assert isinstance(task, ContainmentTask)
-    assert runtime.app.get_incident(incident.id).state.tasks[str(task.id)] is False
-    opened = runtime.app.events.get(task.id)
+    assert runtime.app.incidents.get_incident(incident.id).state.tasks[str(task.id)] is False
+    opened = runtime.app.core.events.get(task.id)
     assert isinstance(next(iter(opened)), TaskOpened)
     assert not any(
-        isinstance(e, PlaybookApplied) for e in runtime.app.incident_history(incident.id)[-1:]
+        isinstance(e, PlaybookApplied)
+        for e in runtime.app.incidents.incident_history(incident.id)[-1:]
     )

@@ -41,7 +41,7 @@ OLD_NAMESPACE = uuid5(NAMESPACE_URL, "https://breachledger.invalid/affected-pers
 
 @pytest.fixture
 def incident(runtime: Runtime, clock: ManualClock, alice: RequestContext) -> Any:
-    return runtime.app.report_incident(report_input(clock.current), alice)
+    return runtime.app.incidents.report_incident(report_input(clock.current), alice)
 
 
 def recorded(settings: Settings) -> int:
@@ -77,8 +77,10 @@ def test_nothing_in_the_log_derives_from_an_address(
 ) -> None:
     """A recorded person's id is random and their events carry no keyed lookup of their
     address or reference."""
-    runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice)
-    [target] = runtime.app.people_by_email(PLANTED["email"])
+    runtime.app.people.import_people(
+        incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice
+    )
+    [target] = runtime.app.people.people_by_email(PLANTED["email"])
     lookup = lookup_of(runtime, PLANTED["email"])
     assert runtime.app.vault is not None
     reference = runtime.app.vault.lookups.reference(PLANTED["reference"])
@@ -95,31 +97,35 @@ def test_import_correction_and_export_find_people_through_the_lookup_index(
 ) -> None:
     """Re-importing adds nobody; a correction moves the person to the new address and
     reference; export by email and by reference finds them on every incident."""
-    second = runtime.app.report_incident(report_input(runtime.app.clock.now()), alice)
+    second = runtime.app.incidents.report_incident(
+        report_input(runtime.app.core.clock.now()), alice
+    )
     path = write_csv(tmp_path / "p.csv", [person(i) for i in range(1200)])
-    first = runtime.app.import_people(incident.id, path, alice)
+    first = runtime.app.people.import_people(incident.id, path, alice)
     assert (first.imported, first.already_present) == (1200, 0)
-    again = runtime.app.import_people(incident.id, path, alice)
+    again = runtime.app.people.import_people(incident.id, path, alice)
     assert (again.imported, again.already_present) == (0, 1200)
-    runtime.app.import_people(second.id, write_csv(tmp_path / "q.csv", [person(5)]), alice)
+    runtime.app.people.import_people(second.id, write_csv(tmp_path / "q.csv", [person(5)]), alice)
     assert recorded(settings) == 1201
-    found = runtime.app.people_by_email(person(5)["email"].upper())
+    found = runtime.app.people.people_by_email(person(5)["email"].upper())
     assert sorted(p.state.incident_id for p in found) == sorted([incident.id, second.id])
-    target = runtime.app.person_on(incident.id, person(5)["email"])
-    runtime.app.correct_person(
+    target = runtime.app.people.person_on(incident.id, person(5)["email"])
+    runtime.app.people.correct_person(
         target.id,
         {"email": "renamed@applicants.example.org", "reference": "NEW-REF", "reason": "rect"},
         alice,
     )
-    assert runtime.app.person_on(incident.id, "renamed@applicants.example.org").id == target.id
+    assert (
+        runtime.app.people.person_on(incident.id, "renamed@applicants.example.org").id == target.id
+    )
     with pytest.raises(NotFound):
-        runtime.app.person_on(incident.id, person(5)["email"])
-    assert [p.id for p in runtime.app.people_by_reference("NEW-REF")] == [target.id]
+        runtime.app.people.person_on(incident.id, person(5)["email"])
+    assert [p.id for p in runtime.app.people.people_by_reference("NEW-REF")] == [target.id]
     assert [
-        p.state.incident_id for p in runtime.app.people_by_reference(person(5)["reference"])
+        p.state.incident_id for p in runtime.app.people.people_by_reference(person(5)["reference"])
     ] == [second.id]
-    assert [p.id for p in runtime.app.people_by_email(person(5)["email"])] != [target.id]
-    again = runtime.app.import_people(incident.id, path, alice)
+    assert [p.id for p in runtime.app.people.people_by_email(person(5)["email"])] != [target.id]
+    again = runtime.app.people.import_people(incident.id, path, alice)
     assert (again.imported, again.already_present) == (1, 1199)
 
 
@@ -128,14 +134,18 @@ def test_a_correction_to_an_address_another_person_holds_is_refused(
 ) -> None:
     """Two people of one incident cannot share an address: the correction is refused,
     nothing is recorded and both are still found at their own address."""
-    runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice)
-    zero = runtime.app.person_on(incident.id, person(0)["email"])
+    runtime.app.people.import_people(
+        incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice
+    )
+    zero = runtime.app.people.person_on(incident.id, person(0)["email"])
     before = RawStore(settings).count_events()
     with pytest.raises(RuleBroken, match="email"):
-        runtime.app.correct_person(zero.id, {"email": person(2)["email"], "reason": "r"}, alice)
+        runtime.app.people.correct_person(
+            zero.id, {"email": person(2)["email"], "reason": "r"}, alice
+        )
     assert RawStore(settings).count_events() == before
-    assert runtime.app.person_on(incident.id, person(0)["email"]).id == zero.id
-    assert runtime.app.person_on(incident.id, person(2)["email"]).id != zero.id
+    assert runtime.app.people.person_on(incident.id, person(0)["email"]).id == zero.id
+    assert runtime.app.people.person_on(incident.id, person(2)["email"]).id != zero.id
 
 
 def test_an_erased_person_leaves_no_byte_of_their_data_or_lookup_anywhere(
@@ -145,10 +155,12 @@ def test_an_erased_person_leaves_no_byte_of_their_data_or_lookup_anywhere(
     (WAL files included) and no table holds the email, name, reference or the email's
     keyed lookup; the mailbox lost exactly that message; the export finds nothing; the log
     still records that a person of the incident was erased, by whom and why."""
-    runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice)
+    runtime.app.people.import_people(
+        incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice
+    )
     send_to_capture(runtime, incident.id, alice)
-    [target] = runtime.app.people_by_email(PLANTED["email"])
-    [notice] = person_record(runtime.app, runtime.notifications, target)["notices"]
+    [target] = runtime.app.people.people_by_email(PLANTED["email"])
+    [notice] = person_record(runtime.app.people, runtime.notifications, target)["notices"]
     box = runtime.mailbox()
     try:
         assert box.count() == 3
@@ -158,7 +170,7 @@ def test_an_erased_person_leaves_no_byte_of_their_data_or_lookup_anywhere(
     lookup = lookup_of(runtime, PLANTED["email"])
     raw = RawStore(settings)
     assert lookup.encode() in raw.everything()
-    runtime.app.erase_person(target.id, "erasure request ER-19", alice)
+    runtime.app.people.erase_person(target.id, "erasure request ER-19", alice)
     runtime.settle()
     everything = raw.everything()
     for planted in (*PLANTED.values(), lookup):
@@ -170,17 +182,17 @@ def test_an_erased_person_leaves_no_byte_of_their_data_or_lookup_anywhere(
         assert box.find(message_id=notice["message_id"]) is None
     finally:
         box.close()
-    assert runtime.app.people_by_email(PLANTED["email"]) == []
-    assert runtime.app.people_by_reference(PLANTED["reference"]) == []
+    assert runtime.app.people.people_by_email(PLANTED["email"]) == []
+    assert runtime.app.people.people_by_reference(PLANTED["reference"]) == []
     with pytest.raises(NotFound, match="no such person"):
-        runtime.app.person_on(incident.id, PLANTED["email"])
-    [erased] = [e for e in runtime.app.events.get(target.id)][-1:]
+        runtime.app.people.person_on(incident.id, PLANTED["email"])
+    [erased] = [e for e in runtime.app.core.events.get(target.id)][-1:]
     assert (type(erased).__name__, erased.actor, erased.reason) == (
         "PersonErased",
         "alice",
         "erasure request ER-19",
     )
-    assert runtime.app.load(target.id, AffectedPerson).state.incident_id == incident.id
+    assert runtime.app.core.load(target.id, AffectedPerson).state.incident_id == incident.id
     assert runtime.people.summary(incident.id)["status"] == {"active": 2, "erased": 1}
 
 
@@ -189,17 +201,19 @@ def test_retention_erases_through_the_same_path(
 ) -> None:
     """People erased by the retention run are found by nobody's address afterwards and
     their captured messages are gone."""
-    runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice)
+    runtime.app.people.import_people(
+        incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice
+    )
     send_to_capture(runtime, incident.id, alice)
-    runtime.app.close_incident(incident.id, {"resolution": "done"}, alice)
+    runtime.app.incidents.close_incident(incident.id, {"resolution": "done"}, alice)
     runtime.settle()
     later = clock.advance(days=31)
     plan = retention.plan(
-        runtime.app, runtime.board, runtime.people, runtime.notifications, days=30, now=later
+        runtime.app.people, runtime.board, runtime.people, runtime.notifications, days=30, now=later
     )
-    assert retention.apply(runtime.app, plan, 30, alice) == 3
+    assert retention.apply(runtime.app.people, plan, 30, alice) == 3
     runtime.settle()
-    assert runtime.app.people_by_email(PLANTED["email"]) == []
+    assert runtime.app.people.people_by_email(PLANTED["email"]) == []
     box = runtime.mailbox()
     try:
         assert box.count() == 0
@@ -212,8 +226,12 @@ def test_the_mailbox_policy_records_its_position_though_it_changes_no_aggregate(
 ) -> None:
     """After an erasure is handled, the mailbox policy's tracked position is the head of
     the log, so a restart does not handle the erasure again."""
-    runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice)
-    runtime.app.erase_person(runtime.app.person_on(incident.id, PLANTED["email"]).id, "r", alice)
+    runtime.app.people.import_people(
+        incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice
+    )
+    runtime.app.people.erase_person(
+        runtime.app.people.person_on(incident.id, PLANTED["email"]).id, "r", alice
+    )
     runtime.settle()
     [worker] = [w for w in runtime.policies.workers if w.policy.name == "policy.mailbox"]
     assert worker.position == runtime.feed.head()
@@ -224,17 +242,19 @@ def test_a_message_that_arrives_for_an_erased_person_is_not_kept(
 ) -> None:
     """A notice already on its way when its person is erased reaches the capture server
     afterwards: the mailbox does not keep it."""
-    runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice)
+    runtime.app.people.import_people(
+        incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice
+    )
     runtime.settle()
     start_people_campaign(runtime, incident.id, alice)
     target, delivery, capture = runtime.smtp_target()
     assert capture is not None
     try:
         dispatcher = runtime.dispatcher(target, delivery)
-        claims, _ = dispatcher.claim(runtime.app.clock.now())
+        claims, _ = dispatcher.claim(runtime.app.core.clock.now())
         assert len(claims) == 3
-        zelda = runtime.app.person_on(incident.id, PLANTED["email"])
-        runtime.app.erase_person(zelda.id, "erasure request", alice)
+        zelda = runtime.app.people.person_on(incident.id, PLANTED["email"])
+        runtime.app.people.erase_person(zelda.id, "erasure request", alice)
         runtime.settle()
 
         async def transmit() -> None:
@@ -275,8 +295,10 @@ INTERRUPTED_ERASURE = textwrap.dedent(
     def crash(*args, **kwargs):
         os._exit(9)
 
-    rt.app.change = crash
-    rt.app.erase_person(UUID(sys.argv[2]), "erasure request ER-7", RequestContext(actor="dpo"))
+    rt.app.core.change = crash
+    rt.app.people.erase_person(
+        UUID(sys.argv[2]), "erasure request ER-7", RequestContext(actor="dpo")
+    )
     """
 )
 
@@ -293,8 +315,10 @@ def test_an_erasure_cut_short_before_it_was_recorded_is_completed_at_start_up(
 ) -> None:
     """A process dies after destroying a person's keys and lookups but before recording the
     erasure: the next start records it (who, why) and the person stays unfindable."""
-    runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice)
-    target = runtime.app.person_on(incident.id, PLANTED["email"])
+    runtime.app.people.import_people(
+        incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice
+    )
+    target = runtime.app.people.person_on(incident.id, PLANTED["email"])
     runtime.settle()
     died = subprocess.run(
         [sys.executable, "-c", INTERRUPTED_ERASURE, str(data_dir), str(target.id)],
@@ -304,19 +328,19 @@ def test_an_erasure_cut_short_before_it_was_recorded_is_completed_at_start_up(
         timeout=60,
     )
     assert died.returncode == 9, died.stderr
-    assert runtime.app.people_by_email(PLANTED["email"]) == []
-    assert not runtime.app.load(target.id, AffectedPerson).is_erased
+    assert runtime.app.people.people_by_email(PLANTED["email"]) == []
+    assert not runtime.app.core.load(target.id, AffectedPerson).is_erased
     again = bootstrap(settings, clock=clock, configure_logs=False)
     try:
-        person_now = again.app.load(target.id, AffectedPerson)
+        person_now = again.app.core.load(target.id, AffectedPerson)
         assert person_now.is_erased
-        last = list(again.app.events.get(target.id))[-1]
+        last = list(again.app.core.events.get(target.id))[-1]
         assert (last.actor, last.reason) == ("dpo", "erasure request ER-7")
     finally:
         again.close()
     restarted = bootstrap(settings, clock=clock, configure_logs=False)
     try:
-        assert len(list(restarted.app.events.get(target.id))) == 2
+        assert len(list(restarted.app.core.events.get(target.id))) == 2
     finally:
         restarted.close()
 
@@ -332,10 +356,10 @@ def test_a_person_claimed_by_a_cut_short_import_is_recorded_once_on_reimport(
     claimed = uuid4()
     owners = vault.index.claim(incident.id, {lookup_of(runtime, PLANTED["email"]): claimed})
     assert list(owners.values()) == [claimed]
-    report = runtime.app.import_people(incident.id, path, alice)
+    report = runtime.app.people.import_people(incident.id, path, alice)
     assert (report.imported, report.already_present) == (3, 0)
-    assert runtime.app.person_on(incident.id, PLANTED["email"]).id == claimed
-    again = runtime.app.import_people(incident.id, path, alice)
+    assert runtime.app.people.person_on(incident.id, PLANTED["email"]).id == claimed
+    again = runtime.app.people.import_people(incident.id, path, alice)
     assert (again.imported, again.already_present) == (0, 3)
     assert recorded(settings) == 3
 
@@ -350,10 +374,12 @@ CONCURRENT_IMPORT = textwrap.dedent(
     from services.config import Settings
 
     rt = bootstrap(Settings(data_dir=sys.argv[1]), configure_logs=False)
-    rt.app.import_batch_size = 50
+    rt.app.people.import_batch_size = 50
     print("ready", flush=True)
     sys.stdin.readline()
-    report = rt.app.import_people(UUID(sys.argv[2]), Path(sys.argv[3]), RequestContext(actor="i"))
+    report = rt.app.people.import_people(
+        UUID(sys.argv[2]), Path(sys.argv[3]), RequestContext(actor="i")
+    )
     print(report.imported, report.already_present, flush=True)
     rt.close()
     """
@@ -397,7 +423,7 @@ def test_concurrent_imports_of_one_file_record_each_person_once(
     assert sum(i for i, _ in results) == 400
     assert all(i + p == 400 for i, p in results)
     assert recorded(settings) == 400
-    ids = {runtime.app.person_on(incident.id, person(j)["email"]).id for j in range(400)}
+    ids = {runtime.app.people.person_on(incident.id, person(j)["email"]).id for j in range(400)}
     assert len(ids) == 400
 
 
@@ -412,7 +438,7 @@ def _old_person(rt: Runtime, incident_id: UUID, row: dict[str, Any], n: int) -> 
     [sealed] = vault.seal_new(
         [PersonData(email=row["email"], name=row["name"], reference=row["reference"])]
     )
-    cause = Cause(actor="importer", correlation_id="old", at=rt.app.clock.now())
+    cause = Cause(actor="importer", correlation_id="old", at=rt.app.core.clock.now())
     return AffectedPerson._create(
         PersonRecorded,
         id=uuid5(OLD_NAMESPACE, f"{incident_id}/{lookup}"),
@@ -450,35 +476,37 @@ def test_a_store_written_before_lookups_left_the_log_keeps_working(
     one erased before is found by nobody; erasing now makes them unfindable too."""
     rows = planted_rows()
     old = [_old_person(runtime, incident.id, row, n) for n, row in enumerate(rows, 1)]
-    runtime.app.save_aggregates(old)
+    runtime.app.core.save_aggregates(old)
     gone = old[2]
     runtime.app.vault.shred(list(gone.state.key_ids))  # type: ignore[union-attr]
     gone.erase(
         Cause(actor="dpo", correlation_id="old", at=clock.now()), reason="r", keys_destroyed=()
     )
-    runtime.app.save_aggregates([gone])
+    runtime.app.core.save_aggregates([gone])
     stored = RawStore(settings).event_bytes()
     assert lookup_of(runtime, PLANTED["email"]).encode() in stored
     runtime.close()
     _forget_the_index(settings)
     upgraded = bootstrap(settings, clock=clock, configure_logs=False)
     try:
-        zelda = upgraded.app.person_on(incident.id, PLANTED["email"])
+        zelda = upgraded.app.people.person_on(incident.id, PLANTED["email"])
         assert zelda.id == old[1].id
-        assert [p.id for p in upgraded.app.people_by_reference(PLANTED["reference"])] == [zelda.id]
-        assert upgraded.app.people_by_email(person(2)["email"]) == []
-        report = upgraded.app.import_people(
+        assert [p.id for p in upgraded.app.people.people_by_reference(PLANTED["reference"])] == [
+            zelda.id
+        ]
+        assert upgraded.app.people.people_by_email(person(2)["email"]) == []
+        report = upgraded.app.people.import_people(
             incident.id, write_csv(tmp_path / "p.csv", rows[:2]), alice
         )
         assert (report.imported, report.already_present) == (0, 2)
-        upgraded.app.erase_person(zelda.id, "erasure request", alice)
-        assert upgraded.app.people_by_email(PLANTED["email"]) == []
+        upgraded.app.people.erase_person(zelda.id, "erasure request", alice)
+        assert upgraded.app.people.people_by_email(PLANTED["email"]) == []
     finally:
         upgraded.close()
     again = bootstrap(settings, clock=clock, configure_logs=False)
     try:
-        assert again.app.people_by_email(PLANTED["email"]) == []
-        assert again.app.person_on(incident.id, person(0)["email"]).id == old[0].id
+        assert again.app.people.people_by_email(PLANTED["email"]) == []
+        assert again.app.people.person_on(incident.id, person(0)["email"]).id == old[0].id
     finally:
         again.close()
     assert recorded(settings) == 3
@@ -492,7 +520,9 @@ def test_a_relay_reply_naming_the_recipient_is_recorded_without_the_address(
     an erasure cannot change) holds it outside the sealed data."""
     from services.notifications.transport import SmtpTarget
 
-    runtime.app.import_people(incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice)
+    runtime.app.people.import_people(
+        incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice
+    )
     runtime.settle()
     start_people_campaign(runtime, incident.id, alice)
     with smtp_sink(tmp_path, "--fail-to", PLANTED["email"]) as sink:
@@ -505,6 +535,8 @@ def test_a_relay_reply_naming_the_recipient_is_recorded_without_the_address(
     local = PLANTED["email"].split("@")[0]
     raw = RawStore(settings)
     assert local.encode() not in raw.event_bytes()
-    runtime.app.erase_person(runtime.app.person_on(incident.id, PLANTED["email"]).id, "r", alice)
+    runtime.app.people.erase_person(
+        runtime.app.people.person_on(incident.id, PLANTED["email"]).id, "r", alice
+    )
     runtime.settle()
     assert local.encode() not in raw.everything()

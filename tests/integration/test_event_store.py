@@ -26,15 +26,15 @@ def test_history_survives_a_restart(
     runtime: Runtime, settings: Settings, clock: ManualClock, alice: RequestContext
 ) -> None:
     """A second process on the same file sees the same incident, version and board row."""
-    incident = runtime.app.report_incident(report_input(clock.current), alice)
-    runtime.app.triage_incident(incident.id, {"severity": "high"}, alice)
-    runtime.app.add_note(incident.id, {"text": "Contained"}, alice)
-    before = runtime.app.get_incident(incident.id)
+    incident = runtime.app.incidents.report_incident(report_input(clock.current), alice)
+    runtime.app.incidents.triage_incident(incident.id, {"severity": "high"}, alice)
+    runtime.app.incidents.add_note(incident.id, {"text": "Contained"}, alice)
+    before = runtime.app.incidents.get_incident(incident.id)
     runtime.close()
 
     again = bootstrap(settings, clock=clock, configure_logs=False)
     try:
-        after = again.app.get_incident(incident.id)
+        after = again.app.incidents.get_incident(incident.id)
         assert after.state == before.state
         assert after.version == 3
         again.views.catch_up()
@@ -47,7 +47,9 @@ def test_stored_events_are_canonical_json_with_actor_and_correlation(
     runtime: Runtime, settings: Settings, clock: ManualClock, alice: RequestContext
 ) -> None:
     """Stored state is sorted, compact UTF-8 JSON carrying who and why."""
-    runtime.app.report_incident(report_input(clock.current, title="Fuite de données é"), alice)
+    runtime.app.incidents.report_incident(
+        report_input(clock.current, title="Fuite de données é"), alice
+    )
     [state] = RawStore(settings).states()
     decoded = json.loads(state)
     assert (
@@ -62,7 +64,7 @@ def test_a_version_1_triage_event_still_loads(
     runtime: Runtime, settings: Settings, clock: ManualClock, alice: RequestContext
 ) -> None:
     """A triage stored in the old shape (boolean breach flag, no class_version) is upcast."""
-    incident = runtime.app.report_incident(report_input(clock.current), alice)
+    incident = runtime.app.incidents.report_incident(report_input(clock.current), alice)
     old_state = {
         "actor": "dpo",
         "correlation_id": "legacy",
@@ -74,11 +76,11 @@ def test_a_version_1_triage_event_still_loads(
     RawStore(settings).add_event(
         incident.id, 2, "events.incident:IncidentTriaged", json.dumps(old_state).encode()
     )
-    runtime.app.repository.cache = None
-    loaded = runtime.app.get_incident(incident.id)
+    runtime.app.core.repository.cache = None
+    loaded = runtime.app.incidents.get_incident(incident.id)
     assert loaded.version == 2
     assert loaded.state.personal_data_breach is BreachDetermination.YES
-    history = runtime.app.incident_history(incident.id)
+    history = runtime.app.incidents.incident_history(incident.id)
     assert isinstance(history[-1], IncidentTriaged)
 
 
@@ -107,16 +109,16 @@ def test_bad_requests_name_the_field_and_append_nothing(
     field: str,
 ) -> None:
     """Each refused request raises the right error for the right field; the log is unchanged."""
-    incident = runtime.app.report_incident(report_input(clock.current), alice)
+    incident = runtime.app.incidents.report_incident(report_input(clock.current), alice)
     before = count_events(settings)
     assert before == 1
     app = runtime.app
     commands: dict[str, Callable[[], object]] = {
-        "report": lambda: app.report_incident(report_input(clock.current, **data), alice),
-        "amend": lambda: app.amend_facts(incident.id, data, alice),
-        "triage": lambda: app.triage_incident(incident.id, data, alice),
-        "reopen": lambda: app.reopen_incident(incident.id, data, alice),
-        "close": lambda: app.close_incident(incident.id, data, alice),
+        "report": lambda: app.incidents.report_incident(report_input(clock.current, **data), alice),
+        "amend": lambda: app.incidents.amend_facts(incident.id, data, alice),
+        "triage": lambda: app.incidents.triage_incident(incident.id, data, alice),
+        "reopen": lambda: app.incidents.reopen_incident(incident.id, data, alice),
+        "close": lambda: app.incidents.close_incident(incident.id, data, alice),
     }
     with pytest.raises(error) as refused:
         commands[command]()
@@ -127,4 +129,4 @@ def test_bad_requests_name_the_field_and_append_nothing(
 def test_unknown_incident_is_not_found(runtime: Runtime, alice: RequestContext) -> None:
     """Commands on an id that was never reported are refused as not found."""
     with pytest.raises(NotFound):
-        runtime.app.add_note(UUID(int=7), {"text": "hello"}, alice)
+        runtime.app.incidents.add_note(UUID(int=7), {"text": "hello"}, alice)

@@ -22,9 +22,9 @@ def test_read_yields_events_after_a_position_in_log_order(
     runtime: Runtime, clock: ManualClock, alice: RequestContext
 ) -> None:
     """Positions start at 1, increase by one per event, and 'after' excludes the given one."""
-    first = runtime.app.report_incident(report_input(clock.current), alice)
-    runtime.app.add_note(first.id, {"text": "one"}, alice)
-    second = runtime.app.report_incident(report_input(clock.current), alice)
+    first = runtime.app.incidents.report_incident(report_input(clock.current), alice)
+    runtime.app.incidents.add_note(first.id, {"text": "one"}, alice)
+    second = runtime.app.incidents.report_incident(report_input(clock.current), alice)
     items = runtime.feed.read(0, 10)
     assert [i.position for i in items] == [1, 2, 3]
     assert [i.event.originator_id for i in items] == [first.id, first.id, second.id]
@@ -43,7 +43,7 @@ def test_a_local_save_wakes_a_waiting_feed_long_before_the_next_poll(
     )
     try:
         saver = threading.Timer(
-            0.2, lambda: rt.app.report_incident(report_input(clock.current), alice)
+            0.2, lambda: rt.app.incidents.report_incident(report_input(clock.current), alice)
         )
         started = time.monotonic()
         saver.start()

@@ -63,7 +63,7 @@ def rt(settings: Settings) -> Iterator[Runtime]:
 def relay(rt: Runtime, settings: Settings) -> Iterator[Relay]:
     """The relay, running in a thread of the test process."""
     stop = threading.Event()
-    running = Relay(settings, rt.app, rt.feed, batch_size=200)
+    running = Relay(settings, rt.app.core, rt.feed, batch_size=200)
     thread = threading.Thread(target=running.run, args=(stop,), daemon=True)
     thread.start()
     yield running
@@ -83,14 +83,18 @@ def workers(tmp_path: Path) -> Iterator[list[WorkerProcess]]:
 def workload(rt: Runtime, incidents: int, *, triaged: int = 0, notes: int = 2) -> list[Any]:
     """Incidents (the first ``triaged`` triaged, so playbooks open tasks), with notes."""
     ids = [
-        rt.app.report_incident(report_input(rt.app.clock.now(), title=f"Incident {i}"), ALICE).id
+        rt.app.incidents.report_incident(
+            report_input(rt.app.core.clock.now(), title=f"Incident {i}"), ALICE
+        ).id
         for i in range(incidents)
     ]
     for incident in ids[:triaged]:
-        rt.app.triage_incident(incident, {"severity": "high", "personal_data_breach": "yes"}, ALICE)
+        rt.app.incidents.triage_incident(
+            incident, {"severity": "high", "personal_data_breach": "yes"}, ALICE
+        )
     for n in range(notes):
         for incident in ids:
-            rt.app.add_note(incident, {"text": f"note {n}"}, ALICE)
+            rt.app.incidents.add_note(incident, {"text": f"note {n}"}, ALICE)
     return ids
 
 
@@ -233,13 +237,15 @@ def test_policies_run_exactly_once_per_event_across_two_workers(
     )
     ids = workload(rt, 30, triaged=30, notes=1)
     incident = ids[0]
-    rt.app.import_people(
+    rt.app.people.import_people(
         incident, write_csv(tmp_path / "people.csv", [person(i) for i in range(60)]), ALICE
     )
-    campaign = rt.app.draft_campaign(incident, {"audience": "people", **CONTENT}, ALICE)
-    rt.app.preview_campaign(campaign.id, ALICE)
-    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
-    rt.app.start_dispatch(campaign.id, ALICE)
+    campaign = rt.app.notifications.draft_campaign(
+        incident, {"audience": "people", **CONTENT}, ALICE
+    )
+    rt.app.notifications.preview_campaign(campaign.id, ALICE)
+    rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO))
+    rt.app.notifications.start_dispatch(campaign.id, ALICE)
     quiet(rt)
     events = [n for n in rt.feed.read(0, 100_000)]
     playbooks = Counter(
@@ -275,14 +281,14 @@ def test_read_your_writes_waits_for_the_workers_not_longer(
     workers.append(start_worker(settings, "policies", logs))
     wait_until(lambda: all(w.assigned() for w in workers), 60, "the groups to form")
     settle = distributed_settle(rt, timeout=10)
-    incident = rt.app.report_incident(report_input(rt.app.clock.now()), ALICE)
+    incident = rt.app.incidents.report_incident(report_input(rt.app.core.clock.now()), ALICE)
     started = time.monotonic()
     settle()
     assert rt.board.count() == 1
-    rt.app.triage_incident(incident.id, {"severity": "high"}, ALICE)
+    rt.app.incidents.triage_incident(incident.id, {"severity": "high"}, ALICE)
     settle()
     elapsed = time.monotonic() - started
-    assert rt.tasks.rows(rt.app.clock.now(), incident_id=incident.id)
+    assert rt.tasks.rows(rt.app.core.clock.now(), incident_id=incident.id)
     assert rt.views.store.position("board", "") == 0
     assert elapsed < 10
     lag = pipeline(rt).lag()

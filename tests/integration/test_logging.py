@@ -20,8 +20,8 @@ def test_command_logs_are_json_lines_with_ids_bound(
     out = io.StringIO()
     configure_logging(settings, stream=out)
     ctx = RequestContext(actor="alice", correlation_id="req-42")
-    incident = runtime.app.report_incident(report_input(clock.current), ctx)
-    runtime.app.triage_incident(incident.id, {"severity": "low"}, ctx)
+    incident = runtime.app.incidents.report_incident(report_input(clock.current), ctx)
+    runtime.app.incidents.triage_incident(incident.id, {"severity": "low"}, ctx)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line["event"] for line in lines] == ["incident.reported", "incident.triaged"]
     for line in lines:
@@ -37,5 +37,5 @@ def test_warning_level_keeps_routine_commands_quiet(
     """At the default level a successful command writes no log line."""
     out = io.StringIO()
     configure_logging(settings.model_copy(update={"log_level": "warning"}), stream=out)
-    runtime.app.report_incident(report_input(clock.current), RequestContext(actor="a"))
+    runtime.app.incidents.report_incident(report_input(clock.current), RequestContext(actor="a"))
     assert out.getvalue() == ""

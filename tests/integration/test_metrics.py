@@ -83,8 +83,8 @@ def test_reporting_incidents_grows_the_events_counter(
     before = scrape(runtime, reg)
     assert value(before, "breach_events_appended_total") == 0
     for i in range(3):
-        runtime.app.report_incident(
-            report_input(runtime.app.clock.now(), title=f"Lost laptop {i}"), alice
+        runtime.app.incidents.report_incident(
+            report_input(runtime.app.core.clock.now(), title=f"Lost laptop {i}"), alice
         )
     after = scrape(runtime, reg)
     stored = count_events(settings)
@@ -112,8 +112,8 @@ def test_lag_grows_while_views_and_policies_are_behind(
     settled = scrape(runtime)
     assert set(lags(settled).values()) == {0}
     assert not any(labels == (("source", "relay"),) for _, labels in settled)
-    runtime.app.report_incident(report_input(runtime.app.clock.now()), alice)
-    runtime.app.report_incident(report_input(runtime.app.clock.now()), alice)
+    runtime.app.incidents.report_incident(report_input(runtime.app.core.clock.now()), alice)
+    runtime.app.incidents.report_incident(report_input(runtime.app.core.clock.now()), alice)
     behind = lags(scrape(runtime))
     assert set(behind) == {
         "board",
@@ -162,14 +162,16 @@ def dispatched(settings: Settings, tmp_path: Path) -> Iterator[Runtime]:
     """A runtime whose people campaign of 20 was sent, two addresses refused for good."""
     rt = bootstrap(settings, configure_logs=False)
     alice = RequestContext(actor="alice")
-    incident = rt.app.report_incident(report_input(rt.app.clock.now()), alice)
+    incident = rt.app.incidents.report_incident(report_input(rt.app.core.clock.now()), alice)
     rows = [person(i) for i in range(20)]
-    rt.app.import_people(incident.id, write_csv(tmp_path / "people.csv", rows), alice)
+    rt.app.people.import_people(incident.id, write_csv(tmp_path / "people.csv", rows), alice)
     rt.settle()
-    campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
-    rt.app.preview_campaign(campaign.id, alice)
-    rt.app.approve_campaign(campaign.id, dpo_of(rt, RequestContext(actor="dpo")))
-    rt.app.start_dispatch(campaign.id, alice)
+    campaign = rt.app.notifications.draft_campaign(
+        incident.id, {"audience": "people", **CONTENT}, alice
+    )
+    rt.app.notifications.preview_campaign(campaign.id, alice)
+    rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, RequestContext(actor="dpo")))
+    rt.app.notifications.start_dispatch(campaign.id, alice)
     rt.settle()
     refused = [rows[3]["email"], rows[11]["email"]]
     with smtp_sink(tmp_path, "--fail-to", refused[0], "--fail-to", refused[1]) as sink:
@@ -228,7 +230,8 @@ def test_api_serves_a_parsable_exposition_without_credentials(runtime: Runtime) 
     assert len(helps) == len(set(helps))
     samples = parse(second.text)
     assert (
-        value(samples, "breach_events_appended_total") == runtime.app.recorder.max_notification_id()
+        value(samples, "breach_events_appended_total")
+        == runtime.app.core.recorder.max_notification_id()
     )
     assert value(samples, "breach_events_by_kind_total", kind="incident") > 0
     assert ("process_cpu_seconds_total", ()) in samples
@@ -288,17 +291,17 @@ def test_with_kafka_the_lag_follows_the_relay_and_the_consumers(
     rt = bootstrap(settings, configure_logs=False)
     try:
         for i in range(6):
-            rt.app.report_incident(
-                report_input(rt.app.clock.now(), title=f"Stolen phone {i}"), alice
+            rt.app.incidents.report_incident(
+                report_input(rt.app.core.clock.now(), title=f"Stolen phone {i}"), alice
             )
-        head = rt.app.recorder.max_notification_id()
+        head = rt.app.core.recorder.max_notification_id()
         assert head == 6
         samples = scrape(rt)
         assert value(samples, "breach_metrics_source_ok", source="relay") == 1
         before = lags(samples)
         assert before["relay"] == head
         assert {before[v] for v in ("board", "obligations", "people", "policy.notices")} == {6}
-        relay = Relay(settings, rt.app, rt.feed)
+        relay = Relay(settings, rt.app.core, rt.feed)
         try:
             while relay.step():
                 pass

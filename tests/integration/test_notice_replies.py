@@ -82,10 +82,10 @@ def leaks(blob: bytes, secrets: set[str]) -> list[str]:
 def dispatched_campaign(rt: Runtime, tmp_path: Path, port: int) -> tuple[UUID, RunReport]:
     """Import the people, draft as alice, approve as dora (DPO role), dispatch to ``port``."""
     alice = RequestContext(actor="alice")
-    rt.app.add_user("alice", ["responder"], RequestContext(actor="os:tests"))
-    incident = rt.app.report_incident(report_input(rt.app.clock.now()), alice)
+    rt.app.users.add_user("alice", ["responder"], RequestContext(actor="os:tests"))
+    incident = rt.app.incidents.report_incident(report_input(rt.app.core.clock.now()), alice)
     rows = [{**p, "language": "en", "jurisdiction": "DE"} for p in PEOPLE]
-    rt.app.import_people(incident.id, write_csv(tmp_path / "people.csv", rows), alice)
+    rt.app.people.import_people(incident.id, write_csv(tmp_path / "people.csv", rows), alice)
     rt.settle()
     start_people_campaign(rt, incident.id, alice, approver=RequestContext(actor="dora"))
     target = SmtpTarget("127.0.0.1", port)

@@ -58,8 +58,8 @@ def rt(settings: Settings) -> Any:
 def campaign_for(rt: Runtime, tmp_path: Path, rows: list[dict[str, Any]]) -> tuple[UUID, UUID]:
     """An incident with these people and an approved, started people campaign."""
     alice = RequestContext(actor="alice")
-    incident = rt.app.report_incident(report_input(rt.app.clock.now()), alice)
-    rt.app.import_people(incident.id, write_csv(tmp_path / "people.csv", rows), alice)
+    incident = rt.app.incidents.report_incident(report_input(rt.app.core.clock.now()), alice)
+    rt.app.people.import_people(incident.id, write_csv(tmp_path / "people.csv", rows), alice)
     rt.settle()
     return incident.id, start_people_campaign(rt, incident.id, alice)
 
@@ -73,7 +73,7 @@ def record_unchecked(
     data = PersonData(email=row["email"], name=row["name"], reference=row["reference"])
     [sealed] = vault.seal_new([data])
     person_ = AffectedPerson.record(
-        rt.app.cause(ctx),
+        rt.app.core.cause(ctx),
         person_id=uuid4(),
         incident_id=incident_id,
         language=row["language"],
@@ -82,7 +82,7 @@ def record_unchecked(
         source="test",
         row=0,
     )
-    rt.app.save_aggregates([person_])
+    rt.app.core.save_aggregates([person_])
 
 
 def dispatch(rt: Runtime, port: int, **kwargs: Any) -> Any:
@@ -97,7 +97,7 @@ def test_two_thousand_people_are_each_notified_exactly_once(rt: Runtime, tmp_pat
         state = sink.state()
     assert report.sent == 2000
     assert (state["accepted"], state["unique"], state["duplicates"]) == (2000, 2000, {})
-    progress = rt.notifications.progress(campaign, rt.app.clock.now())
+    progress = rt.notifications.progress(campaign, rt.app.core.clock.now())
     assert (progress["status"], progress["sent"], progress["total"]) == ("completed", 2000, 2000)
     assert report.completed == [campaign]
 
@@ -128,7 +128,7 @@ def test_permanent_refusals_fail_with_the_reason_and_are_not_retried(
     ]
     assert len(failed) == 2
     assert all(n["reason"].startswith("550") and n["attempts"] == 1 for n in failed)
-    assert rt.notifications.progress(campaign, rt.app.clock.now())["status"] == "completed"
+    assert rt.notifications.progress(campaign, rt.app.core.clock.now())["status"] == "completed"
 
 
 def test_a_dispatcher_killed_mid_campaign_resumes_without_duplicates(
@@ -169,7 +169,7 @@ def test_a_dispatcher_killed_mid_campaign_resumes_without_duplicates(
         delivered = set(sink.state()["ids"])
         for row in uncertain:
             arrived = row["message_id"] in delivered
-            restarted.app.resolve_uncertain(
+            restarted.app.notifications.resolve_uncertain(
                 UUID(row["notice_id"]),
                 delivered=arrived,
                 reason="checked the server's log",
@@ -177,7 +177,7 @@ def test_a_dispatcher_killed_mid_campaign_resumes_without_duplicates(
             )
         head = restarted.feed.head()
         with pytest.raises(RuleBroken, match="only an uncertain one"):
-            restarted.app.resolve_uncertain(
+            restarted.app.notifications.resolve_uncertain(
                 UUID(uncertain[0]["notice_id"]), delivered=True, reason="again", ctx=DPO
             )
         assert restarted.feed.head() == head
@@ -187,7 +187,7 @@ def test_a_dispatcher_killed_mid_campaign_resumes_without_duplicates(
     assert final["duplicates"] == {}
     assert final["unique"] == 2000
     assert rt.notifications.counts(campaign)["sent"] == 2000
-    row, now = rt.notifications.campaign(campaign), rt.app.clock.now()
+    row, now = rt.notifications.campaign(campaign), rt.app.core.clock.now()
     assert row is not None
     (listed,) = rt.notifications.with_progress([row], now)
     assert listed["progress"] == rt.notifications.progress(campaign, now)
@@ -208,8 +208,10 @@ def test_names_with_markup_newlines_and_other_scripts_are_escaped_and_correct(
     keep = tmp_path / "kept"
     keep.mkdir()
     alice = RequestContext(actor="alice")
-    incident = rt.app.report_incident(report_input(rt.app.clock.now()), alice)
-    imported = rt.app.import_people(incident.id, write_csv(tmp_path / "people.csv", rows), alice)
+    incident = rt.app.incidents.report_incident(report_input(rt.app.core.clock.now()), alice)
+    imported = rt.app.people.import_people(
+        incident.id, write_csv(tmp_path / "people.csv", rows), alice
+    )
     assert (imported.imported, imported.rejected) == (2, 1)
     assert imported.rejections_file is not None
     assert Path(imported.rejections_file).read_text(encoding="utf-8").splitlines()[1] == (
@@ -217,10 +219,12 @@ def test_names_with_markup_newlines_and_other_scripts_are_escaped_and_correct(
     )
     record_unchecked(rt, incident.id, rows[1], alice)
     rt.settle()
-    campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
-    rt.app.preview_campaign(campaign.id, alice)
-    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
-    rt.app.start_dispatch(campaign.id, alice)
+    campaign = rt.app.notifications.draft_campaign(
+        incident.id, {"audience": "people", **CONTENT}, alice
+    )
+    rt.app.notifications.preview_campaign(campaign.id, alice)
+    rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO))
+    rt.app.notifications.start_dispatch(campaign.id, alice)
     rt.settle()
     with smtp_sink(tmp_path, "--keep", str(keep)) as sink:
         dispatch(rt, sink.port)
@@ -251,36 +255,38 @@ def test_approval_needs_a_dpo_who_did_not_draft_it_and_freezes_the_content(
     """Not a DPO, no preview, or the drafter: refused. A redraft voids the approval, and a
     template edited after approval blocks dispatch."""
     alice = RequestContext(actor="alice")
-    incident = rt.app.report_incident(report_input(rt.app.clock.now()), alice)
-    campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
+    incident = rt.app.incidents.report_incident(report_input(rt.app.core.clock.now()), alice)
+    campaign = rt.app.notifications.draft_campaign(
+        incident.id, {"audience": "people", **CONTENT}, alice
+    )
     with pytest.raises(RuleBroken, match="not a DPO"):
-        rt.app.approve_campaign(campaign.id, alice)
+        rt.app.notifications.approve_campaign(campaign.id, alice)
     with pytest.raises(RuleBroken, match="preview"):
-        rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
-    rt.app.preview_campaign(campaign.id, alice)
-    approved = rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
+        rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO))
+    rt.app.notifications.preview_campaign(campaign.id, alice)
+    approved = rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO))
     assert approved.state.status is CampaignStatus.APPROVED
-    assert approved.state.approved_hash == rt.app.approval_hash(approved)
-    [*_, previewed, approval] = rt.app.events.get(campaign.id)
+    assert approved.state.approved_hash == rt.app.notifications.approval_hash(approved)
+    [*_, previewed, approval] = rt.app.core.events.get(campaign.id)
     assert approval.body_hash == previewed.body_hash
-    rt.app.redraft_campaign(
+    rt.app.notifications.redraft_campaign(
         campaign.id, {"audience": "people", **CONTENT, "measures": "Updated measures."}, alice
     )
     with pytest.raises(RuleBroken, match="only an approved campaign"):
-        rt.app.start_dispatch(campaign.id, alice)
-    rt.app.preview_campaign(campaign.id, alice)
-    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
+        rt.app.notifications.start_dispatch(campaign.id, alice)
+    rt.app.notifications.preview_campaign(campaign.id, alice)
+    rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO))
     changed = tmp_path / "notices"
     shutil.copytree(rt.settings.templates_dir / "notices", changed)
     subject = changed / "people" / "en" / "subject.txt"
     subject.write_text("URGENT " + subject.read_text(), encoding="utf-8")
-    rt.app.templates = NoticeTemplates(changed)
+    rt.app.notifications.templates = NoticeTemplates(changed)
     with pytest.raises(RuleBroken, match="changed since approval"):
-        rt.app.start_dispatch(campaign.id, alice)
-    own = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, DPO)
-    rt.app.preview_campaign(own.id, DPO)
+        rt.app.notifications.start_dispatch(campaign.id, alice)
+    own = rt.app.notifications.draft_campaign(incident.id, {"audience": "people", **CONTENT}, DPO)
+    rt.app.notifications.preview_campaign(own.id, DPO)
     with pytest.raises(RuleBroken, match="drafted"):
-        rt.app.approve_campaign(own.id, dpo_of(rt, DPO))
+        rt.app.notifications.approve_campaign(own.id, dpo_of(rt, DPO))
 
 
 def test_erased_and_opted_out_people_are_suppressed_and_fallback_is_recorded(
@@ -293,16 +299,20 @@ def test_erased_and_opted_out_people_are_suppressed_and_fallback_is_recorded(
         {**person(3), "opt_out": "yes"},
     ]
     alice = RequestContext(actor="alice")
-    incident = rt.app.report_incident(report_input(rt.app.clock.now()), alice)
+    incident = rt.app.incidents.report_incident(report_input(rt.app.core.clock.now()), alice)
     path = tmp_path / "p.csv"
     write_csv(path, rows, columns=[*person(0).keys(), "opt_out"])
-    rt.app.import_people(incident.id, path, alice)
-    rt.app.erase_person(rt.app.person_on(incident.id, person(2)["email"]).id, "request", alice)
+    rt.app.people.import_people(incident.id, path, alice)
+    rt.app.people.erase_person(
+        rt.app.people.person_on(incident.id, person(2)["email"]).id, "request", alice
+    )
     rt.settle()
-    campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
-    rt.app.preview_campaign(campaign.id, alice)
-    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
-    rt.app.start_dispatch(campaign.id, alice)
+    campaign = rt.app.notifications.draft_campaign(
+        incident.id, {"audience": "people", **CONTENT}, alice
+    )
+    rt.app.notifications.preview_campaign(campaign.id, alice)
+    rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO))
+    rt.app.notifications.start_dispatch(campaign.id, alice)
     rt.settle()
     with smtp_sink(tmp_path) as sink:
         dispatch(rt, sink.port)
@@ -311,7 +321,7 @@ def test_erased_and_opted_out_people_are_suppressed_and_fallback_is_recorded(
     assert {"person erased", "opted out"} <= set(rows_)
     sent = [r for r in rows_.values() if r["status"] == "sent"]
     assert [(r["language"], r["fallback"]) for r in sent] == [("en", 1)]
-    person_one = rt.app.person_on(incident.id, person(1)["email"]).id
+    person_one = rt.app.people.person_on(incident.id, person(1)["email"]).id
     [told] = rt.notifications.for_person(person_one)
     assert told["status"] == NoticeStatus.SENT.value
 
@@ -322,13 +332,13 @@ def test_authority_campaign_sends_to_organisation_recipients_once_each(
     """Authority recipients from the draft; a duplicate address is suppressed; content
     carries categories and counts from the assessment."""
     alice = RequestContext(actor="alice")
-    incident = rt.app.report_incident(report_input(rt.app.clock.now()), alice)
+    incident = rt.app.incidents.report_incident(report_input(rt.app.core.clock.now()), alice)
     recipients = [
         {"name": "BfDI", "email": "poststelle@bfdi.example.org"},
         {"name": "CNIL", "email": "notifications@cnil.example.org", "language": "fr"},
         {"name": "BfDI again", "email": "POSTSTELLE@bfdi.example.org"},
     ]
-    campaign = rt.app.draft_campaign(
+    campaign = rt.app.notifications.draft_campaign(
         incident.id,
         {
             "audience": "authority",
@@ -339,9 +349,9 @@ def test_authority_campaign_sends_to_organisation_recipients_once_each(
         },
         alice,
     )
-    rt.app.preview_campaign(campaign.id, alice, recipient_index=0)
-    rt.app.approve_campaign(campaign.id, dpo_of(rt, DPO))
-    rt.app.start_dispatch(campaign.id, alice)
+    rt.app.notifications.preview_campaign(campaign.id, alice, recipient_index=0)
+    rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO))
+    rt.app.notifications.start_dispatch(campaign.id, alice)
     rt.settle()
     keep = tmp_path / "kept"
     keep.mkdir()
@@ -361,16 +371,18 @@ def test_authority_campaign_sends_to_organisation_recipients_once_each(
 def test_pause_stops_sending_and_resume_continues(rt: Runtime, tmp_path: Path) -> None:
     """A paused campaign sends nothing; resumed, it completes."""
     _, campaign = campaign_for(rt, tmp_path, [person(i) for i in range(30)])
-    rt.app.pause_dispatch(campaign, "legal review of the wording", RequestContext(actor="dpo"))
+    rt.app.notifications.pause_dispatch(
+        campaign, "legal review of the wording", RequestContext(actor="dpo")
+    )
     rt.settle()
     with smtp_sink(tmp_path) as sink:
         dispatch(rt, sink.port)
         assert sink.state().get("accepted", 0) == 0
-        rt.app.resume_dispatch(campaign, RequestContext(actor="dpo"))
+        rt.app.notifications.resume_dispatch(campaign, RequestContext(actor="dpo"))
         rt.settle()
         dispatch(rt, sink.port)
         assert sink.state()["unique"] == 30
-    assert rt.notifications.progress(campaign, rt.app.clock.now())["status"] == "completed"
+    assert rt.notifications.progress(campaign, rt.app.core.clock.now())["status"] == "completed"
 
 
 def test_the_template_check_catches_a_missing_required_element(tmp_path: Path) -> None:

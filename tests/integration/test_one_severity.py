@@ -40,7 +40,7 @@ def test_the_board_row_moves_from_triage_to_assessed_severity(
     assert first != second, "the two fact sets must assess to different bands"
     estimate = apart_from(first, second)
     app, board = runtime.app, runtime.board
-    incident = app.report_incident(
+    incident = app.incidents.report_incident(
         {"title": "Careers portal CV leak", "reporter": "soc", "discovered_at": DISCOVERED},
         alice,
     )
@@ -55,13 +55,13 @@ def test_the_board_row_moves_from_triage_to_assessed_severity(
         return [r["incident_id"] for r in board.rows(severity=value.value)]
 
     clock.advance(minutes=5)
-    app.triage_incident(key, {"severity": estimate.value}, alice)
+    app.incidents.triage_incident(key, {"severity": estimate.value}, alice)
     assert row() == (estimate.value, "triage", estimate.value)
     assert found(estimate) == [str(key)]
     triaged_at = clock.advance(minutes=5)
 
     clock.advance(minutes=5)
-    app.assess_impact(key, PORTAL_LEAK, alice)
+    app.assessment.assess_impact(key, PORTAL_LEAK, alice)
     assert row() == (first.value, "assessment", estimate.value)
     assert found(first) == [str(key)]
     assert found(estimate) == []
@@ -69,13 +69,13 @@ def test_the_board_row_moves_from_triage_to_assessed_severity(
     assessed_at = clock.advance(minutes=5)
 
     clock.advance(minutes=5)
-    app.assess_impact(key, HEALTH_LEAK, alice)
+    app.assessment.assess_impact(key, HEALTH_LEAK, alice)
     assert row() == (second.value, "assessment", estimate.value)
     assert (found(first), found(second)) == ([], [str(key)])
 
     later = apart_from(estimate, first, second)
     clock.advance(minutes=5)
-    app.triage_incident(key, {"severity": later.value}, alice)
+    app.incidents.triage_incident(key, {"severity": later.value}, alice)
     assert row() == (second.value, "assessment", later.value)
     assert found(later) == []
 

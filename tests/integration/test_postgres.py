@@ -104,13 +104,15 @@ def test_the_schema_and_its_tables_are_created_on_first_start(
     second start finds them and keeps what was stored."""
     assert not postgres.schema_exists(pg.schema)
     rt = bootstrap(pg_settings, clock=clock, configure_logs=False)
-    incident = rt.app.report_incident(report_input(clock.current), RequestContext(actor="a"))
+    incident = rt.app.incidents.report_incident(
+        report_input(clock.current), RequestContext(actor="a")
+    )
     rt.close()
     assert postgres.schema_exists(pg.schema)
     assert tables(pg.schema) >= TABLES
     again = bootstrap(pg_settings, clock=clock, configure_logs=False)
     try:
-        assert again.app.get_incident(incident.id).version == 1
+        assert again.app.incidents.get_incident(incident.id).version == 1
         assert count_events(pg_settings) == 1
     finally:
         again.close()
@@ -122,7 +124,7 @@ def test_breach_processes_adding_notes_to_one_incident_at_once_lose_nothing(
 ) -> None:
     """Six ``breach note`` processes on one schema, started together: six notes, no gap in
     the log's positions, and the audit chain over it verifies."""
-    incident = pg_runtime.app.report_incident(
+    incident = pg_runtime.app.incidents.report_incident(
         report_input(clock.current), RequestContext(actor="a")
     )
     ann = provision(pg_runtime, "ann", [Role.RESPONDER])
@@ -132,7 +134,7 @@ def test_breach_processes_adding_notes_to_one_incident_at_once_lose_nothing(
     ]
     results = [(p.wait(timeout=60), p.stderr.read() if p.stderr else "") for p in procs]
     assert [code for code, _ in results] == [0] * 6, results
-    history = pg_runtime.app.incident_history(incident.id)
+    history = pg_runtime.app.incidents.incident_history(incident.id)
     notes = sorted(e.text for e in history if isinstance(e, IncidentNoteAdded))
     assert notes == [f"note {i}" for i in range(6)]
     assert count_events(pg_settings) == before + 6
@@ -148,10 +150,10 @@ def test_views_rebuild_check_through_the_cli_is_equal(
     the table once a live row is doctored."""
     alice = RequestContext(actor="alice")
     for i in range(5):
-        incident = pg_runtime.app.report_incident(
+        incident = pg_runtime.app.incidents.report_incident(
             report_input(clock.current, title=f"I{i}", incident_type="ransomware"), alice
         )
-        pg_runtime.app.triage_incident(
+        pg_runtime.app.incidents.triage_incident(
             incident.id, {"severity": "high", "incident_type": "ransomware"}, alice
         )
     pg_runtime.settle()
@@ -174,13 +176,13 @@ def test_a_skipped_position_is_linked_as_absent_and_must_stay_empty(
     """A number the sequence skipped (a write that failed after drawing it) does not stop the
     chain; an event later slipped into it, or a linked event deleted, is caught there."""
     alice = RequestContext(actor="alice")
-    incident = pg_runtime.app.report_incident(report_input(clock.current), alice)
+    incident = pg_runtime.app.incidents.report_incident(report_input(clock.current), alice)
     sequence = f"{pg.schema}.breachledger_events"
     postgres.rows(
         pg.schema, "SELECT nextval(pg_get_serial_sequence(?, 'notification_id'))", [sequence]
     )
-    pg_runtime.app.add_note(incident.id, {"text": "after the gap"}, alice)
-    pg_runtime.app.add_note(incident.id, {"text": "and another"}, alice)
+    pg_runtime.app.incidents.add_note(incident.id, {"text": "after the gap"}, alice)
+    pg_runtime.app.incidents.add_note(incident.id, {"text": "and another"}, alice)
     assert [i.position for i in pg_runtime.feed.read(0, 10)] == [1, 3, 4]
     assert pg_runtime.link() == 3
     verdict = service.verify_live(pg_runtime)
@@ -245,7 +247,7 @@ def test_two_api_processes_on_one_database_work_together(
             httpx.get(f"{s.url}/api/v1/incidents", headers=headers, timeout=30).json()["items"]
             for s in (a, b)
         ]
-    history = pg_runtime.app.incident_history(UUID(made.json()["id"]))
+    history = pg_runtime.app.incidents.incident_history(UUID(made.json()["id"]))
     notes = sorted(e.text for e in history if isinstance(e, IncidentNoteAdded))
     assert notes == sorted(f"note {i}" for i in range(16))
     assert [(r["incident_id"], r["version"]) for r in boards[0]] == [(made.json()["id"], 17)], (
@@ -271,7 +273,7 @@ def test_a_save_by_another_process_wakes_a_waiting_feed_at_once_even_after_a_los
         for round_ in range(2):
             head = waiting.feed.head()
             timer = threading.Timer(
-                0.3, lambda: saving.app.report_incident(report_input(clock.current), ctx)
+                0.3, lambda: saving.app.incidents.report_incident(report_input(clock.current), ctx)
             )
             timer.start()
             started = time.monotonic()
@@ -313,8 +315,8 @@ def test_the_urls_libpq_parameters_reach_the_event_stores_connections(
             configure_logs=False,
         )
         try:
-            rt.app.report_incident(report_input(clock.current), RequestContext(actor="a"))
-            datastore = rt.app.factory.datastore  # type: ignore[attr-defined]
+            rt.app.incidents.report_incident(report_input(clock.current), RequestContext(actor="a"))
+            datastore = rt.app.core.factory.datastore  # type: ignore[attr-defined]
             with datastore.get_connection() as conn:
                 row = conn.execute("SHOW application_name").fetchone()
             assert row == {"application_name": "breach-log-check"}

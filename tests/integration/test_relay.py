@@ -56,12 +56,14 @@ def rt(kafka_settings: Settings) -> Iterator[Runtime]:
 def record_incidents(rt: Runtime, count: int, notes: int = 2) -> None:
     """``count`` incidents, each with ``notes`` notes (interleaved across incidents)."""
     ids = [
-        rt.app.report_incident(report_input(rt.app.clock.now(), title=f"Incident {i}"), ALICE).id
+        rt.app.incidents.report_incident(
+            report_input(rt.app.core.clock.now(), title=f"Incident {i}"), ALICE
+        ).id
         for i in range(count)
     ]
     for n in range(notes):
         for incident in ids:
-            rt.app.add_note(incident, {"text": f"note {n}"}, ALICE)
+            rt.app.incidents.add_note(incident, {"text": f"note {n}"}, ALICE)
 
 
 def drain(relay: Relay) -> None:
@@ -76,14 +78,14 @@ def test_every_event_is_published_once_in_log_order_per_key_with_its_position(
     """60 events of 20 incidents: each once, keyed by incident, in its partition in order,
     header position = envelope position, bytes equal to a fresh encoding of the stored event."""
     record_incidents(rt, 20)
-    relay = Relay(kafka_settings, rt.app, rt.feed, batch_size=25)
+    relay = Relay(kafka_settings, rt.app.core, rt.feed, batch_size=25)
     drain(relay)
     head = rt.feed.head()
     assert head == 60
     assert relay.position == head
     records = read_topic(kafka_settings, head)
     assert len(records) == head
-    mapper = plain_mapper(rt.app.mapper)
+    mapper = plain_mapper(rt.app.core.mapper)
     stored = {n.id: n for n in rt.feed.read_raw(0, 1000)}
     by_key: dict[bytes, list[tuple[int, int]]] = defaultdict(list)
     for r in records:
@@ -92,7 +94,7 @@ def test_every_event_is_published_once_in_log_order_per_key_with_its_position(
         assert int(r.headers["position"]) == item.position == envelope["position"]
         assert r.key == str(item.event.originator_id).encode()
         assert r.partition == partition_of(item.event.originator_id, relay.partitions)
-        assert r.value == encode(stored[item.position], rt.app.mapper).value
+        assert r.value == encode(stored[item.position], rt.app.core.mapper).value
         assert envelope["aggregate_version"] == item.event.originator_version
         assert (envelope["actor"], envelope["correlation_id"]) == ("alice", "req-relay")
         by_key[r.key].append((item.position, item.event.originator_version))
@@ -102,7 +104,7 @@ def test_every_event_is_published_once_in_log_order_per_key_with_its_position(
         assert [v for _, v in pairs] == list(range(1, len(pairs) + 1))
     for p in range(relay.partitions):
         in_partition = [int(r.headers["position"]) for r in records if r.partition == p]
-        assert rt.app.tracked_position(tracked_name(RELAY, p)) == max(in_partition, default=0)
+        assert rt.app.core.tracked_position(tracked_name(RELAY, p)) == max(in_partition, default=0)
 
 
 def test_envelopes_carry_clear_fields_of_encrypted_events_and_decode_through_upcasting(
@@ -115,13 +117,15 @@ def test_envelopes_carry_clear_fields_of_encrypted_events_and_decode_through_upc
     settings = broker.settings(tmp_path / "var", cipher_key=key)
     runtime = bootstrap(settings, configure_logs=False)
     try:
-        incident = runtime.app.report_incident(report_input(runtime.app.clock.now()), ALICE)
-        runtime.app.triage_incident(
+        incident = runtime.app.incidents.report_incident(
+            report_input(runtime.app.core.clock.now()), ALICE
+        )
+        runtime.app.incidents.triage_incident(
             incident.id, {"severity": "high", "personal_data_breach": "no"}, ALICE
         )
         stored = runtime.feed.read_raw(0, 10)
         assert b"Resumes downloadable" not in stored[0].state
-        relay = Relay(settings, runtime.app, runtime.feed)
+        relay = Relay(settings, runtime.app.core, runtime.feed)
         drain(relay)
         records = read_topic(settings, 2)
         values = {int(r.headers["position"]): r.value for r in records}
@@ -131,7 +135,7 @@ def test_envelopes_carry_clear_fields_of_encrypted_events_and_decode_through_upc
         assert (triage["class_version"], triage["payload"]["personal_data_breach"]) == (2, "no")
         triage["class_version"] = 1
         triage["payload"]["personal_data_breach"] = True
-        old = decode(canonical_json(triage), plain_mapper(runtime.app.mapper))
+        old = decode(canonical_json(triage), plain_mapper(runtime.app.core.mapper))
         assert isinstance(old.event, IncidentTriaged)
         assert old.event.personal_data_breach is BreachDetermination.YES
         assert old.position == 2
@@ -154,8 +158,8 @@ def test_kcat_reads_the_topic_and_no_personal_data_travels_in_clear(
 
 
 def _planted_values_stay_sealed(rt: Runtime, kafka_settings: Settings, tmp_path: Path) -> None:
-    incident = rt.app.report_incident(
-        report_input(rt.app.clock.now(), title="Exfiltration via careers portal"), ALICE
+    incident = rt.app.incidents.report_incident(
+        report_input(rt.app.core.clock.now(), title="Exfiltration via careers portal"), ALICE
     )
     planted = [
         {
@@ -168,13 +172,13 @@ def _planted_values_stay_sealed(rt: Runtime, kafka_settings: Settings, tmp_path:
         }
         for i in range(40)
     ]
-    rt.app.import_people(incident.id, write_csv(tmp_path / "people.csv", planted), ALICE)
-    rt.app.correct_person(
-        rt.app.person_on(incident.id, planted[0]["email"]).id,
+    rt.app.people.import_people(incident.id, write_csv(tmp_path / "people.csv", planted), ALICE)
+    rt.app.people.correct_person(
+        rt.app.people.person_on(incident.id, planted[0]["email"]).id,
         {"name": "Correctedname Zq0x", "reason": "typo in the import"},
         ALICE,
     )
-    relay = Relay(kafka_settings, rt.app, rt.feed)
+    relay = Relay(kafka_settings, rt.app.core, rt.feed)
     drain(relay)
     head = rt.feed.head()
     out = subprocess.run(
@@ -219,17 +223,17 @@ def test_a_relay_killed_mid_way_and_restarted_loses_nothing(
     command = [str(BREACH), "worker", "relay", "--batch-size", "20"]
     first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: rt.app.tracked_position(RELAY) >= 200, 60, "the first batches")
+        wait_until(lambda: rt.app.core.tracked_position(RELAY) >= 200, 60, "the first batches")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:
         if first.poll() is None:
             first.kill()
-    at_kill = rt.app.tracked_position(RELAY)
+    at_kill = rt.app.core.tracked_position(RELAY)
     assert 0 < at_kill < head
     second = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: rt.app.tracked_position(RELAY) == head, 60, "the relay to catch up")
+        wait_until(lambda: rt.app.core.tracked_position(RELAY) == head, 60, "the relay to catch up")
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(30) == 0
@@ -249,7 +253,7 @@ def test_a_paused_broker_delays_the_relay_but_loses_nothing(
     settings = own_broker.settings(tmp_path / "var")
     runtime = bootstrap(settings, configure_logs=False)
     stop = threading.Event()
-    relay = Relay(settings, runtime.app, runtime.feed, batch_size=50, flush_timeout=30)
+    relay = Relay(settings, runtime.app.core, runtime.feed, batch_size=50, flush_timeout=30)
     thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
     try:
         record_incidents(runtime, 10)

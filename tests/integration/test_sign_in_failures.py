@@ -28,8 +28,8 @@ def runtimes(settings: Settings) -> Iterator[tuple[Runtime, Runtime]]:
     first = bootstrap(settings, configure_logs=False)
     second = bootstrap(settings, configure_logs=False)
     setup = RequestContext(actor="setup")
-    first.app.add_user("alice", ["responder"], setup)
-    first.app.set_password("alice", PASSWORD, setup)
+    first.app.users.add_user("alice", ["responder"], setup)
+    first.app.users.set_password("alice", PASSWORD, setup)
     yield first, second
     second.close()
     first.close()

@@ -25,11 +25,11 @@ def ransomware(runtime: Runtime, clock: ManualClock, ctx: RequestContext) -> tup
     """A ransomware incident aware 20 hours before its report, triaged, its playbook opened;
     returns its id and the report time."""
     reported = clock.current
-    incident = runtime.app.report_incident(
+    incident = runtime.app.incidents.report_incident(
         report_input(reported, incident_type="ransomware", aware_at=reported - timedelta(hours=20)),
         ctx,
     )
-    runtime.app.triage_incident(
+    runtime.app.incidents.triage_incident(
         incident.id, {"severity": "high", "incident_type": "ransomware"}, ctx
     )
     runtime.settle()
@@ -47,17 +47,19 @@ def by_step(
 
 
 def due(runtime: Runtime, task_id: object) -> datetime:
-    return runtime.app.get_task(UUID(str(task_id))).state.due_at
+    return runtime.app.containment.get_task(UUID(str(task_id))).state.due_at
 
 
 def moves_of(runtime: Runtime, task_id: object) -> list[TaskDueMoved]:
-    return [e for e in runtime.app.events.get(UUID(str(task_id))) if isinstance(e, TaskDueMoved)]
+    return [
+        e for e in runtime.app.core.events.get(UUID(str(task_id))) if isinstance(e, TaskDueMoved)
+    ]
 
 
 def amend_aware(
     runtime: Runtime, incident_id: UUID, aware_at: datetime, ctx: RequestContext
 ) -> None:
-    runtime.app.amend_facts(
+    runtime.app.incidents.amend_facts(
         incident_id, {"aware_at": aware_at, "reason": "EDR alert found earlier"}, ctx
     )
     runtime.settle()
@@ -74,14 +76,14 @@ def test_awareness_two_hours_earlier_moves_open_anchored_tasks_two_hours_earlier
     restore, scope = steps["restore"]["task_id"], steps["scope_exfiltration"]["task_id"]
     law = steps["law_enforcement"]["task_id"]
     assert due(runtime, restore) == reported + timedelta(hours=52)
-    runtime.app.complete_task(UUID(str(law)), {"outcome": "not reported"}, alice)
-    by_hand = runtime.app.add_task(
+    runtime.app.containment.complete_task(UUID(str(law)), {"outcome": "not reported"}, alice)
+    by_hand = runtime.app.containment.add_task(
         incident_id, {"title": "Brief the board", "due_at": reported + timedelta(hours=30)}, alice
     )
     runtime.settle()
     untouched = {
         tid: due(runtime, tid)
-        for tid in runtime.app.get_incident(incident_id).state.tasks
+        for tid in runtime.app.incidents.get_incident(incident_id).state.tasks
         if tid not in (str(restore), str(scope))
     }
     before = count_events(settings)
@@ -101,12 +103,12 @@ def test_awareness_two_hours_earlier_moves_open_anchored_tasks_two_hours_earlier
         reported + timedelta(hours=50),
     )
     assert (moved.clock.value, moved.reason) == ("aware", "aware_at corrected")
-    amended = list(runtime.app.events.get(incident_id))[-1]
+    amended = list(runtime.app.core.events.get(incident_id))[-1]
     assert (moved.timestamp, moved.correlation_id) == (amended.timestamp, amended.correlation_id)
     rows = by_step(runtime, clock, incident_id)
     assert rows["restore"]["due_at"] == "2026-11-29T11:00:00.000000Z"
     assert rows["law_enforcement"]["status"] == "done"
-    entries = timeline(runtime.app.timeline_events(incident_id), runtime.settings.zone)
+    entries = timeline(runtime.app.containment.timeline_events(incident_id), runtime.settings.zone)
     assert [e.event for e in entries[-3:]] == [
         "IncidentFactsAmended",
         "TaskDueMoved",
@@ -139,7 +141,7 @@ def test_replay_before_the_correction_shows_the_old_due(
 
     assert due_as_of(earlier) == reported + timedelta(hours=52)
     assert due_as_of(clock.current) == reported + timedelta(hours=50)
-    as_of = runtime.app.as_of(UUID(str(restore)), earlier)
+    as_of = runtime.app.core.as_of(UUID(str(restore)), earlier)
     assert isinstance(as_of, ContainmentTask)
     assert as_of.state.due_at == reported + timedelta(hours=52)
 
@@ -153,11 +155,11 @@ def test_a_refused_correction_or_one_of_another_moment_moves_nothing(
     restore = by_step(runtime, clock, incident_id)["restore"]["task_id"]
     before = count_events(settings)
     with pytest.raises(RuleBroken, match="aware_at"):
-        runtime.app.amend_facts(
+        runtime.app.incidents.amend_facts(
             incident_id, {"aware_at": reported - timedelta(days=3), "reason": "typo"}, alice
         )
     assert count_events(settings) == before
-    runtime.app.amend_facts(
+    runtime.app.incidents.amend_facts(
         incident_id,
         {
             "title": "Ransomware on the file server",
@@ -193,7 +195,7 @@ def test_a_task_stored_before_anchors_keeps_its_due_when_awareness_moves(
     assert b"class_version" not in state
     fresh = bootstrap(settings, clock=clock, configure_logs=False)
     try:
-        old = fresh.app.get_task(UUID(str(restore))).state
+        old = fresh.app.containment.get_task(UUID(str(restore))).state
         assert (old.due_anchor, old.due_at) == (None, reported + timedelta(hours=52))
         amend_aware(fresh, incident_id, reported - timedelta(hours=22), alice)
         assert due(fresh, restore) == reported + timedelta(hours=52)

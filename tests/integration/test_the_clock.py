@@ -37,7 +37,7 @@ def _within(moment: datetime, clock: ManualClock) -> bool:
 
 
 def _incident(rt: Runtime) -> UUID:
-    incident = rt.app.report_incident(
+    incident = rt.app.incidents.report_incident(
         {
             "title": "Careers portal leak",
             "reporter": "soc",
@@ -116,7 +116,7 @@ def test_a_snapshot_is_dated_by_the_last_event_it_covers(
     runtime: Runtime, clock: ManualClock
 ) -> None:
     """A snapshot's time is its aggregate's last change, a moment of the clock."""
-    incident = runtime.app.get_incident(_incident(runtime))
+    incident = runtime.app.incidents.get_incident(_incident(runtime))
     snapshot = StateSnapshot.take(incident)
     assert snapshot.timestamp == incident.modified_on
     assert _within(snapshot.timestamp, clock)

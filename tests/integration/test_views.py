@@ -77,11 +77,13 @@ def open_store(store: Store, settings: Settings, tmp_path: Path) -> Iterator[Ope
 
 def populate(rt: Runtime, clock: ManualClock, ctx: RequestContext, n: int) -> None:
     for i in range(n):
-        incident = rt.app.report_incident(report_input(clock.current, title=f"Incident {i}"), ctx)
+        incident = rt.app.incidents.report_incident(
+            report_input(clock.current, title=f"Incident {i}"), ctx
+        )
         if i % 3 == 0:
-            rt.app.triage_incident(incident.id, {"severity": "medium"}, ctx)
+            rt.app.incidents.triage_incident(incident.id, {"severity": "medium"}, ctx)
         if i % 5 == 0:
-            rt.app.close_incident(incident.id, {"resolution": "false positive"}, ctx)
+            rt.app.incidents.close_incident(incident.id, {"resolution": "false positive"}, ctx)
 
 
 def test_catch_up_applies_each_event_once_and_tracks_the_position(
@@ -106,7 +108,7 @@ def test_two_workers_racing_on_one_view_never_apply_an_event_twice(
     populate(runtime, clock, alice, 60)
     stores = [open_store("race", [CountingProjection()]) for _ in range(4)]
     stores[0].create_table()
-    feed = StoreFeed(runtime.app.recorder, runtime.app.mapper)
+    feed = StoreFeed(runtime.app.core.recorder, runtime.app.core.mapper)
     workers = [
         ProjectionWorker(feed, s, CountingProjection(), batch_size=size)
         for s, size in zip(stores, (3, 5, 7, 11), strict=True)
@@ -193,7 +195,7 @@ def test_views_follow_the_log_in_the_background(
     stop = threading.Event()
     threads = rt.views.start(stop)
     try:
-        incident = rt.app.report_incident(report_input(clock.current), alice)
+        incident = rt.app.incidents.report_incident(report_input(clock.current), alice)
         for _ in range(50):
             if rt.views.lag()["board"] == 0:
                 break
@@ -242,14 +244,16 @@ def test_board_progress_and_next_deadline_follow_tasks_and_obligations(
     re-assessment, the board's containment progress and next deadline equal what the task
     and obligation views say, and a rebuilt board shows the same."""
     rt = runtime
-    incident = rt.app.report_incident(
+    incident = rt.app.incidents.report_incident(
         report_input(
             clock.current, incident_type="ransomware", aware_at=clock.current - timedelta(hours=2)
         ),
         alice,
     ).id
-    rt.app.triage_incident(incident, {"severity": "high", "incident_type": "ransomware"}, alice)
-    rt.app.assess_impact(incident, DEMO_FACTS, alice)
+    rt.app.incidents.triage_incident(
+        incident, {"severity": "high", "incident_type": "ransomware"}, alice
+    )
+    rt.app.assessment.assess_impact(incident, DEMO_FACTS, alice)
     rt.settle()
     seen = [_expected_board(rt, incident)]
     assert _shown_board(rt, incident) == seen[-1]
@@ -265,19 +269,19 @@ def test_board_progress_and_next_deadline_follow_tasks_and_obligations(
     free = [UUID(r["task_id"]) for r in tasks if not r["waiting_on"]]
     first, second = free[0], UUID(tasks[-1]["task_id"])
     reason = {"reason": "r"}
-    step(lambda: rt.app.complete_task(first, {"outcome": "isolated"}, alice))
-    step(lambda: rt.app.cancel_task(second, reason, alice))
-    step(lambda: rt.app.reopen_task(second, reason, alice))
-    step(lambda: rt.app.reopen_task(first, reason, alice))
-    step(lambda: rt.app.block_task(first, reason, alice))
-    step(lambda: rt.app.unblock_task(first, reason, alice))
+    step(lambda: rt.app.containment.complete_task(first, {"outcome": "isolated"}, alice))
+    step(lambda: rt.app.containment.cancel_task(second, reason, alice))
+    step(lambda: rt.app.containment.reopen_task(second, reason, alice))
+    step(lambda: rt.app.containment.reopen_task(first, reason, alice))
+    step(lambda: rt.app.containment.block_task(first, reason, alice))
+    step(lambda: rt.app.containment.unblock_task(first, reason, alice))
     open_ids = [
         r["obligation_id"]
         for r in rt.obligations.by_urgency(clock.current, incident_id=str(incident))
         if r["status"] == "open" and r["deadline"] is not None
     ]
     assert len(open_ids) >= 2
-    decide = rt.app.decide_obligation
+    decide = rt.app.assessment.decide_obligation
     step(
         lambda: decide(incident, {"obligation": open_ids[0], "decision": "notify", **reason}, alice)
     )
@@ -300,7 +304,7 @@ def test_board_progress_and_next_deadline_follow_tasks_and_obligations(
         )
     )
     people = {**DEMO_FACTS, "people": {"count": 2400, "confirmed": True}}
-    step(lambda: rt.app.assess_impact(incident, people, alice))
+    step(lambda: rt.app.assessment.assess_impact(incident, people, alice))
     step(
         lambda: decide(incident, {"obligation": open_ids[0], "decision": "notify", **reason}, alice)
     )

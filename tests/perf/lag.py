@@ -149,20 +149,20 @@ class Appender:
         self._known: set[UUID] = set()
         self.save_seconds: list[float] = []
         self._last = 0
-        saved = rt.app.on_saved
+        saved = rt.app.core.on_saved
 
         def noted(position: int) -> None:
             self._last = position
             if saved is not None:
                 saved(position)
 
-        rt.app.on_saved = noted
+        rt.app.core.on_saved = noted
 
     def report(self, title: str) -> Saved:
         """Report an incident; its report event as saved."""
         started = time.perf_counter()
-        incident = self.rt.app.report_incident(
-            report_input(self.rt.app.clock.now(), title=title), CTX
+        incident = self.rt.app.incidents.report_incident(
+            report_input(self.rt.app.core.clock.now(), title=title), CTX
         )
         return self._saved(incident.id, started)
 
@@ -170,7 +170,9 @@ class Appender:
         """Add a note to one of the incidents reported so far (chosen by ``index``)."""
         incident = self.incidents[(index * 7919) % len(self.incidents)]
         started = time.perf_counter()
-        self.rt.app.add_note(incident, {"text": f"Note {index}: checked the proxy logs."}, CTX)
+        self.rt.app.incidents.add_note(
+            incident, {"text": f"Note {index}: checked the proxy logs."}, CTX
+        )
         return self._saved(incident, started)
 
     def _saved(self, incident: UUID, started: float) -> Saved:

@@ -44,14 +44,14 @@ def test_rebuild_from_a_million_events(tmp_path: Path) -> None:
             for n in range(99):
                 a.add_note(cause, text=f"note {n}")
             aggregates.append(a)
-        rt.app.save_aggregates(aggregates)
+        rt.app.core.save_aggregates(aggregates)
     written = time.perf_counter() - start
     head = rt.feed.head()
     start = time.perf_counter()
     raw = 0
     position = 0
     while True:
-        page = rt.app.recorder.select_notifications(
+        page = rt.app.core.recorder.select_notifications(
             start=position, limit=1000, inclusive_of_start=False
         )
         if not page:
@@ -84,28 +84,28 @@ def test_as_of_replay_of_an_incident_with_50k_events(tmp_path: Path) -> None:
     )
     cause = Cause(actor="bench", correlation_id="bench", at=T0)
     long_lived = incident(cause)
-    rt.app.save(long_lived)
+    rt.app.core.save(long_lived)
     for n in range(1, 50_000):
         at = T0 + timedelta(seconds=n)
         long_lived.add_note(Cause(actor="bench", correlation_id="bench", at=at), text=f"n{n}")
         if n % 1000 == 0:
-            rt.app.save(long_lived)
-    rt.app.save(long_lived)
+            rt.app.core.save(long_lived)
+    rt.app.core.save(long_lived)
     middle = T0 + timedelta(seconds=25_000, milliseconds=500)
     timings = {}
     for label, moment in (("middle", middle), ("latest", T0 + timedelta(days=2))):
         start = time.perf_counter()
         for _ in range(20):
-            replayed = rt.app.as_of(long_lived.id, moment)
+            replayed = rt.app.core.as_of(long_lived.id, moment)
         timings[label] = (time.perf_counter() - start) / 20
         assert replayed is not None
-    assert rt.app.as_of(long_lived.id, middle).version == 25_001
+    assert rt.app.core.as_of(long_lived.id, middle).version == 25_001
     start = time.perf_counter()
     folded = None
-    for event in rt.app.events.get(long_lived.id):
+    for event in rt.app.core.events.get(long_lived.id):
         folded = event.mutate(folded)
     full = time.perf_counter() - start
-    snapshots = len(list(rt.app.snapshots.get(long_lived.id)))
+    snapshots = len(list(rt.app.core.snapshots.get(long_lived.id)))
     rt.close()
     print(
         f"\nas-of replay of one incident with 50,000 events ({snapshots} snapshots):\n"

@@ -62,23 +62,25 @@ def test_dispatch_20k_notices(tmp_path: Path) -> None:
     )
     rt = bootstrap(settings, configure_logs=False)
     alice, dpo = RequestContext(actor="alice"), RequestContext(actor="dpo")
-    incident = rt.app.report_incident(
+    incident = rt.app.incidents.report_incident(
         {"title": "bench", "reporter": "b", "discovered_at": "2026-11-01T00:00:00Z"}, alice
     )
-    rt.app.import_people(incident.id, path, alice)
+    rt.app.people.import_people(incident.id, path, alice)
     rt.settle()
-    campaign = rt.app.draft_campaign(incident.id, {"audience": "people", **CONTENT}, alice)
-    rt.app.preview_campaign(campaign.id, alice)
-    campaign = rt.app.load_campaign(campaign.id)
-    rt.app.approve_campaign(campaign.id, dpo_of(rt, dpo))
-    rt.app.start_dispatch(campaign.id, alice)
+    campaign = rt.app.notifications.draft_campaign(
+        incident.id, {"audience": "people", **CONTENT}, alice
+    )
+    rt.app.notifications.preview_campaign(campaign.id, alice)
+    campaign = rt.app.notifications.load_campaign(campaign.id)
+    rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, dpo))
+    rt.app.notifications.start_dispatch(campaign.id, alice)
     rt.settle()
     now = datetime.now(UTC)
-    context = rt.app.incident_context(incident.id)
+    context = rt.app.notifications.incident_context(incident.id)
     prebuilt = []
     for i in range(N):
         data = PersonData(email=person(i)["email"], name=person(i)["name"])
-        rendered, address = rt.app.render_for(campaign, incident=context, person=data)
+        rendered, address = rt.app.notifications.render_for(campaign, incident=context, person=data)
         prebuilt.append(
             message.build(
                 message_id=f"<raw-{i}@bench.invalid>",

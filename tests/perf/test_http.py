@@ -42,7 +42,7 @@ def load(rt: object) -> list[str]:
     ids: list[str] = []
     started = time.perf_counter()
     for i in range(INCIDENTS):
-        incident = rt.app.report_incident(
+        incident = rt.app.incidents.report_incident(
             {
                 "title": f"Incident {i}: suspicious access to the HR share",
                 "reporter": "loader",
@@ -53,10 +53,10 @@ def load(rt: object) -> list[str]:
         )
         ids.append(str(incident.id))
         if i % 10 == 0:
-            rt.app.triage_incident(
+            rt.app.incidents.triage_incident(
                 incident.id, {"severity": "high", "personal_data_breach": "yes"}, ctx
             )
-            rt.app.assess_impact(incident.id, PORTAL_LEAK, ctx)
+            rt.app.assessment.assess_impact(incident.id, PORTAL_LEAK, ctx)
     rt.settle()
     print(f"\nloaded {INCIDENTS:,} incidents in {time.perf_counter() - started:.1f} s")
     return ids
@@ -105,9 +105,9 @@ def test_board_and_incident_pages_under_8_clients(tmp_path: Path) -> None:
     rt = bootstrap(settings)
     ids = load(rt)
     ctx = RequestContext(actor="setup")
-    rt.app.add_user("bench", ["responder", "auditor"], ctx)
-    rt.app.set_password("bench", "benchmark-password", ctx)
-    _, token = rt.app.issue_token("bench", "bench", RequestContext(actor="bench"))
+    rt.app.users.add_user("bench", ["responder", "auditor"], ctx)
+    rt.app.users.set_password("bench", "benchmark-password", ctx)
+    _, token = rt.app.users.issue_token("bench", "bench", RequestContext(actor="bench"))
     assert rt.app.credentials is not None
     cookie, _ = rt.app.credentials.open_session("bench")
     with running_server(settings.data_dir) as server:

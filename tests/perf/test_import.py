@@ -60,16 +60,16 @@ def test_import_100k_people(tmp_path: Path) -> None:
     raw = baseline(path, tmp_path / "raw.db")
     rt = bootstrap(Settings(data_dir=tmp_path / "var"), configure_logs=False)
     ctx = RequestContext(actor="bench")
-    incident = rt.app.report_incident(
+    incident = rt.app.incidents.report_incident(
         {"title": "bench", "reporter": "bench", "discovered_at": "2026-11-01T00:00:00Z"}, ctx
     )
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
-    report = rt.app.import_people(incident.id, path, ctx)
+    report = rt.app.people.import_people(incident.id, path, ctx)
     ours = time.perf_counter() - start
     rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
     start = time.perf_counter()
-    again = rt.app.import_people(incident.id, path, ctx)
+    again = rt.app.people.import_people(incident.id, path, ctx)
     rerun = time.perf_counter() - start
     rt.close()
     assert report.imported == N

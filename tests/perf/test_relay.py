@@ -137,14 +137,14 @@ def load_log(rt: Runtime, events: int) -> float:
                 )
             )
             made += 1
-        rt.app.save_aggregates(incidents)
+        rt.app.core.save_aggregates(incidents)
         for n in range(NOTES):
             noted = incidents[: max(0, min(len(incidents), events - made))]
             for incident in noted:
                 incident.add_note(cause, text=f"Note {n}: checked the proxy logs.")
             made += len(noted)
             if noted:
-                rt.app.save_aggregates(noted)
+                rt.app.core.save_aggregates(noted)
         batch += 1
     return time.perf_counter() - started
 
@@ -157,7 +157,7 @@ def encode_log(rt: Runtime, head: int) -> tuple[list[Message], float]:
     position = 0
     while position < head:
         batch = rt.feed.read_raw(position, RELAY_BATCH)
-        out.extend(encode(n, rt.app.mapper) for n in batch)
+        out.extend(encode(n, rt.app.core.mapper) for n in batch)
         position = batch[-1].id
     return out, time.perf_counter() - started
 
@@ -218,7 +218,7 @@ class Relaying:
     broker (``publish``), recording its positions (``record``), and the rest (reading)."""
 
     def __init__(self, settings: Settings, rt: Runtime) -> None:
-        self.relay = Relay(settings, rt.app, rt.feed, batch_size=RELAY_BATCH)
+        self.relay = Relay(settings, rt.app.core, rt.feed, batch_size=RELAY_BATCH)
         self.relay.connect()
         self.seconds = 0.0
         self.parts = {"publish": 0.0, "record": 0.0}

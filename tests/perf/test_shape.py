@@ -159,13 +159,45 @@ def feed_loops() -> int:
 
 
 def public(cls: type) -> int:
-    """Public attributes of a class."""
-    return len([a for a in dir(cls) if not a.startswith("_")])
+    """Public attributes of a class, those its instances are given in ``__init__`` too."""
+    names = {a for a in dir(cls) if not a.startswith("_")}
+    init = getattr(cls, "__init__", None)
+    code = getattr(init, "__code__", None)
+    if code is not None and code.co_filename.startswith(str(SERVICES)):
+        tree = ast.parse(Path(code.co_filename).read_text(encoding="utf-8"))
+        for item in ast.walk(tree):
+            if isinstance(item, ast.ClassDef) and item.name == cls.__name__:
+                for node in ast.walk(item):
+                    if (
+                        isinstance(node, ast.Attribute)
+                        and isinstance(node.value, ast.Name)
+                        and node.value.id == "self"
+                        and isinstance(node.ctx, ast.Store)
+                        and not node.attr.startswith("_")
+                    ):
+                        names.add(node.attr)
+    return len(names)
 
 
 def test_shape_of_services() -> None:
     """Print the figures of the shape of ``services/``."""
+    from services.application.base import LedgerApplication
+    from services.assessment.handlers import AssessmentHandlers
+    from services.containment.handlers import ContainmentHandlers
+    from services.incidents.handlers import IncidentHandlers
     from services.ledger import BreachLedger
+    from services.notifications.handlers import NotificationHandlers
+    from services.people.handlers import PeopleHandlers
+    from services.users.handlers import UserHandlers
+
+    capabilities_ = (
+        IncidentHandlers,
+        AssessmentHandlers,
+        ContainmentHandlers,
+        PeopleHandlers,
+        NotificationHandlers,
+        UserHandlers,
+    )
 
     arrows = graph()
     upward = sorted(
@@ -179,8 +211,10 @@ def test_shape_of_services() -> None:
     capabilities = sum(lines(c) for c in CAPABILITIES)
     print(
         f"\nshape of services/:\n"
-        f"  public attributes: BreachLedger {public(BreachLedger)}, "
-        f"eventsourcing Application {public(Application)}\n"
+        f"  public attributes: the event-store core {public(LedgerApplication)} "
+        f"(eventsourcing's Application {public(Application)}), the composition "
+        f"{public(BreachLedger)}, each capability's commands "
+        f"{', '.join(f'{c.__name__} {public(c)}' for c in capabilities_)}\n"
         f"  import knots: {knots(arrows) or 'none'}\n"
         f"  arrows from a lower layer to a higher one: {len(upward)} "
         f"{', '.join(f'{a}->{b}' for a, b in upward)}"

@@ -87,11 +87,11 @@ def test_what_if_with_30_jurisdictions(tmp_path: Path) -> None:
     rt = bootstrap(Settings(data_dir=tmp_path / "var2"), configure_logs=False)
     data = dict(FACTS)
     moments = data.pop("moments")
-    rt.app.what_if(data, moments=moments)
+    rt.app.assessment.what_if(data, moments=moments)
     in_process = []
     for _ in range(50):
         start = time.perf_counter()
-        result = rt.app.what_if(data, moments=moments)
+        result = rt.app.assessment.what_if(data, moments=moments)
         in_process.append(time.perf_counter() - start)
     rt.close()
     obligations = len(result.evaluation.obligations)

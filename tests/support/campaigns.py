@@ -31,9 +31,11 @@ def start_people_campaign(
 ) -> UUID:
     """Draft, preview, approve (``approver``, made a DPO if needed) and start a people
     campaign of ``incident_id``; return its id, with the notices queued."""
-    campaign = rt.app.draft_campaign(incident_id, {"audience": "people", **content}, author)
-    rt.app.preview_campaign(campaign.id, author)
-    rt.app.approve_campaign(campaign.id, dpo_of(rt, approver))
-    rt.app.start_dispatch(campaign.id, author)
+    campaign = rt.app.notifications.draft_campaign(
+        incident_id, {"audience": "people", **content}, author
+    )
+    rt.app.notifications.preview_campaign(campaign.id, author)
+    rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, approver))
+    rt.app.notifications.start_dispatch(campaign.id, author)
     rt.settle()
     return campaign.id

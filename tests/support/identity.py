@@ -17,10 +17,10 @@ EVERY_ROLE = tuple(Role)
 def provision(rt: Runtime, username: str, roles: Iterable[Role | str] = EVERY_ROLE) -> str:
     """Create ``username`` with ``roles`` (as the operator) unless they exist, and return a
     new token of their own (issued by themselves, as `breach login` does)."""
-    if rt.app.identity(username) is None:
+    if rt.app.users.identity(username) is None:
         operator = RequestContext(actor=actors.operating_system_user())
-        rt.app.add_user(username, list(roles), operator)
-    _, token = rt.app.issue_token(username, "tests", RequestContext(actor=username))
+        rt.app.users.add_user(username, list(roles), operator)
+    _, token = rt.app.users.issue_token(username, "tests", RequestContext(actor=username))
     return token
 
 
@@ -38,7 +38,7 @@ def provision_in(
 def dpo_of(rt: Runtime, ctx: RequestContext) -> RequestContext:
     """``ctx``, its actor made a user in the DPO role first if they are not one (approving a
     campaign takes a DPO, proven by the store, not by a name)."""
-    if rt.app.identity(ctx.actor) is None:
+    if rt.app.users.identity(ctx.actor) is None:
         operator = RequestContext(actor=actors.operating_system_user())
-        rt.app.add_user(ctx.actor, [Role.DPO], operator)
+        rt.app.users.add_user(ctx.actor, [Role.DPO], operator)
     return ctx

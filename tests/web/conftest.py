@@ -95,15 +95,15 @@ class Web:
     def report(self, actor: str = "responder", **fields: Any) -> UUID:
         """Report an incident straight through the application; return its id."""
         data = report_input(self.clock.now(), reporter=actor, **fields)
-        incident = self.rt.app.report_incident(data, RequestContext(actor=actor))
+        incident = self.rt.app.incidents.report_incident(data, RequestContext(actor=actor))
         self.rt.settle()
         return incident.id
 
 
 def add_user(rt: Runtime, username: str, roles: list[str]) -> None:
     """A user with :data:`PASSWORD` (already changed from the one-time one)."""
-    rt.app.add_user(username, roles, SETUP)
-    rt.app.set_password(username, PASSWORD, SETUP)
+    rt.app.users.add_user(username, roles, SETUP)
+    rt.app.users.set_password(username, PASSWORD, SETUP)
 
 
 def settings_for(data_dir: Path) -> Settings:

@@ -47,7 +47,7 @@ def scene(shared: Web) -> Scene:
     incident = run_demo(web.rt.app)
     web.rt.settle()
     task = web.rt.tasks.rows(web.clock.now(), incident_id=incident.id)[0]["task_id"]
-    campaign = web.rt.app.draft_campaign(
+    campaign = web.rt.app.notifications.draft_campaign(
         incident.id,
         {"audience": "authority", "recipients": [{"name": "DPA", "email": "dpa@example.org"}]}
         | CONTENT,

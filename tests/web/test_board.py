@@ -49,7 +49,9 @@ def test_script_in_any_field_renders_as_text(web: Web) -> None:
 def test_filters_and_older_pages(web: Web) -> None:
     """Filters narrow the board; 'Older' pages through it by cursor without repeats."""
     ids = [web.report("responder", title=f"Incident number {n:02d}") for n in range(27)]
-    web.rt.app.triage_incident(ids[0], {"severity": "high"}, RequestContext(actor="responder"))
+    web.rt.app.incidents.triage_incident(
+        ids[0], {"severity": "high"}, RequestContext(actor="responder")
+    )
     web.rt.settle()
     browser = web.sign_in("responder")
     first = browser.get("/").text

@@ -189,7 +189,9 @@ def test_stale_page_is_refused_with_412_and_nothing_is_recorded(web: Web) -> Non
     incident = web.report("responder")
     browser, html = _open(web, "responder", incident)
     stale = _version(html)
-    web.rt.app.triage_incident(incident, {"severity": "low"}, RequestContext(actor="chief"))
+    web.rt.app.incidents.triage_incident(
+        incident, {"severity": "low"}, RequestContext(actor="chief")
+    )
     web.rt.settle()
     before = web.events()
     r = browser.post(f"/incidents/{incident}/triage", {"severity": "high", "version": stale})
@@ -207,7 +209,9 @@ def test_replay_shows_the_incident_as_recorded_earlier(web: Web) -> None:
     """?at= shows the incident as it was then, bannered, read-only, with a way back."""
     incident = web.report("responder", title="Before the triage")
     web.clock.advance(minutes=10)
-    web.rt.app.triage_incident(incident, {"severity": "very_high"}, RequestContext(actor="chief"))
+    web.rt.app.incidents.triage_incident(
+        incident, {"severity": "very_high"}, RequestContext(actor="chief")
+    )
     web.rt.settle()
     browser, html = _open(web, "auditor", incident)
     links = re.findall(r'href="(/incidents/[^"?]+\?at=[^"]+)"', html)
@@ -254,7 +258,7 @@ def test_assessment_form_records_the_facts_and_shows_the_working(web: Web) -> No
     assert "Which laws apply and why" in page
     assert "eu_gdpr/supervisory_authority" in page
     assert "not triggered, and why" in page
-    record = web.rt.app.get_incident(incident).state.assessment
+    record = web.rt.app.incidents.get_incident(incident).state.assessment
     assert record is not None
     assert record.facts.people.count == 1200
     assert record.facts.people_by_jurisdiction == {"DE": 700, "FR": 500}
@@ -297,7 +301,7 @@ def test_assessment_form_offers_every_likelihood_and_adjustment_fact_with_help(w
     r = browser.post(f"/incidents/{incident}/assess", form)
     assert r.status_code == 303, r.text
     page = browser.get(r.headers["location"]).text
-    record = web.rt.app.get_incident(incident).state.assessment
+    record = web.rt.app.incidents.get_incident(incident).state.assessment
     assert record is not None
     assert record.facts.deletion_confirmed
     assert record.facts.exposure_days == 2
@@ -357,7 +361,7 @@ def test_what_if_evaluates_without_recording(web: Web) -> None:
     assert "What-if: nothing was recorded" in r.text
     assert "eu_gdpr/supervisory_authority" in r.text
     assert web.events() == before
-    assert web.rt.app.get_incident(incident).state.assessment is None
+    assert web.rt.app.incidents.get_incident(incident).state.assessment is None
 
 
 def test_bad_assessment_names_the_field_and_records_nothing(web: Web) -> None:

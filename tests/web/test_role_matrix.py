@@ -49,7 +49,7 @@ def _ids(web: Web) -> dict[str, Any]:
     """The reporter's own incident (triaged, so it has tasks) with a drafted campaign."""
     incident = web.report("reporter")
     responder = RequestContext(actor="responder")
-    web.rt.app.triage_incident(
+    web.rt.app.incidents.triage_incident(
         incident,
         {
             "severity": "high",
@@ -60,7 +60,7 @@ def _ids(web: Web) -> dict[str, Any]:
     )
     web.rt.settle()
     task = web.rt.tasks.rows(web.clock.now(), incident_id=incident)[0]["task_id"]
-    campaign = web.rt.app.draft_campaign(
+    campaign = web.rt.app.notifications.draft_campaign(
         incident,
         {
             "audience": "authority",
@@ -72,7 +72,7 @@ def _ids(web: Web) -> dict[str, Any]:
         responder,
     )
     web.rt.settle()
-    web.rt.app.add_user("target", ["auditor"], SETUP, service=True)
+    web.rt.app.users.add_user("target", ["auditor"], SETUP, service=True)
     return {
         "incident_id": incident,
         "task_id": task,

@@ -21,14 +21,14 @@ def test_the_page_explains_the_assessed_severity_and_the_replay_shows_the_estima
     chief = RequestContext(actor="chief")
     incident = web.report("responder", title="Careers portal CV leak")
     web.clock.advance(minutes=5)
-    web.rt.app.triage_incident(incident, {"severity": estimate.value}, chief)
+    web.rt.app.incidents.triage_incident(incident, {"severity": estimate.value}, chief)
     web.rt.settle()
     browser = web.sign_in("dpo")
     page = browser.get(f"/incidents/{incident}").text
     assert f'data-severity="{estimate.value}" data-severity-source="triage"' in page
     assert "triage estimate" in page
     web.clock.advance(minutes=5)
-    web.rt.app.assess_impact(incident, PORTAL_LEAK, chief)
+    web.rt.app.assessment.assess_impact(incident, PORTAL_LEAK, chief)
     web.rt.settle()
     page = browser.get(f"/incidents/{incident}").text
     assert f'data-severity="{band.value}" data-severity-source="assessment"' in page

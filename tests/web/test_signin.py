@@ -85,8 +85,8 @@ def test_session_cookie_is_secure_by_default(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var", password_hash_memory_kib=64)
     rt = bootstrap(settings, clock=ManualClock(), configure_logs=False)
     try:
-        rt.app.add_user("alice", ["responder"], SETUP)
-        rt.app.set_password("alice", PASSWORD, SETUP)
+        rt.app.users.add_user("alice", ["responder"], SETUP)
+        rt.app.users.set_password("alice", PASSWORD, SETUP)
         client = TestClient(create_app(rt), base_url="https://testserver")
         r = _login(client, "alice", PASSWORD)
         cookie = next(c for c in r.headers.get_list("set-cookie") if "breach_session=" in c)
@@ -128,7 +128,7 @@ def test_sign_in_without_the_pre_session_token_is_refused(web: Web) -> None:
 def test_one_time_password_must_be_changed_before_anything_else(web: Web) -> None:
     """A user signing in with a one-time password gets only the password page; after
     setting their own, the board opens and the one-time password no longer works."""
-    _, one_time = web.rt.app.add_user("newbie", ["responder"], SETUP)
+    _, one_time = web.rt.app.users.add_user("newbie", ["responder"], SETUP)
     client = web.client()
     r = _login(client, "newbie", one_time)
     assert r.headers["location"] == "/account/password"
@@ -158,8 +158,8 @@ def test_one_time_password_must_be_changed_before_anything_else(web: Web) -> Non
     )
     assert done.headers["location"] == "/?ok=password"
     assert client.get("/").status_code == 200
-    assert web.rt.app.login("newbie", one_time) is None
-    assert web.rt.app.login("newbie", PASSWORD) is not None
+    assert web.rt.app.users.login("newbie", one_time) is None
+    assert web.rt.app.users.login("newbie", PASSWORD) is not None
 
 
 def test_password_reset_to_one_time_signs_the_user_out(web: Web) -> None:
@@ -167,7 +167,7 @@ def test_password_reset_to_one_time_signs_the_user_out(web: Web) -> None:
     next page is the sign-in form."""
     browser = web.sign_in("auditor")
     assert browser.get("/", follow_redirects=False).status_code == 200
-    web.rt.app.set_password("auditor", "temporary-password-1", SETUP, one_time=True)
+    web.rt.app.users.set_password("auditor", "temporary-password-1", SETUP, one_time=True)
     r = browser.get("/", follow_redirects=False)
     assert r.status_code in (302, 303)
     assert r.headers["location"].startswith("/login")

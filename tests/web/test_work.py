@@ -77,7 +77,9 @@ def test_task_rules_and_stale_versions_are_shown_not_recorded(web: Web) -> None:
     assert evidence.status_code == 422
     assert "evidence" in evidence.text
     assert web.events() == before
-    web.rt.app.assign_task(UUID(free["task_id"]), {"owner": "ana"}, RequestContext(actor="chief"))
+    web.rt.app.containment.assign_task(
+        UUID(free["task_id"]), {"owner": "ana"}, RequestContext(actor="chief")
+    )
     web.rt.settle()
     before = web.events()
     stale = browser.post(
@@ -270,4 +272,4 @@ def test_admin_adds_a_user_and_sees_the_one_time_password_once(web: Web) -> None
     assert version is not None
     disabled = admin.post("/users/auditor/disable", {"reason": "left", "version": version.group(1)})
     assert disabled.status_code == 303
-    assert web.rt.app.login("auditor", PASSWORD) is None
+    assert web.rt.app.users.login("auditor", PASSWORD) is None

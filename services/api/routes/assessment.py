@@ -121,8 +121,10 @@ def assess(
     rt = runtime_of(request)
     if "moments" in facts:
         raise InvalidInput("moments", "legal moments are corrected with PATCH /incidents/{id}")
-    validated = _facts(facts, rt.settings.zone, rt.app.clock.now())
-    incident = rt.app.assess_impact(incident_id, validated, context(request, caller, incident_id))
+    validated = _facts(facts, rt.settings.zone, rt.app.core.clock.now())
+    incident = rt.app.assessment.assess_impact(
+        incident_id, validated, context(request, caller, incident_id)
+    )
     settle(request)
     tag(response, incident.version)
     return assessment_document(incident, rt.settings.zone)
@@ -135,7 +137,7 @@ def show_assessment(
     """The current assessment with its working and obligations; ETag is the incident's
     version."""
     rt = runtime_of(request)
-    incident = rt.app.get_incident(incident_id)
+    incident = rt.app.incidents.get_incident(incident_id)
     document = assessment_document(incident, rt.settings.zone)
     tag(response, incident.version)
     return document
@@ -146,13 +148,13 @@ def what_if(body: WhatIfBody, request: Request, caller: Assessor) -> Any:
     """Severity and obligations for the facts, recording nothing: on the moments of
     ``incident_id``, or on ``moments`` (discovery defaults to now)."""
     rt = runtime_of(request)
-    zone, now = rt.settings.zone, rt.app.clock.now()
+    zone, now = rt.settings.zone, rt.app.core.clock.now()
     facts = _facts(body.facts, zone, now, "facts.")
     if body.incident_id is not None and body.moments is not None:
         raise InvalidInput("moments", "give moments or incident_id, not both")
     moments = _moments(body.moments or {}, zone, now) if body.incident_id is None else None
     try:
-        result = rt.app.what_if(facts, incident_id=body.incident_id, moments=moments)
+        result = rt.app.assessment.what_if(facts, incident_id=body.incident_id, moments=moments)
     except NotFound as e:
         raise NotFound("incident_id", e.reason) from None
     return {
@@ -197,11 +199,13 @@ def decide(
     }
     if body.notified_at is not None:
         data["notified_at"] = parse_time(
-            "notified_at", body.notified_at, rt.settings.zone, now=rt.app.clock.now()
+            "notified_at", body.notified_at, rt.settings.zone, now=rt.app.core.clock.now()
         )
     if body.reference is not None:
         data["reference"] = body.reference
-    incident = rt.app.decide_obligation(incident_id, data, context(request, caller, incident_id))
+    incident = rt.app.assessment.decide_obligation(
+        incident_id, data, context(request, caller, incident_id)
+    )
     settle(request)
     tag(response, incident.version)
     resolved = _decided(incident, obligation_id)
@@ -228,7 +232,7 @@ def _item(row: Row) -> dict[str, Any]:
 def _obligations_page(request: Request, limit: int, cursor: str | None, **filters: Any) -> Page:
     rt = runtime_of(request)
     after = decode_cursor(cursor, int, str, int, str, str)
-    rows = rt.obligations.page(rt.app.clock.now(), after=after, limit=limit + 1, **filters)
+    rows = rt.obligations.page(rt.app.core.clock.now(), after=after, limit=limit + 1, **filters)
     shown = rows[:limit]
     more = len(rows) > limit and shown
     return Page(
@@ -278,5 +282,5 @@ def incident_obligations(
     cursor: str | None = None,
 ) -> Page:
     """Every obligation of one incident by urgency, decided and untriggered ones included."""
-    runtime_of(request).app.get_incident(incident_id)
+    runtime_of(request).app.incidents.get_incident(incident_id)
     return _obligations_page(request, limit, cursor, incident_id=str(incident_id))

@@ -78,7 +78,7 @@ def board_replay(request: Request, caller: Replayer, at: Moment) -> Any:
     a time per user and ``BREACH_REPLAY_CONCURRENCY`` in all (429 with Retry-After beyond
     that), and answers a moment it has rebuilt recently from its cache."""
     rt = runtime_of(request)
-    when = moment(rt, "at", at, rt.app.clock.now())
+    when = moment(rt, "at", at, rt.app.core.clock.now())
     replays = request.app.state.board_replays
     assert isinstance(replays, BoardReplays)
     position, rows = replays.board_as_of(rt, caller.username, when)
@@ -90,8 +90,8 @@ def incident_replay(incident_id: UUID, request: Request, caller: Replayer, at: M
     """The incident as recorded at ``at``: facts, assessment with its working, obligations,
     decisions and the state each was based on, tasks and campaigns."""
     rt = runtime_of(request)
-    when = moment(rt, "at", at, rt.app.clock.now())
-    reported_by(rt, "at", when, rt.app.get_incident(incident_id).created_on)
+    when = moment(rt, "at", at, rt.app.core.clock.now())
+    reported_by(rt, "at", when, rt.app.incidents.get_incident(incident_id).created_on)
     return replay_incident(rt.app, rt.notifications, incident_id, when).model_dump(mode="json")
 
 
@@ -106,10 +106,10 @@ def incident_diff(
     """The changes to the incident (and its tasks and campaigns) recorded between ``from``
     and ``to``, in words."""
     rt = runtime_of(request)
-    now = rt.app.clock.now()
+    now = rt.app.core.clock.now()
     start = moment(rt, "from", since, now)
     end = moment(rt, "to", until, now)
-    reported = rt.app.get_incident(incident_id).created_on
+    reported = rt.app.incidents.get_incident(incident_id).created_on
     reported_by(rt, "from", start, reported)
     if end < start:
         raise InvalidInput("to", "is before from")
@@ -152,7 +152,7 @@ def export_bundle(incident_id: UUID, request: Request, caller: Exporter) -> Stre
     """The incident's verifiable bundle as a .zip: its stored events (personal data sealed),
     the chain and signed checkpoint covering them, a signed manifest and an HTML report."""
     rt = runtime_of(request)
-    rt.app.get_incident(incident_id)
+    rt.app.incidents.get_incident(incident_id)
     name = f"breachledger-bundle-{incident_id}.zip"
     scratch = Path(tempfile.mkdtemp(prefix="breach-bundle-"))
     try:

@@ -87,7 +87,7 @@ def tasks(
     rt = runtime_of(request)
     after = decode_cursor(cursor, str, str)
     rows = rt.tasks.page(
-        rt.app.clock.now(),
+        rt.app.core.clock.now(),
         after=(str(after[0]), str(after[1])) if after else None,
         limit=limit + 1,
         incident_id=incident,
@@ -100,7 +100,7 @@ def tasks(
 @router.get("/tasks/{task_id}", summary="A task")
 def show_task(task_id: UUID, request: Request, response: Response, caller: Reader) -> Any:
     """The task as it is now, from the log; ETag is its version."""
-    return _answer(response, runtime_of(request).app.get_task(task_id))
+    return _answer(response, runtime_of(request).app.containment.get_task(task_id))
 
 
 @router.post("/incidents/{incident_id}/tasks", status_code=201, summary="Open a task")
@@ -111,8 +111,10 @@ def add_task(
     ``If-Match`` names the incident version the task is based on."""
     rt = runtime_of(request)
     data = body.model_dump(exclude_none=True, mode="json")
-    data["due_at"] = parse_time("due_at", body.due_at, rt.settings.zone, now=rt.app.clock.now())
-    task = rt.app.add_task(incident_id, data, context(request, caller, incident_id))
+    data["due_at"] = parse_time(
+        "due_at", body.due_at, rt.settings.zone, now=rt.app.core.clock.now()
+    )
+    task = rt.app.containment.add_task(incident_id, data, context(request, caller, incident_id))
     settle(request)
     response.headers["Location"] = f"{request.url.path.rsplit('/incidents/', 1)[0]}/tasks/{task.id}"
     return _answer(response, task)
@@ -135,13 +137,15 @@ def assign(
     task_id: UUID, body: AssignTask, request: Request, response: Response, caller: Changer
 ) -> Any:
     """Give the task to an owner."""
-    return _act(request, response, caller, task_id, lambda a, t, c: a.assign_task(t, body, c))
+    return _act(
+        request, response, caller, task_id, lambda a, t, c: a.containment.assign_task(t, body, c)
+    )
 
 
 @router.post("/tasks/{task_id}/start", summary="Start a task")
 def start(task_id: UUID, request: Request, response: Response, caller: Changer) -> Any:
     """Start work on an open task whose blockers are finished."""
-    return _act(request, response, caller, task_id, lambda a, t, c: a.start_task(t, c))
+    return _act(request, response, caller, task_id, lambda a, t, c: a.containment.start_task(t, c))
 
 
 @router.post("/tasks/{task_id}/block", summary="Block a task")
@@ -149,7 +153,9 @@ def block(
     task_id: UUID, body: ReasonOnly, request: Request, response: Response, caller: Changer
 ) -> Any:
     """Mark the task blocked, with the reason."""
-    return _act(request, response, caller, task_id, lambda a, t, c: a.block_task(t, body, c))
+    return _act(
+        request, response, caller, task_id, lambda a, t, c: a.containment.block_task(t, body, c)
+    )
 
 
 @router.post("/tasks/{task_id}/unblock", summary="Unblock a task")
@@ -157,7 +163,9 @@ def unblock(
     task_id: UUID, body: UnblockTask, request: Request, response: Response, caller: Changer
 ) -> Any:
     """Lift a block; the task returns to where it was."""
-    return _act(request, response, caller, task_id, lambda a, t, c: a.unblock_task(t, body, c))
+    return _act(
+        request, response, caller, task_id, lambda a, t, c: a.containment.unblock_task(t, body, c)
+    )
 
 
 @router.post("/tasks/{task_id}/done", summary="Complete a task")
@@ -166,7 +174,9 @@ def done(
 ) -> Any:
     """Record the task done, with its outcome and evidence (``sha256:<hex>``,
     ``url:<link>``, ``ticket:<id>`` or ``note:<text>``)."""
-    return _act(request, response, caller, task_id, lambda a, t, c: a.complete_task(t, body, c))
+    return _act(
+        request, response, caller, task_id, lambda a, t, c: a.containment.complete_task(t, body, c)
+    )
 
 
 @router.post("/tasks/{task_id}/reopen", summary="Reopen a task")
@@ -174,7 +184,9 @@ def reopen(
     task_id: UUID, body: ReasonOnly, request: Request, response: Response, caller: Changer
 ) -> Any:
     """Reopen a done or cancelled task, with the reason."""
-    return _act(request, response, caller, task_id, lambda a, t, c: a.reopen_task(t, body, c))
+    return _act(
+        request, response, caller, task_id, lambda a, t, c: a.containment.reopen_task(t, body, c)
+    )
 
 
 @router.post("/tasks/{task_id}/cancel", summary="Cancel a task")
@@ -182,7 +194,9 @@ def cancel(
     task_id: UUID, body: ReasonOnly, request: Request, response: Response, caller: Changer
 ) -> Any:
     """Cancel the task, with the reason."""
-    return _act(request, response, caller, task_id, lambda a, t, c: a.cancel_task(t, body, c))
+    return _act(
+        request, response, caller, task_id, lambda a, t, c: a.containment.cancel_task(t, body, c)
+    )
 
 
 @router.post("/tasks/{task_id}/due", summary="Move a task's due time")
@@ -190,10 +204,16 @@ def due(task_id: UUID, body: DueBody, request: Request, response: Response, call
     """Move the task's due time, with the reason."""
     rt = runtime_of(request)
     data = {
-        "due_at": parse_time("due_at", body.due_at, rt.settings.zone, now=rt.app.clock.now()),
+        "due_at": parse_time("due_at", body.due_at, rt.settings.zone, now=rt.app.core.clock.now()),
         "reason": body.reason,
     }
-    return _act(request, response, caller, task_id, lambda a, t, c: a.change_task_due(t, data, c))
+    return _act(
+        request,
+        response,
+        caller,
+        task_id,
+        lambda a, t, c: a.containment.change_task_due(t, data, c),
+    )
 
 
 @router.get("/incidents/{incident_id}/containment", summary="An incident's containment")
@@ -201,7 +221,7 @@ def containment(incident_id: UUID, request: Request, caller: Reader) -> Any:
     """Containment progress: mandatory tasks done of those not cancelled, and when
     containment was reached and how long after awareness."""
     rt = runtime_of(request)
-    state = rt.app.get_incident(incident_id).state
+    state = rt.app.incidents.get_incident(incident_id).state
     done_count, total = rt.tasks.progress(incident_id)
     reached = state.containment_reached_at
     return {

@@ -77,7 +77,7 @@ def report(body: ReportBody, request: Request, response: Response, caller: Repor
     rt = runtime_of(request)
     data = body.model_dump(exclude_none=True)
     data.setdefault("reporter", caller.username)
-    incident = rt.app.report_incident(data, context(request, caller))
+    incident = rt.app.incidents.report_incident(data, context(request, caller))
     settle(request)
     response.headers["Location"] = f"{request.url.path.rstrip('/')}/{incident.id}"
     return document(response, incident)
@@ -117,7 +117,7 @@ def board(
 def show(incident_id: UUID, request: Request, response: Response, caller: Reader) -> Any:
     """The incident as it is now, from the log; ETag is its version."""
     readable(request, caller, incident_id)
-    return document(response, runtime_of(request).app.get_incident(incident_id))
+    return document(response, runtime_of(request).app.incidents.get_incident(incident_id))
 
 
 @router.get("/{incident_id}/timeline", summary="An incident's timeline")
@@ -125,7 +125,7 @@ def show_timeline(incident_id: UUID, request: Request, caller: Reader) -> Any:
     """Every event of the incident in words, oldest first."""
     readable(request, caller, incident_id)
     rt = runtime_of(request)
-    entries = timeline(rt.app.timeline_events(incident_id), rt.settings.zone)
+    entries = timeline(rt.app.containment.timeline_events(incident_id), rt.settings.zone)
     return {
         "incident_id": str(incident_id),
         "entries": [e.model_dump(mode="json") for e in entries],
@@ -156,7 +156,12 @@ def amend(
     """Correct facts; only the fields given change (a moment given as null is cleared)."""
     data = body.model_dump(include=body.model_fields_set, mode="json")
     return _change(
-        request, response, caller, incident_id, data, lambda a, i, d, c: a.amend_facts(i, d, c)
+        request,
+        response,
+        caller,
+        incident_id,
+        data,
+        lambda a, i, d, c: a.incidents.amend_facts(i, d, c),
     )
 
 
@@ -171,7 +176,7 @@ def triage(
         caller,
         incident_id,
         body.model_dump(exclude_none=True),
-        lambda a, i, d, c: a.triage_incident(i, d, c),
+        lambda a, i, d, c: a.incidents.triage_incident(i, d, c),
     )
 
 
@@ -186,7 +191,7 @@ def note(
         caller,
         incident_id,
         body.model_dump(),
-        lambda a, i, d, c: a.add_note(i, d, c),
+        lambda a, i, d, c: a.incidents.add_note(i, d, c),
     )
 
 
@@ -201,7 +206,7 @@ def close(
         caller,
         incident_id,
         body.model_dump(),
-        lambda a, i, d, c: a.close_incident(i, d, c),
+        lambda a, i, d, c: a.incidents.close_incident(i, d, c),
     )
 
 
@@ -216,5 +221,5 @@ def reopen(
         caller,
         incident_id,
         body.model_dump(),
-        lambda a, i, d, c: a.reopen_incident(i, d, c),
+        lambda a, i, d, c: a.incidents.reopen_incident(i, d, c),
     )

@@ -123,11 +123,11 @@ async def intake(request: Request, response: Response) -> Any:
         "reporter": alert.source,
         "source": alert.channel.value,
         "incident_type": alert.incident_type.value,
-        "discovered_at": tolerate_skew(alert.detected_at, rt.app.clock.now()),
+        "discovered_at": tolerate_skew(alert.detected_at, rt.app.core.clock.now()),
     }
     try:
         incident = await run_in_threadpool(
-            rt.app.report_incident, data, ctx, incident_id=incident_id
+            rt.app.incidents.report_incident, data, ctx, incident_id=incident_id
         )
     except (InvalidInput, RuleBroken) as e:
         raise type(e)(ALERT_FIELDS.get(e.field, e.field), e.reason) from None

@@ -82,7 +82,7 @@ def campaign_document(rt: Runtime, campaign: Campaign) -> dict[str, Any]:
         "campaign_id": str(campaign.id),
         "version": campaign.version,
         **campaign.state.model_dump(mode="json"),
-        "progress": rt.notifications.progress(campaign.id, rt.app.clock.now()),
+        "progress": rt.notifications.progress(campaign.id, rt.app.core.clock.now()),
     }
 
 
@@ -98,7 +98,7 @@ def draft(
     """Draft a campaign for the incident: audience (people, authority, customer), content
     (nature, consequences, measures, advice, ...) and, for organisations, recipients."""
     rt = runtime_of(request)
-    campaign = rt.app.draft_campaign(incident_id, body, context(request, caller))
+    campaign = rt.app.notifications.draft_campaign(incident_id, body, context(request, caller))
     settle(request)
     response.headers["Location"] = request.url_for("campaign", campaign_id=campaign.id).path
     return _answer(request, response, campaign)
@@ -123,14 +123,16 @@ def campaigns(
         incident_id=incident_id,
         status=status.value if status else None,
     )
-    items = rt.notifications.with_progress(rows, rt.app.clock.now())
+    items = rt.notifications.with_progress(rows, rt.app.core.clock.now())
     return paged(items, limit, ["created_at", "campaign_id"])
 
 
 @router.get("/campaigns/{campaign_id}", summary="A campaign", name="campaign")
 def show(campaign_id: UUID, request: Request, response: Response, caller: Reader) -> Any:
     """The campaign as it is now, with live progress counts; ETag is its version."""
-    return _answer(request, response, runtime_of(request).app.load_campaign(campaign_id))
+    return _answer(
+        request, response, runtime_of(request).app.notifications.load_campaign(campaign_id)
+    )
 
 
 Command = Callable[[BreachLedger, UUID, RequestContext], Campaign]
@@ -153,7 +155,11 @@ def redraft(
     those omitted stay; an approval is void and the new content needs a new preview and
     approval. The audience stays."""
     return _change(
-        request, response, caller, campaign_id, lambda a, c, x: a.redraft_campaign(c, body, x)
+        request,
+        response,
+        caller,
+        campaign_id,
+        lambda a, c, x: a.notifications.redraft_campaign(c, body, x),
     )
 
 
@@ -179,9 +185,9 @@ def preview(
                 f"{Permission.PEOPLE_RIGHTS.value}); preview with sample data instead",
                 field="email",
             )
-        incident = rt.app.load_campaign(campaign_id).state.incident_id
-        person = rt.app.person_on(incident, body.email).id
-    rendered = rt.app.preview_campaign(
+        incident = rt.app.notifications.load_campaign(campaign_id).state.incident_id
+        person = rt.app.people.person_on(incident, body.email).id
+    rendered = rt.app.notifications.preview_campaign(
         campaign_id,
         context(request, caller, campaign_id),
         person_id=person,
@@ -189,7 +195,7 @@ def preview(
         language=body.language,
     )
     settle(request)
-    tag(response, rt.app.load_campaign(campaign_id).version)
+    tag(response, rt.app.notifications.load_campaign(campaign_id).version)
     return {
         "campaign_id": str(campaign_id),
         "subject": rendered.subject,
@@ -211,7 +217,13 @@ def approve(campaign_id: UUID, request: Request, response: Response, caller: App
             "If-Match: name the version of the campaign you approve (its ETag)",
             field="If-Match",
         )
-    return _change(request, response, caller, campaign_id, lambda a, c, x: a.approve_campaign(c, x))
+    return _change(
+        request,
+        response,
+        caller,
+        campaign_id,
+        lambda a, c, x: a.notifications.approve_campaign(c, x),
+    )
 
 
 @router.post("/campaigns/{campaign_id}/send", status_code=202, summary="Start sending")
@@ -220,7 +232,9 @@ def send(campaign_id: UUID, request: Request, response: Response, caller: Manage
     dispatcher sends them; follow the progress at the campaign. A campaign already sending
     is left as it is; any other is refused (409) naming its status."""
     rt = runtime_of(request)
-    campaign = rt.app.send_campaign(campaign_id, context(request, caller, campaign_id))
+    campaign = rt.app.notifications.send_campaign(
+        campaign_id, context(request, caller, campaign_id)
+    )
     settle(request)
     response.headers["Location"] = request.url_for("campaign", campaign_id=campaign_id).path
     return _answer(request, response, campaign)
@@ -236,14 +250,20 @@ def pause(
         response,
         caller,
         campaign_id,
-        lambda a, c, x: a.pause_dispatch(c, body.reason, x),
+        lambda a, c, x: a.notifications.pause_dispatch(c, body.reason, x),
     )
 
 
 @router.post("/campaigns/{campaign_id}/resume", summary="Resume sending")
 def resume(campaign_id: UUID, request: Request, response: Response, caller: Controller) -> Any:
     """Resume a paused campaign; the dispatcher continues where it stopped."""
-    return _change(request, response, caller, campaign_id, lambda a, c, x: a.resume_dispatch(c, x))
+    return _change(
+        request,
+        response,
+        caller,
+        campaign_id,
+        lambda a, c, x: a.notifications.resume_dispatch(c, x),
+    )
 
 
 @router.post("/campaigns/{campaign_id}/cancel", summary="Cancel a campaign")
@@ -256,7 +276,7 @@ def cancel(
         response,
         caller,
         campaign_id,
-        lambda a, c, x: a.cancel_campaign(c, body.reason, x),
+        lambda a, c, x: a.notifications.cancel_campaign(c, body.reason, x),
     )
 
 
@@ -300,7 +320,7 @@ def resolve(
     """Settle a notice a crash left uncertain: ``delivered`` true records it sent (confirmed
     by the caller), false queues it to be sent again."""
     rt = runtime_of(request)
-    notice = rt.app.resolve_uncertain(
+    notice = rt.app.notifications.resolve_uncertain(
         notice_id,
         delivered=body.delivered,
         reason=body.reason,

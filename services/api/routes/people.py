@@ -167,7 +167,7 @@ async def import_people(incident_id: UUID, request: Request, caller: Importer) -
         )
     rt = runtime_of(request)
     ctx = context(request, caller)
-    incident = await run_in_threadpool(rt.app.load, incident_id, Incident)
+    incident = await run_in_threadpool(rt.app.core.load, incident_id, Incident)
     if incident.is_closed:
         raise RuleBroken("status", "the incident is closed; reopen it before importing")
     upload = rt.uploads.new()
@@ -175,7 +175,7 @@ async def import_people(incident_id: UUID, request: Request, caller: Importer) -
     try:
         await _receive(request, path)
         try:
-            report = await run_in_threadpool(rt.app.import_people, incident_id, path, ctx)
+            report = await run_in_threadpool(rt.app.people.import_people, incident_id, path, ctx)
         except InvalidInput as e:
             raise _body_error(e, path.name) from None
         await run_in_threadpool(settle, request)
@@ -196,7 +196,7 @@ def summary(incident_id: UUID, request: Request, caller: Reader) -> Any:
     """How many people the incident affects, by status, language and jurisdiction (counts
     only, no personal data)."""
     rt = runtime_of(request)
-    rt.app.load(incident_id, Incident)
+    rt.app.core.load(incident_id, Incident)
     return {"incident_id": str(incident_id), **rt.people.summary(incident_id)}
 
 
@@ -208,9 +208,9 @@ def _people(
     if (email is None) == (reference is None):
         raise InvalidInput("email", "give the person's email or their reference (one of them)")
     if email is not None:
-        return rt.app.people_by_email(email, incident_id)
+        return rt.app.people.people_by_email(email, incident_id)
     assert reference is not None
-    return rt.app.people_by_reference(reference, incident_id)
+    return rt.app.people.people_by_reference(reference, incident_id)
 
 
 @router.post("/people/export", summary="Everything held about a person")
@@ -220,9 +220,9 @@ def export(body: Lookup, request: Request, caller: Rights) -> Any:
     to an access request."""
     rt = runtime_of(request)
     if body.incident_id is not None:
-        rt.app.load(body.incident_id, Incident)
+        rt.app.core.load(body.incident_id, Incident)
     people = _people(rt, body.email, body.reference, body.incident_id)
-    return {"records": [person_record(rt.app, rt.notifications, p) for p in people]}
+    return {"records": [person_record(rt.app.people, rt.notifications, p) for p in people]}
 
 
 @router.post("/people/correct", summary="Correct a person's data")
@@ -230,8 +230,8 @@ def correct(body: CorrectBody, request: Request, response: Response, caller: Rig
     """Record a correction of a person's data (a rectification request) as a new event;
     ``If-Match`` may name the person's version from the export."""
     rt = runtime_of(request)
-    rt.app.load(body.incident_id, Incident)
-    target = rt.app.person_on(body.incident_id, body.email).id
+    rt.app.core.load(body.incident_id, Incident)
+    target = rt.app.people.person_on(body.incident_id, body.email).id
     data: dict[str, Any] = {"reason": body.reason}
     for key, value in (
         ("email", body.new_email),
@@ -242,7 +242,7 @@ def correct(body: CorrectBody, request: Request, response: Response, caller: Rig
     ):
         if value is not None:
             data[key] = value
-    person = rt.app.correct_person(target, data, context(request, caller, target))
+    person = rt.app.people.correct_person(target, data, context(request, caller, target))
     settle(request)
     tag(response, person.version)
     return {
@@ -255,7 +255,7 @@ def correct(body: CorrectBody, request: Request, response: Response, caller: Rig
 def _targets(rt: Runtime, body: EraseBody) -> list[AffectedPerson]:
     """The people an erasure names (as the console's ``people erase`` finds them)."""
     if body.incident_id is not None:
-        rt.app.load(body.incident_id, Incident)
+        rt.app.core.load(body.incident_id, Incident)
     if body.reference is not None:
         if body.email is not None:
             raise InvalidInput("email", "give the email (with incident_id) or the reference")
@@ -265,7 +265,7 @@ def _targets(rt: Runtime, body: EraseBody) -> list[AffectedPerson]:
         return people
     if body.incident_id is None or body.email is None:
         raise InvalidInput("email", "give incident_id and email, or reference")
-    return [rt.app.person_on(body.incident_id, body.email)]
+    return [rt.app.people.person_on(body.incident_id, body.email)]
 
 
 @router.post("/people/erase", summary="Erase a person's data")
@@ -295,7 +295,7 @@ def erase(body: EraseBody, request: Request, caller: Rights) -> Any:
                 f"the version given is stale; the current version is {targets[0].version}",
             )
     ctx = context(request, caller)
-    erased = [rt.app.erase_person(p.id, body.reason, ctx).id for p in active]
+    erased = [rt.app.people.erase_person(p.id, body.reason, ctx).id for p in active]
     settle(request)
     return {
         "erased": [str(e) for e in erased],
@@ -314,9 +314,9 @@ def run_retention(request: Request, caller: Retainer, body: RetentionBody | None
     if days is None:
         raise InvalidInput("BREACH_RETENTION_DAYS", "no retention period is configured")
     items = retention.plan(
-        rt.app, rt.board, rt.people, rt.notifications, days=days, now=rt.app.clock.now()
+        rt.app.people, rt.board, rt.people, rt.notifications, days=days, now=rt.app.core.clock.now()
     )
-    erased = 0 if dry_run else retention.apply(rt.app, items, days, context(request, caller))
+    erased = 0 if dry_run else retention.apply(rt.app.people, items, days, context(request, caller))
     if not dry_run:
         settle(request)
     return {

@@ -100,32 +100,32 @@ def me(caller: Anyone) -> Any:
 @router.post("/me/tokens", status_code=201, summary="Issue myself an API token")
 def issue_own_token(body: NewToken, request: Request, response: Response, caller: Anyone) -> Any:
     """Issue the caller a token of their own; it is in this answer only."""
-    user, token = runtime_of(request).app.issue_token(
+    user, token = runtime_of(request).app.users.issue_token(
         caller.username, body.name, context(request, caller)
     )
     return {**_answer(response, user), "token": token}
 
 
 @router.delete("/me/tokens/{token_id}", summary="Revoke one of my API tokens")
-def revoke_own_token(
-    token_id: str, request: Request, response: Response, caller: Anyone
-) -> Any:
+def revoke_own_token(token_id: str, request: Request, response: Response, caller: Anyone) -> Any:
     """Revoke one of the caller's own tokens at once."""
     app = runtime_of(request).app
-    return _answer(response, app.revoke_token(caller.username, token_id, context(request, caller)))
+    return _answer(
+        response, app.users.revoke_token(caller.username, token_id, context(request, caller))
+    )
 
 
 @router.get("/users", summary="Users")
 def list_users(request: Request, caller: Admin) -> Any:
     """Every user, in name order."""
-    return {"items": [user_document(u) for u in runtime_of(request).app.list_users()]}
+    return {"items": [user_document(u) for u in runtime_of(request).app.users.list_users()]}
 
 
 @router.post("/users", status_code=201, summary="Add a user")
 def add_user(body: NewUser, request: Request, response: Response, caller: Admin) -> Any:
     """Create a user; the answer holds a one-time password, shown only here (null for a
     service account, which has none: issue it a token)."""
-    user, password = runtime_of(request).app.add_user(
+    user, password = runtime_of(request).app.users.add_user(
         body.username, body.roles, context(request, caller), service=body.service
     )
     response.headers["Location"] = f"/api/v1/users/{user.state.username}"
@@ -135,7 +135,7 @@ def add_user(body: NewUser, request: Request, response: Response, caller: Admin)
 @router.get("/users/{username}", summary="A user")
 def show_user(username: str, request: Request, response: Response, caller: Admin) -> Any:
     """A user's roles, state and token names."""
-    return _answer(response, runtime_of(request).app.get_user(username))
+    return _answer(response, runtime_of(request).app.users.get_user(username))
 
 
 @router.put("/users/{username}/roles", summary="Set a user's roles")
@@ -144,8 +144,10 @@ def set_roles(
 ) -> Any:
     """Replace the user's roles."""
     app = runtime_of(request).app
-    target = app.get_user(username).id
-    return _answer(response, app.set_roles(username, body.roles, context(request, caller, target)))
+    target = app.users.get_user(username).id
+    return _answer(
+        response, app.users.set_roles(username, body.roles, context(request, caller, target))
+    )
 
 
 @router.post("/users/{username}/password", summary="Set a user's password")
@@ -156,7 +158,7 @@ def set_password(
     sign-in."""
     app = runtime_of(request).app
     ctx = context(request, caller)
-    return _answer(response, app.set_password(username, body.password, ctx, one_time=True))
+    return _answer(response, app.users.set_password(username, body.password, ctx, one_time=True))
 
 
 @router.post("/users/{username}/tokens", status_code=201, summary="Issue an API token")
@@ -165,7 +167,9 @@ def issue_token(
 ) -> Any:
     """Issue a token to a service account (to oneself: ``POST /me/tokens``); it is in this
     answer only (the ledger keeps its hash)."""
-    user, token = runtime_of(request).app.issue_token(username, body.name, context(request, caller))
+    user, token = runtime_of(request).app.users.issue_token(
+        username, body.name, context(request, caller)
+    )
     return {**_answer(response, user), "token": token}
 
 
@@ -175,7 +179,7 @@ def revoke_token(
 ) -> Any:
     """Revoke a token at once."""
     app = runtime_of(request).app
-    return _answer(response, app.revoke_token(username, token_id, context(request, caller)))
+    return _answer(response, app.users.revoke_token(username, token_id, context(request, caller)))
 
 
 @router.post("/users/{username}/disable", summary="Disable a user")
@@ -184,9 +188,9 @@ def disable(
 ) -> Any:
     """Disable a user: their sessions end and their tokens stop working."""
     app = runtime_of(request).app
-    target = app.get_user(username).id
+    target = app.users.get_user(username).id
     return _answer(
-        response, app.disable_user(username, body.reason, context(request, caller, target))
+        response, app.users.disable_user(username, body.reason, context(request, caller, target))
     )
 
 
@@ -194,5 +198,5 @@ def disable(
 def enable(username: str, request: Request, response: Response, caller: Admin) -> Any:
     """Enable a disabled user."""
     app = runtime_of(request).app
-    target = app.get_user(username).id
-    return _answer(response, app.enable_user(username, context(request, caller, target)))
+    target = app.users.get_user(username).id
+    return _answer(response, app.users.enable_user(username, context(request, caller, target)))
