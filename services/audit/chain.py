@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection
 
 from services.audit.tables import checkpoints, links
 from services.clock import Clock
@@ -113,10 +114,7 @@ class ChainStore:
             if (end or 0) != after:
                 return False
             if rows:
-                c.execute(
-                    insert(links),
-                    [{"position": p, "digest": d, "link": lk} for p, d, lk in rows],
-                )
+                _insert_links(c, rows)
             if checkpoint is not None:
                 signed = upsert(self.db.kind, checkpoints).values(
                     position=checkpoint.position,
@@ -173,6 +171,22 @@ class ChainStore:
         """Release the database (an SQLite file is closed; a shared pool is left open)."""
         if isinstance(self.db, SQLiteDatabase):
             self.db.close()
+
+
+def _insert_links(c: Connection, rows: Sequence[tuple[int, str, str]]) -> None:
+    """Insert a batch of links through the driver's own ``executemany`` (the statement is
+    the table's INSERT as SQLAlchemy compiles it for this dialect): linking a large log
+    spends its time here, and per-row parameter processing would cost a third of it."""
+    compiled = insert(links).compile(dialect=c.dialect)
+    if compiled.positional:
+        where = {"position": 0, "digest": 1, "link": 2}
+        order = [where[links.c[name].key] for name in compiled.positiontup or ()]
+        params: list[Any] = (
+            list(rows) if order == [0, 1, 2] else [tuple(r[i] for i in order) for r in rows]
+        )
+    else:
+        params = [{"position": p, "digest": d, "link": lk} for p, d, lk in rows]
+    c.exec_driver_sql(str(compiled), params)
 
 
 class ChainWorker:
