@@ -235,8 +235,6 @@ class Runtime:
         self.feed.close()
         self.views.store.close()
         self.chain.close()
-        self.app.vault.close()
-        self.app.credentials.close()
         self.app.close()
         if self.database is not None:
             self.database.close()

@@ -24,10 +24,11 @@ def _words(value: str) -> str:
     return value.replace("_", " ")
 
 
-def _severity_reason(severity: Severity) -> str:
+def _severity_reason(severity: Severity, policy: SeverityPolicy) -> str:
     terms = {f.name: f for f in severity.factors}
     base = terms["DPC base"].source.split(" (", 1)[0]
-    moved = [f"{f.name[4:]} {f.value:+g}" for f in severity.factors if _general(f.name)]
+    general = {f"DPC {name}" for name in policy.adjustments.general}
+    moved = [f"{f.name[4:]} {f.value:+g}" for f in severity.factors if f.name in general]
     adjust = f", adjusted {', '.join(moved)}" if moved else ""
     kept = [
         f"{f.name[3:]} {f.value:g}"
@@ -40,16 +41,6 @@ def _severity_reason(severity: Severity) -> str:
         f"({base}{adjust}) x EI {terms['EI'].value:g} + CB {terms['CB'].value:g} "
         f"({circumstances})."
     )
-
-
-def _general(name: str) -> bool:
-    return name in {
-        "DPC volume",
-        "DPC sensitive_controller",
-        "DPC vulnerable_people",
-        "DPC inaccurate",
-        "DPC public",
-    }
 
 
 def _likelihood_reason(likelihood: Likelihood) -> str:
@@ -88,7 +79,7 @@ def assess_risk(
         f"{VERDICT_WORDS[verdict]}"
     )
     reasons = (
-        _severity_reason(severity),
+        _severity_reason(severity, policy),
         *severity.notes,
         _likelihood_reason(likelihood),
         f"Matrix: {matrix} ({policy.sources['matrix']}); so {recommendation.text}.",

@@ -166,11 +166,8 @@ class NotificationHandlers:
         self.notice_settings = notice_settings
         self.approvers = approvers
 
-    def _notice_setup(self) -> tuple[NoticeTemplates, NoticeSettings]:
-        return self.templates, self.notice_settings
-
     def _content(self, incident: Incident, cmd: DraftCampaign) -> NoticeContent:
-        _, settings = self._notice_setup()
+        settings = self.notice_settings
         assessment = incident.state.assessment
         facts = assessment.facts if assessment is not None else None
         categories = cmd.categories
@@ -199,7 +196,7 @@ class NotificationHandlers:
         self, incident_id: UUID, request: DraftCampaign | Mapping[str, Any], ctx: RequestContext
     ) -> Campaign:
         """Draft a campaign for an incident and audience."""
-        templates, _ = self._notice_setup()
+        templates = self.templates
         cmd = self.core.validated(DraftCampaign, request)
         incident = self.core.load(incident_id, Incident)
         content = self._content(incident, cmd)
@@ -226,7 +223,7 @@ class NotificationHandlers:
     ) -> Campaign:
         """Change a draft (or an approved campaign, voiding its approval): the content
         fields and recipients given replace theirs, the others stay as they are."""
-        templates, _ = self._notice_setup()
+        templates = self.templates
         if isinstance(request, DraftCampaign):
             request = request.model_dump(exclude_unset=True)
         cmd = self.core.validated(RedraftCampaign, request)
@@ -257,7 +254,7 @@ class NotificationHandlers:
 
     def incident_context(self, incident_id: UUID) -> dict[str, Any]:
         """What notices may say about the incident."""
-        _, settings = self._notice_setup()
+        settings = self.notice_settings
         incident = self.core.load(incident_id, Incident)
         moments = incident.state.moments
         return {
@@ -279,7 +276,7 @@ class NotificationHandlers:
         recipient: OrganisationRecipient | None = None,
     ) -> tuple[Rendered, tuple[str, str]]:
         """Render a campaign's notice for one recipient; return it and (name, address)."""
-        templates, _ = self._notice_setup()
+        templates = self.templates
         if recipient is not None:
             who = {"name": recipient.name, "email": recipient.email, "attributes": {}}
             address = (recipient.name, recipient.email)
@@ -295,7 +292,7 @@ class NotificationHandlers:
 
     def approval_hash(self, campaign: Campaign) -> str:
         """What an approval of this campaign freezes."""
-        templates, _ = self._notice_setup()
+        templates = self.templates
         recipients = [r.model_dump() for r in campaign.state.recipients]
         return templates.content_hash(campaign.state.audience, campaign.state.content, recipients)
 
@@ -309,7 +306,7 @@ class NotificationHandlers:
         language: str | None = None,
     ) -> Rendered:
         """Render a sample for a chosen recipient and record that it was previewed."""
-        templates, _ = self._notice_setup()
+        templates = self.templates
         campaign = self.core.load(campaign_id, Campaign)
         incident = self.incident_context(campaign.state.incident_id)
         label = "sample"

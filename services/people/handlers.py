@@ -101,9 +101,6 @@ class PeopleHandlers:
         self.vault = vault
         """Seals and opens the people's data (their keys live in it)."""
 
-    def _vault(self) -> Vault:
-        return self.vault
-
     def import_people(
         self,
         incident_id: UUID,
@@ -117,7 +114,7 @@ class PeopleHandlers:
         incident = self.core.load(incident_id, Incident)
         if incident.is_closed:
             raise RuleBroken("status", "the incident is closed; reopen it before importing")
-        vault = self._vault()
+        vault = self.vault
         report = ImportReport()
         source = f"import:{ctx.correlation_id}"
         rejected_path = path.with_name(path.name + ".rejected.csv")
@@ -231,7 +228,7 @@ class PeopleHandlers:
     def people_by_email(self, email: str, incident_id: UUID | None = None) -> list[AffectedPerson]:
         """Every person recorded at this address (on one incident, if given); nobody once
         they were erased."""
-        vault = self._vault()
+        vault = self.vault
         return self._people(vault.index.by_email(vault.lookups.email(email)), incident_id)
 
     def people_by_reference(
@@ -239,7 +236,7 @@ class PeopleHandlers:
     ) -> list[AffectedPerson]:
         """Every person recorded with this external reference (on one incident, if given);
         nobody once they were erased."""
-        vault = self._vault()
+        vault = self.vault
         return self._people(
             vault.index.by_reference(vault.lookups.reference(reference)), incident_id
         )
@@ -254,7 +251,7 @@ class PeopleHandlers:
     def view_person(self, person: AffectedPerson) -> PersonView:
         """A person with their data opened (None once erased)."""
         state = person.state
-        data = None if person.is_erased else self._vault().open(state.sealed)
+        data = None if person.is_erased else self.vault.open(state.sealed)
         erased = person.is_erased or data is None
         return PersonView(
             person_id=person.id,
@@ -274,7 +271,7 @@ class PeopleHandlers:
         index follows a new address or reference before the correction is saved, and is
         put back when it is not."""
         cmd = self.core.validated(CorrectPerson, request)
-        vault = self._vault()
+        vault = self.vault
         moved: dict[str, tuple[AffectedPerson, PersonData]] = {}
 
         def correct(person: AffectedPerson, cause: Any) -> None:
@@ -319,7 +316,7 @@ class PeopleHandlers:
 
     def _point_lookups(self, person: AffectedPerson, data: PersonData) -> None:
         """Make the lookup index find the person by ``data``'s address and reference."""
-        vault = self._vault()
+        vault = self.vault
         try:
             vault.keys.move_lookups(
                 person.id,
@@ -336,7 +333,7 @@ class PeopleHandlers:
     def erase_person(self, target: UUID, reason: str, ctx: RequestContext) -> AffectedPerson:
         """Destroy a person's keys and lookups, then record the erasure (who, when, why; no
         data)."""
-        vault = self._vault()
+        vault = self.vault
         person = self.core.load(target, AffectedPerson)
         if person.is_erased:
             raise RuleBroken("person", "the person's data was already erased")
@@ -362,7 +359,7 @@ class PeopleHandlers:
     def complete_erasures(self) -> int:
         """Record the erasures whose keys and lookups were destroyed but whose record a crash
         prevented (on behalf of who asked, with their reason); return how many."""
-        vault = self._vault()
+        vault = self.vault
         done = 0
         for erasure in vault.keys.pending():
             try:

@@ -77,9 +77,6 @@ class UserHandlers:
         self.credentials = credentials
         """Password hashes, tokens, sessions and the sign-in throttle."""
 
-    def _store(self) -> CredentialStore:
-        return self.credentials
-
     def get_user(self, username: str) -> User:
         """A user by name."""
         try:
@@ -89,7 +86,7 @@ class UserHandlers:
 
     def list_users(self) -> list[User]:
         """Every user, in name order."""
-        ids = [user_id(name) for name in self._store().usernames()]
+        ids = [user_id(name) for name in self.credentials.usernames()]
         found = self.core.load_many(ids) if ids else {}
         return [found[i] for i in ids if i in found]
 
@@ -120,10 +117,10 @@ class UserHandlers:
         except IntegrityError:
             raise InvalidInput("username", "is taken by another user") from None
         if service:
-            self._store().set_no_password(name)
+            self.credentials.set_no_password(name)
             return user, None
         password = secrets.token_urlsafe(12)
-        self._store().set_password(name, password, one_time=True)
+        self.credentials.set_password(name, password, one_time=True)
         self.core.change(
             user.id, User, ctx, lambda u, cause: u.password_set(cause), logged="user.password_set"
         )
@@ -177,9 +174,9 @@ class UserHandlers:
         user = self.get_user(username)
         if user.state.service:
             raise RuleBroken("username", "a service account has no password; issue it a token")
-        self._store().set_password(user.state.username, password, one_time=one_time)
+        self.credentials.set_password(user.state.username, password, one_time=one_time)
         if one_time:
-            self._store().end_sessions_of(user.state.username)
+            self.credentials.end_sessions_of(user.state.username)
         return self.core.change(
             user.id, User, ctx, lambda u, cause: u.password_set(cause), logged="user.password_set"
         )
@@ -202,7 +199,7 @@ class UserHandlers:
             )
         if user.state.disabled:
             raise InvalidInput("username", "the user is disabled")
-        token_id, token = self._store().issue_token(user.state.username)
+        token_id, token = self.credentials.issue_token(user.state.username)
         try:
             updated = self.core.change(
                 user.id,
@@ -212,7 +209,7 @@ class UserHandlers:
                 logged="user.token_issued",
             )
         except Exception:
-            self._store().revoke_token(token_id)
+            self.credentials.revoke_token(token_id)
             raise
         return updated, token
 
@@ -231,7 +228,7 @@ class UserHandlers:
             lambda u, cause: u.revoke_token(cause, token_id=token_id),
             logged="user.token_revoked",
         )
-        self._store().revoke_token(token_id)
+        self.credentials.revoke_token(token_id)
         return updated
 
     def disable_user(self, username: str, reason: str, ctx: RequestContext) -> User:
@@ -246,9 +243,9 @@ class UserHandlers:
             lambda u, cause: u.disable(cause, reason=reason),
             logged="user.disabled",
         )
-        self._store().end_sessions_of(user.state.username)
+        self.credentials.end_sessions_of(user.state.username)
         for token_id in user.state.tokens:
-            self._store().revoke_token(token_id)
+            self.credentials.revoke_token(token_id)
         return updated
 
     def enable_user(self, username: str, ctx: RequestContext) -> User:
@@ -282,13 +279,13 @@ class UserHandlers:
         (:class:`~services.application.errors.TryLater`) and its check bounded
         (:class:`~services.application.errors.Unavailable`) by the credential store."""
         now = self.core.clock.now().timestamp()
-        if not self._store().attempt(username, password, client=client, now=now):
+        if not self.credentials.attempt(username, password, client=client, now=now):
             return None
         return self.identity(username)
 
     def identity_for_token(self, token: str) -> Identity | None:
         """The identity behind an API token, or None (revoked, unknown, disabled)."""
-        found = self._store().check_token(token)
+        found = self.credentials.check_token(token)
         if found is None:
             return None
         username, token_id = found
