@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from services.containment.tasks_view import Tasks, TasksProjection
 from services.data_dir import make_private
 from services.feeds.signal import SaveSignal
 from services.feeds.store import StoreFeed
+from services.gateway import Gateway
 from services.incidents.board import Board, IncidentBoardProjection
 from services.ledger import BreachLedger
 from services.logging import configure_logging
@@ -185,6 +186,11 @@ class Runtime:
     """The PostgreSQL pool of the views, chain, keys and credentials (None on SQLite)."""
     pipeline: Pipeline | None = None
     """With Kafka: the progress of the relay and the worker processes (None embedded)."""
+    gateway: Gateway = field(init=False)
+    """How the faces run commands: each returns once its effects are visible."""
+
+    def __post_init__(self) -> None:
+        self.gateway = Gateway(self.settle)
 
     def dispatcher(self, target: SmtpTarget, delivery: DeliveryCheck | None = None) -> Dispatcher:
         """A dispatcher sending to ``target`` (the notifications view kept current)."""

@@ -40,7 +40,8 @@ def init(ctx: typer.Context) -> None:
     """Create the store and, when it has no users, the first account 'admin' (all roles but
     reporter); prints its one-time password, which `breach login admin` asks you to change."""
     state = state_of(ctx)
-    password = ensure_first_admin(state.runtime.app.users, state.request())
+    rt = state.runtime
+    password = rt.gateway.run(ensure_first_admin, rt.app.users, state.request())
     if password is None:
         note("the store already has users; nothing to do")
         return
@@ -132,8 +133,7 @@ def login(
     label = name or f"cli on {socket.gethostname()}"[:80]
     if not print_token:
         _retire_saved(state)
-    _, token = rt.app.users.issue_token(identity.username, label, self_ctx)
-    rt.settle()
+    _, token = rt.gateway.run(rt.app.users.issue_token, identity.username, label, self_ctx)
     if print_token:
         typer.echo(token)
         return
@@ -155,8 +155,7 @@ def logout(ctx: typer.Context) -> None:
     token = state.presented_token()
     found = rt.app.credentials.check_token(token or "")
     if found is not None:
-        rt.app.users.revoke_token(state.caller.username, found[1], state.request())
-        rt.settle()
+        rt.gateway.run(rt.app.users.revoke_token, state.caller.username, found[1], state.request())
     if state.settings.token is None:
         state.token_path.unlink(missing_ok=True)
     say(f"signed out {state.caller.username}")

@@ -147,7 +147,7 @@ def assess(
         moments = data.pop("moments", None)
         if moments is not None and not isinstance(moments, dict):
             raise InvalidInput("moments", "must be a mapping of moment names to times")
-        rt = state.fresh_runtime() if incident_id else state.runtime
+        rt = state.runtime
         target = rt.board.resolve(incident_id) if incident_id else None
         if moments is not None:
             moments = normalise_moments(
@@ -176,8 +176,10 @@ def assess(
     data = _facts_file(file, state)
     if "moments" in data:
         raise InvalidInput("moments", "legal moments are corrected with 'breach amend'")
-    rt = state.fresh_runtime()
-    incident = rt.app.assessment.assess_impact(rt.board.resolve(incident_id), data, state.request())
+    rt = state.runtime
+    incident = rt.gateway.run(
+        rt.app.assessment.assess_impact, rt.board.resolve(incident_id), data, state.request()
+    )
     record = incident.state.assessment
     evaluation = incident.state.evaluation
     assert record is not None
@@ -279,7 +281,7 @@ def obligations(
     """Obligations by urgency: overdue first, then due soon, then the rest. Without an id,
     the open obligations of every incident; with one, every obligation of that incident."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     filters: dict[str, Any] = {}
     if incident_id is not None:
         filters["incident_id"] = str(rt.board.resolve(incident_id))

@@ -132,7 +132,7 @@ def replay(
     working, obligations, decisions and their basis, tasks, campaigns); or what changed
     between two moments; or, without an id, the whole board as it was."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     zone, now = state.zone, state.now()
     if diff_ is not None:
         if incident_id is None:
@@ -221,7 +221,7 @@ def verify_cmd(
             "problems": verdict.problems,
         }
     else:
-        rt = state.fresh_runtime()
+        rt = state.runtime
         live = service.verify_live(rt)
         doc = {
             "ok": live.ok,
@@ -255,7 +255,7 @@ def export_cmd(
     """Write the auditor's bundle: the incident's events, the chain and checkpoint covering
     them, a signed manifest, and an HTML report."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     target = rt.board.resolve(incident_id)
     if out.exists() and out.is_dir() and any(out.iterdir()):
         raise InvalidInput("out", "is not empty")

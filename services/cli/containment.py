@@ -74,7 +74,7 @@ def tasks(
     """The task board, ordered by due time, with overdue and blocked tasks marked; for one
     incident it also shows containment progress."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     target = rt.board.resolve(incident_id) if incident_id else None
     rows = rt.tasks.rows(state.now(), incident_id=target, owner=owner, overdue_only=overdue)
     if as_json:
@@ -115,9 +115,8 @@ def _apply(
     done: str,
 ) -> None:
     state = state_of(ctx)
-    rt = state.fresh_runtime()
-    task = command(rt.app, rt.tasks.resolve(task_id), state.request())
-    rt.settle()
+    rt = state.runtime
+    task = rt.gateway.run(command, rt.app, rt.tasks.resolve(task_id), state.request())
     if as_json:
         emit_json(task_document(task))
     else:
@@ -143,7 +142,7 @@ def add(
 ) -> None:
     """Open a task on an incident by hand."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     target = rt.board.resolve(incident_id)
     data: dict[str, Any] = {
         "title": title,
@@ -154,8 +153,7 @@ def add(
     }
     if owner is not None:
         data["owner"] = owner
-    task = rt.app.containment.add_task(target, data, state.request())
-    rt.settle()
+    task = rt.gateway.run(rt.app.containment.add_task, target, data, state.request())
     if as_json:
         emit_json(task_document(task))
     else:

@@ -19,7 +19,8 @@ def demo(ctx: typer.Context) -> None:
     from services.demo import run_demo
 
     state = state_of(ctx)
-    incident = run_demo(state.runtime.app)
+    rt = state.runtime
+    incident = rt.gateway.run(run_demo, rt.app)
     say(f"Recorded a demo incident {incident.id} in {state.settings.data_dir}/.\n")
     say("The board:")
     list_incidents(ctx, status=None, severity=None, incident_type=None, limit=None)

@@ -108,7 +108,8 @@ def report(
     request = state.request()
     data.setdefault("reporter", request.actor)
     data = normalise_moments(data, state.zone, state.now())
-    incident = state.runtime.app.incidents.report_incident(data, request)
+    rt = state.runtime
+    incident = rt.gateway.run(rt.app.incidents.report_incident, data, request)
     if as_json:
         emit_json(incident_document(incident))
     else:
@@ -162,7 +163,7 @@ def list_incidents(
 ) -> None:
     """List incidents on the board, newest first."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     rows = rt.board.rows(
         status=status.value if status else None,
         severity=severity.value if severity else None,
@@ -184,7 +185,7 @@ def list_incidents(
 def show(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> None:
     """Show everything currently known about one incident."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     incident = rt.app.incidents.get_incident(_readable(state, rt.board.resolve(incident_id)))
     doc = incident_document(incident)
     if as_json:
@@ -229,7 +230,7 @@ def show(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> No
 def show_timeline(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> None:
     """Every event of an incident: when it was recorded, who did it, and what it changed."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     target = _readable(state, rt.board.resolve(incident_id))
     entries = timeline(rt.app.containment.timeline_events(target), state.zone)
     if as_json:
@@ -260,9 +261,8 @@ def change_incident(
 ) -> None:
     """Resolve the id, run an application command on it, and report the new version."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
-    incident = command(rt.app, rt.board.resolve(incident_id), data, state.request())
-    rt.settle()
+    rt = state.runtime
+    incident = rt.gateway.run(command, rt.app, rt.board.resolve(incident_id), data, state.request())
     if as_json:
         emit_json(incident_document(incident))
     else:

@@ -104,7 +104,7 @@ def draft(
     """Draft a campaign (the content file is described in the README), or change a draft
     with --campaign (only the content and recipients given change)."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     if campaign is None and audience is None:
         raise InvalidInput("audience", "is required for a new campaign")
     if campaign is None and content is None:
@@ -115,14 +115,19 @@ def draft(
     if recipient:
         data["recipients"] = _recipients(recipient)
     if campaign is not None:
-        result = rt.app.notifications.redraft_campaign(
-            rt.notifications.resolve_campaign(campaign), data, state.request()
+        result = rt.gateway.run(
+            rt.app.notifications.redraft_campaign,
+            rt.notifications.resolve_campaign(campaign),
+            data,
+            state.request(),
         )
     else:
-        result = rt.app.notifications.draft_campaign(
-            rt.board.resolve(incident_id), data, state.request()
+        result = rt.gateway.run(
+            rt.app.notifications.draft_campaign,
+            rt.board.resolve(incident_id),
+            data,
+            state.request(),
         )
-    rt.settle()
     if as_json:
         emit_json(
             {
@@ -150,7 +155,7 @@ def preview(
 ) -> None:
     """Render the notice for a chosen recipient (or sample data) and record the preview."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     target = rt.notifications.resolve_campaign(campaign)
     person = None
     if email is not None:
@@ -162,10 +167,14 @@ def preview(
             )
         incident = rt.app.notifications.load_campaign(target).state.incident_id
         person = rt.app.people.person_on(incident, email).id
-    rendered = rt.app.notifications.preview_campaign(
-        target, state.request(), person_id=person, recipient_index=recipient, language=language
+    rendered = rt.gateway.run(
+        rt.app.notifications.preview_campaign,
+        target,
+        state.request(),
+        person_id=person,
+        recipient_index=recipient,
+        language=language,
     )
-    rt.settle()
     if as_json:
         emit_json(
             {
@@ -192,11 +201,12 @@ def approve(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False)
     """Approve a previewed campaign (DPO role; not the drafter). Freezes templates and
     content: any later change needs a new approval."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
-    result = rt.app.notifications.approve_campaign(
-        rt.notifications.resolve_campaign(campaign), state.request()
+    rt = state.runtime
+    result = rt.gateway.run(
+        rt.app.notifications.approve_campaign,
+        rt.notifications.resolve_campaign(campaign),
+        state.request(),
     )
-    rt.settle()
     if as_json:
         emit_json({"campaign_id": str(result.id), "approved_hash": result.state.approved_hash})
     else:
@@ -223,8 +233,7 @@ def _run_dispatch(rt: Runtime, campaign_id: UUID, *, quiet: bool) -> dict[str, A
                 detail = f"sent {p['sent']} deferred {p['deferred']} failed {p['failed']}"
                 bar.update(task, completed=p["done"], total=max(p["total"], 1), detail=detail)
 
-            report = asyncio.run(dispatcher.run(progress=update))
-    rt.settle()
+            report = rt.gateway.run(asyncio.run, dispatcher.run(progress=update))
     progress = rt.notifications.progress(campaign_id, rt.app.core.clock.now())
     return {"progress": progress, "recovered": report.recovered}
 
@@ -235,10 +244,9 @@ def send(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) ->
     """Start (or continue) sending an approved campaign, with a live progress bar. Returns
     when nothing is due; deferred notices are retried by a later run (or `breach serve`)."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     target = rt.notifications.resolve_campaign(campaign)
-    rt.app.notifications.send_campaign(target, state.request())
-    rt.settle()
+    rt.gateway.run(rt.app.notifications.send_campaign, target, state.request())
     result = _run_dispatch(rt, target, quiet=as_json)
     if as_json:
         emit_json(result)
@@ -259,11 +267,13 @@ def send(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) ->
 def pause(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None:
     """Pause sending."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
-    result = rt.app.notifications.pause_dispatch(
-        rt.notifications.resolve_campaign(campaign), reason, state.request()
+    rt = state.runtime
+    result = rt.gateway.run(
+        rt.app.notifications.pause_dispatch,
+        rt.notifications.resolve_campaign(campaign),
+        reason,
+        state.request(),
     )
-    rt.settle()
     typer.echo(f"paused {result.id}")
 
 
@@ -272,11 +282,12 @@ def pause(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None:
 def resume(ctx: typer.Context, campaign: CampaignArg) -> None:
     """Resume sending (then run `breach notify send` or keep `breach serve` running)."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
-    result = rt.app.notifications.resume_dispatch(
-        rt.notifications.resolve_campaign(campaign), state.request()
+    rt = state.runtime
+    result = rt.gateway.run(
+        rt.app.notifications.resume_dispatch,
+        rt.notifications.resolve_campaign(campaign),
+        state.request(),
     )
-    rt.settle()
     typer.echo(f"resumed {result.id}")
 
 
@@ -285,11 +296,13 @@ def resume(ctx: typer.Context, campaign: CampaignArg) -> None:
 def cancel(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None:
     """Cancel a campaign; unsent notices will not be sent."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
-    result = rt.app.notifications.cancel_campaign(
-        rt.notifications.resolve_campaign(campaign), reason, state.request()
+    rt = state.runtime
+    result = rt.gateway.run(
+        rt.app.notifications.cancel_campaign,
+        rt.notifications.resolve_campaign(campaign),
+        reason,
+        state.request(),
     )
-    rt.settle()
     typer.echo(f"cancelled {result.id}")
 
 
@@ -303,7 +316,7 @@ def status(
     """Campaign progress: queued, sent, deferred, failed, suppressed, uncertain; rate and
     estimated time left."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     now = state.now()
     if campaign is not None:
         ids = [rt.notifications.resolve_campaign(campaign)]
@@ -367,14 +380,14 @@ def resolve(
 ) -> None:
     """Settle a notice a crash left uncertain."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
-    result = rt.app.notifications.resolve_uncertain(
+    rt = state.runtime
+    result = rt.gateway.run(
+        rt.app.notifications.resolve_uncertain,
         rt.notifications.resolve_notice(notice),
         delivered=delivered,
         reason=reason,
         ctx=state.request(),
     )
-    rt.settle()
     typer.echo(f"{'confirmed' if delivered else 'requeued'} notice {result.id}")
 
 
@@ -389,7 +402,7 @@ def mailbox(
     if ctx.invoked_subcommand is not None:
         return
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     box = rt.mailbox()
     stored = box.list(limit)
     audiences = rt.notifications.audiences_of_messages([m.message_id for m in stored])
@@ -430,7 +443,7 @@ def mailbox_show(
     """Print a received message's headers and body (one to an affected person only for
     holders of people.rights)."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     box = rt.mailbox()
     wanted = message_id if message_id.startswith("<") else f"<{message_id}>"
     msg = box.read(wanted)

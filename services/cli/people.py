@@ -51,7 +51,7 @@ def import_people(
     reference, and any other column as a template attribute. Rejected rows are listed (row,
     field, reason) in FILE.rejected.csv; re-running the same file adds nobody twice."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     target = rt.board.resolve(incident_id)
     with Progress(
         TextColumn("importing"),
@@ -63,13 +63,13 @@ def import_people(
         disable=as_json,
     ) as bar:
         task = bar.add_task("import", total=None)
-        report = rt.app.people.import_people(
+        report = rt.gateway.run(
+            rt.app.people.import_people,
             target,
             file,
             state.request(),
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    rt.settle()
     doc = {k: v for k, v in dataclasses.asdict(report).items() if k != "rejections"}
     if as_json:
         emit_json(doc)
@@ -87,7 +87,7 @@ def import_people(
 def list_people(ctx: typer.Context, incident_id: IncidentArg, as_json: JsonOpt = False) -> None:
     """How many people an incident affects, by status, language and jurisdiction (no
     personal data)."""
-    rt = state_of(ctx).fresh_runtime()
+    rt = state_of(ctx).runtime
     summary = rt.people.summary(rt.board.resolve(incident_id))
     if as_json:
         emit_json(summary)
@@ -107,7 +107,7 @@ def export(
 ) -> None:
     """Everything held about a person across incidents (for an access request). Once a
     person is erased, nothing is held: the answer is the one for an address never held."""
-    rt = state_of(ctx).fresh_runtime()
+    rt = state_of(ctx).runtime
     records = [
         person_record(rt.app.people, rt.notifications, p)
         for p in rt.app.people.people_by_email(email)
@@ -180,7 +180,7 @@ def correct(
 ) -> None:
     """Record a correction of a person's data (a rectification request), as a new event."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
+    rt = state.runtime
     [target] = _target(rt, incident, email, None)
     data: dict[str, Any] = {"reason": reason}
     for key, value in (
@@ -192,8 +192,7 @@ def correct(
     ):
         if value is not None:
             data[key] = value
-    person = rt.app.people.correct_person(target, data, state.request())
-    rt.settle()
+    person = rt.gateway.run(rt.app.people.correct_person, target, data, state.request())
     if as_json:
         emit_json({"person_id": str(person.id), "version": person.version})
     else:
@@ -216,12 +215,13 @@ def erase(
     find them; the erasure is recorded (who, when, why) without the data, and the history
     still replays. Afterwards nothing finds them: their export is a stranger's."""
     state = state_of(ctx)
-    rt = state.fresh_runtime()
-    erased = [
-        rt.app.people.erase_person(t, reason, state.request()).id
-        for t in _target(rt, incident, email, reference)
-    ]
-    rt.settle()
+    rt = state.runtime
+    targets = _target(rt, incident, email, reference)
+
+    def erase() -> list[UUID]:
+        return [rt.app.people.erase_person(t, reason, state.request()).id for t in targets]
+
+    erased = rt.gateway.run(erase)
     if as_json:
         emit_json({"erased": [str(e) for e in erased]})
     else:
@@ -242,12 +242,15 @@ def run_retention(
     days = state.settings.retention_days
     if days is None:
         raise InvalidInput("BREACH_RETENTION_DAYS", "no retention period is configured")
-    rt = state.fresh_runtime()
+    rt = state.runtime
     items = retention.plan(
         rt.app.people, rt.board, rt.people, rt.notifications, days=days, now=state.now()
     )
-    erased = 0 if dry_run else retention.apply(rt.app.people, items, days, state.request())
-    rt.settle()
+    erased = (
+        0
+        if dry_run
+        else rt.gateway.run(retention.apply, rt.app.people, items, days, state.request())
+    )
     incidents: list[dict[str, Any]] = [
         {
             "incident_id": str(i.incident_id),

@@ -59,13 +59,11 @@ def serve(
     from services.server.runner import Server
 
     state = state_of(ctx)
-    rt = state.runtime
-    password = ensure_first_admin(rt.app.users, state.request())
-    rt.settle()
+    rt = state.service_runtime
+    password = rt.gateway.run(ensure_first_admin, rt.app.users, state.request())
     empty = rt.board.count() == 0
     if demo and empty:
-        incident = run_demo(rt.app)
-        rt.settle()
+        incident = rt.gateway.run(run_demo, rt.app)
         empty = False
         say(f"recorded the demo incident {incident.id}")
     server = Server(rt, host=host, port=port, workers=workers).start()

@@ -50,6 +50,7 @@ class CliState:
     """Whether the command's guard ran (a command without one records nothing)."""
     _settings: Settings | None = field(default=None, repr=False)
     _runtime: Runtime | None = field(default=None, repr=False)
+    _current: bool = field(default=False, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -71,7 +72,20 @@ class CliState:
 
     @property
     def runtime(self) -> Runtime:
-        """The wired application on the configured store."""
+        """The wired application on the configured store, with everything recorded before
+        this command visible: a one-shot command reads what every process recorded, so the
+        runtime is brought to the head of the log once, when first asked for."""
+        rt = self.service_runtime
+        if not self._current:
+            rt.gateway.current()
+            self._current = True
+        return rt
+
+    @property
+    def service_runtime(self) -> Runtime:
+        """The wired application as the store has it, without catching up: for the
+        commands that keep it current themselves (``serve``, ``worker``), rebuild views,
+        or only check who is calling."""
         if self._runtime is None:
             self._runtime = bootstrap(self.settings)
         return self._runtime
@@ -120,7 +134,7 @@ class CliState:
                 "prove who you are: sign in with `breach login USERNAME` (or set BREACH_TOKEN "
                 "to an API token of yours)",
             )
-        identity = self.runtime.app.users.identity_for_token(token)
+        identity = self.service_runtime.app.users.identity_for_token(token)
         if identity is None:
             raise NotPermitted(
                 "token", "the token is unknown, revoked, or its user is disabled; sign in again"
@@ -147,12 +161,6 @@ class CliState:
             return RequestContext(actor=actor)
         except ValidationError as e:
             raise InvalidInput.from_validation(e, prefix="") from None
-
-    def fresh_runtime(self) -> Runtime:
-        """The runtime with every policy run and every view at the head of the log."""
-        rt = self.runtime
-        rt.settle()
-        return rt
 
     def close(self) -> None:
         """Release the runtime's connections."""

@@ -84,8 +84,8 @@ def add(
 ) -> None:
     """Add a user; prints a one-time password (shown only now; changed at first sign-in)."""
     state = state_of(ctx)
-    user, password = state.runtime.app.users.add_user(
-        username, roles, state.request(), service=service
+    user, password = state.runtime.gateway.run(
+        state.runtime.app.users.add_user, username, roles, state.request(), service=service
     )
     if as_json:
         emit_json({**_doc(user), "one_time_password": password})
@@ -103,7 +103,9 @@ def add(
 def role(ctx: typer.Context, username: NameArg, roles: RolesOpt, as_json: JsonOpt = False) -> None:
     """Replace a user's roles."""
     state = state_of(ctx)
-    user = state.runtime.app.users.set_roles(username, roles, state.request())
+    user = state.runtime.gateway.run(
+        state.runtime.app.users.set_roles, username, roles, state.request()
+    )
     if as_json:
         emit_json(_doc(user))
     else:
@@ -121,7 +123,9 @@ def token(
     """Issue an API token to a service account (send it as 'Authorization: Bearer
     <token>'); shown only now. Your own tokens come from `breach login --print-token`."""
     state = state_of(ctx)
-    user, issued = state.runtime.app.users.issue_token(username, name, state.request())
+    user, issued = state.runtime.gateway.run(
+        state.runtime.app.users.issue_token, username, name, state.request()
+    )
     if as_json:
         emit_json({**_doc(user), "token": issued})
         return
@@ -134,7 +138,9 @@ def token(
 def revoke(ctx: typer.Context, username: NameArg, token_id: str) -> None:
     """Revoke an API token at once (its id is in `breach users list`)."""
     state = state_of(ctx)
-    state.runtime.app.users.revoke_token(username, token_id, state.request())
+    state.runtime.gateway.run(
+        state.runtime.app.users.revoke_token, username, token_id, state.request()
+    )
     say(f"revoked token {token_id} of {username}")
 
 
@@ -146,7 +152,9 @@ def password(ctx: typer.Context, username: NameArg) -> None:
 
     state = state_of(ctx)
     new = secrets.token_urlsafe(12)
-    state.runtime.app.users.set_password(username, new, state.request(), one_time=True)
+    state.runtime.gateway.run(
+        state.runtime.app.users.set_password, username, new, state.request(), one_time=True
+    )
     say(f"one-time password for {username}: {new}")
 
 
@@ -159,7 +167,9 @@ def disable(
 ) -> None:
     """Disable a user: their sessions end and their tokens stop working at once."""
     state = state_of(ctx)
-    state.runtime.app.users.disable_user(username, reason, state.request())
+    state.runtime.gateway.run(
+        state.runtime.app.users.disable_user, username, reason, state.request()
+    )
     say(f"disabled {username}")
 
 
@@ -168,5 +178,5 @@ def disable(
 def enable(ctx: typer.Context, username: NameArg) -> None:
     """Enable a disabled user."""
     state = state_of(ctx)
-    state.runtime.app.users.enable_user(username, state.request())
+    state.runtime.gateway.run(state.runtime.app.users.enable_user, username, state.request())
     say(f"enabled {username}")

@@ -21,7 +21,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 @operator
 def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Show each view's position in the log and how far behind it is."""
-    rt = state_of(ctx).runtime
+    rt = state_of(ctx).service_runtime
     head = rt.feed.head()
     rows = [
         {"view": name, "position": head - lag, "head": head, "behind": lag}
@@ -46,7 +46,7 @@ def rebuild(
 ) -> None:
     """Drop every view and rebuild it from the whole log (or, with --check, rebuild into a
     scratch store and report any difference from the live views; exit 1 if any)."""
-    rt = state_of(ctx).runtime
+    rt = state_of(ctx).service_runtime
     if check:
         from services.operations.audit import check_views
 

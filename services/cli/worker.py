@@ -84,7 +84,7 @@ def worker(
         batch_size=batch_size,
         timing=GroupTiming(session_ms=session_ms, heartbeat_ms=max(session_ms // 6, 100)),
     )
-    rt = state.runtime
+    rt = state.service_runtime
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

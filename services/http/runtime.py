@@ -12,9 +12,3 @@ def runtime_of(request: Request) -> Runtime:
     rt = request.app.state.runtime
     assert isinstance(rt, Runtime)
     return rt
-
-
-def settle(request: Request) -> None:
-    """Bring policies, views and the audit chain up to the change just made, so the
-    caller's next read sees it (read-your-writes)."""
-    request.app.state.settle()

@@ -44,7 +44,7 @@ def related_ids(rt: Runtime, incident_id: UUID) -> list[UUID]:
 
 def export(rt: Runtime, incident_id: UUID, out: Path) -> dict[str, Any]:
     """Write the auditor's bundle of an incident."""
-    rt.settle()
+    rt.gateway.current()
     incident = rt.app.incidents.get_incident(incident_id)
     events = rt.app.core.stored_events_of(related_ids(rt, incident_id))
     checkpoint = rt.chain.covering(events[-1].id)

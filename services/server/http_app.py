@@ -6,9 +6,6 @@ body limit and security headers. It does no work until a request arrives.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 from fastapi import APIRouter, FastAPI
 
 from services.api.routes import (
@@ -55,20 +52,8 @@ def api_routers() -> list[APIRouter]:
     ]
 
 
-def locked_settle(rt: Runtime) -> Callable[[], None]:
-    """``rt.settle`` run by one request thread at a time."""
-    lock = threading.Lock()
-
-    def settle() -> None:
-        with lock:
-            rt.settle()
-
-    return settle
-
-
-def create_app(rt: Runtime, *, settle: Callable[[], None] | None = None) -> FastAPI:
-    """The HTTP application over ``rt``. ``settle`` brings views up to date after a change
-    (default: run policies, views and the audit chain in the request's thread)."""
+def create_app(rt: Runtime) -> FastAPI:
+    """The HTTP application over ``rt`` (its routes run commands through ``rt.gateway``)."""
     settings = rt.settings
     app = FastAPI(
         title="breachledger",
@@ -79,7 +64,6 @@ def create_app(rt: Runtime, *, settle: Callable[[], None] | None = None) -> Fast
         redoc_url=None,
     )
     app.state.runtime = rt
-    app.state.settle = settle or locked_settle(rt)
     app.state.board_replays = BoardReplays(settings.replay_concurrency)
     problems.install(app)
     for router in api_routers():

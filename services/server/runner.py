@@ -68,7 +68,7 @@ class Server:
 
     def start(self) -> Server:
         """Bring the views up to date, then start the workers and the HTTP server."""
-        self.rt.settle()
+        self.rt.gateway.current()
         # Objects built so far live as long as the server: keep them out of every
         # collection, and collect young objects less often (requests allocate many
         # short-lived ones); both shorten the collector's pauses in answers' tails.

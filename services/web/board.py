@@ -17,7 +17,7 @@ from services.demo import run_demo
 from services.http.auth import Caller
 from services.http.pagination import decode_cursor, paged
 from services.http.problems import Problem
-from services.http.runtime import runtime_of, settle
+from services.http.runtime import runtime_of
 from services.incidents.presentation import contained
 from services.timefmt import parse_time
 from services.web.access import (
@@ -124,8 +124,7 @@ def demo(request: Request, form: Posted) -> Response:
     rt = runtime_of(request)
     if rt.board.count() > 0:
         raise WebRefusal(409, "Refused", "The ledger already holds incidents; no demo added.")
-    incident = run_demo(rt.app)
-    settle(request)
+    incident = rt.gateway.run(run_demo, rt.app)
     return RedirectResponse(f"/incidents/{incident.id}?ok=demo", status_code=303)
 
 
@@ -196,14 +195,15 @@ def report(request: Request, form: Posted) -> Response:
     fields = ("title", "description", "reporter", "source", "incident_type", *MOMENTS)
     values = {name: text(form, name) for name in fields}
     try:
-        incident = rt.app.incidents.report_incident(
-            report_data(rt, form, caller), request_context(request, caller)
+        incident = rt.gateway.run(
+            rt.app.incidents.report_incident,
+            report_data(rt, form, caller),
+            request_context(request, caller),
         )
     except ServiceError as e:
         return _report_page(
             request, caller, values, error=f"{e.field}: {e.reason}", status=e.http_status
         )
-    settle(request)
     return RedirectResponse(f"/incidents/{incident.id}?ok=reported", status_code=303)
 
 

@@ -19,7 +19,7 @@ from services.application.errors import InvalidInput, NotFound, ServiceError
 from services.bootstrap import Runtime
 from services.http.auth import Caller, require
 from services.http.problems import Problem
-from services.http.runtime import runtime_of, settle
+from services.http.runtime import runtime_of
 from services.notifications.templates import Rendered
 from services.web.access import (
     Posted,
@@ -149,14 +149,16 @@ def draft(request: Request, incident_id: str, form: Posted) -> Response:
     rt = runtime_of(request)
     load_incident(rt, target)
     try:
-        campaign = rt.app.notifications.draft_campaign(
-            target, draft_data(form), request_context(request, caller)
+        campaign = rt.gateway.run(
+            rt.app.notifications.draft_campaign,
+            target,
+            draft_data(form),
+            request_context(request, caller),
         )
     except ServiceError as e:
         return incident_page(
             request, caller, target, failure=failure_of("draft", e, submitted(form))
         )
-    settle(request)
     return RedirectResponse(
         f"/incidents/{target}/campaigns/{campaign.id}?ok=drafted", status_code=303
     )
@@ -213,12 +215,11 @@ def _campaign_change(
     load_campaign(rt, target, cid)
     version = version_of(form)
     try:
-        result = step(rt, cid, form, request_context(request, caller, cid, version))
+        result = rt.gateway.run(step, rt, cid, form, request_context(request, caller, cid, version))
     except ServiceError as e:
         return campaign_page(
             request, caller, target, cid, failure=failure_of(name, e, submitted(form))
         )
-    settle(request)
     if isinstance(result, Rendered):
         return campaign_page(request, caller, target, cid, preview=result)
     return RedirectResponse(f"/incidents/{target}/campaigns/{cid}?ok={ok}", status_code=303)

@@ -28,7 +28,7 @@ from services.application.errors import (
 from services.audit.replay import replay_incident
 from services.bootstrap import Runtime
 from services.http.auth import Caller
-from services.http.runtime import runtime_of, settle
+from services.http.runtime import runtime_of
 from services.ledger import BreachLedger
 from services.timefmt import parse_time, show_time
 from services.timeline import timeline
@@ -290,11 +290,12 @@ def change_incident(
     incident = load_incident(rt, target)
     try:
         data = build(rt, form, incident)
-        command(rt.app, target, data, request_context(request, caller, target, version))
+        rt.gateway.run(
+            command, rt.app, target, data, request_context(request, caller, target, version)
+        )
     except ServiceError as e:
         values = (refill or submitted)(form)
         return incident_page(request, caller, target, failure=failure_of(name, e, values))
-    settle(request)
     return RedirectResponse(f"/incidents/{target}?ok={ok}{anchor}", status_code=303)
 
 

@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 
 from services.access.permissions import Permission
 from services.application.errors import InvalidInput, ServiceError
-from services.http.runtime import runtime_of, settle
+from services.http.runtime import runtime_of
 from services.people.handlers import ImportReport
 from services.people.import_files import open_private, read_rejections
 from services.web.access import Posted, changer, parse_id, request_context
@@ -65,13 +65,12 @@ def import_people(request: Request, incident_id: str, form: Posted) -> Response:
                 raise InvalidInput("file", "the file must be CSV (.csv) or JSON Lines (.jsonl)")
             path = held.folder / f"people{'.csv' if suffix == '.csv' else '.jsonl'}"
             _save(upload, path)
-            report = rt.app.people.import_people(
-                target, path, request_context(request, caller, target)
+            report = rt.gateway.run(
+                rt.app.people.import_people, target, path, request_context(request, caller, target)
             )
         except ServiceError as e:
             return incident_page(request, caller, target, failure=failure_of("people", e, {}))
         rejections = list(islice(read_rejections(report), SHOWN_REJECTIONS))
-    settle(request)
     extra = {
         "flash": _summary(report),
         "import_rejections": rejections,

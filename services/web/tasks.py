@@ -16,7 +16,7 @@ from services.access.permissions import Permission
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, NotFound, ServiceError
 from services.bootstrap import Runtime
-from services.http.runtime import runtime_of, settle
+from services.http.runtime import runtime_of
 from services.ledger import BreachLedger
 from services.timefmt import parse_time
 from services.web.access import (
@@ -100,12 +100,11 @@ def add_task(request: Request, incident_id: str, form: Posted) -> Response:
         owner = text(form, "owner").strip()
         if owner:
             data["owner"] = owner
-        rt.app.containment.add_task(target, data, request_context(request, caller))
+        rt.gateway.run(rt.app.containment.add_task, target, data, request_context(request, caller))
     except ServiceError as e:
         return incident_page(
             request, caller, target, failure=failure_of("add_task", e, submitted(form))
         )
-    settle(request)
     return RedirectResponse(f"/incidents/{target}?ok=task_added#tasks", status_code=303)
 
 
@@ -125,9 +124,8 @@ def task_action(
     try:
         data = BUILD[action](rt, form)
         ctx = request_context(request, caller, task_uuid, version)
-        ACTIONS[action](rt.app, task_uuid, data, ctx)
+        rt.gateway.run(ACTIONS[action], rt.app, task_uuid, data, ctx)
     except ServiceError as e:
         name = f"task:{task_uuid}:{action}"
         return incident_page(request, caller, target, failure=failure_of(name, e, submitted(form)))
-    settle(request)
     return RedirectResponse(f"/incidents/{target}?ok=task#task-{task_uuid}", status_code=303)

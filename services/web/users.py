@@ -18,7 +18,7 @@ from services.application.context import RequestContext
 from services.application.errors import ServiceError
 from services.bootstrap import Runtime
 from services.http.auth import Caller
-from services.http.runtime import runtime_of, settle
+from services.http.runtime import runtime_of
 from services.web.access import (
     Posted,
     changer,
@@ -75,8 +75,12 @@ def add_user(request: Request, form: Posted) -> Response:
     roles = texts(form, "roles")
     service = text(form, "service") == "yes"
     try:
-        user, password = rt.app.users.add_user(
-            username, roles, request_context(request, caller), service=service
+        user, password = rt.gateway.run(
+            rt.app.users.add_user,
+            username,
+            roles,
+            request_context(request, caller),
+            service=service,
         )
     except ServiceError as e:
         return users_page(
@@ -86,7 +90,6 @@ def add_user(request: Request, form: Posted) -> Response:
             status=e.http_status,
             values={"username": username, "roles": roles, "service": service},
         )
-    settle(request)
     if password is None:
         return RedirectResponse("/users?ok=service", status_code=303)
     secret = {
@@ -177,12 +180,11 @@ def user_action(request: Request, username: str, action: str, form: Posted) -> R
         target = rt.app.users.get_user(username).id
         version = version_of(form) if action in VERSIONED else None
         ctx = request_context(request, caller, target, version)
-        _, secret = step(rt, username, form, ctx)
+        _, secret = rt.gateway.run(step, rt, username, form, ctx)
     except ServiceError as e:
         status = e.http_status
         message = STALE if status == 412 else f"{e.field}: {e.reason}"
         return users_page(request, caller, error=message, status=status)
-    settle(request)
     if secret is not None:
         return users_page(request, caller, secret=secret)
     return RedirectResponse("/users?ok=user", status_code=303)

@@ -34,7 +34,7 @@ LAYERS: dict[str, int] = {
         ("incidents", "assessment", "containment", "people", "notifications", "users"), 2
     ),
     # what composes or reads across capabilities
-    **dict.fromkeys(("ledger", "demo", "timeline", "audit"), 3),
+    **dict.fromkeys(("ledger", "gateway", "demo", "timeline", "audit"), 3),
     "bootstrap": 4,
     # what works on a wired runtime: audit operations, board replays, metrics
     **dict.fromkeys(("operations", "metrics"), 5),
@@ -148,6 +148,22 @@ def calls_in(package: str, names: tuple[str, ...]) -> int:
     return count
 
 
+def gateway_calls(package: str, method: str) -> int:
+    """Calls of ``<...>.gateway.<method>`` in a package."""
+    count = 0
+    for path in sources(package):
+        for item in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            func = item.func if isinstance(item, ast.Call) else None
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == method
+                and isinstance(func.value, ast.Attribute)
+                and func.value.attr == "gateway"
+            ):
+                count += 1
+    return count
+
+
 def feed_loops() -> int:
     """``while`` loops in the modules that process events."""
     count = 0
@@ -223,6 +239,8 @@ def test_shape_of_services() -> None:
         f"web {lines('web'):,}, their shared http edge {lines('http'):,}) against "
         f"capabilities {capabilities:,}\n"
         f"  settle/fresh_runtime calls in faces: "
-        f"{sum(calls_in(f, ('settle', 'fresh_runtime')) for f in FACES)}\n"
+        f"{sum(calls_in(f, ('settle', 'fresh_runtime')) for f in FACES)}; commands run "
+        f"through the gateway: {sum(gateway_calls(f, 'run') for f in FACES)}; catch-ups asked "
+        f"for by a face: {sum(gateway_calls(f, 'current') for f in FACES)}\n"
         f"  while loops in event-processing modules: {feed_loops()}"
     )

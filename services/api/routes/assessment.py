@@ -20,7 +20,7 @@ from services.assessment.obligations_view import urgency_key
 from services.http.auth import Caller, require
 from services.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from services.http.requests import context, tag
-from services.http.runtime import runtime_of, settle
+from services.http.runtime import runtime_of
 from services.projections.schema import Row
 from services.timefmt import normalise_moments, parse_time, read_times
 
@@ -122,10 +122,12 @@ def assess(
     if "moments" in facts:
         raise InvalidInput("moments", "legal moments are corrected with PATCH /incidents/{id}")
     validated = _facts(facts, rt.settings.zone, rt.app.core.clock.now())
-    incident = rt.app.assessment.assess_impact(
-        incident_id, validated, context(request, caller, incident_id)
+    incident = rt.gateway.run(
+        rt.app.assessment.assess_impact,
+        incident_id,
+        validated,
+        context(request, caller, incident_id),
     )
-    settle(request)
     tag(response, incident.version)
     return assessment_document(incident, rt.settings.zone)
 
@@ -203,10 +205,12 @@ def decide(
         )
     if body.reference is not None:
         data["reference"] = body.reference
-    incident = rt.app.assessment.decide_obligation(
-        incident_id, data, context(request, caller, incident_id)
+    incident = rt.gateway.run(
+        rt.app.assessment.decide_obligation,
+        incident_id,
+        data,
+        context(request, caller, incident_id),
     )
-    settle(request)
     tag(response, incident.version)
     resolved = _decided(incident, obligation_id)
     decision = incident.state.decisions[resolved]

@@ -19,7 +19,7 @@ from services.containment.commands import AssignTask, CompleteTask, ReasonOnly, 
 from services.http.auth import Caller, require
 from services.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
 from services.http.requests import context, tag
-from services.http.runtime import runtime_of, settle
+from services.http.runtime import runtime_of
 from services.ledger import BreachLedger
 from services.projections.schema import Row
 from services.timefmt import parse_time
@@ -114,8 +114,9 @@ def add_task(
     data["due_at"] = parse_time(
         "due_at", body.due_at, rt.settings.zone, now=rt.app.core.clock.now()
     )
-    task = rt.app.containment.add_task(incident_id, data, context(request, caller, incident_id))
-    settle(request)
+    task = rt.gateway.run(
+        rt.app.containment.add_task, incident_id, data, context(request, caller, incident_id)
+    )
     response.headers["Location"] = f"{request.url.path.rsplit('/incidents/', 1)[0]}/tasks/{task.id}"
     return _answer(response, task)
 
@@ -127,8 +128,7 @@ def _act(
     request: Request, response: Response, caller: Caller, task_id: UUID, command: TaskCommand
 ) -> Any:
     rt = runtime_of(request)
-    task = command(rt.app, task_id, context(request, caller, task_id))
-    settle(request)
+    task = rt.gateway.run(command, rt.app, task_id, context(request, caller, task_id))
     return _answer(response, task)
 
 

@@ -17,7 +17,7 @@ from services.http.auth import Caller, require
 from services.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
 from services.http.problems import Problem
 from services.http.requests import context, tag
-from services.http.runtime import runtime_of, settle
+from services.http.runtime import runtime_of
 from services.incidents.commands import (
     AddNote,
     AmendFacts,
@@ -77,8 +77,7 @@ def report(body: ReportBody, request: Request, response: Response, caller: Repor
     rt = runtime_of(request)
     data = body.model_dump(exclude_none=True)
     data.setdefault("reporter", caller.username)
-    incident = rt.app.incidents.report_incident(data, context(request, caller))
-    settle(request)
+    incident = rt.gateway.run(rt.app.incidents.report_incident, data, context(request, caller))
     response.headers["Location"] = f"{request.url.path.rstrip('/')}/{incident.id}"
     return document(response, incident)
 
@@ -144,8 +143,9 @@ def _change(
     command: Command,
 ) -> Any:
     rt = runtime_of(request)
-    incident = command(rt.app, incident_id, data, context(request, caller, incident_id))
-    settle(request)
+    incident = rt.gateway.run(
+        command, rt.app, incident_id, data, context(request, caller, incident_id)
+    )
     return document(response, incident)
 
 

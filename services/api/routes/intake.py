@@ -25,7 +25,7 @@ from services.application.errors import InvalidInput, RuleBroken
 from services.application.fields import Moment, OptionalText, Title
 from services.http.problems import Problem
 from services.http.requests import tag
-from services.http.runtime import runtime_of, settle
+from services.http.runtime import runtime_of
 from services.incidents.handlers import DuplicateReport
 from services.incidents.presentation import incident_document
 
@@ -127,7 +127,7 @@ async def intake(request: Request, response: Response) -> Any:
     }
     try:
         incident = await run_in_threadpool(
-            rt.app.incidents.report_incident, data, ctx, incident_id=incident_id
+            rt.gateway.run, rt.app.incidents.report_incident, data, ctx, incident_id=incident_id
         )
     except (InvalidInput, RuleBroken) as e:
         raise type(e)(ALERT_FIELDS.get(e.field, e.field), e.reason) from None
@@ -139,7 +139,6 @@ async def intake(request: Request, response: Response) -> Any:
             field="alert_id",
             incident_id=str(e.incident_id),
         ) from None
-    await run_in_threadpool(settle, request)
     response.headers["Location"] = f"/api/v1/incidents/{incident.id}"
     tag(response, incident.version)
     return incident_document(incident)

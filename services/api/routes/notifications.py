@@ -26,7 +26,7 @@ from services.http.auth import Caller, require
 from services.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
 from services.http.problems import Problem
 from services.http.requests import context, if_match, tag
-from services.http.runtime import runtime_of, settle
+from services.http.runtime import runtime_of
 from services.ledger import BreachLedger
 from services.notifications.handlers import DraftCampaign, RedraftCampaign
 from services.notifications.mailbox import Mailbox, Stored
@@ -98,8 +98,9 @@ def draft(
     """Draft a campaign for the incident: audience (people, authority, customer), content
     (nature, consequences, measures, advice, ...) and, for organisations, recipients."""
     rt = runtime_of(request)
-    campaign = rt.app.notifications.draft_campaign(incident_id, body, context(request, caller))
-    settle(request)
+    campaign = rt.gateway.run(
+        rt.app.notifications.draft_campaign, incident_id, body, context(request, caller)
+    )
     response.headers["Location"] = request.url_for("campaign", campaign_id=campaign.id).path
     return _answer(request, response, campaign)
 
@@ -142,8 +143,7 @@ def _change(
     request: Request, response: Response, caller: Caller, campaign_id: UUID, command: Command
 ) -> Any:
     rt = runtime_of(request)
-    campaign = command(rt.app, campaign_id, context(request, caller, campaign_id))
-    settle(request)
+    campaign = rt.gateway.run(command, rt.app, campaign_id, context(request, caller, campaign_id))
     return _answer(request, response, campaign)
 
 
@@ -187,14 +187,14 @@ def preview(
             )
         incident = rt.app.notifications.load_campaign(campaign_id).state.incident_id
         person = rt.app.people.person_on(incident, body.email).id
-    rendered = rt.app.notifications.preview_campaign(
+    rendered = rt.gateway.run(
+        rt.app.notifications.preview_campaign,
         campaign_id,
         context(request, caller, campaign_id),
         person_id=person,
         recipient_index=body.recipient,
         language=body.language,
     )
-    settle(request)
     tag(response, rt.app.notifications.load_campaign(campaign_id).version)
     return {
         "campaign_id": str(campaign_id),
@@ -232,10 +232,9 @@ def send(campaign_id: UUID, request: Request, response: Response, caller: Manage
     dispatcher sends them; follow the progress at the campaign. A campaign already sending
     is left as it is; any other is refused (409) naming its status."""
     rt = runtime_of(request)
-    campaign = rt.app.notifications.send_campaign(
-        campaign_id, context(request, caller, campaign_id)
+    campaign = rt.gateway.run(
+        rt.app.notifications.send_campaign, campaign_id, context(request, caller, campaign_id)
     )
-    settle(request)
     response.headers["Location"] = request.url_for("campaign", campaign_id=campaign_id).path
     return _answer(request, response, campaign)
 
@@ -320,13 +319,13 @@ def resolve(
     """Settle a notice a crash left uncertain: ``delivered`` true records it sent (confirmed
     by the caller), false queues it to be sent again."""
     rt = runtime_of(request)
-    notice = rt.app.notifications.resolve_uncertain(
+    notice = rt.gateway.run(
+        rt.app.notifications.resolve_uncertain,
         notice_id,
         delivered=body.delivered,
         reason=body.reason,
         ctx=context(request, caller, notice_id),
     )
-    settle(request)
     tag(response, notice.version)
     return {
         "notice_id": str(notice.id),

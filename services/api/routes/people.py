@@ -31,7 +31,7 @@ from services.bootstrap import Runtime
 from services.http.auth import Caller, require
 from services.http.problems import Problem
 from services.http.requests import context, if_match, tag
-from services.http.runtime import runtime_of, settle
+from services.http.runtime import runtime_of
 from services.people import retention
 from services.people.handlers import ImportReport
 from services.people.import_files import Upload, open_private, read_rejections
@@ -175,10 +175,11 @@ async def import_people(incident_id: UUID, request: Request, caller: Importer) -
     try:
         await _receive(request, path)
         try:
-            report = await run_in_threadpool(rt.app.people.import_people, incident_id, path, ctx)
+            report = await run_in_threadpool(
+                rt.gateway.run, rt.app.people.import_people, incident_id, path, ctx
+            )
         except InvalidInput as e:
             raise _body_error(e, path.name) from None
-        await run_in_threadpool(settle, request)
     except BaseException:
         upload.close()
         raise
@@ -242,8 +243,9 @@ def correct(body: CorrectBody, request: Request, response: Response, caller: Rig
     ):
         if value is not None:
             data[key] = value
-    person = rt.app.people.correct_person(target, data, context(request, caller, target))
-    settle(request)
+    person = rt.gateway.run(
+        rt.app.people.correct_person, target, data, context(request, caller, target)
+    )
     tag(response, person.version)
     return {
         "person_id": str(person.id),
@@ -295,8 +297,9 @@ def erase(body: EraseBody, request: Request, caller: Rights) -> Any:
                 f"the version given is stale; the current version is {targets[0].version}",
             )
     ctx = context(request, caller)
-    erased = [rt.app.people.erase_person(p.id, body.reason, ctx).id for p in active]
-    settle(request)
+    erased = rt.gateway.run(
+        lambda: [rt.app.people.erase_person(p.id, body.reason, ctx).id for p in active]
+    )
     return {
         "erased": [str(e) for e in erased],
         "already_erased": [str(p.id) for p in targets if p.is_erased],
@@ -316,9 +319,11 @@ def run_retention(request: Request, caller: Retainer, body: RetentionBody | None
     items = retention.plan(
         rt.app.people, rt.board, rt.people, rt.notifications, days=days, now=rt.app.core.clock.now()
     )
-    erased = 0 if dry_run else retention.apply(rt.app.people, items, days, context(request, caller))
-    if not dry_run:
-        settle(request)
+    erased = (
+        0
+        if dry_run
+        else rt.gateway.run(retention.apply, rt.app.people, items, days, context(request, caller))
+    )
     return {
         "dry_run": dry_run,
         "days": days,
