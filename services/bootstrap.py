@@ -30,7 +30,7 @@ from services.logging import configure_logging
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher, DispatchSettings
 from services.notifications.mailbox import CaptureServer, Mailbox, MailboxCheck
 from services.notifications.mailbox_policy import MailboxErasurePolicy
-from services.notifications.queueing import NoticeQueuePolicy, PeopleOf
+from services.notifications.queueing import NoticeQueuePolicy, PeopleOf, PeopleReader
 from services.notifications.settings import NoticeSettings
 from services.notifications.templates import NoticeTemplates
 from services.notifications.transport import SmtpTarget
@@ -182,6 +182,9 @@ class Runtime:
     playbooks: PlaybookCatalog
     uploads: Uploads
     """Where uploaded people files wait while they are imported."""
+    people_of: PeopleReader
+    """Where the notice queueing policy reads an incident's people (the people view,
+    brought up to date here; the distributed policy worker points it at the pipeline)."""
     database: PostgresDatabase | None = None
     """The PostgreSQL pool of the views, chain, keys and credentials (None on SQLite)."""
     pipeline: Pipeline | None = None
@@ -368,9 +371,11 @@ def bootstrap(
     notifications = Notifications(store)
     audit_key = shared_secret(settings, "audit_key", "audit.key")
 
-    def people_of(incident_id: UUID) -> list[dict[str, Any]]:
+    def people_now(incident_id: UUID) -> list[dict[str, Any]]:
         views.catch_up_only("people")
         return people.of_incident(incident_id)
+
+    people_of = PeopleReader(people_now)
 
     runtime = Runtime(
         settings=settings,
@@ -391,6 +396,7 @@ def bootstrap(
         notifications=notifications,
         playbooks=catalog,
         uploads=uploads,
+        people_of=people_of,
         database=database,
     )
     if settings.kafka_bootstrap_servers:

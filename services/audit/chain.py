@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from services.audit.tables import checkpoints, links
 from services.clock import Clock
 from services.feeds.base import Feed
-from services.feeds.running import follow
+from services.feeds.processor import Outcome, Runner, drive
 from services.storage.schema import AUDIT, upgrade
 from services.storage.sql import Database, upsert
 from services.storage.sqlite import SQLiteDatabase
@@ -189,65 +189,96 @@ def _insert_links(c: Connection, rows: Sequence[tuple[int, str, str]]) -> None:
     c.exec_driver_sql(str(compiled), params)
 
 
-class ChainWorker:
-    """Extends the chain to the head of the log, ending each run with a signed checkpoint.
+class ChainProcessor:
+    """A :class:`~services.feeds.processor.Processor` extending the chain over stored events
+    (undecoded notifications), each batch of links in one transaction that finds the chain
+    still ending where it was read; the last batch of a run ends with a signed checkpoint.
 
     When the store allows gaps, a position missing below a present one is linked as
-    :data:`ABSENT`; otherwise a missing position stops the chain. ``clock`` dates the
-    checkpoints.
+    :data:`ABSENT`; otherwise a missing position stops the chain. ``batch`` is the size of
+    the batches read (a full batch with more in the log is not checkpointed); ``clock``
+    dates the checkpoints.
     """
 
+    kind = "chain"
+    name = "chain"
+    labels: dict[str, Any] = {}
+
     def __init__(
-        self, log: RawLog, store: ChainStore, key: bytes, batch: int = 2000, *, clock: Clock
+        self, log: RawLog, store: ChainStore, key: bytes, batch: int, *, clock: Clock
     ) -> None:
-        self.clock = clock
         self.log = log
         self.store = store
         self.key = key
         self.batch = batch
+        self.clock = clock
+        self._end: tuple[int, str] = (0, GENESIS)
+
+    def position(self, stream: str = "") -> int:
+        """The last linked position (the chain has one stream: the store's log)."""
+        self._end = self.store.last()
+        return self._end[0]
+
+    def process(self, items: Sequence[Any], after: int, stream: str = "") -> Outcome:
+        """Link the notifications after ``after``."""
+        start, link = self._end if self._end[0] == after else self.store.last()
+        if start != after:
+            return Outcome(0, start, raced=True)
+        position = start
+        rows = []
+        for n in items:
+            if n.id != position + 1 and not self.store.allow_gaps:
+                msg = f"the log has a gap: position {position + 1} is missing (found {n.id})"
+                raise ChainBroken(position + 1, msg)
+            for missing in range(position + 1, n.id):
+                link = next_link(link, ABSENT)
+                rows.append((missing, ABSENT, link))
+            digest = event_digest(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            link = next_link(link, digest)
+            position = n.id
+            rows.append((position, digest, link))
+        more = len(items) == self.batch and self.log.head() > position
+        checkpoint = None
+        if not more:
+            checkpoint = Checkpoint(
+                position, link, sign(self.key, position, link), self.clock.now().isoformat()
+            )
+        if not self.store.append(start, rows, checkpoint):
+            return Outcome(0, start, raced=True)
+        self._end = (position, link)
+        return Outcome(len(items), position)
+
+
+class ChainWorker:
+    """Extends the chain to the head of the log, ending each run with a signed checkpoint
+    (see :class:`ChainProcessor`)."""
+
+    def __init__(
+        self, log: RawLog, store: ChainStore, key: bytes, batch: int = 2000, *, clock: Clock
+    ) -> None:
+        self.log = log
+        self.store = store
+        self.processor = ChainProcessor(log, store, key, batch, clock=clock)
+
+    def runner(self, feed: Feed) -> Runner[Any]:
+        """The chain kept at the head of ``feed``, read in batches from the log."""
+        return Runner(
+            self.processor, feed, read=self.log.read_raw, batch_size=self.processor.batch
+        )
 
     def run(self, stop: threading.Event, feed: Feed, *, interval: float = 2.0) -> None:
         """Keep the chain at the head of ``feed`` until ``stop`` is set (the chain is kept
         in the store, so one linker at a time does the work and a second finds nothing)."""
 
-        def link() -> None:
-            linked = self.catch_up()
-            if linked:
-                log.info("chain.linked", events=linked)
+        def linked(events: int) -> None:
+            if events:
+                log.info("chain.linked", events=events)
 
-        follow(
-            "chain", {}, link, lambda: self.store.last()[0], feed, stop, idle_timeout=interval
-        )
+        self.runner(feed).run(stop, interval, after_pass=linked)
 
     def catch_up(self) -> int:
         """Link every new event; return how many were linked."""
-        linked = 0
-        while True:
-            start, link = self.store.last()
-            position = start
-            notifications = self.log.read_raw(position, self.batch)
-            if not notifications:
-                return linked
-            rows = []
-            for n in notifications:
-                if n.id != position + 1 and not self.store.allow_gaps:
-                    msg = f"the log has a gap: position {position + 1} is missing (found {n.id})"
-                    raise ChainBroken(position + 1, msg)
-                for missing in range(position + 1, n.id):
-                    link = next_link(link, ABSENT)
-                    rows.append((missing, ABSENT, link))
-                digest = event_digest(n.id, n.originator_id, n.originator_version, n.topic, n.state)
-                link = next_link(link, digest)
-                position = n.id
-                rows.append((position, digest, link))
-            more = len(notifications) == self.batch and self.log.head() > position
-            checkpoint = None
-            if not more:
-                checkpoint = Checkpoint(
-                    position, link, sign(self.key, position, link), self.clock.now().isoformat()
-                )
-            if self.store.append(start, rows, checkpoint):
-                linked += len(notifications)
+        return drive(self.processor, lambda after: self.log.read_raw(after, self.processor.batch))
 
 
 class ChainBroken(Exception):

@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -47,6 +47,7 @@ from kafka.structs import OffsetAndMetadata  # type: ignore[import-untyped]
 from services.config import Settings
 from services.feeds.base import Positioned
 from services.feeds.envelope import decode, plain_mapper
+from services.feeds.processor import Processor, offer, tracking_key
 
 log = structlog.get_logger()
 
@@ -71,7 +72,7 @@ def stream_of(partition: int) -> str:
 
 def tracked_name(name: str, partition: int) -> str:
     """The tracking name of a view, policy or the relay in one partition."""
-    return f"{name}@{stream_of(partition)}"
+    return tracking_key(name, stream_of(partition))
 
 
 def partition_of(aggregate_id: UUID, partitions: int) -> int:
@@ -141,37 +142,17 @@ def topic_partitions(settings: Settings, timeout: float = 30.0) -> int:
         consumer.close()
 
 
-def fresh(items: Iterable[Positioned], after: int) -> list[Positioned]:
-    """The items not yet handled: positions above ``after``, each once, in increasing order
-    (a relay that restarted publishes some again)."""
-    out: list[Positioned] = []
-    last = after
-    for item in items:
-        if item.position > last:
-            out.append(item)
-            last = item.position
-    return out
-
-
-class Batches(Protocol):
-    """Handles one partition's batch of events, in the partition's order."""
-
-    def handle(self, partition: int, items: Sequence[Positioned]) -> int:
-        """Apply the batch; return how many events this call applied (0 when all were
-        already applied)."""
-        ...
-
-
 class KafkaFeed:
     """A member of the consumer group ``<prefix>.<kind>``: polls the partitions the group
-    assigns it, hands each partition's batch to ``batches``, then commits the offsets."""
+    assigns it, offers each partition's batch to every processor (in order, each taking
+    what it has not handled in that partition's stream), then commits the offsets."""
 
     def __init__(
         self,
         settings: Settings,
         kind: str,
         mapper: Mapper[UUID],
-        batches: Batches,
+        processors: Sequence[Processor[Positioned]],
         *,
         batch_size: int = 500,
         timing: GroupTiming | None = None,
@@ -182,7 +163,7 @@ class KafkaFeed:
         self.kind = kind
         self.group = f"{settings.kafka_group_prefix}.{kind}"
         self.mapper = plain_mapper(mapper)
-        self.batches = batches
+        self.processors = list(processors)
         self.batch_size = batch_size
         self.timing = timing or GroupTiming()
         self.poll_ms = poll_ms
@@ -215,6 +196,11 @@ class KafkaFeed:
                 "kafka.commit_failed", group=self.group, partition=tp.partition, error=str(e)
             )
 
+    def handle(self, partition: int, items: Sequence[Positioned]) -> int:
+        """Offer a partition's batch to every processor; return how many events were applied
+        (summed over processors; 0 when all were already applied)."""
+        return offer(self.processors, items, stream_of(partition))
+
     def poll_once(self, consumer: Any, stop: threading.Event) -> int:
         """Poll one round of records and handle them; return the events applied."""
         records: dict[Any, list[Any]] = consumer.poll(timeout_ms=self.poll_ms)
@@ -225,7 +211,7 @@ class KafkaFeed:
                 continue
             try:
                 items = [decode(r.value, self.mapper) for r in batch]
-                applied += self.batches.handle(tp.partition, items)
+                applied += self.handle(tp.partition, items)
             except Exception:
                 log.exception(
                     "kafka.batch_failed",

@@ -27,6 +27,7 @@ import structlog
 
 from services.application.base import LedgerApplication
 from services.feeds.kafka import stream_of, tracked_name
+from services.feeds.processor import handling
 from services.feeds.relay import RELAY
 from services.feeds.store import StoreFeed
 
@@ -180,20 +181,16 @@ def people_as_of(
     *,
     timeout: float = 120.0,
     stop: threading.Event | None = None,
-) -> tuple[Callable[[UUID], list[dict[str, Any]]], Callable[[Any], None]]:
+) -> Callable[[UUID], list[dict[str, Any]]]:
     """The people of an incident as the people view has them once it applied every event
-    before the one being handled, and the hook that names that event (its position).
+    before the one the policy is handling (its position, as the engine tells it).
 
     The notice queueing policy reads the people view; under the Kafka feed, the view's
     partitions advance independently, so the policy must wait for all of them.
     """
-    current = {"position": 0}
-
-    def before(item: Any) -> None:
-        current["position"] = int(item.position)
 
     def of_incident(incident_id: UUID) -> list[dict[str, Any]]:
-        pipeline.wait_views(current["position"], ["people"], timeout=timeout, stop=stop)
+        pipeline.wait_views(handling(), ["people"], timeout=timeout, stop=stop)
         return people(incident_id)
 
-    return of_incident, before
+    return of_incident

@@ -19,6 +19,19 @@ PeopleOf = Callable[[UUID], Sequence[dict[str, Any]]]
 """The people of an incident (rows of the people view: person_id, status, language)."""
 
 
+class PeopleReader:
+    """Where the notice queueing policy reads an incident's people: a port whose reader the
+    runtime sets (the people view, brought to the head of the log first) and a process that
+    has the view kept elsewhere replaces (see :func:`services.feeds.pipeline.people_as_of`)."""
+
+    def __init__(self, read: PeopleOf) -> None:
+        self.read = read
+
+    def __call__(self, incident_id: UUID) -> Sequence[dict[str, Any]]:
+        """The incident's people, as the current reader has them."""
+        return self.read(incident_id)
+
+
 class NoticeQueuePolicy:
     """On dispatch start, queue a notice per recipient (erased people: queued, suppressed)."""
 

@@ -1,14 +1,16 @@
 """Running policies: each event is handled once, its consequences saved with its position.
 
-A policy returns the aggregates its reaction changed; the worker saves them together with a
-tracking record of the event's position in one transaction of the event store. A second
-delivery of the same event (a restart, or another process running the same policy) fails
-that transaction on the tracking record and changes nothing.
+A policy returns the aggregates its reaction changed; its processor saves them together with
+a tracking record of the event's position (``<policy>`` on the store feed,
+``<policy>@p<partition>`` from a Kafka partition) in one transaction of the event store. A
+second delivery of the same event (a restart, or another process running the same policy)
+fails that transaction on the tracking record and changes nothing.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 from uuid import UUID
@@ -19,8 +21,8 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from events.base import DomainEvent
 from services.application.base import LedgerApplication
-from services.feeds.base import Feed
-from services.feeds.running import follow
+from services.feeds.base import Feed, Positioned
+from services.feeds.processor import Outcome, Runner, handle_at, tracking_key
 
 log = structlog.get_logger()
 
@@ -35,8 +37,99 @@ class Policy(Protocol):
         ...
 
 
-class PolicyWorker:
-    """Feeds events to one policy and saves its reactions with their positions."""
+class PolicyProcessor:
+    """A :class:`~services.feeds.processor.Processor` running one policy: each reaction saved
+    with its tracking record in one transaction of the event store.
+
+    A save that fails on a conflict is tried again (the reaction recomputed from the state
+    then stored) after a pause growing by ``retry_pause`` each time, up to ``max_attempts``;
+    when the tracking record shows the event handled elsewhere meanwhile, the batch stops
+    there and the position is read again.
+    """
+
+    kind = "policy"
+
+    def __init__(
+        self,
+        app: LedgerApplication,
+        policy: Policy,
+        *,
+        max_attempts: int = 20,
+        retry_pause: float = 0.05,
+    ) -> None:
+        self.app = app
+        self.policy = policy
+        self.max_attempts = max_attempts
+        self.retry_pause = retry_pause
+
+    @property
+    def name(self) -> str:
+        """The policy's name."""
+        return self.policy.name
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        """The policy, as log events name it."""
+        return {"policy": self.policy.name}
+
+    def position(self, stream: str = "") -> int:
+        """The last position this policy handled in ``stream``."""
+        return self.app.tracked_position(tracking_key(self.policy.name, stream))
+
+    def _save(self, changed: Sequence[BaseAggregate[Any]], key: str, position: int) -> bool:
+        try:
+            self.app.save_tracked(*changed, tracking=Tracking(key, position))
+        except IntegrityError:
+            return False
+        return True
+
+    def _react(self, key: str, item: Positioned, stream: str) -> bool | None:
+        """Handle one event: True when a reaction was saved here, False when there was none,
+        None when the event was handled elsewhere meanwhile."""
+        for attempt in range(1, self.max_attempts + 1):
+            changed = handle_at(item.position, lambda: self.policy.handle(item.event))
+            if not changed:
+                return False
+            if self._save(changed, key, item.position):
+                (log.info if stream else log.debug)(
+                    "policy.reacted",
+                    policy=self.policy.name,
+                    stream=stream,
+                    position=item.position,
+                    changed=len(changed),
+                )
+                return True
+            if self.app.tracked_position(key) >= item.position:
+                log.debug("policy.done_elsewhere", policy=self.policy.name, position=item.position)
+                return None
+            log.debug(
+                "policy.raced", policy=self.policy.name, position=item.position, attempt=attempt
+            )
+            time.sleep(self.retry_pause * attempt)
+        msg = f"policy {self.policy.name} keeps conflicting at position {item.position}"
+        raise RuntimeError(msg)
+
+    def process(self, items: Sequence[Positioned], after: int, stream: str = "") -> Outcome:
+        """React to each event in turn; then record the last position if the batch ended
+        with events that needed no reaction."""
+        key = tracking_key(self.policy.name, stream)
+        saved = 0
+        last = after
+        for item in items:
+            reacted = self._react(key, item, stream)
+            if reacted is None:
+                return Outcome(saved, last, raced=True)
+            if reacted:
+                saved += 1
+                last = item.position
+        end = items[-1].position
+        if end > last and not self._save((), key, end):
+            return Outcome(saved, last, raced=True)
+        return Outcome(saved, end)
+
+
+class PolicyWorker(Runner[Positioned]):
+    """Runs one policy over the store feed and saves its reactions with their positions."""
 
     def __init__(
         self,
@@ -47,63 +140,14 @@ class PolicyWorker:
         batch_size: int = 200,
         max_attempts: int = 20,
     ) -> None:
-        self.feed = feed
-        self.app = app
-        self.policy = policy
-        self.batch_size = batch_size
-        self.max_attempts = max_attempts
+        reactions = PolicyProcessor(app, policy, max_attempts=max_attempts)
+        super().__init__(reactions, feed, read=feed.read, batch_size=batch_size)
+        self.reactions = reactions
 
     @property
-    def position(self) -> int:
-        """The last log position this policy has handled."""
-        return self.app.tracked_position(self.policy.name)
-
-    def _save(self, changed: Sequence[BaseAggregate[Any]], position: int) -> bool:
-        try:
-            self.app.save_tracked(*changed, tracking=Tracking(self.policy.name, position))
-        except IntegrityError:
-            return False
-        return True
-
-    def catch_up(self) -> int:
-        """Handle every event up to the head of the log; return how many reactions were saved."""
-        saved = 0
-        attempts = 0
-        while True:
-            start = self.position
-            items = self.feed.read(start, self.batch_size)
-            if not items:
-                return saved
-            last = start
-            for item in items:
-                changed = self.policy.handle(item.event)
-                if not changed:
-                    continue
-                if not self._save(changed, item.position):
-                    attempts += 1
-                    if attempts >= self.max_attempts:
-                        msg = f"policy {self.policy.name} keeps conflicting at {item.position}"
-                        raise RuntimeError(msg)
-                    log.debug("policy.raced", policy=self.policy.name, position=item.position)
-                    break
-                attempts = 0
-                saved += 1
-                last = item.position
-            else:
-                if items[-1].position > last:
-                    self._save((), items[-1].position)
-
-    def run(self, stop: threading.Event, idle_timeout: float = 1.0) -> None:
-        """Keep handling new events until ``stop`` is set."""
-        follow(
-            "policy",
-            {"policy": self.policy.name},
-            self.catch_up,
-            lambda: self.position,
-            self.feed,
-            stop,
-            idle_timeout=idle_timeout,
-        )
+    def policy(self) -> Policy:
+        """The policy this worker runs."""
+        return self.reactions.policy
 
 
 class Policies:
@@ -111,6 +155,11 @@ class Policies:
 
     def __init__(self, feed: Feed, app: LedgerApplication, policies: Sequence[Policy]) -> None:
         self.workers = [PolicyWorker(feed, app, p) for p in policies]
+
+    @property
+    def processors(self) -> list[PolicyProcessor]:
+        """The policies as processors, in order (for feeds other than the store's)."""
+        return [w.reactions for w in self.workers]
 
     def catch_up(self) -> int:
         """Bring every policy to the head of the log; return the reactions saved."""

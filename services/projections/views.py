@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 
 from services.feeds.base import Feed
+from services.feeds.processor import offer
 from services.projections.schema import Projection
 from services.projections.store import ViewStore
 from services.projections.worker import Progress, ProjectionWorker
@@ -28,17 +29,13 @@ class Views:
         head = self.feed.head()
         total = sum(max(head - w.position, 0) for w in self.workers)
         applied = 0
+        views = [w.view for w in self.workers]
         while True:
-            positions = {id(w): w.position for w in self.workers}
-            start = min(positions.values(), default=head)
-            items = self.feed.read(start, batch_size)
+            positions = [view.position() for view in views]
+            items = self.feed.read(min(positions, default=head), batch_size)
             if not items:
                 return applied
-            for worker in self.workers:
-                mine = positions[id(worker)]
-                pending = [i for i in items if i.position > mine]
-                if pending and self.store.apply(worker.projection, pending, mine):
-                    applied += len(pending)
+            applied += offer(views, items, positions=positions)
             if progress is not None:
                 progress(applied, max(total, applied))
 

@@ -1,25 +1,66 @@
-"""The projection worker: feeds events to a projection and records its position with them."""
+"""Projections as processors: a view applies a batch and records its position in one
+transaction of the view store, per stream; the projection worker runs one on the store feed."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import structlog
 
-from services.feeds.base import Feed
-from services.feeds.running import follow
+from services.feeds.base import Feed, Positioned
+from services.feeds.processor import Outcome, Runner
 from services.projections.schema import Projection
 from services.projections.store import ViewStore
 
 log = structlog.get_logger()
 
 Progress = Callable[[int, int], None]
-"""Called with (position reached, head of the log) after each batch."""
+"""Called with (events applied so far, events to apply in all) as a catch-up goes."""
 
 
-class ProjectionWorker:
-    """Applies a projection to a view store from a feed, in batches, exactly once."""
+class ViewProcessor:
+    """A :class:`~services.feeds.processor.Processor` applying a projection to a view store:
+    each batch with the view's position in the stream, compared-and-set."""
+
+    kind = "projection"
+
+    def __init__(self, store: ViewStore, projection: Projection) -> None:
+        self.store = store
+        self.projection = projection
+
+    @property
+    def name(self) -> str:
+        """The view's name."""
+        return self.projection.name
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        """The view, as log events name it."""
+        return {"view": self.projection.name}
+
+    def position(self, stream: str = "") -> int:
+        """The position the view has applied up to in ``stream``."""
+        return self.store.position(self.projection.name, stream)
+
+    def process(self, items: Sequence[Positioned], after: int, stream: str = "") -> Outcome:
+        """Apply the batch if the view is still at ``after`` (raced otherwise)."""
+        if not self.store.apply(self.projection, items, after, stream=stream):
+            return Outcome(0, after, raced=True)
+        if stream:
+            log.info(
+                "projection.applied",
+                view=self.projection.name,
+                stream=stream,
+                first=items[0].position,
+                last=items[-1].position,
+                count=len(items),
+            )
+        return Outcome(len(items), items[-1].position)
+
+
+class ProjectionWorker(Runner[Positioned]):
+    """Applies a projection to a view store from the store feed, in batches, exactly once."""
 
     def __init__(
         self,
@@ -29,40 +70,11 @@ class ProjectionWorker:
         *,
         batch_size: int = 500,
     ) -> None:
-        self.feed = feed
-        self.store = store
-        self.projection = projection
-        self.batch_size = batch_size
+        view = ViewProcessor(store, projection)
+        super().__init__(view, feed, read=feed.read, batch_size=batch_size)
+        self.view = view
 
     @property
-    def position(self) -> int:
-        """The log position the view has applied up to."""
-        return self.store.position(self.projection.name)
-
-    def catch_up(self, progress: Progress | None = None) -> int:
-        """Apply every event up to the head of the log; return how many this call applied."""
-        applied = 0
-        head = self.feed.head()
-        while True:
-            start = self.position
-            items = self.feed.read(start, self.batch_size)
-            if not items:
-                return applied
-            if self.store.apply(self.projection, items, start):
-                applied += len(items)
-                if progress is not None:
-                    progress(items[-1].position, max(head, items[-1].position))
-            else:
-                log.debug("projection.raced", view=self.projection.name, position=start)
-
-    def run(self, stop: threading.Event, idle_timeout: float = 1.0) -> None:
-        """Keep the view current until ``stop`` is set."""
-        follow(
-            "projection",
-            {"view": self.projection.name},
-            self.catch_up,
-            lambda: self.position,
-            self.feed,
-            stop,
-            idle_timeout=idle_timeout,
-        )
+    def projection(self) -> Projection:
+        """The projection this worker applies."""
+        return self.view.projection

@@ -24,7 +24,7 @@ from enum import StrEnum
 import structlog
 
 from services.audit.chain import ChainWorker
-from services.bootstrap import Runtime, dispatch_settings, policies
+from services.bootstrap import Runtime, dispatch_settings
 from services.feeds.kafka import GroupTiming, KafkaFeed
 from services.feeds.pipeline import Pipeline, PipelineTimeout, people_as_of
 from services.feeds.relay import Relay
@@ -32,8 +32,6 @@ from services.feeds.running import keep_running
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher
 from services.notifications.transport import SmtpTarget
 from services.notifications.views import NoticeQueueView
-from services.policies.partitions import PolicyBatches
-from services.projections.partitions import ProjectionBatches
 
 log = structlog.get_logger()
 
@@ -86,27 +84,25 @@ def distributed_settle(rt: Runtime, *, timeout: float = 5.0) -> Callable[[], Non
 
 def projections_feed(rt: Runtime, options: WorkerOptions) -> KafkaFeed:
     """A projection consumer keeping every view of ``rt``."""
-    batches = ProjectionBatches(rt.views.store, [w.projection for w in rt.views.workers])
     return KafkaFeed(
         rt.settings,
         Kind.PROJECTIONS.value,
         rt.app.core.mapper,
-        batches,
+        [w.view for w in rt.views.workers],
         batch_size=options.batch_size,
         timing=options.timing,
     )
 
 
 def policies_feed(rt: Runtime, options: WorkerOptions, stop: threading.Event) -> KafkaFeed:
-    """A policy consumer running every policy of ``rt`` (notice queueing waits for the
-    people view, which the projection workers keep)."""
-    people_of, before = people_as_of(pipeline(rt), rt.people.of_incident, stop=stop)
-    batches = PolicyBatches(rt.app.core, policies(rt.app, rt.playbooks, people_of), before=before)
+    """A policy consumer running every policy of ``rt`` (notice queueing reads the people
+    view as of the event it handles, waiting for the projection workers that keep it)."""
+    rt.people_of.read = people_as_of(pipeline(rt), rt.people.of_incident, stop=stop)
     return KafkaFeed(
         rt.settings,
         Kind.POLICIES.value,
         rt.app.core.mapper,
-        batches,
+        rt.policies.processors,
         batch_size=min(options.batch_size, 200),
         timing=options.timing,
     )

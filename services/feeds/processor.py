@@ -1,0 +1,203 @@
+"""The processing engine: one interface for everything that handles the log, and what drives it.
+
+A :class:`Processor` is a projection, a policy or the audit chain. It has a name, a tracked
+position in each stream of the log (the store feed is the stream ``""``; a Kafka partition N
+is the stream ``"pN"``), and handles a batch of events after a position, recording the
+position with the effects so that every event is handled once per tracking key (a view's
+batch in one transaction of the view store; a policy's reaction in one transaction of the
+event store with its tracking record; a batch of chain links in one transaction).
+
+:func:`drive` is the one batch loop: it offers a processor what a reader returns after the
+processor's position until the reader has nothing more; when another worker moved the
+position first, it reads the position again and goes on from there. :class:`Runner` keeps a
+processor at the head of the store feed with it (:func:`~services.feeds.running.follow`),
+and :func:`offer` hands one batch in hand (a Kafka partition's, or a batch read once for
+several views) to several processors.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+
+import structlog
+
+from services.feeds.base import Feed, Positioned
+from services.feeds.running import follow
+
+log = structlog.get_logger()
+
+T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
+
+_handling: ContextVar[int] = ContextVar("handling", default=0)
+
+
+class Outcome(NamedTuple):
+    """What one call of :meth:`Processor.process` recorded."""
+
+    applied: int
+    """Events whose effects this call recorded (for a policy: the reactions it saved)."""
+    reached: int
+    """The position this call recorded for the stream."""
+    raced: bool = False
+    """Another worker moved the position first: the rest of the batch was left alone, and
+    the position must be read again."""
+
+
+class Processor(Protocol[T_contra]):
+    """Handles the log's events once per tracking key, recording its position with them."""
+
+    @property
+    def kind(self) -> str:
+        """What it is (``projection``, ``policy``, ``chain``): names its log events."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """Its name; its tracking key in a stream is the name (store feed) or
+        ``<name>@<stream>``."""
+        ...
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        """The fields naming it in log events."""
+        ...
+
+    def position(self, stream: str = "") -> int:
+        """The last position handled in ``stream`` (0: nothing yet)."""
+        ...
+
+    def process(self, items: Sequence[T_contra], after: int, stream: str = "") -> Outcome:
+        """Handle ``items`` (positions increasing, all above ``after``, the position read
+        before), recording the position with the effects."""
+        ...
+
+
+def tracking_key(name: str, stream: str) -> str:
+    """The tracking key of a processor in a stream: its name on the store feed,
+    ``<name>@<stream>`` in a partition."""
+    return f"{name}@{stream}" if stream else name
+
+
+def handling() -> int:
+    """The log position of the event a policy is handling in this thread (0: none)."""
+    return _handling.get()
+
+
+def handle_at(position: int, handle: Callable[[], T]) -> T:
+    """Call ``handle`` with :func:`handling` telling ``position``."""
+    token = _handling.set(position)
+    try:
+        return handle()
+    finally:
+        _handling.reset(token)
+
+
+def fresh(items: Iterable[Positioned], after: int) -> list[Positioned]:
+    """The items not yet handled: positions above ``after``, each once, in increasing order
+    (a relay that restarted publishes some again)."""
+    out: list[Positioned] = []
+    last = after
+    for item in items:
+        if item.position > last:
+            out.append(item)
+            last = item.position
+    return out
+
+
+def drive(
+    processor: Processor[T],
+    read: Callable[[int], Sequence[T]],
+    *,
+    stream: str = "",
+    at: int | None = None,
+) -> int:
+    """Offer ``processor`` what ``read(after)`` returns after its position (``at``, or read
+    from the processor) until ``read`` returns nothing; return how many it applied."""
+    applied = 0
+    if at is None:
+        at = processor.position(stream)
+    while items := read(at):
+        outcome = processor.process(items, at, stream)
+        applied += outcome.applied
+        if outcome.raced:
+            log.debug(f"{processor.kind}.raced", **processor.labels, stream=stream, position=at)
+            at = processor.position(stream)
+        else:
+            at = outcome.reached
+    return applied
+
+
+def offer(
+    processors: Sequence[Processor[Positioned]],
+    items: Sequence[Positioned],
+    stream: str = "",
+    positions: Sequence[int] | None = None,
+) -> int:
+    """Hand a batch in hand to every processor, each taking the events above its position in
+    ``stream`` (``positions``, when the caller has just read them); return how many were
+    applied, summed over processors."""
+    applied = 0
+    for i, processor in enumerate(processors):
+        applied += drive(
+            processor,
+            lambda after: fresh(items, after),
+            stream=stream,
+            at=None if positions is None else positions[i],
+        )
+    return applied
+
+
+class Runner(Generic[T]):
+    """Keeps one processor at the head of the store feed: catches up in batches of
+    ``batch_size`` that ``read(after, limit)`` returns, then waits on ``feed`` for more."""
+
+    def __init__(
+        self,
+        processor: Processor[T],
+        feed: Feed,
+        *,
+        read: Callable[[int, int], Sequence[T]],
+        batch_size: int,
+    ) -> None:
+        self.processor = processor
+        self.feed = feed
+        self.read = read
+        self.batch_size = batch_size
+
+    @property
+    def position(self) -> int:
+        """The last position the processor handled on the store feed."""
+        return self.processor.position()
+
+    def catch_up(self) -> int:
+        """Handle every event up to the head of the log; return how many were applied."""
+        return drive(self.processor, lambda after: self.read(after, self.batch_size))
+
+    def run(
+        self,
+        stop: threading.Event,
+        idle_timeout: float = 1.0,
+        *,
+        after_pass: Callable[[int], None] | None = None,
+    ) -> None:
+        """Keep the processor at the head of the feed until ``stop`` is set (``after_pass``
+        is told how many each pass applied)."""
+
+        def catch_up() -> None:
+            applied = self.catch_up()
+            if after_pass is not None:
+                after_pass(applied)
+
+        follow(
+            self.processor.kind,
+            self.processor.labels,
+            catch_up,
+            lambda: self.position,
+            self.feed,
+            stop,
+            idle_timeout=idle_timeout,
+        )
