@@ -1,17 +1,7 @@
-"""Routes declared by the command they run on the aggregate their path names.
-
-A router's command routes share one shape: the path names the aggregate, the body (if any)
-is the command's input, the caller must hold a permission, and the answer is the changed
-aggregate. Each is declared by its command function, whose name and docstring are the
-route's name and description::
-
-    change = CommandRoutes(router, "task_id", answer)
-
-    @change("POST", "/tasks/{task_id}/block", "Block a task", Changer, ReasonOnly)
-    def block(app: BreachLedger, task: UUID, body: ReasonOnly, ctx: RequestContext) -> ...:
-        \"\"\"Mark the task blocked, with the reason.\"\"\"
-        return app.containment.block_task(task, body, ctx)
-"""
+"""Routes declared by the command they run on the aggregate their path names: the route's
+name and description are the command function's, its body model and caller dependency are
+given, and the endpoint's signature is built so FastAPI reads them as from a function
+declaring them (the OpenAPI document is as for a hand-written route)."""
 
 from __future__ import annotations
 
