@@ -227,12 +227,7 @@ def decide(
     if reference is not None:
         data["reference"] = reference
     change_incident(
-        ctx,
-        incident_id,
-        lambda app, *args: app.assessment.decide_obligation(*args),
-        data,
-        as_json=as_json,
-        done="decided on",
+        ctx, incident_id, lambda a: a.assessment.decide_obligation, data, as_json, "decided on"
     )
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Annotated, Any
-from uuid import UUID
 
 import typer
 
 from events.containment import ContainmentTask, Priority
 from services.access.permissions import Permission
-from services.application.context import RequestContext
 from services.cli.app import app, state_of
 from services.cli.guard import needs
 from services.cli.incidents import JsonOpt
@@ -110,13 +108,14 @@ def tasks(
 def _apply(
     ctx: typer.Context,
     task_id: str,
-    command: Callable[[BreachLedger, UUID, RequestContext], ContainmentTask],
+    method: Callable[[BreachLedger], Callable[..., ContainmentTask]],
     as_json: bool,
     done: str,
+    *data: Any,
 ) -> None:
     state = state_of(ctx)
     rt = state.runtime
-    task = rt.gateway.run(command, rt.app, rt.tasks.resolve(task_id), state.request())
+    task = rt.gateway.run(method(rt.app), rt.tasks.resolve(task_id), *data, state.request())
     if as_json:
         emit_json(task_document(task))
     else:
@@ -164,20 +163,14 @@ def add(
 @needs(Permission.TASK_CHANGE)
 def assign(ctx: typer.Context, task_id: TaskArg, owner: str, as_json: JsonOpt = False) -> None:
     """Give a task to an owner."""
-    _apply(
-        ctx,
-        task_id,
-        lambda a, t, r: a.containment.assign_task(t, {"owner": owner}, r),
-        as_json,
-        "assigned",
-    )
+    _apply(ctx, task_id, lambda a: a.containment.assign_task, as_json, "assigned", {"owner": owner})
 
 
 @task_app.command("start")
 @needs(Permission.TASK_CHANGE)
 def start(ctx: typer.Context, task_id: TaskArg, as_json: JsonOpt = False) -> None:
     """Start work on a task (its blockers must be finished)."""
-    _apply(ctx, task_id, lambda a, t, r: a.containment.start_task(t, r), as_json, "started")
+    _apply(ctx, task_id, lambda a: a.containment.start_task, as_json, "started")
 
 
 @task_app.command("block")
@@ -186,13 +179,7 @@ def block(
     ctx: typer.Context, task_id: TaskArg, reason: ReasonOpt, as_json: JsonOpt = False
 ) -> None:
     """Mark a task blocked, with the reason."""
-    _apply(
-        ctx,
-        task_id,
-        lambda a, t, r: a.containment.block_task(t, {"reason": reason}, r),
-        as_json,
-        "blocked",
-    )
+    _apply(ctx, task_id, lambda a: a.containment.block_task, as_json, "blocked", {"reason": reason})
 
 
 @task_app.command("unblock")
@@ -205,11 +192,7 @@ def unblock(
 ) -> None:
     """Lift a block; the task returns to where it was."""
     _apply(
-        ctx,
-        task_id,
-        lambda a, t, r: a.containment.unblock_task(t, {"reason": reason}, r),
-        as_json,
-        "unblocked",
+        ctx, task_id, lambda a: a.containment.unblock_task, as_json, "unblocked", {"reason": reason}
     )
 
 
@@ -227,9 +210,7 @@ def done(
 ) -> None:
     """Record a task done, with its outcome and evidence references."""
     data = {"outcome": outcome, "evidence": list(evidence or [])}
-    _apply(
-        ctx, task_id, lambda a, t, r: a.containment.complete_task(t, data, r), as_json, "completed"
-    )
+    _apply(ctx, task_id, lambda a: a.containment.complete_task, as_json, "completed", data)
 
 
 @task_app.command("reopen")
@@ -239,11 +220,7 @@ def reopen(
 ) -> None:
     """Reopen a done or cancelled task."""
     _apply(
-        ctx,
-        task_id,
-        lambda a, t, r: a.containment.reopen_task(t, {"reason": reason}, r),
-        as_json,
-        "reopened",
+        ctx, task_id, lambda a: a.containment.reopen_task, as_json, "reopened", {"reason": reason}
     )
 
 
@@ -254,11 +231,7 @@ def cancel(
 ) -> None:
     """Cancel a task, with the reason."""
     _apply(
-        ctx,
-        task_id,
-        lambda a, t, r: a.containment.cancel_task(t, {"reason": reason}, r),
-        as_json,
-        "cancelled",
+        ctx, task_id, lambda a: a.containment.cancel_task, as_json, "cancelled", {"reason": reason}
     )
 
 
@@ -275,13 +248,7 @@ def due(
     state = state_of(ctx)
     when = parse_time("due_at", at, state.zone, now=state.now())
     data = {"due_at": when, "reason": reason}
-    _apply(
-        ctx,
-        task_id,
-        lambda a, t, r: a.containment.change_task_due(t, data, r),
-        as_json,
-        "rescheduled",
-    )
+    _apply(ctx, task_id, lambda a: a.containment.change_task_due, as_json, "rescheduled", data)
 
 
 @playbooks_app.callback()

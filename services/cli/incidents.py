@@ -19,7 +19,6 @@ from events.values import (
     SourceChannel,
 )
 from services.access.permissions import Permission, own_incidents_only
-from services.application.context import RequestContext
 from services.application.errors import InvalidInput, NotPermitted
 from services.cli.app import app, state_of
 from services.cli.guard import needs
@@ -253,16 +252,16 @@ def show_timeline(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = Fal
 def change_incident(
     ctx: typer.Context,
     incident_id: str,
-    command: Callable[[BreachLedger, UUID, dict[str, Any], RequestContext], Incident],
+    method: Callable[[BreachLedger], Callable[..., Incident]],
     data: dict[str, Any],
-    *,
     as_json: bool,
     done: str,
 ) -> None:
-    """Resolve the id, run an application command on it, and report the new version."""
+    """Resolve the id, run the application's command ``method`` on it, and report the new
+    version."""
     state = state_of(ctx)
     rt = state.runtime
-    incident = rt.gateway.run(command, rt.app, rt.board.resolve(incident_id), data, state.request())
+    incident = rt.gateway.run(method(rt.app), rt.board.resolve(incident_id), data, state.request())
     if as_json:
         emit_json(incident_document(incident))
     else:
@@ -306,14 +305,7 @@ def amend(
             raise InvalidInput("--clear", f"is not one of {', '.join(MOMENT_FIELDS)}")
         data[name] = None
     data["reason"] = reason
-    change_incident(
-        ctx,
-        incident_id,
-        lambda app, *args: app.incidents.amend_facts(*args),
-        data,
-        as_json=as_json,
-        done="amended",
-    )
+    change_incident(ctx, incident_id, lambda a: a.incidents.amend_facts, data, as_json, "amended")
 
 
 @app.command()
@@ -346,12 +338,7 @@ def triage(
     is not given stays as it is (at least one must be given)."""
     data = _given(severity=severity, personal_data_breach=breach, incident_type=incident_type)
     change_incident(
-        ctx,
-        incident_id,
-        lambda app, *args: app.incidents.triage_incident(*args),
-        data,
-        as_json=as_json,
-        done="triaged",
+        ctx, incident_id, lambda a: a.incidents.triage_incident, data, as_json, "triaged"
     )
     if not as_json:
         rt = state_of(ctx).runtime
@@ -372,12 +359,7 @@ def add_note(
 ) -> None:
     """Add a note to an incident's record."""
     change_incident(
-        ctx,
-        incident_id,
-        lambda app, *args: app.incidents.add_note(*args),
-        {"text": text},
-        as_json=as_json,
-        done="noted",
+        ctx, incident_id, lambda a: a.incidents.add_note, {"text": text}, as_json, "noted"
     )
 
 
@@ -391,14 +373,7 @@ def close(
 ) -> None:
     """Close an incident with its resolution."""
     data = {"resolution": resolution}
-    change_incident(
-        ctx,
-        incident_id,
-        lambda app, *args: app.incidents.close_incident(*args),
-        data,
-        as_json=as_json,
-        done="closed",
-    )
+    change_incident(ctx, incident_id, lambda a: a.incidents.close_incident, data, as_json, "closed")
 
 
 @app.command()
@@ -412,10 +387,5 @@ def reopen(
     """Reopen a closed incident."""
     data = {"reason": reason}
     change_incident(
-        ctx,
-        incident_id,
-        lambda app, *args: app.incidents.reopen_incident(*args),
-        data,
-        as_json=as_json,
-        done="reopened",
+        ctx, incident_id, lambda a: a.incidents.reopen_incident, data, as_json, "reopened"
     )

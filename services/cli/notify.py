@@ -4,7 +4,7 @@ cancel, status, resolve; the local mailbox; and the template check."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +13,7 @@ from uuid import UUID
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from events.notifications import NoticeAudience
+from events.notifications import Campaign, NoticeAudience
 from services.access.permissions import Permission, may_read_message, may_see_person
 from services.application.errors import InvalidInput, NotFound, NotPermitted
 from services.bootstrap import Runtime
@@ -22,6 +22,7 @@ from services.cli.guard import needs
 from services.cli.incidents import LIST_MAX, JsonOpt
 from services.cli.inputs import read_document
 from services.cli.output import emit_fields, emit_json, emit_table, error, note, say
+from services.ledger import BreachLedger
 from services.notifications.dispatcher import DeliveryCheck
 from services.notifications.transport import SmtpTarget
 
@@ -195,18 +196,25 @@ def preview(
         say(rendered.html)
 
 
+def _on_campaign(
+    ctx: typer.Context,
+    campaign: str,
+    method: Callable[[BreachLedger], Callable[..., Campaign]],
+    *args: Any,
+) -> Campaign:
+    """Run the application's command ``method`` on the campaign ``campaign`` names."""
+    state = state_of(ctx)
+    rt = state.runtime
+    target = rt.notifications.resolve_campaign(campaign)
+    return rt.gateway.run(method(rt.app), target, *args, state.request())
+
+
 @notify_app.command("approve")
 @needs(Permission.CAMPAIGN_APPROVE)
 def approve(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) -> None:
     """Approve a previewed campaign (DPO role; not the drafter). Freezes templates and
     content: any later change needs a new approval."""
-    state = state_of(ctx)
-    rt = state.runtime
-    result = rt.gateway.run(
-        rt.app.notifications.approve_campaign,
-        rt.notifications.resolve_campaign(campaign),
-        state.request(),
-    )
+    result = _on_campaign(ctx, campaign, lambda a: a.notifications.approve_campaign)
     if as_json:
         emit_json({"campaign_id": str(result.id), "approved_hash": result.state.approved_hash})
     else:
@@ -266,14 +274,7 @@ def send(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) ->
 @needs(Permission.CAMPAIGN_CONTROL)
 def pause(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None:
     """Pause sending."""
-    state = state_of(ctx)
-    rt = state.runtime
-    result = rt.gateway.run(
-        rt.app.notifications.pause_dispatch,
-        rt.notifications.resolve_campaign(campaign),
-        reason,
-        state.request(),
-    )
+    result = _on_campaign(ctx, campaign, lambda a: a.notifications.pause_dispatch, reason)
     typer.echo(f"paused {result.id}")
 
 
@@ -281,13 +282,7 @@ def pause(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None:
 @needs(Permission.CAMPAIGN_CONTROL)
 def resume(ctx: typer.Context, campaign: CampaignArg) -> None:
     """Resume sending (then run `breach notify send` or keep `breach serve` running)."""
-    state = state_of(ctx)
-    rt = state.runtime
-    result = rt.gateway.run(
-        rt.app.notifications.resume_dispatch,
-        rt.notifications.resolve_campaign(campaign),
-        state.request(),
-    )
+    result = _on_campaign(ctx, campaign, lambda a: a.notifications.resume_dispatch)
     typer.echo(f"resumed {result.id}")
 
 
@@ -295,14 +290,7 @@ def resume(ctx: typer.Context, campaign: CampaignArg) -> None:
 @needs(Permission.CAMPAIGN_CONTROL)
 def cancel(ctx: typer.Context, campaign: CampaignArg, reason: ReasonOpt) -> None:
     """Cancel a campaign; unsent notices will not be sent."""
-    state = state_of(ctx)
-    rt = state.runtime
-    result = rt.gateway.run(
-        rt.app.notifications.cancel_campaign,
-        rt.notifications.resolve_campaign(campaign),
-        reason,
-        state.request(),
-    )
+    result = _on_campaign(ctx, campaign, lambda a: a.notifications.cancel_campaign, reason)
     typer.echo(f"cancelled {result.id}")
 
 

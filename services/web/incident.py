@@ -327,72 +327,38 @@ def triage_data(rt: Runtime, form: FormData, incident: Incident) -> dict[str, An
     }
 
 
-@router.post("/incidents/{incident_id}/amend")
-def amend(request: Request, incident_id: str, form: Posted) -> Response:
-    """Correct facts of the report."""
-    return change_incident(
-        request,
-        form,
-        incident_id,
-        name="amend",
-        build=amend_data,
-        command=lambda a, i, d, c: a.incidents.amend_facts(i, d, c),
-        ok="amended",
-    )
+def _field(name: str) -> Builder:
+    return lambda rt, form, incident: {name: text(form, name)}
 
 
-@router.post("/incidents/{incident_id}/triage")
-def triage(request: Request, incident_id: str, form: Posted) -> Response:
-    """Record the triage."""
-    return change_incident(
-        request,
-        form,
-        incident_id,
-        name="triage",
-        build=triage_data,
-        command=lambda a, i, d, c: a.incidents.triage_incident(i, d, c),
-        ok="triaged",
-    )
+ACTIONS: dict[str, tuple[Builder, Command, str]] = {
+    "amend": (amend_data, lambda a, *x: a.incidents.amend_facts(*x), "amended"),
+    "triage": (triage_data, lambda a, *x: a.incidents.triage_incident(*x), "triaged"),
+    "note": (_field("text"), lambda a, *x: a.incidents.add_note(*x), "noted"),
+    "close": (_field("resolution"), lambda a, *x: a.incidents.close_incident(*x), "closed"),
+    "reopen": (_field("reason"), lambda a, *x: a.incidents.reopen_incident(*x), "reopened"),
+}
+"""The forms that change the incident itself (correct facts of the report, record the
+triage, add a note, close with the resolution, reopen): each one's input, its command and
+the confirmation shown. Notes only add to the record, so they carry no version."""
 
 
-@router.post("/incidents/{incident_id}/note")
-def note(request: Request, incident_id: str, form: Posted) -> Response:
-    """Add a note (notes only add to the record, so they carry no version)."""
-    return change_incident(
-        request,
-        form,
-        incident_id,
-        name="note",
-        build=lambda rt, f, i: {"text": text(f, "text")},
-        command=lambda a, i, d, c: a.incidents.add_note(i, d, c),
-        ok="noted",
-        versioned=False,
-    )
+def _serve(action: str) -> None:
+    build, command, ok = ACTIONS[action]
+
+    @router.post(f"/incidents/{{incident_id}}/{action}", name=action)
+    def change(request: Request, incident_id: str, form: Posted) -> Response:
+        return change_incident(
+            request,
+            form,
+            incident_id,
+            name=action,
+            build=build,
+            command=command,
+            ok=ok,
+            versioned=action != "note",
+        )
 
 
-@router.post("/incidents/{incident_id}/close")
-def close(request: Request, incident_id: str, form: Posted) -> Response:
-    """Close the incident with its resolution."""
-    return change_incident(
-        request,
-        form,
-        incident_id,
-        name="close",
-        build=lambda rt, f, i: {"resolution": text(f, "resolution")},
-        command=lambda a, i, d, c: a.incidents.close_incident(i, d, c),
-        ok="closed",
-    )
-
-
-@router.post("/incidents/{incident_id}/reopen")
-def reopen(request: Request, incident_id: str, form: Posted) -> Response:
-    """Reopen a closed incident."""
-    return change_incident(
-        request,
-        form,
-        incident_id,
-        name="reopen",
-        build=lambda rt, f, i: {"reason": text(f, "reason")},
-        command=lambda a, i, d, c: a.incidents.reopen_incident(i, d, c),
-        ok="reopened",
-    )
+for _action in ACTIONS:
+    _serve(_action)

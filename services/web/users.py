@@ -102,12 +102,6 @@ def add_user(request: Request, form: Posted) -> Response:
     return users_page(request, caller, secret=secret)
 
 
-def _roles(
-    rt: Runtime, name: str, form: FormData, ctx: RequestContext
-) -> tuple[User, dict[str, str] | None]:
-    return rt.app.users.set_roles(name, texts(form, "roles"), ctx), None
-
-
 def _reset(
     rt: Runtime, name: str, form: FormData, ctx: RequestContext
 ) -> tuple[User, dict[str, str] | None]:
@@ -133,33 +127,15 @@ def _token(
     }
 
 
-def _revoke(
-    rt: Runtime, name: str, form: FormData, ctx: RequestContext
-) -> tuple[User, dict[str, str] | None]:
-    return rt.app.users.revoke_token(name, text(form, "token_id"), ctx), None
-
-
-def _disable(
-    rt: Runtime, name: str, form: FormData, ctx: RequestContext
-) -> tuple[User, dict[str, str] | None]:
-    return rt.app.users.disable_user(name, text(form, "reason"), ctx), None
-
-
-def _enable(
-    rt: Runtime, name: str, form: FormData, ctx: RequestContext
-) -> tuple[User, dict[str, str] | None]:
-    return rt.app.users.enable_user(name, ctx), None
-
-
 UserStep = Callable[[Runtime, str, FormData, RequestContext], tuple[User, dict[str, str] | None]]
 
 USER_STEPS: dict[str, UserStep] = {
-    "roles": _roles,
+    "roles": lambda rt, n, f, c: (rt.app.users.set_roles(n, texts(f, "roles"), c), None),
     "password": _reset,
     "token": _token,
-    "revoke": _revoke,
-    "disable": _disable,
-    "enable": _enable,
+    "revoke": lambda rt, n, f, c: (rt.app.users.revoke_token(n, text(f, "token_id"), c), None),
+    "disable": lambda rt, n, f, c: (rt.app.users.disable_user(n, text(f, "reason"), c), None),
+    "enable": lambda rt, n, f, c: (rt.app.users.enable_user(n, c), None),
 }
 """Each user action's command; some answer a secret to show once."""
 

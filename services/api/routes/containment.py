@@ -4,7 +4,6 @@ containment progress, and the playbooks."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,6 +16,7 @@ from services.application.context import RequestContext
 from services.application.errors import NotFound
 from services.containment.commands import AssignTask, CompleteTask, ReasonOnly, UnblockTask
 from services.http.auth import Caller, require
+from services.http.commands import CommandRoutes
 from services.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
 from services.http.requests import context, tag
 from services.http.runtime import runtime_of
@@ -121,82 +121,50 @@ def add_task(
     return _answer(response, task)
 
 
-TaskCommand = Callable[[BreachLedger, UUID, RequestContext], ContainmentTask]
+act = CommandRoutes(router, "task_id", lambda q, r, task: _answer(r, task))
 
 
-def _act(
-    request: Request, response: Response, caller: Caller, task_id: UUID, command: TaskCommand
-) -> Any:
-    rt = runtime_of(request)
-    task = rt.gateway.run(command, rt.app, task_id, context(request, caller, task_id))
-    return _answer(response, task)
-
-
-@router.post("/tasks/{task_id}/assign", summary="Assign a task")
-def assign(
-    task_id: UUID, body: AssignTask, request: Request, response: Response, caller: Changer
-) -> Any:
+@act("POST", "/tasks/{task_id}/assign", "Assign a task", Changer, AssignTask)
+def assign(a: BreachLedger, t: UUID, body: AssignTask, c: RequestContext) -> ContainmentTask:
     """Give the task to an owner."""
-    return _act(
-        request, response, caller, task_id, lambda a, t, c: a.containment.assign_task(t, body, c)
-    )
+    return a.containment.assign_task(t, body, c)
 
 
-@router.post("/tasks/{task_id}/start", summary="Start a task")
-def start(task_id: UUID, request: Request, response: Response, caller: Changer) -> Any:
+@act("POST", "/tasks/{task_id}/start", "Start a task", Changer)
+def start(a: BreachLedger, t: UUID, body: None, c: RequestContext) -> ContainmentTask:
     """Start work on an open task whose blockers are finished."""
-    return _act(request, response, caller, task_id, lambda a, t, c: a.containment.start_task(t, c))
+    return a.containment.start_task(t, c)
 
 
-@router.post("/tasks/{task_id}/block", summary="Block a task")
-def block(
-    task_id: UUID, body: ReasonOnly, request: Request, response: Response, caller: Changer
-) -> Any:
+@act("POST", "/tasks/{task_id}/block", "Block a task", Changer, ReasonOnly)
+def block(a: BreachLedger, t: UUID, body: ReasonOnly, c: RequestContext) -> ContainmentTask:
     """Mark the task blocked, with the reason."""
-    return _act(
-        request, response, caller, task_id, lambda a, t, c: a.containment.block_task(t, body, c)
-    )
+    return a.containment.block_task(t, body, c)
 
 
-@router.post("/tasks/{task_id}/unblock", summary="Unblock a task")
-def unblock(
-    task_id: UUID, body: UnblockTask, request: Request, response: Response, caller: Changer
-) -> Any:
+@act("POST", "/tasks/{task_id}/unblock", "Unblock a task", Changer, UnblockTask)
+def unblock(a: BreachLedger, t: UUID, body: UnblockTask, c: RequestContext) -> ContainmentTask:
     """Lift a block; the task returns to where it was."""
-    return _act(
-        request, response, caller, task_id, lambda a, t, c: a.containment.unblock_task(t, body, c)
-    )
+    return a.containment.unblock_task(t, body, c)
 
 
-@router.post("/tasks/{task_id}/done", summary="Complete a task")
-def done(
-    task_id: UUID, body: CompleteTask, request: Request, response: Response, caller: Changer
-) -> Any:
+@act("POST", "/tasks/{task_id}/done", "Complete a task", Changer, CompleteTask)
+def done(a: BreachLedger, t: UUID, body: CompleteTask, c: RequestContext) -> ContainmentTask:
     """Record the task done, with its outcome and evidence (``sha256:<hex>``,
     ``url:<link>``, ``ticket:<id>`` or ``note:<text>``)."""
-    return _act(
-        request, response, caller, task_id, lambda a, t, c: a.containment.complete_task(t, body, c)
-    )
+    return a.containment.complete_task(t, body, c)
 
 
-@router.post("/tasks/{task_id}/reopen", summary="Reopen a task")
-def reopen(
-    task_id: UUID, body: ReasonOnly, request: Request, response: Response, caller: Changer
-) -> Any:
+@act("POST", "/tasks/{task_id}/reopen", "Reopen a task", Changer, ReasonOnly)
+def reopen(a: BreachLedger, t: UUID, body: ReasonOnly, c: RequestContext) -> ContainmentTask:
     """Reopen a done or cancelled task, with the reason."""
-    return _act(
-        request, response, caller, task_id, lambda a, t, c: a.containment.reopen_task(t, body, c)
-    )
+    return a.containment.reopen_task(t, body, c)
 
 
-@router.post("/tasks/{task_id}/cancel", summary="Cancel a task")
-def cancel(
-    task_id: UUID, body: ReasonOnly, request: Request, response: Response, caller: Changer
-) -> Any:
+@act("POST", "/tasks/{task_id}/cancel", "Cancel a task", Changer, ReasonOnly)
+def cancel(a: BreachLedger, t: UUID, body: ReasonOnly, c: RequestContext) -> ContainmentTask:
     """Cancel the task, with the reason."""
-    return _act(
-        request, response, caller, task_id, lambda a, t, c: a.containment.cancel_task(t, body, c)
-    )
+    return a.containment.cancel_task(t, body, c)
 
 
 @router.post("/tasks/{task_id}/due", summary="Move a task's due time")
@@ -207,13 +175,10 @@ def due(task_id: UUID, body: DueBody, request: Request, response: Response, call
         "due_at": parse_time("due_at", body.due_at, rt.settings.zone, now=rt.app.core.clock.now()),
         "reason": body.reason,
     }
-    return _act(
-        request,
-        response,
-        caller,
-        task_id,
-        lambda a, t, c: a.containment.change_task_due(t, data, c),
+    task = rt.gateway.run(
+        rt.app.containment.change_task_due, task_id, data, context(request, caller, task_id)
     )
+    return _answer(response, task)
 
 
 @router.get("/incidents/{incident_id}/containment", summary="An incident's containment")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -14,6 +13,7 @@ from events.values import IncidentStatus, IncidentType, Severity
 from services.access.permissions import Permission, own_incidents_only
 from services.application.context import RequestContext
 from services.http.auth import Caller, require
+from services.http.commands import CommandRoutes
 from services.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
 from services.http.problems import Problem
 from services.http.requests import context, tag
@@ -131,95 +131,36 @@ def show_timeline(incident_id: UUID, request: Request, caller: Reader) -> Any:
     }
 
 
-Command = Callable[[BreachLedger, UUID, dict[str, Any], RequestContext], Incident]
+change = CommandRoutes(router, "incident_id", lambda q, r, incident: document(r, incident))
 
 
-def _change(
-    request: Request,
-    response: Response,
-    caller: Caller,
-    incident_id: UUID,
-    data: dict[str, Any],
-    command: Command,
-) -> Any:
-    rt = runtime_of(request)
-    incident = rt.gateway.run(
-        command, rt.app, incident_id, data, context(request, caller, incident_id)
-    )
-    return document(response, incident)
-
-
-@router.patch("/{incident_id}", summary="Correct facts of a report")
-def amend(
-    incident_id: UUID, body: AmendFacts, request: Request, response: Response, caller: Changer
-) -> Any:
+@change("PATCH", "/{incident_id}", "Correct facts of a report", Changer, AmendFacts)
+def amend(a: BreachLedger, i: UUID, body: AmendFacts, c: RequestContext) -> Incident:
     """Correct facts; only the fields given change (a moment given as null is cleared)."""
-    data = body.model_dump(include=body.model_fields_set, mode="json")
-    return _change(
-        request,
-        response,
-        caller,
-        incident_id,
-        data,
-        lambda a, i, d, c: a.incidents.amend_facts(i, d, c),
+    return a.incidents.amend_facts(
+        i, body.model_dump(include=body.model_fields_set, mode="json"), c
     )
 
 
-@router.post("/{incident_id}/triage", summary="Triage an incident")
-def triage(
-    incident_id: UUID, body: TriageIncident, request: Request, response: Response, caller: Changer
-) -> Any:
+@change("POST", "/{incident_id}/triage", "Triage an incident", Changer, TriageIncident)
+def triage(a: BreachLedger, i: UUID, body: TriageIncident, c: RequestContext) -> Incident:
     """Record severity, breach determination and type."""
-    return _change(
-        request,
-        response,
-        caller,
-        incident_id,
-        body.model_dump(exclude_none=True),
-        lambda a, i, d, c: a.incidents.triage_incident(i, d, c),
-    )
+    return a.incidents.triage_incident(i, body.model_dump(exclude_none=True), c)
 
 
-@router.post("/{incident_id}/notes", summary="Add a note")
-def note(
-    incident_id: UUID, body: AddNote, request: Request, response: Response, caller: Changer
-) -> Any:
+@change("POST", "/{incident_id}/notes", "Add a note", Changer, AddNote)
+def note(a: BreachLedger, i: UUID, body: AddNote, c: RequestContext) -> Incident:
     """Add a note to the incident's record."""
-    return _change(
-        request,
-        response,
-        caller,
-        incident_id,
-        body.model_dump(),
-        lambda a, i, d, c: a.incidents.add_note(i, d, c),
-    )
+    return a.incidents.add_note(i, body.model_dump(), c)
 
 
-@router.post("/{incident_id}/close", summary="Close an incident")
-def close(
-    incident_id: UUID, body: CloseIncident, request: Request, response: Response, caller: Changer
-) -> Any:
+@change("POST", "/{incident_id}/close", "Close an incident", Changer, CloseIncident)
+def close(a: BreachLedger, i: UUID, body: CloseIncident, c: RequestContext) -> Incident:
     """Close the incident with its resolution."""
-    return _change(
-        request,
-        response,
-        caller,
-        incident_id,
-        body.model_dump(),
-        lambda a, i, d, c: a.incidents.close_incident(i, d, c),
-    )
+    return a.incidents.close_incident(i, body.model_dump(), c)
 
 
-@router.post("/{incident_id}/reopen", summary="Reopen an incident")
-def reopen(
-    incident_id: UUID, body: ReopenIncident, request: Request, response: Response, caller: Changer
-) -> Any:
+@change("POST", "/{incident_id}/reopen", "Reopen an incident", Changer, ReopenIncident)
+def reopen(a: BreachLedger, i: UUID, body: ReopenIncident, c: RequestContext) -> Incident:
     """Reopen a closed incident."""
-    return _change(
-        request,
-        response,
-        caller,
-        incident_id,
-        body.model_dump(),
-        lambda a, i, d, c: a.incidents.reopen_incident(i, d, c),
-    )
+    return a.incidents.reopen_incident(i, body.model_dump(), c)

@@ -9,7 +9,6 @@ shown only to callers who hold the rights permission.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -23,6 +22,7 @@ from services.application.errors import NotFound
 from services.application.fields import Line
 from services.bootstrap import Runtime
 from services.http.auth import Caller, require
+from services.http.commands import CommandRoutes
 from services.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, paged
 from services.http.problems import Problem
 from services.http.requests import context, if_match, tag
@@ -136,31 +136,15 @@ def show(campaign_id: UUID, request: Request, response: Response, caller: Reader
     )
 
 
-Command = Callable[[BreachLedger, UUID, RequestContext], Campaign]
+change = CommandRoutes(router, "campaign_id", _answer)
 
 
-def _change(
-    request: Request, response: Response, caller: Caller, campaign_id: UUID, command: Command
-) -> Any:
-    rt = runtime_of(request)
-    campaign = rt.gateway.run(command, rt.app, campaign_id, context(request, caller, campaign_id))
-    return _answer(request, response, campaign)
-
-
-@router.post("/campaigns/{campaign_id}/redraft", summary="Change a draft")
-def redraft(
-    campaign_id: UUID, body: RedraftCampaign, request: Request, response: Response, caller: Manager
-) -> Any:
+@change("POST", "/campaigns/{campaign_id}/redraft", "Change a draft", Manager, RedraftCampaign)
+def redraft(a: BreachLedger, c: UUID, body: RedraftCampaign, x: RequestContext) -> Campaign:
     """Change the draft: the parts of the content (and the recipients) given replace theirs,
     those omitted stay; an approval is void and the new content needs a new preview and
     approval. The audience stays."""
-    return _change(
-        request,
-        response,
-        caller,
-        campaign_id,
-        lambda a, c, x: a.notifications.redraft_campaign(c, body, x),
-    )
+    return a.notifications.redraft_campaign(c, body, x)
 
 
 @router.post("/campaigns/{campaign_id}/preview", summary="Preview a notice")
@@ -217,13 +201,11 @@ def approve(campaign_id: UUID, request: Request, response: Response, caller: App
             "If-Match: name the version of the campaign you approve (its ETag)",
             field="If-Match",
         )
-    return _change(
-        request,
-        response,
-        caller,
-        campaign_id,
-        lambda a, c, x: a.notifications.approve_campaign(c, x),
+    rt = runtime_of(request)
+    campaign = rt.gateway.run(
+        rt.app.notifications.approve_campaign, campaign_id, context(request, caller, campaign_id)
     )
+    return _answer(request, response, campaign)
 
 
 @router.post("/campaigns/{campaign_id}/send", status_code=202, summary="Start sending")
@@ -239,44 +221,22 @@ def send(campaign_id: UUID, request: Request, response: Response, caller: Manage
     return _answer(request, response, campaign)
 
 
-@router.post("/campaigns/{campaign_id}/pause", summary="Pause sending")
-def pause(
-    campaign_id: UUID, body: ReasonBody, request: Request, response: Response, caller: Controller
-) -> Any:
+@change("POST", "/campaigns/{campaign_id}/pause", "Pause sending", Controller, ReasonBody)
+def pause(a: BreachLedger, c: UUID, body: ReasonBody, x: RequestContext) -> Campaign:
     """Pause a sending campaign; nothing more is sent until it resumes."""
-    return _change(
-        request,
-        response,
-        caller,
-        campaign_id,
-        lambda a, c, x: a.notifications.pause_dispatch(c, body.reason, x),
-    )
+    return a.notifications.pause_dispatch(c, body.reason, x)
 
 
-@router.post("/campaigns/{campaign_id}/resume", summary="Resume sending")
-def resume(campaign_id: UUID, request: Request, response: Response, caller: Controller) -> Any:
+@change("POST", "/campaigns/{campaign_id}/resume", "Resume sending", Controller)
+def resume(a: BreachLedger, c: UUID, body: None, x: RequestContext) -> Campaign:
     """Resume a paused campaign; the dispatcher continues where it stopped."""
-    return _change(
-        request,
-        response,
-        caller,
-        campaign_id,
-        lambda a, c, x: a.notifications.resume_dispatch(c, x),
-    )
+    return a.notifications.resume_dispatch(c, x)
 
 
-@router.post("/campaigns/{campaign_id}/cancel", summary="Cancel a campaign")
-def cancel(
-    campaign_id: UUID, body: ReasonBody, request: Request, response: Response, caller: Controller
-) -> Any:
+@change("POST", "/campaigns/{campaign_id}/cancel", "Cancel a campaign", Controller, ReasonBody)
+def cancel(a: BreachLedger, c: UUID, body: ReasonBody, x: RequestContext) -> Campaign:
     """Cancel a campaign; notices not yet sent will not be."""
-    return _change(
-        request,
-        response,
-        caller,
-        campaign_id,
-        lambda a, c, x: a.notifications.cancel_campaign(c, body.reason, x),
-    )
+    return a.notifications.cancel_campaign(c, body.reason, x)
 
 
 def _notice(row: dict[str, Any]) -> dict[str, Any]:
