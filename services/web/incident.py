@@ -319,12 +319,10 @@ def amend_data(rt: Runtime, form: FormData, incident: Incident) -> dict[str, Any
 
 
 def triage_data(rt: Runtime, form: FormData, incident: Incident) -> dict[str, Any]:
-    """Severity, breach determination and type from the triage form."""
-    return {
-        "severity": text(form, "severity"),
-        "personal_data_breach": text(form, "personal_data_breach") or "undetermined",
-        "incident_type": text(form, "incident_type") or incident.state.incident_type.value,
-    }
+    """Severity, breach determination and type from the triage form; a field the form
+    leaves out keeps its value (the command's rule, as in every face)."""
+    fields = ("severity", "personal_data_breach", "incident_type")
+    return {name: value for name in fields if (value := text(form, name))}
 
 
 def _field(name: str) -> Builder:

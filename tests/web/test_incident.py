@@ -205,6 +205,28 @@ def test_stale_page_is_refused_with_412_and_nothing_is_recorded(web: Web) -> Non
     assert again.status_code == 303
 
 
+def test_a_triage_form_that_leaves_a_field_out_keeps_its_value(web: Web) -> None:
+    """Omitted means unchanged on the page too: a triage posted with only a severity keeps
+    the breach determination and the type recorded before."""
+    incident = web.report("responder")
+    web.rt.app.incidents.triage_incident(
+        incident,
+        {"severity": "low", "personal_data_breach": "yes", "incident_type": "ransomware"},
+        RequestContext(actor="chief"),
+    )
+    web.rt.settle()
+    browser, html = _open(web, "responder", incident)
+    r = browser.post(
+        f"/incidents/{incident}/triage", {"severity": "high", "version": _version(html)}
+    )
+    assert r.status_code == 303
+    state = web.rt.app.incidents.get_incident(UUID(str(incident))).state
+    assert state.initial_severity is not None
+    assert state.initial_severity.value == "high"
+    assert state.personal_data_breach.value == "yes"
+    assert state.incident_type.value == "ransomware"
+
+
 def test_replay_shows_the_incident_as_recorded_earlier(web: Web) -> None:
     """?at= shows the incident as it was then, bannered, read-only, with a way back."""
     incident = web.report("responder", title="Before the triage")
