@@ -13,7 +13,6 @@ incident page.
 
 from __future__ import annotations
 
-import multiprocessing
 import random
 import statistics
 import time
@@ -25,6 +24,7 @@ import httpx
 from services.application.context import RequestContext
 from services.bootstrap import bootstrap
 from services.config import Settings
+from tests.perf import clients
 from tests.support.facts import PORTAL_LEAK
 from tests.support.server import running_server
 
@@ -62,32 +62,13 @@ def load(rt: object) -> list[str]:
     return ids
 
 
-def _client(args: tuple[str, dict[str, str], list[str], int]) -> list[float]:
-    """One client process: keep-alive requests to ``paths`` in turn; latencies in ms."""
-    url, headers, paths, count = args
-    out = []
-    with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
-        c.get(paths[0])
-        for i in range(count):
-            path = paths[i % len(paths)]
-            t = time.perf_counter()
-            r = c.get(path)
-            out.append((time.perf_counter() - t) * 1000)
-            assert r.status_code == 200, (path, r.status_code, r.text[:200])
-    return out
-
-
 def hammer(url: str, headers: dict[str, str], paths: Callable[[random.Random], str]) -> list[float]:
     """CLIENTS client processes (so clients do not queue on one interpreter lock), each
     sending REQUESTS_PER_CLIENT requests; every latency in ms."""
-    jobs = []
-    for seed in range(CLIENTS):
-        rng = random.Random(seed)
-        jobs.append(
-            (url, headers, [paths(rng) for _ in range(REQUESTS_PER_CLIENT)], REQUESTS_PER_CLIENT)
-        )
-    with multiprocessing.get_context("spawn").Pool(CLIENTS) as pool:
-        return [ms for part in pool.map(_client, jobs) for ms in part]
+    rngs = [random.Random(seed) for seed in range(CLIENTS)]
+    return clients.load(
+        url, headers, [[paths(rng) for _ in range(REQUESTS_PER_CLIENT)] for rng in rngs]
+    )
 
 
 def summary(name: str, ms: list[float], floor: float | None = None) -> float:
