@@ -27,7 +27,7 @@ from services.clock import Clock
 from services.feeds.base import Feed
 from services.feeds.processor import Outcome, Runner, drive
 from services.storage.schema import AUDIT, upgrade
-from services.storage.sql import Database, upsert
+from services.storage.sql import Database, execute_many, upsert
 from services.storage.sqlite import SQLiteDatabase
 
 log = structlog.get_logger()
@@ -174,19 +174,8 @@ class ChainStore:
 
 
 def _insert_links(c: Connection, rows: Sequence[tuple[int, str, str]]) -> None:
-    """Insert a batch of links through the driver's own ``executemany`` (the statement is
-    the table's INSERT as SQLAlchemy compiles it for this dialect): linking a large log
-    spends its time here, and per-row parameter processing would cost a third of it."""
-    compiled = insert(links).compile(dialect=c.dialect)
-    if compiled.positional:
-        where = {"position": 0, "digest": 1, "link": 2}
-        order = [where[links.c[name].key] for name in compiled.positiontup or ()]
-        params: list[Any] = (
-            list(rows) if order == [0, 1, 2] else [tuple(r[i] for i in order) for r in rows]
-        )
-    else:
-        params = [{"position": p, "digest": d, "link": lk} for p, d, lk in rows]
-    c.exec_driver_sql(str(compiled), params)
+    """Insert a batch of links (linking a large log spends its time here)."""
+    execute_many(c, insert(links), [{"position": p, "digest": d, "link": lk} for p, d, lk in rows])
 
 
 class ChainProcessor:

@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, Executable, Table
+from sqlalchemy import ClauseElement, Connection, Executable, Table
+from sqlalchemy.sql.compiler import SQLCompiler
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite
@@ -63,6 +64,26 @@ def upsert(kind: str, table: Table) -> sqlite.Insert | postgresql.Insert:
     from sqlalchemy.dialects import sqlite
 
     return sqlite.insert(table)
+
+
+def execute_many(
+    c: Connection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Run ``statement`` once per row in ``rows`` through the driver's own ``executemany``.
+    The statement is compiled for the connection's dialect once, and the rows (plain
+    strings, numbers and bytes, keyed by the statement's parameter names) skip SQLAlchemy's
+    per-row parameter processing, which on bulk work (an import's keys and lookups, a long
+    log's chain links) costs as much as the statement itself."""
+    if not rows:
+        return
+    compiled = statement.compile(dialect=c.dialect)
+    assert isinstance(compiled, SQLCompiler)
+    if compiled.positional:
+        names = compiled.positiontup or ()
+        params: list[Any] = [tuple(row[name] for name in names) for row in rows]
+    else:
+        params = [dict(row) for row in rows]
+    c.exec_driver_sql(str(compiled), params)
 
 
 def chunks(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from services.clock import Clock
 from services.storage.schema import KEYS, upgrade
-from services.storage.sql import Database, chunks, upsert
+from services.storage.sql import Database, chunks, execute_many, upsert
 from services.storage.sqlite import SQLiteDatabase
 from services.vault.lookup_index import LOCK, LookupIndex
 from services.vault.tables import pending_erasures, person_keys
@@ -87,8 +87,7 @@ class KeyStore:
             nonce = os.urandom(12)
             wrapped = nonce + self._wrap.encrypt(nonce, key, key_id.bytes)
             rows.append({"key_id": str(key_id), "wrapped": wrapped, "created_at": now})
-        if rows:
-            c.execute(insert(person_keys), rows)
+        execute_many(c, insert(person_keys), rows)
         return keys
 
     def enrol(

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
-from services.storage.sql import Database, chunks, upsert
+from services.storage.sql import Database, chunks, execute_many, upsert
 from services.vault.tables import lookup_index_meta, person_lookups
 
 LOCK = "lookups"
@@ -59,7 +59,8 @@ class LookupIndex:
             return {}
         incident = str(incident_id)
         refs = references or {}
-        c.execute(
+        execute_many(
+            c,
             upsert(self.db.kind, person_lookups).on_conflict_do_nothing(),
             [
                 {
@@ -86,7 +87,8 @@ class LookupIndex:
         inside the caller's transaction."""
         if not rows:
             return
-        c.execute(
+        execute_many(
+            c,
             update(person_lookups)
             .where(lookups.person_id == bindparam("pid"))
             .values(reference=bindparam("ref")),
@@ -122,7 +124,8 @@ class LookupIndex:
         transaction; an address another person of the incident holds keeps its holder."""
         if not rows:
             return
-        c.execute(
+        execute_many(
+            c,
             upsert(self.db.kind, person_lookups).on_conflict_do_nothing(),
             [
                 {
