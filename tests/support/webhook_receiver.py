@@ -41,6 +41,8 @@ class Receiver:
 
     secret: str = ""
     answer: Callable[[Received], int] = field(default=lambda _r: 204)
+    now: Callable[[], float] = time.time
+    """The receiver's clock, which signatures are checked against."""
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
@@ -63,7 +65,7 @@ class Receiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 signed = verify(
-                    receiver.secret, self.headers.get(SIGNATURE_HEADER, ""), body, time.time()
+                    receiver.secret, self.headers.get(SIGNATURE_HEADER, ""), body, receiver.now()
                 )
                 got = Received(
                     delivery_id=self.headers.get(DELIVERY_HEADER, ""),
