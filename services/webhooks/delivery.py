@@ -21,9 +21,10 @@ as it finds them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -48,6 +49,8 @@ from services.webhooks.store import GONE as ROW_GONE
 log = structlog.get_logger()
 
 GONE_REASON = "the receiver answered 410 Gone"
+RECORD_EVERY = 100
+"""Deliveries recorded (rows and position) in one transaction at most."""
 
 
 @dataclass(frozen=True)
@@ -146,30 +149,54 @@ class SubscriptionProcessor:
             self._sender = None
 
     def process(self, items: Sequence[Positioned], after: int, stream: str = "") -> Outcome:
-        """Deliver the events of ``items`` the subscription asked for, in order, each moving
-        the position with its delivery log row; stop early when asked to stop or when the
-        subscription is disabled (the position then stays before the event in hand)."""
+        """Deliver the events of ``items`` the subscription asked for, in order; stop early
+        when asked to stop or when the subscription is disabled (the position then stays
+        before the event in hand).
+
+        Final rows are recorded with the position in one transaction every
+        :data:`RECORD_EVERY` deliveries, at the end of the batch, and before the first
+        pause of a failing delivery, so a crash repeats at most that many deliveries (the
+        receiver drops them by id) and never loses one."""
         key = tracking_key(self.name, stream)
         subscription = self.subscription()
         if subscription.state.disabled:
             self.stop.set()
             return Outcome(0, after)
+        retried = {
+            d.delivery_id: d
+            for d in self.store.deliveries(self.subscription_id, limit=1000, status=PENDING)
+        }
+        done: list[Delivery] = []
         applied = 0
         last = after
+
+        def flush(to: int) -> bool:
+            nonlocal last
+            if to <= last:
+                return True
+            if not self.store.record(key, last, done, to):
+                return False
+            last = to
+            done.clear()
+            return True
+
         for item in items:
             kind = payloads.kind_of(item.event)
             if kind is None or not subscription.wants(kind):
                 continue
-            row = None if self.stop.is_set() else self._deliver(subscription, item, kind)
+            if self.stop.is_set():
+                row = None
+            else:
+                earlier = retried.get(str(delivery_id(self.subscription_id, item.position)))
+                row = self._deliver(
+                    subscription, item, kind, earlier, partial(flush, item.position - 1)
+                )
             if row is None:
-                if item.position - 1 > last and self.store.advance(key, last, item.position - 1):
-                    last = item.position - 1
-                return Outcome(applied, last)
-            if not self.store.record(key, last, row):
-                return Outcome(applied, last, raced=True)
+                raced = not flush(item.position - 1)
+                return Outcome(applied, last, raced=raced)
+            done.append(row)
             applied += 1
-            last = item.position
-            log.info(
+            log.debug(
                 "webhook.delivery",
                 **self.labels,
                 position=item.position,
@@ -179,12 +206,15 @@ class SubscriptionProcessor:
                 code=row.last_code,
             )
             if row.status == ROW_GONE:
+                if not flush(item.position):
+                    return Outcome(applied, last, raced=True)
                 self._disable_gone()
                 return Outcome(applied, last)
-        end = items[-1].position
-        if end > last and not self.store.advance(key, last, end):
+            if len(done) >= RECORD_EVERY and not flush(item.position):
+                return Outcome(applied, last, raced=True)
+        if not flush(items[-1].position):
             return Outcome(applied, last, raced=True)
-        return Outcome(applied, end)
+        return Outcome(applied, last)
 
     def _disable_gone(self) -> None:
         self.stop.set()
@@ -198,13 +228,19 @@ class SubscriptionProcessor:
             log.info("webhook.disabled_already", **self.labels)
 
     def _deliver(
-        self, subscription: WebhookSubscription, item: Positioned, kind: WebhookKind
+        self,
+        subscription: WebhookSubscription,
+        item: Positioned,
+        kind: WebhookKind,
+        earlier: Delivery | None,
+        before_retrying: Callable[[], bool],
     ) -> Delivery | None:
         """Try to deliver one event until it is delivered, gone or dead; None when asked to
-        stop first (the pending row of the delivery log keeps the attempts made)."""
+        stop first (the pending row of the delivery log keeps the attempts made).
+        ``earlier`` is its pending row, when tried before; ``before_retrying`` records
+        what was delivered before it, at its first failure."""
         clock = self.core.clock
         did = delivery_id(self.subscription_id, item.position)
-        earlier = self.store.delivery(did)
         attempts = earlier.attempts if earlier is not None else 0
         first_at = earlier.first_at if earlier is not None else clock.now().isoformat()
         deadline = datetime.fromisoformat(first_at) + self.retry.give_up
@@ -242,6 +278,7 @@ class SubscriptionProcessor:
             last_at[0] = at
             answer = sender.post(body, did, kind.value, at)
             if answer.outcome == RETRY:
+                before_retrying()
                 self.store.note(row(PENDING, answer, at))
             return answer
 

@@ -164,13 +164,14 @@ class WebhookStore:
         with self.db.transaction(lock=f"webhook:{key}") as c:
             return self._move(c, key, after, to)
 
-    def record(self, key: str, after: int, delivery: Delivery) -> bool:
-        """Record a delivery's final row and move the position to its event, in one
-        transaction (False, and nothing recorded, when the position moved meanwhile)."""
+    def record(self, key: str, after: int, deliveries: Sequence[Delivery], to: int) -> bool:
+        """Record deliveries' final rows and move the position from ``after`` to ``to``, in
+        one transaction (False, and nothing recorded, when the position moved meanwhile)."""
         with self.db.transaction(lock=f"webhook:{key}") as c:
-            if not self._move(c, key, after, delivery.position):
+            if not self._move(c, key, after, to):
                 return False
-            _put(self.db.kind, c, delivery)
+            for delivery in deliveries:
+                _put(self.db.kind, c, delivery)
         return True
 
     def note(self, delivery: Delivery) -> None:

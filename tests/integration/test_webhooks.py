@@ -98,6 +98,17 @@ def positions_of(rt: Runtime, sub: UUID, kinds: list[str] = KINDS) -> list[int]:
     return out
 
 
+def metric(rt: Runtime, name: str, **labels: str) -> float:
+    """The value of one sample of the runtime's metrics."""
+    from services.metrics.collector import RuntimeCollector
+
+    for family in RuntimeCollector(rt).collect():
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    raise AssertionError(f"no sample {name} {labels}")
+
+
 def test_deliveries_arrive_signed_in_log_order_without_text_that_may_name_a_person(
     settings: Settings, receiver: Receiver
 ) -> None:
@@ -167,6 +178,8 @@ def test_a_receiver_down_for_a_while_gets_everything_afterwards_in_order_once(
             deadline.wait(0.02)
         assert [d.position for d in pending] == [expected[0]]
         assert pending[0].last_error == "connection"
+        assert metric(rt, "breach_webhook_deliveries", status="pending") == 1
+        assert metric(rt, "breach_webhook_oldest_undelivered_seconds") > 0
         report(rt, 2)
         expected = positions_of(rt, sub)
         receiver.start()
@@ -210,6 +223,9 @@ def test_a_500_is_tried_again_then_dead_lettered_and_the_subscription_moves_on(
         tries = [r for r in receiver.received if r.delivery_id == doomed]
         assert len(tries) == dead.attempts
         assert len({r.body for r in tries}) == 1
+        assert metric(rt, "breach_webhook_deliveries", status="dead") == 1
+        assert metric(rt, "breach_webhook_deliveries", status="delivered") == 1
+        assert metric(rt, "breach_webhook_oldest_undelivered_seconds") == 0
     finally:
         if running is not None:
             running.halt()

@@ -27,6 +27,8 @@ class Received:
     body: bytes
     signed: bool
     answered: int
+    headers: dict[str, str] = field(default_factory=dict)
+    """The delivery's signature, id and kind headers, as received."""
 
     @property
     def document(self) -> dict[str, Any]:
@@ -73,6 +75,11 @@ class Receiver:
                     body=body,
                     signed=signed,
                     answered=0,
+                    headers={
+                        name: self.headers.get(name, "")
+                        for name in (SIGNATURE_HEADER, DELIVERY_HEADER, EVENT_HEADER)
+                    }
+                    | {"Content-Type": "application/json"},
                 )
                 got.answered = receiver.answer(got) if signed else 401
                 with receiver.lock:
