@@ -53,6 +53,9 @@ from services.vault.keystore import KeyStore
 from services.vault.sealing import Lookups
 from services.vault.secrets import decode, load_or_create
 from services.vault.vault import Vault
+from services.webhooks.delivery import RetryPolicy
+from services.webhooks.handlers import WebhookRules
+from services.webhooks.store import WebhookStore
 
 if TYPE_CHECKING:
     from services.feeds.pipeline import Pipeline
@@ -293,6 +296,17 @@ def erasure_policies(
     return [MailboxErasurePolicy(mailbox_dir(settings), message_ids_of)]
 
 
+def webhook_retry(settings: Settings) -> RetryPolicy:
+    """How webhook deliveries are tried, from the settings."""
+    return RetryPolicy(
+        base=settings.webhook_backoff_seconds,
+        max_pause=settings.webhook_backoff_max_seconds,
+        give_up=timedelta(hours=settings.webhook_give_up_hours),
+        timeout=settings.webhook_timeout,
+        allow_loopback=settings.webhook_allow_loopback,
+    )
+
+
 def throttle_limits(settings: Settings) -> ThrottleLimits:
     """The sign-in throttle's limits from the settings."""
     return ThrottleLimits(
@@ -339,6 +353,13 @@ def bootstrap(
                 throttle=throttle_limits(settings),
                 concurrency=settings.signin_concurrency,
                 slot_wait=settings.signin_queue_seconds,
+            ),
+            webhook_store=WebhookStore(
+                database if database is not None else settings.webhooks_db,
+                shared_secret(settings, "vault_master_key", "master.key"),
+            ),
+            webhook_rules=WebhookRules(
+                allow_loopback=settings.webhook_allow_loopback, timeout=settings.webhook_timeout
             ),
         )
         store: ViewStore

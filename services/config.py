@@ -240,6 +240,32 @@ class Settings(BaseSettings):
     command_retries: int = Field(
         default=5, ge=0, description="Retries of a command that lost a concurrent-write race."
     )
+    webhook_allow_loopback: bool = Field(
+        default=False,
+        description="Let webhooks deliver to loopback addresses (127.0.0.1, ::1): for tests "
+        "and receivers on the same machine. Private, link-local and metadata addresses are "
+        "refused whatever this says.",
+    )
+    webhook_timeout: float = Field(
+        default=10, gt=0, le=300, description="Seconds a webhook receiver has to answer."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=5,
+        ge=0,
+        description="Webhook retry pauses: random (full jitter) up to this doubled per attempt.",
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=900, ge=0, description="Longest pause between two attempts of a delivery."
+    )
+    webhook_give_up_hours: float = Field(
+        default=24,
+        gt=0,
+        description="A delivery still failing this long after its first attempt is "
+        "dead-lettered and the subscription moves on.",
+    )
+    webhook_batch_size: int = Field(
+        default=200, ge=1, le=5000, description="Events a webhook sender reads at a time."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -284,6 +310,11 @@ class Settings(BaseSettings):
     def credentials_db(self) -> Path:
         """The SQLite file of password and token hashes and web sessions."""
         return self.data_dir / "credentials.db"
+
+    @property
+    def webhooks_db(self) -> Path:
+        """The SQLite file of webhook secrets (sealed), positions and delivery logs."""
+        return self.data_dir / "webhooks.db"
 
     @property
     def secrets_dir(self) -> Path:

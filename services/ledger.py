@@ -14,16 +14,19 @@ from services.people.handlers import PeopleHandlers
 from services.users.credentials import CredentialStore
 from services.users.handlers import UserHandlers
 from services.vault.vault import Vault
+from services.webhooks.handlers import WebhookHandlers, WebhookRules
+from services.webhooks.store import WebhookStore
 
 
 class BreachLedger:
     """breachledger's commands, by capability, on one event-store core (``core``).
 
-    ``incidents``, ``assessment``, ``containment``, ``people``, ``notifications`` and
-    ``users`` are the capabilities' command services. The rules that cross capabilities are
-    wired here: a change to an incident is followed, in its own save, by the re-evaluation
-    of its obligations, then by the move of the task due times that count from a corrected
-    moment; who may approve a notice is answered by the users capability.
+    ``incidents``, ``assessment``, ``containment``, ``people``, ``notifications``,
+    ``users`` and ``webhooks`` are the capabilities' command services. The rules that
+    cross capabilities are wired here: a change to an incident is followed, in its own
+    save, by the re-evaluation of its obligations, then by the move of the task due times
+    that count from a corrected moment; who may approve a notice is answered by the users
+    capability.
     """
 
     def __init__(
@@ -34,6 +37,8 @@ class BreachLedger:
         templates: NoticeTemplates,
         notice_settings: NoticeSettings,
         credentials: CredentialStore,
+        webhook_store: WebhookStore,
+        webhook_rules: WebhookRules | None = None,
     ) -> None:
         self.core = core
         self.vault = vault
@@ -53,6 +58,7 @@ class BreachLedger:
             notice_settings=notice_settings,
             approvers=self.users,
         )
+        self.webhooks = WebhookHandlers(core, webhook_store, webhook_rules)
         self.incidents.incident_followers = (
             self.assessment.reevaluate_obligations,
             self.containment.move_task_dues,
@@ -62,4 +68,5 @@ class BreachLedger:
         """Release the event store and the collaborators' connections."""
         self.vault.close()
         self.credentials.close()
+        self.webhooks.store.close()
         self.core.close()

@@ -45,6 +45,7 @@ class Permission(StrEnum):
     DEMO = "demo.load"
     OPERATIONS = "operations"
     USERS_ADMIN = "users.admin"
+    WEBHOOKS_ADMIN = "webhooks.admin"
 
 
 P = Permission
@@ -95,7 +96,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.AUDITOR: frozenset(_READ_ALL | {P.ACCOUNT_SELF, P.AUDIT_EXPORT}),
-    Role.ADMIN: frozenset({P.ACCOUNT_SELF, P.USERS_ADMIN, P.OPERATIONS}),
+    Role.ADMIN: frozenset({P.ACCOUNT_SELF, P.USERS_ADMIN, P.OPERATIONS, P.WEBHOOKS_ADMIN}),
 }
 
 PERSONAL_DATA_RIGHTS = frozenset({P.PEOPLE_RIGHTS, P.RETENTION})

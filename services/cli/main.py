@@ -23,6 +23,7 @@ from services.cli import (  # noqa: F401  (commands register themselves)
     serve,
     users,
     views,
+    webhooks,
     worker,
 )
 from services.cli.app import app

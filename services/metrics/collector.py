@@ -19,6 +19,7 @@ from services.assessment.obligations_view import urgency
 from services.bootstrap import Runtime
 from services.metrics.lag import Lag, Lags, streamed
 from services.metrics.tally import KindTally
+from services.webhooks.store import STATUSES
 
 log = structlog.get_logger()
 
@@ -53,6 +54,7 @@ class RuntimeCollector:
             ("audit_chain", self.audit_chain),
             ("notices", self.notices),
             ("obligations", self.obligations),
+            ("webhooks", self.webhooks),
         ]
 
     def collect(self) -> Iterator[Metric]:
@@ -184,3 +186,25 @@ class RuntimeCollector:
             next_deadline.add_metric([], nearest)
             families.append(next_deadline)
         return families
+
+    def webhooks(self) -> Iterable[Metric]:
+        """Webhook deliveries by outcome, and the age of the oldest one still retried."""
+        store = self.rt.app.webhooks.store
+        counts = store.counts()
+        by_status = GaugeMetricFamily(
+            "breach_webhook_deliveries",
+            "Webhook deliveries in the delivery logs by status: pending (being retried), "
+            "delivered, dead (retry window closed) and gone (the receiver answered 410).",
+            labels=["status"],
+        )
+        for status in STATUSES:
+            by_status.add_metric([status], counts.get(status, 0))
+        oldest = store.oldest_pending()
+        age = GaugeMetricFamily(
+            "breach_webhook_oldest_undelivered_seconds",
+            "Seconds since the first attempt of the oldest webhook delivery still being "
+            "retried (0: none).",
+        )
+        now = self.rt.app.core.clock.now()
+        age.add_metric([], 0 if oldest is None else max(0.0, (now - oldest).total_seconds()))
+        return [by_status, age]

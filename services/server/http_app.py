@@ -20,6 +20,7 @@ from services.api.routes import (
     operations,
     people,
     users,
+    webhooks,
 )
 from services.bootstrap import Runtime
 from services.http import problems
@@ -49,6 +50,7 @@ def api_routers() -> list[APIRouter]:
         intake.router,
         users.router,
         operations.router,
+        webhooks.router,
     ]
 
 

@@ -1,5 +1,6 @@
-"""The background work of a running server: views, policies, the audit chain and the
-notice dispatcher, each in a supervised thread that resumes from its tracked position."""
+"""The background work of a running server: views, policies, the audit chain, the notice
+dispatcher and the webhook senders, each in a supervised thread that resumes from its
+tracked position."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from collections.abc import Callable
 import structlog
 
 from services.audit.chain import ChainWorker
-from services.bootstrap import Runtime
+from services.bootstrap import Runtime, webhook_retry
 from services.feeds.running import supervised
 from services.notifications.dispatcher import DeliveryCheck
 from services.notifications.transport import SmtpTarget
+from services.webhooks.delivery import WebhookWorkers
 
 log = structlog.get_logger()
 
@@ -62,6 +64,13 @@ class Workers:
             self.threads.append(supervised(f"policy-{p.policy.name}", self._policy(i), stop))
         self.threads.append(supervised("audit-chain", self._chain, stop))
         self.threads.append(supervised("dispatcher", self._dispatch, stop))
+        webhooks = WebhookWorkers(
+            self.rt.app.webhooks,
+            self.rt.feed,
+            webhook_retry(self.rt.settings),
+            batch_size=self.rt.settings.webhook_batch_size,
+        )
+        self.threads.append(webhooks.start(stop))
         log.info("workers.started", count=len(self.threads))
         return self
 

@@ -45,7 +45,7 @@ class History:
     """The revision history of one database's tables: an Alembic branch."""
 
     branch: str
-    """The branch label (``credentials``, ``keys``, ``audit``, ``mailbox``)."""
+    """The branch label (``credentials``, ``keys``, ``audit``, ``mailbox``, ``webhooks``)."""
     head: str
     """The branch's newest revision, the one the code reads and writes."""
     versions: Path
@@ -56,7 +56,8 @@ CREDENTIALS = History("credentials", "credentials_0001", SERVICES / "users" / "m
 KEYS = History("keys", "keys_0001", SERVICES / "vault" / "migrations")
 AUDIT = History("audit", "audit_0001", SERVICES / "audit" / "migrations")
 MAILBOX = History("mailbox", "mailbox_0001", SERVICES / "notifications" / "migrations")
-HISTORIES = (CREDENTIALS, KEYS, AUDIT, MAILBOX)
+WEBHOOKS = History("webhooks", "webhooks_0001", SERVICES / "webhooks" / "migrations")
+HISTORIES = (CREDENTIALS, KEYS, AUDIT, MAILBOX, WEBHOOKS)
 
 
 def stamped(db: Database) -> set[str]:

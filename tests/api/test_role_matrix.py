@@ -67,6 +67,7 @@ def fixtures(api: Api) -> dict[str, str]:
         "ref": "1",
         "username": "target",
         "token_id": "0000000000000000",
+        "webhook_id": "00000000-0000-4000-8000-000000000001",
     }
 
 

@@ -118,6 +118,17 @@ def arguments(ids: dict[str, str], tmp: Path) -> dict[str, list[str]]:
                 "enable": ["nobody"],
             }.items()
         },
+        **{
+            f"webhooks {c}": a
+            for c, a in {
+                "add": ["ftp://nowhere.invalid/", "--kind", "incident.reported"],
+                "list": [],
+                "test": [UNKNOWN],
+                "deliveries": [UNKNOWN],
+                "disable": [UNKNOWN, "--reason", "x"],
+                "enable": [UNKNOWN],
+            }.items()
+        },
     }
 
 

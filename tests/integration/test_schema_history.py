@@ -19,7 +19,15 @@ from services.bootstrap import bootstrap
 from services.config import Settings
 from services.notifications import mailbox_tables
 from services.notifications.mailbox import Mailbox
-from services.storage.schema import AUDIT, CREDENTIALS, HISTORIES, KEYS, MAILBOX, config
+from services.storage.schema import (
+    AUDIT,
+    CREDENTIALS,
+    HISTORIES,
+    KEYS,
+    MAILBOX,
+    WEBHOOKS,
+    config,
+)
 from services.users import tables as user_tables
 from services.vault import tables as vault_tables
 from tests.support import postgres
@@ -258,7 +266,12 @@ def test_an_old_store_opens_with_its_rows_and_is_stamped_at_the_baseline(
             [settings.database_schema],
         )
         assert ("sign_in_failures",) not in names
-        assert stamped(settings, "keys") == {CREDENTIALS.head, KEYS.head, AUDIT.head}
+        assert stamped(settings, "keys") == {
+            CREDENTIALS.head,
+            KEYS.head,
+            AUDIT.head,
+            WEBHOOKS.head,
+        }
     else:
         with sqlite3.connect(settings.data_dir / "credentials.db") as db:
             names = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()

@@ -31,7 +31,8 @@ LAYERS: dict[str, int] = {
     ),
     # the capabilities
     **dict.fromkeys(
-        ("incidents", "assessment", "containment", "people", "notifications", "users"), 2
+        ("incidents", "assessment", "containment", "people", "notifications", "users", "webhooks"),
+        2,
     ),
     # what composes or reads across capabilities
     **dict.fromkeys(("ledger", "gateway", "demo", "timeline", "audit"), 3),

@@ -234,6 +234,21 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
     ),
+    "webhooks.admin": Operation(
+        frozenset({M}),
+        api=(
+            ("GET", "/webhooks"),
+            ("POST", "/webhooks"),
+            ("GET", "/webhooks/{webhook_id}"),
+            ("POST", "/webhooks/{webhook_id}/disable"),
+            ("POST", "/webhooks/{webhook_id}/enable"),
+            ("POST", "/webhooks/{webhook_id}/test"),
+            ("GET", "/webhooks/{webhook_id}/deliveries"),
+        ),
+        cli=tuple(
+            f"webhooks {c}" for c in ("add", "list", "test", "deliveries", "disable", "enable")
+        ),
+    ),
     "operations": Operation(
         frozenset({M}),
         api=(("GET", "/views"), ("POST", "/views/rebuild"), ("GET", "/views/check")),
