@@ -1,5 +1,6 @@
-"""The background work of a running server: views, policies, the audit chain and the
-notice dispatcher, each in a supervised thread that resumes from its tracked position."""
+"""The background work of a running server: views, policies, the audit chain, the
+notice dispatcher and the alarm clock (escalation alerts), each in a supervised thread
+that resumes from its tracked position."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ class Workers:
         dispatcher = self.rt.dispatcher(self.target, self.delivery)
         asyncio.run(dispatcher.run(until_idle=False, stop=stop, poll=0.5))
 
+    def _alarm(self, stop: threading.Event) -> None:
+        self.rt.alarm_clock().run(stop, self.rt.settings.alert_scan_seconds)
+
     def start(self) -> Workers:
         """Start every worker."""
         stop = self.stop_event
@@ -62,6 +66,7 @@ class Workers:
             self.threads.append(supervised(f"policy-{p.policy.name}", self._policy(i), stop))
         self.threads.append(supervised("audit-chain", self._chain, stop))
         self.threads.append(supervised("dispatcher", self._dispatch, stop))
+        self.threads.append(supervised("alarm-clock", self._alarm, stop))
         log.info("workers.started", count=len(self.threads))
         return self
 
