@@ -45,6 +45,10 @@ class Permission(StrEnum):
     DEMO = "demo.load"
     OPERATIONS = "operations"
     USERS_ADMIN = "users.admin"
+    OWNER_ASSIGN = "incident.owner"
+    DUTY_MANAGE = "duty.manage"
+    ALERT_READ = "alert.read"
+    ALERT_ACK = "alert.ack"
 
 
 P = Permission
@@ -74,6 +78,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             P.CAMPAIGN_PREVIEW,
             P.CAMPAIGN_CONTROL,
             P.DEMO,
+            P.OWNER_ASSIGN,
+            P.ALERT_READ,
+            P.ALERT_ACK,
         }
     ),
     Role.DPO: frozenset(
@@ -92,10 +99,23 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             P.NOTICE_RESOLVE,
             P.AUDIT_EXPORT,
             P.DEMO,
+            P.OWNER_ASSIGN,
+            P.DUTY_MANAGE,
+            P.ALERT_READ,
+            P.ALERT_ACK,
         }
     ),
-    Role.AUDITOR: frozenset(_READ_ALL | {P.ACCOUNT_SELF, P.AUDIT_EXPORT}),
-    Role.ADMIN: frozenset({P.ACCOUNT_SELF, P.USERS_ADMIN, P.OPERATIONS}),
+    Role.AUDITOR: frozenset(_READ_ALL | {P.ACCOUNT_SELF, P.AUDIT_EXPORT, P.ALERT_READ}),
+    Role.ADMIN: frozenset(
+        {
+            P.ACCOUNT_SELF,
+            P.USERS_ADMIN,
+            P.OPERATIONS,
+            P.DUTY_MANAGE,
+            P.ALERT_READ,
+            P.ALERT_ACK,
+        }
+    ),
 }
 
 PERSONAL_DATA_RIGHTS = frozenset({P.PEOPLE_RIGHTS, P.RETENTION})

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from events.alerts import AlertAcknowledged, AlertRaised
 from events.base import DomainEvent
+from services.projections.prefixes import resolve_prefix
 from services.projections.schema import Row, Table, ViewTransaction, db_time
 from services.projections.store import ViewStore
 
@@ -148,3 +149,7 @@ class Alerts:
         """How many alerts were raised, by step."""
         rows = self.store.query("SELECT step, COUNT(*) AS n FROM alerts GROUP BY step", [])
         return {r["step"]: int(r["n"]) for r in rows}
+
+    def resolve(self, text: str) -> UUID:
+        """The alert whose id is ``text`` or starts with it; refuse ambiguity."""
+        return resolve_prefix(self.store, "alerts", "alert_id", text, field="alert", noun="alert")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from services.api.routes import (
+    alerts,
     assessment,
     audit,
     containment,
@@ -49,6 +50,7 @@ def api_routers() -> list[APIRouter]:
         intake.router,
         users.router,
         operations.router,
+        alerts.router,
     ]
 
 
