@@ -95,6 +95,8 @@ class IncidentState(BaseModel):
     playbooks: dict[str, int] = Field(default_factory=dict)
     containment_reached_at: AwareDatetime | None = None
     time_to_contain_seconds: float | None = None
+    owner: str | None = None
+    """The user answering for the incident (None: nobody assigned)."""
 
     @property
     def assessed_severity(self) -> Severity | None:
@@ -392,6 +394,16 @@ class ContainmentReached(IncidentEvent):
         )
 
 
+class IncidentOwnerAssigned(IncidentEvent):
+    """The incident was given to an owner (``owner`` None: the owner was removed)."""
+
+    owner: str | None
+
+    def apply(self, aggregate: Incident) -> None:
+        """Set the owner."""
+        aggregate.state = aggregate.state.model_copy(update={"owner": self.owner})
+
+
 class ContainmentLost(IncidentEvent):
     """Containment no longer holds: a mandatory task was reopened or added."""
 
@@ -498,6 +510,15 @@ class Incident(BaseAggregate[UUID]):
             **{name.value: value for name, value in effective.items()},
             **cause.stamp(),
         )
+
+    def assign_owner(self, cause: Cause, *, owner: str | None) -> None:
+        """Give the incident to an owner, or remove the owner (None); must change it."""
+        self._require_open("assigning an owner")
+        if owner is not None:
+            owner = _required_text("owner", owner, TITLE_MAX)
+        if owner == self.state.owner:
+            raise RuleViolation("owner", "changes nothing: the incident already has this owner")
+        self.trigger_event(IncidentOwnerAssigned, owner=owner, **cause.stamp())
 
     def triage(
         self,

@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from events.base import DomainEvent
 from events.notifications import Contact
+from events.users import Role
+from services.alerts.alarm_clock import (
+    AlarmClock,
+    Directory,
+    obligation_subjects,
+    task_subjects,
+)
+from services.alerts.alerts_view import Alerts, AlertsProjection
+from services.alerts.ladder import Subject, ladder
 from services.application.base import LedgerApplication
 from services.application.errors import InvalidInput
 from services.assessment.obligations_view import Obligations, ObligationsProjection
@@ -70,6 +80,7 @@ def projections() -> list[Projection]:
         TasksProjection(),
         PeopleProjection(),
         NotificationsProjection(),
+        AlertsProjection(),
     ]
 
 
@@ -188,6 +199,8 @@ class Runtime:
     people_of: PeopleReader
     """Where the notice queueing policy reads an incident's people (the people view,
     brought up to date here; the distributed policy worker points it at the pipeline)."""
+    alerts: Alerts
+    """The alerts raised, and who acknowledged them."""
     database: PostgresDatabase | None = None
     """The PostgreSQL pool of the views, chain, keys and credentials (None on SQLite)."""
     pipeline: Pipeline | None = None
@@ -208,6 +221,34 @@ class Runtime:
             target,
             dispatch_settings(self.settings),
             delivery=delivery,
+        )
+
+    def alarm_clock(self) -> AlarmClock:
+        """The alarm clock raising the escalation ladder's steps, reading the open
+        obligations and mandatory tasks from their views (brought up to date first)."""
+        app = self.app
+
+        def subjects(now: datetime) -> list[Subject]:
+            self.views.catch_up_only("obligations", "tasks")
+            return [
+                *obligation_subjects(self.obligations.rows(open_only=True)),
+                *task_subjects(self.tasks.rows(now)),
+            ]
+
+        def incident_owner(incident_id: UUID) -> str | None:
+            return app.incidents.get_incident(incident_id).state.owner
+
+        def holders(role: Role) -> list[str]:
+            users = app.users.list_users()
+            return [u.state.username for u in users if u.has(role) and not u.state.disabled]
+
+        return AlarmClock(
+            app.alerts,
+            subjects,
+            Directory(incident_owner, app.alerts.on_duty, holders),
+            ladder(),
+            app.core.clock,
+            late_after=timedelta(seconds=2 * self.settings.alert_scan_seconds),
         )
 
     def mailbox(self) -> Mailbox:
@@ -374,6 +415,7 @@ def bootstrap(
         store.create_table()
         build_lookup_index(app.people)
     app.people.import_max_bytes = settings.import_max_bytes
+    app.alerts.dpo_fallback = settings.dpo_on_duty
     app.people.complete_erasures()
     feed = StoreFeed(
         app.core.recorder, app.core.mapper, signal=signal, poll_interval=settings.feed_poll_interval
@@ -390,6 +432,16 @@ def bootstrap(
     catalog = PlaybookCatalog.load(settings.templates_dir / "playbooks")
     people = People(store)
     notifications = Notifications(store)
+    alerts = Alerts(store)
+
+    def alerts_of(incident_id: UUID) -> list[DomainEvent]:
+        views.catch_up_only("alerts")
+        ids = alerts.ids_of_incident(incident_id)
+        found = app.core.stored_events_of(ids) if ids else []
+        decoded = map(app.core.mapper.to_domain_event, found)
+        return [e for e in decoded if isinstance(e, DomainEvent)]
+
+    app.containment.timeline_sources = (alerts_of,)
     audit_key = shared_secret(settings, "audit_key", "audit.key")
 
     def people_now(incident_id: UUID) -> list[dict[str, Any]]:
@@ -418,6 +470,7 @@ def bootstrap(
         playbooks=catalog,
         uploads=uploads,
         people_of=people_of,
+        alerts=alerts,
         database=database,
     )
     if settings.kafka_bootstrap_servers:

@@ -61,6 +61,17 @@ class Settings(BaseSettings):
     due_soon_hours: float = Field(
         default=24, gt=0, description="An open obligation this close to its deadline is due soon."
     )
+    dpo_on_duty: str | None = Field(
+        default=None,
+        description="The username of the DPO on duty when no shift of the duty rota covers "
+        "the moment (`breach owners duty`).",
+    )
+    alert_scan_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="Seconds between the alarm clock's scans for due escalation steps.",
+    )
     vault_master_key: SecretStr | None = Field(
         default=None,
         description="Base64 of 32 bytes wrapping every person's key; default: created in "

@@ -3,6 +3,8 @@ event-store core, given the collaborators it declares, wired here once."""
 
 from __future__ import annotations
 
+from events.users import user_id
+from services.alerts.handlers import AlertHandlers
 from services.application.base import LedgerApplication
 from services.assessment.handlers import AssessmentHandlers
 from services.containment.handlers import ContainmentHandlers
@@ -22,11 +24,11 @@ class BreachLedger:
     """breachledger's commands, by capability, on one event-store core (``core``).
 
     ``incidents``, ``assessment``, ``containment``, ``people``, ``notifications``,
-    ``users`` and ``webhooks`` are the capabilities' command services. The rules that
-    cross capabilities are wired here: a change to an incident is followed, in its own
-    save, by the re-evaluation of its obligations, then by the move of the task due times
-    that count from a corrected moment; who may approve a notice is answered by the users
-    capability.
+    ``users``, ``webhooks`` and ``alerts`` are the capabilities' command services. The
+    rules that cross capabilities are wired here: a change to an incident is followed, in
+    its own save, by the re-evaluation of its obligations, then by the move of the task due
+    times that count from a corrected moment; who may approve a notice, and whether an
+    incident owner or a DPO on duty is a user, is answered by the users capability.
     """
 
     def __init__(
@@ -59,10 +61,16 @@ class BreachLedger:
             approvers=self.users,
         )
         self.webhooks = WebhookHandlers(core, webhook_store, webhook_rules)
+        self.alerts = AlertHandlers(core)
+        self.incidents.is_user = self.alerts.is_user = self.is_user
         self.incidents.incident_followers = (
             self.assessment.reevaluate_obligations,
             self.containment.move_task_dues,
         )
+
+    def is_user(self, username: str) -> bool:
+        """Whether ``username`` names a user (an incident owner or a DPO on duty must)."""
+        return bool(self.core.existing_ids([user_id(username)]))
 
     def close(self) -> None:
         """Release the event store and the collaborators' connections."""

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from events.alerts import AlertAcknowledged, AlertRaised
 from events.assessment import Obligation
 from events.base import DomainEvent
 from events.containment import TaskDueMoved
@@ -21,6 +22,7 @@ from events.incident import (
     IncidentClosed,
     IncidentFactsAmended,
     IncidentNoteAdded,
+    IncidentOwnerAssigned,
     IncidentReopened,
     IncidentReported,
     IncidentState,
@@ -47,6 +49,8 @@ class TimelineEntry(BaseModel):
     event: str
     summary: str
     task_id: UUID | None = None
+    alert_id: UUID | None = None
+    """The alert, on a line telling of an alert raised about the incident."""
 
 
 def _value(value: Any, zone: tzinfo) -> str:
@@ -65,6 +69,17 @@ def describe(event: DomainEvent, before: IncidentState | None, zone: tzinfo) -> 
             f" -> {show_time(event.due_at, zone)}: {event.reason} (counts from "
             f"{event.clock.value}, now {show_time(event.counted_from, zone)})"
         )
+    if isinstance(event, AlertRaised):
+        told = ", ".join(event.recipients) or "nobody (no owner, no DPO on duty)"
+        return (
+            f"alert {event.step} for {event.subject_kind.value} {event.subject_id} (deadline "
+            f"{show_time(event.deadline, zone)}){' raised late' if event.late else ''}: "
+            f"told {told} by {', '.join(event.channels)}"
+        )
+    if isinstance(event, AlertAcknowledged):
+        return f"alert {str(event.originator_id)[:8]} acknowledged"
+    if isinstance(event, IncidentOwnerAssigned):
+        return f"owner {event.owner}" if event.owner else "owner removed"
     if isinstance(event, IncidentReported):
         parts = [
             f'reported "{event.title}" ({event.incident_type.value}) '
@@ -209,7 +224,7 @@ def timeline(events: Sequence[DomainEvent], zone: tzinfo) -> list[TimelineEntry]
     incident: Incident | None = None
     for event in events:
         before = incident.state if incident is not None else None
-        moved = isinstance(event, TaskDueMoved)
+        moved = isinstance(event, TaskDueMoved | AlertRaised | AlertAcknowledged)
         entries.append(
             TimelineEntry(
                 version=incident.version if moved and incident else event.originator_version,
@@ -218,7 +233,8 @@ def timeline(events: Sequence[DomainEvent], zone: tzinfo) -> list[TimelineEntry]
                 correlation_id=event.correlation_id,
                 event=type(event).__name__,
                 summary=describe(event, before, zone),
-                task_id=event.originator_id if moved else None,
+                task_id=event.originator_id if isinstance(event, TaskDueMoved) else None,
+                alert_id=event.originator_id if isinstance(event, AlertRaised) else None,
             )
         )
         if not moved:

@@ -46,6 +46,10 @@ class Permission(StrEnum):
     OPERATIONS = "operations"
     USERS_ADMIN = "users.admin"
     WEBHOOKS_ADMIN = "webhooks.admin"
+    OWNER_ASSIGN = "incident.owner"
+    DUTY_MANAGE = "duty.manage"
+    ALERT_READ = "alert.read"
+    ALERT_ACK = "alert.ack"
 
 
 P = Permission
@@ -75,6 +79,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             P.CAMPAIGN_PREVIEW,
             P.CAMPAIGN_CONTROL,
             P.DEMO,
+            P.OWNER_ASSIGN,
+            P.ALERT_READ,
+            P.ALERT_ACK,
         }
     ),
     Role.DPO: frozenset(
@@ -93,10 +100,24 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             P.NOTICE_RESOLVE,
             P.AUDIT_EXPORT,
             P.DEMO,
+            P.OWNER_ASSIGN,
+            P.DUTY_MANAGE,
+            P.ALERT_READ,
+            P.ALERT_ACK,
         }
     ),
-    Role.AUDITOR: frozenset(_READ_ALL | {P.ACCOUNT_SELF, P.AUDIT_EXPORT}),
-    Role.ADMIN: frozenset({P.ACCOUNT_SELF, P.USERS_ADMIN, P.OPERATIONS, P.WEBHOOKS_ADMIN}),
+    Role.AUDITOR: frozenset(_READ_ALL | {P.ACCOUNT_SELF, P.AUDIT_EXPORT, P.ALERT_READ}),
+    Role.ADMIN: frozenset(
+        {
+            P.ACCOUNT_SELF,
+            P.USERS_ADMIN,
+            P.OPERATIONS,
+            P.WEBHOOKS_ADMIN,
+            P.DUTY_MANAGE,
+            P.ALERT_READ,
+            P.ALERT_ACK,
+        }
+    ),
 }
 
 PERSONAL_DATA_RIGHTS = frozenset({P.PEOPLE_RIGHTS, P.RETENTION})

@@ -13,6 +13,7 @@ import typer
 from services.application.errors import ServiceError
 from services.cli import (  # noqa: F401  (commands register themselves)
     account,
+    alerts,
     assessment,
     audit,
     containment,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -35,6 +35,8 @@ class ContainmentHandlers:
     def __init__(self, core: LedgerApplication, incidents: IncidentHandlers) -> None:
         self.core = core
         self.incidents = incidents
+        self.timeline_sources: tuple[Callable[[UUID], Sequence[DomainEvent]], ...] = ()
+        """Other events about an incident its timeline shows among its own (alerts)."""
 
     def _open_blockers(self, task: ContainmentTask) -> list[UUID]:
         return [
@@ -198,16 +200,16 @@ class ContainmentHandlers:
         return self.core.load(task_id, ContainmentTask)
 
     def timeline_events(self, incident_id: UUID) -> list[DomainEvent]:
-        """The incident's events, each followed by the due-time moves of its tasks recorded
-        at the same moment or before the next incident event (a move is saved with the
-        correction that caused it)."""
+        """The incident's events, each followed by the due-time moves of its tasks (and the
+        events of ``timeline_sources``, such as alerts) recorded at the same moment or before
+        the next incident event (a move is saved with the correction that caused it)."""
         history = list(self.incidents.incident_history(incident_id))
-        moves = sorted(
-            self._due_moves(
-                [UUID(t) for t in self.incidents.get_incident(incident_id).state.tasks]
-            ),
-            key=lambda e: e.timestamp,
+        related = self._due_moves(
+            [UUID(t) for t in self.incidents.get_incident(incident_id).state.tasks]
         )
+        for source in self.timeline_sources:
+            related.extend(source(incident_id))
+        moves: list[DomainEvent] = sorted(related, key=lambda e: e.timestamp)
         out: list[DomainEvent] = []
         for event in history:
             while moves and moves[0].timestamp < event.timestamp:
@@ -215,7 +217,7 @@ class ContainmentHandlers:
             out.append(event)
         return out + moves
 
-    def _due_moves(self, task_ids: Sequence[UUID]) -> list[TaskDueMoved]:
+    def _due_moves(self, task_ids: Sequence[UUID]) -> list[DomainEvent]:
         reads = event_reads(self.core.recorder)
         if reads is None:
             found: list[object] = [e for i in task_ids for e in self.core.events.get(i)]

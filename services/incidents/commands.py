@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from events.incident import AmendableFact
 from events.values import BreachDetermination, IncidentType, LegalMoments, Severity, SourceChannel
+from services.application.context import ActorName
 from services.application.fields import Line, Moment, OptionalText, Text, Title
 
 
@@ -88,3 +89,14 @@ class ReopenIncident(Command):
     """Reopen a closed incident."""
 
     reason: Line
+
+
+class AssignOwner(Command):
+    """Give an incident to an owner (a user), or remove its owner with null. Omitted,
+    nothing changes, and the request is refused."""
+
+    owner: ActorName | None = None
+
+    def given(self) -> bool:
+        """Whether the owner was given (null included)."""
+        return "owner" in self.model_fields_set

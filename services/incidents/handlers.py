@@ -17,6 +17,7 @@ from services.application.errors import Conflict, InvalidInput
 from services.incidents.commands import (
     AddNote,
     AmendFacts,
+    AssignOwner,
     CloseIncident,
     ReopenIncident,
     ReportIncident,
@@ -56,6 +57,8 @@ class IncidentHandlers:
     def __init__(self, core: LedgerApplication) -> None:
         self.core = core
         self.incident_followers: tuple[IncidentFollower, ...] = ()
+        self.is_user: Callable[[str], bool] = lambda _name: True
+        """Whether a username names a user (answered by the users capability)."""
 
     def change_incident(
         self,
@@ -154,6 +157,22 @@ class IncidentHandlers:
             ),
             logged="incident.triaged",
             fields=sorted(given),
+        )
+
+    def assign_owner(
+        self, incident_id: UUID, request: AssignOwner | Mapping[str, Any], ctx: RequestContext
+    ) -> Incident:
+        """Give an incident to an owner, or remove its owner (``owner`` null)."""
+        cmd = self.core.validated(AssignOwner, request)
+        if not cmd.given():
+            raise InvalidInput("owner", "is required (null removes the owner)")
+        if cmd.owner is not None and not self.is_user(cmd.owner):
+            raise InvalidInput("owner", "is not a user")
+        return self.change_incident(
+            incident_id,
+            ctx,
+            lambda inc, cause: inc.assign_owner(cause, owner=cmd.owner),
+            logged="incident.owner_assigned",
         )
 
     def add_note(

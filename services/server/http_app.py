@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from services.api.routes import (
+    alerts,
     assessment,
     audit,
     containment,
@@ -51,6 +52,7 @@ def api_routers() -> list[APIRouter]:
         users.router,
         operations.router,
         webhooks.router,
+        alerts.router,
     ]
 
 

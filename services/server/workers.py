@@ -1,6 +1,6 @@
 """The background work of a running server: views, policies, the audit chain, the notice
-dispatcher and the webhook senders, each in a supervised thread that resumes from its
-tracked position."""
+dispatcher, the webhook senders and the alarm clock (escalation alerts), each in a
+supervised thread that resumes from its tracked position."""
 
 from __future__ import annotations
 
@@ -54,6 +54,9 @@ class Workers:
         dispatcher = self.rt.dispatcher(self.target, self.delivery)
         asyncio.run(dispatcher.run(until_idle=False, stop=stop, poll=0.5))
 
+    def _alarm(self, stop: threading.Event) -> None:
+        self.rt.alarm_clock().run(stop, self.rt.settings.alert_scan_seconds)
+
     def start(self) -> Workers:
         """Start every worker."""
         stop = self.stop_event
@@ -71,6 +74,7 @@ class Workers:
             batch_size=self.rt.settings.webhook_batch_size,
         )
         self.threads.append(webhooks.start(stop))
+        self.threads.append(supervised("alarm-clock", self._alarm, stop))
         log.info("workers.started", count=len(self.threads))
         return self
 

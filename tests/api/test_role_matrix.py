@@ -68,6 +68,8 @@ def fixtures(api: Api) -> dict[str, str]:
         "username": "target",
         "token_id": "0000000000000000",
         "webhook_id": "00000000-0000-4000-8000-000000000001",
+        "alert_id": "00000000-0000-4000-8000-000000000000",
+        "shift_id": "no-such-shift",
     }
 
 

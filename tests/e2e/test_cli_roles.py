@@ -105,6 +105,12 @@ def arguments(ids: dict[str, str], tmp: Path) -> dict[str, list[str]]:
         "replay": [i, "--as-of", "now"],
         "audit export": [UNKNOWN, "--out", str(tmp / "bundle")],
         "demo": [],
+        "owners": [],
+        "owners set": [UNKNOWN, "nobody"],
+        "owners duty": ["nobody", "--from", "now", "--until", "now"],
+        "owners cancel": ["no-such-shift"],
+        "alerts": ["--mine"],
+        "alerts ack": [UNKNOWN],
         **{
             f"users {c}": a
             for c, a in {

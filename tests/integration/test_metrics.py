@@ -121,6 +121,7 @@ def test_lag_grows_while_views_and_policies_are_behind(
         "tasks",
         "people",
         "notifications",
+        "alerts",
         "policy.playbooks",
         "policy.containment",
         "policy.notices",

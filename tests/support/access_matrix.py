@@ -249,6 +249,26 @@ OPERATIONS: dict[str, Operation] = {
             f"webhooks {c}" for c in ("add", "list", "test", "deliveries", "disable", "enable")
         ),
     ),
+    "incident.owner": Operation(
+        frozenset({S, D}),
+        api=(("PUT", "/incidents/{incident_id}/owner"),),
+        cli=("owners set",),
+    ),
+    "duty.manage": Operation(
+        frozenset({D, M}),
+        api=(("POST", "/duty-rota/shifts"), ("DELETE", "/duty-rota/shifts/{shift_id}")),
+        cli=("owners duty", "owners cancel"),
+    ),
+    "alert.read": Operation(
+        frozenset({S, D, A, M}),
+        api=(("GET", "/alerts"), ("GET", "/duty-rota")),
+        cli=("alerts", "owners"),
+    ),
+    "alert.ack": Operation(
+        frozenset({S, D, M}),
+        api=(("POST", "/alerts/{alert_id}/ack"),),
+        cli=("alerts ack",),
+    ),
     "operations": Operation(
         frozenset({M}),
         api=(("GET", "/views"), ("POST", "/views/rebuild"), ("GET", "/views/check")),

@@ -24,6 +24,8 @@ OWNERS: dict[str, str] = {
     "messages": "notifications",
     "withheld": "notifications",
     "people": "people",
+    "alerts": "alerts",
+    "alert_recipients": "alerts",
 }
 """Every capability table and the package under services/ that owns it."""
 
