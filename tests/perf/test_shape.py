@@ -31,7 +31,16 @@ LAYERS: dict[str, int] = {
     ),
     # the capabilities
     **dict.fromkeys(
-        ("incidents", "assessment", "containment", "people", "notifications", "users", "webhooks"),
+        (
+            "incidents",
+            "assessment",
+            "containment",
+            "people",
+            "notifications",
+            "users",
+            "webhooks",
+            "alerts",
+        ),
         2,
     ),
     # what composes or reads across capabilities
@@ -47,7 +56,16 @@ LAYERS: dict[str, int] = {
     "cli": 9,
 }
 FACES = ("cli", "api", "web", "http")
-CAPABILITIES = ("incidents", "assessment", "containment", "people", "notifications", "users")
+CAPABILITIES = (
+    "incidents",
+    "assessment",
+    "containment",
+    "people",
+    "notifications",
+    "users",
+    "webhooks",
+    "alerts",
+)
 PROCESSING = ("projections", "policies", "feeds", "server", "audit", "notifications")
 
 
