@@ -55,6 +55,7 @@ class RuntimeCollector:
             ("notices", self.notices),
             ("obligations", self.obligations),
             ("webhooks", self.webhooks),
+            ("alerts", self.alerts),
         ]
 
     def collect(self) -> Iterator[Metric]:
@@ -186,6 +187,18 @@ class RuntimeCollector:
             next_deadline.add_metric([], nearest)
             families.append(next_deadline)
         return families
+
+    def alerts(self) -> Iterable[Metric]:
+        """Escalation alerts raised so far, by step of the ladder."""
+        raised = CounterMetricFamily(
+            "breach_alerts_raised",
+            "Escalation alerts raised, by step (due_24h, due_6h, due_1h, overdue): each step "
+            "once per obligation or task and deadline.",
+            labels=["step"],
+        )
+        for step, count in sorted(self.rt.alerts.counts_by_step().items()):
+            raised.add_metric([step], count)
+        return [raised]
 
     def webhooks(self) -> Iterable[Metric]:
         """Webhook deliveries by outcome, and the age of the oldest one still retried."""

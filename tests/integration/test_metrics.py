@@ -158,6 +158,41 @@ def test_obligation_deadlines_drive_the_alert_gauges(runtime: Runtime, clock: Ma
     assert value(late, "breach_obligation_next_deadline_seconds") < 0
 
 
+def test_alerts_raised_are_counted_by_step(runtime: Runtime, clock: ManualClock) -> None:
+    """Each escalation step the alarm clock raises is counted under its step, once."""
+    run_demo(runtime.app)
+    runtime.settle()
+    deadlines = sorted(
+        r["deadline"] for r in runtime.obligations.rows(open_only=True) if r["deadline"]
+    )
+    assert deadlines
+    clock.current = datetime.fromisoformat(deadlines[0]) - timedelta(minutes=30)
+    raised = runtime.alarm_clock().scan()
+    assert raised
+    runtime.settle()
+    assert runtime.alarm_clock().scan() == []
+    runtime.settle()
+    first = raised_by_step(scrape(runtime))
+    assert first["due_1h"] >= 1
+    assert sum(first.values()) == len(raised)
+    clock.advance(days=30)
+    late = runtime.alarm_clock().scan()
+    assert late
+    runtime.settle()
+    then = raised_by_step(scrape(runtime))
+    assert then["overdue"] - first.get("overdue", 0) >= 1
+    assert sum(then.values()) == len(raised) + len(late)
+
+
+def raised_by_step(samples: Samples) -> dict[str, float]:
+    """The alerts-raised counter's samples, by step."""
+    return {
+        dict(labels)["step"]: v
+        for (name, labels), v in samples.items()
+        if name == "breach_alerts_raised_total"
+    }
+
+
 @pytest.fixture
 def dispatched(settings: Settings, tmp_path: Path) -> Iterator[Runtime]:
     """A runtime whose people campaign of 20 was sent, two addresses refused for good."""
