@@ -33,6 +33,7 @@ from events.incident import (
     IncidentClosed,
     IncidentEvent,
     IncidentFactsAmended,
+    IncidentOwnerAssigned,
     IncidentReopened,
     IncidentReported,
     IncidentTriaged,
@@ -69,6 +70,7 @@ BOARD = Table(
         "containment_reached_at": "TEXT",
         "time_to_contain_seconds": "REAL",
         "reported_by": "TEXT NOT NULL",
+        "owner": "TEXT",
         "next_deadline": "TEXT",
         "next_deadline_regime": "TEXT",
     },
@@ -205,7 +207,7 @@ class IncidentBoardProjection:
     of mandatory tasks and open obligations in step with task and obligation events."""
 
     name = "board"
-    version = 5
+    version = 6
     tables: Sequence[Table] = (BOARD, BOARD_TASKS, BOARD_OBLIGATIONS)
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
@@ -247,6 +249,7 @@ class IncidentBoardProjection:
                     "containment_reached_at": None,
                     "time_to_contain_seconds": None,
                     "reported_by": event.actor,
+                    "owner": None,
                     "next_deadline": None,
                     "next_deadline_regime": None,
                 },
@@ -270,6 +273,8 @@ class IncidentBoardProjection:
         elif isinstance(event, ImpactAssessed):
             initial, _ = _row_severities(tx.get(BOARD.name, key))
             changes = severity_columns(initial, severity_of_band(event.severity.band))
+        elif isinstance(event, IncidentOwnerAssigned):
+            changes = {"owner": event.owner}
         elif isinstance(event, IncidentClosed):
             changes = {"status": IncidentStatus.CLOSED.value}
         elif isinstance(event, IncidentReopened):

@@ -254,6 +254,22 @@ def test_the_owner_is_recorded_shown_and_a_same_owner_is_refused(
     assert runtime.app.incidents.get_incident(incident).state.owner is None
 
 
+def test_the_board_row_carries_the_owner_through_changes(
+    runtime: Runtime, incident: UUID, alice: RequestContext
+) -> None:
+    """The board shows the incident's owner, follows a change of owner, and shows none once
+    the owner is removed."""
+
+    def owner_on_board() -> object:
+        return next(r for r in runtime.board.rows() if r["incident_id"] == str(incident))["owner"]
+
+    assert owner_on_board() == "olga"
+    runtime.gateway.run(runtime.app.incidents.assign_owner, incident, {"owner": "dora"}, alice)
+    assert owner_on_board() == "dora"
+    runtime.gateway.run(runtime.app.incidents.assign_owner, incident, {"owner": None}, alice)
+    assert owner_on_board() is None
+
+
 @pytest.mark.parametrize(
     ("command", "data", "field"),
     [
