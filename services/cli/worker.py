@@ -31,6 +31,11 @@ KIND is one of:
                notifications view the projection workers keep
   chain        extend the audit chain (hash chain and signed checkpoints) over the store;
                run one (a second only finds nothing to do)
+  alerts       the alarm clock: raise each due escalation step (every
+               BREACH_ALERT_SCAN_SECONDS) from the obligations and tasks views; a second
+               raises nothing twice
+  webhooks     deliver subscribed events to the webhook receivers; run one (a second
+               sends duplicates, which receivers drop by delivery id)
 
 Run more projections, policies or dispatcher processes to share the work: a group shares
 its partitions out among its members; dispatchers never send a notice twice. Progress is
@@ -45,7 +50,7 @@ def worker(
     kind: Annotated[
         str,
         typer.Argument(
-            help="relay, projections, policies, dispatcher or chain.",
+            help="relay, projections, policies, dispatcher, chain, alerts or webhooks.",
             metavar="KIND",
             show_default=False,
         ),
@@ -66,7 +71,7 @@ def worker(
 ) -> None:
     """Run one worker of the distributed mode (see the help text above)."""
     from services.feeds.kafka import GroupTiming
-    from services.server.distributed import Kind, WorkerOptions, run_worker
+    from services.server.distributed import WITHOUT_KAFKA, Kind, WorkerOptions, run_worker
 
     try:
         chosen = Kind(kind.strip().lower())
@@ -75,7 +80,7 @@ def worker(
         raise InvalidInput("KIND", f"is not a worker kind ({choices})") from None
     state = state_of(ctx)
     settings = state.settings
-    if chosen not in (Kind.DISPATCHER, Kind.CHAIN) and not settings.kafka_bootstrap_servers:
+    if chosen not in WITHOUT_KAFKA and not settings.kafka_bootstrap_servers:
         raise InvalidInput(
             "BREACH_KAFKA_BOOTSTRAP_SERVERS", f"the {chosen.value} worker needs a Kafka cluster"
         )

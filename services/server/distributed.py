@@ -24,7 +24,7 @@ from enum import StrEnum
 import structlog
 
 from services.audit.chain import ChainWorker
-from services.bootstrap import Runtime, dispatch_settings
+from services.bootstrap import Runtime, dispatch_settings, webhook_retry
 from services.feeds.kafka import GroupTiming, KafkaFeed
 from services.feeds.pipeline import Pipeline, PipelineTimeout, people_as_of
 from services.feeds.relay import Relay
@@ -32,6 +32,7 @@ from services.feeds.running import keep_running
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher
 from services.notifications.transport import SmtpTarget
 from services.notifications.views import NoticeQueueView
+from services.webhooks.delivery import WebhookWorkers
 
 log = structlog.get_logger()
 
@@ -44,6 +45,12 @@ class Kind(StrEnum):
     DISPATCHER = "dispatcher"
     RELAY = "relay"
     CHAIN = "chain"
+    ALERTS = "alerts"
+    WEBHOOKS = "webhooks"
+
+
+WITHOUT_KAFKA = frozenset({Kind.DISPATCHER, Kind.CHAIN, Kind.ALERTS, Kind.WEBHOOKS})
+"""The kinds that read the store and its views, not the topic: they run without Kafka."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +170,7 @@ def run_worker(
 ) -> None:
     """Run one worker of ``kind`` in this thread until ``stop`` is set."""
     options = options or WorkerOptions()
-    if kind not in (Kind.DISPATCHER, Kind.CHAIN) and not kafka_configured(rt):
+    if kind not in WITHOUT_KAFKA and not kafka_configured(rt):
         msg = f"the {kind.value} worker needs BREACH_KAFKA_BOOTSTRAP_SERVERS"
         raise ValueError(msg)
     stop_metrics = serve_metrics(rt)
@@ -186,6 +193,18 @@ def _run(rt: Runtime, kind: Kind, stop: threading.Event, options: WorkerOptions)
     elif kind is Kind.CHAIN:
         chain = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.core.clock)
         keep_running("chain", lambda stop: chain.run(stop, rt.feed), stop)
+    elif kind is Kind.ALERTS:
+        clock = rt.alarm_clock()
+        interval = rt.settings.alert_scan_seconds
+        keep_running("alarm-clock", lambda stop: clock.run(stop, interval), stop)
+    elif kind is Kind.WEBHOOKS:
+        senders = WebhookWorkers(
+            rt.app.webhooks,
+            rt.feed,
+            webhook_retry(rt.settings),
+            batch_size=rt.settings.webhook_batch_size,
+        )
+        keep_running("webhooks", senders.run, stop)
     else:
         target, delivery, capture = rt.smtp_target()
         try:

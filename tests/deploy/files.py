@@ -34,7 +34,7 @@ SHARED_SECRETS = (
     "BREACH_AUDIT_KEY",
 )
 """Secrets every process must receive, with the same values everywhere."""
-WORKER_KINDS = ("relay", "chain", "projections", "policies", "dispatcher")
+WORKER_KINDS = ("relay", "chain", "projections", "policies", "dispatcher", "alerts", "webhooks")
 
 
 def settings_variables() -> set[str]:

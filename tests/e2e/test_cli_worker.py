@@ -46,7 +46,7 @@ def workers() -> Iterator[list[WorkerProcess]]:
 
 
 def test_help_explains_each_kind() -> None:
-    """``breach worker --help`` names the four kinds and what each one does."""
+    """``breach worker --help`` names the kinds and what each one does."""
     out = subprocess.run(
         [str(BREACH), "worker", "--help"], capture_output=True, text=True, check=True, timeout=60
     ).stdout
@@ -55,6 +55,8 @@ def test_help_explains_each_kind() -> None:
         "projections": "keep every view",
         "policies": "run every policy",
         "dispatcher": "send due notices",
+        "alerts": "the alarm clock",
+        "webhooks": "deliver subscribed events",
     }.items():
         assert kind in out
         assert words in out
@@ -75,6 +77,63 @@ def test_an_unknown_kind_and_a_missing_cluster_are_refused(tmp_path: Path) -> No
     )
     assert missing.returncode == 2
     assert "BREACH_KAFKA_BOOTSTRAP_SERVERS" in missing.stderr
+
+
+def test_the_alarm_clock_worker_runs_without_kafka_and_raises_the_due_step(
+    tmp_path: Path,
+) -> None:
+    """``breach worker alerts`` runs on the embedded store with no Kafka cluster, raises the
+    step due for an obligation an hour from its deadline, and stops cleanly on SIGTERM."""
+    from datetime import timedelta
+
+    from services.config import Settings
+    from tests.support.facts import PORTAL_LEAK
+
+    settings = Settings(data_dir=tmp_path / "var")
+    rt = bootstrap(settings, configure_logs=False)
+    now = rt.app.core.clock.now()
+    incident = rt.app.incidents.report_incident(
+        report_input(
+            now,
+            occurred_at=now - timedelta(hours=80),
+            discovered_at=now - timedelta(hours=72),
+            aware_at=now - timedelta(hours=71, minutes=30),
+        ),
+        ALICE,
+    )
+    rt.app.assessment.assess_impact(incident.id, PORTAL_LEAK, ALICE)
+    rt.settle()
+    rt.close()
+    env = {
+        "BREACH_DATA_DIR": str(settings.data_dir),
+        "BREACH_ALERT_SCAN_SECONDS": "1",
+        "PATH": "/usr/bin:/bin",
+    }
+    proc = subprocess.Popen(
+        [str(BREACH), "worker", "alerts"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def raised() -> list[str]:
+            seen = bootstrap(settings, configure_logs=False)
+            try:
+                seen.settle()
+                return [r["step"] for r in seen.alerts.rows()]
+            finally:
+                seen.close()
+
+        wait_until(lambda: "due_1h" in raised(), 60, "the due step to be raised")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    after = bootstrap(settings, configure_logs=False)
+    try:
+        assert after.alarm_clock().scan() == []  # every due step was raised, none is again
+    finally:
+        after.close()
 
 
 @pytest.mark.slow
