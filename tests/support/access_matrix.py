@@ -263,11 +263,13 @@ OPERATIONS: dict[str, Operation] = {
         frozenset({S, D, A, M}),
         api=(("GET", "/alerts"), ("GET", "/duty-rota")),
         cli=("alerts", "owners"),
+        web=(("GET", "/alerts"),),
     ),
     "alert.ack": Operation(
         frozenset({S, D, M}),
         api=(("POST", "/alerts/{alert_id}/ack"),),
         cli=("alerts ack",),
+        web=(("POST", "/alerts/{alert_id}/ack"),),
     ),
     "operations": Operation(
         frozenset({M}),
