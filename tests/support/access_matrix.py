@@ -253,6 +253,7 @@ OPERATIONS: dict[str, Operation] = {
         frozenset({S, D}),
         api=(("PUT", "/incidents/{incident_id}/owner"),),
         cli=("owners set",),
+        web=(("POST", "/incidents/{incident_id}/owner"),),
     ),
     "duty.manage": Operation(
         frozenset({D, M}),
