@@ -360,3 +360,26 @@ def _serve(action: str) -> None:
 
 for _action in ACTIONS:
     _serve(_action)
+
+
+def owner_data(rt: Runtime, form: FormData, incident: Incident) -> dict[str, Any]:
+    """The owner the form names; left empty, the owner is removed."""
+    return {"owner": text(form, "owner").strip() or None}
+
+
+@router.post("/incidents/{incident_id}/owner")
+def assign_owner(request: Request, incident_id: str, form: Posted) -> Response:
+    """Give the incident to an owner, or remove its owner; a refused owner is not written
+    back into the form."""
+    return change_incident(
+        request,
+        form,
+        incident_id,
+        name="owner",
+        build=owner_data,
+        command=lambda a, *x: a.incidents.assign_owner(*x),
+        ok="owner",
+        permission=Permission.OWNER_ASSIGN,
+        anchor="#facts",
+        refill=lambda _form: {},
+    )

@@ -49,6 +49,8 @@ FLASH = {
     "demo": "Demo incident recorded.",
     "user": "User updated.",
     "service": "Service account added: issue it a token (Change, Issue token).",
+    "acknowledged": "Alert acknowledged.",
+    "owner": "Owner set.",
 }
 """Fixed confirmation messages, named by the ``ok`` query parameter after a change."""
 
@@ -166,6 +168,11 @@ def page(
         "local_input": lambda value: local_input(value, zone),
         "due_soon_seconds": rt.settings.due_soon_hours * 3600,
         "query": query_string,
+        "alerts_unread": (
+            rt.alerts.unread(caller.username)
+            if caller is not None and caller.may(Permission.ALERT_READ)
+            else None
+        ),
     }
     values.update(context)
     html = environment().get_template(template).render(values)

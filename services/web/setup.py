@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.http.auth import Caller
 from services.web import (
+    alerts,
     assessment,
     board,
     campaigns,
@@ -25,7 +26,18 @@ from services.web.signin import PendingChanges
 
 def routers() -> list[APIRouter]:
     """Every router of the dashboard."""
-    modules = (signin, board, incident, assessment, tasks, campaigns, mailbox, users, people)
+    modules = (
+        signin,
+        board,
+        incident,
+        assessment,
+        tasks,
+        campaigns,
+        mailbox,
+        users,
+        people,
+        alerts,
+    )
     return [module.router for module in modules]
 
 

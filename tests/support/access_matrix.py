@@ -253,6 +253,7 @@ OPERATIONS: dict[str, Operation] = {
         frozenset({S, D}),
         api=(("PUT", "/incidents/{incident_id}/owner"),),
         cli=("owners set",),
+        web=(("POST", "/incidents/{incident_id}/owner"),),
     ),
     "duty.manage": Operation(
         frozenset({D, M}),
@@ -263,11 +264,13 @@ OPERATIONS: dict[str, Operation] = {
         frozenset({S, D, A, M}),
         api=(("GET", "/alerts"), ("GET", "/duty-rota")),
         cli=("alerts", "owners"),
+        web=(("GET", "/alerts"),),
     ),
     "alert.ack": Operation(
         frozenset({S, D, M}),
         api=(("POST", "/alerts/{alert_id}/ack"),),
         cli=("alerts ack",),
+        web=(("POST", "/alerts/{alert_id}/ack"),),
     ),
     "operations": Operation(
         frozenset({M}),

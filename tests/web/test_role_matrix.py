@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from uuid import UUID
 
 from fastapi.routing import APIRoute
 
@@ -46,7 +47,9 @@ def test_every_dashboard_route_has_an_expectation() -> None:
 
 
 def _ids(web: Web) -> dict[str, Any]:
-    """The reporter's own incident (triaged, so it has tasks) with a drafted campaign."""
+    """The reporter's own incident (triaged, so it has tasks) with a drafted campaign, and
+    an alert id no alert has (acknowledging it is let past the permission check, then not
+    found)."""
     incident = web.report("reporter")
     responder = RequestContext(actor="responder")
     web.rt.app.incidents.triage_incident(
@@ -79,6 +82,7 @@ def _ids(web: Web) -> dict[str, Any]:
         "campaign_id": campaign.id,
         "username": "target",
         "message_id:path": "none@example.org",
+        "alert_id": UUID(int=1),
     }
 
 
