@@ -113,6 +113,8 @@ def test_target_wants_every_unit() -> None:
         "breachledger-worker@policies.service",
         "breachledger-worker@dispatcher.service",
         "breachledger-worker@chain.service",
+        "breachledger-worker@alerts.service",
+        "breachledger-worker@webhooks.service",
     }
 
 
