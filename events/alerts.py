@@ -73,6 +73,13 @@ class DutyRotaState(BaseModel):
         return max(covering, key=lambda s: (s.starts_at, s.shift_id)).user
 
 
+def _shift(event: DutyRotaStarted | DutyShiftScheduled) -> DutyShift:
+    """The shift an event of the rota records."""
+    return DutyShift(
+        shift_id=event.shift_id, user=event.user, starts_at=event.starts_at, ends_at=event.ends_at
+    )
+
+
 class DutyRotaStarted(AggregateCreated):
     """The DPO duty rota was started (with its first shift)."""
 
@@ -83,10 +90,7 @@ class DutyRotaStarted(AggregateCreated):
 
     def apply(self, aggregate: DutyRota) -> None:
         """Start the rota with its first shift."""
-        shift = DutyShift(
-            shift_id=self.shift_id, user=self.user, starts_at=self.starts_at, ends_at=self.ends_at
-        )
-        aggregate.state = DutyRotaState(shifts=(shift,))
+        aggregate.state = DutyRotaState(shifts=(_shift(self),))
 
 
 class DutyRotaEvent(DomainEvent):
@@ -103,10 +107,7 @@ class DutyShiftScheduled(DutyRotaEvent):
 
     def apply(self, aggregate: DutyRota) -> None:
         """Add the shift."""
-        shift = DutyShift(
-            shift_id=self.shift_id, user=self.user, starts_at=self.starts_at, ends_at=self.ends_at
-        )
-        aggregate.state = DutyRotaState(shifts=(*aggregate.state.shifts, shift))
+        aggregate.state = DutyRotaState(shifts=(*aggregate.state.shifts, _shift(self)))
 
 
 class DutyShiftCancelled(DutyRotaEvent):

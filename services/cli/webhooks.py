@@ -7,15 +7,16 @@ by ``add`` only; nothing prints it again, and no command prints a subscription's
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from events.webhooks import PayloadShape, WebhookKind, WebhookSubscription
+from events.webhooks import PayloadShape, WebhookKind
 from services.access.permissions import Permission
 from services.cli.app import app, state_of
 from services.cli.guard import needs
 from services.cli.output import emit_json, emit_table, note, say
+from services.webhooks.documents import webhook_document
 
 webhooks_app = typer.Typer(
     help=(
@@ -30,19 +31,6 @@ app.add_typer(webhooks_app, name="webhooks")
 
 IdArg = Annotated[str, typer.Argument(help="The subscription's id (from `breach webhooks list`).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-
-def _doc(subscription: WebhookSubscription) -> dict[str, Any]:
-    state = subscription.state
-    return {
-        "webhook_id": str(subscription.id),
-        "origin": state.origin,
-        "url_sha256": state.url_digest,
-        "kinds": [k.value for k in state.kinds],
-        "shape": state.shape.value,
-        "disabled": state.disabled,
-        "disabled_reason": state.disabled_reason,
-    }
 
 
 @webhooks_app.command("add")
@@ -66,7 +54,7 @@ def add(
         rt.app.webhooks.add_webhook, url, kinds, state.request(), shape=shape
     )
     if as_json:
-        emit_json({**_doc(subscription), "secret": secret})
+        emit_json({**webhook_document(subscription), "secret": secret})
         return
     say(f"added webhook {subscription.id} to {subscription.state.origin}")
     say(f"signing secret: {secret}")
@@ -77,7 +65,7 @@ def add(
 @needs(Permission.WEBHOOKS_ADMIN)
 def list_webhooks(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List subscriptions: origin, kinds, shape and state (never the secret)."""
-    subs = [_doc(s) for s in state_of(ctx).runtime.app.webhooks.list_webhooks()]
+    subs = [webhook_document(s) for s in state_of(ctx).runtime.app.webhooks.list_webhooks()]
     if as_json:
         emit_json(subs)
         return

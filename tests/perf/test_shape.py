@@ -22,6 +22,16 @@ from pathlib import Path
 from eventsourcing.application import Application
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
+CAPABILITIES = (
+    "incidents",
+    "assessment",
+    "containment",
+    "people",
+    "notifications",
+    "users",
+    "webhooks",
+    "alerts",
+)
 LAYERS: dict[str, int] = {
     # the floor: clock, settings, logs, storage, the vault and the permission table
     **dict.fromkeys(("clock", "config", "logging", "storage", "vault", "access"), 0),
@@ -30,19 +40,7 @@ LAYERS: dict[str, int] = {
         ("application", "timefmt", "data_dir", "projections", "feeds", "policies"), 1
     ),
     # the capabilities
-    **dict.fromkeys(
-        (
-            "incidents",
-            "assessment",
-            "containment",
-            "people",
-            "notifications",
-            "users",
-            "webhooks",
-            "alerts",
-        ),
-        2,
-    ),
+    **dict.fromkeys(CAPABILITIES, 2),
     # what composes or reads across capabilities
     **dict.fromkeys(("ledger", "gateway", "demo", "timeline", "audit"), 3),
     "bootstrap": 4,
@@ -56,16 +54,6 @@ LAYERS: dict[str, int] = {
     "cli": 9,
 }
 FACES = ("cli", "api", "web", "http")
-CAPABILITIES = (
-    "incidents",
-    "assessment",
-    "containment",
-    "people",
-    "notifications",
-    "users",
-    "webhooks",
-    "alerts",
-)
 PROCESSING = ("projections", "policies", "feeds", "server", "audit", "notifications")
 
 

@@ -14,6 +14,7 @@ from services.application.fields import Line
 from services.http.auth import Caller, require
 from services.http.requests import context, tag
 from services.http.runtime import runtime_of
+from services.webhooks.documents import webhook_document
 from services.webhooks.store import STATUSES
 
 router = APIRouter(tags=["webhooks"])
@@ -39,22 +40,6 @@ class Reason(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Line
-
-
-def webhook_document(subscription: WebhookSubscription) -> dict[str, Any]:
-    """A subscription as JSON: its origin, never its whole URL or secret."""
-    state = subscription.state
-    return {
-        "webhook_id": str(subscription.id),
-        "origin": state.origin,
-        "url_sha256": state.url_digest,
-        "kinds": [k.value for k in state.kinds],
-        "shape": state.shape.value,
-        "disabled": state.disabled,
-        "disabled_reason": state.disabled_reason,
-        "version": subscription.version,
-        "created_at": subscription.created_on.isoformat(),
-    }
 
 
 def _answer(response: Response, subscription: WebhookSubscription) -> dict[str, Any]:
