@@ -261,7 +261,8 @@ class Runtime:
         arrived. The caller stops the capture server."""
         settings = self.settings
         if settings.smtp_url:
-            return SmtpTarget.from_url(settings.smtp_url, settings.smtp_timeout), None, None
+            url = settings.smtp_url.get_secret_value()
+            return SmtpTarget.from_url(url, settings.smtp_timeout), None, None
         mailbox = self.mailbox()
         capture = CaptureServer(mailbox).start()
         target = SmtpTarget("127.0.0.1", capture.port, timeout=settings.smtp_timeout)

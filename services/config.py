@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.notifications.transport import SmtpTarget
+
 
 class LogFormat(StrEnum):
     """How log lines are rendered."""
@@ -228,7 +230,7 @@ class Settings(BaseSettings):
     message_id_domain: str = Field(
         default="breachledger.invalid", description="Domain of the notices' Message-IDs."
     )
-    smtp_url: str | None = Field(
+    smtp_url: SecretStr | None = Field(
         default=None,
         description="smtp://user:pass@host:587?starttls=true or smtps://host:465; unset: the "
         "local capture server (messages kept under <data_dir>/mailbox).",
@@ -284,8 +286,19 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as e:
-            msg = f"unknown time zone {value!r}"
+            msg = "is not a known time zone (an IANA name such as Europe/Berlin)"
             raise ValueError(msg) from e
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                SmtpTarget.from_url(value.get_secret_value())
+            except ValueError:
+                msg = "must be smtp://[user:password@]host[:port][?starttls=true] or smtps://host"
+                raise ValueError(msg) from None
         return value
 
     @field_validator("log_level")

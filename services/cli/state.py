@@ -66,7 +66,8 @@ class CliState:
             try:
                 self._settings = Settings(**overrides)
             except ValidationError as e:
-                raise InvalidInput.from_validation(e, prefix="BREACH_") from None
+                found = InvalidInput.from_validation(e)
+                raise InvalidInput(f"BREACH_{found.field.upper()}", found.reason) from None
             configure_logging(self._settings)
         return self._settings
 

@@ -43,7 +43,7 @@ class SmtpTarget:
         """Parse ``smtp://user:pass@host:587?starttls=true`` or ``smtps://host:465``."""
         parts = urlparse(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            msg = f"{url!r} is not an smtp:// or smtps:// URL with a host"
+            msg = "the SMTP URL is not an smtp:// or smtps:// URL with a host"
             raise ValueError(msg)
         query = parse_qs(parts.query)
         starttls = query.get("starttls", ["false"])[0].lower() in ("1", "true", "yes")
