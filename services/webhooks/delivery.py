@@ -181,8 +181,8 @@ class SubscriptionProcessor:
             return True
 
         for item in items:
-            kind = payloads.kind_of(item.event)
-            if kind is None or not subscription.wants(kind):
+            kind = payloads.kind_of(item.event, subscription.wants)
+            if kind is None:
                 continue
             if self.stop.is_set():
                 row = None

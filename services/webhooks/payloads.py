@@ -20,6 +20,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from events.alerts import AlertRaised, SubjectKind
 from events.base import DomainEvent
 from events.canonical import canonical_json
 from events.incident import (
@@ -45,14 +46,18 @@ OWN_TOPICS: dict[str, WebhookKind] = {
 }
 """The kinds of the log's own events, by topic."""
 
-NAMED_KINDS: dict[str, WebhookKind] = {
-    "AlertRaised": K.ALERT_RAISED,
-    "ObligationDue": K.OBLIGATION_DUE,
-    "ObligationOverdue": K.OBLIGATION_OVERDUE,
-    "TaskOverdue": K.TASK_OVERDUE,
-}
-"""Kinds of events known by their class name wherever they are defined (alerts and
-reminders); until such events are recorded, these kinds are accepted and never delivered."""
+NAMED_KINDS: dict[str, WebhookKind] = {"AlertRaised": K.ALERT_RAISED}
+"""Kinds of events known by their class name wherever they are defined."""
+
+def alert_kind(event: AlertRaised) -> WebhookKind | None:
+    """The kind a raised alert is also known by: a step due before an obligation's deadline
+    is ``obligation.due``, a step due at or after it ``obligation.overdue``, and a task's
+    step at or after its due time ``task.overdue`` (whatever the ladder names the steps)."""
+    overdue = event.due_at >= event.deadline
+    if event.subject_kind is SubjectKind.OBLIGATION:
+        return K.OBLIGATION_OVERDUE if overdue else K.OBLIGATION_DUE
+    return K.TASK_OVERDUE if overdue else None
+
 
 SAFE_FIELDS = frozenset(
     {
@@ -77,13 +82,28 @@ IncidentOf = Callable[[UUID], UUID | None]
 """The incident a campaign belongs to."""
 
 
-def kind_of(event: DomainEvent) -> WebhookKind | None:
-    """The webhook kind of an event of the log (None: no subscription is told of it)."""
+def kinds_of(event: DomainEvent) -> tuple[WebhookKind, ...]:
+    """Every webhook kind an event of the log is known by, most general first (a raised
+    alert is ``alert.raised`` and, by its subject and step, ``obligation.due``,
+    ``obligation.overdue`` or ``task.overdue``); empty when no subscription is told of it."""
     topic = get_topic(type(event))
-    found = OWN_TOPICS.get(topic)
-    if found is not None:
-        return found
-    return NAMED_KINDS.get(type(event).__name__)
+    found = OWN_TOPICS.get(topic) or NAMED_KINDS.get(type(event).__name__)
+    if found is None:
+        return ()
+    if isinstance(event, AlertRaised):
+        also = alert_kind(event)
+        if also is not None:
+            return (found, also)
+    return (found,)
+
+
+def kind_of(
+    event: DomainEvent, wants: Callable[[WebhookKind], bool] = lambda _k: True
+) -> WebhookKind | None:
+    """The kind an event is delivered as to a subscription that ``wants`` some kinds: the
+    first of :func:`kinds_of` it wants (one delivery per event and subscription), else
+    None."""
+    return next((k for k in kinds_of(event) if wants(k)), None)
 
 
 def _time(value: datetime | None) -> str | None:
@@ -120,6 +140,16 @@ def facts(event: DomainEvent, incident_of: IncidentOf) -> tuple[UUID | None, dic
                 "obligation_id": event.obligation_id,
                 "decision": event.decision.value,
                 "notified_at": _time(event.notified_at),
+            }
+        case AlertRaised():
+            subject = "task_id" if event.subject_kind is SubjectKind.TASK else "obligation_id"
+            return event.incident_id, {
+                "step": event.step,
+                "late": event.late,
+                "channels": list(event.channels),
+                subject: event.subject_id,
+                "deadline": _time(event.deadline),
+                "due_at": _time(event.due_at),
             }
         case CampaignApproved():
             return incident_of(event.originator_id), {"campaign_id": str(event.originator_id)}

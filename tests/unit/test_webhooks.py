@@ -3,11 +3,12 @@ that may name a person, kinds from the log's topics, delivery ids, subscription 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
 
+from events.alerts import Alert, SubjectKind
 from events.base import Cause
 from events.errors import RuleViolation
 from events.incident import Incident, IncidentReported
@@ -186,3 +187,43 @@ def test_answers_are_judged_delivered_gone_or_tried_again() -> None:
     assert judge(204).outcome == "delivered"
     assert judge(410).outcome == "gone"
     assert {judge(c).outcome for c in (301, 400, 401, 429, 500, 503)} == {"retry"}
+
+
+@pytest.mark.parametrize(
+    ("subject", "hours_before", "kinds"),
+    [
+        (SubjectKind.OBLIGATION, 6, ("alert.raised", "obligation.due")),
+        (SubjectKind.OBLIGATION, 0, ("alert.raised", "obligation.overdue")),
+        (SubjectKind.TASK, 0, ("alert.raised", "task.overdue")),
+        (SubjectKind.TASK, 2, ("alert.raised",)),
+    ],
+)
+def test_a_raised_alert_is_known_by_its_subject_and_whether_it_is_overdue(
+    subject: SubjectKind, hours_before: int, kinds: tuple[str, ...]
+) -> None:
+    """A raised alert is alert.raised and, by its subject and whether its step is due at
+    the deadline, obligation.due, obligation.overdue or task.overdue; a subscription gets
+    the first kind it asked for, and the payload names the subject without recipients."""
+    deadline = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    alert = Alert.raise_step(
+        CAUSE,
+        step="reminder",
+        subject_kind=subject,
+        subject_id="eu_gdpr/supervisory_authority" if subject is SubjectKind.OBLIGATION else "t1",
+        incident_id=uuid4(),
+        deadline=deadline,
+        due_at=deadline - timedelta(hours=hours_before),
+        recipients=("jane.doe",),
+        channels=("bell",),
+        late=False,
+    )
+    [event] = alert.collect_events()
+    assert tuple(k.value for k in payloads.kinds_of(event)) == kinds
+    assert payloads.kind_of(event, lambda k: k != WebhookKind.ALERT_RAISED) == (
+        WebhookKind(kinds[-1]) if len(kinds) > 1 else None
+    )
+    _, data = payloads.facts(event, lambda _c: None)
+    named = "obligation_id" if subject is SubjectKind.OBLIGATION else "task_id"
+    assert data[named]
+    assert "recipients" not in data
+    assert "jane.doe" not in str(data)
