@@ -32,8 +32,13 @@ def make_private(data_dir: Path) -> int:
     try:
         found = data_dir.stat()
     except FileNotFoundError:
-        data_dir.mkdir(mode=0o700, parents=True)
+        try:
+            data_dir.mkdir(mode=0o700, parents=True)
+        except OSError as e:
+            raise InvalidInput(SETTING, f"{data_dir} cannot be created: {_reason(e)}") from None
         return 0
+    except OSError as e:
+        raise InvalidInput(SETTING, f"{data_dir} cannot be read: {_reason(e)}") from None
     if not stat.S_ISDIR(found.st_mode):
         raise InvalidInput(SETTING, f"{data_dir} is not a directory")
     mode = stat.S_IMODE(found.st_mode)
@@ -49,6 +54,11 @@ def make_private(data_dir: Path) -> int:
             f"refusing to use it: make it private first (chmod 700 {data_dir})",
         )
     return _tighten(data_dir)
+
+
+def _reason(error: OSError) -> str:
+    """What the operating system said, in lower case, without the path it repeats."""
+    return (error.strerror or type(error).__name__).lower()
 
 
 def _tighten(data_dir: Path) -> int:

@@ -31,6 +31,14 @@ class ServiceError(Exception):
         self.reason = reason
 
 
+class CannotStart(ServiceError):
+    """A process cannot start: an address, directory or database it needs is not usable
+    (nothing was started, nothing recorded)."""
+
+    http_status = 503
+    title = "Cannot start"
+
+
 class InvalidInput(ServiceError):
     """The input is malformed or out of range."""
 

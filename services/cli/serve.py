@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from services.application.errors import CannotStart
 from services.cli.app import app, state_of
 from services.cli.guard import operator
 from services.cli.output import say
@@ -56,17 +57,29 @@ def serve(
     mailbox the UI shows. On a store without users, creates the first account 'admin' and
     prints its one-time password."""
     from services.demo import run_demo
-    from services.server.runner import Server
+    from services.server.runner import Server, listen
 
     state = state_of(ctx)
-    rt = state.service_runtime
+    settings = state.settings
+    address = (host or settings.http_host, settings.http_port if port is None else port)
+    try:
+        listener = listen(*address)
+    except OSError as e:
+        reason = (e.strerror or type(e).__name__).lower()
+        raise CannotStart("port", f"cannot listen on {address[0]}:{address[1]}: {reason}") from None
+    try:
+        rt = state.service_runtime
+    except BaseException:
+        listener.close()
+        raise
     password = rt.gateway.run(ensure_first_admin, rt.app.users, state.request())
     empty = rt.board.count() == 0
     if demo and empty:
         incident = rt.gateway.run(run_demo, rt.app)
         empty = False
         say(f"recorded the demo incident {incident.id}")
-    server = Server(rt, host=host, port=port, workers=workers).start()
+    server = Server(rt, host=address[0], port=address[1], workers=workers, listener=listener)
+    server.start()
     say(f"breachledger is running at {server.url}/  (API: {server.url}/api/v1/docs)")
     if password is not None:
         say(f"first account: {FIRST_ADMIN}   one-time password: {password}")

@@ -23,10 +23,11 @@ from pydantic import ValidationError
 from services.access import actors
 from services.access.permissions import Permission, permissions_of
 from services.application.context import RequestContext
-from services.application.errors import InvalidInput, NotPermitted
+from services.application.errors import CannotStart, InvalidInput, NotPermitted
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.logging import configure_logging
+from services.storage.errors import DatabaseUnavailable
 from services.users.handlers import Identity
 
 
@@ -88,7 +89,10 @@ class CliState:
         commands that keep it current themselves (``serve``, ``worker``), rebuild views,
         or only check who is calling."""
         if self._runtime is None:
-            self._runtime = bootstrap(self.settings)
+            try:
+                self._runtime = bootstrap(self.settings)
+            except DatabaseUnavailable as e:
+                raise CannotStart("database", str(e).splitlines()[0]) from None
         return self._runtime
 
     @property

@@ -26,8 +26,27 @@ def trusted_proxies(setting: str) -> str | None:
     return ",".join(entries) if entries else None
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """Bind and listen on ``host``:``port`` (port 0: any free port). The first thing a
+    server does, so that an address in use stops it before anything else has started."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only on sockets
+    # whose protocol says TCP; without it keep-alive answers wait ~40 ms for an ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class Server:
-    """Starts and stops everything ``breach serve`` runs, in this process."""
+    """Starts and stops everything ``breach serve`` runs, in this process; ``listener`` is
+    the socket bound beforehand with :func:`listen` (bound at start when not given)."""
 
     def __init__(
         self,
@@ -36,6 +55,7 @@ class Server:
         host: str | None = None,
         port: int | None = None,
         workers: bool = True,
+        listener: socket.socket | None = None,
     ) -> None:
         self.rt = rt
         self.host = host or rt.settings.http_host
@@ -43,7 +63,7 @@ class Server:
         self.run_workers = workers
         self.capture: CaptureServer | None = None
         self.workers: Workers | None = None
-        self._socket: socket.socket | None = None
+        self._socket: socket.socket | None = listener
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -54,20 +74,11 @@ class Server:
         host, port = self._socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
-    def bind(self) -> socket.socket:
-        """Bind the listening socket (port 0: any free port)."""
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only on sockets
-        # whose protocol says TCP; without it keep-alive answers wait ~40 ms for an ACK.
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.listen(128)
-        sock.setblocking(False)
-        return sock
-
     def start(self) -> Server:
-        """Bring the views up to date, then start the workers and the HTTP server."""
+        """Bind the socket (unless bound already), bring the views up to date, then start the
+        workers and the HTTP server."""
+        if self._socket is None:
+            self._socket = listen(self.host, self.port)
         self.rt.gateway.current()
         # Objects built so far live as long as the server: keep them out of every
         # collection, and collect young objects less often (requests allocate many
@@ -78,7 +89,6 @@ class Server:
         if self.run_workers and self.rt.pipeline is None:
             target, delivery, self.capture = self.rt.smtp_target()
             self.workers = Workers(self.rt, target, delivery).start()
-        self._socket = self.bind()
         proxies = trusted_proxies(self.rt.settings.http_forwarded_allow_ips)
         config = uvicorn.Config(
             create_app(self.rt),

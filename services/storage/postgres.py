@@ -22,15 +22,12 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 from sqlalchemy import Connection, Engine, Executable, Table, create_engine, func, select
 
+from services.storage.errors import DatabaseUnavailable
 from services.storage.event_store import LIBPQ_PARAMS
 from services.storage.sql import Params
 
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 PROCESS_RECORDER = "services.storage.recorder:LedgerPostgresRecorder"
-
-
-class DatabaseUnavailable(RuntimeError):
-    """PostgreSQL cannot be reached or refused the connection."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,8 @@
+"""Errors of the stores that callers handle without importing a database driver."""
+
+from __future__ import annotations
+
+
+class DatabaseUnavailable(RuntimeError):
+    """PostgreSQL cannot be reached or refused the connection (the message names the server,
+    never the password)."""
