@@ -89,6 +89,10 @@ class PersonView:
     erased_at: str | None
 
 
+ANALYZE_AFTER = 1_000
+"""People imported at once after which the key store's statistics are refreshed."""
+
+
 class PeopleHandlers:
     """Commands on affected people; personal data is sealed before it reaches an event."""
 
@@ -138,6 +142,8 @@ class PeopleHandlers:
                 self._import_batch(incident, batch, vault, ctx, source, report, writer)
         finally:
             writer.close()
+        if report.imported >= ANALYZE_AFTER:
+            vault.analyze()
         report.rejections_file = str(rejected_path) if writer.count else None
         self.core.log_change(
             "people.imported",

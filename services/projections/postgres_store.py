@@ -249,5 +249,9 @@ class PostgresViewStore:
             cursor.execute(pg_sql(sql), [_value(v) for v in params])
             return list(cursor.fetchall())
 
+    def analyze(self) -> None:
+        """``ANALYZE`` every view table and the views' tracking table."""
+        self.db.analyze(*self.tables, "view_tracking")
+
     def close(self) -> None:
         """Nothing to release: the database's pool is shared and closed by its owner."""

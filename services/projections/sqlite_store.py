@@ -202,6 +202,10 @@ class SQLiteViewStore(SQLiteTrackingRecorder):
             c.execute(sql, list(params))
             return [dict(r) for r in c.fetchall()]
 
+    def analyze(self) -> None:
+        """Nothing: the views' queries are written for SQLite's planner without statistics
+        (see :meth:`services.storage.sqlite.SQLiteDatabase.analyze`)."""
+
     def close(self) -> None:
         """Close the file's connections."""
         self.datastore.close()

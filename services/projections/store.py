@@ -52,6 +52,10 @@ class ViewStore(Protocol):
         """Run a read-only query against the views."""
         ...
 
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of every view table after bulk work."""
+        ...
+
     def close(self) -> None:
         """Release the store's connections."""
         ...

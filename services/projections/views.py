@@ -11,6 +11,10 @@ from services.projections.schema import Projection
 from services.projections.store import ViewStore
 from services.projections.worker import Progress, ProjectionWorker
 
+ANALYZE_AFTER = 5_000
+"""Events applied by one catch-up (a rebuild, a start after a pause, a bulk import) after
+which the views' statistics are refreshed."""
+
 
 class Views:
     """Every projection of the application over one view store and one feed."""
@@ -34,6 +38,8 @@ class Views:
             positions = [view.position() for view in views]
             items = self.feed.read(min(positions, default=head), batch_size)
             if not items:
+                if applied >= ANALYZE_AFTER:
+                    self.store.analyze()
                 return applied
             applied += offer(views, items, positions=positions)
             if progress is not None:

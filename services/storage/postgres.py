@@ -17,6 +17,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -184,6 +185,16 @@ class PostgresDatabase:
             return
         with self.connection() as conn:
             conn.execute(f"VACUUM {', '.join(self.table(t.name) for t in tables)}")
+
+    def analyze(self, *tables: Table | str) -> None:
+        """``ANALYZE`` the tables (given as tables or names), so the planner knows their
+        sizes and values after bulk work."""
+        if not tables:
+            return
+        names = [t if isinstance(t, str) else t.name for t in tables]
+        with self.connection() as conn:
+            conn.execute(f"ANALYZE {', '.join(self.table(n) for n in names)}")
+        structlog.get_logger().info("postgres.analyzed", tables=len(names))
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:

@@ -49,6 +49,11 @@ class Database(Protocol):
         later maintenance), so erased secrets do not linger in its files."""
         ...
 
+    def analyze(self, *tables: Table) -> None:
+        """Refresh the planner's statistics of ``tables`` after bulk work (PostgreSQL: tables
+        filled in bulk may otherwise have none until autovacuum gets to them)."""
+        ...
+
     def close(self) -> None:
         """Release the connections this object owns."""
         ...

@@ -76,6 +76,11 @@ class SQLiteDatabase:
         if busy:
             log.warning("sqlite.checkpoint_busy", file=self.path.name)
 
+    def analyze(self, *tables: Table) -> None:
+        """Nothing: the SQLite stores' queries are written for a planner without statistics
+        (they name their indexes' columns and hint where needed), and statistics gathered on
+        one moment's data could steer it away from those plans."""
+
     def close(self) -> None:
         """Close the file."""
         self.engine.dispose()

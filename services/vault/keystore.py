@@ -25,7 +25,7 @@ from services.storage.schema import KEYS, upgrade
 from services.storage.sql import Database, chunks, execute_many, upsert
 from services.storage.sqlite import SQLiteDatabase
 from services.vault.lookup_index import LOCK, LookupIndex
-from services.vault.tables import pending_erasures, person_keys
+from services.vault.tables import pending_erasures, person_keys, person_lookups
 
 CACHE_MIB = 64
 WAL_MIB = 64
@@ -183,6 +183,10 @@ class KeyStore:
             c.execute(pending.on_conflict_do_nothing())
         self._purge()
         return destroyed
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of the keys and the lookup index (PostgreSQL)."""
+        self.db.analyze(person_keys, person_lookups)
 
     def pending(self) -> list[Erasure]:
         """Erasures done here whose record in the log is not confirmed yet."""

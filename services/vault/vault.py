@@ -70,6 +70,10 @@ class Vault:
         """Destroy a person's keys and lookups at once (noted as pending until recorded)."""
         return self.keys.erase(erasure)
 
+    def analyze(self) -> None:
+        """Refresh the statistics of the keys and lookups after a bulk import."""
+        self.keys.analyze()
+
     def close(self) -> None:
         """Release the key store."""
         self.keys.close()
