@@ -51,6 +51,8 @@ FLASH = {
     "service": "Service account added: issue it a token (Change, Issue token).",
     "acknowledged": "Alert acknowledged.",
     "owner": "Owner set.",
+    "webhook_disabled": "Webhook disabled.",
+    "webhook_enabled": "Webhook enabled; it delivers again from where it stopped.",
 }
 """Fixed confirmation messages, named by the ``ok`` query parameter after a change."""
 

@@ -18,6 +18,7 @@ from services.web import (
     signin,
     tasks,
     users,
+    webhooks,
 )
 from services.web.access import WebRedirect, WebRefusal
 from services.web.render import STATIC_DIR, page
@@ -37,6 +38,7 @@ def routers() -> list[APIRouter]:
         users,
         people,
         alerts,
+        webhooks,
     )
     return [module.router for module in modules]
 

@@ -21,7 +21,7 @@ from services.application.errors import InvalidInput, NotFound
 from services.application.fields import Line, checked
 from services.webhooks.sender import Answer, Sender
 from services.webhooks.signing import new_secret
-from services.webhooks.store import Delivery, Sealed, WebhookStore
+from services.webhooks.store import STATUSES, Delivery, Sealed, WebhookStore
 from services.webhooks.urls import check_url
 
 log = structlog.get_logger()
@@ -167,8 +167,21 @@ class WebhookHandlers:
     def deliveries(
         self, webhook_id: str | UUID, *, limit: int = 100, status: str | None = None
     ) -> list[Delivery]:
-        """A subscription's delivery log, latest first."""
+        """A subscription's delivery log, latest first (only ``status``, when given)."""
         subscription = self.get_webhook(webhook_id)
         if not 1 <= limit <= 1000:
             raise InvalidInput("limit", "must be between 1 and 1000")
+        if status is not None and status not in STATUSES:
+            raise InvalidInput("status", f"must be one of {', '.join(STATUSES)}")
         return self.store.deliveries(subscription.id, limit=limit, status=status)
+
+    def delivery_counts(self, webhook_id: str | UUID) -> dict[str, int]:
+        """How many deliveries a subscription's log holds, by status (every status named,
+        zero when it has none)."""
+        subscription = self.get_webhook(webhook_id)
+        found = self.store.counts(subscription.id)
+        return {status: found.get(status, 0) for status in STATUSES}
+
+    def latest_deliveries(self, webhook_ids: Iterable[UUID]) -> dict[UUID, Delivery]:
+        """The latest delivery of each subscription that has delivered (or tried to)."""
+        return self.store.latest(list(webhook_ids))

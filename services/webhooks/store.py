@@ -202,11 +202,36 @@ class WebhookStore:
         rows = self.db.query(query.order_by(webhook_deliveries.c.position.desc()).limit(limit))
         return [Delivery(*r) for r in rows]
 
-    def counts(self) -> dict[str, int]:
-        """Deliveries by status, over every subscription."""
-        rows = self.db.query(
-            select(webhook_deliveries.c.status, func.count()).group_by(webhook_deliveries.c.status)
+    def latest(self, subscription_ids: Sequence[UUID]) -> dict[UUID, Delivery]:
+        """The latest delivery of each of ``subscription_ids`` that has one (by position)."""
+        if not subscription_ids:
+            return {}
+        wanted = [str(i) for i in subscription_ids]
+        last = (
+            select(
+                webhook_deliveries.c.subscription_id,
+                func.max(webhook_deliveries.c.position).label("position"),
+            )
+            .where(webhook_deliveries.c.subscription_id.in_(wanted))
+            .group_by(webhook_deliveries.c.subscription_id)
+            .subquery()
         )
+        rows = self.db.query(
+            select(*webhook_deliveries.c).join(
+                last,
+                (webhook_deliveries.c.subscription_id == last.c.subscription_id)
+                & (webhook_deliveries.c.position == last.c.position),
+            )
+        )
+        found = [Delivery(*r) for r in rows]
+        return {UUID(d.subscription_id): d for d in found}
+
+    def counts(self, subscription_id: UUID | None = None) -> dict[str, int]:
+        """Deliveries by status, over every subscription or of one."""
+        query = select(webhook_deliveries.c.status, func.count())
+        if subscription_id is not None:
+            query = query.where(webhook_deliveries.c.subscription_id == str(subscription_id))
+        rows = self.db.query(query.group_by(webhook_deliveries.c.status))
         return {str(s): int(n) for s, n in rows}
 
     def oldest_pending(self) -> datetime | None:

@@ -19,7 +19,7 @@ from services.bootstrap import Runtime, bootstrap, webhook_retry
 from services.config import Settings
 from services.webhooks.delivery import WebhookWorkers
 from services.webhooks.signing import delivery_id
-from services.webhooks.store import DEAD, DELIVERED, GONE, PENDING
+from services.webhooks.store import DEAD, DELIVERED, GONE, PENDING, Delivery
 from tests.support.reports import report_input
 from tests.support.store import RawStore, Store, count_events
 from tests.support.webhook_receiver import Receiver
@@ -392,3 +392,64 @@ def test_the_webhook_tables_are_the_tables_the_migrations_made(settings: Setting
     engine.dispose()
     assert diff == []
     assert WEBHOOKS.head in heads
+
+
+def test_the_latest_delivery_and_the_counts_are_read_per_subscription(
+    settings: Settings, receiver: Receiver
+) -> None:
+    """Each subscription's latest delivery is its row at the highest position (whatever its
+    status, and none for one that never delivered), and its counts by status are its own;
+    an unknown status is refused naming the field."""
+    rt = runtime_of(settings)
+    try:
+        first = subscribe(rt, receiver)
+        second = subscribe(rt, receiver)
+        quiet = subscribe(rt, receiver)
+        store = rt.app.webhooks.store
+        at = datetime.now(UTC).isoformat()
+
+        def row(sub: UUID, position: int, status: str) -> Delivery:
+            return Delivery(
+                delivery_id=str(delivery_id(sub, position)),
+                subscription_id=str(sub),
+                position=position,
+                kind="incident.reported",
+                status=status,
+                attempts=1,
+                last_code=204 if status == DELIVERED else None,
+                last_error=None if status == DELIVERED else "connection",
+                first_at=at,
+                last_at=at,
+            )
+
+        for delivery in (
+            row(first, 7, DELIVERED),
+            row(first, 9, DEAD),
+            row(first, 8, DELIVERED),
+            row(second, 3, PENDING),
+            row(second, 2, DELIVERED),
+        ):
+            store.note(delivery)
+        latest = rt.app.webhooks.latest_deliveries([first, second, quiet])
+        assert set(latest) == {first, second}
+        assert (latest[first].position, latest[first].status) == (9, DEAD)
+        assert latest[first].last_error == "connection"
+        assert (latest[second].position, latest[second].status) == (3, PENDING)
+        assert rt.app.webhooks.latest_deliveries([]) == {}
+        assert rt.app.webhooks.delivery_counts(first) == {
+            PENDING: 0,
+            DELIVERED: 2,
+            DEAD: 1,
+            GONE: 0,
+        }
+        assert rt.app.webhooks.delivery_counts(quiet) == dict.fromkeys(
+            (PENDING, DELIVERED, DEAD, GONE), 0
+        )
+        assert store.counts() == {DELIVERED: 3, DEAD: 1, PENDING: 1}
+        assert [d.position for d in rt.app.webhooks.deliveries(first, status=DELIVERED)] == [8, 7]
+        with pytest.raises(InvalidInput) as refused:
+            rt.app.webhooks.deliveries(first, status="lost")
+        assert refused.value.field == "status"
+        assert "lost" not in refused.value.reason
+    finally:
+        rt.close()

@@ -248,6 +248,15 @@ OPERATIONS: dict[str, Operation] = {
         cli=tuple(
             f"webhooks {c}" for c in ("add", "list", "test", "deliveries", "disable", "enable")
         ),
+        web=(
+            ("GET", "/webhooks"),
+            ("POST", "/webhooks"),
+            ("GET", "/webhooks/{webhook_id}"),
+            *(
+                ("POST", f"/webhooks/{{webhook_id}}/{action}")
+                for action in ("disable", "enable", "test")
+            ),
+        ),
     ),
     "incident.owner": Operation(
         frozenset({S, D}),

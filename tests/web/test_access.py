@@ -84,6 +84,11 @@ FORMS = [
         f"/users/responder/{action}"
         for action in ("roles", "password", "token", "revoke", "disable", "enable")
     ],
+    "/webhooks",
+    *[
+        f"/webhooks/00000000-0000-4000-8000-000000000002/{action}"
+        for action in ("disable", "enable", "test")
+    ],
 ]
 """Every kind of form the dashboard posts."""
 

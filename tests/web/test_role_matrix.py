@@ -48,8 +48,8 @@ def test_every_dashboard_route_has_an_expectation() -> None:
 
 def _ids(web: Web) -> dict[str, Any]:
     """The reporter's own incident (triaged, so it has tasks) with a drafted campaign, and
-    an alert id no alert has (acknowledging it is let past the permission check, then not
-    found)."""
+    an alert id no alert has and a webhook id no subscription has (acting on them is let
+    past the permission check, then not found)."""
     incident = web.report("reporter")
     responder = RequestContext(actor="responder")
     web.rt.app.incidents.triage_incident(
@@ -83,6 +83,7 @@ def _ids(web: Web) -> dict[str, Any]:
         "username": "target",
         "message_id:path": "none@example.org",
         "alert_id": UUID(int=1),
+        "webhook_id": UUID(int=2),
     }
 
 
