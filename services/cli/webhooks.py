@@ -94,7 +94,8 @@ def list_webhooks(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def ping(ctx: typer.Context, webhook_id: IdArg, as_json: JsonOpt = False) -> None:
     """Send a signed test delivery (kind ping) now and print the receiver's answer."""
     state = state_of(ctx)
-    answer = state.runtime.app.webhooks.test_webhook(webhook_id, state.request())
+    rt = state.runtime
+    answer = rt.gateway.run(rt.app.webhooks.test_webhook, webhook_id, state.request())
     doc = {"outcome": answer.outcome, "code": answer.code, "error": answer.error}
     if as_json:
         emit_json(doc)

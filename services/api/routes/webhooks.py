@@ -100,7 +100,8 @@ def enable_webhook(webhook_id: str, request: Request, response: Response, caller
 @router.post("/webhooks/{webhook_id}/test", summary="Send a signed test delivery")
 def test_webhook(webhook_id: str, request: Request, caller: Admin) -> Any:
     """Send a signed ``ping`` to the receiver now and report its answer (nothing recorded)."""
-    answer = runtime_of(request).app.webhooks.test_webhook(webhook_id, context(request, caller))
+    rt = runtime_of(request)
+    answer = rt.gateway.run(rt.app.webhooks.test_webhook, webhook_id, context(request, caller))
     return {"outcome": answer.outcome, "code": answer.code, "error": answer.error}
 
 
