@@ -209,7 +209,7 @@ class Runtime:
     """How the faces run commands: each returns once its effects are visible."""
 
     def __post_init__(self) -> None:
-        self.gateway = Gateway(self.settle)
+        self.gateway = Gateway(self.settle, self.feed.head)
 
     def dispatcher(self, target: SmtpTarget, delivery: DeliveryCheck | None = None) -> Dispatcher:
         """A dispatcher sending to ``target`` (the notifications view kept current)."""

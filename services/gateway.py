@@ -21,11 +21,22 @@ T = TypeVar("T")
 
 
 class Gateway:
-    """Runs commands for the faces and makes their effects visible before returning."""
+    """Runs commands for the faces and makes their effects visible before returning.
 
-    def __init__(self, catch_up: Callable[[], None]) -> None:
+    Callers share catch-ups: ``head`` tells the log's last position; a caller whose change
+    is not yet included waits while another caller's catch-up runs, and when it ends either
+    returns (that catch-up began after its change) or runs the next one itself, for every
+    caller waiting by then. Eight writers at once cost two catch-ups, not eight, and no two
+    run at the same time.
+    """
+
+    def __init__(self, catch_up: Callable[[], None], head: Callable[[], int]) -> None:
         self._catch_up = catch_up
-        self._lock = threading.Lock()
+        self._head = head
+        self._changed = threading.Condition()
+        self._running = False
+        self._included = 0
+        """Every position up to this one is included in policies, views and the chain."""
 
     def run(self, command: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``command(*args, **kwargs)``; return its result once the policies have
@@ -36,7 +47,25 @@ class Gateway:
         return result
 
     def current(self) -> None:
-        """Bring policies, views and the chain to the head of the log: what a process that
-        only reads needs once before its first read (a one-shot command, an export)."""
-        with self._lock:
+        """Bring policies, views and the chain to (at least) the head of the log as it is
+        now: what a process that only reads needs once before its first read (a one-shot
+        command, an export), and what every command waits for."""
+        wanted = self._head()
+        with self._changed:
+            while self._included < wanted:
+                if not self._running:
+                    self._running = True
+                    break
+                self._changed.wait()
+            else:
+                return
+        included = 0  # stays 0 when the catch-up fails: nothing is known to be included
+        try:
+            start = self._head()
             self._catch_up()
+            included = start
+        finally:
+            with self._changed:
+                self._running = False
+                self._included = max(self._included, included)
+                self._changed.notify_all()

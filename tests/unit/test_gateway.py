@@ -11,32 +11,51 @@ from services.gateway import Gateway
 
 
 class CatchUps:
-    """A hand-written catch-up that records when it ran and how many ran at once."""
+    """A hand-written log and catch-up: commands append to the log; the catch-up records
+    when it ran, how many ran at once, and the log position it included."""
 
-    def __init__(self, pause: float = 0.0) -> None:
+    def __init__(self, pause: float = 0.0, fail: int = 0) -> None:
         self.calls: list[str] = []
         self.pause = pause
+        self.fail = fail
+        self.head = 0
+        self.included = 0
         self.running = 0
         self.most_at_once = 0
         self._lock = threading.Lock()
+
+    def append(self) -> int:
+        """A command recording one event; its position."""
+        with self._lock:
+            self.head += 1
+            return self.head
+
+    def position(self) -> int:
+        return self.head
 
     def __call__(self) -> None:
         with self._lock:
             self.running += 1
             self.most_at_once = max(self.most_at_once, self.running)
+            reached = self.head
         time.sleep(self.pause)
         self.calls.append("catch-up")
         with self._lock:
             self.running -= 1
+            if self.fail:
+                self.fail -= 1
+                raise RuntimeError("catch-up failed")
+            self.included = max(self.included, reached)
 
 
 def test_a_command_returns_its_result_after_the_catch_up() -> None:
     """The command runs first, then the catch-up, then the command's result is returned."""
     catch_up = CatchUps()
-    gateway = Gateway(catch_up)
+    gateway = Gateway(catch_up, catch_up.position)
 
     def command(a: int, *, b: int) -> int:
         catch_up.calls.append("command")
+        catch_up.append()
         return a + b
 
     assert gateway.run(command, 2, b=3) == 5
@@ -46,7 +65,7 @@ def test_a_command_returns_its_result_after_the_catch_up() -> None:
 def test_a_refused_command_waits_for_nothing() -> None:
     """A command that raises changed nothing: its error reaches the caller and no catch-up runs."""
     catch_up = CatchUps()
-    gateway = Gateway(catch_up)
+    gateway = Gateway(catch_up, catch_up.position)
 
     def refused() -> None:
         raise ValueError("refused")
@@ -56,14 +75,47 @@ def test_a_refused_command_waits_for_nothing() -> None:
     assert catch_up.calls == []
 
 
-def test_concurrent_callers_catch_up_one_at_a_time() -> None:
-    """Callers on several threads never run the catch-up at the same time."""
-    catch_up = CatchUps(pause=0.02)
-    gateway = Gateway(catch_up)
-    threads = [threading.Thread(target=gateway.run, args=(lambda: None,)) for _ in range(4)]
+def test_concurrent_writers_share_catch_ups_and_each_sees_its_own_change() -> None:
+    """Eight writers at once: never two catch-ups at the same time, fewer catch-ups than
+    writers, and each writer returns only once a catch-up included its own event."""
+    catch_up = CatchUps(pause=0.05)
+    gateway = Gateway(catch_up, catch_up.position)
+    barrier = threading.Barrier(8)
+    seen: list[tuple[int, int]] = []
+
+    def writer() -> None:
+        barrier.wait()
+        mine = gateway.run(catch_up.append)
+        seen.append((mine, catch_up.included))
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(catch_up.calls) == 4
+    assert len(seen) == 8
+    assert all(included >= mine for mine, included in seen)
     assert catch_up.most_at_once == 1
+    assert len(catch_up.calls) < 8
+
+
+def test_a_caller_whose_change_is_included_already_waits_for_nothing() -> None:
+    """With nothing new in the log since the last catch-up, a reader runs none."""
+    catch_up = CatchUps()
+    gateway = Gateway(catch_up, catch_up.position)
+    gateway.run(catch_up.append)
+    gateway.current()
+    gateway.current()
+    assert catch_up.calls == ["catch-up"]
+
+
+def test_a_failed_catch_up_includes_nothing_and_the_next_caller_runs_it_again() -> None:
+    """A catch-up that fails raises to its caller and marks nothing included: the next
+    caller runs the catch-up again rather than trusting it."""
+    catch_up = CatchUps(fail=1)
+    gateway = Gateway(catch_up, catch_up.position)
+    with pytest.raises(RuntimeError, match="catch-up failed"):
+        gateway.run(catch_up.append)
+    gateway.current()
+    assert catch_up.calls == ["catch-up", "catch-up"]
+    assert catch_up.included == 1
