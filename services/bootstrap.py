@@ -25,7 +25,7 @@ from services.application.base import LedgerApplication
 from services.application.errors import InvalidInput
 from services.assessment.obligations_view import Obligations, ObligationsProjection
 from services.audit.chain import ChainStore, ChainWorker
-from services.clock import Clock, SystemClock
+from services.clock import Clock, OffsetFileClock, SystemClock
 from services.config import Settings
 from services.containment.playbooks import PlaybookCatalog
 from services.containment.policies import ContainmentPolicy, PlaybookPolicy
@@ -358,6 +358,14 @@ def throttle_limits(settings: Settings) -> ThrottleLimits:
     )
 
 
+def clock_of(settings: Settings) -> Clock:
+    """The machine's clock, or (``BREACH_CLOCK_FILE``, for tests only) the machine's clock
+    moved forward by the offset in that file."""
+    if settings.clock_file is not None:
+        return OffsetFileClock(settings.clock_file)
+    return SystemClock()
+
+
 def bootstrap(
     settings: Settings | None = None,
     *,
@@ -367,7 +375,7 @@ def bootstrap(
     """Build a :class:`Runtime`: on PostgreSQL when ``settings.database_url`` is set,
     otherwise on the embedded SQLite files under ``settings.data_dir``."""
     settings = settings or Settings()
-    clock = clock or SystemClock()
+    clock = clock or clock_of(settings)
     if configure_logs:
         configure_logging(settings)
     make_private(settings.data_dir)
