@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import structlog
+
 from events.base import DomainEvent
 from events.notifications import Contact
 from events.users import Role
@@ -70,6 +72,8 @@ from services.webhooks.store import WebhookStore
 if TYPE_CHECKING:
     from services.feeds.pipeline import Pipeline
     from services.storage.postgres import PostgresDatabase, PostgresTarget
+
+log = structlog.get_logger()
 
 
 def projections() -> list[Projection]:
@@ -223,13 +227,29 @@ class Runtime:
             delivery=delivery,
         )
 
-    def alarm_clock(self) -> AlarmClock:
+    def alarm_clock(self, *, view_timeout: float = 10.0) -> AlarmClock:
         """The alarm clock raising the escalation ladder's steps, reading the open
-        obligations and mandatory tasks from their views (brought up to date first)."""
+        obligations and mandatory tasks from their views, brought up to date first: here
+        on the embedded store; with Kafka, by the projection workers, waited for (at most
+        ``view_timeout`` seconds, then the views are read as they are), never written here
+        beside them."""
         app = self.app
 
+        def views_current() -> None:
+            if self.pipeline is None:
+                self.views.catch_up_only("obligations", "tasks")
+                return
+            from services.feeds.pipeline import PipelineTimeout
+
+            try:
+                self.pipeline.wait_views(
+                    self.feed.head(), ["obligations", "tasks"], timeout=view_timeout
+                )
+            except PipelineTimeout as e:
+                log.warning("alarm_clock.views_behind", reason=str(e))
+
         def subjects(now: datetime) -> list[Subject]:
-            self.views.catch_up_only("obligations", "tasks")
+            views_current()
             return [
                 *obligation_subjects(self.obligations.rows(open_only=True)),
                 *task_subjects(self.tasks.rows(now)),

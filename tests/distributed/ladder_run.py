@@ -181,11 +181,11 @@ class LadderRun:
         """Move the clock through every step (see the module)."""
         assert self.incident is not None
         assert self.deadline is not None
-        for number, (step, hours) in enumerate(STEPS.items()):
+        for step, hours in STEPS.items():
             began = time.monotonic()
             if step == RECEIVER_DOWN[0]:
                 self.stop_receiver()
-            self.restart_an_alarm_clock(step, number)
+            self.restart_an_alarm_clock(step)
             self.move_to(self.deadline - timedelta(hours=hours) + PAST_MOMENT)
             self.wait(partial(self.raised_for_open, step), f"the {step} step")
             # Let both alarm clocks scan a few more times at this moment: a second raise of
@@ -201,10 +201,9 @@ class LadderRun:
         open_ones = [GDPR] if self.uk_decided else [GDPR, UK]
         return all(step in self.steps_of(o) for o in open_ones)
 
-    def restart_an_alarm_clock(self, step: str, number: int) -> None:
-        """SIGKILL one alarm-clock process (each in turn) and start another."""
-        alarms = self.cluster.of("alerts")
-        victim = alarms[number % len(alarms)]
+    def restart_an_alarm_clock(self, step: str) -> None:
+        """SIGKILL the longest-running alarm-clock process and start another."""
+        victim = self.cluster.of("alerts")[0]
         self.cluster.kill(victim)
         restarted = self.cluster.start("alerts")
         self.started(restarted)
@@ -305,6 +304,9 @@ class LadderRun:
             for w in self.cluster.started
             if w.kind == "alerts"
         }
+        views = self.rt.views.store
+        written_here = {n: views.position(n, "") for n in ("obligations", "tasks")}
+        assert set(written_here.values()) == {0}, f"views built beside the workers: {written_here}"
         # A process killed between its save and its log line raised one it does not log.
         assert sum(by_process.values()) <= len(raised), by_process
         return {
