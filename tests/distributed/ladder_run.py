@@ -275,7 +275,7 @@ class LadderRun:
         return [
             str(delivery_id(self.subscription, item.position))
             for item in self.rt.feed.read(start, 1_000_000)
-            if (kind := kind_of(item.event)) is not None and kind.value in KINDS
+            if kind_of(item.event, lambda k: k.value in KINDS) is not None
         ]
 
     def arrived(self) -> list[str]:
@@ -330,8 +330,12 @@ class LadderRun:
         positions = [d["position"] for d in documents]
         assert positions == sorted(positions)
         assert {d["incident_id"] for d in documents} == {str(self.incident)}
-        steps = [d["data"]["step"] for d in documents if d["kind"] == "alert.raised"]
-        assert steps == [a.step for a in self.alerts()]
+        steps = [
+            (d["data"].get("obligation_id") or d["data"].get("task_id"), d["data"]["step"])
+            for d in documents
+            if d["kind"] == "alert.raised"
+        ]
+        assert steps == [(a.subject_id, a.step) for a in self.alerts()]
         after = [d for d in documents if d["position"] > self.outage_head]
         kinds = Counter(d["data"].get("step", d["kind"]) for d in after)
         obligations = {"due_6h": 2, "obligation.decided": 1, "due_1h": 1, "overdue": 1}
