@@ -53,6 +53,7 @@ class Receiver:
     port: int = 0
     _server: ThreadingHTTPServer | None = None
     _connections: set[socket.socket] = field(default_factory=set)
+    _up: bool = False
     _thread: threading.Thread | None = None
 
     @property
@@ -97,6 +98,9 @@ class Receiver:
                 )
                 got.answered = receiver.answer(got) if signed else 401
                 with receiver.lock:
+                    if not receiver._up:  # stopped while this request was read: no answer
+                        self.close_connection = True
+                        return
                     receiver.received.append(got)
                 self.send_response(got.answered)
                 self.send_header("Content-Length", "0")
@@ -110,13 +114,17 @@ class Receiver:
         server.daemon_threads = True
         self.port = server.server_address[1]
         self._server = server
+        with self.lock:
+            self._up = True
         self._thread = threading.Thread(target=server.serve_forever, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
         """Stop listening and close the connections kept alive (connections are refused
-        until started again)."""
+        until started again; a request being read meanwhile is dropped unanswered)."""
+        with self.lock:
+            self._up = False
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
