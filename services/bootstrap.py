@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import structlog
+
 from events.base import DomainEvent
 from events.notifications import Contact
 from events.users import Role
@@ -25,7 +27,7 @@ from services.application.base import LedgerApplication
 from services.application.errors import InvalidInput
 from services.assessment.obligations_view import Obligations, ObligationsProjection
 from services.audit.chain import ChainStore, ChainWorker
-from services.clock import Clock, SystemClock
+from services.clock import Clock, OffsetFileClock, SystemClock
 from services.config import Settings
 from services.containment.playbooks import PlaybookCatalog
 from services.containment.policies import ContainmentPolicy, PlaybookPolicy
@@ -70,6 +72,8 @@ from services.webhooks.store import WebhookStore
 if TYPE_CHECKING:
     from services.feeds.pipeline import Pipeline
     from services.storage.postgres import PostgresDatabase, PostgresTarget
+
+log = structlog.get_logger()
 
 
 def projections() -> list[Projection]:
@@ -223,13 +227,29 @@ class Runtime:
             delivery=delivery,
         )
 
-    def alarm_clock(self) -> AlarmClock:
+    def alarm_clock(self, *, view_timeout: float = 10.0) -> AlarmClock:
         """The alarm clock raising the escalation ladder's steps, reading the open
-        obligations and mandatory tasks from their views (brought up to date first)."""
+        obligations and mandatory tasks from their views, brought up to date first: here
+        on the embedded store; with Kafka, by the projection workers, waited for (at most
+        ``view_timeout`` seconds, then the views are read as they are), never written here
+        beside them."""
         app = self.app
 
+        def views_current() -> None:
+            if self.pipeline is None:
+                self.views.catch_up_only("obligations", "tasks")
+                return
+            from services.feeds.pipeline import PipelineTimeout
+
+            try:
+                self.pipeline.wait_views(
+                    self.feed.head(), ["obligations", "tasks"], timeout=view_timeout
+                )
+            except PipelineTimeout as e:
+                log.warning("alarm_clock.views_behind", reason=str(e))
+
         def subjects(now: datetime) -> list[Subject]:
-            self.views.catch_up_only("obligations", "tasks")
+            views_current()
             return [
                 *obligation_subjects(self.obligations.rows(open_only=True)),
                 *task_subjects(self.tasks.rows(now)),
@@ -358,6 +378,14 @@ def throttle_limits(settings: Settings) -> ThrottleLimits:
     )
 
 
+def clock_of(settings: Settings) -> Clock:
+    """The machine's clock, or (``BREACH_CLOCK_FILE``, for tests only) the machine's clock
+    moved forward by the offset in that file."""
+    if settings.clock_file is not None:
+        return OffsetFileClock(settings.clock_file)
+    return SystemClock()
+
+
 def bootstrap(
     settings: Settings | None = None,
     *,
@@ -367,7 +395,7 @@ def bootstrap(
     """Build a :class:`Runtime`: on PostgreSQL when ``settings.database_url`` is set,
     otherwise on the embedded SQLite files under ``settings.data_dir``."""
     settings = settings or Settings()
-    clock = clock or SystemClock()
+    clock = clock or clock_of(settings)
     if configure_logs:
         configure_logging(settings)
     make_private(settings.data_dir)

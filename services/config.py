@@ -279,6 +279,12 @@ class Settings(BaseSettings):
     webhook_batch_size: int = Field(
         default=200, ge=1, le=5000, description="Events a webhook sender reads at a time."
     )
+    clock_file: Path | None = Field(
+        default=None,
+        description="For tests only, never in production: a file holding seconds by which "
+        "this process's clock runs ahead of the machine's (read again whenever it changes), "
+        "so a test can move the time of worker processes; unset: the machine's clock.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from tests.support.broker import (  # noqa: F401  (fixtures)
     start_worker,
     wait_until,
 )
+from tests.support.facts import PORTAL_LEAK
 from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
 from tests.support.reports import report_input
@@ -294,6 +296,38 @@ def test_read_your_writes_waits_for_the_workers_not_longer(
     lag = pipeline(rt).lag()
     assert lag["relay"] == 0
     assert set(lag["views"].values()) == {0}
+
+
+def test_the_alarm_clock_reads_the_views_the_projection_workers_keep_and_writes_none(
+    rt: Runtime,
+    settings: Settings,
+    relay: Relay,
+    workers: list[WorkerProcess],
+    tmp_path: Path,
+) -> None:
+    """With Kafka the alarm clock does not build the obligations and tasks views from the
+    store beside the projection workers: it raises nothing while they have not shown the
+    obligations, then each due step once, and the views' store-feed positions stay at 0."""
+    now = rt.app.core.clock.now()
+    incident = rt.app.incidents.report_incident(
+        report_input(
+            now,
+            occurred_at=now - timedelta(hours=80),
+            discovered_at=now - timedelta(hours=72),
+            aware_at=now - timedelta(hours=71, minutes=30),
+        ),
+        ALICE,
+    )
+    rt.app.assessment.assess_impact(incident.id, PORTAL_LEAK, ALICE)
+    alarm = rt.alarm_clock(view_timeout=0.5)
+    assert alarm.scan() == []
+    assert rt.views.store.position("obligations", "") == 0
+    workers.append(start_worker(settings, "projections", tmp_path / "logs"))
+    raised: list[UUID] = []
+    wait_until(lambda: raised.extend(alarm.scan()) or len(raised) >= 2, 60, "the due steps")
+    assert alarm.scan() == []
+    assert len(raised) == 2  # GDPR's and UK GDPR's one-hour step
+    assert {rt.views.store.position(name, "") for name in ("obligations", "tasks")} == {0}
 
 
 def test_a_campaign_is_finished_only_once_the_view_holds_every_queued_notice(

@@ -197,6 +197,40 @@ def test_a_receiver_down_for_a_while_gets_everything_afterwards_in_order_once(
         rt.close()
 
 
+def test_a_receiver_stopped_after_deliveries_gets_nothing_more_until_it_is_back(
+    settings: Settings, receiver: Receiver
+) -> None:
+    """A receiver stopped while the sender keeps a connection to it alive gets nothing more
+    on that connection: the next delivery waits, pending, until the receiver is back, then
+    everything arrives in order."""
+    rt = runtime_of(settings)
+    running = None
+    try:
+        sub = subscribe(rt, receiver)
+        running = Running(rt)
+        report(rt, 2)
+        assert len(receiver.wait_for(2)) == 2
+        receiver.stop()
+        report(rt, 2)
+        expected = positions_of(rt, sub)
+        pending: list[Any] = []
+        for _ in range(500):
+            pending = rt.app.webhooks.deliveries(sub, status=PENDING)
+            if pending and pending[0].attempts >= 2:
+                break
+            threading.Event().wait(0.02)
+        assert [d.position for d in pending] == [expected[2]]
+        assert pending[0].last_error == "connection"
+        assert len(receiver.unique()) == 2
+        receiver.start()
+        got = receiver.wait_for(len(expected))
+        assert [r.document["position"] for r in got] == expected
+    finally:
+        if running is not None:
+            running.halt()
+        rt.close()
+
+
 def test_a_500_is_tried_again_then_dead_lettered_and_the_subscription_moves_on(
     settings: Settings, receiver: Receiver
 ) -> None:

@@ -2,12 +2,15 @@
 delivery's signature and keeps what arrived, answering with codes the test chooses.
 
 It can be stopped and started again on the same port (a receiver that is down refuses
-connections), and told to answer a code for a while (500, 410) before answering 204.
+connections, and the connections senders kept alive are closed), and told to answer a code
+for a while (500, 410) before answering 204.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +52,8 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
     _server: ThreadingHTTPServer | None = None
+    _connections: set[socket.socket] = field(default_factory=set)
+    _up: bool = False
     _thread: threading.Thread | None = None
 
     @property
@@ -62,6 +67,16 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver.lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver.lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -83,6 +98,9 @@ class Receiver:
                 )
                 got.answered = receiver.answer(got) if signed else 401
                 with receiver.lock:
+                    if not receiver._up:  # stopped while this request was read: no answer
+                        self.close_connection = True
+                        return
                     receiver.received.append(got)
                 self.send_response(got.answered)
                 self.send_header("Content-Length", "0")
@@ -96,16 +114,26 @@ class Receiver:
         server.daemon_threads = True
         self.port = server.server_address[1]
         self._server = server
+        with self.lock:
+            self._up = True
         self._thread = threading.Thread(target=server.serve_forever, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop listening (connections are refused until started again)."""
+        """Stop listening and close the connections kept alive (connections are refused
+        until started again; a request being read meanwhile is dropped unanswered)."""
+        with self.lock:
+            self._up = False
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self.lock:
+            open_now = list(self._connections)
+        for connection in open_now:
+            with contextlib.suppress(OSError):  # closed by the sender meanwhile
+                connection.shutdown(socket.SHUT_RDWR)
 
     def accepted(self) -> list[Received]:
         """The signed deliveries answered 2xx, in arrival order."""
