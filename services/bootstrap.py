@@ -57,6 +57,7 @@ from services.projections.schema import Projection
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.store import ViewStore
 from services.projections.views import Views
+from services.users.addresses import AddressBook
 from services.users.credentials import CredentialStore
 from services.users.throttle import ThrottleLimits
 from services.vault.keystore import KeyStore
@@ -374,6 +375,7 @@ def bootstrap(
     uploads.sweep()
     signal = SaveSignal()
     all_projections = projections()
+    master_key = shared_secret(settings, "vault_master_key", "master.key")
     with _databases(settings) as database:
         core = LedgerApplication(
             store_env(settings),
@@ -381,23 +383,24 @@ def bootstrap(
             command_retries=settings.command_retries,
             on_saved=signal.saved,
         )
+        credentials = CredentialStore(
+            database if database is not None else settings.credentials_db,
+            clock=clock,
+            session_hours=settings.session_hours,
+            hash_memory_kib=settings.password_hash_memory_kib,
+            throttle=throttle_limits(settings),
+            concurrency=settings.signin_concurrency,
+            slot_wait=settings.signin_queue_seconds,
+        )
         app = BreachLedger(
             core,
             vault=build_vault(settings, clock, database),
             templates=NoticeTemplates(settings.templates_dir / "notices"),
             notice_settings=notice_settings(settings),
-            credentials=CredentialStore(
-                database if database is not None else settings.credentials_db,
-                clock=clock,
-                session_hours=settings.session_hours,
-                hash_memory_kib=settings.password_hash_memory_kib,
-                throttle=throttle_limits(settings),
-                concurrency=settings.signin_concurrency,
-                slot_wait=settings.signin_queue_seconds,
-            ),
+            credentials=credentials,
+            addresses=AddressBook(credentials.db, master_key),
             webhook_store=WebhookStore(
-                database if database is not None else settings.webhooks_db,
-                shared_secret(settings, "vault_master_key", "master.key"),
+                database if database is not None else settings.webhooks_db, master_key
             ),
             webhook_rules=WebhookRules(
                 allow_loopback=settings.webhook_allow_loopback, timeout=settings.webhook_timeout

@@ -79,6 +79,12 @@ OLD_SCHEMA = {
         "CREATE TABLE IF NOT EXISTS withheld (message_id TEXT PRIMARY KEY)",
     ],
 }
+LATER = {
+    "credentials": [
+        "CREATE TABLE user_addresses (user_id TEXT NOT NULL PRIMARY KEY, sealed TEXT NOT NULL)"
+    ],
+}
+"""The tables later revisions of a branch add, as plain statements."""
 FILES = {"credentials": "credentials.db", "keys": "keys.db", "audit": "audit.db"}
 """The SQLite file of each branch's tables under the data directory."""
 
@@ -309,7 +315,8 @@ def test_a_fresh_store_gets_every_table_at_its_head_as_first_created(
 ) -> None:
     """A first start creates every table beside the log, each database stamped at its head,
     and the tables, columns, types, keys, defaults and indexes are those the statements
-    before the history made (compared with tables those statements create)."""
+    before the history made, then those later revisions add (compared with tables those
+    statements create)."""
     bootstrap(settings, clock=clock, configure_logs=False).close()
     Mailbox(settings.data_dir / "mailbox").close()
     for history in (CREDENTIALS, KEYS, AUDIT):
@@ -320,7 +327,7 @@ def test_a_fresh_store_gets_every_table_at_its_head_as_first_created(
             postgres.rows("public", f"CREATE SCHEMA {old}")
             tables: set[str] = set()
             for branch in ("credentials", "keys", "audit"):
-                make_old_postgres(old, branch)
+                make_old_postgres(old, branch, *LATER.get(branch, []))
                 tables |= set(METADATA[branch].tables)
             ours = postgres_shape(settings.database_schema, tables)
             theirs = postgres_shape(old, tables)
@@ -328,7 +335,7 @@ def test_a_fresh_store_gets_every_table_at_its_head_as_first_created(
         assert len(ours) > 30
     else:
         for branch, name in FILES.items():
-            make_old_sqlite(old_dir / name, branch)
+            make_old_sqlite(old_dir / name, branch, *LATER.get(branch, []))
             assert sqlite_shape(settings.data_dir / name) == sqlite_shape(old_dir / name)
         make_old_sqlite(old_dir / "index.db", "mailbox")
         assert sqlite_shape(settings.data_dir / "mailbox" / "index.db") == sqlite_shape(
