@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -9,6 +10,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
+
+import structlog
 
 from events.base import DomainEvent
 from events.notifications import Contact
@@ -21,6 +24,8 @@ from services.alerts.alarm_clock import (
 )
 from services.alerts.alerts_view import Alerts, AlertsProjection
 from services.alerts.ladder import Subject, ladder
+from services.alerts.mail_templates import AlertTemplates
+from services.alerts.mailer import AlertMailer, MailerStopped, MailSettings
 from services.application.base import LedgerApplication
 from services.application.errors import InvalidInput
 from services.assessment.obligations_view import Obligations, ObligationsProjection
@@ -52,7 +57,7 @@ from services.notifications.views import (
 from services.people.import_files import Uploads
 from services.people.lookup_upgrade import build_lookup_index
 from services.people.people_view import People, PeopleProjection
-from services.policies.worker import Policies, Policy
+from services.policies.worker import Policies, Policy, PolicyWorker
 from services.projections.schema import Projection
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.store import ViewStore
@@ -67,6 +72,8 @@ from services.vault.vault import Vault
 from services.webhooks.delivery import RetryPolicy
 from services.webhooks.handlers import WebhookRules
 from services.webhooks.store import WebhookStore
+
+log = structlog.get_logger()
 
 if TYPE_CHECKING:
     from services.feeds.pipeline import Pipeline
@@ -115,6 +122,21 @@ def dispatch_settings(settings: Settings) -> DispatchSettings:
         backoff_base=settings.smtp_backoff_seconds,
         backoff_max=settings.smtp_backoff_max_seconds,
         sending_lease=settings.sending_lease_seconds,
+    )
+
+
+def alert_mail_settings(settings: Settings) -> MailSettings:
+    """How alert emails are written and sent: the notices' sender, SMTP pool and retries."""
+    return MailSettings(
+        sender=(settings.mail_from_name, settings.mail_from),
+        message_id_domain=settings.message_id_domain,
+        zone=settings.zone,
+        dashboard_url=settings.dashboard,
+        connections=settings.smtp_connections,
+        rate=settings.smtp_rate,
+        max_attempts=settings.smtp_max_attempts,
+        backoff_base=settings.smtp_backoff_seconds,
+        backoff_max=settings.smtp_backoff_max_seconds,
     )
 
 
@@ -251,6 +273,38 @@ class Runtime:
             app.core.clock,
             late_after=timedelta(seconds=2 * self.settings.alert_scan_seconds),
         )
+
+    def alert_mailer(
+        self,
+        target: SmtpTarget,
+        delivery: DeliveryCheck | None = None,
+        stop: threading.Event | None = None,
+    ) -> AlertMailer:
+        """The alert mailer sending to ``target`` (``delivery``: how to tell whether a
+        message arrived); the caller closes it."""
+        settings = self.settings
+        return AlertMailer(
+            self.app.core,
+            self.app.users,
+            AlertTemplates(settings.templates_dir / "alerts"),
+            target,
+            alert_mail_settings(settings),
+            delivery=delivery,
+            stop=stop,
+        )
+
+    def run_alert_mailer(
+        self, target: SmtpTarget, delivery: DeliveryCheck | None, stop: threading.Event
+    ) -> None:
+        """Keep the alert mailer at the head of the store feed until ``stop`` is set (a stop
+        during a retry pause leaves that alert, unrecorded, for the next start)."""
+        mailer = self.alert_mailer(target, delivery, stop)
+        try:
+            PolicyWorker(self.feed, self.app.core, mailer).run(stop)
+        except MailerStopped:
+            log.info("alert_mail.stopped_while_retrying")
+        finally:
+            mailer.close()
 
     def mailbox(self) -> Mailbox:
         """The local capture server's mailbox."""
