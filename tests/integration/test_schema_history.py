@@ -47,8 +47,7 @@ OLD_SCHEMA = {
         "username TEXT NOT NULL, csrf TEXT NOT NULL, expires TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS sign_in_attempts (id TEXT PRIMARY KEY, "
         "username TEXT, client TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS sign_in_attempts_username "
-        "ON sign_in_attempts (username, at)",
+        "CREATE INDEX IF NOT EXISTS sign_in_attempts_username ON sign_in_attempts (username, at)",
         "CREATE INDEX IF NOT EXISTS sign_in_attempts_client ON sign_in_attempts (client, at)",
         "CREATE INDEX IF NOT EXISTS sign_in_attempts_at ON sign_in_attempts (at)",
     ],
@@ -302,12 +301,8 @@ def test_an_old_mailbox_index_opens_with_its_rows_and_is_stamped(tmp_path: Path)
     finally:
         mailbox.close()
     with sqlite3.connect(directory / "index.db") as db:
-        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [
-            (MAILBOX.head,)
-        ]
-        assert db.execute("SELECT * FROM messages").fetchall() == [
-            OLD_ROWS["mailbox"][0][1]
-        ]
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(MAILBOX.head,)]
+        assert db.execute("SELECT * FROM messages").fetchall() == [OLD_ROWS["mailbox"][0][1]]
 
 
 def test_a_fresh_store_gets_every_table_at_its_head_as_first_created(
