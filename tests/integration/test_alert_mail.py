@@ -15,19 +15,21 @@ from uuid import UUID
 
 import pytest
 
-from events.alerts import Alert, AlertEmailed, AlertEmailSkipped
+from events.alerts import Alert, AlertEmailed, AlertEmailFailed, AlertEmailSkipped
 from services.alerts.mailer import message_id
 from services.application.context import RequestContext
 from services.application.errors import ServiceError
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.demo import DEMO_FACTS
+from services.metrics.collector import RuntimeCollector
 from services.notifications.mailbox import CaptureServer, Mailbox
 from services.operations.audit import export
 from services.policies.worker import PolicyWorker
 from services.server.workers import Workers
 from services.webhooks.signing import SIGNATURE_HEADER, verify
 from tests.support.clocks import ManualClock
+from tests.support.smtp import smtp_sink
 from tests.support.store import RawStore, count_events
 from tests.support.webhook_receiver import Receiver
 
@@ -120,6 +122,15 @@ def messages(mailbox: Mailbox) -> list[dict[str, str]]:
             }
         )
     return out
+
+
+def metric(rt: Runtime, label: str, value: str) -> float:
+    """The value of one sample of breach_alert_emails_total."""
+    for family in RuntimeCollector(rt).collect():
+        for sample in family.samples:
+            if sample.name == "breach_alert_emails_total" and sample.labels == {label: value}:
+                return float(sample.value)
+    raise AssertionError(f"no breach_alert_emails_total sample {label}={value}")
 
 
 def people(rt: Runtime) -> None:
@@ -221,6 +232,8 @@ def test_each_step_reaches_owner_and_dpo_once_in_their_language_with_one_signed_
             if e.topic.endswith((AlertEmailed.__name__, AlertEmailSkipped.__name__))
         ]
         assert len(stored) == 9
+        assert metric(rt, "outcome", "sent") == 8
+        assert metric(rt, "outcome", "skipped") == 1
         rt.link()
         bundle = export(rt, incident, settings.data_dir.parent / "bundle.zip")
         assert bundle
@@ -450,3 +463,52 @@ def test_omitted_fields_stay_and_the_address_is_sealed_to_its_user(runtime: Runt
     assert topics.count("EmailAddressSet") == 3
     assert topics.count("EmailAddressRemoved") == 1
     assert topics.count("LanguageSet") == 1
+
+
+def test_a_greylisted_recipient_is_retried_and_a_refused_one_recorded_failed_without_echo(
+    settings: Settings, clock: ManualClock, tmp_path: Path
+) -> None:
+    """Through a relay that greylists olga once (451) and refuses dora for good (550),
+    echoing addresses and names in its replies: olga's email is sent on the second attempt,
+    dora's recorded failed with the codes and no address, each counted by outcome."""
+    with smtp_sink(tmp_path, "--greylist", OLGA, "--fail-to", DORA) as sink:
+        relayed = settings.model_copy(
+            update={
+                "smtp_url": f"smtp://127.0.0.1:{sink.port}",
+                "smtp_backoff_seconds": 0.01,
+                "smtp_backoff_max_seconds": 0.05,
+            }
+        )
+        rt = bootstrap(relayed, clock=clock, configure_logs=False)
+        mailer = None
+        try:
+            people(rt)
+            incident = leak(rt)
+            rt.settle()
+            clock.current = DEADLINE - timedelta(hours=24) + timedelta(seconds=5)
+            assert len(rt.alarm_clock().scan()) == 1
+            target, delivery, capture = rt.smtp_target()
+            assert delivery is None
+            assert capture is None
+            mailer = rt.alert_mailer(target, delivery)
+            PolicyWorker(rt.feed, rt.app.core, mailer).catch_up()
+            [alert] = alerts_of(rt, incident)
+            assert alert.state.emailed == {"olga": "sent", "dora": "failed"}
+            decoded = list(
+                map(rt.app.core.mapper.to_domain_event, rt.app.core.stored_events_of([alert.id]))
+            )
+            [failed] = [e for e in decoded if isinstance(e, AlertEmailFailed)]
+            assert failed.reply_code == 550
+            assert failed.reason.startswith("550 5.1.1")
+            assert DORA not in failed.reason
+            assert DORA.split("@")[0] not in failed.reason
+            rt.views.catch_up()
+            assert metric(rt, "outcome", "sent") == 1
+            assert metric(rt, "outcome", "failed") == 1
+            state = sink.state()
+            assert (state["accepted"], state["duplicates"]) == (1, {})
+            assert state["ids"] == [message_id(alert.id, "olga", settings.message_id_domain)]
+        finally:
+            if mailer is not None:
+                mailer.close()
+            rt.close()
