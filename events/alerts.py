@@ -5,13 +5,17 @@ The :class:`DutyRota` is one aggregate with a fixed id: the shifts of the DPO on
 one subject (an obligation or a task) and one version of its deadline; its id is derived
 from that identity (:func:`alert_id`), so the same step can only ever be created once: a
 second creation fails on the event store's uniqueness of (aggregate id, version 1).
+
+An alert on the email channel records, for each recipient, that it was emailed (with the
+Message-ID and the server's reply code), that the email failed, or why none was sent: never
+the address, nor the server's words (which may echo it).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import BaseAggregate
@@ -191,6 +195,8 @@ class AlertState(BaseModel):
     channels: tuple[str, ...]
     late: bool
     acknowledged: dict[str, AwareDatetime] = Field(default_factory=dict)
+    emailed: dict[str, str] = Field(default_factory=dict)
+    """How each recipient's email went (by username): sent, failed or skipped."""
 
 
 class AlertRaised(AggregateCreated):
@@ -230,6 +236,44 @@ class AlertAcknowledged(DomainEvent):
         """Record who acknowledged, and when."""
         acknowledged = {**aggregate.state.acknowledged, self.actor: self.timestamp}
         aggregate.state = aggregate.state.model_copy(update={"acknowledged": acknowledged})
+
+
+class AlertMailEvent(DomainEvent):
+    """Base class of what became of one recipient's email of an alert (``username``)."""
+
+    username: str
+    outcome: ClassVar[str]
+
+    def apply(self, aggregate: Alert) -> None:
+        """Record the recipient's outcome."""
+        emailed = {**aggregate.state.emailed, self.username: self.outcome}
+        aggregate.state = aggregate.state.model_copy(update={"emailed": emailed})
+
+
+class AlertEmailed(AlertMailEvent):
+    """The alert was emailed to a recipient: the message's ``message_id`` and the server's
+    ``reply_code`` (None when the message was found delivered after a restart)."""
+
+    outcome: ClassVar[str] = "sent"
+    message_id: str
+    reply_code: int | None
+
+
+class AlertEmailFailed(AlertMailEvent):
+    """The alert's email to a recipient was refused for good, or retries ran out:
+    ``reply_code`` and a ``reason`` already reduced to codes and redacted words."""
+
+    outcome: ClassVar[str] = "failed"
+    message_id: str
+    reply_code: int | None
+    reason: str
+
+
+class AlertEmailSkipped(AlertMailEvent):
+    """No email of the alert was sent to a recipient, and why (no address, not a user)."""
+
+    outcome: ClassVar[str] = "skipped"
+    reason: str
 
 
 class Alert(BaseAggregate[UUID]):
@@ -278,3 +322,12 @@ class Alert(BaseAggregate[UUID]):
         if cause.actor in self.state.acknowledged:
             raise RuleViolation("alert", "changes nothing: you acknowledged it already")
         self.trigger_event(AlertAcknowledged, **cause.stamp())
+
+    def record_email(self, cause: Cause, kind: type[AlertMailEvent], **fields: object) -> None:
+        """Record what became of one recipient's email, once per recipient."""
+        username = str(fields["username"])
+        if username not in self.state.recipients:
+            raise RuleViolation("username", "is not a recipient of the alert")
+        if username in self.state.emailed:
+            raise RuleViolation("username", "changes nothing: the email is recorded already")
+        self.trigger_event(kind, **fields, **cause.stamp())

@@ -2,8 +2,12 @@
 
 Credentials (password and token hashes) are secrets, not facts: they are kept in a separate
 credential store, and the log records only that a password was set or a token issued, and
-by whom. A service account is a user for a tool, not a person: it has no password and signs
-in only with tokens an admin issued to it.
+by whom. A user's email address is personal data the log (exported in audit bundles) must
+not hold: it is kept sealed beside the log, and the log records only that an address was
+set or removed, and by whom. The language a user reads alerts in is an ordinary fact.
+
+A service account is a user for a tool, not a person: it has no password and signs in only
+with tokens an admin issued to it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ from events.base import AggregateCreated, Cause, DomainEvent
 from events.errors import RuleViolation
 
 USER_NAMESPACE = uuid5(NAMESPACE_URL, "https://breachledger.invalid/user")
+
+
+LANGUAGES = ("en", "zh-CN")
+"""The languages a user may read alerts in (the first is the default)."""
 
 
 class Role(StrEnum):
@@ -48,6 +56,10 @@ class UserState(BaseModel):
     tokens: dict[str, str] = {}
     token_issuers: dict[str, str] = {}
     """Who issued each token (by token id): the owner, or an admin for a service account."""
+    has_email: bool = False
+    """Whether an email address is set (the address itself is sealed beside the log)."""
+    language: str = LANGUAGES[0]
+    """The language the user reads alerts in."""
 
 
 class UserEvent(DomainEvent):
@@ -63,9 +75,7 @@ class UserCreated(AggregateCreated):
 
     def apply(self, aggregate: User) -> None:
         """Start the user."""
-        aggregate.state = UserState(
-            username=self.username, roles=self.roles, service=self.service
-        )
+        aggregate.state = UserState(username=self.username, roles=self.roles, service=self.service)
 
 
 class RolesChanged(UserEvent):
@@ -141,6 +151,33 @@ class UserEnabled(UserEvent):
         aggregate.state = aggregate.state.model_copy(update={"disabled": False})
 
 
+class EmailAddressSet(UserEvent):
+    """An email address was set for the user (the address is sealed beside the log, never
+    here)."""
+
+    def apply(self, aggregate: User) -> None:
+        """Remember that an address is set."""
+        aggregate.state = aggregate.state.model_copy(update={"has_email": True})
+
+
+class EmailAddressRemoved(UserEvent):
+    """The user's email address was removed."""
+
+    def apply(self, aggregate: User) -> None:
+        """Remember that no address is set."""
+        aggregate.state = aggregate.state.model_copy(update={"has_email": False})
+
+
+class LanguageSet(UserEvent):
+    """The language the user reads alerts in was set."""
+
+    language: str
+
+    def apply(self, aggregate: User) -> None:
+        """Set the language."""
+        aggregate.state = aggregate.state.model_copy(update={"language": self.language})
+
+
 class User(BaseAggregate[UUID]):
     """A person who uses the ledger."""
 
@@ -207,6 +244,24 @@ class User(BaseAggregate[UUID]):
         if not self.state.disabled:
             raise RuleViolation("user", "the user is not disabled")
         self.trigger_event(UserEnabled, **cause.stamp())
+
+    def email_set(self, cause: Cause) -> None:
+        """Record that an email address was set (a new one, or another one)."""
+        self.trigger_event(EmailAddressSet, **cause.stamp())
+
+    def email_removed(self, cause: Cause) -> None:
+        """Record that the email address was removed."""
+        if not self.state.has_email:
+            raise RuleViolation("email", "changes nothing: no address is set")
+        self.trigger_event(EmailAddressRemoved, **cause.stamp())
+
+    def set_language(self, cause: Cause, *, language: str) -> None:
+        """Set the language the user reads alerts in."""
+        if language not in LANGUAGES:
+            raise RuleViolation("language", f"must be one of {', '.join(LANGUAGES)}")
+        if language == self.state.language:
+            raise RuleViolation("language", "changes nothing")
+        self.trigger_event(LanguageSet, language=language, **cause.stamp())
 
     def has(self, role: Role) -> bool:
         """Whether the user (enabled) holds a role."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from services.alerts.alarm_clock import (
 )
 from services.alerts.alerts_view import Alerts, AlertsProjection
 from services.alerts.ladder import Subject, ladder
+from services.alerts.mail_templates import AlertTemplates
+from services.alerts.mailer import AlertMailer, MailerStopped, MailSettings
 from services.application.base import LedgerApplication
 from services.application.errors import InvalidInput
 from services.assessment.obligations_view import Obligations, ObligationsProjection
@@ -54,11 +57,12 @@ from services.notifications.views import (
 from services.people.import_files import Uploads
 from services.people.lookup_upgrade import build_lookup_index
 from services.people.people_view import People, PeopleProjection
-from services.policies.worker import Policies, Policy
+from services.policies.worker import Policies, Policy, PolicyWorker
 from services.projections.schema import Projection
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.store import ViewStore
 from services.projections.views import Views
+from services.users.addresses import AddressBook
 from services.users.credentials import CredentialStore
 from services.users.throttle import ThrottleLimits
 from services.vault.keystore import KeyStore
@@ -68,6 +72,8 @@ from services.vault.vault import Vault
 from services.webhooks.delivery import RetryPolicy
 from services.webhooks.handlers import WebhookRules
 from services.webhooks.store import WebhookStore
+
+log = structlog.get_logger()
 
 if TYPE_CHECKING:
     from services.feeds.pipeline import Pipeline
@@ -118,6 +124,21 @@ def dispatch_settings(settings: Settings) -> DispatchSettings:
         backoff_base=settings.smtp_backoff_seconds,
         backoff_max=settings.smtp_backoff_max_seconds,
         sending_lease=settings.sending_lease_seconds,
+    )
+
+
+def alert_mail_settings(settings: Settings) -> MailSettings:
+    """How alert emails are written and sent: the notices' sender, SMTP pool and retries."""
+    return MailSettings(
+        sender=(settings.mail_from_name, settings.mail_from),
+        message_id_domain=settings.message_id_domain,
+        zone=settings.zone,
+        dashboard_url=settings.dashboard,
+        connections=settings.smtp_connections,
+        rate=settings.smtp_rate,
+        max_attempts=settings.smtp_max_attempts,
+        backoff_base=settings.smtp_backoff_seconds,
+        backoff_max=settings.smtp_backoff_max_seconds,
     )
 
 
@@ -271,6 +292,38 @@ class Runtime:
             late_after=timedelta(seconds=2 * self.settings.alert_scan_seconds),
         )
 
+    def alert_mailer(
+        self,
+        target: SmtpTarget,
+        delivery: DeliveryCheck | None = None,
+        stop: threading.Event | None = None,
+    ) -> AlertMailer:
+        """The alert mailer sending to ``target`` (``delivery``: how to tell whether a
+        message arrived); the caller closes it."""
+        settings = self.settings
+        return AlertMailer(
+            self.app.core,
+            self.app.users,
+            AlertTemplates(settings.templates_dir / "alerts"),
+            target,
+            alert_mail_settings(settings),
+            delivery=delivery,
+            stop=stop,
+        )
+
+    def run_alert_mailer(
+        self, target: SmtpTarget, delivery: DeliveryCheck | None, stop: threading.Event
+    ) -> None:
+        """Keep the alert mailer at the head of the store feed until ``stop`` is set (a stop
+        during a retry pause leaves that alert, unrecorded, for the next start)."""
+        mailer = self.alert_mailer(target, delivery, stop)
+        try:
+            PolicyWorker(self.feed, self.app.core, mailer).run(stop)
+        except MailerStopped:
+            log.info("alert_mail.stopped_while_retrying")
+        finally:
+            mailer.close()
+
     def mailbox(self) -> Mailbox:
         """The local capture server's mailbox."""
         return Mailbox(mailbox_dir(self.settings), self.app.core.clock)
@@ -403,6 +456,7 @@ def bootstrap(
     uploads.sweep()
     signal = SaveSignal()
     all_projections = projections()
+    master_key = shared_secret(settings, "vault_master_key", "master.key")
     with _databases(settings) as database:
         core = LedgerApplication(
             store_env(settings),
@@ -410,23 +464,24 @@ def bootstrap(
             command_retries=settings.command_retries,
             on_saved=signal.saved,
         )
+        credentials = CredentialStore(
+            database if database is not None else settings.credentials_db,
+            clock=clock,
+            session_hours=settings.session_hours,
+            hash_memory_kib=settings.password_hash_memory_kib,
+            throttle=throttle_limits(settings),
+            concurrency=settings.signin_concurrency,
+            slot_wait=settings.signin_queue_seconds,
+        )
         app = BreachLedger(
             core,
             vault=build_vault(settings, clock, database),
             templates=NoticeTemplates(settings.templates_dir / "notices"),
             notice_settings=notice_settings(settings),
-            credentials=CredentialStore(
-                database if database is not None else settings.credentials_db,
-                clock=clock,
-                session_hours=settings.session_hours,
-                hash_memory_kib=settings.password_hash_memory_kib,
-                throttle=throttle_limits(settings),
-                concurrency=settings.signin_concurrency,
-                slot_wait=settings.signin_queue_seconds,
-            ),
+            credentials=credentials,
+            addresses=AddressBook(credentials.db, master_key),
             webhook_store=WebhookStore(
-                database if database is not None else settings.webhooks_db,
-                shared_secret(settings, "vault_master_key", "master.key"),
+                database if database is not None else settings.webhooks_db, master_key
             ),
             webhook_rules=WebhookRules(
                 allow_loopback=settings.webhook_allow_loopback, timeout=settings.webhook_timeout

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         le=3600,
         description="Seconds between the alarm clock's scans for due escalation steps.",
     )
+    dashboard_url: str | None = Field(
+        default=None,
+        description="The dashboard's base URL as recipients reach it, for the links in alert "
+        "emails (default: http://<http_host>:<http_port>).",
+    )
     vault_master_key: SecretStr | None = Field(
         default=None,
         description="Base64 of 32 bytes wrapping every person's key; default: created in "
@@ -320,6 +325,12 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         """The configured time zone."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def dashboard(self) -> str:
+        """The dashboard's base URL for links (the setting, else where `breach serve`
+        binds)."""
+        return self.dashboard_url or f"http://{self.http_host}:{self.http_port}"
 
     @property
     def events_db(self) -> Path:

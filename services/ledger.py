@@ -13,6 +13,7 @@ from services.notifications.handlers import NotificationHandlers
 from services.notifications.settings import NoticeSettings
 from services.notifications.templates import NoticeTemplates
 from services.people.handlers import PeopleHandlers
+from services.users.addresses import AddressBook
 from services.users.credentials import CredentialStore
 from services.users.handlers import UserHandlers
 from services.vault.vault import Vault
@@ -41,13 +42,14 @@ class BreachLedger:
         credentials: CredentialStore,
         webhook_store: WebhookStore,
         webhook_rules: WebhookRules | None = None,
+        addresses: AddressBook,
     ) -> None:
         self.core = core
         self.vault = vault
         self.templates = templates
         self.notice_settings = notice_settings
         self.credentials = credentials
-        self.users = UserHandlers(core, credentials)
+        self.users = UserHandlers(core, credentials, addresses)
         self.incidents = IncidentHandlers(core)
         self.assessment = AssessmentHandlers(core, self.incidents)
         self.containment = ContainmentHandlers(core, self.incidents)

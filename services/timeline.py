@@ -9,7 +9,14 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from events.alerts import AlertAcknowledged, AlertRaised
+from events.alerts import (
+    AlertAcknowledged,
+    AlertEmailed,
+    AlertEmailFailed,
+    AlertEmailSkipped,
+    AlertMailEvent,
+    AlertRaised,
+)
 from events.assessment import Obligation
 from events.base import DomainEvent
 from events.containment import TaskDueMoved
@@ -78,6 +85,14 @@ def describe(event: DomainEvent, before: IncidentState | None, zone: tzinfo) -> 
         )
     if isinstance(event, AlertAcknowledged):
         return f"alert {str(event.originator_id)[:8]} acknowledged"
+    if isinstance(event, AlertMailEvent):
+        alert = str(event.originator_id)[:8]
+        if isinstance(event, AlertEmailed):
+            return f"alert {alert} emailed to {event.username}"
+        if isinstance(event, AlertEmailFailed):
+            return f"alert {alert}: email to {event.username} failed: {event.reason}"
+        reason = event.reason if isinstance(event, AlertEmailSkipped) else event.outcome
+        return f"alert {alert} not emailed to {event.username}: {reason}"
     if isinstance(event, IncidentOwnerAssigned):
         return f"owner {event.owner}" if event.owner else "owner removed"
     if isinstance(event, IncidentReported):
@@ -224,7 +239,7 @@ def timeline(events: Sequence[DomainEvent], zone: tzinfo) -> list[TimelineEntry]
     incident: Incident | None = None
     for event in events:
         before = incident.state if incident is not None else None
-        moved = isinstance(event, TaskDueMoved | AlertRaised | AlertAcknowledged)
+        moved = isinstance(event, TaskDueMoved | AlertRaised | AlertAcknowledged | AlertMailEvent)
         entries.append(
             TimelineEntry(
                 version=incident.version if moved and incident else event.originator_version,

@@ -46,6 +46,4 @@ def demo(role: str) -> str:
 def is_reserved(name: str) -> bool:
     """Whether ``name`` belongs to the system's namespaces (no user may have it)."""
     lowered = name.lower()
-    return (
-        SEPARATOR in name or lowered in RESERVED_NAMES or lowered.startswith(POLICY_PREFIX)
-    )
+    return SEPARATOR in name or lowered in RESERVED_NAMES or lowered.startswith(POLICY_PREFIX)

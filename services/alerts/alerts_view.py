@@ -1,4 +1,5 @@
-"""The alerts view: every alert raised, and each recipient's acknowledgement of it."""
+"""The alerts view: every alert raised, each recipient's acknowledgement of it, and what
+became of each recipient's email of it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from events.alerts import AlertAcknowledged, AlertRaised
+from events.alerts import AlertAcknowledged, AlertMailEvent, AlertRaised
 from events.base import DomainEvent
 from services.projections.prefixes import resolve_prefix
 from services.projections.schema import Row, Table, ViewTransaction, db_time
@@ -42,13 +43,25 @@ RECIPIENTS = Table(
     indexes=(("recipient", "raised_at"),),
 )
 
+EMAILS = Table(
+    name="alert_emails",
+    columns={
+        "alert_id": "TEXT NOT NULL",
+        "recipient": "TEXT NOT NULL",
+        "outcome": "TEXT NOT NULL",
+        "recorded_at": "TEXT NOT NULL",
+    },
+    key=("alert_id", "recipient"),
+    indexes=(("outcome",),),
+)
+
 
 class AlertsProjection:
     """Keeps the alerts view in step with raised and acknowledged alerts."""
 
     name = "alerts"
-    version = 1
-    tables: Sequence[Table] = (ALERTS, RECIPIENTS)
+    version = 2
+    tables: Sequence[Table] = (ALERTS, RECIPIENTS, EMAILS)
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
         """Apply one event."""
@@ -86,6 +99,16 @@ class AlertsProjection:
                 RECIPIENTS.name,
                 {"alert_id": alert, "recipient": event.actor},
                 {"acknowledged_at": db_time(event.timestamp)},
+            )
+        elif isinstance(event, AlertMailEvent):
+            tx.upsert(
+                EMAILS.name,
+                {
+                    "alert_id": alert,
+                    "recipient": event.username,
+                    "outcome": event.outcome,
+                    "recorded_at": db_time(event.timestamp),
+                },
             )
 
 
@@ -149,6 +172,13 @@ class Alerts:
         """How many alerts were raised, by step."""
         rows = self.store.query("SELECT step, COUNT(*) AS n FROM alerts GROUP BY step", [])
         return {r["step"]: int(r["n"]) for r in rows}
+
+    def email_counts(self) -> dict[str, int]:
+        """How many alert emails were recorded, by outcome (sent, failed, skipped)."""
+        rows = self.store.query(
+            "SELECT outcome, COUNT(*) AS n FROM alert_emails GROUP BY outcome", []
+        )
+        return {r["outcome"]: int(r["n"]) for r in rows}
 
     def resolve(self, text: str) -> UUID:
         """The alert whose id is ``text`` or starts with it; refuse ambiguity."""

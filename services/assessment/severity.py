@@ -118,8 +118,7 @@ def assess_severity(facts: AssessmentFacts, policy: SeverityPolicy) -> Severity:
             name="EI",
             value=ei,
             source=(
-                f"ease of identification: {facts.identifiability.value} "
-                f"({policy.sources['ei']})"
+                f"ease of identification: {facts.identifiability.value} ({policy.sources['ei']})"
             ),
         )
     )

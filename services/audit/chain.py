@@ -251,9 +251,7 @@ class ChainWorker:
 
     def runner(self, feed: Feed) -> Runner[Any]:
         """The chain kept at the head of ``feed``, read in batches from the log."""
-        return Runner(
-            self.processor, feed, read=self.log.read_raw, batch_size=self.processor.batch
-        )
+        return Runner(self.processor, feed, read=self.log.read_raw, batch_size=self.processor.batch)
 
     def run(self, stop: threading.Event, feed: Feed, *, interval: float = 2.0) -> None:
         """Keep the chain at the head of ``feed`` until ``stop`` is set (the chain is kept

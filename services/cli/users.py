@@ -1,4 +1,5 @@
-"""User commands for admins: add, list, role, token, revoke, password, disable, enable.
+"""User commands for admins: add, list, role, token, revoke, password, disable, enable; and
+set (a user's email address and alert language), for the user themselves or an admin.
 
 They need the users.admin permission of a signed-in user (``breach login``), recorded as the
 actor. Tokens are issued only to their owner (``breach login --print-token``) or, by an
@@ -13,6 +14,7 @@ import typer
 
 from events.users import Role, User
 from services.access.permissions import Permission
+from services.application.errors import InvalidInput
 from services.cli.app import app, state_of
 from services.cli.guard import needs
 from services.cli.output import emit_json, emit_table, note, say
@@ -40,6 +42,8 @@ def _doc(user: User) -> dict[str, Any]:
         "disabled": user.state.disabled,
         "service": user.state.service,
         "tokens": [{"token_id": k, "name": v} for k, v in sorted(user.state.tokens.items())],
+        "email_set": user.state.has_email,
+        "language": user.state.language,
     }
 
 
@@ -110,6 +114,43 @@ def role(ctx: typer.Context, username: NameArg, roles: RolesOpt, as_json: JsonOp
         emit_json(_doc(user))
     else:
         say(f"{user.state.username}: {', '.join(r.value for r in user.state.roles)}")
+
+
+@users_app.command("set")
+@needs(Permission.ACCOUNT_SELF)
+def set_contact(
+    ctx: typer.Context,
+    username: NameArg,
+    email: Annotated[
+        str | None, typer.Option("--email", help="The address alert emails go to.")
+    ] = None,
+    no_email: Annotated[
+        bool, typer.Option("--no-email", help="Remove the address (no alert emails).")
+    ] = False,
+    language: Annotated[
+        str | None,
+        typer.Option("--language", help="The language of alert emails: en or zh-CN."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set or remove a user's email address and set their alert language (yourself, or
+    anyone as an admin); an option left out leaves its value as it is. The address is kept
+    sealed beside the log, which records only that it was set or removed."""
+    if email is not None and no_email:
+        raise InvalidInput("email", "give --email or --no-email, not both")
+    change: dict[str, Any] = {}
+    if email is not None or no_email:
+        change["email"] = email
+    if language is not None:
+        change["language"] = language
+    state = state_of(ctx)
+    users = state.runtime.app.users
+    user = state.runtime.gateway.run(users.set_contact, username, change, state.request())
+    if as_json:
+        emit_json({**_doc(user), "email": users.email_of(user)})
+        return
+    told = "an email address" if user.state.has_email else "no email address"
+    say(f"{user.state.username}: {told}, alerts in {user.state.language}")
 
 
 @users_app.command("token")

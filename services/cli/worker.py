@@ -33,7 +33,8 @@ KIND is one of:
                run one (a second only finds nothing to do)
   alerts       the alarm clock: raise each due escalation step (every
                BREACH_ALERT_SCAN_SECONDS) from the obligations and tasks views; a second
-               raises nothing twice
+               raises nothing twice; and the alert mailer: email each step's recipients
+               (to BREACH_SMTP_URL, or a local capture server), once per recipient
   webhooks     deliver subscribed events to the webhook receivers; run one (a second
                sends duplicates, which receivers drop by delivery id)
 

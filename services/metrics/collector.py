@@ -189,7 +189,8 @@ class RuntimeCollector:
         return families
 
     def alerts(self) -> Iterable[Metric]:
-        """Escalation alerts raised so far, by step of the ladder."""
+        """Escalation alerts raised so far, by step of the ladder, and their emails by
+        outcome."""
         raised = CounterMetricFamily(
             "breach_alerts_raised",
             "Escalation alerts raised, by step (due_24h, due_6h, due_1h, overdue): each step "
@@ -198,7 +199,15 @@ class RuntimeCollector:
         )
         for step, count in sorted(self.rt.alerts.counts_by_step().items()):
             raised.add_metric([step], count)
-        return [raised]
+        emails = CounterMetricFamily(
+            "breach_alert_emails",
+            "Alert emails by outcome: sent, failed (refused for good, or retries ran out) and "
+            "skipped (the recipient has no address, is disabled, or is not a user).",
+            labels=["outcome"],
+        )
+        for outcome, count in sorted(self.rt.alerts.email_counts().items()):
+            emails.add_metric([outcome], count)
+        return [raised, emails]
 
     def webhooks(self) -> Iterable[Metric]:
         """Webhook deliveries by outcome, and the age of the oldest one still retried."""

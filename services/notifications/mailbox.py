@@ -97,9 +97,7 @@ class Mailbox:
                 [{"message_id": m} for m in ids],
             )
             for chunk in chunks(ids):
-                found = c.execute(
-                    select(_m.seq, _m.file).where(_m.message_id.in_(chunk))
-                ).all()
+                found = c.execute(select(_m.seq, _m.file).where(_m.message_id.in_(chunk))).all()
                 for _, name in found:
                     if name:
                         (self.directory / name).unlink(missing_ok=True)

@@ -58,11 +58,12 @@ def build(
     recipient: tuple[str, str],
     subject: str,
     text: str,
-    html: str,
+    html: str | None,
     date: datetime,
     language: str,
 ) -> bytes:
-    """The complete message, CRLF line endings, ready for SMTP DATA."""
+    """The complete message, CRLF line endings, ready for SMTP DATA (plain text alone when
+    there is no ``html``)."""
     boundary = "=_bl_" + message_id.strip("<>").split("@")[0].replace("-", "")
     headers = (
         f"From: {mailbox(*sender)}\r\n"
@@ -72,9 +73,17 @@ def build(
         f"Message-ID: {message_id}\r\n"
         f"Content-Language: {one_line(language)}\r\n"
         "MIME-Version: 1.0\r\n"
-        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
-        "\r\n"
     ).encode()
+    if html is None:
+        return b"".join(
+            (
+                headers,
+                b"Content-Type: text/plain; charset=utf-8\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n",
+                _b64(text),
+            )
+        )
+    headers += f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode()
     return b"".join(
         (
             headers,

@@ -7,7 +7,9 @@ hand first) and resumes, after any stop, from tracked positions and committed of
 - ``projections``: consumer group ``<prefix>.projections``, keeps every view;
 - ``policies``: consumer group ``<prefix>.policies``, runs every policy;
 - ``dispatcher``: sends due notices from the notifications view the projection workers keep;
-- ``chain``: extends the audit chain over the store (signed checkpoints as it goes).
+- ``chain``: extends the audit chain over the store (signed checkpoints as it goes);
+- ``alerts``: the alarm clock raising escalation steps, and the alert mailer emailing them;
+- ``webhooks``: the webhook senders.
 
 Run as many projection, policy and dispatcher processes as needed: the group shares the
 partitions out among its members, and dispatchers coordinate through aggregate versions.
@@ -28,7 +30,7 @@ from services.bootstrap import Runtime, dispatch_settings, webhook_retry
 from services.feeds.kafka import GroupTiming, KafkaFeed
 from services.feeds.pipeline import Pipeline, PipelineTimeout, people_as_of
 from services.feeds.relay import Relay
-from services.feeds.running import keep_running
+from services.feeds.running import keep_running, supervised
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher
 from services.notifications.transport import SmtpTarget
 from services.notifications.views import NoticeQueueView
@@ -196,7 +198,16 @@ def _run(rt: Runtime, kind: Kind, stop: threading.Event, options: WorkerOptions)
     elif kind is Kind.ALERTS:
         clock = rt.alarm_clock()
         interval = rt.settings.alert_scan_seconds
-        keep_running("alarm-clock", lambda stop: clock.run(stop, interval), stop)
+        target, delivery, capture = rt.smtp_target()
+        mailer = supervised(
+            "alert-mail", lambda stop: rt.run_alert_mailer(target, delivery, stop), stop
+        )
+        try:
+            keep_running("alarm-clock", lambda stop: clock.run(stop, interval), stop)
+        finally:
+            mailer.join(10)
+            if capture is not None:
+                capture.stop()
     elif kind is Kind.WEBHOOKS:
         senders = WebhookWorkers(
             rt.app.webhooks,

@@ -1,6 +1,6 @@
 """The background work of a running server: views, policies, the audit chain, the notice
-dispatcher, the webhook senders and the alarm clock (escalation alerts), each in a
-supervised thread that resumes from its tracked position."""
+dispatcher, the webhook senders, the alarm clock (escalation alerts) and the alert mailer,
+each in a supervised thread that resumes from its tracked position."""
 
 from __future__ import annotations
 
@@ -57,6 +57,9 @@ class Workers:
     def _alarm(self, stop: threading.Event) -> None:
         self.rt.alarm_clock().run(stop, self.rt.settings.alert_scan_seconds)
 
+    def _alert_mail(self, stop: threading.Event) -> None:
+        self.rt.run_alert_mailer(self.target, self.delivery, stop)
+
     def start(self) -> Workers:
         """Start every worker."""
         stop = self.stop_event
@@ -75,6 +78,7 @@ class Workers:
         )
         self.threads.append(webhooks.start(stop))
         self.threads.append(supervised("alarm-clock", self._alarm, stop))
+        self.threads.append(supervised("alert-mail", self._alert_mail, stop))
         log.info("workers.started", count=len(self.threads))
         return self
 

@@ -52,7 +52,7 @@ class History:
     """The folder of the branch's migrations."""
 
 
-CREDENTIALS = History("credentials", "credentials_0001", SERVICES / "users" / "migrations")
+CREDENTIALS = History("credentials", "credentials_0002", SERVICES / "users" / "migrations")
 KEYS = History("keys", "keys_0001", SERVICES / "vault" / "migrations")
 AUDIT = History("audit", "audit_0001", SERVICES / "audit" / "migrations")
 MAILBOX = History("mailbox", "mailbox_0001", SERVICES / "notifications" / "migrations")

@@ -168,9 +168,7 @@ class CredentialStore:
         attempt, wait = self.attempts.begin(username, client, now)
         if attempt is None:
             seconds = max(1, math.ceil(wait))
-            raise TryLater(
-                "username", f"too many failed sign-ins: try again in {seconds} s", wait
-            )
+            raise TryLater("username", f"too many failed sign-ins: try again in {seconds} s", wait)
         try:
             ok = self.check_password(username, password)
         except Unavailable:

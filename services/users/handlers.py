@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 from pydantic import Field, TypeAdapter, ValidationError
 
+from events.base import Cause
 from events.users import Role, User, user_id
 from services.access import actors
 from services.access.permissions import holds_personal_data_rights
@@ -18,6 +20,8 @@ from services.application.base import LedgerApplication
 from services.application.context import ActorName, RequestContext
 from services.application.errors import InvalidInput, NotFound, NotPermitted, RuleBroken
 from services.application.fields import Line, Title, checked
+from services.users.addresses import AddressBook
+from services.users.commands import SetContact
 from services.users.credentials import CredentialStore
 
 _NAME = TypeAdapter(ActorName)
@@ -72,10 +76,14 @@ def new_username(value: str) -> str:
 class UserHandlers:
     """Users, their roles, passwords and tokens."""
 
-    def __init__(self, core: LedgerApplication, credentials: CredentialStore) -> None:
+    def __init__(
+        self, core: LedgerApplication, credentials: CredentialStore, addresses: AddressBook
+    ) -> None:
         self.core = core
         self.credentials = credentials
         """Password hashes, tokens, sessions and the sign-in throttle."""
+        self.addresses = addresses
+        """The users' sealed email addresses."""
 
     def get_user(self, username: str) -> User:
         """A user by name."""
@@ -254,6 +262,70 @@ class UserHandlers:
         return self.core.change(
             user.id, User, ctx, lambda u, cause: u.enable(cause), logged="user.enabled"
         )
+
+    def may_manage_contact(self, username: str, actor: str) -> bool:
+        """Whether ``actor`` may see and change ``username``'s email address and language:
+        the user themselves, or an admin."""
+        return username == actor or self._is_admin(actor)
+
+    def email_of(self, user: User) -> str | None:
+        """A user's email address (None: none set); for the user themselves and admins
+        (see :meth:`may_manage_contact`), never for logs."""
+        if not user.state.has_email:
+            return None
+        return self.addresses.address(user.id)
+
+    def set_contact(
+        self, username: str, request: SetContact | Mapping[str, Any], ctx: RequestContext
+    ) -> User:
+        """Set or remove a user's email address and set their language: by the user
+        themselves or an admin. A field left out is unchanged; a request changing nothing
+        is refused. The address is sealed beside the log; the log records only that it was
+        set or removed, by whom."""
+        user = self.get_user(username)
+        name = user.state.username
+        if not self.may_manage_contact(name, ctx.actor):
+            raise NotPermitted(
+                "username", "only the user themselves or an admin may change their contact"
+            )
+        cmd = self.core.validated(SetContact, request)
+        old = self.email_of(user)
+        new = cmd.email if cmd.changes_email else old
+        email_changed = new != old
+        language_changed = cmd.changes_language and cmd.language != user.state.language
+        if not email_changed and not language_changed:
+            raise RuleBroken("email" if cmd.changes_email else "language", "changes nothing")
+
+        def change(u: User, cause: Cause) -> None:
+            if email_changed and new is not None:
+                u.email_set(cause)
+            elif email_changed:
+                u.email_removed(cause)
+            if language_changed:
+                u.set_language(cause, language=cmd.language)
+
+        if email_changed:
+            self._keep_address(user.id, new)
+        try:
+            return self.core.change(
+                user.id,
+                User,
+                ctx,
+                change,
+                logged="user.contact_changed",
+                email=("set" if new is not None else "removed") if email_changed else None,
+                language=cmd.language if language_changed else None,
+            )
+        except Exception:
+            if email_changed:
+                self._keep_address(user.id, old)
+            raise
+
+    def _keep_address(self, user: UUID, address: str | None) -> None:
+        if address is None:
+            self.addresses.remove(user)
+        else:
+            self.addresses.put(user, address)
 
     def identity(self, username: str, token_id: str | None = None) -> Identity | None:
         """The identity of an enabled user (holding the genuine token ``token_id``, when

@@ -1,5 +1,6 @@
-"""The credential store's tables (passwords, API tokens, web sessions) and the sign-in
-throttle's, in ``credentials.db`` or the PostgreSQL schema. Their history is the
+"""The credential store's tables (passwords, API tokens, web sessions), the sign-in
+throttle's and the users' sealed email addresses, in ``credentials.db`` or the PostgreSQL
+schema. Their history is the
 ``credentials`` branch of :mod:`services.storage.schema` (``services/users/migrations``).
 
 Primary keys carry no NOT NULL of their own, as the tables were first created.
@@ -53,3 +54,12 @@ sign_in_attempts = Table(
 )
 """Sign-in attempts counted as failures (``client``: the address's SHA-256; ``at``: epoch
 seconds; ``username`` cleared once the account signs in)."""
+
+user_addresses = Table(
+    "user_addresses",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("sealed", Text, nullable=False),
+)
+"""A user's email address, sealed (AES-GCM, base64 of nonce and ciphertext, the user id
+bound as associated data) under a key derived from the vault's master key."""

@@ -84,9 +84,7 @@ class SignInAttempts:
         return max(float(last) + self.limits.account_wait(int(count)) - now, 0.0)
 
     def _client_wait(self, c: Connection, key: str, now: float) -> float:
-        count = int(
-            c.execute(select(func.count()).where(attempts.c.client == key)).scalar_one()
-        )
+        count = int(c.execute(select(func.count()).where(attempts.c.client == key)).scalar_one())
         over = count - self.limits.client_failures
         if over < 0:
             return 0.0
@@ -111,6 +109,4 @@ class SignInAttempts:
         failures still count against the addresses they came from)."""
         with self.db.transaction() as c:
             c.execute(delete(attempts).where(attempts.c.id == attempt))
-            c.execute(
-                update(attempts).where(attempts.c.username == username).values(username=None)
-            )
+            c.execute(update(attempts).where(attempts.c.username == username).values(username=None))

@@ -103,9 +103,7 @@ class LookupIndex:
         when another person of the incident has the address."""
         pid, incident = str(person_id), str(incident_id)
         holder = c.execute(
-            select(lookups.person_id).where(
-                lookups.email == email, lookups.incident_id == incident
-            )
+            select(lookups.person_id).where(lookups.email == email, lookups.incident_id == incident)
         ).first()
         if holder is not None and holder[0] != pid:
             raise AddressTaken

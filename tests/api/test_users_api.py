@@ -396,3 +396,46 @@ def test_the_system_s_names_cannot_be_taken_by_a_user(api: Api) -> None:
         r = api.call("admin", "POST", USERS, json={"username": name, "roles": ["auditor"]})
         assert (r.status_code, r.json()["field"]) == (422, "username"), (name, r.text)
     assert api.events() == before
+
+
+def test_patch_sets_email_and_language_each_alone_for_oneself_or_as_admin(api: Api) -> None:
+    """PATCH sets the address (answered, with email_set in GET), then the language alone
+    keeps it and null removes it; the user themselves may, another user may not (403);
+    bad input is a 422 problem naming the field without echoing it, recording nothing;
+    the operation is in the OpenAPI document."""
+    address = "responder.api@alerts.example.net"
+    r = api.call("admin", "PATCH", f"{USERS}/responder", json={"email": address})
+    assert r.status_code == 200, r.text
+    assert (r.json()["email"], r.json()["email_set"], r.json()["language"]) == (
+        address,
+        True,
+        "en",
+    )
+    shown = api.call("admin", "GET", f"{USERS}/responder").json()
+    assert shown["email_set"] is True
+    assert address not in api.call("admin", "GET", USERS).text
+    own = api.call("responder", "PATCH", f"{USERS}/responder", json={"language": "zh-CN"})
+    assert own.status_code == 200, own.text
+    assert (own.json()["email"], own.json()["language"]) == (address, "zh-CN")
+    before = api.events()
+    other = api.call("auditor", "PATCH", f"{USERS}/responder", json={"email": None})
+    assert other.status_code == 403
+    for body, field in [
+        ({"email": "nobody-at-all"}, "email"),
+        ({"language": "tlh-x"}, "language"),
+        ({"email": address, "colour": "x-blue"}, "body"),
+        ({}, "input"),
+    ]:
+        bad = api.call("admin", "PATCH", f"{USERS}/responder", json=body)
+        assert bad.status_code == 422, (body, bad.text)
+        assert bad.headers["Content-Type"].startswith("application/problem+json")
+        assert field in bad.text
+        for value in body.values():
+            assert value not in bad.text
+    assert api.events() == before
+    gone = api.call("admin", "PATCH", f"{USERS}/responder", json={"email": None})
+    assert (gone.json()["email"], gone.json()["email_set"]) == (None, False)
+    spec = api.client.get("/api/v1/openapi.json")
+    if spec.status_code == 404:
+        spec = api.client.get("/openapi.json")
+    assert "patch" in spec.json()["paths"][f"{USERS}/{{username}}"]

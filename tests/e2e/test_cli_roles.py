@@ -122,6 +122,7 @@ def arguments(ids: dict[str, str], tmp: Path) -> dict[str, list[str]]:
                 "password": ["nobody"],
                 "disable": ["nobody", "--reason", "x"],
                 "enable": ["nobody"],
+                "set": ["nobody", "--language", "en"],
             }.items()
         },
         **{

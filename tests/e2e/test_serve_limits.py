@@ -21,8 +21,8 @@ CHUNK = 64 * 1024
 BOUNDARY = "breachledger-test-boundary"
 FORM = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 FORM_HEAD = (
-    f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nforged\r\n"
-    f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"people.csv\"\r\n"
+    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\nforged\r\n'
+    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="people.csv"\r\n'
     "Content-Type: text/csv\r\n\r\nemail,name,language,jurisdiction\r\n"
 ).encode()
 FORM_TAIL = f"\r\n--{BOUNDARY}--\r\n".encode()

@@ -47,8 +47,7 @@ OLD_SCHEMA = {
         "username TEXT NOT NULL, csrf TEXT NOT NULL, expires TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS sign_in_attempts (id TEXT PRIMARY KEY, "
         "username TEXT, client TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS sign_in_attempts_username "
-        "ON sign_in_attempts (username, at)",
+        "CREATE INDEX IF NOT EXISTS sign_in_attempts_username ON sign_in_attempts (username, at)",
         "CREATE INDEX IF NOT EXISTS sign_in_attempts_client ON sign_in_attempts (client, at)",
         "CREATE INDEX IF NOT EXISTS sign_in_attempts_at ON sign_in_attempts (at)",
     ],
@@ -79,6 +78,12 @@ OLD_SCHEMA = {
         "CREATE TABLE IF NOT EXISTS withheld (message_id TEXT PRIMARY KEY)",
     ],
 }
+LATER = {
+    "credentials": [
+        "CREATE TABLE user_addresses (user_id TEXT NOT NULL PRIMARY KEY, sealed TEXT NOT NULL)"
+    ],
+}
+"""The tables later revisions of a branch add, as plain statements."""
 FILES = {"credentials": "credentials.db", "keys": "keys.db", "audit": "audit.db"}
 """The SQLite file of each branch's tables under the data directory."""
 
@@ -296,12 +301,8 @@ def test_an_old_mailbox_index_opens_with_its_rows_and_is_stamped(tmp_path: Path)
     finally:
         mailbox.close()
     with sqlite3.connect(directory / "index.db") as db:
-        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [
-            (MAILBOX.head,)
-        ]
-        assert db.execute("SELECT * FROM messages").fetchall() == [
-            OLD_ROWS["mailbox"][0][1]
-        ]
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(MAILBOX.head,)]
+        assert db.execute("SELECT * FROM messages").fetchall() == [OLD_ROWS["mailbox"][0][1]]
 
 
 def test_a_fresh_store_gets_every_table_at_its_head_as_first_created(
@@ -309,7 +310,8 @@ def test_a_fresh_store_gets_every_table_at_its_head_as_first_created(
 ) -> None:
     """A first start creates every table beside the log, each database stamped at its head,
     and the tables, columns, types, keys, defaults and indexes are those the statements
-    before the history made (compared with tables those statements create)."""
+    before the history made, then those later revisions add (compared with tables those
+    statements create)."""
     bootstrap(settings, clock=clock, configure_logs=False).close()
     Mailbox(settings.data_dir / "mailbox").close()
     for history in (CREDENTIALS, KEYS, AUDIT):
@@ -320,7 +322,7 @@ def test_a_fresh_store_gets_every_table_at_its_head_as_first_created(
             postgres.rows("public", f"CREATE SCHEMA {old}")
             tables: set[str] = set()
             for branch in ("credentials", "keys", "audit"):
-                make_old_postgres(old, branch)
+                make_old_postgres(old, branch, *LATER.get(branch, []))
                 tables |= set(METADATA[branch].tables)
             ours = postgres_shape(settings.database_schema, tables)
             theirs = postgres_shape(old, tables)
@@ -328,7 +330,7 @@ def test_a_fresh_store_gets_every_table_at_its_head_as_first_created(
         assert len(ours) > 30
     else:
         for branch, name in FILES.items():
-            make_old_sqlite(old_dir / name, branch)
+            make_old_sqlite(old_dir / name, branch, *LATER.get(branch, []))
             assert sqlite_shape(settings.data_dir / name) == sqlite_shape(old_dir / name)
         make_old_sqlite(old_dir / "index.db", "mailbox")
         assert sqlite_shape(settings.data_dir / "mailbox" / "index.db") == sqlite_shape(

@@ -98,7 +98,7 @@ def test_person_keys_and_received_mail_are_dated_by_the_clock(
     """A new person key and a message the capture mailbox receives carry clock moments."""
     assert runtime.app.vault is not None
     keys = runtime.app.vault.keys
-    (key_id, _), = keys.create(1)
+    ((key_id, _),) = keys.create(1)
     rows = keys.db.query(
         select(person_keys.c.created_at).where(person_keys.c.key_id == str(key_id))
     )

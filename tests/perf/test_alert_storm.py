@@ -60,9 +60,7 @@ def test_alert_storm_raised_and_delivered(tmp_path: Path) -> None:
             rt.app.assessment.assess_impact(incident.id, PORTAL_LEAK, ctx)
         rt.settle()
         loaded = time.perf_counter() - loaded
-        obligations = [
-            r for r in rt.obligations.rows(open_only=True) if r["deadline"] is not None
-        ]
+        obligations = [r for r in rt.obligations.rows(open_only=True) if r["deadline"] is not None]
         deadline = min(datetime.fromisoformat(r["deadline"]) for r in obligations)
         clock.current = deadline - timedelta(minutes=30)
         stop = threading.Event()

@@ -36,9 +36,7 @@ LAYERS: dict[str, int] = {
     # the floor: clock, settings, logs, storage, the vault and the permission table
     **dict.fromkeys(("clock", "config", "logging", "storage", "vault", "access"), 0),
     # the event-store core, its field rules and errors, and the event-processing machinery
-    **dict.fromkeys(
-        ("application", "timefmt", "data_dir", "projections", "feeds", "policies"), 1
-    ),
+    **dict.fromkeys(("application", "timefmt", "data_dir", "projections", "feeds", "policies"), 1),
     # the capabilities
     **dict.fromkeys(CAPABILITIES, 2),
     # what composes or reads across capabilities

@@ -36,8 +36,13 @@ def _tasks(prefix: str) -> tuple[str, ...]:
 OPERATIONS: dict[str, Operation] = {
     "account.self": Operation(
         EVERYONE,
-        api=(("GET", "/me"), ("POST", "/me/tokens"), ("DELETE", "/me/tokens/{token_id}")),
-        cli=("whoami", "logout"),
+        api=(
+            ("GET", "/me"),
+            ("POST", "/me/tokens"),
+            ("DELETE", "/me/tokens/{token_id}"),
+            ("PATCH", "/users/{username}"),
+        ),
+        cli=("whoami", "logout", "users set"),
     ),
     "incident.report": Operation(
         frozenset({R, S, D}),

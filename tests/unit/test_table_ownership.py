@@ -26,6 +26,7 @@ OWNERS: dict[str, str] = {
     "people": "people",
     "alerts": "alerts",
     "alert_recipients": "alerts",
+    "alert_emails": "alerts",
 }
 """Every capability table and the package under services/ that owns it."""
 

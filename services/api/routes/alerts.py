@@ -62,14 +62,10 @@ def list_alerts(
 
 
 @router.post("/alerts/{alert_id}/ack", summary="Acknowledge an alert")
-def acknowledge(
-    alert_id: UUID, request: Request, response: Response, caller: Acknowledger
-) -> Any:
+def acknowledge(alert_id: UUID, request: Request, response: Response, caller: Acknowledger) -> Any:
     """Acknowledge an alert addressed to the caller (once; a second time is refused)."""
     rt = runtime_of(request)
-    alert = rt.gateway.run(
-        rt.app.alerts.acknowledge, alert_id, context(request, caller, alert_id)
-    )
+    alert = rt.gateway.run(rt.app.alerts.acknowledge, alert_id, context(request, caller, alert_id))
     tag(response, alert.version)
     return alert_document(alert)
 

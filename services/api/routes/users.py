@@ -17,6 +17,7 @@ from services.application.fields import Line
 from services.http.auth import Caller, require
 from services.http.requests import context, tag
 from services.http.runtime import runtime_of
+from services.users.commands import SetContact
 from services.users.handlers import TokenName
 
 router = APIRouter(tags=["users"])
@@ -77,6 +78,8 @@ def user_document(user: User) -> dict[str, Any]:
         "disabled": user.state.disabled,
         "service": user.state.service,
         "tokens": [{"token_id": k, "name": v} for k, v in sorted(user.state.tokens.items())],
+        "email_set": user.state.has_email,
+        "language": user.state.language,
         "version": user.version,
         "created_at": user.created_on.isoformat(),
     }
@@ -136,6 +139,19 @@ def add_user(body: NewUser, request: Request, response: Response, caller: Admin)
 def show_user(username: str, request: Request, response: Response, caller: Admin) -> Any:
     """A user's roles, state and token names."""
     return _answer(response, runtime_of(request).app.users.get_user(username))
+
+
+@router.patch("/users/{username}", summary="Set a user's email address and language")
+def set_contact(
+    username: str, body: SetContact, request: Request, response: Response, caller: Anyone
+) -> Any:
+    """Set (``email``: an address) or remove (``email``: null) the address alert emails go
+    to, and set the ``language`` they are written in (en or zh-CN); a field left out is
+    unchanged. The user themselves or an admin; the answer holds the address."""
+    users = runtime_of(request).app.users
+    target = users.get_user(username).id
+    user = users.set_contact(username, body, context(request, caller, target))
+    return {**_answer(response, user), "email": users.email_of(user)}
 
 
 @router.put("/users/{username}/roles", summary="Set a user's roles")
