@@ -62,6 +62,7 @@ from services.projections.schema import Projection
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.store import ViewStore
 from services.projections.views import Views
+from services.storage.singleton import FileSingleton, PostgresSingleton, Singleton
 from services.users.addresses import AddressBook
 from services.users.credentials import CredentialStore
 from services.users.throttle import ThrottleLimits
@@ -140,6 +141,26 @@ def alert_mail_settings(settings: Settings) -> MailSettings:
         backoff_base=settings.smtp_backoff_seconds,
         backoff_max=settings.smtp_backoff_max_seconds,
     )
+
+
+LEASE_RETRY_SECONDS = 2.0
+"""How often a process waiting for a lease (the alert mailer's) tries it again, and checks
+a lease it holds is still held."""
+
+
+def while_held(lease: Singleton, stop: threading.Event) -> threading.Event:
+    """An event set when ``stop`` is set or ``lease`` is lost (checked every few seconds by
+    a daemon thread, which ends with it)."""
+    holding = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(LEASE_RETRY_SECONDS):
+            if holding.is_set() or not lease.held():
+                break
+        holding.set()
+
+    threading.Thread(target=watch, name="lease-watch", daemon=True).start()
+    return holding
 
 
 def postgres_target(settings: Settings) -> PostgresTarget | None:
@@ -317,12 +338,32 @@ class Runtime:
         """Keep the alert mailer at the head of the store feed until ``stop`` is set (a stop
         during a retry pause leaves that alert, unrecorded, for the next start)."""
         mailer = self.alert_mailer(target, delivery, stop)
+        lease = self.singleton("alert_mail")
         try:
-            PolicyWorker(self.feed, self.app.core, mailer).run(stop)
-        except MailerStopped:
-            log.info("alert_mail.stopped_while_retrying")
+            while not stop.is_set():
+                if not lease.acquire():
+                    stop.wait(LEASE_RETRY_SECONDS)
+                    continue
+                log.info("alert_mail.lease_taken")
+                holding = while_held(lease, stop)
+                try:
+                    PolicyWorker(self.feed, self.app.core, mailer).run(holding)
+                except MailerStopped:
+                    log.info("alert_mail.stopped_while_retrying")
+                if not stop.is_set():
+                    log.warning("alert_mail.lease_lost")
         finally:
+            lease.release()
             mailer.close()
+
+    def singleton(self, name: str) -> Singleton:
+        """The lease named ``name`` that one process of the deployment holds at a time."""
+        target = postgres_target(self.settings)
+        if target is None:
+            return FileSingleton(self.settings.data_dir / f"{name}.lock")
+        from services.storage.postgres import lock_key
+
+        return PostgresSingleton(target, lock_key(target.schema, name))
 
     def mailbox(self) -> Mailbox:
         """The local capture server's mailbox."""

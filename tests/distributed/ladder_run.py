@@ -23,6 +23,7 @@ from uuid import UUID
 from events.alerts import AlertRaised, SubjectKind
 from events.users import Role
 from services.access import actors
+from services.alerts.mailer import message_id
 from services.application.context import RequestContext
 from services.bootstrap import Runtime
 from services.clock import OffsetFileClock
@@ -140,6 +141,9 @@ class LadderRun:
         app = self.rt.app
         for user, role in (("olga", Role.RESPONDER), ("dora", Role.DPO), ("ada", Role.ADMIN)):
             app.users.add_user(user, [role], OPERATOR)
+            app.users.set_contact(
+                user, {"email": f"{user}@staff.example.org"}, RequestContext(actor=user)
+            )
         subscription, secret = app.webhooks.add_webhook(self.receiver.url, KINDS, OPERATOR)
         self.receiver.secret = secret
         self.subscription = subscription.id
@@ -294,7 +298,7 @@ class LadderRun:
         assert self.steps_of(UK) == list(STEPS)[: list(STEPS).index(DECIDED_AFTER) + 1]
         gdpr = {a.step: a.recipients for a in raised if a.subject_id == GDPR}
         assert gdpr == {
-            "due_24h": ("olga",),
+            "due_24h": ("olga", "dora"),
             "due_6h": ("olga", "dora"),
             "due_1h": ("olga", "dora"),
             "overdue": ("olga", "dora", "ada"),
@@ -350,11 +354,7 @@ class LadderRun:
 
     def expected_mail(self) -> dict[str, list[str]]:
         """The alerts each recipient is owed by email, as ``<subject>:<step>`` in log order:
-        every obligation alert raised, to each of its recipients.
-
-        This is the one place the SMTP server's record (``self.sink``) is to be compared
-        with, once the ladder's email channel sends: each owner and DPO message there, and
-        nothing else."""
+        every obligation alert raised, to each of its recipients."""
         owed: dict[str, list[str]] = {}
         for a in self.alerts():
             if a.subject_kind != SubjectKind.OBLIGATION.value:
@@ -362,3 +362,21 @@ class LadderRun:
             for user in a.recipients:
                 owed.setdefault(user, []).append(f"{a.subject_id}:{a.step}")
         return owed
+
+    def check_mail(self) -> dict[str, Any]:
+        """Every recipient of every alert got its email at the SMTP server exactly once
+        (by the Message-ID of (alert, user)), and the server got nothing else."""
+        domain = self.rt.settings.message_id_domain
+        wanted = {
+            message_id(a.alert_id, user, domain) for a in self.alerts() for user in a.recipients
+        }
+
+        def arrived() -> bool:
+            return wanted <= set(self.sink.state().get("ids", []))
+
+        self.wait(arrived, "the alert emails at the SMTP server")
+        time.sleep(4 * SCAN)
+        state = self.sink.state()
+        assert state["duplicates"] == {}, state["duplicates"]
+        assert set(state["ids"]) == wanted
+        return {"emails": len(wanted), "seen": state["seen"]}

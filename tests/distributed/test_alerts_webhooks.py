@@ -64,10 +64,12 @@ def test_two_alarm_clocks_raise_each_step_once_and_webhooks_deliver_after_an_out
     deliveries = run.check_deliveries()
     alerts = run.check_alerts()
     owed = run.expected_mail()
+    mail = run.check_mail()
     codes = run.cluster.stop()
     print(f"timings: {run.timings}, total {time.monotonic() - began:.1f}s")
     print(f"alerts: {alerts}")
     print(f"deliveries: {deliveries}")
+    print(f"mail: {mail}")
     print(f"alarm clocks killed: {run.kills}")
     assert all(code == 0 for kind in codes.values() for code in kind), codes
     assert set(owed) == {"olga", "dora", "ada"}

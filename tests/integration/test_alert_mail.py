@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from pydantic import SecretStr
 
 from events.alerts import Alert, AlertEmailed, AlertEmailFailed, AlertEmailSkipped
 from services.alerts.mailer import message_id
@@ -474,7 +475,7 @@ def test_a_greylisted_recipient_is_retried_and_a_refused_one_recorded_failed_wit
     with smtp_sink(tmp_path, "--greylist", OLGA, "--fail-to", DORA) as sink:
         relayed = settings.model_copy(
             update={
-                "smtp_url": f"smtp://127.0.0.1:{sink.port}",
+                "smtp_url": SecretStr(f"smtp://127.0.0.1:{sink.port}"),
                 "smtp_backoff_seconds": 0.01,
                 "smtp_backoff_max_seconds": 0.05,
             }
