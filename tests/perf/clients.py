@@ -46,3 +46,44 @@ def load(url: str, headers: dict[str, str], paths_per_client: list[list[str]]) -
     jobs = [(url, headers, paths) for paths in paths_per_client]
     with context.Pool(clients, initializer=_ready, initargs=(barrier,)) as pool:
         return [ms for part in pool.map(_client, jobs, chunksize=1) for ms in part]
+
+
+Request = tuple[str, str, Any]
+"""One request a client sends: method, path and JSON body (None: no body)."""
+
+
+def _sender(
+    args: tuple[str, dict[str, str], list[Request], int],
+) -> tuple[list[float], float, float]:
+    """One client: keep-alive requests in turn, each answered ``status``; the latencies in
+    ms, and the monotonic times the first measured request left and the last answer came."""
+    url, headers, requests, status = args
+    out = []
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as c:
+        method, path, body = requests[0]
+        c.request(method, path, json=body)
+        _all_ready.wait()
+        began = time.monotonic()
+        for method, path, body in requests:
+            t = time.perf_counter()
+            r = c.request(method, path, json=body)
+            out.append((time.perf_counter() - t) * 1000)
+            assert r.status_code == status, (method, path, r.status_code, r.text[:200])
+        ended = time.monotonic()
+    return out, began, ended
+
+
+def send(
+    urls: list[str], headers: dict[str, str], requests: list[list[Request]], status: int
+) -> tuple[list[float], float]:
+    """One client process per list of requests (the i-th sending to ``urls[i]``), all
+    starting together after one unmeasured request each; every latency in ms, and the
+    seconds from the first measured request leaving to the last answer."""
+    context = multiprocessing.get_context("spawn")
+    clients = len(requests)
+    barrier = context.Barrier(clients)
+    jobs = [(url, headers, part, status) for url, part in zip(urls, requests, strict=True)]
+    with context.Pool(clients, initializer=_ready, initargs=(barrier,)) as pool:
+        parts = pool.map(_sender, jobs, chunksize=1)
+    latencies = [ms for part, _, _ in parts for ms in part]
+    return latencies, max(e for _, _, e in parts) - min(b for _, b, _ in parts)
