@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from events.base import DomainEvent
+from events.incident import Incident
 from events.notifications import Contact
 from events.users import Role
 from services.alerts.alarm_clock import (
@@ -236,7 +237,7 @@ class Runtime:
             ]
 
         def incident_owner(incident_id: UUID) -> str | None:
-            return app.incidents.get_incident(incident_id).state.owner
+            return app.core.peek(incident_id, Incident).state.owner
 
         def holders(role: Role) -> list[str]:
             users = app.users.list_users()
