@@ -64,7 +64,7 @@ from services.vault.keystore import KeyStore
 from services.vault.sealing import Lookups
 from services.vault.secrets import decode, load_or_create
 from services.vault.vault import Vault
-from services.webhooks.delivery import RetryPolicy
+from services.webhooks.delivery import RetryPolicy, Sending
 from services.webhooks.handlers import WebhookRules
 from services.webhooks.store import WebhookStore
 
@@ -346,6 +346,13 @@ def webhook_retry(settings: Settings) -> RetryPolicy:
         give_up=timedelta(hours=settings.webhook_give_up_hours),
         timeout=settings.webhook_timeout,
         allow_loopback=settings.webhook_allow_loopback,
+    )
+
+
+def webhook_sending(settings: Settings) -> Sending:
+    """How a webhook sender shares out its deliveries, from the settings."""
+    return Sending(
+        window=settings.webhook_concurrency, lease_seconds=settings.webhook_lease_seconds
     )
 
 
