@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from events.base import DomainEvent
-from events.incident import Incident
 from events.notifications import Contact
 from events.users import Role
 from services.alerts.alarm_clock import (
@@ -226,18 +225,16 @@ class Runtime:
 
     def alarm_clock(self) -> AlarmClock:
         """The alarm clock raising the escalation ladder's steps, reading the open
-        obligations and mandatory tasks from their views (brought up to date first)."""
+        obligations and mandatory tasks from their views, and incidents' owners from the
+        board (each brought up to date first)."""
         app = self.app
 
         def subjects(now: datetime) -> list[Subject]:
-            self.views.catch_up_only("obligations", "tasks")
+            self.views.catch_up_only("obligations", "tasks", "board")
             return [
                 *obligation_subjects(self.obligations.rows(open_only=True)),
                 *task_subjects(self.tasks.rows(now)),
             ]
-
-        def incident_owner(incident_id: UUID) -> str | None:
-            return app.core.peek(incident_id, Incident).state.owner
 
         def holders(role: Role) -> list[str]:
             users = app.users.list_users()
@@ -246,7 +243,7 @@ class Runtime:
         return AlarmClock(
             app.alerts,
             subjects,
-            Directory(incident_owner, app.alerts.on_duty, holders),
+            Directory(self.board.owner_of, app.alerts.on_duty, holders),
             ladder(),
             app.core.clock,
             late_after=timedelta(seconds=2 * self.settings.alert_scan_seconds),

@@ -242,18 +242,6 @@ class LedgerApplication(Application[UUID]):
             raise NotFound("id", f"no such {_noun(kind)}")
         return aggregate
 
-    def peek(self, aggregate_id: UUID, kind: type[A]) -> A:
-        """Like :meth:`load`, for reading only: the cached aggregate itself, not a copy of
-        it (copying a long-lived aggregate costs more than reading it, which matters to a
-        reader going through thousands). The caller must not change it."""
-        try:
-            aggregate: object = self.repository.get(aggregate_id, deepcopy_from_cache=False)
-        except AggregateNotFoundError:
-            raise NotFound("id", f"no such {_noun(kind)}") from None
-        if not isinstance(aggregate, kind):
-            raise NotFound("id", f"no such {_noun(kind)}")
-        return aggregate
-
     def change(
         self,
         aggregate_id: UUID,

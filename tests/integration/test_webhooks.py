@@ -328,6 +328,116 @@ def test_a_restart_mid_way_loses_no_delivery_and_repeats_none(
     assert len(receiver.accepted()) == len(expected)
 
 
+def test_a_slow_incident_holds_up_only_its_own_deliveries_which_keep_their_order(
+    settings: Settings, receiver: Receiver
+) -> None:
+    """Two incidents' events interleaved in the log, the receiver slow to answer for one of
+    them: with several deliveries in flight, the other incident's all arrive while the slow
+    one's first is still being answered, and each incident's arrive in log order."""
+    import time
+
+    rt = runtime_of(settings, webhook_concurrency=8)
+    running = None
+    try:
+        sub = subscribe(rt, receiver)
+        [quick] = report(rt, 1, title="Quick")
+        [slow] = report(rt, 1, title="Slow")
+        for incident in (slow, quick):
+            rt.gateway.run(
+                rt.app.incidents.triage_incident,
+                incident,
+                {"severity": "high", "incident_type": "ransomware"},
+                ADMIN,
+            )
+        for incident in (slow, quick):
+            rt.gateway.run(
+                rt.app.incidents.close_incident, incident, {"resolution": "Handled"}, ADMIN
+            )
+        expected = positions_of(rt, sub)
+        assert len(expected) == 6
+
+        def answer(r: Received) -> int:
+            if r.document["incident_id"] == str(slow):
+                time.sleep(0.4)
+            return 204
+
+        receiver.answer = answer
+        running = Running(rt)
+        got = receiver.wait_for(len(expected))
+        running.halt()
+        arrived = [(r.document["incident_id"], r.document["position"]) for r in got]
+        of_quick = [p for i, p in arrived if i == str(quick)]
+        of_slow = [p for i, p in arrived if i == str(slow)]
+        assert len(of_quick) == len(of_slow) == 3
+        assert of_quick == sorted(of_quick)
+        assert of_slow == sorted(of_slow)
+        assert [i for i, _ in arrived][:3] == [str(quick)] * 3
+        assert [r.kind for r in got if r.document["incident_id"] == str(slow)] == KINDS
+        assert len(receiver.accepted()) == len(expected)
+        log = rt.app.webhooks.deliveries(sub)
+        assert sorted(d.position for d in log) == expected
+        assert {d.status for d in log} == {DELIVERED}
+    finally:
+        if running is not None:
+            running.halt()
+        rt.close()
+
+
+def test_two_senders_on_one_store_deliver_each_event_once_and_take_over_after_expiry(
+    settings: Settings, receiver: Receiver
+) -> None:
+    """Two runtimes on the same store, each with its senders: the lease lets one of them
+    deliver the subscription, each delivery id accepted exactly once between them; a
+    stopped holder gives the lease up and the other delivers what follows; a holder that
+    died holding it (its lease left in the store) holds up the subscription until the lease
+    expires, and then a sender takes over and delivers the rest, once each."""
+    import time
+
+    settings = settings.model_copy(update={"webhook_lease_seconds": 1.5})
+    first, second = runtime_of(settings), runtime_of(settings)
+    runs: list[Running] = []
+    try:
+        sub = subscribe(first, receiver)
+        report(first, 12)
+        runs = [Running(first), Running(second)]
+        expected = positions_of(first, sub)
+        got = receiver.wait_for(len(expected))
+        assert sorted(r.document["position"] for r in got) == expected
+        assert len(receiver.accepted()) == len(expected)
+        store = first.app.webhooks.store
+        holder = store.holder(sub)
+        [lead] = [r for r in runs if r.workers.sending.holder == holder]
+        [other] = [r for r in runs if r is not lead]
+        lead.halt()
+        report(first, 5)
+        expected = positions_of(first, sub)
+        got = receiver.wait_for(len(expected))
+        assert sorted(r.document["position"] for r in got) == expected
+        assert len(receiver.accepted()) == len(expected)
+        assert store.holder(sub) == other.workers.sending.holder
+        other.halt()
+
+        assert store.lease(sub, "died-holding-it", 1.5)
+        held = time.monotonic()
+        runs.append(Running(second))
+        report(second, 8)
+        expected = positions_of(first, sub)
+        got = receiver.wait_for(len(expected), timeout=30)
+        assert time.monotonic() - held >= 1.4
+        assert sorted(r.document["position"] for r in got) == expected
+        assert len(receiver.accepted()) == len(expected)
+        assert store.holder(sub) == runs[-1].workers.sending.holder
+        assert all(r.signed for r in receiver.received)
+        runs[-1].halt()
+        log = first.app.webhooks.deliveries(sub)
+        assert sorted(d.position for d in log) == expected
+    finally:
+        for run in runs:
+            run.halt()
+        first.close()
+        second.close()
+
+
 BAD_URLS = [
     ("ftp://hooks.example.org/breach", "http or https"),
     ("javascript:alert(1)", "http or https"),
