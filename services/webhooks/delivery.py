@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import heapq
 import os
+import queue
 import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,6 +105,22 @@ class Sending:
             return self
         name = f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
         return Sending(self.window, self.lease_seconds, name)
+
+
+def _landed(
+    landing: queue.SimpleQueue[Future[Delivery | None]], timeout: float
+) -> list[Future[Delivery | None]]:
+    """The deliveries finished: waiting up to ``timeout`` for the first, then those
+    finished meanwhile (none when the wait ran out)."""
+    try:
+        out = [landing.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            out.append(landing.get_nowait())
+        except queue.Empty:
+            return out
 
 
 def actor_of(subscription: UUID) -> str:
@@ -282,6 +299,7 @@ class SubscriptionProcessor:
         ready = [(lane[0].index, lane[0]) for lane in lanes.values()]
         heapq.heapify(ready)
         flying: dict[Future[Delivery | None], _Job] = {}
+        landing: queue.SimpleQueue[Future[Delivery | None]] = queue.SimpleQueue()
         done: list[Delivery] = []
         state: dict[str, int] = {"last": after, "settled": 0, "halted": 0, "raced": 0, "gone": 0}
         applied = 0
@@ -315,10 +333,12 @@ class SubscriptionProcessor:
             while ready and not state["halted"] and len(flying) < self.open:
                 _, job = heapq.heappop(ready)
                 earlier = known.get(str(job.delivery))
-                flying[self.pool().submit(self._deliver, sender, job, earlier)] = job
+                future = self.pool().submit(self._deliver, sender, job, earlier)
+                flying[future] = job
+                future.add_done_callback(landing.put)
             if not flying:
                 break
-            landed, _ = wait(list(flying), timeout=RECORD_AFTER, return_when=FIRST_COMPLETED)
+            landed = _landed(landing, RECORD_AFTER)
             for future in landed:
                 job = flying.pop(future)
                 row = future.result()
