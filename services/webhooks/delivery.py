@@ -12,7 +12,7 @@ struggling is sent one delivery at a time until it answers again.
 
 Each attempt is signed and posted; a failure (an answer other than 2xx or 410, a timeout, a
 closed connection) is tried again after a random pause up to a doubling ceiling (full
-jitter, tenacity's ``wait_random_exponential``), until ``give_up`` after the first attempt,
+jitter, :meth:`RetryPolicy.pause`), until ``give_up`` after the first attempt,
 when the delivery is dead-lettered and its incident's next one goes. A 410 Gone
 dead-letters the delivery and disables the subscription. Final rows of the delivery log are
 recorded in batches, in one transaction with the position, which only moves past events
@@ -34,6 +34,7 @@ from __future__ import annotations
 import heapq
 import os
 import queue
+import random
 import socket
 import threading
 import time
@@ -46,7 +47,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import structlog
-from tenacity import RetryCallState, Retrying, retry_if_result, wait_random_exponential
+from tenacity import RetryCallState, Retrying, retry_if_result
 
 from events.notifications import Campaign
 from events.webhooks import WebhookKind, WebhookSubscription
@@ -85,6 +86,13 @@ class RetryPolicy:
     timeout: float = 10.0
     """Seconds a receiver has to answer one attempt."""
     allow_loopback: bool = False
+
+    def pause(self, failed: int) -> float:
+        """Seconds to wait after the ``failed``-th failed attempt: random up to
+        ``base * 2**(failed-1)``, at most ``max_pause`` (full jitter, as tenacity's
+        ``wait_random_exponential``)."""
+        ceiling = min(self.max_pause, self.base * 2 ** (failed - 1))
+        return random.uniform(0, ceiling)  # noqa: S311  (jitter, not a secret)
 
 
 @dataclass(frozen=True)
@@ -425,8 +433,11 @@ class SubscriptionProcessor:
         def halted() -> bool:
             return self.stop.is_set() or self.subscription().state.disabled
 
-        def stopping(_state: RetryCallState) -> bool:
+        def stopping_now() -> bool:
             return halted() or clock.now() >= deadline
+
+        def stopping(_state: RetryCallState) -> bool:
+            return stopping_now()
 
         def pause(seconds: float) -> None:
             self.stop.wait(seconds)
@@ -437,17 +448,22 @@ class SubscriptionProcessor:
             assert isinstance(result, Answer)
             return result
 
-        retrying = Retrying(
-            retry=retry_if_result(lambda answer: answer.outcome == RETRY),
-            wait=wait_random_exponential(multiplier=self.retry.base, max=self.retry.max_pause),
-            stop=stopping,
-            sleep=pause,
-            retry_error_callback=last_answer,
-            reraise=True,
-        )
         if self.stop.is_set():
             return None
-        answer = retrying(attempt)
+        answer = attempt()
+        if answer.outcome == RETRY and not stopping_now():
+            # the first attempt is made directly (most succeed); the retries go through
+            # tenacity, their n-th pause the policy's pause after attempt n + 1
+            pause(self.retry.pause(1))
+            retrying = Retrying(
+                retry=retry_if_result(lambda answer: answer.outcome == RETRY),
+                wait=lambda state: self.retry.pause(state.attempt_number + 1),
+                stop=stopping,
+                sleep=pause,
+                retry_error_callback=last_answer,
+                reraise=True,
+            )
+            answer = retrying(attempt)
         status = {DELIVERED: ROW_DELIVERED, GONE: ROW_GONE}.get(answer.outcome)
         if status is None:
             if halted():
