@@ -70,7 +70,7 @@ from services.vault.keystore import KeyStore
 from services.vault.sealing import Lookups
 from services.vault.secrets import decode, load_or_create
 from services.vault.vault import Vault
-from services.webhooks.delivery import RetryPolicy
+from services.webhooks.delivery import RetryPolicy, Sending
 from services.webhooks.handlers import WebhookRules
 from services.webhooks.store import WebhookStore
 
@@ -271,21 +271,21 @@ class Runtime:
 
     def alarm_clock(self, *, view_timeout: float = 10.0) -> AlarmClock:
         """The alarm clock raising the escalation ladder's steps, reading the open
-        obligations and mandatory tasks from their views, brought up to date first: here
-        on the embedded store; with Kafka, by the projection workers, waited for (at most
-        ``view_timeout`` seconds, then the views are read as they are), never written here
-        beside them."""
+        obligations and mandatory tasks from their views, and incidents' owners from the
+        board, brought up to date first: here on the embedded store; with Kafka, by the
+        projection workers, waited for (at most ``view_timeout`` seconds, then the views are
+        read as they are), never written here beside them."""
         app = self.app
 
         def views_current() -> None:
             if self.pipeline is None:
-                self.views.catch_up_only("obligations", "tasks")
+                self.views.catch_up_only("obligations", "tasks", "board")
                 return
             from services.feeds.pipeline import PipelineTimeout
 
             try:
                 self.pipeline.wait_views(
-                    self.feed.head(), ["obligations", "tasks"], timeout=view_timeout
+                    self.feed.head(), ["obligations", "tasks", "board"], timeout=view_timeout
                 )
             except PipelineTimeout as e:
                 log.warning("alarm_clock.views_behind", reason=str(e))
@@ -297,9 +297,6 @@ class Runtime:
                 *task_subjects(self.tasks.rows(now)),
             ]
 
-        def incident_owner(incident_id: UUID) -> str | None:
-            return app.incidents.get_incident(incident_id).state.owner
-
         def holders(role: Role) -> list[str]:
             users = app.users.list_users()
             return [u.state.username for u in users if u.has(role) and not u.state.disabled]
@@ -307,7 +304,7 @@ class Runtime:
         return AlarmClock(
             app.alerts,
             subjects,
-            Directory(incident_owner, app.alerts.on_duty, holders),
+            Directory(self.board.owner_of, app.alerts.on_duty, holders),
             ladder(),
             app.core.clock,
             late_after=timedelta(seconds=2 * self.settings.alert_scan_seconds),
@@ -460,6 +457,13 @@ def webhook_retry(settings: Settings) -> RetryPolicy:
         give_up=timedelta(hours=settings.webhook_give_up_hours),
         timeout=settings.webhook_timeout,
         allow_loopback=settings.webhook_allow_loopback,
+    )
+
+
+def webhook_sending(settings: Settings) -> Sending:
+    """How a webhook sender shares out its deliveries, from the settings."""
+    return Sending(
+        window=settings.webhook_concurrency, lease_seconds=settings.webhook_lease_seconds
     )
 
 

@@ -290,6 +290,20 @@ class Settings(BaseSettings):
         "this process's clock runs ahead of the machine's (read again whenever it changes), "
         "so a test can move the time of worker processes; unset: the machine's clock.",
     )
+    webhook_concurrency: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="Deliveries of one subscription in flight at once, each of a different "
+        "incident (an incident's deliveries go one after the other, in log order).",
+    )
+    webhook_lease_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="How long a webhook sender's lease on a subscription lasts unless "
+        "renewed: another sender on the same store takes the subscription over after it.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -9,28 +9,37 @@ tracking record says for an event-driven policy ("this input was handled, with t
 effect, in one transaction"), the alert's first event says for a step (its existence is
 the record, written in the same transaction as the effect, and checked by the same unique
 constraint). Time, not the log, drives the steps, so a log position would not name them.
+
+A scan saves the due alerts in batches, each batch in one transaction (a storm of thousands
+of obligations crossing a step at once costs a few commits, not one per alert); a batch
+refused because another scanner saved one of its alerts first is saved again without the
+alerts found raised (see :meth:`AlertHandlers.raise_alerts`). Who a step names is resolved
+once per scan: the DPO on duty at the scan's moment, the holders of each role, and each
+incident's owner.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
 
 from events.alerts import SubjectKind
-from events.base import Cause
 from events.users import Role
-from services.alerts.handlers import ALARM_CLOCK, AlertHandlers
+from services.alerts.handlers import AlertHandlers
 from services.alerts.ladder import Firing, Ladder, Subject, due_step, responsible
 from services.clock import Clock
 from services.projections.schema import from_db_time
 
 log = structlog.get_logger()
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 FINISHED_TASKS = ("done", "cancelled")
 
@@ -95,9 +104,8 @@ def recipients_of(
     dpo = directory.dpo_on_duty(now)
     for name in names:
         if name == "owner":
-            found: list[str | None] = [
-                responsible(subject.owner, directory.incident_owner(subject.incident_id), dpo)
-            ]
+            owner = subject.owner or directory.incident_owner(subject.incident_id)
+            found: list[str | None] = [responsible(subject.owner, owner, dpo)]
         elif name == "dpo_on_duty":
             found = [dpo]
         elif name == "admins":
@@ -106,6 +114,28 @@ def recipients_of(
             found = list(directory.holders(Role(name.removeprefix("role:"))))
         out.extend(u for u in found if u is not None and u not in out)
     return tuple(out)
+
+
+def remembering(directory: Directory) -> Directory:
+    """The same directory, asking each question once (for one scan: its answers hold for
+    the scan's moment)."""
+    owners: dict[UUID, str | None] = {}
+    duty: dict[datetime, str | None] = {}
+    roles: dict[Role, list[str]] = {}
+    return Directory(
+        incident_owner=_once(owners, directory.incident_owner),
+        dpo_on_duty=_once(duty, directory.dpo_on_duty),
+        holders=_once(roles, directory.holders),
+    )
+
+
+def _once(memo: dict[K, V], ask: Callable[[K], V]) -> Callable[[K], V]:
+    def answer(key: K) -> V:
+        if key not in memo:
+            memo[key] = ask(key)
+        return memo[key]
+
+    return answer
 
 
 class AlarmClock:
@@ -121,6 +151,7 @@ class AlarmClock:
         clock: Clock,
         *,
         late_after: timedelta,
+        batch_size: int = 500,
     ) -> None:
         self.alerts = alerts
         self.subjects = subjects
@@ -128,6 +159,7 @@ class AlarmClock:
         self.ladder = ladder
         self.clock = clock
         self.late_after = late_after
+        self.batch_size = batch_size
 
     def due(self, now: datetime) -> list[Firing]:
         """The steps due at ``now`` (raised before or not)."""
@@ -145,13 +177,20 @@ class AlarmClock:
         if not firings:
             return []
         done = self.alerts.raised([f.alert_id for f in firings])
-        raised = []
-        for firing in firings:
-            if firing.alert_id in done:
-                continue
-            recipients = recipients_of(firing.step.recipients, firing.subject, now, self.directory)
-            cause = Cause(actor=ALARM_CLOCK, correlation_id=f"alert:{firing.alert_id}", at=now)
-            if self.alerts.raise_alert(firing, recipients, cause):
+        todo = [f for f in firings if f.alert_id not in done]
+        directory = remembering(self.directory)
+        raised: list[UUID] = []
+        for start in range(0, len(todo), self.batch_size):
+            batch = todo[start : start + self.batch_size]
+            recipients = {
+                f.alert_id: recipients_of(f.step.recipients, f.subject, now, directory)
+                for f in batch
+            }
+            saved = set(self.alerts.raise_alerts(batch, recipients, now))
+            for firing in batch:
+                if firing.alert_id not in saved:
+                    log.debug("alert.raised_elsewhere", alert_id=str(firing.alert_id))
+                    continue
                 raised.append(firing.alert_id)
                 log.info(
                     "alert.raised",
@@ -160,8 +199,6 @@ class AlarmClock:
                     step=firing.step.step,
                     late=firing.late,
                 )
-            else:
-                log.debug("alert.raised_elsewhere", alert_id=str(firing.alert_id))
         return raised
 
     def run(self, stop: threading.Event, interval: float) -> None:

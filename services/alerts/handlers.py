@@ -3,7 +3,7 @@ acknowledging an alert."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -98,24 +98,45 @@ class AlertHandlers:
         """Raise the alert of ``firing`` for ``recipients``; False when it was raised before
         (by this or another process: its id is taken, and the store refuses a second
         creation)."""
-        s = firing.subject
-        alert = Alert.raise_step(
-            cause,
-            step=firing.step.step,
-            subject_kind=s.kind,
-            subject_id=s.subject_id,
-            incident_id=s.incident_id,
-            deadline=s.deadline,
-            due_at=firing.due_at,
-            recipients=recipients,
-            channels=tuple(firing.step.channels),
-            late=firing.late,
-        )
         try:
-            self.core.save(alert)
+            self.core.save(_alert(firing, recipients, cause))
         except IntegrityError:
             return False
         return True
+
+    def raise_alerts(
+        self,
+        firings: Sequence[Firing],
+        recipients: Mapping[UUID, tuple[str, ...]],
+        at: datetime,
+    ) -> list[UUID]:
+        """Raise the alerts of ``firings`` (each for its ``recipients``, by alert id) in one
+        transaction; return the ids of those raised here.
+
+        When the store refuses the transaction because another scanner raised some of them
+        meanwhile, the ones now found raised are left out and the rest saved again, until
+        none is left; should a refusal name no alert found raised (a race the check did not
+        see yet), the rest are saved one at a time. Each alert is so raised exactly once,
+        whichever scanner wins it."""
+        todo = list(firings)
+        while todo:
+            try:
+                self.core.save_aggregates(
+                    [_alert(f, recipients[f.alert_id], _cause(f, at)) for f in todo]
+                )
+            except IntegrityError:
+                taken = self.core.existing_ids([f.alert_id for f in todo])
+                left = [f for f in todo if f.alert_id not in taken]
+                if len(left) < len(todo):
+                    todo = left
+                    continue
+                return [
+                    f.alert_id
+                    for f in todo
+                    if self.raise_alert(f, recipients[f.alert_id], _cause(f, at))
+                ]
+            return [f.alert_id for f in todo]
+        return []
 
     def raised(self, ids: list[UUID]) -> set[UUID]:
         """Which of these alerts were raised already."""
@@ -134,3 +155,25 @@ class AlertHandlers:
             lambda alert, cause: alert.acknowledge(cause),
             logged="alert.acknowledged",
         )
+
+
+def _cause(firing: Firing, at: datetime) -> Cause:
+    """The cause of an alert the alarm clock raises at ``at``."""
+    return Cause(actor=ALARM_CLOCK, correlation_id=f"alert:{firing.alert_id}", at=at)
+
+
+def _alert(firing: Firing, recipients: tuple[str, ...], cause: Cause) -> Alert:
+    """A new alert for ``firing``, with its first event pending."""
+    s = firing.subject
+    return Alert.raise_step(
+        cause,
+        step=firing.step.step,
+        subject_kind=s.kind,
+        subject_id=s.subject_id,
+        incident_id=s.incident_id,
+        deadline=s.deadline,
+        due_at=firing.due_at,
+        recipients=recipients,
+        channels=tuple(firing.step.channels),
+        late=firing.late,
+    )

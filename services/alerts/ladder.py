@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any, Literal
 from uuid import UUID
@@ -149,7 +149,7 @@ class Firing:
     due_at: datetime
     late: bool
 
-    @property
+    @cached_property
     def alert_id(self) -> UUID:
         """The id of the alert this firing raises (the same for every scanner)."""
         s = self.subject

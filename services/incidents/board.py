@@ -417,6 +417,11 @@ class Board:
         )
         return str(rows[0]["reported_by"]) if rows else None
 
+    def owner_of(self, incident_id: UUID) -> str | None:
+        """An incident's owner (None: none, or the incident is unknown)."""
+        rows = self.store.query("SELECT owner FROM board WHERE incident_id = ?", [str(incident_id)])
+        return None if not rows or rows[0]["owner"] is None else str(rows[0]["owner"])
+
     def resolve(self, text: str) -> UUID:
         """The incident whose id is ``text`` or starts with it; refuse ambiguity."""
         return resolve_prefix(self.store, "board", "incident_id", text, field="id", noun="incident")

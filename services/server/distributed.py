@@ -26,7 +26,7 @@ from enum import StrEnum
 import structlog
 
 from services.audit.chain import ChainWorker
-from services.bootstrap import Runtime, dispatch_settings, webhook_retry
+from services.bootstrap import Runtime, dispatch_settings, webhook_retry, webhook_sending
 from services.feeds.kafka import GroupTiming, KafkaFeed
 from services.feeds.pipeline import Pipeline, PipelineTimeout, people_as_of
 from services.feeds.relay import Relay
@@ -214,6 +214,7 @@ def _run(rt: Runtime, kind: Kind, stop: threading.Event, options: WorkerOptions)
             rt.feed,
             webhook_retry(rt.settings),
             batch_size=rt.settings.webhook_batch_size,
+            sending=webhook_sending(rt.settings),
         )
         keep_running("webhooks", senders.run, stop)
     else:

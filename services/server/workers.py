@@ -11,7 +11,7 @@ from collections.abc import Callable
 import structlog
 
 from services.audit.chain import ChainWorker
-from services.bootstrap import Runtime, webhook_retry
+from services.bootstrap import Runtime, webhook_retry, webhook_sending
 from services.feeds.running import supervised
 from services.notifications.dispatcher import DeliveryCheck
 from services.notifications.transport import SmtpTarget
@@ -75,6 +75,7 @@ class Workers:
             self.rt.feed,
             webhook_retry(self.rt.settings),
             batch_size=self.rt.settings.webhook_batch_size,
+            sending=webhook_sending(self.rt.settings),
         )
         self.threads.append(webhooks.start(stop))
         self.threads.append(supervised("alarm-clock", self._alarm, stop))

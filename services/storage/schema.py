@@ -56,7 +56,7 @@ CREDENTIALS = History("credentials", "credentials_0002", SERVICES / "users" / "m
 KEYS = History("keys", "keys_0001", SERVICES / "vault" / "migrations")
 AUDIT = History("audit", "audit_0001", SERVICES / "audit" / "migrations")
 MAILBOX = History("mailbox", "mailbox_0001", SERVICES / "notifications" / "migrations")
-WEBHOOKS = History("webhooks", "webhooks_0001", SERVICES / "webhooks" / "migrations")
+WEBHOOKS = History("webhooks", "webhooks_0002", SERVICES / "webhooks" / "migrations")
 HISTORIES = (CREDENTIALS, KEYS, AUDIT, MAILBOX, WEBHOOKS)
 
 

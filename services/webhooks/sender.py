@@ -1,4 +1,5 @@
-"""One subscription's HTTP sender: signed POSTs on one kept-alive connection pool, each
+"""One subscription's HTTP sender: signed POSTs on one pool of kept-alive connections (as
+many as the deliveries it has in flight at once; it is shared by their threads), each
 attempt reduced to an :class:`Answer`.
 
 Redirects are not followed (a redirect could point inside the network; it counts as a
@@ -59,12 +60,20 @@ class Sender:
         *,
         timeout: float,
         allow_loopback: bool,
+        connections: int = 1,
     ) -> None:
         self.sealed = sealed
         self.subscription_id = subscription_id
         self.shape = shape
         self.allow_loopback = allow_loopback
-        self.client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+        self.client = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(
+                max_connections=connections, max_keepalive_connections=connections
+            ),
+        )
         self._checked = False
 
     def _check(self) -> Answer | None:

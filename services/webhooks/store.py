@@ -5,9 +5,14 @@
   from the vault's master key (the subscription id bound as associated data): the secret
   must be read back to sign, so it cannot be kept as a hash, and the log (exported in audit
   bundles) must not hold it.
-- Each subscription's tracked position, moved with the delivery log row of the event that
-  moved it, in one transaction that first checks the position is still the one read.
+- Each subscription's tracked position, moved with the final delivery log rows of the
+  deliveries finished meanwhile, in one transaction that first checks the position is still
+  the one read. The position only passes events whose delivery is finished; rows of
+  deliveries finished beyond it (sent concurrently, ahead of a slower one) are final rows
+  too, and a sender resuming from the position skips them.
 - The delivery log.
+- A lease per subscription: the sender delivering it and until when, so that of several
+  senders on one store only one delivers a subscription at a time.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,12 +32,17 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from services.storage.schema import WEBHOOKS, upgrade
-from services.storage.sql import Database, upsert
+from services.storage.sql import Database, chunks, execute_many, upsert
 from services.storage.sqlite import SQLiteDatabase
-from services.webhooks.tables import webhook_deliveries, webhook_positions, webhook_secrets
+from services.webhooks.tables import (
+    webhook_deliveries,
+    webhook_leases,
+    webhook_positions,
+    webhook_secrets,
+)
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -89,11 +100,19 @@ def sealing_key(master: bytes) -> bytes:
 class WebhookStore:
     """Sealed secrets, tracked positions and the delivery log of every subscription."""
 
-    def __init__(self, database: Path | Database, master_key: bytes) -> None:
+    def __init__(
+        self,
+        database: Path | Database,
+        master_key: bytes,
+        *,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self.db: Database = (
             SQLiteDatabase(database, secure_delete=True) if isinstance(database, Path) else database
         )
         self._owns = isinstance(database, Path)
+        self.now = now
+        """Unix seconds, for leases (the machines' clocks: a lease is about processes)."""
         self._key = sealing_key(master_key)
         upgrade(self.db, WEBHOOKS)
 
@@ -170,8 +189,7 @@ class WebhookStore:
         with self.db.transaction(lock=f"webhook:{key}") as c:
             if not self._move(c, key, after, to):
                 return False
-            for delivery in deliveries:
-                _put(self.db.kind, c, delivery)
+            execute_many(c, _upsert(self.db.kind), [d.as_dict() for d in deliveries])
         return True
 
     def note(self, delivery: Delivery) -> None:
@@ -179,7 +197,70 @@ class WebhookStore:
         with self.db.transaction() as c:
             _put(self.db.kind, c, delivery)
 
+    # leases
+
+    def lease(self, subscription_id: UUID, holder: str, seconds: float) -> bool:
+        """Take or renew the lease of a subscription for ``seconds`` from now: True when
+        ``holder`` holds it now (it held it, nobody did, or the last holder's expired)."""
+        sub = str(subscription_id)
+        until = self.now() + seconds
+        with self.db.transaction(lock=f"webhook-lease:{sub}") as c:
+            found = c.execute(
+                select(webhook_leases.c.holder, webhook_leases.c.expires_at).where(
+                    webhook_leases.c.subscription_id == sub
+                )
+            ).first()
+            if found is None:
+                c.execute(
+                    webhook_leases.insert().values(
+                        subscription_id=sub, holder=holder, expires_at=until
+                    )
+                )
+                return True
+            if found[0] != holder and found[1] > self.now():
+                return False
+            c.execute(
+                update(webhook_leases)
+                .where(webhook_leases.c.subscription_id == sub)
+                .values(holder=holder, expires_at=until)
+            )
+        return True
+
+    def release(self, subscription_id: UUID, holder: str) -> None:
+        """Give up a lease ``holder`` holds (nothing when another holds it)."""
+        with self.db.transaction(lock=f"webhook-lease:{subscription_id}") as c:
+            c.execute(
+                delete(webhook_leases).where(
+                    webhook_leases.c.subscription_id == str(subscription_id),
+                    webhook_leases.c.holder == holder,
+                )
+            )
+
+    def holder(self, subscription_id: UUID) -> str | None:
+        """Who holds a subscription's lease now (None: nobody, or it expired)."""
+        rows = self.db.query(
+            select(webhook_leases.c.holder, webhook_leases.c.expires_at).where(
+                webhook_leases.c.subscription_id == str(subscription_id)
+            )
+        )
+        if not rows or rows[0][1] <= self.now():
+            return None
+        return str(rows[0][0])
+
     # the delivery log
+
+    def rows_of(self, delivery_ids: Sequence[UUID]) -> dict[str, Delivery]:
+        """The delivery log's rows of these deliveries, by delivery id (those with none are
+        left out)."""
+        out: dict[str, Delivery] = {}
+        for part in chunks([str(d) for d in delivery_ids]):
+            rows = self.db.query(
+                select(*webhook_deliveries.c).where(webhook_deliveries.c.delivery_id.in_(part))
+            )
+            for r in rows:
+                found = Delivery(*r)
+                out[found.delivery_id] = found
+        return out
 
     def delivery(self, delivery_id: UUID) -> Delivery | None:
         """One row of the delivery log."""
@@ -250,15 +331,21 @@ class WebhookStore:
             self.db.close()
 
 
-def _put(kind: str, c: Connection, delivery: Delivery) -> None:
-    row = delivery.as_dict()
-    statement = upsert(kind, webhook_deliveries).values(**row)
-    c.execute(
-        statement.on_conflict_do_update(
-            index_elements=[webhook_deliveries.c.delivery_id],
-            set_={k: statement.excluded[k] for k in row if k != "delivery_id"},
-        )
+def _upsert(kind: str) -> Any:
+    """Insert a delivery log row, or replace the row of the same delivery."""
+    statement = upsert(kind, webhook_deliveries)
+    return statement.on_conflict_do_update(
+        index_elements=[webhook_deliveries.c.delivery_id],
+        set_={
+            c.name: statement.excluded[c.name]
+            for c in webhook_deliveries.c
+            if c.name != "delivery_id"
+        },
     )
+
+
+def _put(kind: str, c: Connection, delivery: Delivery) -> None:
+    c.execute(_upsert(kind), delivery.as_dict())
 
 
 def rows(found: Sequence[Delivery]) -> list[dict[str, Any]]:

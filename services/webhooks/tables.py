@@ -2,12 +2,13 @@
 the ``webhooks`` branch of :mod:`services.storage.schema` (``services/webhooks/migrations``).
 
 They hold what is not derived from the log: each subscription's sealed URL and secret, its
-tracked position, and its delivery log (never a body).
+tracked position, its delivery log (never a body), and the lease naming the sender that
+delivers it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, Table, Text
 
 metadata = MetaData()
 
@@ -50,3 +51,13 @@ webhook_deliveries = Table(
 """The delivery log: one row per delivery (``pending`` while retried, then ``delivered``,
 ``dead`` or ``gone``), its attempts, the last answer code (or the kind of failure when
 there was no answer) and when it was first and last tried (ISO 8601). Never the body."""
+
+webhook_leases = Table(
+    "webhook_leases",
+    metadata,
+    Column("subscription_id", Text, primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+"""Which sender delivers a subscription (``holder``: the sender's own id) and until when
+(unix seconds): renewed while it delivers, taken over by another sender once expired."""

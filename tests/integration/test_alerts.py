@@ -151,6 +151,61 @@ def test_one_obligation_walks_every_step_once_through_restarts_and_racing_scanne
     assert rt.alerts.unread("olga") == 8
 
 
+def test_many_subjects_raised_in_batches_by_two_racing_scanners_each_once(
+    runtime: Runtime, incident: UUID, clock: ManualClock, alice: RequestContext, reopen: Any
+) -> None:
+    """Two scanners on their own runtimes raise a storm of due steps at once, in small
+    batches that collide: every due alert is raised exactly once between them (one
+    AlertRaised event per alert id, no id raised by both) and no subject's step is lost."""
+    for i in range(15):
+        reported = runtime.app.incidents.report_incident(
+            {
+                "title": f"Portal leak {i}",
+                "reporter": "soc",
+                "discovered_at": AWARE - timedelta(hours=2),
+                "aware_at": AWARE,
+                "incident_type": "web_application_exfiltration",
+            },
+            alice,
+        )
+        runtime.app.assessment.assess_impact(reported.id, PORTAL_LEAK, alice)
+    runtime.settle()
+    runtime.close()
+    clock.current = DEADLINE - timedelta(hours=6) + timedelta(seconds=5)
+    first, second = reopen(), reopen()
+    due = {f.alert_id for f in first.alarm_clock().due(clock.current)}
+    assert len(due) == 32  # sixteen incidents, two regimes each
+    clocks = [first.alarm_clock(), second.alarm_clock()]
+    for alarm, size in zip(clocks, (3, 5), strict=True):
+        alarm.batch_size = size
+    raised: list[list[UUID]] = [[], []]
+    barrier = threading.Barrier(2)
+
+    def scan(i: int) -> None:
+        barrier.wait()
+        raised[i] = clocks[i].scan()
+
+    threads = [threading.Thread(target=scan, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not set(raised[0]) & set(raised[1])
+    assert len(raised[0]) + len(raised[1]) == len(due)
+    assert set(raised[0]) | set(raised[1]) == due
+    stored = first.app.core.stored_events_of(sorted(due))
+    assert sorted(str(e.originator_id) for e in stored) == sorted(str(i) for i in due)
+    assert first.alarm_clock().scan() == []
+    assert second.alarm_clock().scan() == []
+    first.settle()
+    found = [first.app.alerts.get_alert(i).state for i in due]
+    assert {(a.incident_id, a.subject_id) for a in found} == {
+        (f.subject.incident_id, f.subject.subject_id)
+        for f in first.alarm_clock().due(clock.current)
+    }
+    assert {a.step for a in found} == {"due_6h"}
+
+
 def test_a_decision_stops_the_ladder_and_a_moved_deadline_starts_a_new_one(
     runtime: Runtime, incident: UUID, clock: ManualClock, alice: RequestContext
 ) -> None:

@@ -1,6 +1,7 @@
 """Outbound webhooks on the real stores: signed deliveries from the log to a real local
-receiver, in log order, through outages, 500s, 410s and restarts, and URLs refused with
-nothing recorded."""
+receiver, in log order (with one delivery in flight at a time) or in log order per incident
+(with several), through outages, 500s, 410s and restarts; two senders on one store sharing
+the work by lease; and URLs refused with nothing recorded."""
 
 from __future__ import annotations
 
@@ -15,17 +16,20 @@ import pytest
 
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput
-from services.bootstrap import Runtime, bootstrap, webhook_retry
+from services.bootstrap import Runtime, bootstrap, webhook_retry, webhook_sending
 from services.config import Settings
 from services.webhooks.delivery import WebhookWorkers
 from services.webhooks.signing import delivery_id
 from services.webhooks.store import DEAD, DELIVERED, GONE, PENDING, Delivery
 from tests.support.reports import report_input
 from tests.support.store import RawStore, Store, count_events
-from tests.support.webhook_receiver import Receiver
+from tests.support.webhook_receiver import Received, Receiver
 
 ADMIN = RequestContext(actor="admin.alice")
 KINDS = ["incident.reported", "incident.triaged", "incident.closed"]
+WINDOWS = pytest.mark.parametrize("window", [1, 16])
+"""Deliveries in flight per subscription: one (the log's order throughout) and several (the
+log's order per incident)."""
 
 
 @pytest.fixture
@@ -58,7 +62,11 @@ class Running:
     def __init__(self, rt: Runtime) -> None:
         self.stop = threading.Event()
         self.workers = WebhookWorkers(
-            rt.app.webhooks, rt.feed, webhook_retry(rt.settings), refresh=0.05
+            rt.app.webhooks,
+            rt.feed,
+            webhook_retry(rt.settings),
+            refresh=0.05,
+            sending=webhook_sending(rt.settings),
         )
         self.thread = self.workers.start(self.stop)
 
@@ -98,6 +106,20 @@ def positions_of(rt: Runtime, sub: UUID, kinds: list[str] = KINDS) -> list[int]:
     return out
 
 
+def in_log_order(got: list[Received], expected: list[int], window: int) -> None:
+    """Each delivery arrived once: with one in flight, in log order; with several, in log
+    order per incident."""
+    positions = [r.document["position"] for r in got]
+    if window == 1:
+        assert positions == expected
+        return
+    assert sorted(positions) == expected
+    lanes: dict[str, list[int]] = {}
+    for r in got:
+        lanes.setdefault(r.document["incident_id"], []).append(r.document["position"])
+    assert all(lane == sorted(lane) for lane in lanes.values())
+
+
 def metric(rt: Runtime, name: str, **labels: str) -> float:
     """The value of one sample of the runtime's metrics."""
     from services.metrics.collector import RuntimeCollector
@@ -109,12 +131,14 @@ def metric(rt: Runtime, name: str, **labels: str) -> float:
     raise AssertionError(f"no sample {name} {labels}")
 
 
+@WINDOWS
 def test_deliveries_arrive_signed_in_log_order_without_text_that_may_name_a_person(
-    settings: Settings, receiver: Receiver
+    settings: Settings, receiver: Receiver, window: int
 ) -> None:
-    """Each subscribed event reaches the receiver once, signed, in log order, with the
-    delivery id derived from subscription and position, and no title or description."""
-    rt = runtime_of(settings)
+    """Each subscribed event reaches the receiver once, signed, in log order (per incident
+    with several in flight), with the delivery id derived from subscription and position,
+    and no title or description."""
+    rt = runtime_of(settings, webhook_concurrency=window)
     running = None
     try:
         sub = subscribe(rt, receiver)
@@ -132,7 +156,8 @@ def test_deliveries_arrive_signed_in_log_order_without_text_that_may_name_a_pers
         assert len(expected) == 5
         running = Running(rt)
         got = receiver.wait_for(len(expected))
-        assert [r.document["position"] for r in got] == expected
+        in_log_order(got, expected, window)
+        got.sort(key=lambda r: r.document["position"])
         assert [r.delivery_id for r in got] == [str(delivery_id(sub, p)) for p in expected]
         assert [r.kind for r in got] == [
             "incident.reported",
@@ -156,13 +181,14 @@ def test_deliveries_arrive_signed_in_log_order_without_text_that_may_name_a_pers
         rt.close()
 
 
+@WINDOWS
 def test_a_receiver_down_for_a_while_gets_everything_afterwards_in_order_once(
-    settings: Settings, receiver: Receiver
+    settings: Settings, receiver: Receiver, window: int
 ) -> None:
     """While the receiver refuses connections nothing passes the first event (its row
-    pending with the attempts made); once it is back, every delivery arrives, in order,
-    once per delivery id."""
-    rt = runtime_of(settings)
+    pending with the attempts made: a failing receiver gets one delivery at a time); once
+    it is back, every delivery arrives, in order, once per delivery id."""
+    rt = runtime_of(settings, webhook_concurrency=window)
     running = None
     try:
         sub = subscribe(rt, receiver)
@@ -184,7 +210,7 @@ def test_a_receiver_down_for_a_while_gets_everything_afterwards_in_order_once(
         expected = positions_of(rt, sub)
         receiver.start()
         got = receiver.wait_for(len(expected))
-        assert [r.document["position"] for r in got] == expected
+        in_log_order(got, expected, window)
         assert len(receiver.accepted()) == len(expected)
         running.halt()
         first = rt.app.webhooks.store.delivery(delivery_id(sub, expected[0]))
@@ -202,8 +228,8 @@ def test_a_receiver_stopped_after_deliveries_gets_nothing_more_until_it_is_back(
 ) -> None:
     """A receiver stopped while the sender keeps a connection to it alive gets nothing more
     on that connection: the next delivery waits, pending, until the receiver is back, then
-    everything arrives in order."""
-    rt = runtime_of(settings)
+    everything arrives in order (one delivery in flight, so the order is the log's)."""
+    rt = runtime_of(settings, webhook_concurrency=1)
     running = None
     try:
         sub = subscribe(rt, receiver)
@@ -231,13 +257,14 @@ def test_a_receiver_stopped_after_deliveries_gets_nothing_more_until_it_is_back(
         rt.close()
 
 
+@WINDOWS
 def test_a_500_is_tried_again_then_dead_lettered_and_the_subscription_moves_on(
-    settings: Settings, receiver: Receiver
+    settings: Settings, receiver: Receiver, window: int
 ) -> None:
     """A receiver answering 500 to one delivery gets it again and again until the retry
     window closes; the delivery is dead-lettered with its attempts and last code, and the
     next event is delivered."""
-    rt = runtime_of(settings, webhook_give_up_hours=0.4 / 3600)
+    rt = runtime_of(settings, webhook_give_up_hours=0.4 / 3600, webhook_concurrency=window)
     running = None
     try:
         sub = subscribe(rt, receiver)
@@ -266,12 +293,13 @@ def test_a_500_is_tried_again_then_dead_lettered_and_the_subscription_moves_on(
         rt.close()
 
 
+@WINDOWS
 def test_a_410_dead_letters_the_delivery_and_disables_the_subscription(
-    settings: Settings, receiver: Receiver
+    settings: Settings, receiver: Receiver, window: int
 ) -> None:
     """A receiver answering 410 Gone is not tried again: the delivery is recorded gone, the
     subscription is disabled (an event saying why), and later events are not sent."""
-    rt = runtime_of(settings)
+    rt = runtime_of(settings, webhook_concurrency=window)
     running = None
     try:
         sub = subscribe(rt, receiver)
@@ -297,18 +325,20 @@ def test_a_410_dead_letters_the_delivery_and_disables_the_subscription(
         rt.close()
 
 
+@WINDOWS
 def test_a_restart_mid_way_loses_no_delivery_and_repeats_none(
-    settings: Settings, receiver: Receiver
+    settings: Settings, receiver: Receiver, window: int
 ) -> None:
     """Senders stopped part-way and a new runtime started on the same store: every
     delivery id arrives, the first arrivals in log order, none accepted twice."""
     import time
 
     def slow(_r: Any) -> int:
-        time.sleep(0.01)
+        time.sleep(0.01 if window == 1 else 0.05)
         return 204
 
     receiver.answer = slow
+    settings = settings.model_copy(update={"webhook_concurrency": window})
     rt = runtime_of(settings)
     try:
         sub = subscribe(rt, receiver)
@@ -328,8 +358,118 @@ def test_a_restart_mid_way_loses_no_delivery_and_repeats_none(
         running.halt()
     finally:
         rt.close()
-    assert [r.document["position"] for r in got] == expected
+    in_log_order(got, expected, window)
     assert len(receiver.accepted()) == len(expected)
+
+
+def test_a_slow_incident_holds_up_only_its_own_deliveries_which_keep_their_order(
+    settings: Settings, receiver: Receiver
+) -> None:
+    """Two incidents' events interleaved in the log, the receiver slow to answer for one of
+    them: with several deliveries in flight, the other incident's all arrive while the slow
+    one's first is still being answered, and each incident's arrive in log order."""
+    import time
+
+    rt = runtime_of(settings, webhook_concurrency=8)
+    running = None
+    try:
+        sub = subscribe(rt, receiver)
+        [quick] = report(rt, 1, title="Quick")
+        [slow] = report(rt, 1, title="Slow")
+        for incident in (slow, quick):
+            rt.gateway.run(
+                rt.app.incidents.triage_incident,
+                incident,
+                {"severity": "high", "incident_type": "ransomware"},
+                ADMIN,
+            )
+        for incident in (slow, quick):
+            rt.gateway.run(
+                rt.app.incidents.close_incident, incident, {"resolution": "Handled"}, ADMIN
+            )
+        expected = positions_of(rt, sub)
+        assert len(expected) == 6
+
+        def answer(r: Received) -> int:
+            if r.document["incident_id"] == str(slow):
+                time.sleep(0.4)
+            return 204
+
+        receiver.answer = answer
+        running = Running(rt)
+        got = receiver.wait_for(len(expected))
+        running.halt()
+        arrived = [(r.document["incident_id"], r.document["position"]) for r in got]
+        of_quick = [p for i, p in arrived if i == str(quick)]
+        of_slow = [p for i, p in arrived if i == str(slow)]
+        assert len(of_quick) == len(of_slow) == 3
+        assert of_quick == sorted(of_quick)
+        assert of_slow == sorted(of_slow)
+        assert [i for i, _ in arrived][:3] == [str(quick)] * 3
+        assert [r.kind for r in got if r.document["incident_id"] == str(slow)] == KINDS
+        assert len(receiver.accepted()) == len(expected)
+        log = rt.app.webhooks.deliveries(sub)
+        assert sorted(d.position for d in log) == expected
+        assert {d.status for d in log} == {DELIVERED}
+    finally:
+        if running is not None:
+            running.halt()
+        rt.close()
+
+
+def test_two_senders_on_one_store_deliver_each_event_once_and_take_over_after_expiry(
+    settings: Settings, receiver: Receiver
+) -> None:
+    """Two runtimes on the same store, each with its senders: the lease lets one of them
+    deliver the subscription, each delivery id accepted exactly once between them; a
+    stopped holder gives the lease up and the other delivers what follows; a holder that
+    died holding it (its lease left in the store) holds up the subscription until the lease
+    expires, and then a sender takes over and delivers the rest, once each."""
+    import time
+
+    settings = settings.model_copy(update={"webhook_lease_seconds": 1.5})
+    first, second = runtime_of(settings), runtime_of(settings)
+    runs: list[Running] = []
+    try:
+        sub = subscribe(first, receiver)
+        report(first, 12)
+        runs = [Running(first), Running(second)]
+        expected = positions_of(first, sub)
+        got = receiver.wait_for(len(expected))
+        assert sorted(r.document["position"] for r in got) == expected
+        assert len(receiver.accepted()) == len(expected)
+        store = first.app.webhooks.store
+        holder = store.holder(sub)
+        [lead] = [r for r in runs if r.workers.sending.holder == holder]
+        [other] = [r for r in runs if r is not lead]
+        lead.halt()
+        report(first, 5)
+        expected = positions_of(first, sub)
+        got = receiver.wait_for(len(expected))
+        assert sorted(r.document["position"] for r in got) == expected
+        assert len(receiver.accepted()) == len(expected)
+        assert store.holder(sub) == other.workers.sending.holder
+        other.halt()
+
+        assert store.lease(sub, "died-holding-it", 1.5)
+        held = time.monotonic()
+        runs.append(Running(second))
+        report(second, 8)
+        expected = positions_of(first, sub)
+        got = receiver.wait_for(len(expected), timeout=30)
+        assert time.monotonic() - held >= 1.4
+        assert sorted(r.document["position"] for r in got) == expected
+        assert len(receiver.accepted()) == len(expected)
+        assert store.holder(sub) == runs[-1].workers.sending.holder
+        assert all(r.signed for r in receiver.received)
+        runs[-1].halt()
+        log = first.app.webhooks.deliveries(sub)
+        assert sorted(d.position for d in log) == expected
+    finally:
+        for run in runs:
+            run.halt()
+        first.close()
+        second.close()
 
 
 BAD_URLS = [

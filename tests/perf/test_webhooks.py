@@ -17,7 +17,7 @@ from events.base import Cause
 from events.incident import Incident
 from events.values import IncidentType, LegalMoments, SourceChannel
 from services.application.context import RequestContext
-from services.bootstrap import bootstrap, webhook_retry
+from services.bootstrap import bootstrap, webhook_retry, webhook_sending
 from services.config import Settings
 from services.webhooks.delivery import WebhookWorkers
 from tests.support.webhook_receiver import Receiver
@@ -58,7 +58,13 @@ def test_webhook_delivery_rate(tmp_path: Path) -> None:
         for start in range(0, N, 500):
             rt.app.core.save_aggregates(incidents[start : start + 500])
         stop = threading.Event()
-        workers = WebhookWorkers(rt.app.webhooks, rt.feed, webhook_retry(settings), refresh=0.01)
+        workers = WebhookWorkers(
+            rt.app.webhooks,
+            rt.feed,
+            webhook_retry(settings),
+            refresh=0.01,
+            sending=webhook_sending(settings),
+        )
         began = time.perf_counter()
         thread = workers.start(stop)
         got = receiver.wait_for(N, timeout=300)
@@ -67,7 +73,7 @@ def test_webhook_delivery_rate(tmp_path: Path) -> None:
         thread.join(10)
         assert len(got) == N
         bodies = [(r.body, dict(r.headers)) for r in got]
-        receiver.received.clear()
+        receiver.clear()
         with httpx.Client(trust_env=False) as client:
             began = time.perf_counter()
             for body, headers in bodies:

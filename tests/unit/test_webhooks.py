@@ -15,6 +15,7 @@ from events.incident import Incident, IncidentReported
 from events.values import IncidentType, LegalMoments, SourceChannel
 from events.webhooks import PayloadShape, WebhookKind, WebhookSubscription
 from services.webhooks import payloads
+from services.webhooks.delivery import RetryPolicy
 from services.webhooks.handlers import kinds_of
 from services.webhooks.sender import judge
 from services.webhooks.signing import delivery_id, mac, signature, verify
@@ -227,3 +228,14 @@ def test_a_raised_alert_is_known_by_its_subject_and_whether_it_is_overdue(
     assert data[named]
     assert "recipients" not in data
     assert "jane.doe" not in str(data)
+
+
+def test_a_retry_pause_is_random_up_to_a_doubling_ceiling_capped_at_the_longest() -> None:
+    """The pause after the n-th failed attempt is random between 0 and base * 2**(n-1),
+    never above the longest pause, and spreads over that range (full jitter)."""
+    policy = RetryPolicy(base=2.0, max_pause=20.0)
+    for failed, ceiling in ((1, 2.0), (2, 4.0), (3, 8.0), (4, 16.0), (5, 20.0), (9, 20.0)):
+        pauses = [policy.pause(failed) for _ in range(400)]
+        assert all(0 <= p <= ceiling for p in pauses)
+        assert max(pauses) > ceiling * 0.8
+        assert min(pauses) < ceiling * 0.2
