@@ -501,8 +501,8 @@ def bootstrap(
     uploads.sweep()
     signal = SaveSignal()
     all_projections = projections()
-    master_key = shared_secret(settings, "vault_master_key", "master.key")
     with _databases(settings) as database:
+        master_key = shared_secret(settings, "vault_master_key", "master.key")
         core = LedgerApplication(
             store_env(settings),
             clock=clock,

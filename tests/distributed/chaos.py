@@ -175,9 +175,11 @@ class Chaos:
 
     def _outage(self, action: Action) -> dict[str, Any]:
         progress = pipeline(self.scenario.rt)
-        start = (progress.relay(), self.measure("events"))
         began = time.time()
         with self.broker.paused():
+            # Measured once the broker is stopped: whatever the relay publishes from here on
+            # was acknowledged before the stop, so it was stored before this head was read.
+            start = (progress.relay(), self.measure("events"))
             time.sleep(action.pause)
             end = (progress.relay(), self.measure("events"))
         self.outage = (began, time.time())
