@@ -1,7 +1,7 @@
 """The escalation ladder of the distributed mode, driven from the test process: an incident
-with GDPR and UK GDPR obligations, an owner and a DPO on duty, two alarm-clock processes and
-two webhook senders, the time of every process moved through each step of the ladder by a
-shared clock file (``BREACH_CLOCK_FILE``).
+with GDPR and UK GDPR obligations, an owner and a DPO on duty, two policy workers, two
+alarm-clock processes (each with its alert mailer) and two webhook senders, the time of
+every process moved through each step of the ladder by a shared clock file (``BREACH_CLOCK_FILE``).
 
 :meth:`LadderRun.walk` moves the clock to each step's moment in turn (one alarm clock killed
 with SIGKILL and started again before each step, the webhook receiver down from the 6-hour
@@ -47,7 +47,16 @@ DECIDED_AFTER = "due_6h"
 RECEIVER_DOWN = ("due_6h", "overdue")
 """The receiver is stopped before the first of these steps and started after the last."""
 KINDS = ["alert.raised", "incident.triaged", "obligation.decided", "assessment.recorded"]
-WORKERS = ("relay", "projections", "policies", "alerts", "alerts", "webhooks", "webhooks")
+WORKERS = (
+    "relay",
+    "projections",
+    "policies",
+    "policies",
+    "alerts",
+    "alerts",
+    "webhooks",
+    "webhooks",
+)
 SCAN = 0.5
 """Seconds between an alarm clock's scans."""
 PAST_MOMENT = timedelta(seconds=0.3)
