@@ -8,6 +8,9 @@ A face (CLI, API, web) passes the command's method and its arguments::
 and never decides itself when policies, views and the audit chain catch up. How they catch
 up is the runtime's choice, made once in :mod:`services.bootstrap`: embedded, in the
 caller's process (one caller at a time); distributed, by waiting for the worker processes.
+In a running server, whose own threads keep policies, views and the chain at the head of
+the log, the runtime waits for those threads instead (``wait``), and catches up in the
+caller's process only when they are not running or fall behind.
 """
 
 from __future__ import annotations
@@ -30,9 +33,19 @@ class Gateway:
     run at the same time.
     """
 
-    def __init__(self, catch_up: Callable[[], None], head: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        catch_up: Callable[[], None],
+        head: Callable[[], int],
+        wait: Callable[[int, int], bool] | None = None,
+    ) -> None:
         self._catch_up = catch_up
         self._head = head
+        self._wait = wait
+        """``wait(since, position)``: wait until policies, views and the chain include
+        every position up to ``position`` (the caller's changes are after ``since``); True
+        when they do, False when the caller must catch up instead. Callers wait at once,
+        none for another."""
         self._changed = threading.Condition()
         self._running = False
         self._included = 0
@@ -42,15 +55,19 @@ class Gateway:
         """Run ``command(*args, **kwargs)``; return its result once the policies have
         reacted to it and every view and the audit chain include it (a command that raises
         changed nothing, and nothing is waited for)."""
+        since = self._head() if self._wait is not None else 0
         result = command(*args, **kwargs)
-        self.current()
+        self.current(since)
         return result
 
-    def current(self) -> None:
+    def current(self, since: int = 0) -> None:
         """Bring policies, views and the chain to (at least) the head of the log as it is
         now: what a process that only reads needs once before its first read (a one-shot
-        command, an export), and what every command waits for."""
+        command, an export), and what every command waits for (its changes after
+        ``since``)."""
         wanted = self._head()
+        if self._wait is not None and self._wait(since, wanted):
+            return
         with self._changed:
             while self._included < wanted:
                 if not self._running:
