@@ -406,13 +406,12 @@ class Runtime:
         self.views.catch_up()
         self.link()
 
-    def wait_for_runners(self, since: int, position: int) -> bool:
+    def wait_for_runners(self, position: int) -> bool:
         """Wait until this process's runners include every position up to ``position``:
         the policies pass it (a pass of theirs ends with the reactions to its events, and
         to those, saved), then the views and the chain pass the head as it is then. False,
         when no runners run here, or one stopped or did not get there within
-        :data:`RUNNER_WAIT_SECONDS` (logged the first time): the caller catches up itself.
-        ``since`` (the head before the caller's command) is not needed here."""
+        :data:`RUNNER_WAIT_SECONDS` (logged the first time): the caller catches up itself."""
         runners = self.runners
         if runners is None:
             return False

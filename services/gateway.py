@@ -30,22 +30,22 @@ class Gateway:
     is not yet included waits while another caller's catch-up runs, and when it ends either
     returns (that catch-up began after its change) or runs the next one itself, for every
     caller waiting by then. Eight writers at once cost two catch-ups, not eight, and no two
-    run at the same time.
+    run at the same time. Given ``wait``, a caller first waits (with every other caller at
+    once) for the runners that do that work elsewhere, and catches up only when that fails.
     """
 
     def __init__(
         self,
         catch_up: Callable[[], None],
         head: Callable[[], int],
-        wait: Callable[[int, int], bool] | None = None,
+        wait: Callable[[int], bool] | None = None,
     ) -> None:
         self._catch_up = catch_up
         self._head = head
         self._wait = wait
-        """``wait(since, position)``: wait until policies, views and the chain include
-        every position up to ``position`` (the caller's changes are after ``since``); True
-        when they do, False when the caller must catch up instead. Callers wait at once,
-        none for another."""
+        """``wait(position)``: wait until policies, views and the chain include every
+        position up to ``position``; True when they do, False when the caller must catch
+        up instead. Callers wait at once, none for another."""
         self._changed = threading.Condition()
         self._running = False
         self._included = 0
@@ -55,18 +55,16 @@ class Gateway:
         """Run ``command(*args, **kwargs)``; return its result once the policies have
         reacted to it and every view and the audit chain include it (a command that raises
         changed nothing, and nothing is waited for)."""
-        since = self._head() if self._wait is not None else 0
         result = command(*args, **kwargs)
-        self.current(since)
+        self.current()
         return result
 
-    def current(self, since: int = 0) -> None:
+    def current(self) -> None:
         """Bring policies, views and the chain to (at least) the head of the log as it is
         now: what a process that only reads needs once before its first read (a one-shot
-        command, an export), and what every command waits for (its changes after
-        ``since``)."""
+        command, an export), and what every command waits for."""
         wanted = self._head()
-        if self._wait is not None and self._wait(since, wanted):
+        if self._wait is not None and self._wait(wanted):
             return
         with self._changed:
             while self._included < wanted:
