@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,13 +30,14 @@ from services.alerts.mailer import AlertMailer, MailerStopped, MailSettings
 from services.application.base import LedgerApplication
 from services.application.errors import InvalidInput
 from services.assessment.obligations_view import Obligations, ObligationsProjection
-from services.audit.chain import ChainStore, ChainWorker
+from services.audit.chain import CHAIN_KEY, ChainStore, ChainWorker
 from services.clock import Clock, OffsetFileClock, SystemClock
 from services.config import Settings
 from services.containment.playbooks import PlaybookCatalog
 from services.containment.policies import ContainmentPolicy, PlaybookPolicy
 from services.containment.tasks_view import Tasks, TasksProjection
 from services.data_dir import make_private
+from services.feeds.progress import RunnerProgress
 from services.feeds.signal import SaveSignal
 from services.feeds.store import StoreFeed
 from services.gateway import Gateway
@@ -142,6 +144,10 @@ def alert_mail_settings(settings: Settings) -> MailSettings:
         backoff_max=settings.smtp_backoff_max_seconds,
     )
 
+
+RUNNER_WAIT_SECONDS = 5.0
+"""How long a command waits for a running server's own runners to include its changes
+before it catches up in its own thread."""
 
 LEASE_RETRY_SECONDS = 2.0
 """How often a process waiting for a lease (the alert mailer's) tries it again, and checks
@@ -251,11 +257,18 @@ class Runtime:
     """The PostgreSQL pool of the views, chain, keys and credentials (None on SQLite)."""
     pipeline: Pipeline | None = None
     """With Kafka: the progress of the relay and the worker processes (None embedded)."""
+    runners: RunnerProgress | None = None
+    """While a running server's own threads keep the policies, views and chain at the head
+    of the log: their progress, which commands wait for (None: commands catch up in the
+    caller's thread). Set by the server's workers when they start, cleared when they stop."""
     gateway: Gateway = field(init=False)
     """How the faces run commands: each returns once its effects are visible."""
+    runner_fallbacks: int = field(init=False, default=0)
+    """How many times a command caught up itself because the runners had stopped or fell
+    behind."""
 
     def __post_init__(self) -> None:
-        self.gateway = Gateway(self.settle, self.feed.head)
+        self.gateway = Gateway(self.settle, self.feed.head, self.wait_for_runners)
 
     def dispatcher(self, target: SmtpTarget, delivery: DeliveryCheck | None = None) -> Dispatcher:
         """A dispatcher sending to ``target`` (the notifications view kept current)."""
@@ -389,6 +402,34 @@ class Runtime:
         self.policies.catch_up()
         self.views.catch_up()
         self.link()
+
+    def wait_for_runners(self, position: int) -> bool:
+        """Wait until this process's runners include every position up to ``position``:
+        the policies pass it (a pass of theirs ends with the reactions to its events, and
+        to those, saved), then the views and the chain pass the head as it is then. False,
+        when no runners run here, or one stopped or did not get there within
+        :data:`RUNNER_WAIT_SECONDS` (logged the first time): the caller catches up itself."""
+        runners = self.runners
+        if runners is None:
+            return False
+        deadline = time.monotonic() + RUNNER_WAIT_SECONDS
+        if not runners.wait(["policies"], position, deadline):
+            return self._runners_behind("policies", position)
+        head = self.feed.head()
+        if not runners.wait(["views", CHAIN_KEY], head, deadline):
+            return self._runners_behind("views and chain", head)
+        return True
+
+    def _runners_behind(self, waiting_for: str, position: int) -> bool:
+        (log.debug if self.runner_fallbacks else log.warning)(
+            "gateway.runners_behind",
+            waiting_for=waiting_for,
+            position=position,
+            timeout=RUNNER_WAIT_SECONDS,
+            then="catching up in the caller's thread",
+        )
+        self.runner_fallbacks += 1
+        return False
 
     def link(self) -> int:
         """Extend the audit chain to the head of the log (ending with a signed checkpoint)."""

@@ -8,6 +8,9 @@ A face (CLI, API, web) passes the command's method and its arguments::
 and never decides itself when policies, views and the audit chain catch up. How they catch
 up is the runtime's choice, made once in :mod:`services.bootstrap`: embedded, in the
 caller's process (one caller at a time); distributed, by waiting for the worker processes.
+In a running server, whose own threads keep policies, views and the chain at the head of
+the log, the runtime waits for those threads instead (``wait``), and catches up in the
+caller's process only when they are not running or fall behind.
 """
 
 from __future__ import annotations
@@ -27,12 +30,22 @@ class Gateway:
     is not yet included waits while another caller's catch-up runs, and when it ends either
     returns (that catch-up began after its change) or runs the next one itself, for every
     caller waiting by then. Eight writers at once cost two catch-ups, not eight, and no two
-    run at the same time.
+    run at the same time. Given ``wait``, a caller first waits (with every other caller at
+    once) for the runners that do that work elsewhere, and catches up only when that fails.
     """
 
-    def __init__(self, catch_up: Callable[[], None], head: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        catch_up: Callable[[], None],
+        head: Callable[[], int],
+        wait: Callable[[int], bool] | None = None,
+    ) -> None:
         self._catch_up = catch_up
         self._head = head
+        self._wait = wait
+        """``wait(position)``: wait until policies, views and the chain include every
+        position up to ``position``; True when they do, False when the caller must catch
+        up instead. Callers wait at once, none for another."""
         self._changed = threading.Condition()
         self._running = False
         self._included = 0
@@ -51,6 +64,8 @@ class Gateway:
         now: what a process that only reads needs once before its first read (a one-shot
         command, an export), and what every command waits for."""
         wanted = self._head()
+        if self._wait is not None and self._wait(wanted):
+            return
         with self._changed:
             while self._included < wanted:
                 if not self._running:

@@ -26,6 +26,7 @@ from services.audit.tables import checkpoints, links
 from services.clock import Clock
 from services.feeds.base import Feed
 from services.feeds.processor import Outcome, Runner, drive
+from services.feeds.progress import RunnerProgress, runner_key
 from services.storage.schema import AUDIT, upgrade
 from services.storage.sql import Database, execute_many, upsert
 from services.storage.sqlite import SQLiteDatabase
@@ -238,6 +239,10 @@ class ChainProcessor:
         return Outcome(len(items), position)
 
 
+CHAIN_KEY = runner_key(ChainProcessor.kind, ChainProcessor.name)
+"""The key the chain's runner reports its progress under."""
+
+
 class ChainWorker:
     """Extends the chain to the head of the log, ending each run with a signed checkpoint
     (see :class:`ChainProcessor`)."""
@@ -253,15 +258,24 @@ class ChainWorker:
         """The chain kept at the head of ``feed``, read in batches from the log."""
         return Runner(self.processor, feed, read=self.log.read_raw, batch_size=self.processor.batch)
 
-    def run(self, stop: threading.Event, feed: Feed, *, interval: float = 2.0) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        feed: Feed,
+        *,
+        interval: float = 2.0,
+        progress: RunnerProgress | None = None,
+    ) -> None:
         """Keep the chain at the head of ``feed`` until ``stop`` is set (the chain is kept
-        in the store, so one linker at a time does the work and a second finds nothing)."""
+        in the store, so one linker at a time does the work and a second finds nothing);
+        each save wakes it, ``interval`` is how long it waits when none does, and
+        ``progress`` is told the position each pass linked up to."""
 
         def linked(events: int) -> None:
             if events:
                 log.info("chain.linked", events=events)
 
-        self.runner(feed).run(stop, interval, after_pass=linked)
+        self.runner(feed).run(stop, interval, after_pass=linked, progress=progress)
 
     def catch_up(self) -> int:
         """Link every new event; return how many were linked."""

@@ -25,6 +25,7 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 import structlog
 
 from services.feeds.base import Feed, Positioned
+from services.feeds.progress import RunnerProgress, runner_key
 from services.feeds.running import follow
 
 log = structlog.get_logger()
@@ -108,16 +109,28 @@ def fresh(items: Iterable[Positioned], after: int) -> list[Positioned]:
     return out
 
 
-def drive(
+class Passed(NamedTuple):
+    """What one :func:`advance` did."""
+
+    applied: int
+    """Events whose effects it recorded."""
+    reached: int
+    """The position it left the processor at (everything up to it handled)."""
+    raced: bool
+    """Another worker moved the position meanwhile (and may have recorded effects)."""
+
+
+def advance(
     processor: Processor[T],
     read: Callable[[int], Sequence[T]],
     *,
     stream: str = "",
     at: int | None = None,
-) -> int:
+) -> Passed:
     """Offer ``processor`` what ``read(after)`` returns after its position (``at``, or read
-    from the processor) until ``read`` returns nothing; return how many it applied."""
+    from the processor) until ``read`` returns nothing."""
     applied = 0
+    raced = False
     if at is None:
         at = processor.position(stream)
     while items := read(at):
@@ -125,10 +138,22 @@ def drive(
         applied += outcome.applied
         if outcome.raced:
             log.debug(f"{processor.kind}.raced", **processor.labels, stream=stream, position=at)
+            raced = True
             at = processor.position(stream)
         else:
             at = outcome.reached
-    return applied
+    return Passed(applied, at, raced)
+
+
+def drive(
+    processor: Processor[T],
+    read: Callable[[int], Sequence[T]],
+    *,
+    stream: str = "",
+    at: int | None = None,
+) -> int:
+    """:func:`advance`, telling how many events it applied."""
+    return advance(processor, read, stream=stream, at=at).applied
 
 
 def offer(
@@ -153,7 +178,11 @@ def offer(
 
 class Runner(Generic[T]):
     """Keeps one processor at the head of the store feed: catches up in batches of
-    ``batch_size`` that ``read(after, limit)`` returns, then waits on ``feed`` for more."""
+    ``batch_size`` that ``read(after, limit)`` returns, then waits on ``feed`` for more.
+
+    ``reached`` is the position its last pass left the processor at, kept here (0 before
+    the first); a running runner tells it to a
+    :class:`~services.feeds.progress.RunnerProgress` after each pass."""
 
     def __init__(
         self,
@@ -167,15 +196,27 @@ class Runner(Generic[T]):
         self.feed = feed
         self.read = read
         self.batch_size = batch_size
+        self.reached = 0
+
+    @property
+    def key(self) -> str:
+        """The key it reports its progress under."""
+        return runner_key(self.processor.kind, self.processor.name)
 
     @property
     def position(self) -> int:
         """The last position the processor handled on the store feed."""
         return self.processor.position()
 
+    def advance(self) -> Passed:
+        """Handle every event up to the head of the log."""
+        passed = advance(self.processor, lambda after: self.read(after, self.batch_size))
+        self.reached = max(self.reached, passed.reached)
+        return passed
+
     def catch_up(self) -> int:
         """Handle every event up to the head of the log; return how many were applied."""
-        return drive(self.processor, lambda after: self.read(after, self.batch_size))
+        return self.advance().applied
 
     def run(
         self,
@@ -183,21 +224,119 @@ class Runner(Generic[T]):
         idle_timeout: float = 1.0,
         *,
         after_pass: Callable[[int], None] | None = None,
+        progress: RunnerProgress | None = None,
     ) -> None:
         """Keep the processor at the head of the feed until ``stop`` is set (``after_pass``
-        is told how many each pass applied)."""
+        is told how many each pass applied; ``progress``, the position each pass reached,
+        until the runner stops or fails)."""
+        key = self.key
 
         def catch_up() -> None:
-            applied = self.catch_up()
+            passed = self.advance()
+            if progress is not None:
+                progress.passed(key, self.reached)
             if after_pass is not None:
-                after_pass(applied)
+                after_pass(passed.applied)
 
-        follow(
-            self.processor.kind,
-            self.processor.labels,
-            catch_up,
-            lambda: self.position,
-            self.feed,
-            stop,
-            idle_timeout=idle_timeout,
-        )
+        if progress is not None:
+            progress.join(key)
+        try:
+            follow(
+                self.processor.kind,
+                self.processor.labels,
+                catch_up,
+                lambda: self.reached or self.position,
+                self.feed,
+                stop,
+                idle_timeout=idle_timeout,
+            )
+        finally:
+            if progress is not None:
+                progress.leave(key)
+
+
+def advance_together(
+    processors: Sequence[Processor[Positioned]],
+    read: Callable[[int, int], Sequence[Positioned]],
+    batch_size: int,
+) -> Passed:
+    """Bring every processor (in order) to the head of the store feed, reading each batch
+    once after the position of the one furthest behind and offering it to each."""
+    positions = [p.position() for p in processors]
+    applied = 0
+    raced = False
+    while positions and (items := read(min(positions), batch_size)):
+        for i, processor in enumerate(processors):
+            passed = advance(processor, lambda after: fresh(items, after), at=positions[i])
+            positions[i] = passed.reached
+            applied += passed.applied
+            raced = raced or passed.raced
+    return Passed(applied, min(positions, default=0), raced)
+
+
+class SharedRunner:
+    """Keeps several processors at the head of the store feed in one thread, each batch
+    read and decoded once for all (the views of a server; its policies, in order, again
+    while they react, so that a pass ends with the reactions to its reactions handled).
+
+    ``key`` names it in log events and in a
+    :class:`~services.feeds.progress.RunnerProgress`, told after each pass the position
+    every processor reached."""
+
+    def __init__(
+        self,
+        key: str,
+        processors: Sequence[Processor[Positioned]],
+        feed: Feed,
+        *,
+        batch_size: int,
+        until_quiet: bool = False,
+    ) -> None:
+        self.key = key
+        self.processors = processors
+        self.feed = feed
+        self.batch_size = batch_size
+        self.until_quiet = until_quiet
+        self.reached = 0
+
+    def advance(self) -> int:
+        """One pass: every processor to the head of the log (with ``until_quiet``, again
+        until a round applies nothing); return how many were applied."""
+        applied = 0
+        while True:
+            passed = advance_together(self.processors, self.feed.read, self.batch_size)
+            self.reached = max(self.reached, passed.reached)
+            applied += passed.applied
+            if not (self.until_quiet and passed.applied):
+                return applied
+
+    def run(
+        self,
+        stop: threading.Event,
+        idle_timeout: float = 1.0,
+        *,
+        progress: RunnerProgress | None = None,
+    ) -> None:
+        """Keep every processor at the head of the feed until ``stop`` is set, telling
+        ``progress`` the position each pass reached (until it stops or fails)."""
+
+        def catch_up() -> None:
+            self.advance()
+            if progress is not None:
+                progress.passed(self.key, self.reached)
+
+        if progress is not None:
+            progress.join(self.key)
+        try:
+            follow(
+                self.key,
+                {"processors": [p.name for p in self.processors]},
+                catch_up,
+                lambda: self.reached,
+                self.feed,
+                stop,
+                idle_timeout=idle_timeout,
+            )
+        finally:
+            if progress is not None:
+                progress.leave(self.key)

@@ -22,7 +22,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from events.base import DomainEvent
 from services.application.base import LedgerApplication
 from services.feeds.base import Feed, Positioned
-from services.feeds.processor import Outcome, Runner, handle_at, tracking_key
+from services.feeds.processor import Outcome, Runner, SharedRunner, handle_at, tracking_key
 
 log = structlog.get_logger()
 
@@ -154,6 +154,7 @@ class Policies:
     """Every policy of the application, run in order over one feed."""
 
     def __init__(self, feed: Feed, app: LedgerApplication, policies: Sequence[Policy]) -> None:
+        self.feed = feed
         self.workers = [PolicyWorker(feed, app, p) for p in policies]
 
     @property
@@ -169,6 +170,14 @@ class Policies:
             total += saved
             if not saved:
                 return total
+
+    def runner(self, batch_size: int = 200) -> SharedRunner:
+        """Every policy kept at the head of the log in one thread, in order, each batch read
+        once; a pass ends when a round saves no reaction, so it ends with the reactions to
+        every event it passed, and the reactions to those, saved."""
+        return SharedRunner(
+            "policies", self.processors, self.feed, batch_size=batch_size, until_quiet=True
+        )
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:
         """Run every policy in a daemon thread until ``stop`` is set."""

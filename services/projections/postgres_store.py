@@ -200,6 +200,10 @@ class PostgresViewStore:
         name = tracking_name(projection.name, stream)
         with self.db.connection() as conn, conn.transaction():
             cursor = conn.cursor(row_factory=dict_row)
+            # A view's batch commits without waiting for the disk: the view is built from
+            # the log and its position is in the same transaction, so a batch lost in a
+            # database crash is applied again; the event store's commits still wait.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(
                 "INSERT INTO view_tracking VALUES (%s, 0) ON CONFLICT DO NOTHING", [name]
             )

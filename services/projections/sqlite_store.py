@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import Tracking
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import (
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+)
 
 from services.feeds.base import Positioned
 from services.projections.schema import Projection, Row, Table
@@ -108,13 +114,28 @@ def tracking_name(view: str, stream: str = "") -> str:
     return f"{view}@{stream}" if stream else view
 
 
+class _ViewConnections(SQLiteConnectionPool):
+    """Connections to the views' file that commit without waiting for the disk
+    (``synchronous=NORMAL`` in WAL mode: a commit is atomic, and after a power failure the
+    last ones may be missing). The views are built from the log and each view's position is
+    in the same file as its rows, so a view that lost its last commits applies those events
+    again; the event store, the chain and the keys keep waiting for the disk."""
+
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()
+        connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+
 class SQLiteViewStore(SQLiteTrackingRecorder):
     """Holds the views of several projections and their tracking positions in one file."""
 
     def __init__(self, path: Path, projections: Sequence[Projection]) -> None:
         self.projections = {p.name: p for p in projections}
         self.tables: dict[str, Table] = {t.name: t for p in projections for t in p.tables}
-        super().__init__(SQLiteDatastore(str(path), lock_timeout=30))
+        datastore = SQLiteDatastore(str(path), lock_timeout=30)
+        datastore.pool = _ViewConnections(db_name=str(path), lock_timeout=30)
+        super().__init__(datastore)
 
     def construct_create_table_statements(self) -> list[str]:
         """Tracking, view metadata and every view table."""

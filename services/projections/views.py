@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 
 from services.feeds.base import Feed
-from services.feeds.processor import offer
+from services.feeds.processor import SharedRunner, offer
 from services.projections.schema import Projection
 from services.projections.store import ViewStore
 from services.projections.worker import Progress, ProjectionWorker
@@ -59,6 +59,12 @@ class Views:
         """How many positions each view is behind the head of the log."""
         head = self.feed.head()
         return {w.projection.name: head - w.position for w in self.workers}
+
+    def runner(self, batch_size: int = 500) -> SharedRunner:
+        """Every view kept at the head of the log in one thread, each batch read once."""
+        return SharedRunner(
+            "views", [w.view for w in self.workers], self.feed, batch_size=batch_size
+        )
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:
         """Run every worker in a daemon thread until ``stop`` is set."""

@@ -1,17 +1,24 @@
 """The background work of a running server: views, policies, the audit chain, the notice
 dispatcher, the webhook senders, the alarm clock (escalation alerts) and the alert mailer,
-each in a supervised thread that resumes from its tracked position."""
+each in a supervised thread that resumes from its tracked position.
+
+The views run in one thread (each batch read once for all), the policies in another (in
+order, a pass ending once their reactions are handled), the chain in a third; each reports
+the position its passes reach, and once they all run, the runtime's commands wait for them
+rather than catching up themselves (see
+:meth:`~services.bootstrap.Runtime.wait_for_runners`), until the workers stop."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+import time
 
 import structlog
 
-from services.audit.chain import ChainWorker
+from services.audit.chain import CHAIN_KEY, ChainWorker
 from services.bootstrap import Runtime, webhook_retry, webhook_sending
+from services.feeds.progress import RunnerProgress
 from services.feeds.running import supervised
 from services.notifications.dispatcher import DeliveryCheck
 from services.notifications.transport import SmtpTarget
@@ -37,18 +44,35 @@ class Workers:
         self.chain_interval = chain_interval
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.progress = RunnerProgress()
+        """Where the views', policies' and chain's threads report their positions."""
+        self.views = rt.views.runner()
+        self.policies = rt.policies.runner()
 
-    def _views(self, name: str) -> Callable[[threading.Event], None]:
-        worker = next(w for w in self.rt.views.workers if w.projection.name == name)
-        return worker.run
+    def _views(self, stop: threading.Event) -> None:
+        self.views.run(stop, progress=self.progress)
 
-    def _policy(self, index: int) -> Callable[[threading.Event], None]:
-        return self.rt.policies.workers[index].run
+    def _policies(self, stop: threading.Event) -> None:
+        self.policies.run(stop, progress=self.progress)
 
     def _chain(self, stop: threading.Event) -> None:
         rt = self.rt
         worker = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.core.clock)
-        worker.run(stop, rt.feed, interval=self.chain_interval)
+        worker.run(stop, rt.feed, interval=self.chain_interval, progress=self.progress)
+
+    def _runner_keys(self) -> list[str]:
+        return [self.views.key, self.policies.key, CHAIN_KEY]
+
+    def _follow_runners(self, timeout: float = 10.0) -> None:
+        """Once every runner reports, have the runtime's commands wait for them."""
+        keys = self._runner_keys()
+        deadline = time.monotonic() + timeout
+        while not self.progress.joined(keys):
+            if time.monotonic() > deadline:
+                log.warning("workers.runners_not_started", then="commands catch up themselves")
+                return
+            time.sleep(0.01)
+        self.rt.runners = self.progress
 
     def _dispatch(self, stop: threading.Event) -> None:
         dispatcher = self.rt.dispatcher(self.target, self.delivery)
@@ -63,11 +87,8 @@ class Workers:
     def start(self) -> Workers:
         """Start every worker."""
         stop = self.stop_event
-        for w in self.rt.views.workers:
-            name = w.projection.name
-            self.threads.append(supervised(f"view-{name}", self._views(name), stop))
-        for i, p in enumerate(self.rt.policies.workers):
-            self.threads.append(supervised(f"policy-{p.policy.name}", self._policy(i), stop))
+        self.threads.append(supervised("views", self._views, stop))
+        self.threads.append(supervised("policies", self._policies, stop))
         self.threads.append(supervised("audit-chain", self._chain, stop))
         self.threads.append(supervised("dispatcher", self._dispatch, stop))
         webhooks = WebhookWorkers(
@@ -80,11 +101,15 @@ class Workers:
         self.threads.append(webhooks.start(stop))
         self.threads.append(supervised("alarm-clock", self._alarm, stop))
         self.threads.append(supervised("alert-mail", self._alert_mail, stop))
+        self._follow_runners()
         log.info("workers.started", count=len(self.threads))
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Ask every worker to stop and wait for them (each finishes its current batch)."""
+        """Ask every worker to stop and wait for them (each finishes its current batch);
+        commands catch up themselves again."""
+        if self.rt.runners is self.progress:
+            self.rt.runners = None
         self.stop_event.set()
         for thread in self.threads:
             thread.join(timeout)

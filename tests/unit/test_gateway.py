@@ -119,3 +119,23 @@ def test_a_failed_catch_up_includes_nothing_and_the_next_caller_runs_it_again() 
     gateway.current()
     assert catch_up.calls == ["catch-up", "catch-up"]
     assert catch_up.included == 1
+
+
+def test_a_command_waits_for_the_runners_and_catches_up_itself_only_when_they_fail() -> None:
+    """With runners to wait for, a command is told the position to wait for and runs no
+    catch-up; when the wait fails, it catches up itself before returning."""
+    log = CatchUps()
+    waited: list[int] = []
+    answers = [True, False]
+
+    def wait(position: int) -> bool:
+        waited.append(position)
+        return answers.pop(0)
+
+    gateway = Gateway(log, log.position, wait)
+    assert gateway.run(log.append) == 1
+    assert (waited, log.calls) == ([1], [])
+    assert gateway.run(log.append) == 2
+    assert waited == [1, 2]
+    assert len(log.calls) == 1
+    assert log.included == 2
