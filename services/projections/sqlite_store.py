@@ -123,7 +123,7 @@ class _ViewConnections(SQLiteConnectionPool):
 
     def _create_connection(self) -> SQLiteConnection:
         connection = super()._create_connection()
-        connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+        connection.cursor().execute("PRAGMA synchronous=NORMAL")
         return connection
 
 

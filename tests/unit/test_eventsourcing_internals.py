@@ -24,7 +24,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteConnectionPool, SQLiteTrackingRecorder
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITTEN_FOR = "9.5."
@@ -40,6 +40,7 @@ PINNED: dict[tuple[type[Any], str], tuple[str, ...]] = {
     (PostgresApplicationRecorder, "_lock_table"): ("self", "curs"),
     (PostgresApplicationRecorder, "_notify_channel"): ("self", "curs"),
     (SQLiteTrackingRecorder, "_insert_tracking"): ("self", "c", "tracking"),
+    (SQLiteConnectionPool, "_create_connection"): ("self",),
     (SQLiteTrackingRecorder, "_max_tracking_id"): ("self", "application_name", "c"),
     (Application, "_record"): ("self", "processing_event"),
     (Application, "_take_snapshots"): ("self", "processing_event"),
