@@ -50,7 +50,6 @@ from services.notifications.mailbox_policy import MailboxErasurePolicy
 from services.notifications.queueing import NoticeQueuePolicy, PeopleOf, PeopleReader
 from services.notifications.settings import NoticeSettings
 from services.notifications.templates import NoticeTemplates
-from services.notifications.transport import SmtpTarget
 from services.notifications.views import (
     NoticeQueueView,
     Notifications,
@@ -64,6 +63,7 @@ from services.projections.schema import Projection
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.store import ViewStore
 from services.projections.views import Views
+from services.smtp_target import SmtpTarget
 from services.storage.singleton import FileSingleton, PostgresSingleton, Singleton
 from services.users.addresses import AddressBook
 from services.users.credentials import CredentialStore

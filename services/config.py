@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.notifications.transport import SmtpTarget
+from services.smtp_target import SmtpTarget
 
 
 class LogFormat(StrEnum):

@@ -49,7 +49,8 @@ from services.application.errors import InvalidInput, NotFound
 from services.notifications import message
 from services.notifications.dispatcher import DeliveryCheck
 from services.notifications.replies import Recipient, reduce_reply
-from services.notifications.transport import Outcome, SmtpPool, SmtpTarget
+from services.notifications.transport import Outcome, SmtpPool
+from services.smtp_target import SmtpTarget
 from services.users.handlers import UserHandlers
 
 log = structlog.get_logger()

@@ -24,7 +24,7 @@ from services.cli.inputs import read_document
 from services.cli.output import emit_fields, emit_json, emit_table, error, note, say
 from services.ledger import BreachLedger
 from services.notifications.dispatcher import DeliveryCheck
-from services.notifications.transport import SmtpTarget
+from services.smtp_target import SmtpTarget
 
 notify_app = typer.Typer(help="Notify people, authorities and customers.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")

@@ -48,7 +48,8 @@ from services.notifications.queue import NoticeQueue
 from services.notifications.replies import Recipient, reduce_reply
 from services.notifications.sender import SenderProcess
 from services.notifications.templates import Renderer
-from services.notifications.transport import Outcome, SmtpPool, SmtpTarget
+from services.notifications.transport import Outcome, SmtpPool
+from services.smtp_target import SmtpTarget
 from services.vault.sealing import PersonData
 
 log = structlog.get_logger()

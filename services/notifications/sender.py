@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-from services.notifications.transport import Outcome, SmtpPool, SmtpTarget
+from services.notifications.transport import Outcome, SmtpPool
+from services.smtp_target import SmtpTarget
 
 Batch = list[tuple[str, bytes]]
 

@@ -32,8 +32,8 @@ from services.feeds.pipeline import Pipeline, PipelineTimeout, people_as_of
 from services.feeds.relay import Relay
 from services.feeds.running import keep_running, supervised
 from services.notifications.dispatcher import DeliveryCheck, Dispatcher
-from services.notifications.transport import SmtpTarget
 from services.notifications.views import NoticeQueueView
+from services.smtp_target import SmtpTarget
 from services.webhooks.delivery import WebhookWorkers
 
 log = structlog.get_logger()

@@ -21,7 +21,7 @@ from services.bootstrap import Runtime, webhook_retry, webhook_sending
 from services.feeds.progress import RunnerProgress
 from services.feeds.running import supervised
 from services.notifications.dispatcher import DeliveryCheck
-from services.notifications.transport import SmtpTarget
+from services.smtp_target import SmtpTarget
 from services.webhooks.delivery import WebhookWorkers
 
 log = structlog.get_logger()

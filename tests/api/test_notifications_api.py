@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from services.notifications.mailbox import CaptureServer, MailboxCheck
-from services.notifications.transport import SmtpTarget
+from services.smtp_target import SmtpTarget
 from tests.api.conftest import Api, make_user
 from tests.support.clocks import ManualClock
 from tests.support.people import person

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from structlog.testing import capture_logs
 
 from services.notifications.mailbox import CaptureServer, MailboxCheck
-from services.notifications.transport import SmtpTarget
+from services.smtp_target import SmtpTarget
 from tests.api.conftest import Api
 from tests.support.clocks import ManualClock
 from tests.support.people import person

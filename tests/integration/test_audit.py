@@ -22,8 +22,8 @@ from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.containment.tasks_view import Tasks
 from services.notifications.mailbox import CaptureServer
-from services.notifications.transport import SmtpTarget
 from services.operations import audit as service
+from services.smtp_target import SmtpTarget
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK
 from tests.support.identity import dpo_of

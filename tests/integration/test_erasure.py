@@ -518,7 +518,7 @@ def test_a_relay_reply_naming_the_recipient_is_recorded_without_the_address(
     """A relay refuses the planted address naming it in its reply: the failure is recorded
     with the reply's codes but not the address, so no stored byte (the log included, which
     an erasure cannot change) holds it outside the sealed data."""
-    from services.notifications.transport import SmtpTarget
+    from services.smtp_target import SmtpTarget
 
     runtime.app.people.import_people(
         incident.id, write_csv(tmp_path / "p.csv", planted_rows()), alice

@@ -28,9 +28,9 @@ from services.config import Settings
 from services.demo import DEMO_TITLE, run_demo
 from services.feeds.relay import Relay
 from services.metrics import registry, serve_metrics
-from services.notifications.transport import SmtpTarget
 from services.server.distributed import WorkerOptions, projections_feed
 from services.server.http_app import create_app
+from services.smtp_target import SmtpTarget
 from tests.support.broker import Broker, broker  # noqa: F401
 from tests.support.clocks import ManualClock
 from tests.support.identity import dpo_of

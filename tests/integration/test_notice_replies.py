@@ -23,8 +23,8 @@ from services.application.context import RequestContext
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.notifications.dispatcher import RunReport
-from services.notifications.transport import SmtpTarget
 from services.operations import audit as service
+from services.smtp_target import SmtpTarget
 from tests.support.campaigns import start_people_campaign
 from tests.support.people import write_csv
 from tests.support.reports import report_input

@@ -26,7 +26,7 @@ from services.application.errors import RuleBroken
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.notifications.templates import NoticeTemplates
-from services.notifications.transport import SmtpTarget
+from services.smtp_target import SmtpTarget
 from services.vault.sealing import PersonData
 from tests.support.campaigns import CONTENT, DPO, start_people_campaign
 from tests.support.identity import dpo_of, provision

@@ -16,7 +16,7 @@ from services.application.context import RequestContext
 from services.bootstrap import bootstrap
 from services.config import Settings
 from services.notifications import message
-from services.notifications.transport import SmtpTarget
+from services.smtp_target import SmtpTarget
 from services.vault.sealing import PersonData
 from tests.support.identity import dpo_of
 from tests.support.people import person
