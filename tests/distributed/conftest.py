@@ -3,6 +3,8 @@ own, a real SMTP server, the test's runtime on that store, and the worker proces
 
 from __future__ import annotations
 
+import fcntl
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,20 @@ from tests.support.broker import (
 )
 from tests.support.cluster import Cluster, distributed_env, distributed_settings
 from tests.support.smtp import SinkProcess, smtp_sink
+
+
+@pytest.fixture(autouse=True)
+def one_cluster_at_a_time() -> Iterator[None]:
+    """Hold a machine-wide lock for the test: each distributed test starts about nine worker
+    processes holding five to seven PostgreSQL connections each, so two at once on parallel
+    test processes (with the rest of the suite) would exhaust the server's 100 connections."""
+    path = Path(tempfile.gettempdir()) / "breachledger-distributed-tests.lock"
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The escalation ladder of the distributed mode, driven from the test process: an incident
-with GDPR and UK GDPR obligations, an owner and a DPO on duty, two policy workers, two
+with GDPR and UK GDPR obligations, an owner and a DPO on duty, two
 alarm-clock processes (each with its alert mailer) and two webhook senders, the time of
 every process moved through each step of the ladder by a shared clock file (``BREACH_CLOCK_FILE``).
 
@@ -50,7 +50,6 @@ KINDS = ["alert.raised", "incident.triaged", "obligation.decided", "assessment.r
 WORKERS = (
     "relay",
     "projections",
-    "policies",
     "policies",
     "alerts",
     "alerts",
