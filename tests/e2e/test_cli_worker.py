@@ -23,7 +23,7 @@ from tests.support.broker import (  # noqa: F401  (fixtures)
 )
 from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
-from tests.support.reports import report_input
+from tests.support.reports import report_due_within_the_hour, report_input
 from tests.support.smtp import free_port, smtp_sink
 
 ALICE = RequestContext(actor="alice")
@@ -84,24 +84,11 @@ def test_the_alarm_clock_worker_runs_without_kafka_and_raises_the_due_step(
 ) -> None:
     """``breach worker alerts`` runs on the embedded store with no Kafka cluster, raises the
     step due for an obligation an hour from its deadline, and stops cleanly on SIGTERM."""
-    from datetime import timedelta
-
     from services.config import Settings
-    from tests.support.facts import PORTAL_LEAK
 
     settings = Settings(data_dir=tmp_path / "var")
     rt = bootstrap(settings, configure_logs=False)
-    now = rt.app.core.clock.now()
-    incident = rt.app.incidents.report_incident(
-        report_input(
-            now,
-            occurred_at=now - timedelta(hours=80),
-            discovered_at=now - timedelta(hours=72),
-            aware_at=now - timedelta(hours=71, minutes=30),
-        ),
-        ALICE,
-    )
-    rt.app.assessment.assess_impact(incident.id, PORTAL_LEAK, ALICE)
+    report_due_within_the_hour(rt, ALICE)
     rt.settle()
     rt.close()
     env = {

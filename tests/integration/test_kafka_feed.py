@@ -8,7 +8,6 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -34,10 +33,9 @@ from tests.support.broker import (  # noqa: F401  (fixtures)
     start_worker,
     wait_until,
 )
-from tests.support.facts import PORTAL_LEAK
 from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
-from tests.support.reports import report_input
+from tests.support.reports import report_due_within_the_hour, report_input
 
 ALICE = RequestContext(actor="alice", correlation_id="req-feed")
 DPO = RequestContext(actor="dpo")
@@ -308,17 +306,7 @@ def test_the_alarm_clock_reads_the_views_the_projection_workers_keep_and_writes_
     """With Kafka the alarm clock does not build the obligations and tasks views from the
     store beside the projection workers: it raises nothing while they have not shown the
     obligations, then each due step once, and the views' store-feed positions stay at 0."""
-    now = rt.app.core.clock.now()
-    incident = rt.app.incidents.report_incident(
-        report_input(
-            now,
-            occurred_at=now - timedelta(hours=80),
-            discovered_at=now - timedelta(hours=72),
-            aware_at=now - timedelta(hours=71, minutes=30),
-        ),
-        ALICE,
-    )
-    rt.app.assessment.assess_impact(incident.id, PORTAL_LEAK, ALICE)
+    report_due_within_the_hour(rt, ALICE)
     alarm = rt.alarm_clock(view_timeout=0.5)
     assert alarm.scan() == []
     assert rt.views.store.position("obligations", "") == 0

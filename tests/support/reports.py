@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from services.application.context import RequestContext
+    from services.bootstrap import Runtime
 
 
 def report_input(now: datetime, **overrides: Any) -> dict[str, Any]:
@@ -19,3 +24,22 @@ def report_input(now: datetime, **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def report_due_within_the_hour(rt: Runtime, ctx: RequestContext) -> UUID:
+    """Report and assess a portal leak whose 72-hour authority deadline is 30 minutes after
+    the runtime's clock (aware 71.5 hours ago): its 1-hour ladder step is due now. The id."""
+    from tests.support.facts import PORTAL_LEAK
+
+    now = rt.app.core.clock.now()
+    incident = rt.app.incidents.report_incident(
+        report_input(
+            now,
+            occurred_at=now - timedelta(hours=80),
+            discovered_at=now - timedelta(hours=72),
+            aware_at=now - timedelta(hours=71, minutes=30),
+        ),
+        ctx,
+    )
+    rt.app.assessment.assess_impact(incident.id, PORTAL_LEAK, ctx)
+    return incident.id
