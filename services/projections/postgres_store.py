@@ -21,9 +21,9 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.rows import DictRow, dict_row
 
-from services.feeds.base import Positioned
 from services.projections.schema import Projection, Row, Table
 from services.projections.sqlite_store import _quote, tracking_name
+from services.projections.store import Applied, Batch, apply_from
 from services.storage.postgres import LOCK_SQL, PostgresDatabase, lock_key, pg_sql
 
 _TYPES = {"TEXT": 'TEXT COLLATE "C"', "INTEGER": "BIGINT", "REAL": "DOUBLE PRECISION"}
@@ -182,22 +182,26 @@ class PostgresViewStore:
         )
         return int(rows[0][0]) if rows else 0
 
-    def apply(
-        self,
-        projection: Projection,
-        items: Sequence[Positioned],
-        expected: int,
-        *,
-        stream: str = "",
-    ) -> bool:
-        """Apply events in one transaction if the view is still at ``expected`` in
-        ``stream`` (a part of the log whose positions increase, e.g. a topic partition).
+    def positions(self, names: Sequence[str], stream: str = "") -> dict[str, int]:
+        """The positions of the named views in ``stream``, read at once (0: nothing)."""
+        keys = {tracking_name(n, stream): n for n in names}
+        found = dict.fromkeys(names, 0)
+        if not keys:
+            return found
+        rows = self.db.fetch(
+            "SELECT application_name, notification_id FROM view_tracking "
+            f"WHERE application_name IN ({', '.join('?' for _ in keys)})",
+            list(keys),
+        )
+        for key, position in rows:
+            found[keys[key]] = int(position)
+        return found
 
-        Returns False (and changes nothing) when another worker moved the view first.
-        """
-        if not items:
-            return True
-        name = tracking_name(projection.name, stream)
+    def apply_many(self, batches: Sequence[Batch], *, stream: str = "") -> list[Applied | None]:
+        """Apply several views' batches in one transaction (see
+        :meth:`services.projections.store.ViewStore.apply_many`)."""
+        names = [tracking_name(projection.name, stream) for projection, _, _ in batches]
+        outcomes: list[Applied | None] = []
         with self.db.connection() as conn, conn.transaction():
             cursor = conn.cursor(row_factory=dict_row)
             # A view's batch commits without waiting for the disk: the view is built from
@@ -205,24 +209,29 @@ class PostgresViewStore:
             # database crash is applied again; the event store's commits still wait.
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(
-                "INSERT INTO view_tracking VALUES (%s, 0) ON CONFLICT DO NOTHING", [name]
+                "INSERT INTO view_tracking SELECT unnest(%s::text[]), 0 ON CONFLICT DO NOTHING",
+                [sorted(names)],
             )
+            # Locked in name order, so that two workers applying overlapping sets of views
+            # never each hold a row the other waits for.
             cursor.execute(
-                "SELECT notification_id FROM view_tracking WHERE application_name = %s FOR UPDATE",
-                [name],
+                "SELECT application_name, notification_id FROM view_tracking "
+                "WHERE application_name = ANY(%s) ORDER BY application_name FOR UPDATE",
+                [names],
             )
-            row = cursor.fetchone()
-            if row is None or int(row["notification_id"]) != expected:
-                return False
+            at = {r["application_name"]: int(r["notification_id"]) for r in cursor.fetchall()}
             with conn.pipeline():
                 tx = PostgresTransaction(cursor, self.tables)
-                for item in items:
-                    projection.process(item.event, item.position, tx)
-                cursor.execute(
-                    "UPDATE view_tracking SET notification_id = %s WHERE application_name = %s",
-                    [items[-1].position, name],
-                )
-        return True
+                for (projection, items, expected), name in zip(batches, names, strict=True):
+                    outcomes.append(apply_from(projection, items, expected, at[name], tx))
+                    reached = outcomes[-1]
+                    if reached is not None and reached.events:
+                        cursor.execute(
+                            "UPDATE view_tracking SET notification_id = %s "
+                            "WHERE application_name = %s",
+                            [reached.position, name],
+                        )
+        return outcomes
 
     def reset(self, projection: Projection) -> None:
         """Drop and recreate the projection's tables and forget its position, atomically."""

@@ -23,8 +23,8 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
-from services.feeds.base import Positioned
 from services.projections.schema import Projection, Row, Table
+from services.projections.store import Applied, Batch, apply_from
 
 _META = "CREATE TABLE IF NOT EXISTS view_meta (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
 
@@ -176,30 +176,37 @@ class SQLiteViewStore(SQLiteTrackingRecorder):
         stream of the log (``""``: the whole log, read in order)."""
         return self.max_tracking_id(tracking_name(name, stream)) or 0
 
-    def apply(
-        self,
-        projection: Projection,
-        items: Sequence[Positioned],
-        expected: int,
-        *,
-        stream: str = "",
-    ) -> bool:
-        """Apply events in one transaction if the view is still at ``expected`` in
-        ``stream`` (a part of the log whose positions increase, e.g. a topic partition).
+    def positions(self, names: Sequence[str], stream: str = "") -> dict[str, int]:
+        """The positions of the named views in ``stream``, read at once (0: nothing)."""
+        keys = {tracking_name(n, stream): n for n in names}
+        found = dict.fromkeys(names, 0)
+        if not keys:
+            return found
+        marks = ", ".join("?" for _ in keys)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT application_name, notification_id FROM tracking "
+                f"WHERE application_name IN ({marks})",
+                list(keys),
+            )
+            for key, position in c.fetchall():
+                found[keys[key]] = int(position)
+        return found
 
-        Returns False (and changes nothing) when another worker moved the view first.
-        """
-        if not items:
-            return True
-        name = tracking_name(projection.name, stream)
+    def apply_many(self, batches: Sequence[Batch], *, stream: str = "") -> list[Applied | None]:
+        """Apply several views' batches in one transaction (see
+        :meth:`services.projections.store.ViewStore.apply_many`)."""
+        outcomes: list[Applied | None] = []
         with self._immediate() as c:
-            if (self._max_tracking_id(name, c) or 0) != expected:
-                return False
             tx = SQLiteTransaction(c, self.tables)
-            for item in items:
-                projection.process(item.event, item.position, tx)
-            self._insert_tracking(c, Tracking(name, items[-1].position))
-        return True
+            for projection, items, expected in batches:
+                name = tracking_name(projection.name, stream)
+                at = self._max_tracking_id(name, c) or 0
+                outcomes.append(apply_from(projection, items, expected, at, tx))
+                reached = outcomes[-1]
+                if reached is not None and reached.events:
+                    self._insert_tracking(c, Tracking(name, reached.position))
+        return outcomes
 
     def reset(self, projection: Projection) -> None:
         """Drop and recreate the projection's tables and forget its position, atomically."""

@@ -11,10 +11,46 @@ identifiers that are keywords (``"row"``) quoted.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from services.feeds.base import Positioned
-from services.projections.schema import Projection, Row
+from services.projections.schema import Projection, Row, ViewTransaction
+
+Batch = tuple[Projection, Sequence[Positioned], int]
+"""A view's share of a batch: its projection, the events it has not applied yet, and the
+position it is expected to be at."""
+
+
+class Applied(NamedTuple):
+    """What one view's share of a batch did."""
+
+    position: int
+    """The position the view is at after it."""
+    events: int
+    """The events applied to the view."""
+    first: int
+    """The position of the first of them (0: none)."""
+
+
+def apply_from(
+    projection: Projection,
+    items: Sequence[Positioned],
+    expected: int,
+    at: int,
+    tx: ViewTransaction,
+) -> Applied | None:
+    """Apply to a view found at ``at`` the events of ``items`` above it (None, nothing
+    applied, when it is behind ``expected``: reset since the caller read it)."""
+    if at < expected:
+        return None
+    count = first = 0
+    for item in items:
+        if item.position > at:
+            projection.process(item.event, item.position, tx)
+            at = item.position
+            first = first or at
+            count += 1
+    return Applied(at, count, first)
 
 
 class ViewStore(Protocol):
@@ -32,16 +68,17 @@ class ViewStore(Protocol):
         """The log position the named view has applied up to in ``stream`` (0: nothing)."""
         ...
 
-    def apply(
-        self,
-        projection: Projection,
-        items: Sequence[Positioned],
-        expected: int,
-        *,
-        stream: str = "",
-    ) -> bool:
-        """Apply events and advance the position in one transaction if the view is still at
-        ``expected``; False (nothing changed) when another worker moved it first."""
+    def positions(self, names: Sequence[str], stream: str = "") -> dict[str, int]:
+        """The positions of the named views in ``stream``, read at once (0: nothing)."""
+        ...
+
+    def apply_many(self, batches: Sequence[Batch], *, stream: str = "") -> list[Applied | None]:
+        """Apply several views' batches in one transaction: to each view, the events of its
+        batch above the position the transaction finds it at, which must be at least the
+        one expected (another worker may have moved it on meanwhile, and what it applied
+        is not applied again), advancing its position with them. For each view, where it
+        is left, or None when it was behind the position expected (its view was reset
+        meanwhile: nothing was applied to it, and the positions must be read again)."""
         ...
 
     def reset(self, projection: Projection) -> None:

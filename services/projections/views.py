@@ -6,10 +6,10 @@ import threading
 from collections.abc import Sequence
 
 from services.feeds.base import Feed
-from services.feeds.processor import SharedRunner, offer
+from services.feeds.processor import SharedRunner
 from services.projections.schema import Projection
 from services.projections.store import ViewStore
-from services.projections.worker import Progress, ProjectionWorker
+from services.projections.worker import Progress, ProjectionWorker, ViewSet
 
 ANALYZE_AFTER = 5_000
 """Events applied by one catch-up (a rebuild, a start after a pause, a bulk import) after
@@ -23,27 +23,29 @@ class Views:
         self.feed = feed
         self.store = store
         self.workers = [ProjectionWorker(feed, store, p) for p in projections]
+        self.set = ViewSet(store, projections)
 
     def catch_up(self, progress: Progress | None = None, batch_size: int = 500) -> int:
         """Bring every view to the head of the log; return the events applied (summed over
-        views). Each batch is read and decoded once and offered to every view behind it.
+        views). Each batch is read and decoded once and applied to every view behind it in
+        one transaction.
 
         ``progress`` is called with (events applied so far, events to apply in all).
         """
         head = self.feed.head()
-        total = sum(max(head - w.position, 0) for w in self.workers)
+        views = self.set
+        total = sum(max(head - p, 0) for p in views.positions().values())
         applied = 0
-        views = [w.view for w in self.workers]
-        while True:
-            positions = [view.position() for view in views]
-            items = self.feed.read(min(positions, default=head), batch_size)
-            if not items:
-                if applied >= ANALYZE_AFTER:
-                    self.store.analyze()
-                return applied
-            applied += offer(views, items, positions=positions)
+        at = views.position()
+        while items := self.feed.read(at, batch_size):
+            outcome = views.process(items, at)
+            applied += outcome.applied
+            at = views.position() if outcome.raced else outcome.reached
             if progress is not None:
                 progress(applied, max(total, applied))
+        if applied >= ANALYZE_AFTER:
+            self.store.analyze()
+        return applied
 
     def catch_up_only(self, *names: str) -> int:
         """Bring only the named views to the head of the log."""
@@ -53,6 +55,7 @@ class Views:
         """Drop every view and build it again from the whole log."""
         for worker in self.workers:
             self.store.reset(worker.projection)
+        self.set.forget()
         return self.catch_up(progress)
 
     def lag(self) -> dict[str, int]:
@@ -61,10 +64,9 @@ class Views:
         return {w.projection.name: head - w.position for w in self.workers}
 
     def runner(self, batch_size: int = 500) -> SharedRunner:
-        """Every view kept at the head of the log in one thread, each batch read once."""
-        return SharedRunner(
-            "views", [w.view for w in self.workers], self.feed, batch_size=batch_size
-        )
+        """Every view kept at the head of the log in one thread, each batch read once and
+        applied to every view in one transaction."""
+        return SharedRunner("views", [self.set], self.feed, batch_size=batch_size)
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:
         """Run every worker in a daemon thread until ``stop`` is set."""

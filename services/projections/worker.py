@@ -1,8 +1,10 @@
 """Projections as processors: a view applies a batch and records its position in one
-transaction of the view store, per stream; the projection worker runs one on the store feed."""
+transaction of the view store, per stream; the projection worker runs one on the store feed;
+a view set applies a batch to every view in one transaction."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,19 +46,94 @@ class ViewProcessor:
         return self.store.position(self.projection.name, stream)
 
     def process(self, items: Sequence[Positioned], after: int, stream: str = "") -> Outcome:
-        """Apply the batch if the view is still at ``after`` (raced otherwise)."""
-        if not self.store.apply(self.projection, items, after, stream=stream):
+        """Apply the events of the batch the view has not applied yet (raced when it was
+        reset meanwhile)."""
+        applied = self.store.apply_many([(self.projection, items, after)], stream=stream)[0]
+        if applied is None:
             return Outcome(0, after, raced=True)
-        if stream:
+        if stream and applied.events:
             log.info(
                 "projection.applied",
                 view=self.projection.name,
                 stream=stream,
-                first=items[0].position,
-                last=items[-1].position,
-                count=len(items),
+                first=applied.first,
+                last=applied.position,
+                count=applied.events,
             )
-        return Outcome(len(items), items[-1].position)
+        return Outcome(applied.events, applied.position)
+
+
+class ViewSet:
+    """A :class:`~services.feeds.processor.Processor` applying every view of a store at once:
+    a batch is offered to each view from its own position, all in one transaction of the
+    view store (one commit per batch, not one per view).
+
+    Its position in a stream is the lowest of its views'. The views' positions are kept
+    here between batches, per stream, as this set last recorded them; each view's position
+    is compared-and-set in the transaction, so a view another worker moved meanwhile is left
+    alone, the batch reports a race, and the positions are read again."""
+
+    kind = "projection"
+    name = "views"
+
+    def __init__(self, store: ViewStore, projections: Sequence[Projection]) -> None:
+        self.store = store
+        self.projections = list(projections)
+        self._lock = threading.Lock()
+        self._known: dict[str, dict[str, int]] = {}
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        """The views, as log events name them."""
+        return {"views": [p.name for p in self.projections]}
+
+    def positions(self, stream: str = "") -> dict[str, int]:
+        """Each view's position in ``stream``, read from the store when not known here."""
+        with self._lock:
+            known = self._known.get(stream)
+        if known is None:
+            known = self.store.positions([p.name for p in self.projections], stream)
+            with self._lock:
+                self._known[stream] = known
+        return dict(known)
+
+    def forget(self) -> None:
+        """Read the positions from the store again next time (after a rebuild)."""
+        with self._lock:
+            self._known.clear()
+
+    def position(self, stream: str = "") -> int:
+        """The position every view has applied up to in ``stream``."""
+        return min(self.positions(stream).values(), default=0)
+
+    def process(self, items: Sequence[Positioned], after: int, stream: str = "") -> Outcome:
+        """Apply to each view the events of ``items`` above its position, in one
+        transaction (raced when a view was reset meanwhile)."""
+        positions = self.positions(stream)
+        batches = [(p, items, positions[p.name]) for p in self.projections]
+        outcomes = self.store.apply_many(batches, stream=stream)
+        applied = 0
+        with self._lock:
+            if any(o is None for o in outcomes):
+                self._known.pop(stream, None)
+                return Outcome(applied, after, raced=True)
+            known = self._known.setdefault(stream, positions)
+            for projection, outcome in zip(self.projections, outcomes, strict=True):
+                assert outcome is not None
+                known[projection.name] = outcome.position
+                applied += outcome.events
+        if stream:
+            for projection, outcome in zip(self.projections, outcomes, strict=True):
+                if outcome is not None and outcome.events:
+                    log.info(
+                        "projection.applied",
+                        view=projection.name,
+                        stream=stream,
+                        first=outcome.first,
+                        last=outcome.position,
+                        count=outcome.events,
+                    )
+        return Outcome(applied, min(known.values(), default=items[-1].position))
 
 
 class ProjectionWorker(Runner[Positioned]):

@@ -97,7 +97,7 @@ def projections_feed(rt: Runtime, options: WorkerOptions) -> KafkaFeed:
         rt.settings,
         Kind.PROJECTIONS.value,
         rt.app.core.mapper,
-        [w.view for w in rt.views.workers],
+        [rt.views.set],
         batch_size=options.batch_size,
         timing=options.timing,
     )

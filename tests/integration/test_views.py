@@ -22,7 +22,7 @@ from services.projections.schema import Projection, Table, ViewTransaction
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.store import ViewStore
 from services.projections.views import Views
-from services.projections.worker import ProjectionWorker
+from services.projections.worker import ProjectionWorker, ViewSet
 from services.storage.postgres import PostgresDatabase, PostgresTarget
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
@@ -137,18 +137,114 @@ def test_two_workers_racing_on_one_view_never_apply_an_event_twice(
         s.close()
 
 
+class OtherCounts(CountingProjection):
+    """A second counting view, in tables of its own."""
+
+    name = "other_counts"
+    tables: Sequence[Table] = (
+        Table("other_event_counts", {"kind": "TEXT", "n": "INTEGER"}, key=("kind",)),
+    )
+
+    def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
+        kind = type(event).__name__
+        row = tx.get("other_event_counts", {"kind": kind})
+        tx.upsert("other_event_counts", {"kind": kind, "n": (row["n"] if row else 0) + 1})
+
+
+def kinds(feed: StoreFeed) -> dict[str, int]:
+    """Events of the log by type, counted."""
+    expected: dict[str, int] = {}
+    for item in feed.read(0, 10_000):
+        kind = type(item.event).__name__
+        expected[kind] = expected.get(kind, 0) + 1
+    return expected
+
+
+def test_view_sets_and_single_views_racing_never_apply_an_event_twice(
+    runtime: Runtime, open_store: OpenStore, clock: ManualClock, alice: RequestContext
+) -> None:
+    """Three view sets of two views and a lone worker of one of them, with their own
+    connections and batch sizes, catch up at once: each view counts every event once."""
+    populate(runtime, clock, alice, 60)
+    views = (CountingProjection(), OtherCounts())
+    stores = [open_store("sets", views) for _ in range(4)]
+    stores[0].create_table()
+    feed = StoreFeed(runtime.app.core.recorder, runtime.app.core.mapper)
+    calls: list[Callable[[], object]] = [
+        ProjectionWorker(feed, stores[3], CountingProjection(), batch_size=4).catch_up
+    ]
+    for store, size in zip(stores[:3], (3, 7, 11), strict=True):
+        calls.append(
+            lambda store=store, size=size: Views(feed, store, views).catch_up(batch_size=size)
+        )
+    failures: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        try:
+            call()
+        except BaseException as e:
+            failures.append(e)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    expected = kinds(feed)
+    assert counts(stores[0]) == expected
+    other = stores[0].query("SELECT * FROM other_event_counts")
+    assert {r["kind"]: r["n"] for r in other} == expected
+    assert stores[0].positions(["counts", "other_counts"]) == {
+        "counts": feed.head(),
+        "other_counts": feed.head(),
+    }
+    for s in stores:
+        s.close()
+
+
+def test_a_view_set_goes_on_from_a_view_moved_on_elsewhere_and_rereads_a_reset_one(
+    runtime: Runtime, open_store: OpenStore, clock: ManualClock, alice: RequestContext
+) -> None:
+    """A set's remembered positions may be stale: a view another worker moved on is
+    continued from where it is, and a view reset meanwhile makes the batch a race, after
+    which the positions are read again and the reset view is rebuilt in full."""
+    populate(runtime, clock, alice, 10)
+    store = open_store("stale", [CountingProjection(), OtherCounts()])
+    store.create_table()
+    feed = StoreFeed(runtime.app.core.recorder, runtime.app.core.mapper)
+    views = ViewSet(store, [CountingProjection(), OtherCounts()])
+    assert views.position() == 0
+    ProjectionWorker(feed, store, CountingProjection(), batch_size=5).catch_up()
+    outcome = views.process(feed.read(0, 10_000), 0)
+    assert not outcome.raced
+    assert outcome.reached == feed.head()
+    assert counts(store) == kinds(feed)
+    populate(runtime, clock, alice, 2)
+    store.reset(CountingProjection())
+    assert views.process(feed.read(views.position(), 10_000), views.position()).raced
+    assert views.position() == 0
+    views.process(feed.read(0, 10_000), 0)
+    assert counts(store) == kinds(feed)
+    other = store.query("SELECT * FROM other_event_counts")
+    assert {r["kind"]: r["n"] for r in other} == kinds(feed)
+    store.close()
+
+
 def test_a_failing_projection_leaves_its_batch_unapplied(
     runtime: Runtime, open_store: OpenStore, clock: ManualClock, alice: RequestContext
 ) -> None:
-    """An error mid-batch rolls back the batch's rows and its position together."""
+    """An error mid-batch rolls back the batch's rows and its position together, for
+    every view of the set."""
     populate(runtime, clock, alice, 4)
-    store = open_store("fail", [CountingProjection(fail_at=3)])
+    store = open_store("fail", [CountingProjection(fail_at=3), OtherCounts()])
     store.create_table()
-    views = Views(runtime.feed, store, [CountingProjection(fail_at=3)])
+    views = Views(runtime.feed, store, [OtherCounts(), CountingProjection(fail_at=3)])
     with pytest.raises(RuntimeError, match="projection bug"):
         views.catch_up()
-    assert store.position("counts") == 0
+    assert store.positions(["counts", "other_counts"]) == {"counts": 0, "other_counts": 0}
     assert counts(store) == {}
+    assert store.query("SELECT * FROM other_event_counts") == []
     store.close()
 
 
