@@ -291,12 +291,19 @@ class SharedRunner:
         *,
         batch_size: int,
         until_quiet: bool = False,
+        after_pass: Callable[[], object] | None = None,
+        on_stop: Callable[[], object] | None = None,
     ) -> None:
         self.key = key
         self.processors = processors
         self.feed = feed
         self.batch_size = batch_size
         self.until_quiet = until_quiet
+        self.after_pass = after_pass
+        """Called after each pass, the idle ones included (the policies record the
+        positions they held long enough)."""
+        self.on_stop = on_stop
+        """Called when the runner stops, failed or not."""
         self.reached = 0
 
     def advance(self) -> int:
@@ -324,6 +331,8 @@ class SharedRunner:
             self.advance()
             if progress is not None:
                 progress.passed(self.key, self.reached)
+            if self.after_pass is not None:
+                self.after_pass()
 
         if progress is not None:
             progress.join(self.key)
@@ -340,3 +349,8 @@ class SharedRunner:
         finally:
             if progress is not None:
                 progress.leave(self.key)
+            if self.on_stop is not None:
+                try:
+                    self.on_stop()
+                except Exception:
+                    log.exception(f"{self.key}.stop_failed")

@@ -5,6 +5,13 @@ a tracking record of the event's position (``<policy>`` on the store feed,
 ``<policy>@p<partition>`` from a Kafka partition) in one transaction of the event store. A
 second delivery of the same event (a restart, or another process running the same policy)
 fails that transaction on the tracking record and changes nothing.
+
+Most events need no reaction from a given policy; then only the position moves. A runner
+that keeps policies at the head of the log may hold those positions in memory for a moment
+(``hold_for``) and record them together later: each would otherwise cost a commit that
+waits for the disk. A position held and lost in a crash only means that the events after
+the recorded one are offered to the policy again, which is what a policy must bear anyway
+(it may always be behind); a reaction is never held.
 """
 
 from __future__ import annotations
@@ -25,6 +32,10 @@ from services.feeds.base import Feed, Positioned
 from services.feeds.processor import Outcome, Runner, SharedRunner, handle_at, tracking_key
 
 log = structlog.get_logger()
+
+HOLD_SECONDS = 1.0
+"""How long a running server's policies may hold a position that moved without a reaction
+before recording it."""
 
 
 class Policy(Protocol):
@@ -61,6 +72,15 @@ class PolicyProcessor:
         self.policy = policy
         self.max_attempts = max_attempts
         self.retry_pause = retry_pause
+        self.hold_for = 0.0
+        """Seconds a position that moved without a reaction may stay unrecorded (0: each
+        is recorded with the batch that reached it)."""
+        self._lock = threading.Lock()
+        self._known: dict[str, int] = {}
+        """Per tracking key, the last position handled here (recorded or held)."""
+        self._held: dict[str, int] = {}
+        """Per tracking key, a position handled here without a reaction and not recorded."""
+        self._held_since = 0.0
 
     @property
     def name(self) -> str:
@@ -73,8 +93,50 @@ class PolicyProcessor:
         return {"policy": self.policy.name}
 
     def position(self, stream: str = "") -> int:
-        """The last position this policy handled in ``stream``."""
-        return self.app.tracked_position(tracking_key(self.policy.name, stream))
+        """The last position this policy handled in ``stream``: as this processor last
+        recorded or held it, or as the store tells when it does not know."""
+        key = tracking_key(self.policy.name, stream)
+        with self._lock:
+            known = self._known.get(key)
+        if known is not None:
+            return known
+        stored = self.app.tracked_position(key)
+        with self._lock:
+            self._known[key] = max(stored, self._known.get(key, 0))
+            return self._known[key]
+
+    def _moved(self, key: str, position: int, *, recorded: bool) -> None:
+        with self._lock:
+            self._known[key] = max(position, self._known.get(key, 0))
+            held = self._held.get(key)
+            if recorded and held is not None and held <= position:
+                del self._held[key]
+            elif not recorded:
+                if not self._held:
+                    self._held_since = time.monotonic()
+                self._held[key] = max(position, held or 0)
+
+    def _forget(self, key: str) -> None:
+        """Another worker moved the position: read it from the store next time."""
+        with self._lock:
+            self._known.pop(key, None)
+            self._held.pop(key, None)
+
+    def flush(self, *, due_only: bool = False) -> int:
+        """Record the positions held (with ``due_only``, only once the oldest has been held
+        ``hold_for`` seconds); return how many were recorded. A position another worker has
+        recorded beyond meanwhile is dropped."""
+        with self._lock:
+            if not self._held or (due_only and time.monotonic() - self._held_since < self.hold_for):
+                return 0
+            held, self._held = self._held, {}
+        recorded = 0
+        for key, position in held.items():
+            if self._save((), key, position):
+                recorded += 1
+            else:
+                self._forget(key)
+        return recorded
 
     def _save(self, changed: Sequence[BaseAggregate[Any]], key: str, position: int) -> bool:
         try:
@@ -111,20 +173,28 @@ class PolicyProcessor:
 
     def process(self, items: Sequence[Positioned], after: int, stream: str = "") -> Outcome:
         """React to each event in turn; then record the last position if the batch ended
-        with events that needed no reaction."""
+        with events that needed no reaction (or hold it, see ``hold_for``)."""
         key = tracking_key(self.policy.name, stream)
         saved = 0
         last = after
         for item in items:
             reacted = self._react(key, item, stream)
             if reacted is None:
+                self._forget(key)
                 return Outcome(saved, last, raced=True)
             if reacted:
                 saved += 1
                 last = item.position
+                self._moved(key, last, recorded=True)
         end = items[-1].position
-        if end > last and not self._save((), key, end):
-            return Outcome(saved, last, raced=True)
+        if end > last:
+            if self.hold_for > 0:
+                self._moved(key, end, recorded=False)
+            elif self._save((), key, end):
+                self._moved(key, end, recorded=True)
+            else:
+                self._forget(key)
+                return Outcome(saved, last, raced=True)
         return Outcome(saved, end)
 
 
@@ -163,20 +233,36 @@ class Policies:
         return [w.reactions for w in self.workers]
 
     def catch_up(self) -> int:
-        """Bring every policy to the head of the log; return the reactions saved."""
+        """Bring every policy to the head of the log, every position recorded; return the
+        reactions saved."""
         total = 0
         while True:
             saved = sum(w.catch_up() for w in self.workers)
             total += saved
             if not saved:
+                self.flush()
                 return total
 
-    def runner(self, batch_size: int = 200) -> SharedRunner:
+    def flush(self, *, due_only: bool = False) -> None:
+        """Record the positions the policies hold (see :meth:`PolicyProcessor.flush`)."""
+        for processor in self.processors:
+            processor.flush(due_only=due_only)
+
+    def runner(self, batch_size: int = 200, hold_for: float = HOLD_SECONDS) -> SharedRunner:
         """Every policy kept at the head of the log in one thread, in order, each batch read
         once; a pass ends when a round saves no reaction, so it ends with the reactions to
-        every event it passed, and the reactions to those, saved."""
+        every event it passed, and the reactions to those, saved. Positions that moved
+        without a reaction are held up to ``hold_for`` seconds and recorded together."""
+        for processor in self.processors:
+            processor.hold_for = hold_for
         return SharedRunner(
-            "policies", self.processors, self.feed, batch_size=batch_size, until_quiet=True
+            "policies",
+            self.processors,
+            self.feed,
+            batch_size=batch_size,
+            until_quiet=True,
+            after_pass=lambda: self.flush(due_only=True),
+            on_stop=self.flush,
         )
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:

@@ -199,15 +199,7 @@ def test_two_policy_runners_racing_open_each_playbook_once(
 ) -> None:
     """Two runtimes (own connections) run the policies over ten ransomware triages at once:
     each incident gets its seven tasks exactly once."""
-    ids = []
-    for i in range(10):
-        incident = runtime.app.incidents.report_incident(
-            report_input(clock.current, title=f"R{i}", incident_type="ransomware"), alice
-        )
-        runtime.app.incidents.triage_incident(
-            incident.id, {"severity": "high", "incident_type": "ransomware"}, alice
-        )
-        ids.append(incident.id)
+    ids = ransomware_triages(runtime, clock, alice)
     other = bootstrap(settings, clock=clock, configure_logs=False)
     try:
         for rt in (runtime, other):
@@ -219,6 +211,75 @@ def test_two_policy_runners_racing_open_each_playbook_once(
         assert all(len(runtime.app.incidents.get_incident(i).state.tasks) == 7 for i in ids)
     finally:
         other.close()
+
+
+def ransomware_triages(runtime: Runtime, clock: ManualClock, ctx: RequestContext) -> list[UUID]:
+    """Ten incidents triaged as ransomware (a playbook of seven tasks each); their ids."""
+    ids = []
+    for i in range(10):
+        incident = runtime.app.incidents.report_incident(
+            report_input(clock.current, title=f"R{i}", incident_type="ransomware"), ctx
+        )
+        runtime.app.incidents.triage_incident(
+            incident.id, {"severity": "high", "incident_type": "ransomware"}, ctx
+        )
+        ids.append(incident.id)
+    return ids
+
+
+def test_positions_held_by_a_runner_are_recorded_late_and_lost_ones_cost_no_reaction_twice(
+    runtime: Runtime, settings: Settings, clock: ManualClock, alice: RequestContext
+) -> None:
+    """A server's policy runner holds the positions that moved without a reaction: its
+    reactions are recorded at once, those positions only when flushed. A runner dropped
+    without flushing (a crash) leaves the events after its last recorded position to be
+    offered again; the policies that run them then add no task twice."""
+    ids = ransomware_triages(runtime, clock, alice)
+    head = runtime.feed.head()
+    crashed = bootstrap(settings, clock=clock, configure_logs=False)
+    try:
+        runner = crashed.policies.runner(hold_for=3600)
+        runner.advance()
+        runner.after_pass()  # type: ignore[misc]
+        assert runner.reached >= head
+        held = {p.name: p.position() for p in crashed.policies.processors}
+        stored = {p.name: runtime.app.core.tracked_position(p.name) for p in runner.processors}
+        assert any(stored[name] < held[name] for name in held), "nothing was held"
+        assert RawStore(settings).count_events("events.containment:TaskOpened") == 70
+    finally:
+        crashed.close()
+    runtime.policies.catch_up()
+    runtime.settle()
+    assert RawStore(settings).count_events("events.containment:TaskOpened") == 70
+    assert all(len(runtime.app.incidents.get_incident(i).state.tasks) == 7 for i in ids)
+    after = runtime.feed.head()
+    assert all(
+        runtime.app.core.tracked_position(p.name) == after for p in runtime.policies.processors
+    )
+
+
+def test_a_runner_records_what_it_holds_when_flushed_and_when_it_stops(
+    runtime: Runtime, settings: Settings, clock: ManualClock, alice: RequestContext
+) -> None:
+    """Held positions are recorded by a flush that is due, and by the runner's stop; a flush
+    that is not due yet records nothing."""
+    ransomware_triages(runtime, clock, alice)
+    runner = runtime.policies.runner(hold_for=3600)
+    runner.advance()
+    stored = {
+        p.name: runtime.app.core.tracked_position(p.name) for p in runtime.policies.processors
+    }
+    runtime.policies.flush(due_only=True)
+    assert stored == {
+        p.name: runtime.app.core.tracked_position(p.name) for p in runtime.policies.processors
+    }
+    stop = threading.Event()
+    stop.set()
+    runner.run(stop)
+    head = runtime.feed.head()
+    assert all(
+        runtime.app.core.tracked_position(p.name) == head for p in runtime.policies.processors
+    )
 
 
 def test_two_chain_linkers_racing_build_one_chain(
