@@ -65,6 +65,7 @@ from services.projections.store import ViewStore
 from services.projections.views import Views
 from services.smtp_target import SmtpTarget
 from services.storage.singleton import FileSingleton, PostgresSingleton, Singleton
+from services.storage.sqlite import log_reader
 from services.users.addresses import AddressBook
 from services.users.credentials import CredentialStore
 from services.users.throttle import ThrottleLimits
@@ -357,7 +358,7 @@ class Runtime:
                 log.info("alert_mail.lease_taken")
                 holding = while_held(lease, stop)
                 try:
-                    PolicyWorker(self.feed, self.app.core, mailer).run(holding)
+                    PolicyWorker(self.feed, self.app.core, mailer).follow(holding)
                 except MailerStopped:
                     log.info("alert_mail.stopped_while_retrying")
                 if not stop.is_set():
@@ -588,7 +589,11 @@ def bootstrap(
     app.alerts.dpo_fallback = settings.dpo_on_duty
     app.people.complete_erasures()
     feed = StoreFeed(
-        app.core.recorder, app.core.mapper, signal=signal, poll_interval=settings.feed_poll_interval
+        app.core.recorder if database is not None else log_reader(settings.events_db),
+        app.core.mapper,
+        signal=signal,
+        poll_interval=settings.feed_poll_interval,
+        owns_recorder=database is None,
     )
     if database is not None:
         from services.storage.postgres_listen import SaveListener

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, func, insert, select
 
 from services.audit.tables import checkpoints, links
 from services.clock import Clock
@@ -28,7 +27,7 @@ from services.feeds.base import Feed
 from services.feeds.processor import Outcome, Runner, drive
 from services.feeds.progress import RunnerProgress, runner_key
 from services.storage.schema import AUDIT, upgrade
-from services.storage.sql import Database, execute_many, upsert
+from services.storage.sql import Database, Prepared, upsert
 from services.storage.sqlite import SQLiteDatabase
 
 log = structlog.get_logger()
@@ -97,6 +96,21 @@ class ChainStore:
         self.allow_gaps = allow_gaps
         self.db: Database = SQLiteDatabase(database) if isinstance(database, Path) else database
         upgrade(self.db, AUDIT)
+        self._end = Prepared(select(func.max(links.c.position)))
+        self._insert = Prepared(insert(links))
+        signed = upsert(self.db.kind, checkpoints).values(
+            {c.name: bindparam(c.name) for c in CHECKPOINT}
+        )
+        self._checkpoint = Prepared(
+            signed.on_conflict_do_update(
+                index_elements=[checkpoints.c.position],
+                set_={
+                    "link": signed.excluded.link,
+                    "signature": signed.excluded.signature,
+                    "at": signed.excluded.at,
+                },
+            )
+        )
 
     def last(self) -> tuple[int, str]:
         """The last linked position and its link (0 and the genesis link when empty)."""
@@ -111,27 +125,22 @@ class ChainStore:
         """Add links (position, digest, link) if the chain still ends at ``after`` (two
         linkers racing: the one that finds the chain moved adds nothing)."""
         with self.db.transaction(lock="chain") as c:
-            end = c.execute(select(func.max(links.c.position))).scalar()
+            end = self._end.run(c).scalar()
             if (end or 0) != after:
                 return False
             if rows:
-                _insert_links(c, rows)
-            if checkpoint is not None:
-                signed = upsert(self.db.kind, checkpoints).values(
-                    position=checkpoint.position,
-                    link=checkpoint.link,
-                    signature=checkpoint.signature,
-                    at=checkpoint.at,
+                self._insert.many(
+                    c, [{"position": p, "digest": d, "link": lk} for p, d, lk in rows]
                 )
-                c.execute(
-                    signed.on_conflict_do_update(
-                        index_elements=[checkpoints.c.position],
-                        set_={
-                            "link": signed.excluded.link,
-                            "signature": signed.excluded.signature,
-                            "at": signed.excluded.at,
-                        },
-                    )
+            if checkpoint is not None:
+                self._checkpoint.run(
+                    c,
+                    {
+                        "position": checkpoint.position,
+                        "link": checkpoint.link,
+                        "signature": checkpoint.signature,
+                        "at": checkpoint.at,
+                    },
                 )
         return True
 
@@ -174,11 +183,6 @@ class ChainStore:
             self.db.close()
 
 
-def _insert_links(c: Connection, rows: Sequence[tuple[int, str, str]]) -> None:
-    """Insert a batch of links (linking a large log spends its time here)."""
-    execute_many(c, insert(links), [{"position": p, "digest": d, "link": lk} for p, d, lk in rows])
-
-
 class ChainProcessor:
     """A :class:`~services.feeds.processor.Processor` extending the chain over stored events
     (undecoded notifications), each batch of links in one transaction that finds the chain
@@ -203,16 +207,22 @@ class ChainProcessor:
         self.batch = batch
         self.clock = clock
         self._end: tuple[int, str] = (0, GENESIS)
+        self._known = False
 
     def position(self, stream: str = "") -> int:
-        """The last linked position (the chain has one stream: the store's log)."""
-        self._end = self.store.last()
+        """The last linked position (the chain has one stream: the store's log), as this
+        processor last linked it, or as the store tells when it does not know (at first,
+        and after another linker moved the chain)."""
+        if not self._known:
+            self._end = self.store.last()
+            self._known = True
         return self._end[0]
 
     def process(self, items: Sequence[Any], after: int, stream: str = "") -> Outcome:
         """Link the notifications after ``after``."""
-        start, link = self._end if self._end[0] == after else self.store.last()
+        start, link = self._end if self._known and self._end[0] == after else self.store.last()
         if start != after:
+            self._known = False
             return Outcome(0, start, raced=True)
         position = start
         rows = []
@@ -234,8 +244,10 @@ class ChainProcessor:
                 position, link, sign(self.key, position, link), self.clock.now().isoformat()
             )
         if not self.store.append(start, rows, checkpoint):
+            self._known = False
             return Outcome(0, start, raced=True)
         self._end = (position, link)
+        self._known = True
         return Outcome(len(items), position)
 
 

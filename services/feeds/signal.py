@@ -12,6 +12,11 @@ class SaveSignal:
         self._cond = threading.Condition()
         self._last = 0
 
+    @property
+    def last(self) -> int:
+        """The highest position saved in this process so far (0: none)."""
+        return self._last
+
     def saved(self, position: int) -> None:
         """Record that events up to ``position`` were saved, waking every waiter."""
         with self._cond:

@@ -42,12 +42,15 @@ class StoreFeed:
         signal: SaveSignal | None = None,
         poll_interval: float = 0.5,
         listener: Listener | None = None,
+        owns_recorder: bool = False,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
         self.signal = signal
         self.poll_interval = poll_interval
         self.listener = listener
+        self.owns_recorder = owns_recorder
+        """The recorder is the feed's own (its connections are closed with the feed)."""
 
     def read(self, after: int, limit: int) -> Sequence[Positioned]:
         """Return up to ``limit`` events after position ``after``, in log order."""
@@ -75,6 +78,10 @@ class StoreFeed:
             self.listener.start()
         deadline = time.monotonic() + timeout
         while True:
+            # A save in this process is told by the signal; the store is asked only for
+            # what other processes saved.
+            if self.signal is not None and self.signal.last > after:
+                return True
             if self.head() > after:
                 return True
             remaining = deadline - time.monotonic()
@@ -87,6 +94,10 @@ class StoreFeed:
                 time.sleep(pause)
 
     def close(self) -> None:
-        """Stop the listener, if any."""
+        """Stop the listener, if any, and close the feed's own connections."""
         if self.listener is not None:
             self.listener.close()
+        if self.owns_recorder:
+            datastore = getattr(self.recorder, "datastore", None)
+            if datastore is not None:
+                datastore.close()

@@ -219,6 +219,20 @@ class PolicyWorker(Runner[Positioned]):
         """The policy this worker runs."""
         return self.reactions.policy
 
+    def follow(self, stop: threading.Event, hold_for: float = HOLD_SECONDS) -> None:
+        """Keep the policy at the head of the feed until ``stop`` is set, as a running
+        server does: positions that moved without a reaction are held up to ``hold_for``
+        seconds and recorded together, and when it stops."""
+        self.reactions.hold_for = hold_for
+
+        def flush_due(_applied: int) -> None:
+            self.reactions.flush(due_only=True)
+
+        try:
+            self.run(stop, after_pass=flush_due)
+        finally:
+            self.reactions.flush()
+
 
 class Policies:
     """Every policy of the application, run in order over one feed."""

@@ -1,12 +1,14 @@
-"""The background work of a running server: views, policies, the audit chain, the notice
+"""The background work of a running server: policies, views and the audit chain, the notice
 dispatcher, the webhook senders, the alarm clock (escalation alerts) and the alert mailer,
 each in a supervised thread that resumes from its tracked position.
 
-The views run in one thread (each batch read once for all), the policies in another (in
-order, a pass ending once their reactions are handled), the chain in a third; each reports
-the position its passes reach, and once they all run, the runtime's commands wait for them
-rather than catching up themselves (see
-:meth:`~services.bootstrap.Runtime.wait_for_runners`), until the workers stop."""
+The policies, the views and the chain share one thread, the catch-up loop
+(:class:`~services.feeds.catch_up.CatchUpLoop`), woken by saves: each pass brings the
+policies to the head of the log (until their reactions are handled), then the views (each
+batch read once and applied to every view in one transaction), then the chain, reporting the
+position each reached. Once it runs, the runtime's commands wait for it rather than catching
+up themselves (see :meth:`~services.bootstrap.Runtime.wait_for_runners`), until the workers
+stop."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import structlog
 
 from services.audit.chain import CHAIN_KEY, ChainWorker
 from services.bootstrap import Runtime, webhook_retry, webhook_sending
+from services.feeds.catch_up import CatchUpLoop
 from services.feeds.progress import RunnerProgress
 from services.feeds.running import supervised
 from services.notifications.dispatcher import DeliveryCheck
@@ -35,30 +38,24 @@ class Workers:
         rt: Runtime,
         target: SmtpTarget,
         delivery: DeliveryCheck | None = None,
-        *,
-        chain_interval: float = 2.0,
     ) -> None:
         self.rt = rt
         self.target = target
         self.delivery = delivery
-        self.chain_interval = chain_interval
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self.progress = RunnerProgress()
-        """Where the views', policies' and chain's threads report their positions."""
+        """Where the catch-up loop reports the positions its policies, views and chain reached."""
         self.views = rt.views.runner()
         self.policies = rt.policies.runner()
-
-    def _views(self, stop: threading.Event) -> None:
-        self.views.run(stop, progress=self.progress)
-
-    def _policies(self, stop: threading.Event) -> None:
-        self.policies.run(stop, progress=self.progress)
-
-    def _chain(self, stop: threading.Event) -> None:
-        rt = self.rt
-        worker = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.core.clock)
-        worker.run(stop, rt.feed, interval=self.chain_interval, progress=self.progress)
+        self.chain = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.core.clock)
+        self.catch_up = CatchUpLoop(
+            [self.policies, self.views, self.chain.runner(rt.feed)],
+            rt.feed,
+            self.progress,
+            after_pass=self.policies.after_pass,
+            on_stop=self.policies.on_stop,
+        )
 
     def _runner_keys(self) -> list[str]:
         return [self.views.key, self.policies.key, CHAIN_KEY]
@@ -87,9 +84,7 @@ class Workers:
     def start(self) -> Workers:
         """Start every worker."""
         stop = self.stop_event
-        self.threads.append(supervised("views", self._views, stop))
-        self.threads.append(supervised("policies", self._policies, stop))
-        self.threads.append(supervised("audit-chain", self._chain, stop))
+        self.threads.append(supervised("catch-up", self.catch_up.run, stop))
         self.threads.append(supervised("dispatcher", self._dispatch, stop))
         webhooks = WebhookWorkers(
             self.rt.app.webhooks,

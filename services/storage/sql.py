@@ -71,6 +71,42 @@ def upsert(kind: str, table: Table) -> sqlite.Insert | postgresql.Insert:
     return sqlite.insert(table)
 
 
+class Prepared:
+    """A statement compiled once per dialect and run through the driver itself, its
+    parameters (plain strings, numbers and bytes, keyed by the statement's parameter names)
+    passing no SQLAlchemy processing: for statements a hot path runs for every batch, where
+    building, caching and compiling a statement each time costs more than running it."""
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+
+    def _sql(self, c: Connection) -> tuple[str, tuple[str, ...] | None]:
+        name = c.dialect.name
+        found = self._compiled.get(name)
+        if found is None:
+            compiled = self.statement.compile(dialect=c.dialect)
+            assert isinstance(compiled, SQLCompiler)
+            names = tuple(compiled.positiontup or ()) if compiled.positional else None
+            found = self._compiled[name] = (str(compiled), names)
+        return found
+
+    def _params(self, names: tuple[str, ...] | None, row: Mapping[str, Any]) -> Any:
+        return dict(row) if names is None else tuple(row[name] for name in names)
+
+    def run(self, c: Connection, params: Mapping[str, Any] | None = None) -> Any:
+        """Run the statement once; the driver's cursor result."""
+        sql, names = self._sql(c)
+        return c.exec_driver_sql(sql, self._params(names, params or {}))
+
+    def many(self, c: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run the statement once per row through the driver's ``executemany``."""
+        if not rows:
+            return
+        sql, names = self._sql(c)
+        c.exec_driver_sql(sql, [self._params(names, row) for row in rows])
+
+
 def execute_many(
     c: Connection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]
 ) -> None:
@@ -79,16 +115,7 @@ def execute_many(
     strings, numbers and bytes, keyed by the statement's parameter names) skip SQLAlchemy's
     per-row parameter processing, which on bulk work (an import's keys and lookups, a long
     log's chain links) costs as much as the statement itself."""
-    if not rows:
-        return
-    compiled = statement.compile(dialect=c.dialect)
-    assert isinstance(compiled, SQLCompiler)
-    if compiled.positional:
-        names = compiled.positiontup or ()
-        params: list[Any] = [tuple(row[name] for name in names) for row in rows]
-    else:
-        params = [dict(row) for row in rows]
-    c.exec_driver_sql(str(compiled), params)
+    Prepared(statement).many(c, rows)
 
 
 def chunks(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Connection, Executable, Table, create_engine
 from sqlalchemy.pool import StaticPool
 
@@ -32,6 +33,7 @@ class SQLiteDatabase:
         defaults, 2 MiB and 4 MiB)."""
         self.path = path
         self._lock = threading.Lock()
+        self._conn: Connection | None = None
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         if secure_delete:
@@ -44,15 +46,29 @@ class SQLiteDatabase:
         # The one connection above, in autocommit mode: SQLAlchemy begins nothing itself,
         # and a transaction is the BEGIN IMMEDIATE ... COMMIT of :meth:`transaction`.
         self.engine = create_engine(
-            "sqlite+pysqlite://", creator=lambda: self._db, poolclass=StaticPool
+            "sqlite+pysqlite://",
+            creator=lambda: self._db,
+            poolclass=StaticPool,
+            # Nothing to reset when the connection is handed back: every transaction is
+            # committed or rolled back by :meth:`transaction`, and queries run in autocommit.
+            pool_reset_on_return=None,
         )
+
+    def _connection(self) -> Connection:
+        """The one SQLAlchemy connection over the file's connection, opened once (the
+        caller holds the lock): checking a connection out of the engine for every
+        statement cost more than a short transaction."""
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        return self._conn
 
     @contextmanager
     def transaction(self, lock: str | None = None) -> Iterator[Connection]:
         """A ``BEGIN IMMEDIATE`` transaction (every writer of the file waits for it)."""
-        with self._lock, self.engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        with self._lock:
+            conn = self._connection()
             try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
                 yield conn
             except BaseException:
                 conn.rollback()
@@ -63,8 +79,12 @@ class SQLiteDatabase:
         self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[Any]:
         """Rows of a query."""
-        with self._lock, self.engine.connect() as conn:
-            return conn.execute(statement, dict(params or {})).all()
+        with self._lock:
+            conn = self._connection()
+            try:
+                return conn.execute(statement, dict(params or {})).all()
+            finally:
+                conn.rollback()
 
     def reclaim(self, *tables: Table) -> None:
         """Deleted rows were overwritten in place (``secure_delete``); fold the write-ahead
@@ -83,5 +103,25 @@ class SQLiteDatabase:
 
     def close(self) -> None:
         """Close the file."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
         self.engine.dispose()
         self._db.close()
+
+
+def log_reader(path: Path, *, connections: int = 16) -> ApplicationRecorder:
+    """A reader of the event log in ``path`` with connections of its own, for the feed that
+    the background runners and the requests' read-your-writes read the log through.
+
+    eventsourcing's SQLite pool hands out connections one caller at a time, and a writer
+    waiting there for the write lock holds up every reader behind it; the runners would
+    otherwise queue behind the requests' writes to read what those wrote. Reads in WAL
+    mode never wait for a writer, so these connections need no lock of their own."""
+    from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+    datastore = SQLiteDatastore(
+        str(path), lock_timeout=30, pool_size=connections, max_overflow=connections
+    )
+    return SQLiteApplicationRecorder(datastore)

@@ -1,0 +1,128 @@
+"""The server's catch-up loop: stages in order, each reported as it reaches the head, a
+failing stage paused and reported gone while the others go on (over in-memory stages)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+from services.feeds.base import Positioned
+from services.feeds.catch_up import CatchUpLoop
+from services.feeds.progress import RunnerProgress
+
+
+class Log:
+    """A log whose head the test moves; waiting returns at once when something is new."""
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.waits = 0
+
+    def read(self, after: int, limit: int) -> Sequence[Positioned]:
+        """Nothing: the stages only ask for the head."""
+        return []
+
+    def head(self) -> int:
+        """The head the test set."""
+        return self.position
+
+    def wait(self, after: int, timeout: float) -> bool:
+        """Return at once when the head is beyond ``after``, else after a short pause."""
+        self.waits += 1
+        if self.position > after:
+            return True
+        time.sleep(min(timeout, 0.01))
+        return False
+
+
+class Stage:
+    """Reaches the log's head on each pass, recording the order of calls in ``calls``;
+    ``failures`` passes fail first."""
+
+    def __init__(self, key: str, log: Log, calls: list[str], failures: int = 0) -> None:
+        self.key = key
+        self.log = log
+        self.calls = calls
+        self.failures = failures
+        self.reached = 0
+
+    def advance(self) -> object:
+        """Fail while failures remain; else reach the head."""
+        self.calls.append(self.key)
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("stage bug")
+        self.reached = self.log.head()
+        return None
+
+
+def test_a_pass_runs_the_stages_in_order_and_reports_each_position() -> None:
+    """Policies, then views, then the chain, each told to the progress at the head."""
+    log, calls, progress = Log(), [], RunnerProgress()
+    log.position = 7
+    stages = [Stage(k, log, calls) for k in ("policies", "views", "chain")]
+    passes: list[int] = []
+    loop = CatchUpLoop(stages, log, progress, after_pass=lambda: passes.append(1))
+    for stage in stages:
+        progress.join(stage.key)
+    loop.pass_once()
+    assert calls == ["policies", "views", "chain"]
+    assert passes == [1]
+    assert progress.wait(["policies", "views", "chain"], 7, time.monotonic() + 0.1)
+
+
+def test_a_failing_stage_pauses_and_is_reported_gone_while_the_others_go_on() -> None:
+    """The views fail twice: while they pause they are not among the runners waited for
+    (a waiter is told at once and catches up itself), the policies and the chain keep
+    reaching the head, and after the pauses the views come back and report it."""
+    log, calls, progress = Log(), [], RunnerProgress()
+    views_running: list[bool] = []
+
+    class Chain(Stage):
+        def advance(self) -> object:
+            views_running.append(progress.joined(["views"]))
+            return super().advance()
+
+    stages = [
+        Stage("policies", log, calls),
+        Stage("views", log, calls, failures=2),
+        Chain("chain", log, calls),
+    ]
+    loop = CatchUpLoop(stages, log, progress, backoff=0.05, backoff_max=0.1)
+    stop = threading.Event()
+    thread = threading.Thread(target=loop.run, args=(stop,))
+    log.position = 3
+    thread.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not (progress.joined(["views"]) and stages[1].reached == 3):
+            assert time.monotonic() < deadline, "the views never came back"
+            time.sleep(0.01)
+        assert progress.wait(["policies", "views", "chain"], 3, time.monotonic() + 1)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert views_running[0] is False
+    assert calls.count("views") == 3
+    assert calls.count("chain") > 3
+    assert not thread.is_alive()
+    assert not progress.joined(["policies"])
+
+
+def test_the_loop_stops_with_its_stop_hook_and_leaves_nobody_waiting() -> None:
+    """When stopped the loop calls its stop hook once, and a waiter is told at once."""
+    log, calls, progress = Log(), [], RunnerProgress()
+    stopped: list[int] = []
+    loop = CatchUpLoop(
+        [Stage("policies", log, calls)], log, progress, on_stop=lambda: stopped.append(1)
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=loop.run, args=(stop,))
+    thread.start()
+    stop.set()
+    thread.join(5)
+    assert stopped == [1]
+    started = time.monotonic()
+    assert not progress.wait(["policies"], 10, time.monotonic() + 5)
+    assert time.monotonic() - started < 1
