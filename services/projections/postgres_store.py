@@ -202,7 +202,9 @@ class PostgresViewStore:
         :meth:`services.projections.store.ViewStore.apply_many`)."""
         names = [tracking_name(projection.name, stream) for projection, _, _ in batches]
         outcomes: list[Applied | None] = []
-        with self.db.connection() as conn, conn.transaction():
+        # One pipeline: the transaction's statements up to the positions read go to the
+        # server together, and the views' changes after them.
+        with self.db.connection() as conn, conn.pipeline(), conn.transaction():
             cursor = conn.cursor(row_factory=dict_row)
             # A view's batch commits without waiting for the disk: the view is built from
             # the log and its position is in the same transaction, so a batch lost in a

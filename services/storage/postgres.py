@@ -173,8 +173,11 @@ class PostgresDatabase:
         return create_engine(
             "postgresql+psycopg://",
             creator=lambda: psycopg.connect(**kwargs),
-            pool_size=2,
-            max_overflow=self.max_size - 2,
+            # Connections are opened when first needed and then kept (up to max_size): one
+            # closed on return after a burst would be opened again, at a few milliseconds
+            # each, by the next request checking its token.
+            pool_size=self.max_size,
+            max_overflow=0,
             pool_timeout=30,
             execution_options={"schema_translate_map": {None: self.schema}},
         )
@@ -208,9 +211,12 @@ class PostgresDatabase:
         return f'"{self.schema}"."{name}"'
 
     @contextmanager
-    def transaction(self, lock: str | None = None) -> Iterator[Connection]:
-        """A transaction, holding the advisory lock named ``lock`` until it ends."""
+    def transaction(self, lock: str | None = None, *, durable: bool = True) -> Iterator[Connection]:
+        """A transaction, holding the advisory lock named ``lock`` until it ends (one that
+        is not ``durable`` commits with ``synchronous_commit`` off)."""
         with self.engine.begin() as conn:
+            if not durable:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             if lock is not None:
                 key = lock_key(self.schema, lock)
                 conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))

@@ -30,11 +30,15 @@ class Database(Protocol):
     kind: str
     """``sqlite`` or ``postgres``."""
 
-    def transaction(self, lock: str | None = None) -> AbstractContextManager[Connection]:
+    def transaction(
+        self, lock: str | None = None, *, durable: bool = True
+    ) -> AbstractContextManager[Connection]:
         """A write transaction that commits on success and rolls back on error.
 
         ``lock`` names a lock held until the end of the transaction, so that transactions
-        naming the same lock (in any process) run one after the other.
+        naming the same lock (in any process) run one after the other. A transaction that
+        is not ``durable`` commits without waiting for the disk (still atomically): for
+        data derived from the log, which a power failure can only set back, never corrupt.
         """
         ...
 

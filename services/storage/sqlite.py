@@ -36,6 +36,7 @@ class SQLiteDatabase:
         self._conn: Connection | None = None
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._synchronous = int(self._db.execute("PRAGMA synchronous").fetchone()[0])
         if secure_delete:
             self._db.execute("PRAGMA secure_delete=ON")
         if cache_mib:
@@ -63,17 +64,25 @@ class SQLiteDatabase:
         return self._conn
 
     @contextmanager
-    def transaction(self, lock: str | None = None) -> Iterator[Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction (every writer of the file waits for it)."""
+    def transaction(self, lock: str | None = None, *, durable: bool = True) -> Iterator[Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction (every writer of the file waits for it); one
+        that is not ``durable`` commits with ``synchronous=NORMAL`` (in WAL mode: atomic,
+        and the last such commits may be missing after a power failure)."""
         with self._lock:
             conn = self._connection()
+            if not durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+                try:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    yield conn
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+            finally:
+                if not durable:
+                    self._db.execute(f"PRAGMA synchronous={self._synchronous}")
 
     def query(
         self, statement: Executable, params: Mapping[str, Any] | None = None

@@ -1,14 +1,19 @@
-"""What waits for the disk on the embedded store: the views' file commits without waiting
-(its rows are rebuilt from the log, and each view's position commits with its rows), while
-the event store keeps SQLite's full synchronous commits."""
+"""What waits for the disk: the views' file and the audit chain's commits do not (both are
+rebuilt from the log, their positions committed with their rows), while the event store
+keeps SQLite's full synchronous commits and PostgreSQL's synchronous commit."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from services.bootstrap import bootstrap
 from services.config import Settings
 from services.projections.sqlite_store import SQLiteViewStore
+from services.storage.postgres import PostgresDatabase, PostgresTarget
+from services.storage.sqlite import SQLiteDatabase
+from tests.support import postgres
 
 
 def synchronous(datastore: object) -> int:
@@ -29,3 +34,38 @@ def test_only_the_views_file_commits_without_waiting_for_the_disk(tmp_path: Path
         assert synchronous(rt.app.core.recorder.datastore) == 2  # type: ignore[attr-defined]
     finally:
         rt.close()
+
+
+def test_a_transaction_that_need_not_be_durable_commits_without_waiting_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    """Inside a transaction that need not be durable (the chain's) the file's connection
+    runs with synchronous=NORMAL; the next transaction, and one after a failure, with FULL
+    again."""
+    db = SQLiteDatabase(tmp_path / "audit.db")
+    try:
+        with db.transaction(durable=False) as c:
+            inside = c.exec_driver_sql("PRAGMA synchronous").scalar()
+        with db.transaction() as c:
+            after = c.exec_driver_sql("PRAGMA synchronous").scalar()
+        with pytest.raises(RuntimeError), db.transaction(durable=False):
+            raise RuntimeError("failed")
+        with db.transaction() as c:
+            after_failure = c.exec_driver_sql("PRAGMA synchronous").scalar()
+        assert (inside, after, after_failure) == (1, 2, 2)
+    finally:
+        db.close()
+
+
+def test_a_transaction_that_need_not_be_durable_commits_without_waiting_on_postgres() -> None:
+    """On PostgreSQL such a transaction turns synchronous_commit off for itself only."""
+    with postgres.fresh_schema() as schema:
+        db = PostgresDatabase(PostgresTarget.from_url(postgres.URL, schema))
+        try:
+            with db.transaction(durable=False) as c:
+                inside = c.exec_driver_sql("SHOW synchronous_commit").scalar()
+            with db.transaction() as c:
+                after = c.exec_driver_sql("SHOW synchronous_commit").scalar()
+            assert (inside, after) == ("off", "on")
+        finally:
+            db.close()
