@@ -6,6 +6,11 @@ version, topic, and the SHA-256 of its stored bytes). Links live apart from the 
 own SQLite file, or their own tables in PostgreSQL); checkpoints sign a link with an HMAC key
 kept outside both databases. An edited, deleted, inserted or reordered stored event changes
 every link from its position on, and nobody without the key can forge a checkpoint to match.
+
+Each run of the linker ends with a checkpoint; a busy server links after nearly every
+write. Of the checkpoints made within one minute only the first and the last are kept (the
+newest of all signs the whole chain): two a minute are enough for an auditor's bundle to be
+covered soon after its last event, where one a write would store each link twice.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import hmac
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy.engine import Connection
 
 from services.audit.tables import checkpoints, links
 from services.clock import Clock
@@ -80,6 +87,11 @@ class Checkpoint:
     signature: str
     at: str
 
+    @property
+    def minute(self) -> datetime:
+        """The minute it was made in (UTC)."""
+        return datetime.fromisoformat(self.at).astimezone(UTC).replace(second=0, microsecond=0)
+
 
 class ChainStore:
     """Links and checkpoints in their own database (an SQLite file, or tables of the
@@ -98,6 +110,12 @@ class ChainStore:
         upgrade(self.db, AUDIT)
         self._end = Prepared(select(func.max(links.c.position)))
         self._insert = Prepared(insert(links))
+        self._newest = Prepared(
+            select(*CHECKPOINT).order_by(checkpoints.c.position.desc()).limit(2)
+        )
+        self._drop = Prepared(
+            delete(checkpoints).where(checkpoints.c.position == bindparam("position"))
+        )
         signed = upsert(self.db.kind, checkpoints).values(
             {c.name: bindparam(c.name) for c in CHECKPOINT}
         )
@@ -135,6 +153,7 @@ class ChainStore:
                     c, [{"position": p, "digest": d, "link": lk} for p, d, lk in rows]
                 )
             if checkpoint is not None:
+                self._thin(c, checkpoint)
                 self._checkpoint.run(
                     c,
                     {
@@ -145,6 +164,16 @@ class ChainStore:
                     },
                 )
         return True
+
+    def _thin(self, c: Connection, new: Checkpoint) -> None:
+        """Before ``new`` is added: drop the newest checkpoint when it and the one before it
+        were made in ``new``'s minute (the first and the last of a minute are kept)."""
+        rows = self._newest.run(c).all()
+        if len(rows) < 2:
+            return
+        newest, before = (Checkpoint(int(r[0]), r[1], r[2], r[3]) for r in rows)
+        if newest.position < new.position and newest.minute == before.minute == new.minute:
+            self._drop.run(c, {"position": newest.position})
 
     def links(self, start: int, stop: int) -> list[tuple[int, str, str]]:
         """Links with start <= position <= stop."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from sqlalchemy import ClauseElement, Connection, Executable, Table
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -83,32 +83,42 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
-    def _sql(self, c: Connection) -> tuple[str, tuple[str, ...] | None]:
+    def _sql(self, c: Connection) -> _Compiled:
         name = c.dialect.name
         found = self._compiled.get(name)
         if found is None:
             compiled = self.statement.compile(dialect=c.dialect)
             assert isinstance(compiled, SQLCompiler)
             names = tuple(compiled.positiontup or ()) if compiled.positional else None
-            found = self._compiled[name] = (str(compiled), names)
+            fixed = {k: v for k, v in compiled.params.items() if v is not None}
+            found = self._compiled[name] = _Compiled(str(compiled), names, fixed)
         return found
-
-    def _params(self, names: tuple[str, ...] | None, row: Mapping[str, Any]) -> Any:
-        return dict(row) if names is None else tuple(row[name] for name in names)
 
     def run(self, c: Connection, params: Mapping[str, Any] | None = None) -> Any:
         """Run the statement once; the driver's cursor result."""
-        sql, names = self._sql(c)
-        return c.exec_driver_sql(sql, self._params(names, params or {}))
+        compiled = self._sql(c)
+        return c.exec_driver_sql(compiled.sql, compiled.bind(params or {}))
 
     def many(self, c: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run the statement once per row through the driver's ``executemany``."""
         if not rows:
             return
-        sql, names = self._sql(c)
-        c.exec_driver_sql(sql, [self._params(names, row) for row in rows])
+        compiled = self._sql(c)
+        c.exec_driver_sql(compiled.sql, [compiled.bind(row) for row in rows])
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    names: tuple[str, ...] | None
+    """The parameters' names in order (a positional dialect), or None (named)."""
+    fixed: Mapping[str, Any]
+    """Values the statement carries itself (a ``LIMIT``); the caller's override them."""
+
+    def bind(self, row: Mapping[str, Any]) -> Any:
+        values = {**self.fixed, **row} if self.fixed else row
+        return dict(values) if self.names is None else tuple(values[n] for n in self.names)
 
 
 def execute_many(

@@ -365,3 +365,32 @@ def test_snapshots_keep_replays_of_long_histories_exact(
         assert replayed.version == version
         assert replayed.state.notes == version - 1
     rt.close()
+
+
+def test_of_the_checkpoints_made_within_a_minute_the_first_and_the_last_are_kept(
+    runtime: Runtime, clock: ManualClock
+) -> None:
+    """Linking after every write for three minutes, 20 seconds apart, keeps the first and
+    the last checkpoint of each minute; the chain still verifies, and an event between kept
+    checkpoints is covered by the next one kept."""
+    made: list[tuple[int, datetime]] = []
+    for i in range(9):
+        runtime.app.incidents.report_incident(
+            {"title": f"Lost laptop {i}", "reporter": "alice", "discovered_at": T0}, ALICE
+        )
+        runtime.link()
+        made.append((runtime.feed.head(), clock.current))
+        clock.advance(seconds=20)
+    kept = [c.position for c in runtime.chain.checkpoints()]
+    by_minute: dict[datetime, list[int]] = {}
+    for position, at in made:
+        by_minute.setdefault(at.replace(second=0, microsecond=0), []).append(position)
+    expected = sorted(
+        {p for positions in by_minute.values() for p in (positions[0], positions[-1])}
+    )
+    assert kept == expected
+    assert len(kept) < len(made)
+    assert service.verify_live(runtime).ok
+    covering = runtime.chain.covering(made[1][0])
+    assert covering is not None
+    assert covering.position == min(p for p in kept if p >= made[1][0])
