@@ -64,6 +64,7 @@ from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.store import ViewStore
 from services.projections.views import Views
 from services.smtp_target import SmtpTarget
+from services.storage.errors import DatabaseUnavailable
 from services.storage.singleton import FileSingleton, PostgresSingleton, Singleton
 from services.storage.sqlite import log_reader
 from services.users.addresses import AddressBook
@@ -518,6 +519,27 @@ def throttle_limits(settings: Settings) -> ThrottleLimits:
     )
 
 
+def event_store(settings: Settings, clock: Clock, signal: SaveSignal) -> LedgerApplication:
+    """The event store's application core, raising saves on ``signal``. On PostgreSQL, an
+    event store that gets no connection (the server refuses more, or stops answering) is
+    :class:`DatabaseUnavailable`, as for the other stores, not an internal error."""
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    try:
+        return LedgerApplication(
+            store_env(settings),
+            clock=clock,
+            command_retries=settings.command_retries,
+            on_saved=signal.saved,
+        )
+    except (OperationalError, InterfaceError) as e:
+        target = postgres_target(settings)
+        if target is None:
+            raise
+        msg = f"PostgreSQL at {target.where}: the event store got no connection ({e})"
+        raise DatabaseUnavailable(msg) from None
+
+
 def clock_of(settings: Settings) -> Clock:
     """The machine's clock, or (``BREACH_CLOCK_FILE``, for tests only) the machine's clock
     moved forward by the offset in that file."""
@@ -545,12 +567,7 @@ def bootstrap(
     all_projections = projections()
     with _databases(settings) as database:
         master_key = shared_secret(settings, "vault_master_key", "master.key")
-        core = LedgerApplication(
-            store_env(settings),
-            clock=clock,
-            command_retries=settings.command_retries,
-            on_saved=signal.saved,
-        )
+        core = event_store(settings, clock, signal)
         credentials = CredentialStore(
             database if database is not None else settings.credentials_db,
             clock=clock,

@@ -4,5 +4,5 @@ from __future__ import annotations
 
 
 class DatabaseUnavailable(RuntimeError):
-    """PostgreSQL cannot be reached or refused the connection (the message names the server,
-    never the password)."""
+    """PostgreSQL cannot be reached, refused the connection, or refuses what starting needs
+    (the message names the server, never the password)."""

@@ -265,9 +265,21 @@ def startup(target: PostgresTarget) -> Iterator[None]:
         key = lock_key(target.schema, "startup")
         conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [key])
         try:
-            conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(target.schema))
-            )
+            # A schema made beforehand for a role that may not create schemas is used as
+            # it is (PostgreSQL checks the privilege even when the schema exists).
+            exists = conn.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", [target.schema]
+            ).fetchone()
+            if exists is None:
+                try:
+                    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(target.schema)))
+                except psycopg.errors.InsufficientPrivilege as e:
+                    msg = (
+                        f"PostgreSQL at {target.where}: cannot create the schema "
+                        f"{target.schema} ({str(e).strip()}); create it for this role, or "
+                        "grant CREATE on the database"
+                    )
+                    raise DatabaseUnavailable(msg) from None
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])

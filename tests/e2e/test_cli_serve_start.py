@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Cli
+from tests.support import postgres
 
 
 @pytest.fixture
@@ -72,3 +73,36 @@ def test_an_unreachable_database_is_one_line_for_serve_and_a_worker(tmp_path: Pa
         assert result.code == 2, result.err
         one_line_refusal(result.err, f"database: PostgreSQL at 127.0.0.1:{closed}/test")
         assert "hunter2" not in result.out + result.err
+
+
+def test_a_database_refusing_what_starting_needs_is_one_line_for_a_worker(
+    tmp_path: Path,
+) -> None:
+    """A PostgreSQL role that may not create schemas, then one allowed two connections (the
+    stores beside the log get theirs, the event store none): each time the worker exits 2
+    with one line naming the database, not an internal error; a schema made for the role
+    beforehand is used as it is."""
+    role = f"breach_limited_{postgres.schema_name()}"
+    with postgres.fresh_schema() as schema, postgres.connect() as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 2')
+        try:
+            cli = Cli(tmp_path / "var")
+            cli.env.update(
+                {
+                    "BREACH_DATABASE_URL": f"postgresql://{role}@127.0.0.1:5432/test",
+                    "BREACH_DATABASE_SCHEMA": schema,
+                    **{f"BREACH_{k.upper()}": v for k, v in postgres.SECRETS.items()},
+                }
+            )
+            result = cli("worker", "alerts")
+            assert result.code == 2, result.err
+            one_line_refusal(result.err, "database: PostgreSQL at 127.0.0.1:5432/test")
+            assert f"cannot create the schema {schema}" in result.err
+            admin.execute(f'CREATE SCHEMA "{schema}" AUTHORIZATION "{role}"')
+            result = cli("worker", "alerts")
+            assert result.code == 2, result.err
+            one_line_refusal(result.err, "database: PostgreSQL at 127.0.0.1:5432/test")
+            assert "event store got no connection" in result.err
+        finally:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            admin.execute(f'DROP ROLE "{role}"')
