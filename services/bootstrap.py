@@ -66,7 +66,7 @@ from services.projections.views import Views
 from services.smtp_target import SmtpTarget
 from services.storage.errors import DatabaseUnavailable
 from services.storage.singleton import FileSingleton, PostgresSingleton, Singleton
-from services.storage.sqlite import log_reader
+from services.storage.sqlite import log_reader, queue_writers_apart
 from services.users.addresses import AddressBook
 from services.users.credentials import CredentialStore
 from services.users.throttle import ThrottleLimits
@@ -526,7 +526,7 @@ def event_store(settings: Settings, clock: Clock, signal: SaveSignal) -> LedgerA
     from eventsourcing.persistence import InterfaceError, OperationalError
 
     try:
-        return LedgerApplication(
+        core = LedgerApplication(
             store_env(settings),
             clock=clock,
             command_retries=settings.command_retries,
@@ -538,6 +538,9 @@ def event_store(settings: Settings, clock: Clock, signal: SaveSignal) -> LedgerA
             raise
         msg = f"PostgreSQL at {target.where}: the event store got no connection ({e})"
         raise DatabaseUnavailable(msg) from None
+    if postgres_target(settings) is None:
+        queue_writers_apart(core.recorder, settings.events_db)
+    return core
 
 
 def clock_of(settings: Settings) -> Clock:

@@ -9,7 +9,9 @@ the first wait, so one-shot commands that never wait open no connection for it.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol, cast
 from uuid import UUID
@@ -19,6 +21,9 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from events.base import DomainEvent
 from services.feeds.base import Positioned
 from services.feeds.signal import SaveSignal
+
+DECODED_KEPT = 2_000
+"""How many of the events decoded last a store feed keeps (one batch of every reader)."""
 
 
 class Listener(Protocol):
@@ -51,16 +56,35 @@ class StoreFeed:
         self.listener = listener
         self.owns_recorder = owns_recorder
         """The recorder is the feed's own (its connections are closed with the feed)."""
+        self._decoded: OrderedDict[int, DomainEvent] = OrderedDict()
+        self._decoded_lock = threading.Lock()
 
     def read(self, after: int, limit: int) -> Sequence[Positioned]:
-        """Return up to ``limit`` events after position ``after``, in log order."""
+        """Return up to ``limit`` events after position ``after``, in log order.
+
+        The events decoded last are kept (up to :data:`DECODED_KEPT`, by position): a
+        server's policies and views read the same new events one after the other, and
+        decoding, not reading, is what costs. A position always holds the same stored event
+        and events are immutable, so a kept one is the one that would be decoded."""
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
-        return [
-            Positioned(n.id, cast(DomainEvent, self.mapper.to_domain_event(n)))
-            for n in notifications
-        ]
+        kept = self._decoded
+        out: list[Positioned] = []
+        with self._decoded_lock:
+            found = [kept.get(n.id) for n in notifications]
+        decoded: list[tuple[int, DomainEvent]] = []
+        for n, event in zip(notifications, found, strict=True):
+            if event is None:
+                event = cast(DomainEvent, self.mapper.to_domain_event(n))
+                decoded.append((n.id, event))
+            out.append(Positioned(n.id, event))
+        if decoded:
+            with self._decoded_lock:
+                kept.update(decoded)
+                while len(kept) > DECODED_KEPT:
+                    kept.popitem(last=False)
+        return out
 
     def read_raw(self, after: int, limit: int) -> Sequence[Notification]:
         """Stored events after ``after``, undecoded (for the audit chain)."""

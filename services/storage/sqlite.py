@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, ConnectionUnavailableError
+from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore
 from sqlalchemy import Connection, Executable, Table, create_engine
 from sqlalchemy.pool import StaticPool
 
@@ -128,9 +129,62 @@ def log_reader(path: Path, *, connections: int = 16) -> ApplicationRecorder:
     waiting there for the write lock holds up every reader behind it; the runners would
     otherwise queue behind the requests' writes to read what those wrote. Reads in WAL
     mode never wait for a writer, so these connections need no lock of their own."""
-    from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+    from eventsourcing.sqlite import SQLiteApplicationRecorder
 
     datastore = SQLiteDatastore(
         str(path), lock_timeout=30, pool_size=connections, max_overflow=connections
     )
     return SQLiteApplicationRecorder(datastore)
+
+
+class LogConnections(SQLiteConnectionPool):
+    """eventsourcing's SQLite pool for the event log, with writers queueing for the write
+    lock before they ask for a connection.
+
+    eventsourcing's pool hands out connections one caller at a time and lets a writer wait
+    for the write lock in that turn, so a writer waiting for another's commit holds up
+    every reader behind it (a request loading the signed-in user, say). Here a writer first
+    takes a lock of the pool's own, outside that queue: readers pass while writers wait,
+    and a writer reaches the pool's write lock only when nobody else writes."""
+
+    def __init__(self, db_name: str, *, lock_timeout: int, pool_timeout: float = 5.0) -> None:
+        super().__init__(db_name=db_name, lock_timeout=lock_timeout, pool_timeout=pool_timeout)
+        self._writing = threading.Lock()
+
+    def get_connection(
+        self, timeout: float | None = None, *, is_writer: bool | None = None
+    ) -> SQLiteConnection:
+        """A connection; a writer's once no other writer holds one."""
+        if is_writer is not True:
+            return super().get_connection(timeout, is_writer=is_writer)
+        wait = self.pool_timeout if timeout is None else timeout
+        if not self._writing.acquire(timeout=wait):
+            msg = "Timed out waiting for return of writer"
+            raise ConnectionUnavailableError(msg)
+        try:
+            return super().get_connection(timeout, is_writer=True)
+        except BaseException:
+            self._writing.release()
+            raise
+
+    def put_connection(self, conn: SQLiteConnection) -> None:
+        """Return a connection (a writer's lets the next writer in)."""
+        writer = conn.is_writer is True
+        try:
+            super().put_connection(conn)
+        finally:
+            if writer:
+                self._writing.release()
+
+
+def queue_writers_apart(recorder: object, path: Path) -> None:
+    """Give an eventsourcing SQLite recorder of the log in ``path`` a :class:`LogConnections`
+    pool (its first pool, and the connections it opened, closed)."""
+    datastore = getattr(recorder, "datastore", None)
+    if not isinstance(datastore, SQLiteDatastore):
+        return
+    old = datastore.pool
+    datastore.pool = LogConnections(
+        str(path), lock_timeout=old.lock_timeout or 30, pool_timeout=old.pool_timeout
+    )
+    old.close()
