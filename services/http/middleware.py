@@ -30,12 +30,6 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
-DOCS_CSP = (
-    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "style-src 'self' https://cdn.jsdelivr.net; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; frame-ancestors 'none'"
-)
-"""The interactive API docs load Swagger UI from its CDN; only that page may."""
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
@@ -63,9 +57,8 @@ class EdgeMiddleware:
     each request's method, route template, status and duration, and turns an unexpected
     failure into a bare 500 problem (see the module)."""
 
-    def __init__(self, app: ASGIApp, docs_path: str) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.docs_path = docs_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; decorate the response start; log when done."""
@@ -75,7 +68,6 @@ class EdgeMiddleware:
         started = time.perf_counter()
         status = 500
         answered = False
-        csp = DOCS_CSP if scope["path"] == self.docs_path else CSP
 
         async def decorated(message: Message) -> None:
             nonlocal status, answered
@@ -86,7 +78,7 @@ class EdgeMiddleware:
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 if b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", csp.encode()))
+                    headers.append((b"content-security-policy", CSP.encode()))
                 if b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}

@@ -28,6 +28,7 @@ from services.http import problems
 from services.http.limits import BodyLimit
 from services.http.middleware import EdgeMiddleware
 from services.operations.board_replays import BoardReplays
+from services.server.api_docs import install_docs
 from services.web.setup import install as install_web
 
 API_PREFIX = "/api/v1"
@@ -64,7 +65,7 @@ def create_app(rt: Runtime) -> FastAPI:
         summary="Incident and personal-data-breach response ledger",
         version="1",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.runtime = rt
@@ -72,6 +73,7 @@ def create_app(rt: Runtime) -> FastAPI:
     problems.install(app)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
+    install_docs(app, API_PREFIX)
     app.include_router(health.router)
     app.include_router(metrics.router)
     install_web(app)
@@ -83,5 +85,5 @@ def create_app(rt: Runtime) -> FastAPI:
         imports=settings.import_max_bytes,
         import_routes=IMPORT_ROUTES,
     )
-    app.add_middleware(EdgeMiddleware, docs_path=f"{API_PREFIX}/docs")
+    app.add_middleware(EdgeMiddleware)
     return app
