@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 # Test processes: most tests wait on servers and child processes, so more than the cores.
 TEST_PROCESSES ?= 4
 
-.PHONY: run test lint typecheck check perf clean
+.PHONY: run test lint typecheck check perf perf-million clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ test: $(BIN)/.installed
 	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 perf: $(BIN)/.installed
-	$(BIN)/pytest tests/perf -s -p no:cacheprovider --override-ini addopts=
+	$(BIN)/pytest tests/perf -s -p no:cacheprovider --override-ini addopts= -m "not million"
+
+# One breach of a million people end to end (BENCH_MILLION_PEOPLE=100000 for a trial run).
+perf-million: $(BIN)/.installed
+	$(BIN)/pytest tests/perf/test_million.py -s -p no:cacheprovider --override-ini addopts= \
+		--timeout 3600
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
