@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from email_validator import validate_email
 
 from services.application.context import RequestContext
+from services.audit.replay import replay_incident
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.notifications import message
@@ -409,12 +410,18 @@ def test_a_million_people(tmp_path: Path) -> None:
                 board_replay < 1,
             )
         )
-        from services.audit.replay import replay_incident
-
         started = time.perf_counter()
         replay_incident(rt.app, rt.notifications, incident.id, moment)
-        one = (time.perf_counter() - started) * 1000
-        rows.append(Row("one incident's replay (ms)", f"{one:,.0f} ms", "< 100 ms", "", one < 100))
+        replay_ms = (time.perf_counter() - started) * 1000
+        rows.append(
+            Row(
+                "one incident's replay (ms)",
+                f"{replay_ms:,.0f} ms",
+                "< 100 ms",
+                "",
+                replay_ms < 100,
+            )
+        )
         started = time.perf_counter()
         verdict = audit_ops.verify_live(rt)
         verify = time.perf_counter() - started
@@ -443,17 +450,30 @@ def test_a_million_people(tmp_path: Path) -> None:
                     ok,
                 )
             )
-        target_person = rt.app.people.people_by_email(email)[0]
-        started = time.perf_counter()
-        rt.gateway.run(
-            rt.app.people.erase_person, target_person.id, "bench", RequestContext(actor="dpo")
+        erased_emails = [person(n // 2 + k)["email"] for k in range(5)]
+        took_ms = []
+        for address in erased_emails:
+            target_person = rt.app.people.people_by_email(address)[0]
+            started = time.perf_counter()
+            rt.gateway.run(
+                rt.app.people.erase_person, target_person.id, "bench", RequestContext(actor="dpo")
+            )
+            took_ms.append((time.perf_counter() - started) * 1000)
+        erase = statistics.median(took_ms)
+        rows.append(
+            Row(
+                "erasure by email (ms, median of 5; slowest)",
+                f"{erase:,.0f}; {max(took_ms):,.0f} ms",
+                "< 50 ms",
+                "",
+                erase < 50,
+            )
         )
-        erase = (time.perf_counter() - started) * 1000
-        rows.append(Row("erasure by email (ms)", f"{erase:,.0f} ms", "< 50 ms", "", erase < 50))
     finally:
         rt.close()
-    left = files_holding(data_dir, email.encode())
-    assert left == [], f"the erased person's email is still in {left}"
+    for address in erased_emails:
+        left = files_holding(data_dir, address.encode())
+        assert left == [], f"an erased person's email is still in {left}"
     size = sum(p.stat().st_size for p in data_dir.rglob("*") if p.is_file())
     rows.append(
         Row("bytes stored per person (all files)", f"{size / n:,.0f} B", "report", "", None)
