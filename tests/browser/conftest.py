@@ -67,6 +67,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         rt.close()
 
 
+def chromium(*arguments: str) -> WebDriver:
+    """Headless Debian Chromium with its console log kept, and ``arguments`` besides."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    for argument in arguments:
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+
+
 @pytest.fixture(scope="package")
 def driver() -> Iterator[WebDriver]:
     """Headless Chromium: skipped where it is not installed, except under CI (``CI=true``),
@@ -76,18 +88,7 @@ def driver() -> Iterator[WebDriver]:
         if os.environ.get("CI") == "true":
             pytest.fail(SKIP_REASON)
         pytest.skip(SKIP_REASON)
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1366,900",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    chrome = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    chrome = chromium("--window-size=1366,900")
     chrome.implicitly_wait(0)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:

@@ -9,12 +9,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, NO_CHROMIUM, SKIP_REASON, Site
+from tests.browser.conftest import NO_CHROMIUM, SKIP_REASON, Site, chromium
 
 
 @pytest.fixture
@@ -22,21 +20,12 @@ def isolated() -> Iterator[WebDriver]:
     """Headless Chromium that resolves no host name and reaches no address but loopback."""
     if NO_CHROMIUM:
         pytest.skip(SKIP_REASON)
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
+    chrome = chromium(
         "--window-size=1280,900",
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
         "--proxy-server=http://127.0.0.1:9",
         "--proxy-bypass-list=127.0.0.1",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    chrome = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    )
     try:
         yield chrome
     finally:

@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -23,6 +22,7 @@ from services.operations import audit as service
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
 from tests.support.store import RawStore, Store, count_events
+from tests.support.threads import race
 
 
 def notes_of(rt: Runtime, incident_id: UUID) -> list[str]:
@@ -172,26 +172,6 @@ def test_two_processes_adding_notes_at_once_lose_nothing(
     assert sorted(notes) == sorted(f"{who} {i}" for who in ("ann", "ben") for i in range(25))
     assert count_events(settings) == 51
     assert [i.position for i in runtime.feed.read(0, 100)] == list(range(1, 52))
-
-
-def race(*calls: Callable[[], object]) -> None:
-    """Run the calls in threads released together; re-raise the first failure."""
-    start = threading.Barrier(len(calls))
-    failures: list[BaseException] = []
-
-    def run(call: Callable[[], object]) -> None:
-        start.wait()
-        try:
-            call()
-        except BaseException as e:
-            failures.append(e)
-
-    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert failures == []
 
 
 def test_two_policy_runners_racing_open_each_playbook_once(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -27,6 +28,7 @@ from services.storage.postgres import PostgresDatabase, PostgresTarget
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
 from tests.support.store import Store
+from tests.support.threads import race
 
 OpenStore = Callable[[str, Sequence[Projection]], ViewStore]
 
@@ -113,20 +115,7 @@ def test_two_workers_racing_on_one_view_never_apply_an_event_twice(
         ProjectionWorker(feed, s, CountingProjection(), batch_size=size)
         for s, size in zip(stores, (3, 5, 7, 11), strict=True)
     ]
-    failures: list[BaseException] = []
-
-    def run(worker: ProjectionWorker) -> None:
-        try:
-            worker.catch_up()
-        except BaseException as e:
-            failures.append(e)
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert failures == []
+    race(*(w.catch_up for w in workers))
     expected: dict[str, int] = {}
     for item in feed.read(0, 10_000):
         kind = type(item.event).__name__
@@ -174,23 +163,8 @@ def test_view_sets_and_single_views_racing_never_apply_an_event_twice(
         ProjectionWorker(feed, stores[3], CountingProjection(), batch_size=4).catch_up
     ]
     for store, size in zip(stores[:3], (3, 7, 11), strict=True):
-        calls.append(
-            lambda store=store, size=size: Views(feed, store, views).catch_up(batch_size=size)
-        )
-    failures: list[BaseException] = []
-
-    def run(call: Callable[[], object]) -> None:
-        try:
-            call()
-        except BaseException as e:
-            failures.append(e)
-
-    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert failures == []
+        calls.append(partial(Views(feed, store, views).catch_up, batch_size=size))
+    race(*calls)
     expected = kinds(feed)
     assert counts(stores[0]) == expected
     other = stores[0].query("SELECT * FROM other_event_counts")

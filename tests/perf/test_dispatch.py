@@ -10,14 +10,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiosmtplib
-
 from services.application.context import RequestContext
 from services.bootstrap import bootstrap
 from services.config import Settings
 from services.notifications import message
 from services.smtp_target import SmtpTarget
 from services.vault.sealing import PersonData
+from tests.perf.smtp_floor import raw_send
 from tests.support.identity import dpo_of
 from tests.support.people import person
 from tests.support.smtp import smtp_sink
@@ -30,23 +29,6 @@ CONTENT = {
     "measures": "The flaw is closed; access keys were rotated.",
     "advice": "Be wary of unexpected messages about your application.",
 }
-
-
-async def raw_send(port: int, messages: list[bytes]) -> float:
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for m in messages:
-        queue.put_nowait(m)
-
-    async def worker() -> None:
-        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
-        await client.connect()
-        while not queue.empty():
-            await client.sendmail("dpo@example.org", ["x@example.org"], queue.get_nowait())
-        await client.quit()
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
-    return time.perf_counter() - start
 
 
 def test_dispatch_20k_notices(tmp_path: Path) -> None:
@@ -94,7 +76,7 @@ def test_dispatch_20k_notices(tmp_path: Path) -> None:
             )
         )
     with smtp_sink(tmp_path) as sink:
-        raw = asyncio.run(raw_send(sink.port, prebuilt))
+        raw = asyncio.run(raw_send(sink.port, prebuilt, CONNECTIONS))
         dispatcher = rt.dispatcher(SmtpTarget("127.0.0.1", sink.port))
         start = time.perf_counter()
         report = asyncio.run(dispatcher.run())

@@ -42,7 +42,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiosmtplib
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from email_validator import validate_email
@@ -56,7 +55,8 @@ from services.operations import audit as audit_ops
 from services.people.presentation import person_record
 from services.smtp_target import SmtpTarget
 from services.vault.sealing import PersonData
-from tests.support.identity import dpo_of
+from tests.perf.smtp_floor import raw_send
+from tests.support.campaigns import start_people_campaign
 from tests.support.people import person
 from tests.support.smtp import smtp_sink
 
@@ -195,24 +195,6 @@ def in_child(function: Callable[..., Any], *args: Any) -> Any:
         return pool.submit(function, *args).result()
 
 
-async def raw_send(port: int, messages: list[bytes]) -> float:
-    """Seconds plain aiosmtplib takes to send ``messages`` over the connections."""
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for m in messages:
-        queue.put_nowait(m)
-
-    async def worker() -> None:
-        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
-        await client.connect()
-        while not queue.empty():
-            await client.sendmail("dpo@example.org", ["x@example.org"], queue.get_nowait())
-        await client.quit()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
-    return time.perf_counter() - started
-
-
 def p99_ms(call: Callable[[], object], times: int = 200) -> float:
     """The 99th percentile of ``times`` calls, in ms."""
     took = []
@@ -244,19 +226,6 @@ def files_holding(root: Path, needle: bytes) -> list[str]:
         if path.is_file() and needle in path.read_bytes():
             found.append(str(path.relative_to(root)))
     return found
-
-
-def campaign_for(rt: Runtime, incident_id: Any) -> Any:
-    """Draft, preview, approve and start a campaign to everyone; the campaign."""
-    alice, dpo = RequestContext(actor="alice"), RequestContext(actor="dpo")
-    campaign = rt.app.notifications.draft_campaign(
-        incident_id, {"audience": "people", **CONTENT}, alice
-    )
-    rt.app.notifications.preview_campaign(campaign.id, alice)
-    rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, dpo))
-    rt.app.notifications.start_dispatch(campaign.id, alice)
-    rt.settle()
-    return rt.app.notifications.load_campaign(campaign.id)
 
 
 def prebuilt_messages(rt: Runtime, campaign: Any, incident_id: Any, n: int) -> list[bytes]:
@@ -349,11 +318,13 @@ def test_a_million_people(tmp_path: Path) -> None:
     )
 
     rt = bootstrap(_settings(data_dir), configure_logs=False)
-    campaign = campaign_for(rt, incident.id)
+    campaign = rt.app.notifications.load_campaign(
+        start_people_campaign(rt, incident.id, RequestContext(actor="alice"), content=CONTENT)
+    )
     prebuilt = prebuilt_messages(rt, campaign, incident.id, min(RAW_SAMPLE, n))
     rt.close()
     with smtp_sink(tmp_path) as sink:
-        raw = asyncio.run(raw_send(sink.port, prebuilt))
+        raw = asyncio.run(raw_send(sink.port, prebuilt, CONNECTIONS))
         sent_took, sent, dispatch_kib = in_child(_dispatch_in_child, str(data_dir), sink.port)
         state = sink.state()
     raw_rate = len(prebuilt) / raw
