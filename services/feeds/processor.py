@@ -275,13 +275,12 @@ def advance_together(
 
 
 class SharedRunner:
-    """Keeps several processors at the head of the store feed in one thread, each batch
-    read and decoded once for all (the views of a server; its policies, in order, again
-    while they react, so that a pass ends with the reactions to its reactions handled).
+    """Brings several processors to the head of the store feed together, each batch read
+    and decoded once for all (a server's views; its policies, in order, again while they
+    react, so that a pass ends with the reactions to its reactions handled): a stage of the
+    server's :class:`~services.feeds.catch_up.CatchUpLoop`.
 
-    ``key`` names it in log events and in a
-    :class:`~services.feeds.progress.RunnerProgress`, told after each pass the position
-    every processor reached."""
+    ``key`` names it where the loop reports the position every processor reached."""
 
     def __init__(
         self,
@@ -291,19 +290,12 @@ class SharedRunner:
         *,
         batch_size: int,
         until_quiet: bool = False,
-        after_pass: Callable[[], object] | None = None,
-        on_stop: Callable[[], object] | None = None,
     ) -> None:
         self.key = key
         self.processors = processors
         self.feed = feed
         self.batch_size = batch_size
         self.until_quiet = until_quiet
-        self.after_pass = after_pass
-        """Called after each pass, the idle ones included (the policies record the
-        positions they held long enough)."""
-        self.on_stop = on_stop
-        """Called when the runner stops, failed or not."""
         self.reached = 0
 
     def advance(self) -> int:
@@ -316,41 +308,3 @@ class SharedRunner:
             applied += passed.applied
             if not (self.until_quiet and passed.applied):
                 return applied
-
-    def run(
-        self,
-        stop: threading.Event,
-        idle_timeout: float = 1.0,
-        *,
-        progress: RunnerProgress | None = None,
-    ) -> None:
-        """Keep every processor at the head of the feed until ``stop`` is set, telling
-        ``progress`` the position each pass reached (until it stops or fails)."""
-
-        def catch_up() -> None:
-            self.advance()
-            if progress is not None:
-                progress.passed(self.key, self.reached)
-            if self.after_pass is not None:
-                self.after_pass()
-
-        if progress is not None:
-            progress.join(self.key)
-        try:
-            follow(
-                self.key,
-                {"processors": [p.name for p in self.processors]},
-                catch_up,
-                lambda: self.reached,
-                self.feed,
-                stop,
-                idle_timeout=idle_timeout,
-            )
-        finally:
-            if progress is not None:
-                progress.leave(self.key)
-            if self.on_stop is not None:
-                try:
-                    self.on_stop()
-                except Exception:
-                    log.exception(f"{self.key}.stop_failed")

@@ -266,17 +266,12 @@ class Policies:
         """Every policy kept at the head of the log in one thread, in order, each batch read
         once; a pass ends when a round saves no reaction, so it ends with the reactions to
         every event it passed, and the reactions to those, saved. Positions that moved
-        without a reaction are held up to ``hold_for`` seconds and recorded together."""
+        without a reaction are held up to ``hold_for`` seconds: whoever runs it calls
+        :meth:`flush` after its passes and when it stops."""
         for processor in self.processors:
             processor.hold_for = hold_for
         return SharedRunner(
-            "policies",
-            self.processors,
-            self.feed,
-            batch_size=batch_size,
-            until_quiet=True,
-            after_pass=lambda: self.flush(due_only=True),
-            on_stop=self.flush,
+            "policies", self.processors, self.feed, batch_size=batch_size, until_quiet=True
         )
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:

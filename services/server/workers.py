@@ -18,7 +18,7 @@ import time
 
 import structlog
 
-from services.audit.chain import CHAIN_KEY, ChainWorker
+from services.audit.chain import ChainWorker
 from services.bootstrap import Runtime, webhook_retry, webhook_sending
 from services.feeds.catch_up import CatchUpLoop
 from services.feeds.progress import RunnerProgress
@@ -28,6 +28,20 @@ from services.smtp_target import SmtpTarget
 from services.webhooks.delivery import WebhookWorkers
 
 log = structlog.get_logger()
+
+
+def catch_up_loop(rt: Runtime, progress: RunnerProgress) -> CatchUpLoop:
+    """The catch-up loop of a runtime: its policies, views and audit chain, in that order,
+    reporting to ``progress``; the policies record the positions they hold after each pass
+    (those held long enough) and when the loop stops."""
+    chain = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.core.clock)
+    return CatchUpLoop(
+        [rt.policies.runner(), rt.views.runner(), chain.runner(rt.feed)],
+        rt.feed,
+        progress,
+        after_pass=lambda: rt.policies.flush(due_only=True),
+        on_stop=rt.policies.flush,
+    )
 
 
 class Workers:
@@ -46,19 +60,10 @@ class Workers:
         self.threads: list[threading.Thread] = []
         self.progress = RunnerProgress()
         """Where the catch-up loop reports the positions its policies, views and chain reached."""
-        self.views = rt.views.runner()
-        self.policies = rt.policies.runner()
-        self.chain = ChainWorker(rt.feed, rt.chain, rt.audit_key, clock=rt.app.core.clock)
-        self.catch_up = CatchUpLoop(
-            [self.policies, self.views, self.chain.runner(rt.feed)],
-            rt.feed,
-            self.progress,
-            after_pass=self.policies.after_pass,
-            on_stop=self.policies.on_stop,
-        )
+        self.catch_up = catch_up_loop(rt, self.progress)
 
     def _runner_keys(self) -> list[str]:
-        return [self.views.key, self.policies.key, CHAIN_KEY]
+        return [stage.key for stage in self.catch_up.stages]
 
     def _follow_runners(self, timeout: float = 10.0) -> None:
         """Once every runner reports, have the runtime's commands wait for them."""

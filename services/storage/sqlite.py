@@ -14,7 +14,12 @@ from typing import Any
 
 import structlog
 from eventsourcing.persistence import ApplicationRecorder, ConnectionUnavailableError
-from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteDatastore,
+)
 from sqlalchemy import Connection, Executable, Table, create_engine
 from sqlalchemy.pool import StaticPool
 
@@ -129,8 +134,6 @@ def log_reader(path: Path, *, connections: int = 16) -> ApplicationRecorder:
     waiting there for the write lock holds up every reader behind it; the runners would
     otherwise queue behind the requests' writes to read what those wrote. Reads in WAL
     mode never wait for a writer, so these connections need no lock of their own."""
-    from eventsourcing.sqlite import SQLiteApplicationRecorder
-
     datastore = SQLiteDatastore(
         str(path), lock_timeout=30, pool_size=connections, max_overflow=connections
     )

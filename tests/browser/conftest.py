@@ -67,6 +67,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         rt.close()
 
 
+def require_chromium() -> None:
+    """Skip where Debian's Chromium is not installed, except under CI (``CI=true``), whose
+    ``.ci/run`` installs it, so that a missing browser fails there instead of hiding the
+    browser tests."""
+    if NO_CHROMIUM:
+        if os.environ.get("CI") == "true":
+            pytest.fail(SKIP_REASON)
+        pytest.skip(SKIP_REASON)
+
+
 def chromium(*arguments: str) -> WebDriver:
     """Headless Debian Chromium with its console log kept, and ``arguments`` besides."""
     options = webdriver.ChromeOptions()
@@ -81,13 +91,8 @@ def chromium(*arguments: str) -> WebDriver:
 
 @pytest.fixture(scope="package")
 def driver() -> Iterator[WebDriver]:
-    """Headless Chromium: skipped where it is not installed, except under CI (``CI=true``),
-    whose ``.ci/run`` installs it, so that a missing browser fails there instead of hiding
-    the browser tests."""
-    if NO_CHROMIUM:
-        if os.environ.get("CI") == "true":
-            pytest.fail(SKIP_REASON)
-        pytest.skip(SKIP_REASON)
+    """Headless Chromium (see :func:`require_chromium`)."""
+    require_chromium()
     chrome = chromium("--window-size=1366,900")
     chrome.implicitly_wait(0)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -12,14 +12,13 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.browser.conftest import NO_CHROMIUM, SKIP_REASON, Site, chromium
+from tests.browser.conftest import Site, chromium, require_chromium
 
 
 @pytest.fixture
 def isolated() -> Iterator[WebDriver]:
     """Headless Chromium that resolves no host name and reaches no address but loopback."""
-    if NO_CHROMIUM:
-        pytest.skip(SKIP_REASON)
+    require_chromium()
     chrome = chromium(
         "--window-size=1280,900",
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",

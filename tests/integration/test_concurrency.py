@@ -18,7 +18,9 @@ from services.application.errors import Conflict, RuleBroken
 from services.audit.chain import ChainWorker
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.feeds.progress import RunnerProgress
 from services.operations import audit as service
+from services.server.workers import catch_up_loop
 from tests.support.clocks import ManualClock
 from tests.support.reports import report_input
 from tests.support.store import RawStore, Store, count_events
@@ -220,7 +222,7 @@ def test_positions_held_by_a_runner_are_recorded_late_and_lost_ones_cost_no_reac
     try:
         runner = crashed.policies.runner(hold_for=3600)
         runner.advance()
-        runner.after_pass()  # type: ignore[misc]
+        crashed.policies.flush(due_only=True)
         assert runner.reached >= head
         held = {p.name: p.position() for p in crashed.policies.processors}
         stored = {p.name: runtime.app.core.tracked_position(p.name) for p in runner.processors}
@@ -241,8 +243,8 @@ def test_positions_held_by_a_runner_are_recorded_late_and_lost_ones_cost_no_reac
 def test_a_runner_records_what_it_holds_when_flushed_and_when_it_stops(
     runtime: Runtime, settings: Settings, clock: ManualClock, alice: RequestContext
 ) -> None:
-    """Held positions are recorded by a flush that is due, and by the runner's stop; a flush
-    that is not due yet records nothing."""
+    """Held positions are recorded by a flush that is due, and when the server's catch-up
+    loop stops; a flush that is not due yet records nothing."""
     ransomware_triages(runtime, clock, alice)
     runner = runtime.policies.runner(hold_for=3600)
     runner.advance()
@@ -255,7 +257,7 @@ def test_a_runner_records_what_it_holds_when_flushed_and_when_it_stops(
     }
     stop = threading.Event()
     stop.set()
-    runner.run(stop)
+    catch_up_loop(runtime, RunnerProgress()).run(stop)
     head = runtime.feed.head()
     assert all(
         runtime.app.core.tracked_position(p.name) == head for p in runtime.policies.processors

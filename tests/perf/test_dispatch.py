@@ -13,10 +13,8 @@ from pathlib import Path
 from services.application.context import RequestContext
 from services.bootstrap import bootstrap
 from services.config import Settings
-from services.notifications import message
 from services.smtp_target import SmtpTarget
-from services.vault.sealing import PersonData
-from tests.perf.smtp_floor import raw_send
+from tests.perf.smtp_floor import prebuilt_messages, raw_send
 from tests.support.identity import dpo_of
 from tests.support.people import person
 from tests.support.smtp import smtp_sink
@@ -58,23 +56,7 @@ def test_dispatch_20k_notices(tmp_path: Path) -> None:
     rt.app.notifications.start_dispatch(campaign.id, alice)
     rt.settle()
     now = datetime.now(UTC)
-    context = rt.app.notifications.incident_context(incident.id)
-    prebuilt = []
-    for i in range(N):
-        data = PersonData(email=person(i)["email"], name=person(i)["name"])
-        rendered, address = rt.app.notifications.render_for(campaign, incident=context, person=data)
-        prebuilt.append(
-            message.build(
-                message_id=f"<raw-{i}@bench.invalid>",
-                sender=("DPO", "dpo@example.org"),
-                recipient=address,
-                subject=rendered.subject,
-                text=rendered.text,
-                html=rendered.html,
-                date=now,
-                language="en",
-            )
-        )
+    prebuilt = prebuilt_messages(rt, campaign, incident.id, N)
     with smtp_sink(tmp_path) as sink:
         raw = asyncio.run(raw_send(sink.port, prebuilt, CONNECTIONS))
         dispatcher = rt.dispatcher(SmtpTarget("127.0.0.1", sink.port))

@@ -50,12 +50,10 @@ from services.application.context import RequestContext
 from services.audit.replay import replay_incident
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
-from services.notifications import message
 from services.operations import audit as audit_ops
 from services.people.presentation import person_record
 from services.smtp_target import SmtpTarget
-from services.vault.sealing import PersonData
-from tests.perf.smtp_floor import raw_send
+from tests.perf.smtp_floor import prebuilt_messages, raw_send
 from tests.support.campaigns import start_people_campaign
 from tests.support.people import person
 from tests.support.smtp import smtp_sink
@@ -226,29 +224,6 @@ def files_holding(root: Path, needle: bytes) -> list[str]:
         if path.is_file() and needle in path.read_bytes():
             found.append(str(path.relative_to(root)))
     return found
-
-
-def prebuilt_messages(rt: Runtime, campaign: Any, incident_id: Any, n: int) -> list[bytes]:
-    """``n`` of the campaign's messages rendered and built ahead (the raw floor's input)."""
-    context = rt.app.notifications.incident_context(incident_id)
-    now = datetime.now(UTC)
-    built = []
-    for i in range(n):
-        data = PersonData(email=person(i)["email"], name=person(i)["name"])
-        rendered, address = rt.app.notifications.render_for(campaign, incident=context, person=data)
-        built.append(
-            message.build(
-                message_id=f"<raw-{i}@bench.invalid>",
-                sender=("DPO", "dpo@example.org"),
-                recipient=address,
-                subject=rendered.subject,
-                text=rendered.text,
-                html=rendered.html,
-                date=now,
-                language="en",
-            )
-        )
-    return built
 
 
 def raw_decode_seconds(rt: Runtime) -> tuple[float, int]:
