@@ -65,6 +65,7 @@ from services.projections.store import ViewStore
 from services.projections.views import Views
 from services.smtp_target import SmtpTarget
 from services.storage.errors import DatabaseUnavailable
+from services.storage.event_store import SQLITE_RECORDER
 from services.storage.singleton import FileSingleton, PostgresSingleton, Singleton
 from services.storage.sqlite import log_reader, queue_writers_apart
 from services.users.addresses import AddressBook
@@ -194,6 +195,7 @@ def store_env(settings: Settings) -> dict[str, str]:
             "SQLITE_DBNAME": str(settings.events_db),
             "SQLITE_LOCK_TIMEOUT": "30",
             "CREATE_TABLE": "y",
+            "PROCESS_RECORDER_TOPIC": SQLITE_RECORDER,
         }
     if settings.aggregate_cache_size > 0:
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)

@@ -62,6 +62,7 @@ class AlertsProjection:
     name = "alerts"
     version = 2
     tables: Sequence[Table] = (ALERTS, RECIPIENTS, EMAILS)
+    handles: tuple[type[DomainEvent], ...] = (AlertRaised, AlertAcknowledged, AlertMailEvent)
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
         """Apply one event."""

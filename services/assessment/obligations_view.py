@@ -104,6 +104,12 @@ class ObligationsProjection:
     name = "obligations"
     version = 1
     tables: Sequence[Table] = (OBLIGATIONS, DECISIONS, TITLES)
+    handles: tuple[type[DomainEvent], ...] = (
+        IncidentReported,
+        IncidentFactsAmended,
+        ObligationsEvaluated,
+        ObligationDecided,
+    )
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
         """Apply one event."""

@@ -75,6 +75,12 @@ class TasksProjection:
     name = "tasks"
     version = 1
     tables: Sequence[Table] = (TASKS, TITLES)
+    handles: tuple[type[DomainEvent], ...] = (
+        IncidentReported,
+        IncidentFactsAmended,
+        TaskOpened,
+        TaskEvent,
+    )
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
         """Apply one event."""

@@ -86,6 +86,28 @@ class StoreFeed:
                     kept.popitem(last=False)
         return out
 
+    def read_topics(
+        self, after: int, limit: int, topics: Sequence[str], stop: int
+    ) -> tuple[Sequence[Positioned], int]:
+        """Up to ``limit`` events after ``after`` and up to ``stop`` whose topic is one of
+        ``topics``, in log order, and the position up to which the log was read: the last
+        event's when ``limit`` were found, else ``stop`` or the head, whichever is lower.
+
+        The log's topic index lets the database skip the other events without reading them
+        (see :mod:`services.storage.event_store`); none is decoded. The head is read before
+        the events, so no event at or below the position returned is left unread."""
+        stop = min(stop, self.head())
+        if stop <= after:
+            return [], after
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, stop=stop, topics=list(topics), inclusive_of_start=False
+        )
+        events = [
+            Positioned(n.id, cast(DomainEvent, self.mapper.to_domain_event(n)))
+            for n in notifications
+        ]
+        return events, (events[-1].position if len(events) == limit else stop)
+
     def read_raw(self, after: int, limit: int) -> Sequence[Notification]:
         """Stored events after ``after``, undecoded (for the audit chain)."""
         return self.recorder.select_notifications(

@@ -209,6 +209,12 @@ class IncidentBoardProjection:
     name = "board"
     version = 6
     tables: Sequence[Table] = (BOARD, BOARD_TASKS, BOARD_OBLIGATIONS)
+    handles: tuple[type[DomainEvent], ...] = (
+        IncidentReported,
+        IncidentEvent,
+        TaskOpened,
+        TaskEvent,
+    )
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
         """Apply one incident event to its board row, or one task event to its task."""

@@ -19,12 +19,14 @@ from events.notifications import (
     CampaignCancelled,
     CampaignCompleted,
     CampaignDrafted,
+    CampaignEvent,
     CampaignRedrafted,
     DispatchPaused,
     DispatchResumed,
     DispatchStarted,
     Notice,
     NoticeDeferred,
+    NoticeEvent,
     NoticeFailed,
     NoticeQueued,
     NoticeRequeued,
@@ -104,6 +106,12 @@ class NotificationsProjection:
     name = "notifications"
     version = 1
     tables: Sequence[Table] = (CAMPAIGNS, NOTICES)
+    handles: tuple[type[DomainEvent], ...] = (
+        CampaignDrafted,
+        CampaignEvent,
+        NoticeQueued,
+        NoticeEvent,
+    )
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
         """Apply one event."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,12 @@ from services.audit.chain import Verdict, verify
 from services.audit.replay import replay_incident
 from services.audit.report import render_report
 from services.bootstrap import Runtime, projections
-from services.feeds.base import Positioned
-from services.incidents.board import Board
+from services.feeds.topics import topics_of
+from services.incidents.board import Board, IncidentBoardProjection
+from services.projections.schema import Projection
 from services.projections.sqlite_store import SQLiteViewStore
 from services.projections.store import ViewStore
-from services.projections.views import Views
+from services.projections.worker import ViewSet
 from services.timeline import timeline
 
 
@@ -86,11 +86,32 @@ def position_at(rt: Runtime, at: datetime) -> int:
     return settled_position_at(rt, at)[0]
 
 
+SKEW_WINDOW = 500
+"""Events before the moment found by halving that are read one by one: writers racing to
+commit may store their events a few positions out of their clock's order."""
+
+
 def settled_position_at(rt: Runtime, at: datetime) -> tuple[int, bool]:
     """:func:`position_at`, and whether it is settled: found before an event recorded after
     ``at`` (events stored later come after that one, so the answer cannot change), rather
-    than at the current end of the log."""
-    position = 0
+    than at the current end of the log.
+
+    The log's events carry the clock's time at each save, in order but for writers racing
+    to commit: the moment is found by halving the log (a few dozen events decoded, not the
+    whole log), then the :data:`SKEW_WINDOW` events before it are read in order."""
+
+    def after(position: int) -> bool:
+        items = rt.feed.read(position, 1)
+        return not items or items[0].event.timestamp > at
+
+    low, high = 0, rt.feed.head()
+    while low < high:
+        middle = (low + high) // 2
+        if after(middle):
+            high = middle
+        else:
+            low = middle + 1
+    position = max(low - SKEW_WINDOW, 0)
     while True:
         items = rt.feed.read(position, 1000)
         if not items:
@@ -101,33 +122,33 @@ def settled_position_at(rt: Runtime, at: datetime) -> tuple[int, bool]:
             position = item.position
 
 
-@dataclass
-class BoundedFeed:
-    """A feed that ends at ``stop`` (for rebuilding views as of a moment)."""
-
-    inner: Any
-    stop: int
-
-    def read(self, after: int, limit: int) -> Sequence[Positioned]:
-        """Events after ``after``, up to ``stop``."""
-        return [i for i in self.inner.read(after, limit) if i.position <= self.stop]
-
-    def head(self) -> int:
-        """``stop``, or the real head if it is lower."""
-        return min(int(self.inner.head()), self.stop)
-
-    def wait(self, after: int, timeout: float) -> bool:
-        """Never anything new."""
-        return False
+REPLAY_BATCH = 1_000
+"""Events read from the log at a time when views are rebuilt into a scratch store."""
 
 
-def build_views(rt: Runtime, directory: Path, stop: int | None = None) -> SQLiteViewStore:
-    """Every view rebuilt from the log (up to ``stop``) into a scratch file."""
-    all_projections = projections()
-    store = SQLiteViewStore(directory / "views.db", all_projections)
+def build_views(
+    rt: Runtime,
+    directory: Path,
+    stop: int | None = None,
+    chosen: Sequence[Projection] | None = None,
+) -> SQLiteViewStore:
+    """Views rebuilt from the log (up to ``stop``) into a scratch file: every view, or the
+    ``chosen`` ones. Only the events they handle are read (the log's topic index skips the
+    others in the database)."""
+    chosen = list(chosen) if chosen is not None else projections()
+    store = SQLiteViewStore(directory / "views.db", chosen)
     store.create_table()
-    feed: Any = rt.feed if stop is None else BoundedFeed(rt.feed, stop)
-    Views(feed, store, all_projections).catch_up()
+    views = ViewSet(store, chosen)
+    topics = topics_of(cls for p in chosen for cls in p.handles)
+    end = rt.feed.head() if stop is None else stop
+    at = 0
+    while at < end:
+        items, reached = rt.feed.read_topics(at, REPLAY_BATCH, topics, end)
+        if items:
+            views.process(items, at)
+        if reached <= at:
+            break
+        at = reached
     return store
 
 
@@ -141,7 +162,7 @@ def board_at(rt: Runtime, stop: int) -> list[dict[str, Any]]:
     """The incident board as it was once the log ended at position ``stop`` (rebuilt in a
     temporary store)."""
     with tempfile.TemporaryDirectory(prefix="breach-replay-") as tmp:
-        store = build_views(rt, Path(tmp), stop)
+        store = build_views(rt, Path(tmp), stop, [IncidentBoardProjection()])
         try:
             return Board(store).rows()
         finally:

@@ -13,7 +13,14 @@ from typing import Any
 from uuid import UUID
 
 from events.base import DomainEvent
-from events.people import PersonCorrected, PersonErased, PersonRecorded, PersonStatus, Sealed
+from events.people import (
+    PersonCorrected,
+    PersonErased,
+    PersonEvent,
+    PersonRecorded,
+    PersonStatus,
+    Sealed,
+)
 from services.projections.schema import Row, Table, ViewTransaction, db_time
 from services.projections.store import ViewStore
 
@@ -43,6 +50,7 @@ class PeopleProjection:
     name = "people"
     version = 3
     tables: Sequence[Table] = (PEOPLE,)
+    handles: tuple[type[DomainEvent], ...] = (PersonRecorded, PersonEvent)
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
         """Apply one event."""

@@ -64,12 +64,15 @@ class Projection(Protocol):
     """Turns events into rows of its tables.
 
     ``name`` is the tracking name of the view; raising ``version`` when the tables or the
-    way events are turned into rows change makes every store rebuild the view.
+    way events are turned into rows change makes every store rebuild the view. ``handles``
+    names the event classes the view reads (each with its subclasses): it is given no other
+    event, and a replay reads no other from the log.
     """
 
     name: str
     version: int
     tables: Sequence[Table]
+    handles: tuple[type[DomainEvent], ...]
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
         """Apply one event to the view's rows."""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
 from services.feeds.base import Positioned
+from services.feeds.topics import classes_of
 from services.projections.schema import Projection, Row, ViewTransaction
 
 Batch = tuple[Projection, Sequence[Positioned], int]
@@ -40,13 +41,16 @@ def apply_from(
     tx: ViewTransaction,
 ) -> Applied | None:
     """Apply to a view found at ``at`` the events of ``items`` above it (None, nothing
-    applied, when it is behind ``expected``: reset since the caller read it)."""
+    applied, when it is behind ``expected``: reset since the caller read it). Events of a
+    class the projection does not handle move its position without being offered to it."""
     if at < expected:
         return None
+    handled = classes_of(projection.handles)
     count = first = 0
     for item in items:
         if item.position > at:
-            projection.process(item.event, item.position, tx)
+            if type(item.event) in handled:
+                projection.process(item.event, item.position, tx)
             at = item.position
             first = first or at
             count += 1

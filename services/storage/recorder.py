@@ -24,6 +24,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from services.storage.event_store import topic_index
+
 
 class LedgerPostgresRecorder(PostgresProcessRecorder):
     """A process recorder (events and tracking) whose lost writes draw no positions."""
@@ -39,6 +41,9 @@ class LedgerPostgresRecorder(PostgresProcessRecorder):
             datastore,
             events_table_name=events_table_name,
             tracking_table_name=tracking_table_name,
+        )
+        self.sql_create_statements.append(
+            topic_index(self.datastore.schema, self.events_table_name)
         )
         id_type = self.datastore.originator_id_type
         self.collide_statement = SQL(

@@ -14,15 +14,17 @@ from uuid import UUID
 
 import pytest
 
+from events.base import DomainEvent
 from services.application.context import RequestContext
 from services.audit.bundle import verify_bundle
 from services.audit.chain import GENESIS, event_digest, next_link
 from services.audit.replay import diff, replay_incident
-from services.bootstrap import Runtime, bootstrap
+from services.bootstrap import Runtime, bootstrap, projections
 from services.config import Settings
 from services.containment.tasks_view import Tasks
 from services.notifications.mailbox import CaptureServer
 from services.operations import audit as service
+from services.projections.schema import Projection, ViewTransaction
 from services.smtp_target import SmtpTarget
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK
@@ -394,3 +396,69 @@ def test_of_the_checkpoints_made_within_a_minute_the_first_and_the_last_are_kept
     covering = runtime.chain.covering(made[1][0])
     assert covering is not None
     assert covering.position == min(p for p in kept if p >= made[1][0])
+
+
+class Offered:
+    """A projection offered every event, whatever the one it wraps declares it handles."""
+
+    def __init__(self, inner: Projection) -> None:
+        self.inner = inner
+        self.name, self.version, self.tables = inner.name, inner.version, inner.tables
+        self.handles: tuple[type[DomainEvent], ...] = (DomainEvent,)
+
+    def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
+        self.inner.process(event, position, tx)
+
+
+def test_views_read_only_the_events_they_handle_and_miss_none(
+    runtime: Runtime, clock: ManualClock, tmp_path: Path
+) -> None:
+    """Views rebuilt from the events their projections declare, read through the topic
+    index, equal views offered every event of a log touching each of them: no projection
+    changes a row on an event it does not declare."""
+    scenario(runtime, clock, tmp_path)
+    clock.current = T0 + timedelta(hours=70)
+    assert runtime.alarm_clock().scan()
+    runtime.settle()
+    built = {}
+    for name, chosen in {
+        "declared": projections(),
+        "offered": [Offered(p) for p in projections()],
+    }.items():
+        (tmp_path / name).mkdir()
+        store = service.build_views(runtime, tmp_path / name, chosen=chosen)
+        try:
+            built[name] = service.view_tables(store)
+        finally:
+            store.close()
+    assert built["declared"] == built["offered"]
+    assert all(built["declared"][t] for t in ("board", "tasks", "notices", "people", "alerts"))
+
+
+def test_the_moment_found_by_halving_the_log_is_the_one_read_in_order(
+    runtime: Runtime, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log's end as of each moment, found by halving the log, is the one a reading in
+    order from the start finds, also where a writer stored an event out of its clock's
+    order within the window read in order."""
+    monkeypatch.setattr(service, "SKEW_WINDOW", 3)
+    incident = runtime.app.incidents.report_incident(
+        {"title": "Skew", "reporter": "soc", "discovered_at": T0}, ALICE
+    ).id
+    for i in range(30):
+        clock.advance(minutes=1)
+        if i % 7 == 3:
+            clock.advance(seconds=-90)  # a racing writer's earlier clock
+        runtime.app.incidents.add_note(incident, {"text": f"note {i}"}, ALICE)
+
+    def read_in_order(at: datetime) -> tuple[int, bool]:
+        position = 0
+        for item in runtime.feed.read(0, 1000):
+            if item.event.timestamp > at:
+                return position, True
+            position = item.position
+        return position, False
+
+    for seconds in range(-60, 33 * 60, 10):
+        at = T0 + timedelta(seconds=seconds)
+        assert service.settled_position_at(runtime, at) == read_in_order(at), at

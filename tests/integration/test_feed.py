@@ -8,14 +8,16 @@ import threading
 import time
 from pathlib import Path
 
+from events.incident import IncidentReported
 from events.users import Role
 from services.application.context import RequestContext
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.feeds.topics import topics_of
 from tests.support.clocks import ManualClock
 from tests.support.identity import provision
 from tests.support.reports import report_input
-from tests.support.store import Store
+from tests.support.store import RawStore, Store
 
 
 def test_read_yields_events_after_a_position_in_log_order(
@@ -78,3 +80,38 @@ def test_a_save_by_another_process_is_found_by_polling(
     assert runtime.feed.wait(head, timeout=5.0)
     [item] = runtime.feed.read(head, 10)
     assert item.event.actor == "bob"
+
+
+def test_a_topic_read_returns_only_those_events_and_how_far_it_read(
+    runtime: Runtime, clock: ManualClock, alice: RequestContext, settings: Settings
+) -> None:
+    """A read of some topics returns their events alone, in log order, with the position up
+    to which the log was read (the last event's when the limit was reached, else the end
+    asked for or the head), through an index of the log on the topic."""
+    first = runtime.app.incidents.report_incident(report_input(clock.current), alice)
+    runtime.app.incidents.add_note(first.id, {"text": "one"}, alice)
+    second = runtime.app.incidents.report_incident(report_input(clock.current), alice)
+    runtime.app.incidents.add_note(second.id, {"text": "two"}, alice)
+    runtime.app.incidents.add_note(second.id, {"text": "three"}, alice)
+    reports = topics_of([IncidentReported])
+    items, reached = runtime.feed.read_topics(0, 10, reports, 100)
+    assert [(i.position, i.event.originator_id) for i in items] == [(1, first.id), (3, second.id)]
+    assert reached == 5
+    items, reached = runtime.feed.read_topics(0, 1, reports, 100)
+    assert ([i.position for i in items], reached) == ([1], 1)
+    assert runtime.feed.read_topics(1, 10, reports, 2) == ([], 2)
+    assert runtime.feed.read_topics(3, 10, reports, 100) == ([], 5)
+    assert runtime.feed.read_topics(5, 10, reports, 100) == ([], 5)
+    raw = RawStore(settings)
+    if raw.postgres:
+        found = raw.run(
+            "events",
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = ? AND indexname = ?",
+            [raw.schema, f"{raw.events}_topic"],
+        )
+    else:
+        found = raw.run(
+            "events", "SELECT sql FROM sqlite_master WHERE name = ?", [f"{raw.events}_topic"]
+        )
+    assert found
+    assert "topic" in found[0][0]

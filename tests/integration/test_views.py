@@ -41,6 +41,7 @@ class CountingProjection:
     name = "counts"
     version = 1
     tables: Sequence[Table] = (COUNTS,)
+    handles: tuple[type[DomainEvent], ...] = (DomainEvent,)
 
     def __init__(self, fail_at: int | None = None) -> None:
         self.fail_at = fail_at
