@@ -120,10 +120,11 @@ def replay_incident(
         campaign = app.core.as_of(UUID(row["campaign_id"]), at)
         if not isinstance(campaign, Campaign):
             continue
-        ids = notifications.notice_ids(UUID(row["campaign_id"]))
-        counts = Counter(
+        settled, changed = notifications.counts_settled_by(UUID(row["campaign_id"]), at)
+        counts = Counter(settled)
+        counts.update(
             n.state.status.value
-            for n in app.core.many_as_of(ids, at).values()
+            for n in app.core.many_as_of(changed, at).values()
             if isinstance(n, Notice)
         )
         campaigns.append(

@@ -83,9 +83,14 @@ NOTICES = Table(
         "reason": "TEXT",
         "content_hash": "TEXT",
         "version": "INTEGER NOT NULL",
+        "last_change_at": "TEXT",
     },
     key=("notice_id",),
-    indexes=(("campaign_id", "status"), ("status", "next_attempt_at"), ("person_id",)),
+    indexes=(
+        ("campaign_id", "status", "last_change_at"),
+        ("status", "next_attempt_at"),
+        ("person_id",),
+    ),
 )
 OPEN = ("queued", "sending", "deferred", "uncertain")
 
@@ -104,7 +109,7 @@ class NotificationsProjection:
     """Keeps campaigns and notices in step with their events."""
 
     name = "notifications"
-    version = 1
+    version = 2
     tables: Sequence[Table] = (CAMPAIGNS, NOTICES)
     handles: tuple[type[DomainEvent], ...] = (
         CampaignDrafted,
@@ -191,6 +196,7 @@ class NotificationsProjection:
                     "reason": None,
                     "content_hash": None,
                     "version": event.originator_version,
+                    "last_change_at": at,
                 },
             )
             return
@@ -225,7 +231,11 @@ class NotificationsProjection:
             changes = {"status": "queued", "reason": event.reason, "next_attempt_at": None}
         else:
             return
-        tx.update(NOTICES.name, key, {**changes, "version": event.originator_version})
+        tx.update(
+            NOTICES.name,
+            key,
+            {**changes, "version": event.originator_version, "last_change_at": at},
+        )
 
 
 class Notifications:
@@ -273,6 +283,25 @@ class Notifications:
     def counts(self, campaign_id: UUID) -> dict[str, int]:
         """Notices of a campaign by status."""
         return _counts(self.store, campaign_id)
+
+    def counts_settled_by(
+        self, campaign_id: UUID, at: datetime
+    ) -> tuple[dict[str, int], list[UUID]]:
+        """A campaign's notices by status among those last changed by ``at`` (their status
+        then is the one they have now), and the ids of the others, changed since (or queued
+        since): what the campaign looked like at ``at`` is the first plus those others'
+        states as of ``at``. Counted in the index, without reading the notices' rows."""
+        moment = db_time(at)
+        rows = self.store.query(
+            "SELECT status, COUNT(*) AS n FROM notices "
+            "WHERE campaign_id = ? AND last_change_at <= ? GROUP BY status",
+            [str(campaign_id), moment],
+        )
+        changed = self.store.query(
+            "SELECT notice_id FROM notices WHERE campaign_id = ? AND last_change_at > ?",
+            [str(campaign_id), moment],
+        )
+        return {r["status"]: int(r["n"]) for r in rows}, [UUID(r["notice_id"]) for r in changed]
 
     def notice_ids(self, campaign_id: UUID) -> list[UUID]:
         """The notices of a campaign the view holds, in id order."""

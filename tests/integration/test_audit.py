@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from uuid import UUID
 import pytest
 
 from events.base import DomainEvent
+from events.notifications import Notice
 from services.application.context import RequestContext
 from services.audit.bundle import verify_bundle
 from services.audit.chain import GENESIS, event_digest, next_link
@@ -462,3 +464,41 @@ def test_the_moment_found_by_halving_the_log_is_the_one_read_in_order(
     for seconds in range(-60, 33 * 60, 10):
         at = T0 + timedelta(seconds=seconds)
         assert service.settled_position_at(runtime, at) == read_in_order(at), at
+
+
+def test_notice_counts_as_of_any_moment_equal_every_notice_replayed(
+    settings: Settings, clock: ManualClock, tmp_path: Path
+) -> None:
+    """At each moment a notice changed, and just before it, the replay's notices by status
+    (the view's count of those settled by then, plus the others replayed) equal those of
+    every notice of the campaign replayed one by one; sent two at a time, the campaign
+    passes through moments where some notices are settled and others not."""
+    rt = bootstrap(
+        settings.model_copy(update={"dispatch_batch_size": 2}), clock=clock, configure_logs=False
+    )
+    try:
+        incident, _ = scenario(rt, clock, tmp_path)
+        [campaign] = rt.notifications.campaigns(incident)
+        ids = rt.notifications.notice_ids(UUID(campaign["campaign_id"]))
+        notices = set(ids)
+        changed = {
+            i.event.timestamp for i in rt.feed.read(0, 10_000) if i.event.originator_id in notices
+        }
+        assert len(changed) >= 6
+        mixed = 0
+        for moment in sorted(changed):
+            for at in (moment - timedelta(microseconds=1), moment):
+                expected = Counter(
+                    n.state.status.value
+                    for n in rt.app.core.many_as_of(ids, at).values()
+                    if isinstance(n, Notice)
+                )
+                [shown] = replay_incident(rt.app, rt.notifications, incident, at).campaigns
+                assert shown.notices == dict(sorted(expected.items())), at
+                settled, others = rt.notifications.counts_settled_by(
+                    UUID(campaign["campaign_id"]), at
+                )
+                mixed += bool(settled and others)
+        assert mixed
+    finally:
+        rt.close()
