@@ -29,7 +29,14 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from events.base import DomainEvent
 from services.application.base import LedgerApplication
 from services.feeds.base import Feed, Positioned
-from services.feeds.processor import Outcome, Runner, SharedRunner, handle_at, tracking_key
+from services.feeds.processor import (
+    Outcome,
+    Runner,
+    SharedRunner,
+    advance_together,
+    handle_at,
+    tracking_key,
+)
 
 log = structlog.get_logger()
 
@@ -246,12 +253,13 @@ class Policies:
         """The policies as processors, in order (for feeds other than the store's)."""
         return [w.reactions for w in self.workers]
 
-    def catch_up(self) -> int:
+    def catch_up(self, batch_size: int = 500) -> int:
         """Bring every policy to the head of the log, every position recorded; return the
-        reactions saved."""
+        reactions saved. Each batch is read and decoded once and offered to every policy in
+        order, again while they react."""
         total = 0
         while True:
-            saved = sum(w.catch_up() for w in self.workers)
+            saved = advance_together(self.processors, self.feed.read, batch_size).applied
             total += saved
             if not saved:
                 self.flush()
