@@ -3,6 +3,8 @@ addresses, and refusals worded without the value."""
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -12,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.application.errors import InvalidInput
 from services.application.fields import (
+    BLOCK_CONTROLS,
     Count,
     Email,
     Hours,
@@ -21,6 +24,7 @@ from services.application.fields import (
     Title,
     checked,
     email_problem,
+    line_problem,
 )
 
 MARK = "Zqx7Mark"
@@ -125,3 +129,13 @@ def test_checked_names_the_field_it_is_given() -> None:
         "must be one line without control characters",
     )
     assert checked("reason", Line, "  fine  ") == "fine"
+
+
+def test_the_control_characters_refused_are_exactly_unicodes_cc_zl_and_zp() -> None:
+    """Every code point is refused in a line exactly when Unicode's category is Cc, Zl or Zp,
+    and in a block of text likewise, but for tab and line feed."""
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        control = unicodedata.category(char) in ("Cc", "Zl", "Zp")
+        assert (line_problem(f"a{char}b") is not None) == control, hex(code)
+        assert (BLOCK_CONTROLS.search(char) is not None) == (control and char not in "\t\n")
