@@ -142,13 +142,20 @@ def _unaccented(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _person(recipient: Recipient) -> re.Pattern[str] | None:
-    """One pattern for the recipient's address, local part and name words."""
+def _person(recipient: Recipient, text: str) -> re.Pattern[str] | None:
+    """One pattern for the recipient's address, local part and name words that may occur
+    in ``text``. In an ASCII text, an ASCII word occurs only if its lower case is in the
+    text's: the others are left out, and most replies (``250 2.0.0 Ok``) need no pattern
+    compiled at all. A word with other letters is always kept (some match ASCII letters
+    when case is ignored: the dotless i, the long s, the Kelvin sign)."""
     address = unicodedata.normalize("NFC", recipient.address.strip())
     local = address.rpartition("@")[0] if "@" in address else ""
     words = {address, local}
     for word in _WORD.findall(unicodedata.normalize("NFC", recipient.name)):
         words.update({word, _unaccented(word)})
+    if text.isascii():
+        lowered = text.lower()
+        words = {w for w in words if not w.isascii() or w.lower() in lowered}
     anywhere = sorted((w for w in words if len(w) >= 3), key=len, reverse=True)
     alone = sorted(w for w in words if len(w) == 2)
     choices = [re.escape(w) for w in anywhere]
@@ -186,7 +193,7 @@ def reduce_reply(raw: str, recipient: Recipient) -> Reply:
             first = first[status.end() :].lstrip()
     rest = [_REPEATED.sub("", line, count=1) if code is not None else line for line in lines[1:]]
     joined = _SPACES.sub(" ", _clean(" ".join([first, *rest]))).strip()
-    redacted = _SPACES.sub(" ", _redact(joined, _person(recipient))).strip()
+    redacted = _SPACES.sub(" ", _redact(joined, _person(recipient, joined))).strip()
     if len(redacted) > MAX_TEXT:
         redacted = redacted[: MAX_TEXT - 1].rstrip() + "…"
     return Reply(code=code, enhanced=enhanced, text=redacted)
