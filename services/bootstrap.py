@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -641,9 +641,9 @@ def bootstrap(
     app.containment.timeline_sources = (alerts_of,)
     audit_key = shared_secret(settings, "audit_key", "audit.key")
 
-    def people_now(incident_id: UUID) -> list[dict[str, Any]]:
+    def people_now(incident_id: UUID) -> Iterable[dict[str, Any]]:
         views.catch_up_only("people")
-        return people.of_incident(incident_id)
+        return people.recipients_of(incident_id)
 
     people_of = PeopleReader(people_now)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -177,11 +177,11 @@ class Pipeline:
 
 def people_as_of(
     pipeline: Pipeline,
-    people: Callable[[UUID], list[dict[str, Any]]],
+    people: Callable[[UUID], Iterable[dict[str, Any]]],
     *,
     timeout: float = 120.0,
     stop: threading.Event | None = None,
-) -> Callable[[UUID], list[dict[str, Any]]]:
+) -> Callable[[UUID], Iterable[dict[str, Any]]]:
     """The people of an incident as the people view has them once it applied every event
     before the one the policy is handling (its position, as the engine tells it).
 
@@ -189,7 +189,7 @@ def people_as_of(
     partitions advance independently, so the policy must wait for all of them.
     """
 
-    def of_incident(incident_id: UUID) -> list[dict[str, Any]]:
+    def of_incident(incident_id: UUID) -> Iterable[dict[str, Any]]:
         pipeline.wait_views(handling(), ["people"], timeout=timeout, stop=stop)
         return people(incident_id)
 

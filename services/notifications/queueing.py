@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate
+from eventsourcing.persistence import IntegrityError
 
 from events.base import DomainEvent
 from events.notifications import Campaign, DispatchStarted, Notice, NoticeAudience
 from services.application.base import LedgerApplication
+from services.application.errors import Conflict
 from services.containment.policies import policy_cause
 from services.notifications.handlers import notice_id
 from services.notifications.templates import NoticeTemplates
 
-PeopleOf = Callable[[UUID], Sequence[dict[str, Any]]]
-"""The people of an incident (rows of the people view: person_id, status, language)."""
+PeopleOf = Callable[[UUID], Iterable[dict[str, Any]]]
+"""The people of an incident (rows of the people view: person_id, status, language), read
+as they are taken."""
 
 
 class PeopleReader:
@@ -27,13 +30,24 @@ class PeopleReader:
     def __init__(self, read: PeopleOf) -> None:
         self.read = read
 
-    def __call__(self, incident_id: UUID) -> Sequence[dict[str, Any]]:
+    def __call__(self, incident_id: UUID) -> Iterable[dict[str, Any]]:
         """The incident's people, as the current reader has them."""
         return self.read(incident_id)
 
 
+QUEUE_CHUNK = 1_000
+"""Notices of a people campaign saved per transaction while it is queued."""
+
+
 class NoticeQueuePolicy:
-    """On dispatch start, queue a notice per recipient (erased people: queued, suppressed)."""
+    """On dispatch start, queue a notice per recipient (erased people: queued, suppressed).
+
+    A people campaign's notices are saved a chunk at a time as the incident's people are
+    read, and the campaign's count of notices queued with the policy's position last: a
+    campaign to a million people never holds them all in memory. Notice ids are derived
+    from the campaign and the person, so a chunk saved before a crash is not saved again
+    when the event is handled anew (the ids found stored are left out); the campaign counts
+    its notices once, in that last transaction."""
 
     name = "policy.notices"
 
@@ -51,8 +65,9 @@ class NoticeQueuePolicy:
             return ()
         cause = policy_cause(self.app, self.name, event)
         state = campaign.state
-        notices: list[Notice] = []
         if state.audience is NoticeAudience.PEOPLE:
+            count = 0
+            chunk: list[BaseAggregate[UUID]] = []
             for row in self.people_of(state.incident_id):
                 person = UUID(row["person_id"])
                 language, fallback = self.templates.resolve(state.audience, row["language"] or "en")
@@ -68,25 +83,51 @@ class NoticeQueuePolicy:
                 )
                 if row["status"] == "erased":
                     notice.suppress(cause, reason="person erased")
-                notices.append(notice)
-        else:
-            seen: set[str] = set()
-            for index, recipient in enumerate(state.recipients):
-                language, fallback = self.templates.resolve(state.audience, recipient.language)
-                notice = Notice.queue(
-                    cause,
-                    notice_id=notice_id(campaign.id, index=index),
-                    campaign_id=campaign.id,
-                    incident_id=state.incident_id,
-                    person_id=None,
-                    recipient_index=index,
-                    language=language,
-                    fallback=fallback,
-                )
-                address = recipient.email.strip().lower()
-                if address in seen:
-                    notice.suppress(cause, reason="duplicate address")
-                seen.add(address)
-                notices.append(notice)
+                chunk.append(notice)
+                count += 1
+                if len(chunk) == QUEUE_CHUNK:
+                    self._save_new(chunk)
+                    chunk = []
+            campaign.record_queued(cause, count=count)
+            return [campaign, *chunk]
+        notices: list[Notice] = []
+        seen: set[str] = set()
+        for index, recipient in enumerate(state.recipients):
+            language, fallback = self.templates.resolve(state.audience, recipient.language)
+            notice = Notice.queue(
+                cause,
+                notice_id=notice_id(campaign.id, index=index),
+                campaign_id=campaign.id,
+                incident_id=state.incident_id,
+                person_id=None,
+                recipient_index=index,
+                language=language,
+                fallback=fallback,
+            )
+            address = recipient.email.strip().lower()
+            if address in seen:
+                notice.suppress(cause, reason="duplicate address")
+            seen.add(address)
+            notices.append(notice)
         campaign.record_queued(cause, count=len(notices))
         return [campaign, *notices]
+
+    def _save_new(self, notices: list[BaseAggregate[UUID]]) -> None:
+        """Save the notices not stored yet (by an earlier handling of the same event, cut
+        short, or by another process handling it now)."""
+        for _ in range(SAVE_ATTEMPTS):
+            stored = self.app.existing_ids([n.id for n in notices])
+            fresh = [n for n in notices if n.id not in stored]
+            if not fresh:
+                return
+            try:
+                self.app.save_aggregates(fresh)
+                return
+            except IntegrityError:
+                notices = fresh
+        msg = "notices kept being stored by another process while this one queued them"
+        raise Conflict("campaign", msg)
+
+
+SAVE_ATTEMPTS = 5
+"""How many times a chunk is saved again after another process stored some of it first."""

@@ -8,7 +8,7 @@ row stays (the person is counted as erased) without language, jurisdiction or se
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -104,6 +104,24 @@ class People:
 
     def __init__(self, store: ViewStore) -> None:
         self.store = store
+
+    def recipients_of(self, incident_id: UUID, page: int = 5_000) -> Iterator[Row]:
+        """The people of an incident as notices need them (``person_id``, ``language``,
+        ``status``), in id order, read a page at a time: a campaign to a million people
+        holds one page in memory, not the incident. Pages follow the ids from the last one
+        read (the incident is hidden from the view's index, which would sort the whole
+        incident for each page)."""
+        after = ""
+        while True:
+            rows = self.store.query(
+                "SELECT person_id, language, status FROM people "
+                "WHERE (incident_id || '') = ? AND person_id > ? ORDER BY person_id LIMIT ?",
+                [str(incident_id), after, page],
+            )
+            yield from rows
+            if len(rows) < page:
+                return
+            after = str(rows[-1]["person_id"])
 
     def of_incident(self, incident_id: UUID, *, status: str | None = None) -> list[Row]:
         """The people of an incident, in import order."""

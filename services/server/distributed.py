@@ -106,7 +106,7 @@ def projections_feed(rt: Runtime, options: WorkerOptions) -> KafkaFeed:
 def policies_feed(rt: Runtime, options: WorkerOptions, stop: threading.Event) -> KafkaFeed:
     """A policy consumer running every policy of ``rt`` (notice queueing reads the people
     view as of the event it handles, waiting for the projection workers that keep it)."""
-    rt.people_of.read = people_as_of(pipeline(rt), rt.people.of_incident, stop=stop)
+    rt.people_of.read = people_as_of(pipeline(rt), rt.people.recipients_of, stop=stop)
     return KafkaFeed(
         rt.settings,
         Kind.POLICIES.value,

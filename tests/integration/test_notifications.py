@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -25,6 +26,7 @@ from services.application.context import RequestContext
 from services.application.errors import RuleBroken
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
+from services.notifications import queueing
 from services.notifications.templates import NoticeTemplates
 from services.smtp_target import SmtpTarget
 from services.vault.sealing import PersonData
@@ -33,7 +35,7 @@ from tests.support.identity import dpo_of, provision
 from tests.support.people import person, write_csv
 from tests.support.reports import report_input
 from tests.support.smtp import smtp_sink
-from tests.support.store import Store
+from tests.support.store import RawStore, Store
 
 
 @pytest.fixture
@@ -394,3 +396,42 @@ def test_the_template_check_catches_a_missing_required_element(tmp_path: Path) -
     body.write_text(body.read_text().replace("{{ notice.contact.email }}", ""), encoding="utf-8")
     problems = NoticeTemplates(copy).check()
     assert ("people/en", "contact point", "missing from the text body") in problems
+
+
+def test_queueing_cut_short_after_some_chunks_queues_everyone_once_when_handled_again(
+    rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queueing saves a people campaign's notices a few at a time as it reads the people a
+    page at a time; cut short after two chunks (the people reader fails), handling the
+    event again queues every person exactly once, and the campaign counts them once."""
+    monkeypatch.setattr(queueing, "QUEUE_CHUNK", 3)
+    alice = RequestContext(actor="alice")
+    incident = rt.app.incidents.report_incident(report_input(rt.app.core.clock.now()), alice)
+    rt.app.people.import_people(
+        incident.id, write_csv(tmp_path / "people.csv", [person(i) for i in range(11)]), alice
+    )
+    rt.settle()
+    campaign = rt.app.notifications.draft_campaign(
+        incident.id, {"audience": "people", **CONTENT}, alice
+    )
+    rt.app.notifications.preview_campaign(campaign.id, alice)
+    rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO))
+    real = rt.people_of.read
+
+    def cut_short(incident_id: UUID) -> Iterator[dict[str, Any]]:
+        for taken, row in enumerate(rt.people.recipients_of(incident_id, page=4)):
+            if taken == 7:
+                raise ConnectionError("the people view went away")
+            yield row
+
+    rt.people_of.read = cut_short
+    rt.app.notifications.start_dispatch(campaign.id, alice)
+    with pytest.raises(ConnectionError):
+        rt.policies.catch_up()
+    assert RawStore(rt.settings).count_events("events.notifications:NoticeQueued") == 6
+    rt.people_of.read = real
+    rt.settle()
+    assert RawStore(rt.settings).count_events("events.notifications:NoticeQueued") == 11
+    assert RawStore(rt.settings).count_events("events.notifications:NoticesQueued") == 1
+    progress = rt.notifications.progress(campaign.id, rt.app.core.clock.now())
+    assert (progress["queued"], progress["total"]) == (11, 11)
