@@ -124,6 +124,7 @@ class _ViewConnections(SQLiteConnectionPool):
     def _create_connection(self) -> SQLiteConnection:
         connection = super()._create_connection()
         connection.cursor().execute("PRAGMA synchronous=NORMAL")
+        connection.cursor().execute("PRAGMA cache_size=-32768")
         return connection
 
 
