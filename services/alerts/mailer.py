@@ -95,6 +95,7 @@ class AlertMailer:
     """The policy emailing alerts (see the module)."""
 
     name = "alert_mail"
+    handles: tuple[type[DomainEvent], ...] = (AlertRaised,)
 
     def __init__(
         self,

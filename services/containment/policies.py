@@ -35,6 +35,7 @@ class PlaybookPolicy:
     """When an incident is triaged with a type, open that type's playbook as tasks, once."""
 
     name = "policy.playbooks"
+    handles: tuple[type[DomainEvent], ...] = (IncidentTriaged,)
 
     def __init__(self, app: LedgerApplication, catalog: PlaybookCatalog) -> None:
         self.app = app
@@ -87,6 +88,12 @@ class ContainmentPolicy:
     being true (a task reopened, or a new mandatory task)."""
 
     name = "policy.containment"
+    handles: tuple[type[DomainEvent], ...] = (
+        TaskOpened,
+        TaskCompleted,
+        TaskReopened,
+        TaskCancelled,
+    )
 
     def __init__(self, app: LedgerApplication) -> None:
         self.app = app

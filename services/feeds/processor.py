@@ -290,10 +290,13 @@ class SharedRunner:
         *,
         batch_size: int,
         until_quiet: bool = False,
+        read: Callable[[int, int], Sequence[Positioned]] | None = None,
     ) -> None:
         self.key = key
         self.processors = processors
         self.feed = feed
+        self.read = read or feed.read
+        """How batches are read (the feed's plain read, unless given)."""
         self.batch_size = batch_size
         self.until_quiet = until_quiet
         self.reached = 0
@@ -303,7 +306,7 @@ class SharedRunner:
         until a round applies nothing); return how many were applied."""
         applied = 0
         while True:
-            passed = advance_together(self.processors, self.feed.read, self.batch_size)
+            passed = advance_together(self.processors, self.read, self.batch_size)
             self.reached = max(self.reached, passed.reached)
             applied += passed.applied
             if not (self.until_quiet and passed.applied):

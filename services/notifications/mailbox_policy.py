@@ -27,6 +27,7 @@ class MailboxErasurePolicy:
     """On ``PersonErased``, withhold every message to that person from the mailbox."""
 
     name = "policy.mailbox"
+    handles: tuple[type[DomainEvent], ...] = (PersonErased,)
 
     def __init__(self, directory: Path, message_ids_of: Callable[[UUID], Sequence[str]]) -> None:
         self.directory = directory

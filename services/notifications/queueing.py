@@ -50,6 +50,7 @@ class NoticeQueuePolicy:
     its notices once, in that last transaction."""
 
     name = "policy.notices"
+    handles: tuple[type[DomainEvent], ...] = (DispatchStarted,)
 
     def __init__(self, app: LedgerApplication, templates: NoticeTemplates, people_of: PeopleOf):
         self.app = app

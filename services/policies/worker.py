@@ -37,6 +37,8 @@ from services.feeds.processor import (
     handle_at,
     tracking_key,
 )
+from services.feeds.store import StoreFeed
+from services.feeds.topics import Read, sparse_read, topics_of
 
 log = structlog.get_logger()
 
@@ -46,9 +48,12 @@ before recording it."""
 
 
 class Policy(Protocol):
-    """Reacts to events; ``name`` keys its tracking position."""
+    """Reacts to events; ``name`` keys its tracking position. ``handles`` names the event
+    classes it may react to (each with its subclasses): a runner of several policies may
+    read the log for those alone and offer the policy only them."""
 
     name: str
+    handles: tuple[type[DomainEvent], ...]
 
     def handle(self, event: DomainEvent) -> Sequence[BaseAggregate[UUID]]:
         """Return the aggregates changed in reaction to ``event`` (none to ignore it)."""
@@ -247,6 +252,10 @@ class Policies:
     def __init__(self, feed: Feed, app: LedgerApplication, policies: Sequence[Policy]) -> None:
         self.feed = feed
         self.workers = [PolicyWorker(feed, app, p) for p in policies]
+        topics = topics_of(cls for p in policies for cls in p.handles)
+        self.read: Read = sparse_read(feed, topics) if isinstance(feed, StoreFeed) else feed.read
+        """How the policies read the log together: on the store feed, the events of the
+        classes they handle alone (the log's topic index passes over the rest)."""
 
     @property
     def processors(self) -> list[PolicyProcessor]:
@@ -259,7 +268,7 @@ class Policies:
         order, again while they react."""
         total = 0
         while True:
-            saved = advance_together(self.processors, self.feed.read, batch_size).applied
+            saved = advance_together(self.processors, self.read, batch_size).applied
             total += saved
             if not saved:
                 self.flush()
@@ -279,7 +288,12 @@ class Policies:
         for processor in self.processors:
             processor.hold_for = hold_for
         return SharedRunner(
-            "policies", self.processors, self.feed, batch_size=batch_size, until_quiet=True
+            "policies",
+            self.processors,
+            self.feed,
+            batch_size=batch_size,
+            until_quiet=True,
+            read=self.read,
         )
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:

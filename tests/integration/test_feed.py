@@ -13,7 +13,7 @@ from events.users import Role
 from services.application.context import RequestContext
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
-from services.feeds.topics import topics_of
+from services.feeds.topics import PASSED, sparse_read, topics_of
 from tests.support.clocks import ManualClock
 from tests.support.identity import provision
 from tests.support.reports import report_input
@@ -115,3 +115,25 @@ def test_a_topic_read_returns_only_those_events_and_how_far_it_read(
         )
     assert found
     assert "topic" in found[0][0]
+
+
+def test_a_sparse_read_gives_the_topics_events_and_passes_over_the_rest(
+    runtime: Runtime, clock: ManualClock, alice: RequestContext
+) -> None:
+    """A sparse read returns the events of its topics, then a mark at the position the log
+    was read to, so that a reader's position moves over events it was never given; the
+    policies' read is one, and their catch-up ends at the head of a log of notes."""
+    first = runtime.app.incidents.report_incident(report_input(clock.current), alice)
+    for i in range(5):
+        runtime.app.incidents.add_note(first.id, {"text": f"note {i}"}, alice)
+    read = sparse_read(runtime.feed, topics_of([IncidentReported]))
+    items = read(0, 10)
+    assert [i.position for i in items] == [1, 6]
+    assert items[0].event.originator_id == first.id
+    assert items[1].event is PASSED
+    assert [(i.position, i.event) for i in read(1, 10)] == [(6, PASSED)]
+    assert read(6, 10) == []
+    assert [i.position for i in read(0, 1)] == [1]
+    assert sparse_read(runtime.feed, [])(0, 10) == []
+    runtime.policies.catch_up()
+    assert all(p.position() == 6 for p in runtime.policies.processors)
