@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import IntegrityError
 
-from events.base import DomainEvent
+from events.base import Cause, DomainEvent
 from events.notifications import Campaign, DispatchStarted, Notice, NoticeAudience
 from services.application.base import LedgerApplication
 from services.application.errors import Conflict
@@ -65,46 +65,34 @@ class NoticeQueuePolicy:
         if campaign.state.queued is not None:
             return ()
         cause = policy_cause(self.app, self.name, event)
-        state = campaign.state
-        if state.audience is NoticeAudience.PEOPLE:
-            count = 0
-            chunk: list[BaseAggregate[UUID]] = []
-            for row in self.people_of(state.incident_id):
-                person = UUID(row["person_id"])
-                language, fallback = self.templates.resolve(state.audience, row["language"] or "en")
-                notice = Notice.queue(
-                    cause,
-                    notice_id=notice_id(campaign.id, person_id=person),
-                    campaign_id=campaign.id,
-                    incident_id=state.incident_id,
-                    person_id=person,
-                    recipient_index=None,
-                    language=language,
-                    fallback=fallback,
-                )
-                if row["status"] == "erased":
-                    notice.suppress(cause, reason="person erased")
-                chunk.append(notice)
-                count += 1
-                if len(chunk) == QUEUE_CHUNK:
-                    self._save_new(chunk)
-                    chunk = []
-            campaign.record_queued(cause, count=count)
-            return [campaign, *chunk]
-        notices: list[Notice] = []
+        if campaign.state.audience is NoticeAudience.PEOPLE:
+            return self._queue_people(campaign, cause)
+        return self._queue_recipients(campaign, cause)
+
+    def _queue_people(self, campaign: Campaign, cause: Cause) -> list[BaseAggregate[UUID]]:
+        """A notice per person of the incident (an erased person's suppressed), saved a
+        chunk at a time; the last chunk is returned with the campaign's count."""
+        count = 0
+        chunk: list[BaseAggregate[UUID]] = []
+        for row in self.people_of(campaign.state.incident_id):
+            person = UUID(row["person_id"])
+            notice = self._notice(campaign, cause, row["language"] or "en", person_id=person)
+            if row["status"] == "erased":
+                notice.suppress(cause, reason="person erased")
+            chunk.append(notice)
+            count += 1
+            if len(chunk) == QUEUE_CHUNK:
+                self._save_new(chunk)
+                chunk = []
+        campaign.record_queued(cause, count=count)
+        return [campaign, *chunk]
+
+    def _queue_recipients(self, campaign: Campaign, cause: Cause) -> list[BaseAggregate[UUID]]:
+        """A notice per recipient the campaign names (a repeated address's suppressed)."""
+        notices: list[BaseAggregate[UUID]] = []
         seen: set[str] = set()
-        for index, recipient in enumerate(state.recipients):
-            language, fallback = self.templates.resolve(state.audience, recipient.language)
-            notice = Notice.queue(
-                cause,
-                notice_id=notice_id(campaign.id, index=index),
-                campaign_id=campaign.id,
-                incident_id=state.incident_id,
-                person_id=None,
-                recipient_index=index,
-                language=language,
-                fallback=fallback,
-            )
+        for index, recipient in enumerate(campaign.state.recipients):
+            notice = self._notice(campaign, cause, recipient.language, index=index)
             address = recipient.email.strip().lower()
             if address in seen:
                 notice.suppress(cause, reason="duplicate address")
@@ -112,6 +100,30 @@ class NoticeQueuePolicy:
             notices.append(notice)
         campaign.record_queued(cause, count=len(notices))
         return [campaign, *notices]
+
+    def _notice(
+        self,
+        campaign: Campaign,
+        cause: Cause,
+        language: str,
+        *,
+        person_id: UUID | None = None,
+        index: int | None = None,
+    ) -> Notice:
+        """A queued notice of the campaign to a person or a recipient, in the language its
+        templates give for ``language``."""
+        state = campaign.state
+        chosen, fallback = self.templates.resolve(state.audience, language)
+        return Notice.queue(
+            cause,
+            notice_id=notice_id(campaign.id, person_id=person_id, index=index),
+            campaign_id=campaign.id,
+            incident_id=state.incident_id,
+            person_id=person_id,
+            recipient_index=index,
+            language=chosen,
+            fallback=fallback,
+        )
 
     def _save_new(self, notices: list[BaseAggregate[UUID]]) -> None:
         """Save the notices not stored yet (by an earlier handling of the same event, cut
