@@ -69,6 +69,11 @@ class StoreFeed:
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
+        return self._decode(notifications)
+
+    def _decode(self, notifications: Sequence[Notification]) -> list[Positioned]:
+        """The stored events decoded, each taken from the kept ones when it is there, and
+        kept (see :meth:`read`)."""
         kept = self._decoded
         out: list[Positioned] = []
         with self._decoded_lock:
@@ -94,18 +99,17 @@ class StoreFeed:
         event's when ``limit`` were found, else ``stop`` or the head, whichever is lower.
 
         The log's topic index lets the database skip the other events without reading them
-        (see :mod:`services.storage.event_store`); none is decoded. The head is read before
-        the events, so no event at or below the position returned is left unread."""
+        (see :mod:`services.storage.event_store`); only the events found are decoded, and
+        kept like :meth:`read`'s (the catch-up loop's views read next what its policies
+        read). The head is read before the events, so no event at or below the position
+        returned is left unread."""
         stop = min(stop, self.head())
         if stop <= after:
             return [], after
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, stop=stop, topics=list(topics), inclusive_of_start=False
         )
-        events = [
-            Positioned(n.id, cast(DomainEvent, self.mapper.to_domain_event(n)))
-            for n in notifications
-        ]
+        events = self._decode(notifications)
         return events, (events[-1].position if len(events) == limit else stop)
 
     def read_raw(self, after: int, limit: int) -> Sequence[Notification]:
