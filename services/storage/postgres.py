@@ -98,7 +98,7 @@ class PostgresTarget:
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing infrastructure settings of the PostgreSQL event store."""
         return {
-            "PERSISTENCE_MODULE": "services.storage.event_store:LedgerPostgresFactory",
+            "PERSISTENCE_MODULE": "services.storage.postgres_event_store:LedgerPostgresFactory",
             LIBPQ_PARAMS: json.dumps(dict(self.options)),
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,

@@ -24,7 +24,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from services.storage.event_store import topic_index
+from services.storage.postgres_event_store import topic_index
 
 
 class LedgerPostgresRecorder(PostgresProcessRecorder):
