@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from services.clock import Clock
 from services.feeds.base import Feed
 from services.feeds.processor import Outcome, Runner, drive
 from services.feeds.progress import RunnerProgress, runner_key
+from services.storage.event_reads import RawEvent
 from services.storage.schema import AUDIT, upgrade
 from services.storage.sql import Database, Prepared, upsert
 from services.storage.sqlite import SQLiteDatabase
@@ -48,8 +49,8 @@ ABSENT = "0" * 64
 class RawLog(Protocol):
     """Reads stored events in log order, undecoded."""
 
-    def read_raw(self, after: int, limit: int) -> Sequence[Any]:
-        """Notifications (id, originator_id, originator_version, topic, state)."""
+    def read_rows(self, after: int, limit: int) -> Sequence[RawEvent]:
+        """Stored events after ``after``, in log order, as plain tuples."""
         ...
 
     def head(self) -> int:
@@ -61,8 +62,13 @@ def event_digest(
     position: int, originator_id: Any, version: int, topic: str, state: bytes | str
 ) -> str:
     """SHA-256 of the canonical encoding of one stored event."""
-    oid = originator_id.hex if hasattr(originator_id, "hex") else str(originator_id)
-    raw = state.encode() if isinstance(state, str) else bytes(state)
+    if type(originator_id) is str:
+        oid = originator_id
+    else:
+        oid = originator_id.hex if hasattr(originator_id, "hex") else str(originator_id)
+    if type(state) is not bytes:
+        state = state.encode() if isinstance(state, str) else bytes(state)
+    raw = state
     body = hashlib.sha256(raw).hexdigest()
     canonical = f"{position}|{oid}|{version}|{topic}|{body}".encode()
     return hashlib.sha256(canonical).hexdigest()
@@ -110,6 +116,11 @@ class ChainStore:
         upgrade(self.db, AUDIT)
         self._end = Prepared(select(func.max(links.c.position)))
         self._insert = Prepared(insert(links))
+        self._between = Prepared(
+            select(links.c.position, links.c.digest, links.c.link)
+            .where(links.c.position.between(bindparam("start"), bindparam("stop")))
+            .order_by(links.c.position)
+        )
         self._newest = Prepared(
             select(*CHECKPOINT).order_by(checkpoints.c.position.desc()).limit(2)
         )
@@ -179,11 +190,7 @@ class ChainStore:
         """Links with start <= position <= stop."""
         return [
             (int(p), d, lk)
-            for p, d, lk in self.db.query(
-                select(links.c.position, links.c.digest, links.c.link)
-                .where(links.c.position.between(start, stop))
-                .order_by(links.c.position)
-            )
+            for p, d, lk in self.db.query(self._between, {"start": start, "stop": stop})
         ]
 
     def link_at(self, position: int) -> str | None:
@@ -249,7 +256,7 @@ class ChainProcessor:
             self._known = True
         return self._end[0]
 
-    def process(self, items: Sequence[Any], after: int, stream: str = "") -> Outcome:
+    def process(self, items: Sequence[RawEvent], after: int, stream: str = "") -> Outcome:
         """Link the notifications after ``after``."""
         start, link = self._end if self._known and self._end[0] == after else self.store.last()
         if start != after:
@@ -257,16 +264,16 @@ class ChainProcessor:
             return Outcome(0, start, raced=True)
         position = start
         rows = []
-        for n in items:
-            if n.id != position + 1 and not self.store.allow_gaps:
-                msg = f"the log has a gap: position {position + 1} is missing (found {n.id})"
+        for at, originator_id, version, topic, state in items:
+            if at != position + 1 and not self.store.allow_gaps:
+                msg = f"the log has a gap: position {position + 1} is missing (found {at})"
                 raise ChainBroken(position + 1, msg)
-            for missing in range(position + 1, n.id):
+            for missing in range(position + 1, at):
                 link = next_link(link, ABSENT)
                 rows.append((missing, ABSENT, link))
-            digest = event_digest(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            digest = event_digest(at, originator_id, version, topic, state)
             link = next_link(link, digest)
-            position = n.id
+            position = at
             rows.append((position, digest, link))
         more = len(items) == self.batch and self.log.head() > position
         checkpoint = None
@@ -299,7 +306,9 @@ class ChainWorker:
 
     def runner(self, feed: Feed) -> Runner[Any]:
         """The chain kept at the head of ``feed``, read in batches from the log."""
-        return Runner(self.processor, feed, read=self.log.read_raw, batch_size=self.processor.batch)
+        return Runner(
+            self.processor, feed, read=self.log.read_rows, batch_size=self.processor.batch
+        )
 
     def run(
         self,
@@ -322,7 +331,7 @@ class ChainWorker:
 
     def catch_up(self) -> int:
         """Link every new event; return how many were linked."""
-        return drive(self.processor, lambda after: self.log.read_raw(after, self.processor.batch))
+        return drive(self.processor, lambda after: self.log.read_rows(after, self.processor.batch))
 
 
 class ChainBroken(Exception):
@@ -365,16 +374,11 @@ def verify(log: RawLog, store: ChainStore, key: bytes) -> Verdict:
             )
     check = _Recomputed(checkpoints)
     last_linked, _ = store.last()
-    while True:
-        notifications = log.read_raw(check.position, 2000)
-        if not notifications:
-            break
-        top = min(notifications[-1].id, last_linked)
-        stored = {p: (d, lk) for p, d, lk in store.links(check.position + 1, top)}
-        for n in notifications:
-            if n.id <= check.position:
-                return check.fail(n.id, f"position {n.id} appears out of order")
-            for missing in range(check.position + 1, n.id):
+    for notifications, stored in _batches(log, store, last_linked):
+        for at, originator_id, version, topic, state in notifications:
+            if at <= check.position:
+                return check.fail(at, f"position {at} appears out of order")
+            for missing in range(check.position + 1, at):
                 if missing > last_linked:
                     if store.allow_gaps:
                         break
@@ -389,12 +393,12 @@ def verify(log: RawLog, store: ChainStore, key: bytes) -> Verdict:
                 failure = check.step(missing, ABSENT, stored_link)
                 if failure is not None:
                     return failure
-            if n.id > last_linked:
+            if at > last_linked:
                 return Verdict(
                     True, check.checked, len(checkpoints), unverified_tail=log.head() - last_linked
                 )
-            digest = event_digest(n.id, n.originator_id, n.originator_version, n.topic, n.state)
-            stored_digest, stored_link = stored.get(n.id, ("", ""))
+            digest = event_digest(at, originator_id, version, topic, state)
+            stored_digest, stored_link = stored.get(at, ("", ""))
             if stored_digest != digest:
                 reason = (
                     "an event appeared where the log had none when it was linked (inserted)"
@@ -402,8 +406,8 @@ def verify(log: RawLog, store: ChainStore, key: bytes) -> Verdict:
                     else "the stored event differs from the one that was linked "
                     "(edited, inserted or reordered)"
                 )
-                return check.fail(n.id, reason)
-            failure = check.step(n.id, digest, stored_link)
+                return check.fail(at, reason)
+            failure = check.step(at, digest, stored_link)
             if failure is not None:
                 return failure
             check.checked += 1
@@ -414,6 +418,21 @@ def verify(log: RawLog, store: ChainStore, key: bytes) -> Verdict:
             "(events deleted from the end)",
         )
     return Verdict(True, check.checked, len(checkpoints))
+
+
+VERIFY_BATCH = 2000
+"""How many stored events a verification reads at once."""
+
+
+def _batches(
+    log: RawLog, store: ChainStore, last_linked: int
+) -> Iterator[tuple[Sequence[RawEvent], dict[int, tuple[str, str]]]]:
+    """The log in batches, each with the stored links of its positions."""
+    after = 0
+    while notifications := log.read_rows(after, VERIFY_BATCH):
+        top = min(notifications[-1][0], last_linked)
+        yield notifications, {p: (d, lk) for p, d, lk in store.links(after + 1, top)}
+        after = notifications[-1][0]
 
 
 class _Recomputed:

@@ -21,6 +21,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from events.base import DomainEvent
 from services.feeds.base import Positioned
 from services.feeds.signal import SaveSignal
+from services.storage.event_reads import RawEvent, event_reads
 
 DECODED_KEPT = 2_000
 """How many of the events decoded last a store feed keeps (one batch of every reader)."""
@@ -58,6 +59,7 @@ class StoreFeed:
         """The recorder is the feed's own (its connections are closed with the feed)."""
         self._decoded: OrderedDict[int, DomainEvent] = OrderedDict()
         self._decoded_lock = threading.Lock()
+        self._reads = event_reads(recorder)
 
     def read(self, after: int, limit: int) -> Sequence[Positioned]:
         """Return up to ``limit`` events after position ``after``, in log order.
@@ -113,10 +115,20 @@ class StoreFeed:
         return events, (events[-1].position if len(events) == limit else stop)
 
     def read_raw(self, after: int, limit: int) -> Sequence[Notification]:
-        """Stored events after ``after``, undecoded (for the audit chain)."""
+        """Stored events after ``after``, undecoded (for the relay)."""
         return self.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
+
+    def read_rows(self, after: int, limit: int) -> Sequence[RawEvent]:
+        """Stored events after ``after`` as plain tuples (for the audit chain, which reads
+        every event: straight from the table where the store is one we know)."""
+        if self._reads is not None:
+            return self._reads.raw(after, limit)
+        return [
+            (n.id, UUID(str(n.originator_id)).hex, n.originator_version, n.topic, n.state)
+            for n in self.read_raw(after, limit)
+        ]
 
     def head(self) -> int:
         """Return the last position in the log (0 when empty)."""

@@ -16,6 +16,11 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from services.storage.sql import chunks, marks
 
+RawEvent = tuple[int, str, int, str, bytes]
+"""A stored event as the log holds it, undecoded, as a plain tuple: its position, its
+aggregate's id (32 hexadecimal digits), the aggregate's version, the topic and the stored
+bytes. What the audit chain digests; a reader of every event builds no object per event."""
+
 
 class EventReads(Protocol):
     """Many aggregates' stored events in few queries."""
@@ -30,6 +35,10 @@ class EventReads(Protocol):
 
     def version_at(self, aggregate_id: UUID, position: int) -> int | None:
         """The aggregate's last version at or before log position ``position``."""
+        ...
+
+    def raw(self, after: int, limit: int) -> list[RawEvent]:
+        """Up to ``limit`` stored events after position ``after``, in log order."""
         ...
 
 
@@ -86,6 +95,19 @@ class SQLiteEventReads:
             [aggregate_id.hex, position],
         )
         return None if not rows or rows[0][0] is None else int(rows[0][0])
+
+    def raw(self, after: int, limit: int) -> list[RawEvent]:
+        """Stored events after ``after`` (the table keeps aggregate ids as hexadecimal)."""
+        with self.recorder.datastore.transaction(commit=False) as c:
+            cursor = c.sqlite_cursor
+            cursor.row_factory = None  # plain tuples, not the store's rows
+            cursor.execute(
+                "SELECT rowid, originator_id, originator_version, topic, state FROM "
+                f"{self.table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                [after, limit],
+            )
+            rows: list[RawEvent] = cursor.fetchall()
+            return rows
 
 
 def event_reads(recorder: ApplicationRecorder) -> EventReads | None:

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, Executable, Table, create_engine, fun
 
 from services.storage.errors import DatabaseUnavailable
 from services.storage.event_store import LIBPQ_PARAMS
-from services.storage.sql import Params
+from services.storage.sql import Params, Prepared
 
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 PROCESS_RECORDER = "services.storage.recorder:LedgerPostgresRecorder"
@@ -223,10 +223,13 @@ class PostgresDatabase:
             yield conn
 
     def query(
-        self, statement: Executable, params: Mapping[str, Any] | None = None
+        self, statement: Executable | Prepared, params: Mapping[str, Any] | None = None
     ) -> Sequence[Any]:
         """Rows of a query."""
         with self.engine.connect() as conn:
+            if isinstance(statement, Prepared):
+                rows: Sequence[Any] = statement.run(conn, params).fetchall()
+                return rows
             return conn.execute(statement, dict(params or {})).all()
 
     def fetch(self, statement: str, params: Params = ()) -> list[Any]:

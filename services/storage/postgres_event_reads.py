@@ -10,6 +10,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+from services.storage.event_reads import RawEvent
 from services.storage.sql import chunks
 
 
@@ -79,3 +80,24 @@ class PostgresEventReads:
             [self._ids([aggregate_id])[0], position],
         )
         return None if not rows or rows[0]["v"] is None else int(rows[0]["v"])
+
+    def raw(self, after: int, limit: int) -> list[RawEvent]:
+        """Stored events after ``after`` (aggregate ids as hexadecimal, whatever the
+        column's type)."""
+        rows = self._rows(
+            SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                "FROM {table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+            ),
+            [after, limit],
+        )
+        return [
+            (
+                row["notification_id"],
+                UUID(str(row["originator_id"])).hex,
+                row["originator_version"],
+                row["topic"],
+                bytes(row["state"]),
+            )
+            for row in rows
+        ]

@@ -43,9 +43,10 @@ class Database(Protocol):
         ...
 
     def query(
-        self, statement: Executable, params: Mapping[str, Any] | None = None
+        self, statement: Executable | Prepared, params: Mapping[str, Any] | None = None
     ) -> Sequence[Any]:
-        """Run a query outside any write transaction and return its rows (tuples)."""
+        """Run a query outside any write transaction and return its rows (tuples); a
+        :class:`Prepared` one through the driver itself."""
         ...
 
     def reclaim(self, *tables: Table) -> None:

@@ -23,6 +23,8 @@ from eventsourcing.sqlite import (
 from sqlalchemy import Connection, Executable, Table, create_engine
 from sqlalchemy.pool import StaticPool
 
+from services.storage.sql import Prepared
+
 log = structlog.get_logger()
 
 
@@ -91,12 +93,15 @@ class SQLiteDatabase:
                     self._db.execute(f"PRAGMA synchronous={self._synchronous}")
 
     def query(
-        self, statement: Executable, params: Mapping[str, Any] | None = None
+        self, statement: Executable | Prepared, params: Mapping[str, Any] | None = None
     ) -> Sequence[Any]:
         """Rows of a query."""
         with self._lock:
             conn = self._connection()
             try:
+                if isinstance(statement, Prepared):
+                    rows: Sequence[Any] = statement.run(conn, params).fetchall()
+                    return rows
                 return conn.execute(statement, dict(params or {})).all()
             finally:
                 conn.rollback()
