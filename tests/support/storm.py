@@ -38,16 +38,20 @@ class StormReport:
         return (self.peak_kib - self.baseline_kib) / 1024
 
 
-def _browser(url: str) -> tuple[httpx.Client, str]:
+def browser(url: str) -> tuple[httpx.Client, str]:
+    """A client that has opened the sign-in page: (client, the form's token). Its
+    connection is not kept: fifty forms take seconds to fetch, and a connection left idle
+    as long as the server's keep-alive timeout could be closed by the server just as a
+    storm sends on it."""
     client = httpx.Client(base_url=url, timeout=120)
-    return client, csrf_of(client.get("/login").text)
+    return client, csrf_of(client.get("/login", headers={"Connection": "close"}).text)
 
 
 def sign_in_storm(url: str, pid: int, count: int) -> StormReport:
     """``count`` sign-ins at unknown usernames, each from its own client and thread,
     released together once every client holds its sign-in form; the server is process
     ``pid``."""
-    browsers = [_browser(url) for _ in range(count)]
+    browsers = [browser(url) for _ in range(count)]
     baseline = rss_kib(pid)
     high_before = rss_kib(pid, "VmHWM")
     samples = [baseline]

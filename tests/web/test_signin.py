@@ -21,6 +21,7 @@ from services.server.http_app import create_app
 from services.users.credentials import CredentialStore
 from tests.support.clocks import ManualClock
 from tests.support.server import serving
+from tests.support.storm import browser
 from tests.web.conftest import PASSWORD, SETUP, Web, add_user, csrf_of, settings_for
 
 
@@ -262,19 +263,13 @@ def served(tmp_path: Path, **values: Any) -> Iterator[Site]:
         rt.close()
 
 
-def _browser(url: str) -> tuple[httpx.Client, str]:
-    """A client that has opened the sign-in page: (client, the form's token)."""
-    client = httpx.Client(base_url=url, timeout=60)
-    return client, csrf_of(client.get("/login").text)
-
-
 def _post(client: httpx.Client, token: str, username: str, password: str) -> httpx.Response:
     return client.post("/login", data={"csrf": token, "username": username, "password": password})
 
 
 def _at_once(url: str, guesses: list[tuple[str, str]]) -> list[httpx.Response]:
     """Each (username, password) posted from its own client and thread, released together."""
-    browsers = [_browser(url) for _ in guesses]
+    browsers = [browser(url) for _ in guesses]
     start = threading.Barrier(len(guesses))
 
     def send(i: int) -> httpx.Response:
@@ -298,7 +293,7 @@ def test_after_the_free_failures_only_one_of_twelve_concurrent_guesses_is_checke
     (a wrong password, 401); the other eleven are held back with 429 and Retry-After and
     never verified."""
     with served(tmp_path, password_hash_memory_kib=16384) as site:
-        client, token = _browser(site.url)
+        client, token = browser(site.url)
         for _ in range(5):
             assert _post(client, token, "responder", "not the password").status_code == 401
         client.close()
