@@ -26,7 +26,7 @@ def db_time(moment: datetime | None) -> str | None:
     """Render a moment for a view column: UTC, fixed width, so text order is time order."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def from_db_time(text: str | None) -> datetime | None:
