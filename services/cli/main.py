@@ -30,6 +30,7 @@ from services.cli import (  # noqa: F401  (commands register themselves)
 from services.cli.app import app
 from services.cli.output import error
 from services.cli.usage import usage_message
+from services.collector import tune_for_long_work
 from services.logging import configure_logging
 
 
@@ -71,5 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry: exit with :func:`main`'s status."""
+    """Console-script entry: exit with :func:`main`'s status. The process runs this one
+    command: the collector leaves what its start built alone (see
+    :mod:`services.collector`)."""
+    tune_for_long_work(collect_first=False)
     sys.exit(main())

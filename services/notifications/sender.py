@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from services.collector import tune_for_long_work
 from services.notifications.transport import Outcome, SmtpPool
 from services.smtp_target import SmtpTarget
 
@@ -22,6 +23,7 @@ Batch = list[tuple[str, bytes]]
 
 
 def _serve(conn: Connection, target: SmtpTarget, size: int, rate: float, sender: str) -> None:
+    tune_for_long_work(collect_first=False)
     loop = asyncio.new_event_loop()
     pool = loop.run_until_complete(_make_pool(target, size, rate))
     try:

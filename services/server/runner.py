@@ -3,7 +3,6 @@ background workers and, when no SMTP relay is configured, the local capture serv
 
 from __future__ import annotations
 
-import gc
 import socket
 import threading
 
@@ -11,6 +10,7 @@ import structlog
 import uvicorn
 
 from services.bootstrap import Runtime
+from services.collector import tune_for_long_work
 from services.notifications.mailbox import CaptureServer
 from services.server.http_app import create_app
 from services.server.workers import Workers
@@ -80,12 +80,9 @@ class Server:
         if self._socket is None:
             self._socket = listen(self.host, self.port)
         self.rt.gateway.current()
-        # Objects built so far live as long as the server: keep them out of every
-        # collection, and collect young objects less often (requests allocate many
-        # short-lived ones); both shorten the collector's pauses in answers' tails.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(20_000, 20, 20)
+        # Objects built so far live as long as the server (see the module): the
+        # collector's pauses in answers' tails are shorter.
+        tune_for_long_work()
         if self.run_workers and self.rt.pipeline is None:
             target, delivery, self.capture = self.rt.smtp_target()
             self.workers = Workers(self.rt, target, delivery).start()
