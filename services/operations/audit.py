@@ -3,6 +3,7 @@ replay the whole board as of a moment, and check that rebuilt views equal the li
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime
@@ -19,8 +20,8 @@ from services.audit.report import render_report
 from services.bootstrap import Runtime, projections
 from services.feeds.topics import topics_of
 from services.incidents.board import Board, IncidentBoardProjection
-from services.projections.schema import Projection
-from services.projections.sqlite_store import SQLiteViewStore
+from services.projections.schema import Projection, Table
+from services.projections.sqlite_store import SQLiteViewStore, create_statements
 from services.projections.store import ViewStore
 from services.projections.worker import ViewSet
 from services.timeline import timeline
@@ -182,6 +183,10 @@ def check_views(rt: Runtime) -> dict[str, dict[str, int]]:
     """Rebuild every view in a scratch store and compare it with the live one; return the
     tables that differ with how many rows are missing from or extra in the live view.
 
+    The live views are copied first (each table read in one snapshot, a page at a time)
+    into a scratch file beside the rebuilt one, and the two are compared by SQLite: a
+    check of views holding a million people holds a page of them in memory, not all.
+
     With Kafka the worker processes keep the live views (tracked per partition): wait for
     them to reach the head instead of applying the log to the live views from here."""
     if rt.pipeline is not None:
@@ -189,20 +194,63 @@ def check_views(rt: Runtime) -> dict[str, dict[str, int]]:
     else:
         rt.views.catch_up()
     head = rt.feed.head()
-    live = view_tables(rt.views.store)
+    tables = [t for p in projections() for t in p.tables]
     with tempfile.TemporaryDirectory(prefix="breach-check-") as tmp:
-        store = build_views(rt, Path(tmp), head)
-        try:
-            scratch = view_tables(store)
-        finally:
-            store.close()
-    differences = {}
-    for name, rows in scratch.items():
-        live_rows = set(live.get(name, []))
-        rebuilt = set(rows)
-        if live_rows != rebuilt:
-            differences[name] = {
-                "missing_from_live": len(rebuilt - live_rows),
-                "extra_in_live": len(live_rows - rebuilt),
-            }
-    return differences
+        folder = Path(tmp)
+        live = folder / "live.db"
+        copy_tables(rt.views.store, tables, live)
+        build_views(rt, folder, head).close()
+        return compare_tables(folder / "views.db", live, tables)
+
+
+def copy_tables(store: ViewStore, tables: Sequence[Table], path: Path) -> None:
+    """Copy the rows of ``tables`` from ``store`` into the SQLite file ``path``."""
+    db = sqlite3.connect(path)
+    try:
+        for table in tables:
+            columns = list(table.columns)
+            for statement in create_statements(table):
+                db.execute(statement)
+            insert = (
+                f"INSERT INTO {_name(table.name)} ({', '.join(map(_name, columns))}) "
+                f"VALUES ({', '.join('?' for _ in columns)})"
+            )
+            for page in store.scan(
+                f"SELECT {', '.join(map(_name, columns))} FROM {_name(table.name)}"
+            ):
+                db.executemany(insert, [tuple(row[c] for c in columns) for row in page])
+            db.commit()
+    finally:
+        db.close()
+
+
+def compare_tables(rebuilt: Path, live: Path, tables: Sequence[Table]) -> dict[str, dict[str, int]]:
+    """The tables whose rows differ between two SQLite files of views: how many rows of
+    the ``rebuilt`` one the ``live`` one lacks (or holds otherwise), and how many it holds
+    beyond. Rows are matched by key and equal when every column is (NULL equal to NULL)."""
+    db = sqlite3.connect(rebuilt)
+    try:
+        db.execute("ATTACH DATABASE ? AS live", [str(live)])
+        differences = {}
+        for table in tables:
+            name = _name(table.name)
+            joined = " AND ".join(f"r.{_name(k)} = l.{_name(k)}" for k in table.key)
+            same = " AND ".join(f"r.{_name(c)} IS l.{_name(c)}" for c in table.columns)
+            (rebuilt_rows,) = db.execute(f"SELECT COUNT(*) FROM main.{name}").fetchone()
+            (live_rows,) = db.execute(f"SELECT COUNT(*) FROM live.{name}").fetchone()
+            (equal,) = db.execute(
+                f"SELECT COUNT(*) FROM main.{name} r JOIN live.{name} l ON {joined} WHERE {same}"
+            ).fetchone()
+            if equal != rebuilt_rows or equal != live_rows:
+                differences[table.name] = {
+                    "missing_from_live": rebuilt_rows - equal,
+                    "extra_in_live": live_rows - equal,
+                }
+        return differences
+    finally:
+        db.close()
+
+
+def _name(identifier: str) -> str:
+    """An identifier quoted for SQL (a view's column may be a keyword: ``row``)."""
+    return f'"{identifier}"'

@@ -14,7 +14,7 @@ precision; booleans are stored as 0 and 1.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -263,6 +263,18 @@ class PostgresViewStore:
             cursor = conn.cursor(row_factory=dict_row)
             cursor.execute(pg_sql(sql), [_value(v) for v in params])
             return list(cursor.fetchall())
+
+    def scan(self, sql: str, params: Sequence[Any] = (), page: int = 5_000) -> Iterator[list[Row]]:
+        """The rows of a read-only query a page at a time, through a cursor of the server
+        in one transaction (the client holds one page, not the whole result)."""
+        with self.db.connection() as conn, conn.transaction():
+            cursor = conn.cursor(name="breach_view_scan", row_factory=dict_row)
+            try:
+                cursor.execute(pg_sql(sql), [_value(v) for v in params])
+                while rows := cursor.fetchmany(page):
+                    yield list(rows)
+            finally:
+                cursor.close()
 
     def analyze(self) -> None:
         """``ANALYZE`` every view table and the views' tracking table."""

@@ -97,7 +97,8 @@ class SQLiteTransaction:
         self.cursor.execute(f"DELETE FROM {_quote(table)}{clause}", params)
 
 
-def _create_statements(table: Table) -> list[str]:
+def create_statements(table: Table) -> list[str]:
+    """The SQLite statements creating a view table and its indexes."""
     cols = ", ".join(f"{_quote(c)} {t}" for c, t in table.columns.items())
     key = ", ".join(_quote(k) for k in table.key)
     statements = [f"CREATE TABLE IF NOT EXISTS {_quote(table.name)} ({cols}, PRIMARY KEY ({key}))"]
@@ -143,7 +144,7 @@ class SQLiteViewStore(SQLiteTrackingRecorder):
         statements = super().construct_create_table_statements()
         statements.append(_META)
         for table in self.tables.values():
-            statements.extend(_create_statements(table))
+            statements.extend(create_statements(table))
         return statements
 
     def create_table(self) -> None:
@@ -214,7 +215,7 @@ class SQLiteViewStore(SQLiteTrackingRecorder):
         with self._immediate() as c:
             for table in projection.tables:
                 c.execute(f"DROP TABLE IF EXISTS {_quote(table.name)}")
-                for statement in _create_statements(table):
+                for statement in create_statements(table):
                     c.execute(statement)
             c.execute(
                 "DELETE FROM tracking WHERE application_name = ? OR application_name LIKE ?",
@@ -230,6 +231,14 @@ class SQLiteViewStore(SQLiteTrackingRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(sql, list(params))
             return [dict(r) for r in c.fetchall()]
+
+    def scan(self, sql: str, params: Sequence[Any] = (), page: int = 5_000) -> Iterator[list[Row]]:
+        """The rows of a read-only query a page at a time, from one read transaction."""
+        with self.datastore.transaction(commit=False) as c:
+            cursor = c.sqlite_cursor
+            cursor.execute(sql, list(params))
+            while rows := cursor.fetchmany(page):
+                yield [dict(r) for r in rows]
 
     def analyze(self) -> None:
         """Nothing: the views' queries are written for SQLite's planner without statistics

@@ -10,7 +10,7 @@ identifiers that are keywords (``"row"``) quoted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from services.feeds.base import Positioned
@@ -91,6 +91,12 @@ class ViewStore(Protocol):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run a read-only query against the views."""
+        ...
+
+    def scan(self, sql: str, params: Sequence[Any] = (), page: int = 5_000) -> Iterator[list[Row]]:
+        """The rows of a read-only query a page at a time, all from one snapshot of the
+        store (one read transaction, held until the last page): a whole view of a
+        million rows read without holding it in memory."""
         ...
 
     def analyze(self) -> None:

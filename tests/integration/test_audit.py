@@ -348,6 +348,24 @@ def test_rebuild_check_finds_a_doctored_view(
     assert service.check_views(runtime) == {"board": {"missing_from_live": 1, "extra_in_live": 1}}
 
 
+def test_rebuild_check_counts_rows_missing_from_and_extra_in_live_views(
+    runtime: Runtime, clock: ManualClock, settings: Settings
+) -> None:
+    """A row deleted from a live view is counted missing from it and a row added is
+    counted extra, each in its own table; the tables left alone are not reported."""
+    populated(runtime, clock)
+    raw = RawStore(settings)
+    raw.run("views", "DELETE FROM board WHERE incident_id = (SELECT MIN(incident_id) FROM board)")
+    raw.run(
+        "views",
+        "INSERT INTO task_incidents (incident_id, title) VALUES ('no-such-incident', 'Invented')",
+    )
+    assert service.check_views(runtime) == {
+        "board": {"missing_from_live": 1, "extra_in_live": 0},
+        "task_incidents": {"missing_from_live": 0, "extra_in_live": 1},
+    }
+
+
 def test_snapshots_keep_replays_of_long_histories_exact(
     settings: Settings, clock: ManualClock
 ) -> None:
