@@ -92,6 +92,31 @@ def _changes(before: IncidentState, after: IncidentState) -> list[str]:
     return out
 
 
+def _notice_counts(
+    app: BreachLedger, notifications: Notifications, campaign: Campaign, at: datetime
+) -> Counter[str]:
+    """A campaign's notices by status as of ``at`` (``campaign`` as of ``at``).
+
+    A campaign completed by then, none of whose notices changed since it completed, had
+    the counts its completion recorded. Otherwise the notices last changed by ``at`` are
+    counted in the view, and those changed since are replayed as of ``at``."""
+    state = campaign.state
+    if (
+        state.final is not None
+        and state.completed_at is not None
+        and not notifications.changed_since(campaign.id, state.completed_at)
+    ):
+        return Counter({status: n for status, n in state.final.items() if n})
+    settled, changed = notifications.counts_settled_by(campaign.id, at)
+    counts = Counter(settled)
+    counts.update(
+        n.state.status.value
+        for n in app.core.many_as_of(changed, at).values()
+        if isinstance(n, Notice)
+    )
+    return counts
+
+
 def replay_incident(
     app: BreachLedger, notifications: Notifications, incident_id: UUID, at: datetime
 ) -> IncidentReplay:
@@ -120,13 +145,7 @@ def replay_incident(
         campaign = app.core.as_of(UUID(row["campaign_id"]), at)
         if not isinstance(campaign, Campaign):
             continue
-        settled, changed = notifications.counts_settled_by(UUID(row["campaign_id"]), at)
-        counts = Counter(settled)
-        counts.update(
-            n.state.status.value
-            for n in app.core.many_as_of(changed, at).values()
-            if isinstance(n, Notice)
-        )
+        counts = _notice_counts(app, notifications, campaign, at)
         campaigns.append(
             CampaignAsOf(
                 campaign_id=row["campaign_id"],

@@ -312,6 +312,16 @@ class Notifications:
         )
         return settled, [UUID(r["notice_id"]) for r in changed]
 
+    def changed_since(self, campaign_id: UUID, moment: datetime) -> bool:
+        """Whether a notice of the campaign changed after ``moment`` (through the same
+        index as :meth:`counts_settled_by`, one entry read at most per status)."""
+        rows = self.store.query(
+            f"SELECT 1 AS found FROM notices WHERE campaign_id = ? AND status IN "
+            f"({marks(len(STATUSES))}) AND last_change_at > ? LIMIT 1",
+            [str(campaign_id), *STATUSES, db_time(moment)],
+        )
+        return bool(rows)
+
     def notice_ids(self, campaign_id: UUID) -> list[UUID]:
         """The notices of a campaign the view holds, in id order."""
         rows = self.store.query(

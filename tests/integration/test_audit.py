@@ -484,6 +484,35 @@ def test_the_moment_found_by_halving_the_log_is_the_one_read_in_order(
         assert service.settled_position_at(runtime, at) == read_in_order(at), at
 
 
+def test_a_completed_campaigns_counts_come_from_its_completion(
+    settings: Settings, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As of a moment after a campaign completed, with no notice changed since, the replay
+    shows the notices by status its completion recorded, without counting the view (which
+    is made to fail here), and they equal every notice of the campaign replayed one by one."""
+    rt = bootstrap(settings, clock=clock, configure_logs=False)
+    try:
+        incident, moments = scenario(rt, clock, tmp_path)
+        [campaign] = rt.notifications.campaigns(incident)
+        assert campaign["status"] == "completed"
+        at = moments["notified"]
+        ids = rt.notifications.notice_ids(UUID(campaign["campaign_id"]))
+        expected = Counter(
+            n.state.status.value
+            for n in rt.app.core.many_as_of(ids, at).values()
+            if isinstance(n, Notice)
+        )
+
+        def counted(*_: object) -> None:
+            raise AssertionError("the view was counted")
+
+        monkeypatch.setattr(rt.notifications, "counts_settled_by", counted)
+        [shown] = replay_incident(rt.app, rt.notifications, incident, at).campaigns
+        assert shown.notices == dict(sorted(expected.items())) == {"sent": 10}
+    finally:
+        rt.close()
+
+
 def test_notice_counts_as_of_any_moment_equal_every_notice_replayed(
     settings: Settings, clock: ManualClock, tmp_path: Path
 ) -> None:
