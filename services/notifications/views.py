@@ -94,6 +94,10 @@ NOTICES = Table(
 )
 OPEN = ("queued", "sending", "deferred", "uncertain")
 STATUSES = tuple(s.value for s in NoticeStatus)
+CHANGED_AFTER = f"campaign_id = ? AND status IN ({marks(len(STATUSES))}) AND last_change_at > ?"
+"""A campaign's notices changed after a moment (parameters: the campaign, every status,
+the moment), found in the (campaign, status, last change) index one status range at a
+time rather than by walking the whole campaign."""
 
 
 @dataclass(frozen=True)
@@ -306,9 +310,7 @@ class Notifications:
             if rows and rows[0]["n"]:
                 settled[status] = int(rows[0]["n"])
         changed = self.store.query(
-            f"SELECT notice_id FROM notices WHERE campaign_id = ? AND status IN "
-            f"({marks(len(STATUSES))}) AND last_change_at > ?",
-            [campaign, *STATUSES, moment],
+            f"SELECT notice_id FROM notices WHERE {CHANGED_AFTER}", [campaign, *STATUSES, moment]
         )
         return settled, [UUID(r["notice_id"]) for r in changed]
 
@@ -316,8 +318,7 @@ class Notifications:
         """Whether a notice of the campaign changed after ``moment`` (through the same
         index as :meth:`counts_settled_by`, one entry read at most per status)."""
         rows = self.store.query(
-            f"SELECT 1 AS found FROM notices WHERE campaign_id = ? AND status IN "
-            f"({marks(len(STATUSES))}) AND last_change_at > ? LIMIT 1",
+            f"SELECT 1 AS found FROM notices WHERE {CHANGED_AFTER} LIMIT 1",
             [str(campaign_id), *STATUSES, db_time(moment)],
         )
         return bool(rows)

@@ -170,15 +170,6 @@ def board_at(rt: Runtime, stop: int) -> list[dict[str, Any]]:
             store.close()
 
 
-def view_tables(store: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every view table, sorted."""
-    tables = [t.name for p in projections() for t in p.tables]
-    return {
-        name: sorted((tuple(r.values()) for r in store.query(f"SELECT * FROM {name}")), key=repr)
-        for name in tables
-    }
-
-
 def check_views(rt: Runtime) -> dict[str, dict[str, int]]:
     """Rebuild every view in a scratch store and compare it with the live one; return the
     tables that differ with how many rows are missing from or extra in the live view.
