@@ -177,6 +177,11 @@ class Scenario:
         app.notifications.start_dispatch(campaign.id, RESPONDER)
         self.campaign = campaign.id
 
+    def note(self, text: str) -> None:
+        """Add a note to the incident as the responder."""
+        assert self.incident is not None
+        self.rt.app.incidents.add_note(self.incident, {"text": text}, RESPONDER)
+
     def progress(self) -> dict[str, Any]:
         """The campaign's progress as the notifications view shows it."""
         assert self.campaign is not None
