@@ -94,9 +94,6 @@ class CampaignState(BaseModel):
     previews: int = 0
     last_preview_hash: str | None = None
     queued: int | None = None
-    completed_at: AwareDatetime | None = None
-    final: dict[str, int] | None = None
-    """The notices by final status as completion counted them (None until completed)."""
 
 
 class CampaignEvent(DomainEvent):
@@ -226,14 +223,8 @@ class CampaignCompleted(CampaignEvent):
     suppressed: int
 
     def apply(self, aggregate: Campaign) -> None:
-        """Mark completed, with when and the notices' final counts."""
-        aggregate.state = aggregate.state.model_copy(
-            update={
-                "status": CampaignStatus.COMPLETED,
-                "completed_at": self.timestamp,
-                "final": {"sent": self.sent, "failed": self.failed, "suppressed": self.suppressed},
-            }
-        )
+        """Mark completed."""
+        aggregate.state = aggregate.state.model_copy(update={"status": CampaignStatus.COMPLETED})
 
 
 class CampaignCancelled(CampaignEvent):

@@ -183,6 +183,21 @@ class LedgerApplication(Application[UUID]):
             out[aggregate_id] = aggregate
         return out
 
+    def originators_between(self, first: int, last: int, topics: Sequence[str]) -> list[UUID]:
+        """The aggregates with an event of one of ``topics`` stored at a position from
+        ``first`` to ``last``, in the order of their first such event."""
+        found: dict[UUID, None] = {}
+        start = first
+        while start <= last:
+            page = self.recorder.select_notifications(
+                start=start, limit=1000, stop=last, topics=topics
+            )
+            found.update((UUID(str(n.originator_id)), None) for n in page)
+            if len(page) < 1000:
+                break
+            start = page[-1].id + 1
+        return list(found)
+
     def stored_events_of(self, ids: Sequence[UUID]) -> list[Notification]:
         """The stored events of these aggregates, undecoded, in log order."""
         reads = event_reads(self.recorder)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -92,12 +92,41 @@ NOTICES = Table(
         ("person_id",),
     ),
 )
+NOTICE_MOVES = Table(
+    name="notice_moves",
+    columns={
+        "campaign_id": "TEXT NOT NULL",
+        "slot": "INTEGER NOT NULL",
+        "status": "TEXT NOT NULL",
+        "delta": "INTEGER NOT NULL",
+        "first_position": "INTEGER NOT NULL",
+        "last_position": "INTEGER NOT NULL",
+    },
+    key=("campaign_id", "slot", "status"),
+    merge=(("delta", "sum"), ("first_position", "min"), ("last_position", "max")),
+)
+"""How many of a campaign's notices entered (positive) or left (negative) each status in
+each tenth of a second, as the events record their time, with the log positions of those
+events. Summed up to a moment, they are the campaign's counts as of that moment (see
+:meth:`Notifications.counts_as_of`); each status change adds to them, in any order, so
+views kept per partition of the log hold the same rows."""
+
+SLOT = timedelta(milliseconds=100)
+"""The span of time one row of :data:`NOTICE_MOVES` sums."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def slot_of(moment: datetime) -> int:
+    """The :data:`SLOT` a moment falls in (counted from the Unix epoch, exactly)."""
+    return (moment - _EPOCH) // SLOT
+
+
+def slot_start(slot: int) -> datetime:
+    """The first moment of a slot."""
+    return _EPOCH + slot * SLOT
+
+
 OPEN = ("queued", "sending", "deferred", "uncertain")
-STATUSES = tuple(s.value for s in NoticeStatus)
-CHANGED_AFTER = f"campaign_id = ? AND status IN ({marks(len(STATUSES))}) AND last_change_at > ?"
-"""A campaign's notices changed after a moment (parameters: the campaign, every status,
-the moment), found in the (campaign, status, last change) index one status range at a
-time rather than by walking the whole campaign."""
 
 
 @dataclass(frozen=True)
@@ -114,8 +143,8 @@ class NotificationsProjection:
     """Keeps campaigns and notices in step with their events."""
 
     name = "notifications"
-    version = 2
-    tables: Sequence[Table] = (CAMPAIGNS, NOTICES)
+    version = 3
+    tables: Sequence[Table] = (CAMPAIGNS, NOTICES, NOTICE_MOVES)
     handles: tuple[type[DomainEvent], ...] = (
         CampaignDrafted,
         CampaignEvent,
@@ -177,11 +206,14 @@ class NotificationsProjection:
         if campaign_changes is not None:
             tx.update(CAMPAIGNS.name, campaign, {**campaign_changes, "last_change_at": at})
             return
-        self._notice(event, at, tx)
+        self._notice(event, position, at, tx)
 
-    def _notice(self, event: DomainEvent, at: str | None, tx: ViewTransaction) -> None:
+    def _notice(
+        self, event: DomainEvent, position: int, at: str | None, tx: ViewTransaction
+    ) -> None:
         key = {"notice_id": str(event.originator_id)}
         if isinstance(event, NoticeQueued):
+            _moved(tx, str(event.campaign_id), event, position, None, NoticeStatus.QUEUED.value)
             tx.upsert(
                 NOTICES.name,
                 {
@@ -236,11 +268,43 @@ class NotificationsProjection:
             changes = {"status": "queued", "reason": event.reason, "next_attempt_at": None}
         else:
             return
+        row = tx.get(NOTICES.name, key, ("campaign_id", "status"))
+        if row is None:
+            return
+        _moved(tx, row["campaign_id"], event, position, row["status"], changes["status"])
         tx.update(
             NOTICES.name,
             key,
             {**changes, "version": event.originator_version, "last_change_at": at},
         )
+
+
+def _moved(
+    tx: ViewTransaction,
+    campaign_id: str,
+    event: DomainEvent,
+    position: int,
+    before: str | None,
+    after: str,
+) -> None:
+    """Count a notice's move from status ``before`` (None: it was just queued) to
+    ``after`` in the slot of the event's time."""
+    if before == after:
+        return
+    slot = slot_of(event.timestamp)
+    for status, delta in ((before, -1), (after, 1)):
+        if status is not None:
+            tx.merge(
+                NOTICE_MOVES.name,
+                {
+                    "campaign_id": campaign_id,
+                    "slot": slot,
+                    "status": status,
+                    "delta": delta,
+                    "first_position": position,
+                    "last_position": position,
+                },
+            )
 
 
 class Notifications:
@@ -289,39 +353,27 @@ class Notifications:
         """Notices of a campaign by status."""
         return _counts(self.store, campaign_id)
 
-    def counts_settled_by(
-        self, campaign_id: UUID, at: datetime
-    ) -> tuple[dict[str, int], list[UUID]]:
-        """A campaign's notices by status among those last changed by ``at`` (their status
-        then is the one they have now), and the ids of the others, changed since (or queued
-        since): what the campaign looked like at ``at`` is the first plus those others'
-        states as of ``at``. Counted in the index, without reading the notices' rows."""
-        moment = db_time(at)
-        campaign = str(campaign_id)
-        # Each status is a range of the (campaign, status, last change) index: counted
-        # there, and the notices changed since found without walking the settled ones.
-        settled = {}
-        for status in STATUSES:
-            rows = self.store.query(
-                "SELECT COUNT(*) AS n FROM notices "
-                "WHERE campaign_id = ? AND status = ? AND last_change_at <= ?",
-                [campaign, status, moment],
-            )
-            if rows and rows[0]["n"]:
-                settled[status] = int(rows[0]["n"])
-        changed = self.store.query(
-            f"SELECT notice_id FROM notices WHERE {CHANGED_AFTER}", [campaign, *STATUSES, moment]
-        )
-        return settled, [UUID(r["notice_id"]) for r in changed]
-
-    def changed_since(self, campaign_id: UUID, moment: datetime) -> bool:
-        """Whether a notice of the campaign changed after ``moment`` (through the same
-        index as :meth:`counts_settled_by`, one entry read at most per status)."""
+    def moves_before(self, campaign_id: UUID, slot: int) -> dict[str, int]:
+        """A campaign's notices by status as of the start of ``slot``: every move of its
+        notices recorded in an earlier slot, summed (a status nobody had is left out)."""
         rows = self.store.query(
-            f"SELECT 1 AS found FROM notices WHERE {CHANGED_AFTER} LIMIT 1",
-            [str(campaign_id), *STATUSES, db_time(moment)],
+            "SELECT status, SUM(delta) AS n FROM notice_moves "
+            "WHERE campaign_id = ? AND slot < ? GROUP BY status",
+            [str(campaign_id), slot],
         )
-        return bool(rows)
+        return {str(r["status"]): int(r["n"]) for r in rows if r["n"]}
+
+    def positions_in(self, campaign_id: UUID, slot: int) -> tuple[int, int] | None:
+        """The first and last log positions of the moves of a campaign's notices in
+        ``slot`` (None: none moved then)."""
+        rows = self.store.query(
+            "SELECT MIN(first_position) AS first, MAX(last_position) AS last "
+            "FROM notice_moves WHERE campaign_id = ? AND slot = ?",
+            [str(campaign_id), slot],
+        )
+        if not rows or rows[0]["first"] is None:
+            return None
+        return int(rows[0]["first"]), int(rows[0]["last"])
 
     def notice_ids(self, campaign_id: UUID) -> list[UUID]:
         """The notices of a campaign the view holds, in id order."""
@@ -367,12 +419,12 @@ class Notifications:
         counts: dict[str, dict[str, int]] = {i: {s.value: 0 for s in NoticeStatus} for i in ids}
         for part in chunks(ids):
             found = self.store.query(
-                "SELECT campaign_id, status, COUNT(*) AS n FROM notices "
+                "SELECT campaign_id, status, SUM(delta) AS n FROM notice_moves "
                 f"WHERE campaign_id IN ({marks(len(part))}) GROUP BY campaign_id, status",
                 list(part),
             )
             for r in found:
-                counts[str(r["campaign_id"])][r["status"]] = r["n"]
+                counts[str(r["campaign_id"])][r["status"]] = int(r["n"])
         return [
             {**r, "progress": _progress(UUID(str(r["campaign_id"])), r, counts[i], now)}
             for r, i in zip(rows, ids, strict=True)
@@ -532,13 +584,14 @@ class NoticeQueueView:
 
 
 def _counts(store: ViewStore, campaign_id: UUID) -> dict[str, int]:
-    """Notices of a campaign by status (every status named)."""
+    """Notices of a campaign by status (every status named), as the moves of its notices
+    sum up: a row per tenth of a second of the campaign, not one per notice."""
     rows = store.query(
-        "SELECT status, COUNT(*) AS n FROM notices WHERE campaign_id = ? GROUP BY status",
+        "SELECT status, SUM(delta) AS n FROM notice_moves WHERE campaign_id = ? GROUP BY status",
         [str(campaign_id)],
     )
     counts = {s.value: 0 for s in NoticeStatus}
-    counts.update({r["status"]: r["n"] for r in rows})
+    counts.update({r["status"]: int(r["n"]) for r in rows})
     return counts
 
 

@@ -21,8 +21,9 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.rows import DictRow, dict_row
 
-from services.projections.schema import Projection, Row, Table
-from services.projections.sqlite_store import _quote, tracking_name
+from services.projections.row_cache import CachedRows
+from services.projections.schema import Merges, Projection, Row, Table
+from services.projections.sqlite_store import _quote, merge_sql, tracking_name
 from services.projections.store import Applied, Batch, apply_from
 from services.storage.postgres import LOCK_SQL, PostgresDatabase, lock_key, pg_sql
 
@@ -84,11 +85,29 @@ class PostgresTransaction:
     def __init__(self, cursor: Cursor[DictRow], tables: Mapping[str, Table]) -> None:
         self.cursor = cursor
         self.tables = tables
+        self.merges = Merges(tables)
 
-    def get(self, table: str, key: Mapping[str, Any]) -> Row | None:
-        """Return the row with this key, or None."""
-        rows = self.select(table, key)
-        return rows[0] if rows else None
+    def merge(self, table: str, row: Mapping[str, Any]) -> None:
+        """Merge the row into the table when the transaction ends (see :class:`Merges`)."""
+        self.merges.add(table, row)
+
+    def flush(self) -> None:
+        """Write the merged rows (before the transaction commits), in key order."""
+        for table, rows in self.merges.drain():
+            columns = tuple(table.columns)
+            self.cursor.executemany(
+                merge_sql(table, mark="%s", low="LEAST", high="GREATEST"),
+                [[_value(r[c]) for c in columns] for r in rows],
+            )
+
+    def get(self, table: str, key: Mapping[str, Any], columns: Sequence[str] = ()) -> Row | None:
+        """Return the row with this key (only ``columns``, when given), or None."""
+        chosen = ", ".join(_quote(c) for c in columns) if columns else "*"
+        self.cursor.execute(
+            f"SELECT {chosen} FROM {_quote(table)}{_where_clause(tuple(key))}",
+            [_value(v) for v in key.values()],
+        )
+        return self.cursor.fetchone()
 
     def select(self, table: str, where: Mapping[str, Any]) -> list[Row]:
         """Return the rows whose columns equal ``where``."""
@@ -223,7 +242,7 @@ class PostgresViewStore:
             )
             at = {r["application_name"]: int(r["notification_id"]) for r in cursor.fetchall()}
             with conn.pipeline():
-                tx = PostgresTransaction(cursor, self.tables)
+                tx = CachedRows(PostgresTransaction(cursor, self.tables), self.tables)
                 for (projection, items, expected), name in zip(batches, names, strict=True):
                     outcomes.append(apply_from(projection, items, expected, at[name], tx))
                     reached = outcomes[-1]
@@ -233,6 +252,7 @@ class PostgresViewStore:
                             "WHERE application_name = %s",
                             [reached.position, name],
                         )
+                tx.flush()
         return outcomes
 
     def reset(self, projection: Projection) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -20,6 +20,47 @@ class Table:
     columns: Mapping[str, str]
     key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...] = field(default=())
+    merge: tuple[tuple[str, str], ...] = field(default=())
+    """For a table rows are merged into (:meth:`ViewTransaction.merge`): how each other
+    column of a row combines with the one already stored, ``sum``, ``min`` or ``max``."""
+
+
+COMBINE: dict[str, Callable[[Any, Any], Any]] = {
+    "sum": lambda a, b: a + b,
+    "min": min,
+    "max": max,
+}
+"""How a merged column combines two values (see :attr:`Table.merge`)."""
+
+
+class Merges:
+    """The rows merged into tables during one transaction, combined in memory and written
+    once, in key order, when the transaction ends: a campaign's counts moved by a batch of
+    500 notices are one row, and two workers merging into the same rows lock them in the
+    same order."""
+
+    def __init__(self, tables: Mapping[str, Table]) -> None:
+        self.tables = tables
+        self._pending: dict[str, dict[tuple[Any, ...], Row]] = {}
+
+    def add(self, table: str, row: Mapping[str, Any]) -> None:
+        """Merge ``row`` into the pending row with its key."""
+        spec = self.tables[table]
+        rows = self._pending.setdefault(table, {})
+        key = tuple(row[k] for k in spec.key)
+        held = rows.get(key)
+        if held is None:
+            rows[key] = dict(row)
+            return
+        for column, how in spec.merge:
+            held[column] = COMBINE[how](held[column], row[column])
+
+    def drain(self) -> Iterator[tuple[Table, list[Row]]]:
+        """Each table's pending rows in key order, forgotten here as they are given."""
+        pending, self._pending = self._pending, {}
+        for name in sorted(pending):
+            rows = pending[name]
+            yield self.tables[name], [rows[k] for k in sorted(rows)]
 
 
 def db_time(moment: datetime | None) -> str | None:
@@ -39,8 +80,8 @@ def from_db_time(text: str | None) -> datetime | None:
 class ViewTransaction(Protocol):
     """Row operations a projection performs inside the transaction that tracks the event."""
 
-    def get(self, table: str, key: Mapping[str, Any]) -> Row | None:
-        """Return the row with this key, or None."""
+    def get(self, table: str, key: Mapping[str, Any], columns: Sequence[str] = ()) -> Row | None:
+        """Return the row with this key (only ``columns``, when given), or None."""
         ...
 
     def upsert(self, table: str, row: Mapping[str, Any]) -> None:
@@ -57,6 +98,11 @@ class ViewTransaction(Protocol):
 
     def select(self, table: str, where: Mapping[str, Any]) -> list[Row]:
         """Return the rows whose columns equal ``where``."""
+        ...
+
+    def merge(self, table: str, row: Mapping[str, Any]) -> None:
+        """Insert the row, or combine it with the one stored under its key as the table's
+        :attr:`Table.merge` says. Written when the transaction ends: not read back in it."""
         ...
 
 

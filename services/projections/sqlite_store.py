@@ -23,7 +23,8 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
-from services.projections.schema import Projection, Row, Table
+from services.projections.row_cache import CachedRows
+from services.projections.schema import Merges, Projection, Row, Table
 from services.projections.store import Applied, Batch, apply_from
 
 _META = "CREATE TABLE IF NOT EXISTS view_meta (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
@@ -56,9 +57,50 @@ def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
 
 
 @cache
+def _get_sql(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    chosen = ", ".join(_quote(c) for c in columns) if columns else "*"
+    return f"SELECT {chosen} FROM {_quote(table)}{_where_clause(keys)}"
+
+
+@cache
 def _update_sql(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
     sets = ", ".join(f"{_quote(c)} = ?" for c in columns)
     return f"UPDATE {_quote(table)} SET {sets}{_where_clause(keys)}"
+
+
+def merge_sql(table: Table, *, mark: str = "?", low: str = "MIN", high: str = "MAX") -> str:
+    """The statement merging a row into ``table`` (see :attr:`Table.merge`): ``mark`` is
+    the database's placeholder, ``low`` and ``high`` its two-argument minimum and maximum."""
+    return _merge_statement(
+        table.name, tuple(table.columns), table.key, table.merge, mark, low, high
+    )
+
+
+@cache
+def _merge_statement(
+    name: str,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    merge: tuple[tuple[str, str], ...],
+    mark: str,
+    low: str,
+    high: str,
+) -> str:
+    combine = {
+        "sum": "{old} + {new}",
+        "min": low + "({old}, {new})",
+        "max": high + "({old}, {new})",
+    }
+    sets = ", ".join(
+        f"{_quote(c)} = "
+        + combine[how].format(old=f"{_quote(name)}.{_quote(c)}", new=f"excluded.{_quote(c)}")
+        for c, how in merge
+    )
+    return (
+        f"INSERT INTO {_quote(name)} ({', '.join(map(_quote, columns))}) "
+        f"VALUES ({', '.join(mark for _ in columns)}) "
+        f"ON CONFLICT ({', '.join(map(_quote, key))}) DO UPDATE SET {sets}"
+    )
 
 
 class SQLiteTransaction:
@@ -67,11 +109,24 @@ class SQLiteTransaction:
     def __init__(self, cursor: SQLiteCursor, tables: Mapping[str, Table]) -> None:
         self.cursor = cursor
         self.tables = tables
+        self.merges = Merges(tables)
 
-    def get(self, table: str, key: Mapping[str, Any]) -> Row | None:
-        """Return the row with this key, or None."""
-        rows = self.select(table, key)
-        return rows[0] if rows else None
+    def merge(self, table: str, row: Mapping[str, Any]) -> None:
+        """Merge the row into the table when the transaction ends (see :class:`Merges`)."""
+        self.merges.add(table, row)
+
+    def flush(self) -> None:
+        """Write the merged rows (before the transaction commits)."""
+        for table, rows in self.merges.drain():
+            columns = tuple(table.columns)
+            self.cursor.executemany(merge_sql(table), [[r[c] for c in columns] for r in rows])
+
+    def get(self, table: str, key: Mapping[str, Any], columns: Sequence[str] = ()) -> Row | None:
+        """Return the row with this key (only ``columns``, when given), or None."""
+        cursor = self.cursor.sqlite_cursor
+        cursor.execute(_get_sql(table, tuple(columns), tuple(key)), list(key.values()))
+        found = cursor.fetchone()
+        return None if found is None else dict(found)
 
     def select(self, table: str, where: Mapping[str, Any]) -> list[Row]:
         """Return the rows whose columns equal ``where``."""
@@ -200,7 +255,7 @@ class SQLiteViewStore(SQLiteTrackingRecorder):
         :meth:`services.projections.store.ViewStore.apply_many`)."""
         outcomes: list[Applied | None] = []
         with self._immediate() as c:
-            tx = SQLiteTransaction(c, self.tables)
+            tx = CachedRows(SQLiteTransaction(c, self.tables), self.tables)
             for projection, items, expected in batches:
                 name = tracking_name(projection.name, stream)
                 at = self._max_tracking_id(name, c) or 0
@@ -208,6 +263,7 @@ class SQLiteViewStore(SQLiteTrackingRecorder):
                 reached = outcomes[-1]
                 if reached is not None and reached.events:
                     self._insert_tracking(c, Tracking(name, reached.position))
+            tx.flush()
         return outcomes
 
     def reset(self, projection: Projection) -> None:

@@ -25,6 +25,7 @@ from services.bootstrap import Runtime, bootstrap, projections
 from services.config import Settings
 from services.containment.tasks_view import Tasks
 from services.notifications.mailbox import CaptureServer
+from services.notifications.views import slot_of
 from services.operations import audit as service
 from services.projections.schema import Projection, ViewTransaction
 from services.projections.store import ViewStore
@@ -494,55 +495,32 @@ def test_the_moment_found_by_halving_the_log_is_the_one_read_in_order(
         assert service.settled_position_at(runtime, at) == read_in_order(at), at
 
 
-def test_a_completed_campaigns_counts_come_from_its_completion(
-    settings: Settings, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """As of a moment after a campaign completed, with no notice changed since, the replay
-    shows the notices by status its completion recorded, without counting the view (which
-    is made to fail here), and they equal every notice of the campaign replayed one by one."""
-    rt = bootstrap(settings, clock=clock, configure_logs=False)
-    try:
-        incident, moments = scenario(rt, clock, tmp_path)
-        [campaign] = rt.notifications.campaigns(incident)
-        assert campaign["status"] == "completed"
-        at = moments["notified"]
-        ids = rt.notifications.notice_ids(UUID(campaign["campaign_id"]))
-        expected = Counter(
-            n.state.status.value
-            for n in rt.app.core.many_as_of(ids, at).values()
-            if isinstance(n, Notice)
-        )
-
-        def counted(*_: object) -> None:
-            raise AssertionError("the view was counted")
-
-        monkeypatch.setattr(rt.notifications, "counts_settled_by", counted)
-        [shown] = replay_incident(rt.app, rt.notifications, incident, at).campaigns
-        assert shown.notices == dict(sorted(expected.items())) == {"sent": 10}
-    finally:
-        rt.close()
-
-
 def test_notice_counts_as_of_any_moment_equal_every_notice_replayed(
-    settings: Settings, clock: ManualClock, tmp_path: Path
+    settings: Settings, tmp_path: Path
 ) -> None:
     """At each moment a notice changed, and just before it, the replay's notices by status
-    (the view's count of those settled by then, plus the others replayed) equal those of
-    every notice of the campaign replayed one by one; sent two at a time, the campaign
-    passes through moments where some notices are settled and others not."""
+    (the view's moves summed up to the moment's tenth of a second, plus the notices that
+    moved within it replayed) equal those of every notice of the campaign replayed one by
+    one; with the clock ticking 25 ms a read, moves fall in many tenths (some at a tenth's
+    first moment), most moments have moves both before their tenth and within it, and some
+    tenths hold several moves."""
+    clock = ManualClock(T0, tick=timedelta(milliseconds=25))
     rt = bootstrap(
         settings.model_copy(update={"dispatch_batch_size": 2}), clock=clock, configure_logs=False
     )
     try:
         incident, _ = scenario(rt, clock, tmp_path)
         [campaign] = rt.notifications.campaigns(incident)
-        ids = rt.notifications.notice_ids(UUID(campaign["campaign_id"]))
+        campaign_id = UUID(campaign["campaign_id"])
+        ids = rt.notifications.notice_ids(campaign_id)
         notices = set(ids)
-        changed = {
+        changed = [
             i.event.timestamp for i in rt.feed.read(0, 10_000) if i.event.originator_id in notices
-        }
-        assert len(changed) >= 6
-        mixed = 0
+        ]
+        slots = Counter(slot_of(moment) for moment in changed)
+        assert len(slots) >= 6
+        assert max(slots.values()) >= 2
+        both = 0
         for moment in sorted(changed):
             for at in (moment - timedelta(microseconds=1), moment):
                 expected = Counter(
@@ -552,10 +530,13 @@ def test_notice_counts_as_of_any_moment_equal_every_notice_replayed(
                 )
                 [shown] = replay_incident(rt.app, rt.notifications, incident, at).campaigns
                 assert shown.notices == dict(sorted(expected.items())), at
-                settled, others = rt.notifications.counts_settled_by(
-                    UUID(campaign["campaign_id"]), at
+                slot = slot_of(at)
+                both += bool(
+                    rt.notifications.moves_before(campaign_id, slot)
+                    and rt.notifications.positions_in(campaign_id, slot)
                 )
-                mixed += bool(settled and others)
-        assert mixed
+        assert both >= len(changed)
+        later = T0 + timedelta(days=9)
+        assert rt.notifications.moves_before(campaign_id, slot_of(later)) == {"sent": 10}
     finally:
         rt.close()

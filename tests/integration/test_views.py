@@ -178,6 +178,59 @@ def test_view_sets_and_single_views_racing_never_apply_an_event_twice(
         s.close()
 
 
+MERGED = Table(
+    "merged_counts",
+    {"kind": "TEXT", "n": "INTEGER", "first": "INTEGER", "last": "INTEGER"},
+    key=("kind",),
+    merge=(("n", "sum"), ("first", "min"), ("last", "max")),
+)
+
+
+class MergedCounts:
+    """Counts events by type by merging one row per event: sum, lowest and highest position."""
+
+    name = "merged"
+    version = 1
+    tables: Sequence[Table] = (MERGED,)
+    handles: tuple[type[DomainEvent], ...] = (DomainEvent,)
+
+    def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
+        row = {"kind": type(event).__name__, "n": 1, "first": position, "last": position}
+        tx.merge(MERGED.name, row)
+
+
+def test_rows_merged_by_workers_of_different_streams_at_once_add_up(
+    runtime: Runtime, open_store: OpenStore, clock: ManualClock, alice: RequestContext
+) -> None:
+    """Three workers, each applying the events of its own aggregates as a stream of the
+    log (as partition workers do), merge into the same rows at once in small batches: each
+    row sums its events once and keeps their lowest and highest positions (and no worker
+    waits on another's rows for ever)."""
+    populate(runtime, clock, alice, 60)
+    feed = StoreFeed(runtime.app.core.recorder, runtime.app.core.mapper)
+    items = feed.read(0, 10_000)
+    stores = [open_store("merged", (MergedCounts(),)) for _ in range(3)]
+    stores[0].create_table()
+
+    def stream(k: int) -> None:
+        mine = [i for i in items if i.event.originator_id.int % 3 == k]
+        views = ViewSet(stores[k], (MergedCounts(),))
+        for start in range(0, len(mine), 5):
+            views.process(mine[start : start + 5], views.position(f"p{k}"), stream=f"p{k}")
+
+    race(*(partial(stream, k) for k in range(3)))
+    expected: dict[str, tuple[int, int, int]] = {}
+    for item in items:
+        kind = type(item.event).__name__
+        n, first, _ = expected.get(kind, (0, item.position, 0))
+        expected[kind] = (n + 1, first, item.position)
+    rows = stores[0].query("SELECT * FROM merged_counts")
+    assert {r["kind"]: (r["n"], r["first"], r["last"]) for r in rows} == expected
+    assert len(expected) >= 3
+    for store in stores:
+        store.close()
+
+
 def test_a_view_set_goes_on_from_a_view_moved_on_elsewhere_and_rereads_a_reset_one(
     runtime: Runtime, open_store: OpenStore, clock: ManualClock, alice: RequestContext
 ) -> None:

@@ -9,13 +9,16 @@ class ManualClock:
     """Returns the same moment until :meth:`advance` moves it; each read ticks 1 ms so
     that events recorded in one test still have distinct, ordered times."""
 
-    def __init__(self, start: datetime | None = None) -> None:
+    def __init__(
+        self, start: datetime | None = None, tick: timedelta = timedelta(milliseconds=1)
+    ) -> None:
         self.current = start or datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+        self.tick = tick
 
     def now(self) -> datetime:
-        """Return the current moment, then tick one millisecond."""
+        """Return the current moment, then tick (one millisecond unless told)."""
         moment = self.current
-        self.current += timedelta(milliseconds=1)
+        self.current += self.tick
         return moment
 
     def advance(self, **delta: float) -> datetime:

@@ -21,6 +21,7 @@ OWNERS: dict[str, str] = {
     "obligation_incidents": "assessment",
     "campaigns": "notifications",
     "notices": "notifications",
+    "notice_moves": "notifications",
     "messages": "notifications",
     "withheld": "notifications",
     "people": "people",
