@@ -21,7 +21,6 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.rows import DictRow, dict_row
 
-from services.projections.row_cache import CachedRows
 from services.projections.schema import Merges, Projection, Row, Table
 from services.projections.sqlite_store import _quote, merge_sql, tracking_name
 from services.projections.store import Applied, Batch, apply_from
@@ -242,7 +241,7 @@ class PostgresViewStore:
             )
             at = {r["application_name"]: int(r["notification_id"]) for r in cursor.fetchall()}
             with conn.pipeline():
-                tx = CachedRows(PostgresTransaction(cursor, self.tables), self.tables)
+                tx = PostgresTransaction(cursor, self.tables)
                 for (projection, items, expected), name in zip(batches, names, strict=True):
                     outcomes.append(apply_from(projection, items, expected, at[name], tx))
                     reached = outcomes[-1]

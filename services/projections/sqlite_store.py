@@ -23,7 +23,6 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
-from services.projections.row_cache import CachedRows
 from services.projections.schema import Merges, Projection, Row, Table
 from services.projections.store import Applied, Batch, apply_from
 
@@ -255,7 +254,7 @@ class SQLiteViewStore(SQLiteTrackingRecorder):
         :meth:`services.projections.store.ViewStore.apply_many`)."""
         outcomes: list[Applied | None] = []
         with self._immediate() as c:
-            tx = CachedRows(SQLiteTransaction(c, self.tables), self.tables)
+            tx = SQLiteTransaction(c, self.tables)
             for projection, items, expected in batches:
                 name = tracking_name(projection.name, stream)
                 at = self._max_tracking_id(name, c) or 0
