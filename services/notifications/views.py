@@ -154,6 +154,12 @@ class NotificationsProjection:
         NoticeEvent,
     )
 
+    def prepare(self, events: Sequence[DomainEvent], tx: ViewTransaction) -> None:
+        """Read at once the notices a batch moves (their campaign and status)."""
+        ids = [str(e.originator_id) for e in events if isinstance(e, NoticeEvent)]
+        if ids:
+            tx.prefetch(NOTICES.name, ids, ("campaign_id", "status"))
+
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
         """Apply one event."""
         at = db_time(event.timestamp)

@@ -21,6 +21,7 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.rows import DictRow, dict_row
 
+from services.projections.prefetched import PrefetchedRows
 from services.projections.schema import Merges, Projection, Row, Table
 from services.projections.sqlite_store import _quote, merge_sql, tracking_name
 from services.projections.store import Applied, Batch, apply_from
@@ -85,6 +86,20 @@ class PostgresTransaction:
         self.cursor = cursor
         self.tables = tables
         self.merges = Merges(tables)
+        self.ahead = PrefetchedRows(tables)
+
+    def prefetch(self, table: str, values: Sequence[Any], columns: Sequence[str]) -> None:
+        """Read the rows keyed by ``values`` (the table's one-column key) in one query; the
+        gets of this transaction that follow are answered from them."""
+        (key,) = self.tables[table].key
+        asked = self.ahead.missing(table, values)
+        if not asked:
+            return
+        chosen = ", ".join(_quote(c) for c in dict.fromkeys((key, *columns)))
+        self.cursor.execute(
+            f"SELECT {chosen} FROM {_quote(table)} WHERE {_quote(key)} = ANY(%s)", [asked]
+        )
+        self.ahead.found(table, key, asked, self.cursor.fetchall())
 
     def merge(self, table: str, row: Mapping[str, Any]) -> None:
         """Merge the row into the table when the transaction ends (see :class:`Merges`)."""
@@ -101,6 +116,9 @@ class PostgresTransaction:
 
     def get(self, table: str, key: Mapping[str, Any], columns: Sequence[str] = ()) -> Row | None:
         """Return the row with this key (only ``columns``, when given), or None."""
+        known, row = self.ahead.get(table, key, columns)
+        if known:
+            return row
         chosen = ", ".join(_quote(c) for c in columns) if columns else "*"
         self.cursor.execute(
             f"SELECT {chosen} FROM {_quote(table)}{_where_clause(tuple(key))}",
@@ -121,6 +139,7 @@ class PostgresTransaction:
         self.cursor.execute(
             _upsert_sql(self.tables[table], tuple(row)), [_value(v) for v in row.values()]
         )
+        self.ahead.upserted(table, row)
 
     def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         """Change some columns of the row with this key."""
@@ -130,6 +149,7 @@ class PostgresTransaction:
             _update_sql(table, tuple(values), tuple(key)),
             [_value(v) for v in (*values.values(), *key.values())],
         )
+        self.ahead.updated(table, key, values)
 
     def delete(self, table: str, key: Mapping[str, Any]) -> None:
         """Delete the row with this key."""
@@ -137,6 +157,7 @@ class PostgresTransaction:
             f"DELETE FROM {_quote(table)}{_where_clause(tuple(key))}",
             [_value(v) for v in key.values()],
         )
+        self.ahead.deleted(table, key)
 
 
 def _create_statements(table: Table) -> list[str]:

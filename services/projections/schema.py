@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from events.base import DomainEvent
 
@@ -100,6 +100,12 @@ class ViewTransaction(Protocol):
         """Return the rows whose columns equal ``where``."""
         ...
 
+    def prefetch(self, table: str, values: Sequence[Any], columns: Sequence[str]) -> None:
+        """Read ahead, at once, the rows keyed by ``values`` (the table's key is one column)
+        for the gets of this transaction that follow (a store whose reads are cheap may do
+        nothing)."""
+        ...
+
     def merge(self, table: str, row: Mapping[str, Any]) -> None:
         """Insert the row, or combine it with the one stored under its key as the table's
         :attr:`Table.merge` says. Written when the transaction ends: not read back in it."""
@@ -122,4 +128,13 @@ class Projection(Protocol):
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
         """Apply one event to the view's rows."""
+        ...
+
+
+@runtime_checkable
+class Preparing(Protocol):
+    """A projection that reads ahead what a batch of events will read (optional)."""
+
+    def prepare(self, events: Sequence[DomainEvent], tx: ViewTransaction) -> None:
+        """Called with the events of a batch the projection is about to process."""
         ...

@@ -120,6 +120,9 @@ class SQLiteTransaction:
             columns = tuple(table.columns)
             self.cursor.executemany(merge_sql(table), [[r[c] for c in columns] for r in rows])
 
+    def prefetch(self, table: str, values: Sequence[Any], columns: Sequence[str]) -> None:
+        """Nothing: a read of the file is cheaper than keeping rows read ahead."""
+
     def get(self, table: str, key: Mapping[str, Any], columns: Sequence[str] = ()) -> Row | None:
         """Return the row with this key (only ``columns``, when given), or None."""
         cursor = self.cursor.sqlite_cursor

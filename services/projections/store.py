@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Protocol
 
 from services.feeds.base import Positioned
 from services.feeds.topics import classes_of
-from services.projections.schema import Projection, Row, ViewTransaction
+from services.projections.schema import Preparing, Projection, Row, ViewTransaction
 
 Batch = tuple[Projection, Sequence[Positioned], int]
 """A view's share of a batch: its projection, the events it has not applied yet, and the
@@ -46,6 +46,10 @@ def apply_from(
     if at < expected:
         return None
     handled = classes_of(projection.handles)
+    if isinstance(projection, Preparing):
+        projection.prepare(
+            [i.event for i in items if i.position > at and type(i.event) in handled], tx
+        )
     count = first = 0
     for item in items:
         if item.position > at:
