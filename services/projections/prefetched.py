@@ -1,8 +1,9 @@
 """Rows a view transaction read ahead in one query, kept in step with its writes.
 
 On PostgreSQL every read a projection makes inside a batch is a round trip that stops the
-batch's pipeline; the notices view reads each moved notice's campaign and status. A
-projection that knows which rows a batch will read asks for them at once
+batch's pipeline, and on SQLite each is a statement of its own; the notices view reads each
+moved notice's campaign and status. A projection that knows which rows a batch will read
+asks for them at once
 (:meth:`~services.projections.schema.ViewTransaction.prefetch`), and the transaction
 answers those reads from here. Nobody else changes the rows meanwhile: the transaction
 holds the views' positions locked, and each aggregate's events go to one worker.

@@ -23,8 +23,10 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
+from services.projections.prefetched import PrefetchedRows
 from services.projections.schema import Merges, Projection, Row, Table
 from services.projections.store import Applied, Batch, apply_from
+from services.storage.sql import chunks, marks
 
 _META = "CREATE TABLE IF NOT EXISTS view_meta (name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
 
@@ -109,6 +111,7 @@ class SQLiteTransaction:
         self.cursor = cursor
         self.tables = tables
         self.merges = Merges(tables)
+        self.ahead = PrefetchedRows(tables)
 
     def merge(self, table: str, row: Mapping[str, Any]) -> None:
         """Merge the row into the table when the transaction ends (see :class:`Merges`)."""
@@ -121,10 +124,24 @@ class SQLiteTransaction:
             self.cursor.executemany(merge_sql(table), [[r[c] for c in columns] for r in rows])
 
     def prefetch(self, table: str, values: Sequence[Any], columns: Sequence[str]) -> None:
-        """Nothing: a read of the file is cheaper than keeping rows read ahead."""
+        """Read the rows keyed by ``values`` (the table's one-column key), 500 to a query;
+        the gets of this transaction that follow are answered from them."""
+        (key,) = self.tables[table].key
+        asked = self.ahead.missing(table, values)
+        chosen = ", ".join(_quote(c) for c in dict.fromkeys((key, *columns)))
+        cursor = self.cursor.sqlite_cursor
+        for part in chunks(asked):
+            cursor.execute(
+                f"SELECT {chosen} FROM {_quote(table)} WHERE {_quote(key)} IN ({marks(len(part))})",
+                list(part),
+            )
+            self.ahead.found(table, key, part, [dict(r) for r in cursor.fetchall()])
 
     def get(self, table: str, key: Mapping[str, Any], columns: Sequence[str] = ()) -> Row | None:
         """Return the row with this key (only ``columns``, when given), or None."""
+        known, row = self.ahead.get(table, key, columns)
+        if known:
+            return row
         cursor = self.cursor.sqlite_cursor
         cursor.execute(_get_sql(table, tuple(columns), tuple(key)), list(key.values()))
         found = cursor.fetchone()
@@ -139,6 +156,7 @@ class SQLiteTransaction:
     def upsert(self, table: str, row: Mapping[str, Any]) -> None:
         """Insert the row, replacing one with the same key."""
         self.cursor.execute(_upsert_sql(table, tuple(row)), list(row.values()))
+        self.ahead.upserted(table, row)
 
     def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         """Change some columns of the row with this key."""
@@ -147,11 +165,13 @@ class SQLiteTransaction:
         self.cursor.execute(
             _update_sql(table, tuple(values), tuple(key)), [*values.values(), *key.values()]
         )
+        self.ahead.updated(table, key, values)
 
     def delete(self, table: str, key: Mapping[str, Any]) -> None:
         """Delete the row with this key."""
         clause, params = _where(key)
         self.cursor.execute(f"DELETE FROM {_quote(table)}{clause}", params)
+        self.ahead.deleted(table, key)
 
 
 def create_statements(table: Table) -> list[str]:
