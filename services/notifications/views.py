@@ -7,7 +7,6 @@ serve readers (:class:`Notifications`) and the dispatcher's queue (:class:`Notic
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -118,9 +117,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def slot_of(moment: datetime) -> int:
-    """The :data:`SLOT` a moment falls in (counted from the Unix epoch, exactly: the float
-    of whole seconds is within a microsecond's fraction of the truth, so it floors right)."""
-    return math.floor(moment.timestamp()) * 10 + moment.microsecond // 100_000
+    """The :data:`SLOT` a moment falls in (counted from the Unix epoch, in whole numbers:
+    exact for any moment a datetime holds)."""
+    since = moment - _EPOCH
+    return since.days * 864_000 + since.seconds * 10 + since.microseconds // 100_000
 
 
 def slot_start(slot: int) -> datetime:
