@@ -108,7 +108,7 @@ NOTICE_MOVES = Table(
 """How many of a campaign's notices entered (positive) or left (negative) each status in
 each tenth of a second, as the events record their time, with the log positions of those
 events. Summed up to a moment, they are the campaign's counts as of that moment (see
-:meth:`Notifications.counts_as_of`); each status change adds to them, in any order, so
+:mod:`services.audit.replay`); each status change adds to them, in any order, so
 views kept per partition of the log hold the same rows."""
 
 SLOT = timedelta(milliseconds=100)
@@ -424,15 +424,7 @@ class Notifications:
         """Campaign rows, each with its ``progress`` (the notices counted in one query per
         500 campaigns, not one per campaign)."""
         ids = [str(r["campaign_id"]) for r in rows]
-        counts: dict[str, dict[str, int]] = {i: {s.value: 0 for s in NoticeStatus} for i in ids}
-        for part in chunks(ids):
-            found = self.store.query(
-                "SELECT campaign_id, status, SUM(delta) AS n FROM notice_moves "
-                f"WHERE campaign_id IN ({marks(len(part))}) GROUP BY campaign_id, status",
-                list(part),
-            )
-            for r in found:
-                counts[str(r["campaign_id"])][r["status"]] = int(r["n"])
+        counts = _counts_of(self.store, ids)
         return [
             {**r, "progress": _progress(UUID(str(r["campaign_id"])), r, counts[i], now)}
             for r, i in zip(rows, ids, strict=True)
@@ -592,14 +584,23 @@ class NoticeQueueView:
 
 
 def _counts(store: ViewStore, campaign_id: UUID) -> dict[str, int]:
-    """Notices of a campaign by status (every status named), as the moves of its notices
-    sum up: a row per tenth of a second of the campaign, not one per notice."""
-    rows = store.query(
-        "SELECT status, SUM(delta) AS n FROM notice_moves WHERE campaign_id = ? GROUP BY status",
-        [str(campaign_id)],
-    )
-    counts = {s.value: 0 for s in NoticeStatus}
-    counts.update({r["status"]: int(r["n"]) for r in rows})
+    """Notices of a campaign by status (every status named)."""
+    return _counts_of(store, [str(campaign_id)])[str(campaign_id)]
+
+
+def _counts_of(store: ViewStore, ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Notices of each campaign by status (every status named), as the moves of its notices
+    sum up: a row per tenth of a second of a campaign, not one per notice; one query per
+    500 campaigns."""
+    counts = {i: {s.value: 0 for s in NoticeStatus} for i in ids}
+    for part in chunks(ids):
+        found = store.query(
+            "SELECT campaign_id, status, SUM(delta) AS n FROM notice_moves "
+            f"WHERE campaign_id IN ({marks(len(part))}) GROUP BY campaign_id, status",
+            list(part),
+        )
+        for r in found:
+            counts[str(r["campaign_id"])][str(r["status"])] = int(r["n"])
     return counts
 
 

@@ -91,15 +91,16 @@ class PostgresTransaction:
     def prefetch(self, table: str, values: Sequence[Any], columns: Sequence[str]) -> None:
         """Read the rows keyed by ``values`` (the table's one-column key) in one query; the
         gets of this transaction that follow are answered from them."""
-        (key,) = self.tables[table].key
-        asked = self.ahead.missing(table, values)
-        if not asked:
-            return
-        chosen = ", ".join(_quote(c) for c in dict.fromkeys((key, *columns)))
-        self.cursor.execute(
-            f"SELECT {chosen} FROM {_quote(table)} WHERE {_quote(key)} = ANY(%s)", [asked]
-        )
-        self.ahead.found(table, key, asked, self.cursor.fetchall())
+
+        def read(key: str, chosen: tuple[str, ...], keys: list[Any]) -> list[Row]:
+            self.cursor.execute(
+                f"SELECT {', '.join(map(_quote, chosen))} FROM {_quote(table)} "
+                f"WHERE {_quote(key)} = ANY(%s)",
+                [keys],
+            )
+            return list(self.cursor.fetchall())
+
+        self.ahead.fill(table, values, columns, read)
 
     def merge(self, table: str, row: Mapping[str, Any]) -> None:
         """Merge the row into the table when the transaction ends (see :class:`Merges`)."""

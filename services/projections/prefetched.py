@@ -11,10 +11,13 @@ holds the views' positions locked, and each aggregate's events go to one worker.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from services.projections.schema import Row, Table
+
+Read = Callable[[str, tuple[str, ...], list[Any]], Sequence[Row]]
+"""Reads rows by their key: (the key column, the columns to read, the keys) to the rows."""
 
 
 class PrefetchedRows:
@@ -24,16 +27,18 @@ class PrefetchedRows:
         self.tables = tables
         self._rows: dict[str, dict[Any, Row | None]] = {}
 
-    def missing(self, table: str, values: Sequence[Any]) -> list[Any]:
-        """The keys among ``values`` not known here yet (each once)."""
+    def fill(self, table: str, values: Sequence[Any], columns: Sequence[str], read: Read) -> None:
+        """Know the rows keyed by ``values`` (the table's one-column key): those not known
+        yet are read, each once, with ``read(key column, columns, keys)``, which returns
+        their rows (the key column among the columns); a key it does not return is absent."""
+        (key,) = self.tables[table].key
         known = self._rows.setdefault(table, {})
-        return [v for v in dict.fromkeys(values) if v not in known]
-
-    def found(self, table: str, column: str, asked: Sequence[Any], rows: Sequence[Row]) -> None:
-        """Record what a read of the keys ``asked`` returned."""
-        known = self._rows.setdefault(table, {})
+        asked = [v for v in dict.fromkeys(values) if v not in known]
+        if not asked:
+            return
+        rows = read(key, tuple(dict.fromkeys((key, *columns))), asked)
         known.update(dict.fromkeys(asked))
-        known.update((row[column], dict(row)) for row in rows)
+        known.update((row[key], dict(row)) for row in rows)
 
     def get(
         self, table: str, key: Mapping[str, Any], columns: Sequence[str]

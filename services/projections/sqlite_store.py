@@ -126,16 +126,20 @@ class SQLiteTransaction:
     def prefetch(self, table: str, values: Sequence[Any], columns: Sequence[str]) -> None:
         """Read the rows keyed by ``values`` (the table's one-column key), 500 to a query;
         the gets of this transaction that follow are answered from them."""
-        (key,) = self.tables[table].key
-        asked = self.ahead.missing(table, values)
-        chosen = ", ".join(_quote(c) for c in dict.fromkeys((key, *columns)))
         cursor = self.cursor.sqlite_cursor
-        for part in chunks(asked):
-            cursor.execute(
-                f"SELECT {chosen} FROM {_quote(table)} WHERE {_quote(key)} IN ({marks(len(part))})",
-                list(part),
-            )
-            self.ahead.found(table, key, part, [dict(r) for r in cursor.fetchall()])
+
+        def read(key: str, chosen: tuple[str, ...], keys: list[Any]) -> list[Row]:
+            rows: list[Row] = []
+            for part in chunks(keys):
+                cursor.execute(
+                    f"SELECT {', '.join(map(_quote, chosen))} FROM {_quote(table)} "
+                    f"WHERE {_quote(key)} IN ({marks(len(part))})",
+                    list(part),
+                )
+                rows.extend(dict(r) for r in cursor.fetchall())
+            return rows
+
+        self.ahead.fill(table, values, columns, read)
 
     def get(self, table: str, key: Mapping[str, Any], columns: Sequence[str] = ()) -> Row | None:
         """Return the row with this key (only ``columns``, when given), or None."""

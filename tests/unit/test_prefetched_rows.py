@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from services.projections.prefetched import PrefetchedRows
-from services.projections.schema import Table
+from services.projections.schema import Row, Table
 
 ROWS = Table("rows", {"id": "TEXT", "kind": "TEXT", "n": "INTEGER"}, key=("id",))
 
 
-def ahead() -> PrefetchedRows:
+STORED = {"a": {"id": "a", "kind": "x", "n": 1}}
+
+
+class Reads:
+    """Reads rows from ``STORED``, remembering the keys each read asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[list[Any]] = []
+
+    def __call__(self, key: str, columns: tuple[str, ...], keys: list[Any]) -> list[Row]:
+        self.asked.append(keys)
+        return [{c: STORED[k][c] for c in columns} for k in keys if k in STORED]
+
+
+def ahead(reads: Reads | None = None) -> PrefetchedRows:
+    reads = reads or Reads()
     rows = PrefetchedRows({ROWS.name: ROWS})
-    asked = rows.missing("rows", ["a", "b", "a"])
-    assert asked == ["a", "b"]
-    rows.found("rows", "id", asked, [{"id": "a", "kind": "x", "n": 1}])
+    rows.fill("rows", ["a", "b", "a"], ("kind", "n"), reads)
+    assert reads.asked == [["a", "b"]]
     return rows
 
 
@@ -29,7 +45,10 @@ def test_rows_read_ahead_answer_reads_and_follow_writes() -> None:
     assert rows.get("rows", {"id": "b"}, ()) == (True, {"id": "b", "kind": "y", "n": None})
     rows.deleted("rows", {"id": "a"})
     assert rows.get("rows", {"id": "a"}, ("n",)) == (True, None)
-    assert rows.missing("rows", ["a", "b", "d"]) == ["d"]
+    reads = Reads()
+    rows.fill("rows", ["a", "b", "d"], ("kind", "n"), reads)
+    assert reads.asked == [["d"]]
+    assert rows.get("rows", {"id": "d"}, ()) == (True, None)
 
 
 def test_writes_not_by_the_key_or_moving_it_forget_what_was_read_ahead() -> None:
