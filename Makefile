@@ -10,10 +10,12 @@ TEST_PROCESSES ?= 4
 .PHONY: run test lint typecheck check perf perf-million clean
 
 $(BIN)/.installed: pyproject.toml
+	@echo "Setting up $(VENV): breachledger and its dependencies (about a minute, once)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
+	@echo "$(VENV) is ready."
 
 run: $(BIN)/.installed
 	$(BIN)/breach serve
