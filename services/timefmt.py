@@ -72,11 +72,18 @@ def read_times(
 
 
 def show_time(moment: datetime | None, zone: tzinfo) -> str:
-    """Render a moment in ``zone`` to the minute, with the zone's abbreviation."""
+    """Render a moment in ``zone`` with the zone's abbreviation: to the minute when it falls
+    on a whole minute (deadlines, reported moments), else to the second, so moments recorded
+    within one minute read apart."""
     if moment is None:
         return "-"
     local = moment.astimezone(zone)
-    return local.strftime("%Y-%m-%d %H:%M %Z").strip()
+    shape = (
+        "%Y-%m-%d %H:%M %Z"
+        if local.second == 0 and local.microsecond == 0
+        else "%Y-%m-%d %H:%M:%S %Z"
+    )
+    return local.strftime(shape).strip()
 
 
 def normalise_moments(

@@ -46,6 +46,15 @@ def test_show_time_renders_in_the_zone() -> None:
     assert show_time(None, tokyo) == "-"
 
 
+def test_show_time_gives_seconds_when_a_moment_has_them() -> None:
+    """A recorded moment within a minute shows its seconds, so a diff of two moments of
+    one minute reads "05:15:07 to 05:15:42", not "05:15 to 05:15"; whole minutes stay short."""
+    first, second = NOW.replace(second=7), NOW.replace(second=42, microsecond=5)
+    assert show_time(first, UTC) == "2026-11-27 12:00:07 UTC"
+    assert show_time(second, UTC) == "2026-11-27 12:00:42 UTC"
+    assert show_time(NOW.replace(microsecond=250), UTC) == "2026-11-27 12:00:00 UTC"
+
+
 def test_documents_must_be_readable_utf8_mappings(tmp_path: Path) -> None:
     """Missing, non-UTF-8, invalid and non-mapping files are each refused with the reason."""
     cases = {
