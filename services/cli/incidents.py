@@ -337,16 +337,20 @@ def triage(
     """Record severity, whether it is a personal-data breach, and the incident type; what
     is not given stays as it is (at least one must be given)."""
     data = _given(severity=severity, personal_data_breach=breach, incident_type=incident_type)
+    rt = state_of(ctx).runtime
+    target = rt.board.resolve(incident_id)
+    applied_before = dict(rt.app.incidents.get_incident(target).state.playbooks)
     change_incident(
         ctx, incident_id, lambda a: a.incidents.triage_incident, data, as_json, "triaged"
     )
     if not as_json:
-        rt = state_of(ctx).runtime
-        incident = rt.app.incidents.get_incident(rt.board.resolve(incident_id))
+        incident = rt.app.incidents.get_incident(target)
         for playbook, version in incident.state.playbooks.items():
-            note(
-                f"playbook {playbook} v{version}: tasks open (breach tasks {str(incident.id)[:8]})"
-            )
+            if applied_before.get(playbook) != version:
+                note(
+                    f"playbook {playbook} v{version}: tasks open "
+                    f"(breach tasks {str(incident.id)[:8]})"
+                )
 
 
 @app.command("note")

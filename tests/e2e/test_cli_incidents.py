@@ -70,6 +70,17 @@ def test_the_timeline_shows_every_change_with_actor_and_time(cli: Cli) -> None:
         assert text in table
 
 
+def test_triage_tells_of_a_playbook_only_when_it_opens_tasks(cli: Cli) -> None:
+    """The triage that makes an incident a breach says its playbook's tasks open; a later
+    re-triage that opens nothing does not say so again."""
+    short = report(cli)[:8]
+    first = cli.ok("triage", short, "--severity", "high", "--breach", "yes", actor="dpo")
+    assert "tasks open" in first.out + first.err
+    again = cli.ok("triage", short, "--severity", "medium", actor="dpo")
+    assert "triaged" in again.out
+    assert "tasks open" not in again.out + again.err
+
+
 def test_report_from_yaml_and_json_files_with_flags_overriding(cli: Cli, tmp_path: Path) -> None:
     """--file takes YAML or JSON with the command's field names; a flag beats the file."""
     yaml_file = tmp_path / "report.yaml"
