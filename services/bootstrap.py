@@ -57,7 +57,7 @@ from services.notifications.views import (
 )
 from services.people.import_files import Uploads
 from services.people.lookup_upgrade import build_lookup_index
-from services.people.people_view import People, PeopleProjection
+from services.people.people_view import People, PeopleAdded, PeopleProjection
 from services.policies.worker import Policies, Policy, PolicyWorker
 from services.projections.schema import Projection
 from services.projections.sqlite_store import SQLiteViewStore
@@ -68,6 +68,7 @@ from services.storage.errors import DatabaseUnavailable
 from services.storage.event_store import SQLITE_RECORDER
 from services.storage.singleton import FileSingleton, PostgresSingleton, Singleton
 from services.storage.sqlite import log_reader, queue_writers_apart
+from services.timeline import CAMPAIGN_MARKS
 from services.users.addresses import AddressBook
 from services.users.credentials import CredentialStore
 from services.users.throttle import ThrottleLimits
@@ -638,7 +639,18 @@ def bootstrap(
         decoded = map(app.core.mapper.to_domain_event, found)
         return [e for e in decoded if isinstance(e, DomainEvent)]
 
-    app.containment.timeline_sources = (alerts_of,)
+    def campaigns_of(incident_id: UUID) -> list[DomainEvent]:
+        views.catch_up_only("notifications")
+        ids = [UUID(r["campaign_id"]) for r in notifications.campaigns(incident_id)]
+        found = app.core.stored_events_of(ids) if ids else []
+        decoded = map(app.core.mapper.to_domain_event, found)
+        return [e for e in decoded if isinstance(e, CAMPAIGN_MARKS)]
+
+    def people_added_to(incident_id: UUID) -> list[PeopleAdded]:
+        views.catch_up_only("people")
+        return people.added_to(incident_id)
+
+    app.containment.timeline_sources = (alerts_of, campaigns_of, people_added_to)
     audit_key = shared_secret(settings, "audit_key", "audit.key")
 
     def people_now(incident_id: UUID) -> Iterable[dict[str, Any]]:

@@ -1,10 +1,12 @@
-"""An incident's history in words: every event with when it was recorded and by whom."""
+"""An incident's history in words: every event with when it was recorded and by whom,
+among the marks of what happened around it (its tasks' moves and completions, alerts,
+campaigns, imports of people)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -19,7 +21,7 @@ from events.alerts import (
 )
 from events.assessment import Obligation
 from events.base import DomainEvent
-from events.containment import TaskDueMoved
+from events.containment import TaskCancelled, TaskCompleted, TaskDueMoved, TaskEvent, TaskReopened
 from events.incident import (
     AmendableFact,
     ContainmentLost,
@@ -39,10 +41,41 @@ from events.incident import (
     PlaybookApplied,
     TaskAttached,
 )
+from events.notifications import (
+    CampaignApproved,
+    CampaignCancelled,
+    CampaignCompleted,
+    CampaignEvent,
+    DispatchPaused,
+    DispatchResumed,
+    DispatchStarted,
+    NoticesQueued,
+)
 from events.values import SeveritySource, severity_of_band
 from services.assessment.headline import headline
 from services.incidents.presentation import in_words
+from services.people.people_view import PeopleAdded
 from services.timefmt import show_time
+
+
+class TimelineMark(Protocol):
+    """Something a timeline tells of at a moment: an event (of the incident or of an
+    aggregate about it) or a summary read from a view (an import's people)."""
+
+    @property
+    def timestamp(self) -> datetime:
+        """When it was recorded."""
+        ...
+
+    @property
+    def actor(self) -> str:
+        """Who did it."""
+        ...
+
+    @property
+    def correlation_id(self) -> str:
+        """The request it belongs to."""
+        ...
 
 
 class TimelineEntry(BaseModel):
@@ -58,6 +91,8 @@ class TimelineEntry(BaseModel):
     task_id: UUID | None = None
     alert_id: UUID | None = None
     """The alert, on a line telling of an alert raised about the incident."""
+    campaign_id: UUID | None = None
+    """The campaign, on a line telling of its approval or dispatch."""
 
 
 def _value(value: Any, zone: tzinfo) -> str:
@@ -68,14 +103,63 @@ def _value(value: Any, zone: tzinfo) -> str:
     return f'"{value}"'
 
 
+def _short(some_id: UUID) -> str:
+    return str(some_id)[:8]
+
+
+def _describe_task(event: TaskEvent, zone: tzinfo) -> str:
+    task = f"task {_short(event.originator_id)}"
+    if isinstance(event, TaskCompleted):
+        evidence = f" ({len(event.evidence)} evidence)" if event.evidence else ""
+        return f"{task} done: {event.outcome}{evidence}"
+    if isinstance(event, TaskReopened):
+        return f"{task} reopened: {event.reason}"
+    if isinstance(event, TaskCancelled):
+        return f"{task} cancelled: {event.reason}"
+    assert isinstance(event, TaskDueMoved)
+    return (
+        f"{task} due {show_time(event.previous_due_at, zone)}"
+        f" -> {show_time(event.due_at, zone)}: {event.reason} (counts from "
+        f"{event.clock.value}, now {show_time(event.counted_from, zone)})"
+    )
+
+
+_CAMPAIGN_WORDS: dict[type[CampaignEvent], Callable[[Any], str]] = {
+    CampaignApproved: lambda e: f" approved (content {e.content_hash[:10]})",
+    DispatchStarted: lambda e: " dispatch started",
+    NoticesQueued: lambda e: f": {e.count:,} notices queued",
+    DispatchPaused: lambda e: f" paused: {e.reason}",
+    DispatchResumed: lambda e: " resumed",
+    CampaignCompleted: lambda e: (
+        f" completed: {e.sent:,} sent, {e.failed:,} failed, {e.suppressed:,} suppressed"
+    ),
+    CampaignCancelled: lambda e: f" cancelled: {e.reason}",
+}
+"""What the timeline says of each campaign event it tells of, after "campaign <id>"."""
+
+CAMPAIGN_MARKS = tuple(_CAMPAIGN_WORDS)
+"""The campaign events an incident's timeline tells of (drafts and previews are on the
+campaign's page)."""
+
+
+def _describe_campaign(event: CampaignEvent) -> str:
+    words = _CAMPAIGN_WORDS.get(type(event))
+    tail = words(event) if words else f": {in_words(type(event).__name__)}"
+    return f"campaign {_short(event.originator_id)}{tail}"
+
+
+def _describe_people(mark: PeopleAdded, zone: tzinfo) -> str:
+    what = "imported" if mark.source.startswith("import:") else f"recorded ({mark.source})"
+    span = f" from {show_time(mark.first_at, zone)}" if mark.first_at != mark.timestamp else ""
+    return f"{mark.people:,} {'person' if mark.people == 1 else 'people'} {what}{span}"
+
+
 def describe(event: DomainEvent, before: IncidentState | None, zone: tzinfo) -> str:
     """Say in words what ``event`` changed, given the state just before it."""
-    if isinstance(event, TaskDueMoved):
-        return (
-            f"task {str(event.originator_id)[:8]} due {show_time(event.previous_due_at, zone)}"
-            f" -> {show_time(event.due_at, zone)}: {event.reason} (counts from "
-            f"{event.clock.value}, now {show_time(event.counted_from, zone)})"
-        )
+    if isinstance(event, TaskEvent):
+        return _describe_task(event, zone)
+    if isinstance(event, CampaignEvent):
+        return _describe_campaign(event)
     if isinstance(event, AlertRaised):
         told = ", ".join(event.recipients) or "nobody (no owner, no DPO on duty)"
         return (
@@ -232,26 +316,40 @@ def _describe_evaluation(
     return head + (": " + "; ".join(changes) if changes else "") + tail
 
 
-def timeline(events: Sequence[DomainEvent], zone: tzinfo) -> list[TimelineEntry]:
-    """The timeline of one incident from its events (and its tasks' due-time moves placed
-    among them), oldest first."""
+def timeline(marks: Sequence[TimelineMark], zone: tzinfo) -> list[TimelineEntry]:
+    """The timeline of one incident from its events and the marks placed among them (see
+    :meth:`~services.containment.handlers.ContainmentHandlers.timeline_events`), oldest
+    first. A mark of another aggregate, or a view's summary, carries the incident's version
+    at the time."""
     entries = []
     incident: Incident | None = None
-    for event in events:
+    for mark in marks:
         before = incident.state if incident is not None else None
-        moved = isinstance(event, TaskDueMoved | AlertRaised | AlertAcknowledged | AlertMailEvent)
+        own = isinstance(mark, DomainEvent) and (
+            isinstance(mark, IncidentReported)
+            or (incident is not None and mark.originator_id == incident.id)
+        )
+        if isinstance(mark, PeopleAdded):
+            kind, summary = "PeopleImported", _describe_people(mark, zone)
+            version = incident.version if incident else 0
+        else:
+            assert isinstance(mark, DomainEvent)
+            kind, summary = type(mark).__name__, describe(mark, before, zone)
+            version = mark.originator_version if own or incident is None else incident.version
         entries.append(
             TimelineEntry(
-                version=incident.version if moved and incident else event.originator_version,
-                recorded_at=event.timestamp,
-                actor=event.actor,
-                correlation_id=event.correlation_id,
-                event=type(event).__name__,
-                summary=describe(event, before, zone),
-                task_id=event.originator_id if isinstance(event, TaskDueMoved) else None,
-                alert_id=event.originator_id if isinstance(event, AlertRaised) else None,
+                version=version,
+                recorded_at=mark.timestamp,
+                actor=mark.actor,
+                correlation_id=mark.correlation_id,
+                event=kind,
+                summary=summary,
+                task_id=mark.originator_id if isinstance(mark, TaskEvent) else None,
+                alert_id=mark.originator_id if isinstance(mark, AlertRaised) else None,
+                campaign_id=mark.originator_id if isinstance(mark, CampaignEvent) else None,
             )
         )
-        if not moved:
-            incident = event.mutate(incident)
+        if own:
+            assert isinstance(mark, DomainEvent)
+            incident = mark.mutate(incident)
     return entries

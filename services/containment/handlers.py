@@ -10,7 +10,14 @@ from eventsourcing.domain import BaseAggregate
 from eventsourcing.utils import get_topic
 
 from events.base import Cause, DomainEvent
-from events.containment import FINISHED, ContainmentTask, TaskDueMoved
+from events.containment import (
+    FINISHED,
+    ContainmentTask,
+    TaskCancelled,
+    TaskCompleted,
+    TaskDueMoved,
+    TaskReopened,
+)
 from events.incident import Incident, IncidentFactsAmended
 from events.values import MOMENT_FIELDS
 from services.application.base import LedgerApplication
@@ -26,6 +33,10 @@ from services.containment.commands import (
 )
 from services.incidents.handlers import IncidentHandlers
 from services.storage.event_reads import event_reads
+from services.timeline import TimelineMark
+
+TIMELINE_TASK_EVENTS = (TaskDueMoved, TaskCompleted, TaskReopened, TaskCancelled)
+"""The task events an incident's timeline tells of (the rest are on the task board)."""
 
 
 class ContainmentHandlers:
@@ -35,8 +46,9 @@ class ContainmentHandlers:
     def __init__(self, core: LedgerApplication, incidents: IncidentHandlers) -> None:
         self.core = core
         self.incidents = incidents
-        self.timeline_sources: tuple[Callable[[UUID], Sequence[DomainEvent]], ...] = ()
-        """Other events about an incident its timeline shows among its own (alerts)."""
+        self.timeline_sources: tuple[Callable[[UUID], Sequence[TimelineMark]], ...] = ()
+        """Other marks about an incident its timeline shows among its own events (alerts,
+        campaigns, imports)."""
 
     def _open_blockers(self, task: ContainmentTask) -> list[UUID]:
         return [
@@ -199,33 +211,36 @@ class ContainmentHandlers:
         """A task as it is now."""
         return self.core.load(task_id, ContainmentTask)
 
-    def timeline_events(self, incident_id: UUID) -> list[DomainEvent]:
-        """The incident's events, each followed by the due-time moves of its tasks (and the
-        events of ``timeline_sources``, such as alerts) recorded at the same moment or before
-        the next incident event (a move is saved with the correction that caused it)."""
+    def timeline_events(self, incident_id: UUID) -> list[TimelineMark]:
+        """The incident's events, each followed by its tasks' due-time moves, completions,
+        reopenings and cancellations (and the marks of ``timeline_sources``, such as alerts)
+        recorded at the same moment or before the next incident event (a move is saved with
+        the correction that caused it)."""
         history = list(self.incidents.incident_history(incident_id))
-        related = self._due_moves(
-            [UUID(t) for t in self.incidents.get_incident(incident_id).state.tasks]
+        related: list[TimelineMark] = list(
+            self._task_marks(
+                [UUID(t) for t in self.incidents.get_incident(incident_id).state.tasks]
+            )
         )
         for source in self.timeline_sources:
             related.extend(source(incident_id))
-        moves: list[DomainEvent] = sorted(related, key=lambda e: e.timestamp)
-        out: list[DomainEvent] = []
+        moves = sorted(related, key=lambda e: e.timestamp)
+        out: list[TimelineMark] = []
         for event in history:
             while moves and moves[0].timestamp < event.timestamp:
                 out.append(moves.pop(0))
             out.append(event)
         return out + moves
 
-    def _due_moves(self, task_ids: Sequence[UUID]) -> list[DomainEvent]:
+    def _task_marks(self, task_ids: Sequence[UUID]) -> list[DomainEvent]:
         reads = event_reads(self.core.recorder)
         if reads is None:
             found: list[object] = [e for i in task_ids for e in self.core.events.get(i)]
         else:
-            topic = get_topic(TaskDueMoved)
+            topics = {get_topic(kind) for kind in TIMELINE_TASK_EVENTS}
             found = [
                 self.core.mapper.to_domain_event(s)
                 for s in reads.stored(task_ids)
-                if s.topic == topic
+                if s.topic in topics
             ]
-        return [e for e in found if isinstance(e, TaskDueMoved)]
+        return [e for e in found if isinstance(e, TIMELINE_TASK_EVENTS)]

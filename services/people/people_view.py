@@ -9,6 +9,8 @@ row stays (the person is counted as erased) without language, jurisdiction or se
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +23,7 @@ from events.people import (
     PersonStatus,
     Sealed,
 )
-from services.projections.schema import Row, Table, ViewTransaction, db_time
+from services.projections.schema import Row, Table, ViewTransaction, db_time, from_db_time
 from services.projections.store import ViewStore
 
 PEOPLE = Table(
@@ -43,13 +45,48 @@ PEOPLE = Table(
     indexes=(("incident_id", "status"),),
 )
 
+PEOPLE_ADDED = Table(
+    name="people_added",
+    columns={
+        "incident_id": "TEXT NOT NULL",
+        "source": "TEXT NOT NULL",
+        "actor": "TEXT NOT NULL",
+        "people": "INTEGER NOT NULL",
+        "first_at": "TEXT NOT NULL",
+        "last_at": "TEXT NOT NULL",
+    },
+    key=("incident_id", "source", "actor"),
+    merge=(("people", "sum"), ("first_at", "min"), ("last_at", "max")),
+)
+"""How many people each import (``source``, such as ``import:<correlation id>``) recorded
+on an incident, and when its first and last were recorded: the incident's timeline tells
+of an import in one line, not a line per person."""
+
+
+@dataclass(frozen=True)
+class PeopleAdded:
+    """People recorded on an incident by one source (an import), as the timeline tells it;
+    ``timestamp`` is when the last of them was recorded."""
+
+    incident_id: UUID
+    source: str
+    actor: str
+    people: int
+    first_at: datetime
+    timestamp: datetime
+
+    @property
+    def correlation_id(self) -> str:
+        """The request that imported them (the source without its ``import:`` prefix)."""
+        return self.source.removeprefix("import:")
+
 
 class PeopleProjection:
     """Keeps the people view in step with person events."""
 
     name = "people"
-    version = 3
-    tables: Sequence[Table] = (PEOPLE,)
+    version = 4
+    tables: Sequence[Table] = (PEOPLE, PEOPLE_ADDED)
     handles: tuple[type[DomainEvent], ...] = (PersonRecorded, PersonEvent)
 
     def process(self, event: DomainEvent, position: int, tx: ViewTransaction) -> None:
@@ -70,6 +107,18 @@ class PeopleProjection:
                     "corrected_at": None,
                     "erased_at": None,
                     "version": event.originator_version,
+                },
+            )
+            moment = db_time(event.timestamp)
+            tx.merge(
+                PEOPLE_ADDED.name,
+                {
+                    "incident_id": str(event.incident_id),
+                    "source": event.source,
+                    "actor": event.actor,
+                    "people": 1,
+                    "first_at": moment,
+                    "last_at": moment,
                 },
             )
         elif isinstance(event, PersonCorrected):
@@ -132,6 +181,24 @@ class People:
             params.append(status)
         return self.store.query(sql + ' ORDER BY recorded_at, "row"', params)
 
+    def added_to(self, incident_id: UUID) -> list[PeopleAdded]:
+        """The imports (and other sources) that recorded people on an incident, oldest first."""
+        rows = self.store.query(
+            "SELECT * FROM people_added WHERE incident_id = ? ORDER BY last_at, source",
+            [str(incident_id)],
+        )
+        return [
+            PeopleAdded(
+                incident_id=incident_id,
+                source=r["source"],
+                actor=r["actor"],
+                people=r["people"],
+                first_at=_moment(r["first_at"]),
+                timestamp=_moment(r["last_at"]),
+            )
+            for r in rows
+        ]
+
     def summary(self, incident_id: UUID) -> dict[str, Any]:
         """Counts by status, language and jurisdiction for an incident."""
         rows = self.store.query(
@@ -160,3 +227,9 @@ class People:
                 sealed = row["sealed"]
                 out[UUID(row["person_id"])] = Sealed.model_validate_json(sealed) if sealed else None
         return out
+
+
+def _moment(text: str) -> datetime:
+    moment = from_db_time(text)
+    assert moment is not None
+    return moment

@@ -30,6 +30,7 @@ from services.operations import audit as service
 from services.projections.schema import Projection, ViewTransaction
 from services.projections.store import ViewStore
 from services.smtp_target import SmtpTarget
+from services.timeline import timeline
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK
 from tests.support.identity import dpo_of
@@ -148,6 +149,41 @@ def test_replay_at_five_moments_shows_what_was_known_then(
     assert "assessment changed (severity now high)" in changes
     assert "decision on eu_gdpr/supervisory_authority: notify" in changes
     assert any(c.startswith("task opened") for c in changes)
+
+
+def test_the_timeline_tells_of_tasks_done_imports_and_campaigns_in_time_order(
+    runtime: Runtime, clock: ManualClock, tmp_path: Path
+) -> None:
+    """Beside the incident's own events, its timeline tells of a task's completion, one line
+    for an import of ten people, and the campaign's approval, dispatch and completion, each
+    with who did it and in the order they were recorded; the auditor's report shows them."""
+    incident, _ = scenario(runtime, clock, tmp_path)
+    entries = timeline(runtime.app.containment.timeline_events(incident), UTC)
+    kinds = [e.event for e in entries]
+    for kind in ("TaskCompleted", "PeopleImported", "CampaignApproved", "DispatchStarted"):
+        assert kinds.count(kind) == 1, kind
+    assert kinds.index("TaskCompleted") < kinds.index("PeopleImported")
+    assert kinds.index("PeopleImported") < kinds.index("CampaignApproved")
+    assert kinds.index("CampaignApproved") < kinds.index("DispatchStarted")
+    assert kinds.index("DispatchStarted") < kinds.index("CampaignCompleted")
+    by_kind = {e.event: e for e in entries}
+    done = by_kind["TaskCompleted"]
+    assert (done.actor, done.task_id is not None) == ("alice", True)
+    assert done.summary.endswith("done: isolated")
+    imported = by_kind["PeopleImported"]
+    assert (imported.actor, imported.summary) == ("alice", "10 people imported")
+    before_import = entries[kinds.index("PeopleImported") - 1]
+    assert imported.version == before_import.version > 1
+    approved = by_kind["CampaignApproved"]
+    assert approved.actor == "dpo" and approved.campaign_id is not None
+    assert by_kind["CampaignCompleted"].summary.endswith(
+        "completed: 10 sent, 0 failed, 0 suppressed"
+    )
+    assert [e.recorded_at for e in entries] == sorted(e.recorded_at for e in entries)
+    bundle = tmp_path / "bundle"
+    service.export(runtime, incident, bundle)
+    html = (bundle / "report.html").read_text()
+    assert "10 people imported" in html and "done: isolated" in html
 
 
 def test_the_board_can_be_rebuilt_as_it_was_at_a_moment(

@@ -25,6 +25,7 @@ OWNERS: dict[str, str] = {
     "messages": "notifications",
     "withheld": "notifications",
     "people": "people",
+    "people_added": "people",
     "alerts": "alerts",
     "alert_recipients": "alerts",
     "alert_emails": "alerts",
