@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 # Test processes: most tests wait on servers and child processes, so more than the cores.
 TEST_PROCESSES ?= 4
 
-.PHONY: run test lint typecheck check perf perf-million clean
+.PHONY: run test lint typecheck check perf perf-million pictures clean
 
 $(BIN)/.installed: pyproject.toml
 	@echo "Setting up $(VENV): breachledger and its dependencies (about a minute, once)..."
@@ -32,6 +32,11 @@ perf: $(BIN)/.installed
 perf-million: $(BIN)/.installed
 	$(BIN)/pytest tests/perf/test_million.py -s -p no:cacheprovider --override-ini addopts= \
 		--timeout 3600
+
+# The README's pictures of the dashboard, drawn by the browser tests over a told story.
+pictures: $(BIN)/.installed
+	$(BIN)/pytest tests/browser/test_pictures.py -p no:cacheprovider -q
+	cp test-artifacts/screenshots/time-axis-story.png docs/time-axis.png
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

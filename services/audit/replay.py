@@ -34,6 +34,7 @@ class TaskAsOf(BaseModel):
     owner: str | None
     due_at: datetime
     completed_at: datetime | None
+    opened_at: datetime | None = None
 
 
 class CampaignAsOf(BaseModel):
@@ -138,6 +139,7 @@ def replay_incident(
             owner=t.state.owner,
             due_at=t.state.due_at,
             completed_at=t.state.completed_at,
+            opened_at=t.created_on,
         )
         for t in tasks.values()
         if isinstance(t, ContainmentTask)

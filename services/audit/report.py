@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from events.assessment import DecisionKind
 from events.incident import IncidentState
@@ -64,9 +65,10 @@ def render_report(
     reported_at: datetime,
     *,
     now: datetime,
+    axis: str = "",
 ) -> str:
     """The HTML report, generated at ``now`` (which also decides which open deadlines have
-    passed)."""
+    passed), with the incident on a time axis (``axis``, rendered markup) when given."""
     env = SandboxedEnvironment(
         loader=FileSystemLoader(templates_dir / "reports"),
         autoescape=True,
@@ -110,4 +112,5 @@ def render_report(
         ],
         checkpoint=checkpoint,
         generated_at=show_time(now, zone),
+        axis=Markup(axis),  # noqa: S704  (rendered by render_axis with autoescape)
     )

@@ -17,6 +17,7 @@ from services.audit.bundle import write_bundle
 from services.audit.chain import Verdict, verify
 from services.audit.replay import replay_incident
 from services.audit.report import render_report
+from services.audit.time_axis import build_axis, render_axis
 from services.bootstrap import Runtime, projections
 from services.feeds.topics import topics_of
 from services.incidents.board import Board, IncidentBoardProjection
@@ -53,14 +54,17 @@ def export(rt: Runtime, incident_id: UUID, out: Path) -> dict[str, Any]:
     zone = rt.settings.zone
     now = rt.app.core.clock.now()
     replay = replay_incident(rt.app, rt.notifications, incident_id, now)
+    marks = rt.app.containment.timeline_events(incident_id)
+    axis = build_axis(replay, marks, zone, replayed=False)
     html = render_report(
         rt.settings.templates_dir,
         replay,
-        timeline(rt.app.containment.timeline_events(incident_id), zone),
+        timeline(marks, zone),
         checkpoint,
         zone,
         incident.created_on,
         now=now,
+        axis=render_axis(rt.settings.templates_dir, axis, zone),
     )
     assert rt.app.templates is not None
     versions = {

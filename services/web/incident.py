@@ -5,13 +5,14 @@ reopen."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from events.assessment import Obligation
@@ -25,13 +26,14 @@ from services.application.errors import (
     PreconditionFailed,
     ServiceError,
 )
-from services.audit.replay import replay_incident
+from services.audit.replay import IncidentReplay, replay_incident
+from services.audit.time_axis import build_axis, render_axis
 from services.bootstrap import Runtime
 from services.http.auth import Caller
 from services.http.runtime import runtime_of
 from services.ledger import BreachLedger
 from services.timefmt import parse_time, show_time
-from services.timeline import timeline
+from services.timeline import TimelineMark, timeline
 from services.web.access import (
     Posted,
     WebRefusal,
@@ -139,6 +141,28 @@ def campaign_rows(rt: Runtime, incident_id: UUID, now: Any) -> list[dict[str, An
     return rt.notifications.with_progress(rt.notifications.campaigns(incident_id), now)
 
 
+def axis_of(
+    rt: Runtime,
+    caller: Caller,
+    replay: IncidentReplay,
+    marks: Sequence[TimelineMark],
+    *,
+    replayed: bool,
+) -> Markup:
+    """The incident on a time axis as ``replay`` shows it, drawn with what ``caller`` may
+    read (obligations, tasks, campaigns)."""
+    axis = build_axis(
+        replay,
+        marks,
+        rt.settings.zone,
+        replayed=replayed,
+        obligations=caller.may(Permission.OBLIGATIONS_READ),
+        tasks=caller.may(Permission.TASK_READ),
+        campaigns=caller.may(Permission.CAMPAIGN_READ),
+    )
+    return render_axis(rt.settings.templates_dir, axis, rt.settings.zone)
+
+
 def incident_page(
     request: Request,
     caller: Caller,
@@ -157,12 +181,20 @@ def incident_page(
     history = rt.app.incidents.incident_history(incident_id)
     s = incident.state
     full = caller.may(Permission.INCIDENT_READ)
+    marks = rt.app.containment.timeline_events(incident_id)
     context: dict[str, Any] = {
         "incident": incident,
         "s": s,
         "incident_id": str(incident_id),
         "version": incident.version,
-        "entries": timeline(rt.app.containment.timeline_events(incident_id), zone),
+        "entries": timeline(marks, zone),
+        "axis": axis_of(
+            rt,
+            caller,
+            replay_incident(rt.app, rt.notifications, incident_id, now),
+            marks,
+            replayed=False,
+        ),
         "notes": [e for e in history if isinstance(e, IncidentNoteAdded)],
         "full": full,
         "assessment": s.assessment if caller.may(Permission.ASSESSMENT_READ) else None,
@@ -229,6 +261,7 @@ def replay_page(request: Request, caller: Caller, incident_id: UUID, at: str) ->
         return incident_page(request, caller, incident_id, failure=failure_of("replay", e, {}))
     replay = replay_incident(rt.app, rt.notifications, incident_id, moment)
     history = [e for e in rt.app.incidents.incident_history(incident_id) if e.timestamp <= moment]
+    marks = [e for e in rt.app.containment.timeline_events(incident_id) if e.timestamp <= moment]
     return page(
         request,
         "replay.html",
@@ -238,10 +271,8 @@ def replay_page(request: Request, caller: Caller, incident_id: UUID, at: str) ->
         incident_id=str(incident_id),
         as_of=moment,
         as_of_input=local_input(moment, zone),
-        entries=timeline(
-            [e for e in rt.app.containment.timeline_events(incident_id) if e.timestamp <= moment],
-            zone,
-        ),
+        entries=timeline(marks, zone),
+        axis=axis_of(rt, caller, replay, marks, replayed=True),
         notes=[e for e in history if isinstance(e, IncidentNoteAdded)],
         current_version=incident.version,
     )

@@ -257,6 +257,42 @@ def test_board_and_replay_of_an_earlier_moment(driver: WebDriver, site: Site) ->
     assert "Back to now" in text_of(driver)
 
 
+def test_the_incident_on_a_time_axis(driver: WebDriver, site: Site) -> None:
+    """The incident page draws the legal moment, the deadlines, a bar per task (the one done
+    filled), the campaign's bar, the note just added and "now", each with its words in a
+    list; replayed as of the report the same drawing has the moment alone and the moment
+    replayed instead of now."""
+    driver.get(site.found["incident"])
+    fill(driver, "#note-form textarea[name=text]", "Portal vendor confirms the endpoint is closed")
+    find(driver, "#note-form button").click()
+    shows(driver, "Portal vendor confirms the endpoint is closed")
+    axis = find(driver, "#time-axis figure.time-axis")
+
+    def count(css: str) -> int:
+        return len(axis.find_elements(By.CSS_SELECTOR, css))
+
+    assert count("svg g[data-kind=moment]") == 1
+    assert count("svg g[data-kind=deadline]") >= 2
+    assert count("svg g.ta-bar[data-kind=task]") == 5
+    assert count("svg g.ta-bar[data-kind=task][data-state=done]") == 1
+    assert count("svg g.ta-bar[data-kind=campaign]") == 1
+    assert count("svg g[data-kind=note]") == 1
+    assert count("svg g.ta-now[data-kind=now]") == 1
+    find(axis, "details.ta-text summary").click()
+    listed = find(axis, "details.ta-text").text
+    assert "note by rita: Portal vendor confirms the endpoint is closed" in listed
+    assert "campaign to authority (completed)" in listed
+    shot(driver, "time-axis", "#time-axis")
+
+    find(driver, "a.as-of").click()
+    shows(driver, "As of ")
+    then = find(driver, "#time-axis figure.time-axis")
+    assert len(then.find_elements(By.CSS_SELECTOR, "svg g[data-kind=moment]")) == 1
+    assert then.find_elements(By.CSS_SELECTOR, "svg g.ta-bar") == []
+    assert then.find_elements(By.CSS_SELECTOR, "svg g[data-kind=note]") == []
+    assert len(then.find_elements(By.CSS_SELECTOR, "svg g.ta-now[data-kind=as-of]")) == 1
+
+
 def test_board_on_a_phone_sized_screen(driver: WebDriver, site: Site) -> None:
     """On a 375x812 screen the page itself does not scroll sideways; the board's table
     scrolls inside its own box."""

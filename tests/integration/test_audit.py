@@ -3,7 +3,6 @@ hash chain catching every kind of tampering, bundles verified offline, rebuild c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 from collections import Counter
@@ -21,21 +20,21 @@ from services.application.context import RequestContext
 from services.audit.bundle import verify_bundle
 from services.audit.chain import GENESIS, event_digest, next_link
 from services.audit.replay import diff, replay_incident
+from services.audit.time_axis import TimeAxis, build_axis, render_axis
 from services.bootstrap import Runtime, bootstrap, projections
 from services.config import Settings
 from services.containment.tasks_view import Tasks
-from services.notifications.mailbox import CaptureServer
 from services.notifications.views import slot_of
 from services.operations import audit as service
 from services.projections.schema import Projection, ViewTransaction
 from services.projections.store import ViewStore
-from services.smtp_target import SmtpTarget
 from services.timeline import timeline
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK
 from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
 from tests.support.store import RawStore
+from tests.support.story import send_all
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ALICE, DPO = RequestContext(actor="alice"), RequestContext(actor="dpo")
@@ -98,15 +97,7 @@ def scenario(rt: Runtime, clock: ManualClock, tmp_path: Path) -> tuple[UUID, dic
     rt.app.notifications.preview_campaign(campaign.id, ALICE)
     rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO))
     rt.app.notifications.start_dispatch(campaign.id, ALICE)
-    rt.settle()
-    mailbox = rt.mailbox()
-    server = CaptureServer(mailbox).start()
-    try:
-        asyncio.run(rt.dispatcher(SmtpTarget("127.0.0.1", server.port)).run())
-    finally:
-        server.stop()
-        mailbox.close()
-    rt.settle()
+    send_all(rt)
     moments["notified"] = mark()
     return incident, moments
 
@@ -175,7 +166,8 @@ def test_the_timeline_tells_of_tasks_done_imports_and_campaigns_in_time_order(
     before_import = entries[kinds.index("PeopleImported") - 1]
     assert imported.version == before_import.version > 1
     approved = by_kind["CampaignApproved"]
-    assert approved.actor == "dpo" and approved.campaign_id is not None
+    assert approved.actor == "dpo"
+    assert approved.campaign_id is not None
     assert by_kind["CampaignCompleted"].summary.endswith(
         "completed: 10 sent, 0 failed, 0 suppressed"
     )
@@ -183,7 +175,94 @@ def test_the_timeline_tells_of_tasks_done_imports_and_campaigns_in_time_order(
     bundle = tmp_path / "bundle"
     service.export(runtime, incident, bundle)
     html = (bundle / "report.html").read_text()
-    assert "10 people imported" in html and "done: isolated" in html
+    assert "10 people imported" in html
+    assert "done: isolated" in html
+
+
+def axis_at(runtime: Runtime, incident: UUID, moment: datetime, **shown: bool) -> TimeAxis:
+    """The incident on a time axis as recorded at ``moment``."""
+    replay = replay_incident(runtime.app, runtime.notifications, incident, moment)
+    marks = runtime.app.containment.timeline_events(incident)
+    return build_axis(replay, marks, UTC, replayed=True, **shown)
+
+
+def test_the_time_axis_draws_what_was_known_at_each_moment(
+    runtime: Runtime, clock: ManualClock, tmp_path: Path
+) -> None:
+    """As of the report the axis has the legal moments alone; once notified it has the
+    deadlines, the decision, a bar for each task (one done) and the campaign's bar from its
+    approval to its completion; a reader who may not see tasks or campaigns gets no bars;
+    the drawing and its list in words carry every mark."""
+    incident, at = scenario(runtime, clock, tmp_path)
+    early = axis_at(runtime, incident, at["reported"])
+    assert {m.kind for m in early.marks} == {"moment"}
+    assert early.bars == []
+    assert early.now_x is not None
+    late = axis_at(runtime, incident, at["notified"])
+    kinds = Counter(m.kind for m in late.marks)
+    assert kinds["moment"] == 2
+    assert kinds["deadline"] >= 2
+    assert kinds["decision"] == 1
+    tasks = [b for b in late.bars if b.kind == "task"]
+    assert len(tasks) == 7
+    assert [b.state for b in tasks].count("done") == 1
+    [campaign] = [b for b in late.bars if b.kind == "campaign"]
+    assert campaign.end is not None
+    assert campaign.start < campaign.end <= at["notified"]
+    assert all(b.x >= 190 and b.x + b.width <= 941 for b in late.bars)
+    assert axis_at(runtime, incident, at["notified"], tasks=False, campaigns=False).bars == []
+    svg = render_axis(runtime.settings.templates_dir, late, UTC)
+    assert svg.count('data-kind="task"') == 7
+    assert svg.count('data-kind="campaign"') == 1
+    assert svg.count('class="ta-mark"') == len(late.marks)
+    assert svg.count("<li>") == len(late.marks) + len(late.bars) + 1
+
+
+def test_deadlines_on_the_axis_say_met_missed_superseded_and_waived(
+    runtime: Runtime, clock: ManualClock
+) -> None:
+    """A deadline notified before it passed is met; one that passed undecided is missed;
+    one a correction of awareness replaced is superseded; one decided against is waived."""
+
+    def leak() -> UUID:
+        incident = runtime.app.incidents.report_incident(
+            {
+                "title": "Careers portal leak",
+                "reporter": "soc",
+                "discovered_at": T0 - timedelta(hours=5),
+                "aware_at": T0 - timedelta(hours=2),
+            },
+            ALICE,
+        ).id
+        runtime.app.assessment.assess_impact(incident, PORTAL_LEAK, DPO)
+        return incident
+
+    def decide(incident: UUID, obligation: str, decision: str, **more: Any) -> None:
+        runtime.app.assessment.decide_obligation(
+            incident, {"obligation": obligation, "decision": decision, "reason": "r", **more}, DPO
+        )
+
+    first, second = leak(), leak()
+    clock.advance(minutes=5)
+    runtime.app.incidents.amend_facts(
+        first, {"aware_at": T0 - timedelta(hours=1), "reason": "log review"}, ALICE
+    )
+    decide(first, "eu_gdpr/supervisory_authority", "notified", notified_at=T0, reference="B-1")
+    decide(second, "uk_gdpr/ico", "do_not_notify")
+    runtime.settle()
+    moment = clock.advance(days=5)
+
+    def states(incident: UUID) -> dict[str, str]:
+        deadlines = [m for m in axis_at(runtime, incident, moment).marks if m.kind == "deadline"]
+        return {f"{m.label.split(':')[0]} {m.at:%H:%M}": m.state for m in deadlines}
+
+    assert states(first) == {
+        "eu_gdpr/supervisory_authority 07:00": "superseded",
+        "uk_gdpr/ico 07:00": "superseded",
+        "eu_gdpr/supervisory_authority 08:00": "met",
+        "uk_gdpr/ico 08:00": "missed",
+    }
+    assert states(second)["uk_gdpr/ico 07:00"] == "waived"
 
 
 def test_the_board_can_be_rebuilt_as_it_was_at_a_moment(

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from services.application.context import RequestContext
 from services.demo import run_demo
+from tests.support.facts import PORTAL_LEAK
 from tests.web.conftest import Browser, Web, dashboard, settings_for
 
 FACTS: dict[str, Any] = {
@@ -489,3 +490,32 @@ def test_form_refusals_and_missing_pages_never_repeat_what_was_typed(web: Web) -
         assert page.status_code in (404, 422), page.status_code
         assert mark.lower() not in page.text.lower().replace("?at=", "")
         assert "00000000-0000-4000-8000-000000000000" not in page.text
+
+
+def test_the_time_axis_shows_each_role_what_it_may_read_and_escapes_text(web: Web) -> None:
+    """A responder's time axis has the assessed incident's deadlines and its tasks as bars;
+    the reporter who reported it gets the same axis without deadlines, decisions or bars
+    (their role reads none of them); a note's markup is drawn as text, never as markup."""
+    incident = web.report(actor="reporter", aware_at=web.clock.current)
+    dpo, responder = RequestContext(actor="dpo"), RequestContext(actor="responder")
+    web.rt.app.assessment.assess_impact(incident, PORTAL_LEAK, dpo)
+    web.rt.app.incidents.triage_incident(
+        incident, {"severity": "high", "personal_data_breach": "yes"}, responder
+    )
+    web.rt.app.incidents.add_note(incident, {"text": "<script>alert(1)</script>"}, responder)
+    web.rt.settle()
+    _, full = _open(web, "responder", incident)
+    _, own = _open(web, "reporter", incident)
+    axis = re.compile(r'<figure class="time-axis".*?</figure>', re.S)
+    full_axis, own_axis = axis.search(full), axis.search(own)
+    assert full_axis is not None
+    assert own_axis is not None
+    assert 'data-kind="deadline"' in full_axis.group()
+    assert 'data-kind="task"' in full_axis.group()
+    for hidden in ('data-kind="deadline"', 'data-kind="decision"', 'class="ta-bar"'):
+        assert hidden not in own_axis.group()
+    for drawn in (full_axis.group(), own_axis.group()):
+        assert 'data-kind="moment"' in drawn
+        assert 'data-kind="note"' in drawn
+        assert "<script>" not in drawn
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in drawn
