@@ -9,7 +9,7 @@ whether the facts changed after it.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -196,6 +196,20 @@ def replay_incident(
         campaigns=campaigns,
         decisions=decisions,
     )
+
+
+EVERYTHING = datetime.max.replace(tzinfo=UTC)
+"""A moment after every recorded one: replayed as of it, an aggregate has all its events."""
+
+
+def current_incident(
+    app: BreachLedger, notifications: Notifications, incident_id: UUID, now: datetime
+) -> IncidentReplay:
+    """The incident with everything recorded so far, shown as of ``now``: what a replay as
+    of ``now`` gives, except that an event a process with a clock ahead of this one has
+    recorded is not left out."""
+    replay = replay_incident(app, notifications, incident_id, EVERYTHING)
+    return replay.model_copy(update={"as_of": now})
 
 
 def diff(before: IncidentReplay, after: IncidentReplay) -> list[str]:

@@ -238,14 +238,15 @@ def build_axis(
     tasks: bool = True,
     campaigns: bool = True,
 ) -> TimeAxis:
-    """Lay out the incident as ``replay`` shows it, with the timeline ``marks`` recorded by
-    its moment; ``replayed`` says the moment is an earlier one than now. A reader who may
+    """Lay out the incident as ``replay`` shows it, with the timeline ``marks`` (those
+    recorded by its moment when ``replayed``, the moment then being an earlier one than now;
+    all of them otherwise). A reader who may
     not see obligations (deadlines and decisions), tasks or campaigns gets an axis without
     them."""
     state = replay.state
     assert state is not None, "an incident that did not exist then has no time axis"
     at = replay.as_of
-    known = [m for m in marks if m.timestamp <= at]
+    known = [m for m in marks if m.timestamp <= at] if replayed else list(marks)
     points: list[Mark] = []
     moments = state.moments
     for name, moment in (

@@ -26,7 +26,7 @@ from services.application.errors import (
     PreconditionFailed,
     ServiceError,
 )
-from services.audit.replay import IncidentReplay, replay_incident
+from services.audit.replay import IncidentReplay, current_incident, replay_incident
 from services.audit.time_axis import build_axis, render_axis
 from services.bootstrap import Runtime
 from services.http.auth import Caller
@@ -191,7 +191,7 @@ def incident_page(
         "axis": axis_of(
             rt,
             caller,
-            replay_incident(rt.app, rt.notifications, incident_id, now),
+            current_incident(rt.app, rt.notifications, incident_id, now),
             marks,
             replayed=False,
         ),

@@ -19,7 +19,7 @@ from events.notifications import Notice
 from services.application.context import RequestContext
 from services.audit.bundle import verify_bundle
 from services.audit.chain import GENESIS, event_digest, next_link
-from services.audit.replay import diff, replay_incident
+from services.audit.replay import current_incident, diff, replay_incident
 from services.audit.time_axis import TimeAxis, build_axis, render_axis
 from services.bootstrap import Runtime, bootstrap, projections
 from services.config import Settings
@@ -216,6 +216,24 @@ def test_the_time_axis_draws_what_was_known_at_each_moment(
     assert svg.count('data-kind="campaign"') == 1
     assert svg.count('class="ta-mark"') == len(late.marks)
     assert svg.count("<li>") == len(late.marks) + len(late.bars) + 1
+
+
+def test_the_current_incident_holds_what_a_clock_ahead_of_ours_recorded(
+    runtime: Runtime, clock: ManualClock
+) -> None:
+    """An incident recorded by a process whose clock runs ahead is missing from a replay as
+    of this process's now, but the live page's replay (everything recorded) has it, shown
+    as of now, and its time axis draws it."""
+    incident = runtime.app.incidents.report_incident(
+        {"title": "Ahead", "reporter": "soc", "discovered_at": T0}, ALICE
+    ).id
+    behind = T0 - timedelta(minutes=5)
+    assert not replay_incident(runtime.app, runtime.notifications, incident, behind).exists
+    live = current_incident(runtime.app, runtime.notifications, incident, behind)
+    assert live.exists
+    assert live.as_of == behind
+    marks = runtime.app.containment.timeline_events(incident)
+    assert build_axis(live, marks, UTC, replayed=False).of_kind("moment")
 
 
 def test_deadlines_on_the_axis_say_met_missed_superseded_and_waived(
