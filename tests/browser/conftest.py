@@ -18,11 +18,15 @@ from services.application.context import RequestContext
 from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.server.runner import Server
+from tests.support.clocks import ManualClock
+from tests.support.story import STORY_START, record_story
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 DPO_PASSWORD = "dora's own password"
+STORY_PASSWORD = "chief's own password"
+"""The password of ``chief`` (every role) on the :func:`story` server."""
 
 NO_CHROMIUM = not (CHROMIUM.is_file() and CHROMEDRIVER.is_file())
 SKIP_REASON = (
@@ -62,6 +66,33 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     server = Server(rt, host="127.0.0.1", port=0).start()
     try:
         yield Site(server, rt, {"rita": rita_once, "dora": DPO_PASSWORD})
+    finally:
+        server.stop()
+        rt.close()
+
+
+@pytest.fixture(scope="package")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A server over the told story's store (``tests.support.story``), its clock stopped on
+    the story's second day, with ``chief`` holding every role; ``found["incident"]`` and
+    ``found["campaign"]`` are the story's pages."""
+    work = tmp_path_factory.mktemp("story")
+    settings = Settings(
+        data_dir=work / "var", log_format="json", log_level="warning", password_hash_memory_kib=64
+    )
+    clock = ManualClock(STORY_START)
+    rt = bootstrap(settings, clock=clock, configure_logs=False)
+    incident = record_story(rt, clock, work)
+    setup = RequestContext(actor="setup")
+    rt.app.users.add_user("chief", ["responder", "dpo", "auditor", "admin"], setup)
+    rt.app.users.set_password("chief", STORY_PASSWORD, setup)
+    [campaign] = rt.notifications.campaigns(incident)
+    server = Server(rt, host="127.0.0.1", port=0).start()
+    try:
+        site = Site(server, rt, {"chief": STORY_PASSWORD})
+        site.found["incident"] = f"{server.url}/incidents/{incident}"
+        site.found["campaign"] = f"{site.found['incident']}/campaigns/{campaign['campaign_id']}"
+        yield site
     finally:
         server.stop()
         rt.close()

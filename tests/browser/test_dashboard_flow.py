@@ -294,8 +294,8 @@ def test_the_incident_on_a_time_axis(driver: WebDriver, site: Site) -> None:
 
 
 def test_board_on_a_phone_sized_screen(driver: WebDriver, site: Site) -> None:
-    """On a 375x812 screen the page itself does not scroll sideways; the board's table
-    scrolls inside its own box."""
+    """On a 375x812 screen the page itself does not scroll sideways and the board is a list
+    of cards that fits the screen (no sideways scroll inside its box either)."""
     size = driver.get_window_size()
     driver.set_window_size(375, 812)
     try:
@@ -305,9 +305,10 @@ def test_board_on_a_phone_sized_screen(driver: WebDriver, site: Site) -> None:
         view_width = driver.execute_script("return window.innerWidth")
         assert page_width <= view_width, (page_width, view_width)
         box = find(driver, ".scroll")
-        assert driver.execute_script(
+        assert not driver.execute_script(
             "return arguments[0].scrollWidth > arguments[0].clientWidth", box
         )
+        assert find(driver, "table.board tbody tr").value_of_css_property("display") == "grid"
         shot(driver, "phone-board")
     finally:
         driver.set_window_size(size["width"], size["height"])

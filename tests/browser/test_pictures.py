@@ -4,43 +4,11 @@ time axis, checked mark by mark in headless Chromium and saved as the README's p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from services.application.context import RequestContext
-from services.bootstrap import bootstrap
-from services.config import Settings
-from services.server.runner import Server
-from tests.browser.conftest import Site
+from tests.browser.conftest import STORY_PASSWORD, Site
 from tests.browser.test_dashboard_flow import find, shot, sign_in
-from tests.support.clocks import ManualClock
-from tests.support.story import STORY_START, record_story
-
-PASSWORD = "dora's own password"
-
-
-@pytest.fixture(scope="module")
-def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """A server over the story's store, its clock stopped on the story's second day."""
-    work = tmp_path_factory.mktemp("story")
-    settings = Settings(
-        data_dir=work / "var", log_format="json", log_level="warning", password_hash_memory_kib=64
-    )
-    clock = ManualClock(STORY_START)
-    rt = bootstrap(settings, clock=clock, configure_logs=False)
-    incident = record_story(rt, clock, work)
-    rt.app.users.set_password("dora", PASSWORD, RequestContext(actor="setup"))
-    server = Server(rt, host="127.0.0.1", port=0).start()
-    try:
-        site = Site(server, rt, {"dora": PASSWORD})
-        site.found["incident"] = f"{server.url}/incidents/{incident}"
-        yield site
-    finally:
-        server.stop()
-        rt.close()
 
 
 def test_the_time_axis_of_a_two_day_breach(driver: WebDriver, story: Site) -> None:
@@ -48,7 +16,7 @@ def test_the_time_axis_of_a_two_day_breach(driver: WebDriver, story: Site) -> No
     the two a correction of awareness superseded (faint), the four mandatory tasks done (the
     optional one still open) with containment reached, the campaign's bar, the note, the
     decision and "now"."""
-    sign_in(driver, story, "dora", PASSWORD)
+    sign_in(driver, story, "chief", STORY_PASSWORD)
     driver.get(story.found["incident"])
     axis = find(driver, "#time-axis svg")
 

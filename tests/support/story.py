@@ -42,6 +42,22 @@ def record_story(rt: Runtime, clock: ManualClock, work: Path) -> UUID:
     """Record the story on ``rt`` (whose clock is ``clock``, at :data:`STORY_START`); the
     clock ends on the second day, the incident still open. Returns the incident's id."""
     t0 = clock.current
+    clock.current = t0 - timedelta(days=2)
+    laptop = rt.app.incidents.report_incident(
+        {
+            "title": "Laptop stolen from a car at the airport (encrypted, remote wipe confirmed)",
+            "reporter": "it-helpdesk",
+            "incident_type": "lost_or_stolen_device",
+            "discovered_at": clock.current - timedelta(hours=3),
+        },
+        RITA,
+    ).id
+    rt.app.incidents.triage_incident(
+        laptop, {"severity": "low", "personal_data_breach": "no"}, RITA
+    )
+    clock.advance(hours=5)
+    rt.app.incidents.close_incident(laptop, {"resolution": "Disk encrypted; wiped remotely"}, RITA)
+    clock.current = t0
     incident = rt.app.incidents.report_incident(
         {
             "title": "Careers portal leak",
@@ -70,6 +86,17 @@ def record_story(rt: Runtime, clock: ManualClock, work: Path) -> UUID:
     clock.current = t0 + timedelta(hours=10)
     rt.app.incidents.add_note(
         incident, {"text": "Vendor confirms the export endpoint is closed"}, RITA
+    )
+    clock.current = t0 + timedelta(hours=12)
+    rt.app.incidents.report_incident(
+        {
+            "title": "Payroll export emailed to the wrong customer's shared mailbox",
+            "reporter": "payroll",
+            "incident_type": "misdirected_communication",
+            "discovered_at": clock.current - timedelta(hours=1),
+            "aware_at": clock.current - timedelta(minutes=30),
+        },
+        RITA,
     )
     clock.current = t0 + timedelta(hours=20)
     rt.app.incidents.amend_facts(

@@ -122,5 +122,5 @@ def test_obligations_page_lists_open_obligations_most_urgent_first(web: Web) -> 
     )
     assert "eu_gdpr/supervisory_authority" in html
     assert "data-deadline" in html
-    assert "<td>not triggered</td>" not in html
-    assert "<td>not triggered</td>" in browser.get("/obligations?all=true").text
+    assert '<td data-label="Status">not triggered</td>' not in html
+    assert '<td data-label="Status">not triggered</td>' in browser.get("/obligations?all=true").text
