@@ -37,6 +37,7 @@ perf-million: $(BIN)/.installed
 pictures: $(BIN)/.installed
 	$(BIN)/pytest tests/browser/test_pictures.py -p no:cacheprovider -q
 	cp test-artifacts/screenshots/time-axis-story.png docs/time-axis.png
+	cp test-artifacts/screenshots/metrics-story.png docs/metrics.png
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

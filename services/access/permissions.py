@@ -41,6 +41,7 @@ class Permission(StrEnum):
     NOTICE_RESOLVE = "notice.resolve"
     MAILBOX_READ = "mailbox.read"
     AUDIT_REPLAY = "audit.replay"
+    STATS_READ = "stats.read"
     AUDIT_EXPORT = "audit.export"
     DEMO = "demo.load"
     OPERATIONS = "operations"
@@ -63,6 +64,7 @@ _READ_ALL = {
     P.CAMPAIGN_READ,
     P.MAILBOX_READ,
     P.AUDIT_REPLAY,
+    P.STATS_READ,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {

@@ -21,6 +21,7 @@ from events.incident import (
 )
 from services.projections.schema import Row, Table, ViewTransaction, db_time, from_db_time
 from services.projections.store import ViewStore
+from services.storage.sql import WIDE_CHUNK, chunks, marks
 
 OBLIGATIONS = Table(
     name="obligations",
@@ -252,6 +253,55 @@ class Obligations:
         if where:
             sql += " WHERE " + " AND ".join(where)
         return self.store.query(sql + " ORDER BY incident_id, obligation_id", params)
+
+    def deadlines_by_regime(self, incident_ids: Sequence[str], now: datetime) -> list[Row]:
+        """For the incidents given, each regime's due obligations with a deadline: how many
+        were notified in time (``met``), late or not at all by a deadline now past
+        (``missed``), and how many are still open before their deadline (``pending``)."""
+        late = f"status IN ({', '.join('?' for _ in OPEN_STATUSES)}) AND deadline < ?"
+        still = f"status IN ({', '.join('?' for _ in OPEN_STATUSES)}) AND deadline >= ?"
+        moment = db_time(now)
+        totals: dict[tuple[str, str], dict[str, Any]] = {}
+        for part in chunks(incident_ids, WIDE_CHUNK):
+            rows = self.store.query(
+                "SELECT regime, regime_name, "
+                "SUM(CASE WHEN status = 'notified' THEN 1 ELSE 0 END) AS met, "
+                f"SUM(CASE WHEN status = 'notified_late' OR ({late}) THEN 1 ELSE 0 END) AS missed, "
+                f"SUM(CASE WHEN {still} THEN 1 ELSE 0 END) AS pending "
+                "FROM obligations WHERE triggered = 1 AND deadline IS NOT NULL "
+                f"AND incident_id IN ({marks(len(part))}) GROUP BY regime, regime_name",
+                [*OPEN_STATUSES, moment, *OPEN_STATUSES, moment, *part],
+            )
+            for r in rows:
+                held = totals.setdefault(
+                    (r["regime"], r["regime_name"]),
+                    {
+                        "regime": r["regime"],
+                        "regime_name": r["regime_name"],
+                        "met": 0,
+                        "missed": 0,
+                        "pending": 0,
+                    },
+                )
+                for column in ("met", "missed", "pending"):
+                    held[column] += int(r[column] or 0)
+        return [totals[k] for k in sorted(totals)]
+
+    def first_notified(self, incident_ids: Sequence[str], audience: str) -> dict[str, datetime]:
+        """For each incident given, when the first of its obligations to ``audience`` was
+        recorded as notified (incidents with none are left out)."""
+        out: dict[str, datetime] = {}
+        for part in chunks(incident_ids, WIDE_CHUNK):
+            for r in self.store.query(
+                "SELECT incident_id, MIN(notified_at) AS first FROM obligations "
+                "WHERE audience = ? AND notified_at IS NOT NULL "
+                f"AND incident_id IN ({marks(len(part))}) GROUP BY incident_id",
+                [audience, *part],
+            ):
+                moment = from_db_time(r["first"])
+                if moment is not None:
+                    out[r["incident_id"]] = moment
+        return out
 
     def by_urgency(self, now: datetime, **filters: Any) -> list[Row]:
         """Rows with their urgency, most pressing first."""

@@ -22,6 +22,7 @@ from services.cli import (  # noqa: F401  (commands register themselves)
     notify,
     people,
     serve,
+    stats,
     users,
     views,
     webhooks,

@@ -10,6 +10,7 @@ decisions, kept on the incident's row.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -63,6 +64,7 @@ BOARD = Table(
         "personal_data_breach": "TEXT NOT NULL",
         "status": "TEXT NOT NULL",
         "reported_at": "TEXT NOT NULL",
+        "occurred_at": "TEXT",
         "discovered_at": "TEXT NOT NULL",
         "aware_at": "TEXT",
         "last_change_at": "TEXT NOT NULL",
@@ -207,7 +209,7 @@ class IncidentBoardProjection:
     of mandatory tasks and open obligations in step with task and obligation events."""
 
     name = "board"
-    version = 6
+    version = 7
     tables: Sequence[Table] = (BOARD, BOARD_TASKS, BOARD_OBLIGATIONS)
     handles: tuple[type[DomainEvent], ...] = (
         IncidentReported,
@@ -250,6 +252,7 @@ class IncidentBoardProjection:
                     "personal_data_breach": "undetermined",
                     "status": IncidentStatus.OPEN.value,
                     "reported_at": db_time(event.timestamp),
+                    "occurred_at": db_time(event.occurred_at),
                     "discovered_at": db_time(event.discovered_at),
                     "aware_at": db_time(event.aware_at),
                     "containment_reached_at": None,
@@ -266,7 +269,7 @@ class IncidentBoardProjection:
             amended = {a.value for a in event.amended}
             if "title" in amended:
                 changes["title"] = event.title
-            for moment in ("discovered_at", "aware_at"):
+            for moment in ("occurred_at", "discovered_at", "aware_at"):
                 if moment in amended:
                     changes[moment] = db_time(getattr(event, moment))
         elif isinstance(event, IncidentTriaged):
@@ -348,6 +351,16 @@ class Board:
             sql += " LIMIT ?"
             params.append(limit)
         return self.store.query(sql, params)
+
+    def reported_between(self, start: datetime, end: datetime) -> list[Row]:
+        """The incidents reported from ``start`` up to (not including) ``end``, with the
+        moments and figures team statistics are made of (no titles)."""
+        return self.store.query(
+            "SELECT incident_id, incident_type, severity, status, reported_at, occurred_at, "
+            "discovered_at, aware_at, containment_reached_at, time_to_contain_seconds "
+            "FROM board WHERE reported_at >= ? AND reported_at < ? ORDER BY reported_at",
+            [db_time(start), db_time(end)],
+        )
 
     def page(
         self,

@@ -42,7 +42,7 @@ from services.notifications.queue import StaleNotice
 from services.projections.prefixes import resolve_prefix
 from services.projections.schema import Row, Table, ViewTransaction, db_time, from_db_time
 from services.projections.store import ViewStore
-from services.storage.sql import chunks, marks
+from services.storage.sql import WIDE_CHUNK, chunks, marks
 
 CAMPAIGNS = Table(
     name="campaigns",
@@ -429,6 +429,22 @@ class Notifications:
             {**r, "progress": _progress(UUID(str(r["campaign_id"])), r, counts[i], now)}
             for r, i in zip(rows, ids, strict=True)
         ]
+
+    def of_incidents(self, incident_ids: Sequence[str]) -> list[Row]:
+        """The campaigns of the incidents given (id, incident, audience, status, completion)
+        with their notices by status."""
+        rows: list[Row] = []
+        for part in chunks(incident_ids, WIDE_CHUNK):
+            rows.extend(
+                self.store.query(
+                    "SELECT campaign_id, incident_id, audience, status, completed_at "
+                    f"FROM campaigns WHERE incident_id IN ({marks(len(part))})",
+                    list(part),
+                )
+            )
+        ids = [str(r["campaign_id"]) for r in rows]
+        counts = _counts_of(self.store, ids)
+        return [{**r, "notices": counts[i]} for r, i in zip(rows, ids, strict=True)]
 
     def for_person(self, person_id: UUID) -> list[Row]:
         """What a person was sent, and when."""

@@ -20,6 +20,7 @@ from services.api.routes import (
     notifications,
     operations,
     people,
+    stats,
     users,
     webhooks,
 )
@@ -54,6 +55,7 @@ def api_routers() -> list[APIRouter]:
         operations.router,
         webhooks.router,
         alerts.router,
+        stats.router,
     ]
 
 

@@ -142,3 +142,8 @@ def chunks(values: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
 def marks(count: int) -> str:
     """``?, ?, ...``: ``count`` placeholders."""
     return ", ".join("?" for _ in range(count))
+
+
+WIDE_CHUNK = 5_000
+"""Ids in one ``IN (...)`` list of a read that sums over many rows (team statistics over
+thousands of incidents): fewer round trips, well within SQLite's 32,766 parameters."""

@@ -16,6 +16,7 @@ from services.web import (
     mailbox,
     people,
     signin,
+    stats,
     tasks,
     users,
     webhooks,
@@ -39,6 +40,7 @@ def routers() -> list[APIRouter]:
         people,
         alerts,
         webhooks,
+        stats,
     )
     return [module.router for module in modules]
 

@@ -120,9 +120,8 @@ def chromium(*arguments: str) -> WebDriver:
     return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
 
-@pytest.fixture(scope="package")
-def driver() -> Iterator[WebDriver]:
-    """Headless Chromium (see :func:`require_chromium`)."""
+def headless_browser() -> Iterator[WebDriver]:
+    """Headless Chromium at 1366x900 (see :func:`require_chromium`), quit afterwards."""
     require_chromium()
     chrome = chromium("--window-size=1366,900")
     chrome.implicitly_wait(0)
@@ -131,3 +130,16 @@ def driver() -> Iterator[WebDriver]:
         yield chrome
     finally:
         chrome.quit()
+
+
+@pytest.fixture(scope="package")
+def driver() -> Iterator[WebDriver]:
+    """The browser of the dashboard flow's server."""
+    yield from headless_browser()
+
+
+@pytest.fixture(scope="package")
+def story_driver() -> Iterator[WebDriver]:
+    """A browser of its own for the :func:`story` server: cookies are kept per host, not
+    per port, so one browser signed in to both servers would mix their sessions."""
+    yield from headless_browser()

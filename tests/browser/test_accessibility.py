@@ -60,7 +60,14 @@ def pages(story: Site) -> dict[str, str]:
         "users": story.url + "/users",
         "webhooks": story.url + "/webhooks",
         "password": story.url + "/account/password",
+        "metrics": story.url + "/metrics-report?from=2026-11-01",
     }
+
+
+@pytest.fixture(scope="module")
+def driver(story_driver: WebDriver) -> WebDriver:
+    """The story's own browser (see ``story_driver``)."""
+    return story_driver
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +90,7 @@ def signed_in(driver: WebDriver, story: Site) -> Site:
         "users",
         "webhooks",
         "password",
+        "metrics",
     ],
 )
 def test_no_serious_or_critical_accessibility_violation(

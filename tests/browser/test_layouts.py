@@ -13,7 +13,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from tests.browser.conftest import STORY_PASSWORD, Site
 from tests.browser.test_dashboard_flow import find, shot, sign_in
 
-PAGES = ("board", "incident", "obligations", "campaign")
+PAGES = ("board", "incident", "obligations", "campaign", "metrics")
 
 SIDEWAYS = """
 const out = [];
@@ -58,7 +58,14 @@ def url(story: Site, page: str) -> str:
         "obligations": story.url + "/obligations",
         "incident": story.found["incident"],
         "campaign": story.found["campaign"],
+        "metrics": story.url + "/metrics-report?from=2026-11-01&to=2026-12-01",
     }[page]
+
+
+@pytest.fixture(scope="module")
+def driver(story_driver: WebDriver) -> WebDriver:
+    """The story's own browser (see ``story_driver``)."""
+    return story_driver
 
 
 @pytest.fixture(scope="module")

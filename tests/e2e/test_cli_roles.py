@@ -72,6 +72,7 @@ def arguments(ids: dict[str, str], tmp: Path) -> dict[str, list[str]]:
         "assess": [UNKNOWN, "--file", str(tmp / "missing.yaml")],
         "decide": [UNKNOWN, "gdpr/art33", "--decision", "notified", "--reason", "x"],
         "obligations": [],
+        "report-stats": [],
         "tasks": [],
         "playbooks": [],
         "playbooks show": ["no-such-playbook"],

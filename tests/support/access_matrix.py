@@ -94,6 +94,12 @@ OPERATIONS: dict[str, Operation] = {
         cli=("obligations",),
         web=(("GET", "/obligations"),),
     ),
+    "stats.read": Operation(
+        READERS,
+        api=(("GET", "/stats"),),
+        cli=("report-stats",),
+        web=(("GET", "/metrics-report"), ("GET", "/metrics-report.csv")),
+    ),
     "task.read": Operation(
         READERS,
         api=(
