@@ -629,7 +629,7 @@ def bootstrap(
     views = Views(feed, store, all_projections)
     catalog = PlaybookCatalog.load(settings.templates_dir / "playbooks")
     people = People(store)
-    notifications = Notifications(store)
+    notifications = Notifications(store, timedelta(seconds=settings.sending_lease_seconds))
     alerts = Alerts(store)
 
     def alerts_of(incident_id: UUID) -> list[DomainEvent]:

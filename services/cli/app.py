@@ -20,7 +20,8 @@ app = typer.Typer(
         "login`); operator commands (serve, worker, views, audit verify, init) need none. "
         "Exit status: 0 done, 2 refused input (nothing recorded), 3 conflict with a "
         "concurrent change (nothing recorded), 4 not permitted (sign in, or the role may "
-        "not), 5 verification failed (audit verify), 1 internal error."
+        "not), 5 verification failed (audit verify), 6 campaign not done yet (notify send), "
+        "1 internal error."
     ),
     no_args_is_help=True,
     add_completion=False,

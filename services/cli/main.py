@@ -42,7 +42,7 @@ def _command() -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``breach`` with ``argv``; return the exit status (0, 1, 2, 3, 4 or 5)."""
+    """Run ``breach`` with ``argv``; return the exit status (0 to 6)."""
     configure_logging()  # until a command's settings say otherwise; never structlog's own
     command = _command()
     try:

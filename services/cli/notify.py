@@ -1,11 +1,13 @@
 """Notification commands: draft, preview, approve, send (with live progress), pause, resume,
-cancel, status, resolve; the local mailbox; and the template check."""
+cancel, status, resolve and settle (uncertain notices, one or a campaign's); the local
+mailbox; and the template check."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -21,10 +23,12 @@ from services.cli.app import app, state_of
 from services.cli.guard import needs
 from services.cli.incidents import LIST_MAX, JsonOpt
 from services.cli.inputs import read_document
-from services.cli.output import emit_fields, emit_json, emit_table, error, note, say
+from services.cli.output import emit_fields, emit_json, emit_table, note, say
 from services.ledger import BreachLedger
 from services.notifications.dispatcher import DeliveryCheck
+from services.operations.notices import found_in, settle_campaign
 from services.smtp_target import SmtpTarget
+from services.timefmt import show_time
 
 notify_app = typer.Typer(help="Notify people, authorities and customers.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
@@ -246,28 +250,64 @@ def _run_dispatch(rt: Runtime, campaign_id: UUID, *, quiet: bool) -> dict[str, A
     return {"progress": progress, "recovered": report.recovered}
 
 
+NOT_DONE = 6
+"""The exit status of ``notify send`` while the campaign is not done: notices remain
+deferred, uncertain or in flight (or it is paused)."""
+
+
+def remaining(
+    p: dict[str, Any], next_attempt: datetime | None, zone: tzinfo, now: datetime
+) -> list[str]:
+    """What keeps a campaign from being done, a line each (none when it is done)."""
+    lines = []
+    if p["in_flight"]:
+        by = p["in_flight_resolved_by"]
+        left = max((by - now).total_seconds(), 0) if by else 0
+        lines.append(
+            f"{p['in_flight']} in flight (claimed for sending, no answer recorded): resolved "
+            f"by {show_time(by, zone)} at the latest (in {left:.0f} s), by this command or "
+            "`breach serve` run again"
+        )
+    if p["queued"]:
+        lines.append(f"{p['queued']} queued, not sent yet")
+    if p["deferred"]:
+        when = f", next attempt {show_time(next_attempt, zone)}" if next_attempt else ""
+        lines.append(f"{p['deferred']} deferred{when}: sent by a later `breach notify send`")
+    if p["uncertain"]:
+        lines.append(
+            f"{p['uncertain']} uncertain after a crash: a DPO settles them with `breach notify "
+            "settle CAMPAIGN --found RELAY-LOG` (or --delivered / --resend)"
+        )
+    if p["status"] == "paused":
+        lines.append("paused: `breach notify resume` first")
+    return lines
+
+
 @notify_app.command("send")
 @needs(Permission.CAMPAIGN_MANAGE)
 def send(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) -> None:
     """Start (or continue) sending an approved campaign, with a live progress bar. Returns
-    when nothing is due; deferred notices are retried by a later run (or `breach serve`)."""
+    when nothing is due; says what remains (deferred, uncertain or in-flight notices) and
+    exits with status 6 until the campaign is done."""
     state = state_of(ctx)
     rt = state.runtime
     target = rt.notifications.resolve_campaign(campaign)
     rt.gateway.run(rt.app.notifications.send_campaign, target, state.request())
     result = _run_dispatch(rt, target, quiet=as_json)
+    now = state.now()
+    p = rt.notifications.progress(target, now)
+    left = remaining(p, rt.notifications.next_attempt_of(target), state.zone, now)
     if as_json:
-        emit_json(result)
-        return
-    p = result["progress"]
-    say(
-        f"{p['status']}: {p['sent']} sent, {p['deferred']} deferred, {p['failed']} failed, "
-        f"{p['suppressed']} suppressed, {p['uncertain']} uncertain of {p['total']}"
-    )
-    if p["deferred"]:
-        note("deferred notices are retried by the next `breach notify send` or `breach serve`")
-    if p["uncertain"]:
-        error(f"{p['uncertain']} notice(s) uncertain after a crash: see `breach notify status`")
+        emit_json({**result, "progress": p, "remaining": left})
+    else:
+        say(
+            f"{p['status']}: {p['sent']} sent, {p['deferred']} deferred, {p['failed']} failed, "
+            f"{p['suppressed']} suppressed, {p['uncertain']} uncertain of {p['total']}"
+        )
+        for line in left:
+            note(line)
+    if p["status"] != "completed":
+        raise typer.Exit(NOT_DONE)
 
 
 @notify_app.command("pause")
@@ -301,11 +341,12 @@ def status(
     campaign: Annotated[str | None, typer.Argument(help="One campaign (default: all).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Campaign progress: queued, sent, deferred, failed, suppressed, uncertain; rate and
-    estimated time left."""
+    """Campaign progress: queued, sent, deferred, failed, suppressed, uncertain, in flight;
+    rate and estimated time left (none while stalled); for a campaign still sending, what
+    remains, with when the notices in flight are resolved at the latest."""
     state = state_of(ctx)
     rt = state.runtime
-    now = state.now()
+    now, zone = state.now(), state.zone
     if campaign is not None:
         ids = [rt.notifications.resolve_campaign(campaign)]
     else:
@@ -328,6 +369,7 @@ def status(
                 "incident": r["incident_id"][:8],
                 "rate": f"{r['rate_per_second']:.1f}/s" if r["rate_per_second"] else "",
                 "left": f"{r['seconds_left']:.0f}s" if r["seconds_left"] else "",
+                "in_flight": r["in_flight"],
             }
             for r in rows
         ],
@@ -342,18 +384,19 @@ def status(
             ("failed", "Failed"),
             ("suppressed", "Suppressed"),
             ("uncertain", "Uncertain"),
+            ("in_flight", "In flight"),
             ("rate", "Rate"),
             ("left", "Time left"),
         ],
     )
-    uncertain = rt.notifications.uncertain()
-    if uncertain:
-        note(
-            f"{len(uncertain)} uncertain notice(s): "
-            "breach notify resolve NOTICE --delivered|--resend"
-        )
-        for n in uncertain:
-            note(f"  {n['notice_id']} {n['message_id']}")
+    for r in rows:
+        short = r["campaign_id"][:8]
+        if r["stalled_since"]:
+            note(f"{short}: stalled, no notice moved since {show_time(r['stalled_since'], zone)}")
+        if r["status"] in ("dispatching", "paused"):
+            upcoming = rt.notifications.next_attempt_of(UUID(r["campaign_id"]))
+            for line in remaining(r, upcoming, zone, now):
+                note(f"{short}: {line}")
 
 
 @notify_app.command("resolve")
@@ -377,6 +420,65 @@ def resolve(
         ctx=state.request(),
     )
     typer.echo(f"{'confirmed' if delivered else 'requeued'} notice {result.id}")
+
+
+@notify_app.command("settle")
+@needs(Permission.NOTICE_RESOLVE)
+def settle(
+    ctx: typer.Context,
+    campaign: CampaignArg,
+    reason: ReasonOpt,
+    found: Annotated[
+        Path | None,
+        typer.Option(
+            help="A list of the Message-IDs the relay accepted (one per line, or its log as "
+            "it is): those notices are confirmed delivered, the campaign's other uncertain "
+            "ones are sent again.",
+            show_default=False,
+        ),
+    ] = None,
+    delivered: Annotated[
+        bool | None,
+        typer.Option(
+            "--delivered/--resend",
+            help="Without --found: confirm every uncertain notice delivered, or send every "
+            "one again.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Settle at once every notice of a campaign a crash left uncertain: by a list of the
+    Message-IDs found at the relay (the rest are sent again), or all confirmed, or all sent
+    again. A list none of the uncertain notices is in is refused (it is the wrong list)."""
+    if (found is None) == (delivered is None):
+        raise InvalidInput("found", "give --found FILE, or --delivered or --resend")
+    ids = None
+    if found is not None:
+        try:
+            data = found.read_bytes()
+        except OSError:
+            raise InvalidInput("found", "cannot be read") from None
+        ids = found_in(data)
+    state = state_of(ctx)
+    rt = state.runtime
+    counts = settle_campaign(
+        rt,
+        rt.notifications.resolve_campaign(campaign),
+        found=ids,
+        delivered=bool(delivered),
+        reason=reason,
+        ctx=state.request(),
+    )
+    if as_json:
+        emit_json(counts)
+        return
+    say(
+        f"{counts['uncertain']} uncertain: {counts['confirmed']} confirmed delivered, "
+        f"{counts['requeued']} queued to be sent again"
+    )
+    if counts["requeued"]:
+        note("run `breach notify send` (or keep `breach serve` running) to send them")
 
 
 @mailbox_app.callback()

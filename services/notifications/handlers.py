@@ -4,10 +4,11 @@ resume, cancel, and resolving notices a crash left uncertain."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Any, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+from eventsourcing.persistence import IntegrityError
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.base import Cause
@@ -25,7 +26,7 @@ from events.notifications import (
 from events.people import AffectedPerson
 from services.application.base import LedgerApplication
 from services.application.context import RequestContext
-from services.application.errors import InvalidInput, RuleBroken
+from services.application.errors import Conflict, InvalidInput, RuleBroken
 from services.application.fields import (
     Count,
     Email,
@@ -60,6 +61,10 @@ CONTENT_MAX = 4000
 Content = Annotated[Text, Field(max_length=CONTENT_MAX)]
 OptionalContent = Annotated[OptionalText, Field(max_length=CONTENT_MAX)]
 Language = Annotated[Title, Field(max_length=35)]
+
+
+SETTLE_BATCH = 500
+"""Notices settled in one transaction of the log."""
 
 
 class ContactInput(BaseModel):
@@ -427,3 +432,60 @@ class NotificationHandlers:
 
         logged = "notice.confirmed" if delivered else "notice.requeued"
         return self.core.change(target, Notice, ctx, settle, logged=logged)
+
+    def settle_uncertain(
+        self,
+        campaign_id: UUID,
+        candidates: Sequence[UUID],
+        *,
+        found: Collection[str] | None,
+        delivered: bool,
+        reason: str,
+        ctx: RequestContext,
+    ) -> dict[str, int]:
+        """Settle at once the notices of a campaign a crash left uncertain, among
+        ``candidates``: with ``found`` (the Message-IDs the relay's logs show it accepted),
+        those are confirmed delivered and the rest sent again; without, every one is
+        confirmed or every one sent again, as ``delivered`` says. A candidate of another
+        campaign, or no longer uncertain, is left as it is. A list of Message-IDs none of the
+        uncertain notices carries is refused: it is the wrong list, and taking it would send
+        every notice again. Saved 500 notices to a transaction; counts what was done."""
+        reason = checked("reason", Line, reason)
+        notices = [
+            n
+            for n in self.core.load_many(candidates).values()
+            if isinstance(n, Notice)
+            and n.state.campaign_id == campaign_id
+            and n.state.status is NoticeStatus.UNCERTAIN
+        ]
+        if found is not None and notices and not any(n.state.message_id in found for n in notices):
+            raise RuleBroken(
+                "found",
+                f"none of the {len(found)} Message-IDs given is one of the campaign's "
+                f"{len(notices)} uncertain notices; check the list before anything is resent",
+            )
+        cause = self.core.cause(ctx)
+        counts = {"confirmed": 0, "requeued": 0}
+        for notice in notices:
+            if found is not None:
+                confirmed = notice.state.message_id in found
+                why = f"{reason} (Message-ID {'found' if confirmed else 'not found'} at the relay)"
+            else:
+                confirmed, why = delivered, reason
+            if confirmed:
+                notice.sent(cause, content_hash="", reply=f"confirmed by {ctx.actor}: {why}")
+                counts["confirmed"] += 1
+            else:
+                notice.requeue(cause, reason=why)
+                counts["requeued"] += 1
+        for start in range(0, len(notices), SETTLE_BATCH):
+            try:
+                self.core.save_aggregates(notices[start : start + SETTLE_BATCH])
+            except IntegrityError:
+                raise Conflict(
+                    "notices",
+                    "some notices changed while they were being settled; run it again (the "
+                    "ones already settled are left as they are)",
+                ) from None
+        self.core.log_change("notices.settled", ctx, campaign_id=str(campaign_id), **counts)
+        return counts

@@ -96,3 +96,14 @@ def build(
             f"--{boundary}--\r\n".encode(),
         )
     )
+
+
+_MESSAGE_ID = re.compile(r"<[^<>\s@]{1,200}@[^<>\s@]{1,200}>")
+FOUND_LIST_MAX_BYTES = 32 * 2**20
+"""The largest list of Message-IDs (a relay's log, say) read at once."""
+
+
+def message_ids_in(text: str) -> set[str]:
+    """Every Message-ID (``<local@domain>``) written in ``text``: one per line, or the lines
+    of a relay's log as they are (``message-id=<...>``); everything else is ignored."""
+    return set(_MESSAGE_ID.findall(text))

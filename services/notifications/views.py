@@ -315,11 +315,19 @@ def _moved(
             )
 
 
-class Notifications:
-    """Reads campaigns and notices."""
+STALLED_AFTER = timedelta(minutes=1)
+"""A campaign whose notices have not moved for this long is stalled: its rate and time left
+are not estimated (nothing may be sending it)."""
 
-    def __init__(self, store: ViewStore) -> None:
+
+class Notifications:
+    """Reads campaigns and notices. ``sending_lease`` is the dispatcher's: a notice claimed
+    for sending is resolved (sent, requeued or uncertain) at the latest when the lease after
+    its claim ends, which progress reports for the notices in flight."""
+
+    def __init__(self, store: ViewStore, sending_lease: timedelta = timedelta(seconds=120)) -> None:
         self.store = store
+        self.sending_lease = sending_lease
 
     def campaigns(self, incident_id: UUID | None = None) -> list[Row]:
         """Campaigns, newest first."""
@@ -417,12 +425,37 @@ class Notifications:
         return found[0] if found else None
 
     def progress(self, campaign_id: UUID, now: datetime) -> dict[str, Any]:
-        """Counts, sending rate and estimated time left of a campaign."""
-        return _progress(campaign_id, self.campaign(campaign_id), self.counts(campaign_id), now)
+        """Counts, sending rate and estimated time left of a campaign; the notices in flight
+        (claimed for sending, no answer recorded) and when the lease resolves them at the
+        latest (``in_flight_resolved_by``); when its notices last moved, and since when it
+        is stalled (no move for :data:`STALLED_AFTER`; then no rate or time left)."""
+        out = _progress(campaign_id, self.campaign(campaign_id), self.counts(campaign_id), now)
+        [flight] = self.store.query(
+            "SELECT COUNT(*) AS n, MAX(sending_at) AS latest FROM notices "
+            "WHERE campaign_id = ? AND status = 'sending'",
+            [str(campaign_id)],
+        )
+        [moved] = self.store.query(
+            "SELECT MAX(slot) AS slot FROM notice_moves WHERE campaign_id = ?", [str(campaign_id)]
+        )
+        latest = from_db_time(flight["latest"])
+        last_moved = slot_start(moved["slot"] + 1) if moved["slot"] is not None else None
+        stalled = (
+            last_moved is not None
+            and out["done"] < out["total"]
+            and now - last_moved >= STALLED_AFTER
+        )
+        out["in_flight_resolved_by"] = latest + self.sending_lease if latest else None
+        out["last_moved_at"] = last_moved
+        out["stalled_since"] = last_moved if stalled else None
+        if stalled:
+            out["rate_per_second"] = out["seconds_left"] = None
+        return out
 
     def with_progress(self, rows: Sequence[Row], now: datetime) -> list[dict[str, Any]]:
         """Campaign rows, each with its ``progress`` (the notices counted in one query per
-        500 campaigns, not one per campaign)."""
+        500 campaigns, not one per campaign); when the notices in flight are resolved, and
+        whether a campaign is stalled, :meth:`progress` gives for one campaign."""
         ids = [str(r["campaign_id"]) for r in rows]
         counts = _counts_of(self.store, ids)
         return [
@@ -473,6 +506,24 @@ class Notifications:
             [str(incident_id), *OPEN],
         )
         return int(row["n"])
+
+    def uncertain_ids(self, campaign_id: UUID) -> list[UUID]:
+        """The notices of a campaign whose delivery a crash made uncertain."""
+        rows = self.store.query(
+            "SELECT notice_id FROM notices WHERE campaign_id = ? AND status = 'uncertain' "
+            "ORDER BY notice_id",
+            [str(campaign_id)],
+        )
+        return [UUID(r["notice_id"]) for r in rows]
+
+    def next_attempt_of(self, campaign_id: UUID) -> datetime | None:
+        """When the earliest deferred notice of a campaign is tried again (None: none)."""
+        [row] = self.store.query(
+            "SELECT MIN(next_attempt_at) AS next FROM notices "
+            "WHERE campaign_id = ? AND status = 'deferred'",
+            [str(campaign_id)],
+        )
+        return from_db_time(row["next"])
 
     def uncertain(self) -> list[Row]:
         """Notices whose delivery a crash made uncertain."""
@@ -643,4 +694,8 @@ def _progress(
         **counts,
         "rate_per_second": rate,
         "seconds_left": eta,
+        "in_flight": counts["sending"],
+        "in_flight_resolved_by": None,
+        "last_moved_at": None,
+        "stalled_since": None,
     }

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 from services.notifications.mailbox import CaptureServer, MailboxCheck
 from services.smtp_target import SmtpTarget
@@ -474,3 +476,54 @@ def test_template_check_reports_every_audience(api: Api) -> None:
     before = api.events()
     assert api.call("reporter", "GET", "/api/v1/templates/check").status_code == 403
     assert api.events() == before
+
+
+def test_a_campaign_s_uncertain_notices_are_settled_at_once(api: Api) -> None:
+    """With the Message-IDs found at the relay, those notices are confirmed and the rest
+    queued again, in one call; a list holding none of them, both ways at once, neither, or
+    an empty reason are refused naming the field, with nothing recorded; a responder may
+    not; a second call finds nothing left to settle."""
+    campaign = uncertain_notices(api, 4)
+    listed = api.call("auditor", "GET", "/api/v1/notices/uncertain").json()["items"]
+    found = [listed[0]["message_id"], listed[1]["message_id"], "<elsewhere@relay.example>"]
+    url = f"/api/v1/campaigns/{campaign}/settle"
+    before = api.events()
+    for role, body, status, field in (
+        ("dpo", {"reason": "log", "found": ["<nobody@relay.example>"]}, 409, "found"),
+        ("dpo", {"reason": "log", "found": found, "delivered": True}, 422, "found"),
+        ("dpo", {"reason": "log"}, 422, "found"),
+        ("dpo", {"reason": "", "delivered": True}, 422, "reason"),
+        ("dpo", {"reason": "log", "found": ["not a message id"]}, 422, "found"),
+        ("responder", {"reason": "log", "delivered": True}, 403, "role"),
+    ):
+        r = api.call(role, "POST", url, json=body)
+        assert r.status_code == status, (body, r.text)
+        assert r.json()["field"] == field
+        assert "nobody@relay" not in r.text
+    assert api.events() == before
+    settled = api.call("dpo", "POST", url, json={"reason": "relay log", "found": found})
+    assert settled.status_code == 200, settled.text
+    assert settled.json() == {"uncertain": 4, "confirmed": 2, "requeued": 2}
+    again = api.call("dpo", "POST", url, json={"reason": "relay log", "delivered": False})
+    assert again.json() == {"uncertain": 0, "confirmed": 0, "requeued": 0}
+    assert api.call("auditor", "GET", "/api/v1/notices/uncertain").json()["items"] == []
+
+
+def test_progress_tells_of_notices_in_flight_and_a_stalled_campaign(api: Api) -> None:
+    """Claimed notices with no answer are in flight, resolved by the lease after their
+    claim; once nothing has moved for a minute the campaign is stalled, with no rate or
+    time left; the campaign page says both in words."""
+    _, campaign = sending(api, 3)
+    clock = api.rt.app.core.clock
+    assert isinstance(clock, ManualClock)
+    api.rt.dispatcher(SmtpTarget("127.0.0.1", 9)).claim(clock.now())
+    api.rt.settle()
+    claimed = clock.now()
+    lease = timedelta(seconds=api.rt.settings.sending_lease_seconds)
+    fresh = api.rt.notifications.progress(UUID(campaign), claimed)
+    assert fresh["in_flight"] == 3
+    assert claimed - timedelta(seconds=1) < fresh["in_flight_resolved_by"] - lease <= claimed
+    assert fresh["stalled_since"] is None
+    later = api.rt.notifications.progress(UUID(campaign), claimed + timedelta(minutes=2))
+    assert later["stalled_since"] is not None
+    assert (later["rate_per_second"], later["seconds_left"]) == (None, None)

@@ -101,6 +101,7 @@ def arguments(ids: dict[str, str], tmp: Path) -> dict[str, list[str]]:
         "notify resume": [c],
         "notify cancel": [c, "--reason", "x"],
         "notify resolve": [UNKNOWN, "--reason", "x", "--delivered"],
+        "notify settle": [UNKNOWN, "--reason", "x", "--delivered"],
         "mailbox": [],
         "mailbox show": ["<none@example.org>"],
         "replay": [i, "--as-of", "now"],

@@ -192,7 +192,12 @@ OPERATIONS: dict[str, Operation] = {
         ),
     ),
     "notice.resolve": Operation(
-        frozenset({D}), api=(("POST", "/notices/{notice_id}/resolve"),), cli=("notify resolve",)
+        frozenset({D}),
+        api=(
+            ("POST", "/notices/{notice_id}/resolve"),
+            ("POST", "/campaigns/{campaign_id}/settle"),
+        ),
+        cli=("notify resolve", "notify settle"),
     ),
     "mailbox.read": Operation(
         READERS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -51,3 +52,21 @@ def smtp_sink(tmp_path: Path, *args: str) -> Iterator[SinkProcess]:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+def send_and_kill(env: dict[str, str], campaign: str, sink: SinkProcess, accepted: int) -> None:
+    """Run ``breach notify send CAMPAIGN`` with ``env`` and SIGKILL it (its whole process
+    group: the sender process too) once the sink has accepted ``accepted`` messages (or
+    after a minute)."""
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "breach"), "notify", "send", campaign],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while sink.state().get("accepted", 0) < accepted and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)

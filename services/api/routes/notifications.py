@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from events.notifications import Campaign, CampaignStatus, NoticeAudience
 from services.access.permissions import Permission, may_read_message, may_see_person
 from services.application.context import RequestContext
-from services.application.errors import NotFound
+from services.application.errors import InvalidInput, NotFound
 from services.application.fields import Line
 from services.bootstrap import Runtime
 from services.http.auth import Caller, require
@@ -30,6 +30,7 @@ from services.http.runtime import runtime_of
 from services.ledger import BreachLedger
 from services.notifications.handlers import DraftCampaign, RedraftCampaign
 from services.notifications.mailbox import Mailbox, Stored
+from services.operations.notices import found_in, settle_campaign
 
 router = APIRouter(tags=["notifications"])
 
@@ -65,6 +66,20 @@ class ReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Line
+
+
+class SettleBody(BaseModel):
+    """How a campaign's uncertain notices are settled at once: by the Message-IDs found at
+    the relay (``found``: those confirmed, the rest sent again), or all confirmed
+    (``delivered`` true) or all sent again (false). Exactly one of the two."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Line
+    found: list[Annotated[str, Field(max_length=500)]] | None = Field(
+        default=None, max_length=200_000
+    )
+    delivered: bool | None = None
 
 
 class ResolveBody(BaseModel):
@@ -293,6 +308,28 @@ def resolve(
         "status": notice.state.status.value,
         "message_id": notice.state.message_id,
     }
+
+
+@router.post("/campaigns/{campaign_id}/settle", summary="Settle a campaign's uncertain notices")
+def settle(campaign_id: UUID, body: SettleBody, request: Request, caller: Resolver) -> Any:
+    """Settle every notice of the campaign a crash left uncertain: those whose Message-ID
+    is in ``found`` confirmed delivered and the rest sent again, or all confirmed or all sent
+    again (``delivered``). A ``found`` list holding none of them is refused (409, naming
+    ``found``): it is the wrong list. Answers how many were uncertain, confirmed and
+    requeued."""
+    if (body.found is None) == (body.delivered is None):
+        raise InvalidInput("found", "give found (Message-IDs) or delivered (true or false)")
+    found = None
+    if body.found is not None:
+        found = found_in("\n".join(body.found).encode())
+    return settle_campaign(
+        runtime_of(request),
+        campaign_id,
+        found=found,
+        delivered=bool(body.delivered),
+        reason=body.reason,
+        ctx=context(request, caller, campaign_id),
+    )
 
 
 def _entry(stored: Stored, audience: str | None, caller: Caller) -> dict[str, Any]:
