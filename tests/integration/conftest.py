@@ -2,7 +2,8 @@
 
 Every test that uses ``settings`` (and so ``runtime``) runs once per store; on PostgreSQL
 its settings name a fresh schema of the test database (created by breachledger on first
-start, dropped after the test). A test marked ``sqlite_only`` runs on SQLite alone.
+start, dropped after the test). A test marked ``sqlite_only`` runs on SQLite alone (see
+the marker).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ SQLITE_ONLY_MODULES: frozenset[str] = frozenset()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "sqlite_only: the test is about the SQLite files; it runs on SQLite alone"
+        "markers",
+        "sqlite_only: the test runs on SQLite alone: it is about the SQLite files, or it is a "
+        "console flow whose store-specific steps other tests run on both stores",
     )
 
 

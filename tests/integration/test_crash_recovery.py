@@ -2,7 +2,9 @@
 console as they would run it: the status shows the notices in flight and when the lease
 resolves them; the next send finds them uncertain, says so and exits 6; a DPO settles them
 in one go with the relay's log (a wrong log is refused first, nothing recorded); the last
-send completes the campaign, exit 0, every notice at the relay exactly once."""
+send completes the campaign, exit 0, every notice at the relay exactly once. On SQLite: the
+dispatcher's crash rule, the settling command and the views it reads run on both stores in
+``test_notifications`` and the API's tests."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from events.users import Role
 from services.bootstrap import Runtime
@@ -28,6 +32,7 @@ PEOPLE = 600
 LEASE = 3
 
 
+@pytest.mark.sqlite_only
 def test_a_killed_campaign_is_recovered_by_status_settle_and_send(
     settings: Settings,  # noqa: F811
     store: Store,
