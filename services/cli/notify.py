@@ -26,6 +26,7 @@ from services.cli.inputs import read_document
 from services.cli.output import emit_fields, emit_json, emit_table, note, say
 from services.ledger import BreachLedger
 from services.notifications.dispatcher import DeliveryCheck
+from services.notifications.message import FOUND_LIST_MAX_BYTES
 from services.operations.notices import found_in, settle_campaign
 from services.smtp_target import SmtpTarget
 from services.timefmt import show_time
@@ -456,6 +457,8 @@ def settle(
     ids = None
     if found is not None:
         try:
+            if found.stat().st_size > FOUND_LIST_MAX_BYTES:
+                raise InvalidInput("found", f"is larger than {FOUND_LIST_MAX_BYTES // 2**20} MiB")
             data = found.read_bytes()
         except OSError:
             raise InvalidInput("found", "cannot be read") from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 
@@ -94,7 +95,7 @@ def metrics_report(request: Request) -> Response:
             end=end or "",
             query="",
         )
-    query = "&".join(f"{k}={v}" for k, v in (("from", start), ("to", end)) if v)
+    query = urlencode([(k, v) for k, v in (("from", start), ("to", end)) if v])
     return page(
         request,
         "metrics_report.html",
