@@ -143,3 +143,13 @@ def story_driver() -> Iterator[WebDriver]:
     """A browser of its own for the :func:`story` server: cookies are kept per host, not
     per port, so one browser signed in to both servers would mix their sessions."""
     yield from headless_browser()
+
+
+@pytest.fixture(scope="module")
+def signed_in(driver: WebDriver, story: Site) -> Site:
+    """The story's server, the module's browser signed in to it as ``chief`` (once per
+    module; a module testing the story's pages gives ``driver`` as ``story_driver``)."""
+    from tests.browser.test_dashboard_flow import sign_in
+
+    sign_in(driver, story, "chief", STORY_PASSWORD)
+    return story

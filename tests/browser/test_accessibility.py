@@ -13,8 +13,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.browser.conftest import STORY_PASSWORD, Site
-from tests.browser.test_dashboard_flow import find, sign_in
+from tests.browser.conftest import Site
+from tests.browser.test_dashboard_flow import find
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 BLOCKING = ("serious", "critical")
@@ -68,12 +68,6 @@ def pages(story: Site) -> dict[str, str]:
 def driver(story_driver: WebDriver) -> WebDriver:
     """The story's own browser (see ``story_driver``)."""
     return story_driver
-
-
-@pytest.fixture(scope="module")
-def signed_in(driver: WebDriver, story: Site) -> Site:
-    sign_in(driver, story, "chief", STORY_PASSWORD)
-    return story
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.browser.conftest import STORY_PASSWORD, Site
-from tests.browser.test_dashboard_flow import find, shot, sign_in
+from tests.browser.conftest import Site
+from tests.browser.test_dashboard_flow import find, shot
 
 PAGES = ("board", "incident", "obligations", "campaign", "metrics")
 
@@ -66,12 +66,6 @@ def url(story: Site, page: str) -> str:
 def driver(story_driver: WebDriver) -> WebDriver:
     """The story's own browser (see ``story_driver``)."""
     return story_driver
-
-
-@pytest.fixture(scope="module")
-def signed_in(driver: WebDriver, story: Site) -> Site:
-    sign_in(driver, story, "chief", STORY_PASSWORD)
-    return story
 
 
 @pytest.fixture
