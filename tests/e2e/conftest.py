@@ -151,3 +151,10 @@ class InProcessCli(Cli):
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path / "var")
+
+
+@pytest.fixture
+def in_process_cli(tmp_path: Path) -> Cli:
+    """Commands run in this process (:class:`InProcessCli`): for tests of what many commands
+    answer (refusals above all), where a process start-up per command costs the most."""
+    return InProcessCli(tmp_path / "var")

@@ -8,12 +8,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.e2e.conftest import Cli
+from tests.e2e.conftest import Cli, InProcessCli
 
 
-def test_replay_diff_verify_and_export(cli: Cli, tmp_path: Path) -> None:
+def test_replay_diff_verify_and_export(in_process_cli: Cli, tmp_path: Path) -> None:
     """A moment before triage replays untriaged; the diff names the triage; the live record
     verifies; a bundle exports and verifies offline; the views check equal."""
+    cli = in_process_cli
     incident = cli.ok(
         "report",
         "--title",
@@ -66,8 +67,9 @@ def test_tampering_makes_verify_fail_with_the_position(cli: Cli) -> None:
     assert result.err.startswith(f"breach: error: verification failed at position {position}:")
 
 
-def test_bad_replay_and_verify_input_is_refused(cli: Cli, tmp_path: Path) -> None:
+def test_bad_replay_and_verify_input_is_refused(in_process_cli: Cli, tmp_path: Path) -> None:
     """Malformed times, moments before the incident, a missing bundle, a missing key."""
+    cli = in_process_cli
     incident = cli.ok("report", "--title", "x", "--discovered-at", "now").out.strip()
     for args, text in (
         (["replay", incident[:8], "--as-of", "yesterday"], "as_of: is not a time"),
@@ -80,7 +82,7 @@ def test_bad_replay_and_verify_input_is_refused(cli: Cli, tmp_path: Path) -> Non
         assert text in result.err
     out = tmp_path / "b"
     cli.ok("audit", "export", incident[:8], "--out", str(out))
-    elsewhere = Cli(tmp_path / "other-data")
+    elsewhere = InProcessCli(tmp_path / "other-data")
     result = elsewhere("audit", "verify", str(out))
     assert result.code == 2
     assert "BREACH_AUDIT_KEY" in result.err

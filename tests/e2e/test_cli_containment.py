@@ -41,9 +41,10 @@ def test_triage_opens_the_playbook_and_the_board_marks_overdue_work(cli: Cli) ->
     assert {r["step"] for r in overdue} >= {"remote_lock"}
 
 
-def test_a_task_moves_through_its_life_and_containment_is_reached(cli: Cli) -> None:
+def test_a_task_moves_through_its_life_and_containment_is_reached(in_process_cli: Cli) -> None:
     """assign, start, block, unblock, done with evidence, due, cancel, reopen; then the last
     mandatory task done reaches containment on the board."""
+    cli = in_process_cli
     incident = triaged(cli)
     rows = cli.ok("tasks", incident[:8], "--json").json()
     by_step = {r["step"]: r["task_id"][:8] for r in rows}
@@ -105,8 +106,9 @@ def test_playbooks_are_listed_and_shown(cli: Cli) -> None:
     )
 
 
-def test_bad_task_input_is_one_error_line_and_nothing_stored(cli: Cli) -> None:
+def test_bad_task_input_is_one_error_line_and_nothing_stored(in_process_cli: Cli) -> None:
     """Unknown task, bad owner, due before the report, malformed evidence, a finished task."""
+    cli = in_process_cli
     incident = triaged(cli)
     rows = cli.ok("tasks", incident[:8], "--json").json()
     task = rows[0]["task_id"][:8]
@@ -133,10 +135,13 @@ def test_bad_task_input_is_one_error_line_and_nothing_stored(cli: Cli) -> None:
     assert count_events(cli.data_dir) == before
 
 
-def test_amending_awareness_moves_the_playbook_tasks_that_count_from_it(cli: Cli) -> None:
+def test_amending_awareness_moves_the_playbook_tasks_that_count_from_it(
+    in_process_cli: Cli,
+) -> None:
     """breach amend --aware-at two hours earlier: the restore step (aware + 3 days) is due
     two hours earlier on the board, every changed due is one stored event besides the
     correction, a done task keeps its due, and the timeline says so in words."""
+    cli = in_process_cli
     incident = cli.ok(
         "report",
         "--title",

@@ -158,9 +158,10 @@ def test_ids_can_be_given_as_a_unique_prefix_and_ambiguity_is_refused(cli: Cli) 
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_appends_nothing(
-    cli: Cli, args: list[str], field: str
+    in_process_cli: Cli, args: list[str], field: str
 ) -> None:
     """Each refusal prints one error line naming the field, no traceback, and stores nothing."""
+    cli = in_process_cli
     incident_id = report(cli)
     before = count_events(cli.data_dir)
     result = cli(*(a.replace("{id}", incident_id) for a in args))

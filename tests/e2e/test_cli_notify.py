@@ -17,9 +17,12 @@ CONTENT = {
 }
 
 
-def test_draft_preview_approve_send_and_read_the_mailbox(cli: Cli, tmp_path: Path) -> None:
+def test_draft_preview_approve_send_and_read_the_mailbox(
+    in_process_cli: Cli, tmp_path: Path
+) -> None:
     """The whole flow: notices land in the local mailbox, the person's export shows them.
     A responder drafts and sends; a person's notice and data are the DPO's to see."""
+    cli = in_process_cli
     cli.user("alice", "responder")
     cli.user("dpo", "dpo")
     incident = cli.ok("report", "--title", "CV leak", "--discovered-at", "now").out.strip()

@@ -55,9 +55,10 @@ def test_import_export_correct_and_erase_through_the_cli(cli: Cli, tmp_path: Pat
     assert "reference: no person has this reference" in again.err
 
 
-def test_bad_people_input_is_refused_with_the_field(cli: Cli, tmp_path: Path) -> None:
+def test_bad_people_input_is_refused_with_the_field(in_process_cli: Cli, tmp_path: Path) -> None:
     """Missing email column, unknown file type, no retention configured: exit 2, nothing
     stored."""
+    cli = in_process_cli
     incident = cli.ok("report", "--title", "x", "--discovered-at", "now").out.strip()
     before = count_events(cli.data_dir)
     bad = tmp_path / "p.csv"

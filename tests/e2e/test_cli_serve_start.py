@@ -31,9 +31,7 @@ def one_line_refusal(result_err: str, cause: str) -> None:
     assert "Traceback" not in result_err
 
 
-def test_a_port_in_use_stops_serve_before_anything_is_opened(
-    tmp_path: Path, taken: int
-) -> None:
+def test_a_port_in_use_stops_serve_before_anything_is_opened(tmp_path: Path, taken: int) -> None:
     """With the port taken, serve exits 2 with one line naming the port, before the data
     directory (and so any store, worker or capture server) was created."""
     cli = Cli(tmp_path / "var")

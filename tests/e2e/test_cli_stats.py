@@ -6,9 +6,10 @@ from __future__ import annotations
 from tests.e2e.conftest import Cli
 
 
-def test_report_stats_in_tables_json_and_csv(cli: Cli) -> None:
+def test_report_stats_in_tables_json_and_csv(in_process_cli: Cli) -> None:
     """An incident discovered 5 h after it occurred shows a 5 h median time to detect in
     every form."""
+    cli = in_process_cli
     cli.ok(
         "report",
         "--title",
@@ -30,9 +31,10 @@ def test_report_stats_in_tables_json_and_csv(cli: Cli) -> None:
     assert "hours,detect,median,5.00" in rows
 
 
-def test_a_bad_period_is_one_line_and_exit_2(cli: Cli) -> None:
+def test_a_bad_period_is_one_line_and_exit_2(in_process_cli: Cli) -> None:
     """A reversed period or a bound that is not a time: one line naming the field, exit 2,
     no traceback and no echo of the input."""
+    cli = in_process_cli
     for args, field in (
         (["--from", "2026-11-02", "--to", "2026-11-01"], "from"),
         (["--to", "next-tuesday"], "to"),
