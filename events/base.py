@@ -12,7 +12,7 @@ injected clock.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import (
@@ -34,6 +34,26 @@ class Cause(BaseModel):
     def stamp(self) -> dict[str, Any]:
         """Return the event fields every event takes from its cause."""
         return {"timestamp": self.at, "actor": self.actor, "correlation_id": self.correlation_id}
+
+
+class Recorded(Protocol):
+    """Something recorded at a moment by someone for a request: a domain event, or a
+    view's summary of several (an import's people, as an incident's timeline tells it)."""
+
+    @property
+    def timestamp(self) -> datetime:
+        """When it was recorded."""
+        ...
+
+    @property
+    def actor(self) -> str:
+        """Who did it."""
+        ...
+
+    @property
+    def correlation_id(self) -> str:
+        """The request it belongs to."""
+        ...
 
 
 class DomainEvent(BaseModel, CanMutateAggregate[UUID]):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -20,7 +20,7 @@ from events.alerts import (
     AlertRaised,
 )
 from events.assessment import Obligation
-from events.base import DomainEvent
+from events.base import DomainEvent, Recorded
 from events.containment import TaskCancelled, TaskCompleted, TaskDueMoved, TaskEvent, TaskReopened
 from events.incident import (
     AmendableFact,
@@ -57,25 +57,9 @@ from services.incidents.presentation import in_words
 from services.people.people_view import PeopleAdded
 from services.timefmt import show_time
 
-
-class TimelineMark(Protocol):
-    """Something a timeline tells of at a moment: an event (of the incident or of an
-    aggregate about it) or a summary read from a view (an import's people)."""
-
-    @property
-    def timestamp(self) -> datetime:
-        """When it was recorded."""
-        ...
-
-    @property
-    def actor(self) -> str:
-        """Who did it."""
-        ...
-
-    @property
-    def correlation_id(self) -> str:
-        """The request it belongs to."""
-        ...
+TimelineMark = Recorded
+"""What a timeline tells of: an event (of the incident or of an aggregate about it) or a
+summary read from a view (an import's people)."""
 
 
 class TimelineEntry(BaseModel):

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.utils import get_topic
 
-from events.base import Cause, DomainEvent
+from events.base import Cause, DomainEvent, Recorded
 from events.containment import (
     FINISHED,
     ContainmentTask,
@@ -33,7 +33,6 @@ from services.containment.commands import (
 )
 from services.incidents.handlers import IncidentHandlers
 from services.storage.event_reads import event_reads
-from services.timeline import TimelineMark
 
 TIMELINE_TASK_EVENTS = (TaskDueMoved, TaskCompleted, TaskReopened, TaskCancelled)
 """The task events an incident's timeline tells of (the rest are on the task board)."""
@@ -46,7 +45,7 @@ class ContainmentHandlers:
     def __init__(self, core: LedgerApplication, incidents: IncidentHandlers) -> None:
         self.core = core
         self.incidents = incidents
-        self.timeline_sources: tuple[Callable[[UUID], Sequence[TimelineMark]], ...] = ()
+        self.timeline_sources: tuple[Callable[[UUID], Sequence[Recorded]], ...] = ()
         """Other marks about an incident its timeline shows among its own events (alerts,
         campaigns, imports)."""
 
@@ -211,13 +210,13 @@ class ContainmentHandlers:
         """A task as it is now."""
         return self.core.load(task_id, ContainmentTask)
 
-    def timeline_events(self, incident_id: UUID) -> list[TimelineMark]:
+    def timeline_events(self, incident_id: UUID) -> list[Recorded]:
         """The incident's events, each followed by its tasks' due-time moves, completions,
         reopenings and cancellations (and the marks of ``timeline_sources``, such as alerts)
         recorded at the same moment or before the next incident event (a move is saved with
         the correction that caused it)."""
         history = list(self.incidents.incident_history(incident_id))
-        related: list[TimelineMark] = list(
+        related: list[Recorded] = list(
             self._task_marks(
                 [UUID(t) for t in self.incidents.get_incident(incident_id).state.tasks]
             )
@@ -225,7 +224,7 @@ class ContainmentHandlers:
         for source in self.timeline_sources:
             related.extend(source(incident_id))
         moves = sorted(related, key=lambda e: e.timestamp)
-        out: list[TimelineMark] = []
+        out: list[Recorded] = []
         for event in history:
             while moves and moves[0].timestamp < event.timestamp:
                 out.append(moves.pop(0))

@@ -40,7 +40,7 @@ LAYERS: dict[str, int] = {
     # the capabilities
     **dict.fromkeys(CAPABILITIES, 2),
     # what composes or reads across capabilities
-    **dict.fromkeys(("ledger", "gateway", "demo", "timeline", "audit"), 3),
+    **dict.fromkeys(("ledger", "gateway", "demo", "timeline", "team_stats", "audit"), 3),
     "bootstrap": 4,
     # what works on a wired runtime: audit operations, board replays, metrics
     **dict.fromkeys(("operations", "metrics"), 5),
