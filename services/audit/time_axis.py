@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from functools import cache
 from pathlib import Path
 
-from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
@@ -458,14 +459,21 @@ def text_alternative(axis: TimeAxis, zone: tzinfo) -> list[str]:
     return lines
 
 
-def render_axis(templates_dir: Path, axis: TimeAxis, zone: tzinfo) -> Markup:
-    """The SVG drawing and its text alternative, as markup to place in a page."""
+@cache
+def _template(templates_dir: Path) -> Template:
+    """The drawing's template, loaded and compiled once per templates directory (every
+    incident page draws it)."""
     env = SandboxedEnvironment(
         loader=FileSystemLoader(templates_dir / "reports"),
         autoescape=True,
         undefined=StrictUndefined,
     )
-    html = env.get_template("time_axis.svg").render(
+    return env.get_template("time_axis.svg")
+
+
+def render_axis(templates_dir: Path, axis: TimeAxis, zone: tzinfo) -> Markup:
+    """The SVG drawing and its text alternative, as markup to place in a page."""
+    html = _template(templates_dir).render(
         axis=axis,
         colours=COLOURS,
         width=WIDTH,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 
 from services.access.permissions import Permission
 from services.application.errors import ServiceError
+from services.http.downloads import csv_download
 from services.http.runtime import runtime_of
 from services.operations.stats import stats_over
 from services.team_stats import TeamStats, as_csv
@@ -116,8 +117,4 @@ def metrics_report_csv(request: Request) -> Response:
     stats = stats_over(
         runtime_of(request), request.query_params.get("from"), request.query_params.get("to")
     )
-    return Response(
-        as_csv(stats),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="breachledger-stats.csv"'},
-    )
+    return csv_download(as_csv(stats), "breachledger-stats.csv")

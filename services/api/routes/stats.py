@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.access.permissions import Permission
 from services.http.auth import Caller, require
+from services.http.downloads import csv_download
 from services.http.runtime import runtime_of
 from services.operations.stats import stats_over
 from services.team_stats import TeamStats, as_csv
@@ -37,9 +38,5 @@ def stats(
     ``format=csv`` answers the same figures as CSV, one per row."""
     figures = stats_over(runtime_of(request), start, end)
     if output == "csv":
-        return Response(
-            as_csv(figures),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="breachledger-stats.csv"'},
-        )
+        return csv_download(as_csv(figures), "breachledger-stats.csv")
     return figures
