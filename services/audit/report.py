@@ -10,7 +10,7 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from events.assessment import DecisionKind
+from events.assessment import DecisionKind, Obligation
 from events.incident import IncidentState
 from services.assessment.headline import headline
 from services.audit.chain import Checkpoint
@@ -20,6 +20,26 @@ from services.timefmt import show_time
 from services.timeline import TimelineEntry
 
 
+def deadline_outcome(state: IncidentState, obligation: Obligation, at: datetime) -> str:
+    """How an obligation stands at ``at``: ``met`` (notified by its deadline), ``missed``
+    (notified late, or its deadline passed without a notification), ``waived`` (decided not
+    to notify) or ``pending``."""
+    decision = state.decisions.get(obligation.id)
+    deadline = obligation.deadline
+    if decision is not None and decision.decision is DecisionKind.NOTIFIED:
+        late = (
+            deadline is not None
+            and decision.notified_at is not None
+            and decision.notified_at > deadline
+        )
+        return "missed" if late else "met"
+    if decision is not None and decision.decision is DecisionKind.DO_NOT_NOTIFY:
+        return "waived"
+    if deadline is not None and deadline < at:
+        return "missed"
+    return "pending"
+
+
 def obligation_outcomes(state: IncidentState, now: datetime, zone: tzinfo) -> list[dict[str, Any]]:
     """Each due obligation with whether it was met, missed, decided against, or is open."""
     rows = []
@@ -27,20 +47,16 @@ def obligation_outcomes(state: IncidentState, now: datetime, zone: tzinfo) -> li
         if not o.due:
             continue
         decision = state.decisions.get(o.id)
+        judged = deadline_outcome(state, o, now)
         outcome, css = "open", ""
         if decision is not None and decision.decision is DecisionKind.NOTIFIED:
-            late = (
-                o.deadline is not None
-                and decision.notified_at is not None
-                and (decision.notified_at > o.deadline)
-            )
             outcome = f"notified {show_time(decision.notified_at, zone)}" + (
-                " (late)" if late else ""
+                " (late)" if judged == "missed" else ""
             )
-            css = "missed" if late else "met"
+            css = judged
         elif decision is not None and decision.decision is DecisionKind.DO_NOT_NOTIFY:
             outcome = f"decided not to notify: {decision.reason}"
-        elif o.deadline is not None and o.deadline < now:
+        elif judged == "missed":
             outcome, css = "missed: deadline passed without a notification", "missed"
         rows.append(
             {

@@ -22,11 +22,11 @@ from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from events.assessment import DecisionKind
 from events.containment import TaskCancelled
 from events.incident import IncidentNoteAdded, IncidentState, ObligationsEvaluated
 from events.notifications import CampaignApproved, CampaignCancelled, CampaignCompleted
 from services.audit.replay import IncidentReplay
+from services.audit.report import deadline_outcome
 from services.timefmt import show_time
 from services.timeline import TimelineMark
 
@@ -171,25 +171,6 @@ class TimeAxis:
         return [m for m in self.marks if m.kind == kind]
 
 
-def _deadline_state(state: IncidentState, obligation_id: str, at: datetime) -> str:
-    """met, missed, pending or waived, as the auditor's report judges a deadline."""
-    o = state.evaluation.find(obligation_id) if state.evaluation else None
-    decision = state.decisions.get(obligation_id)
-    if decision is not None and decision.decision is DecisionKind.NOTIFIED:
-        late = (
-            o is not None
-            and o.deadline is not None
-            and decision.notified_at is not None
-            and decision.notified_at > o.deadline
-        )
-        return "missed" if late else "met"
-    if decision is not None and decision.decision is DecisionKind.DO_NOT_NOTIFY:
-        return "waived"
-    if o is not None and o.deadline is not None and o.deadline < at:
-        return "missed"
-    return "pending"
-
-
 def _deadlines(
     state: IncidentState, evaluations: Sequence[ObligationsEvaluated], at: datetime, zone: tzinfo
 ) -> list[Mark]:
@@ -217,7 +198,9 @@ def _deadlines(
                     )
                 )
     for obligation_id, deadline in current.items():
-        outcome = _deadline_state(state, obligation_id, at)
+        obligation = state.evaluation.find(obligation_id) if state.evaluation else None
+        assert obligation is not None
+        outcome = deadline_outcome(state, obligation, at)
         out.append(
             Mark(
                 "deadline",
