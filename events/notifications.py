@@ -9,6 +9,7 @@ and the server's reply), deferred, failed or suppressed.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -56,6 +57,44 @@ class NoticeContent(BaseModel):
     reference: str = ""
 
 
+CONTENT_LANGUAGE = "en"
+"""The language of a campaign's main content: every audience has templates in it, and a
+recipient whose language has none gets the whole notice in it."""
+
+
+class NoticeText(BaseModel):
+    """What a notice says in one more language: its words only. The facts (the counts, the
+    contact's address and phone, the reference) are the main content's in every language;
+    a part left out (organisation, contact name, categories) is the main content's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    nature: str
+    consequences: str
+    measures: str
+    advice: str = ""
+    organisation: str | None = None
+    contact_name: str | None = None
+    categories: tuple[str, ...] | None = None
+
+
+def localised(content: NoticeContent, text: NoticeText) -> NoticeContent:
+    """The main content with the words of another language."""
+    update: dict[str, object] = {
+        "nature": text.nature,
+        "consequences": text.consequences,
+        "measures": text.measures,
+        "advice": text.advice,
+    }
+    if text.organisation is not None:
+        update["organisation"] = text.organisation
+    if text.contact_name is not None:
+        update["contact"] = content.contact.model_copy(update={"name": text.contact_name})
+    if text.categories is not None:
+        update["categories"] = text.categories
+    return content.model_copy(update=update)
+
+
 class OrganisationRecipient(BaseModel):
     """An authority or customer mailbox (an organisation's address, not a person's)."""
 
@@ -86,14 +125,27 @@ class CampaignState(BaseModel):
     audience: NoticeAudience
     template_version: str
     content: NoticeContent
+    translations: dict[str, NoticeText] = {}
     recipients: tuple[OrganisationRecipient, ...] = ()
     drafted_by: str
     status: CampaignStatus = CampaignStatus.DRAFT
     approved_by: str | None = None
     approved_hash: str | None = None
+    mixed_allowed: tuple[str, ...] = ()
     previews: int = 0
     last_preview_hash: str | None = None
     queued: int | None = None
+
+    def content_in(self, language: str) -> tuple[NoticeContent, bool]:
+        """The content of a notice whose templates are in ``language``, and whether it is
+        mixed: the main content's words under that language's headings, for want of its
+        own."""
+        if language == CONTENT_LANGUAGE:
+            return self.content, False
+        text = self.translations.get(language)
+        if text is None:
+            return self.content, True
+        return localised(self.content, text), False
 
 
 class CampaignEvent(DomainEvent):
@@ -101,12 +153,14 @@ class CampaignEvent(DomainEvent):
 
 
 class CampaignDrafted(AggregateCreated):
-    """A campaign was drafted: its template (and version), the content, the recipients."""
+    """A campaign was drafted: its template (and version), the content (in English and the
+    words of each other language given), the recipients."""
 
     incident_id: UUID
     audience: NoticeAudience
     template_version: str
     content: NoticeContent
+    translations: dict[str, NoticeText] = {}
     recipients: tuple[OrganisationRecipient, ...] = ()
 
     def apply(self, aggregate: Campaign) -> None:
@@ -116,6 +170,7 @@ class CampaignDrafted(AggregateCreated):
             audience=self.audience,
             template_version=self.template_version,
             content=self.content,
+            translations=self.translations,
             recipients=self.recipients,
             drafted_by=self.actor,
         )
@@ -126,6 +181,7 @@ class CampaignRedrafted(CampaignEvent):
 
     template_version: str
     content: NoticeContent
+    translations: dict[str, NoticeText] = {}
     recipients: tuple[OrganisationRecipient, ...] = ()
 
     def apply(self, aggregate: Campaign) -> None:
@@ -134,10 +190,12 @@ class CampaignRedrafted(CampaignEvent):
             update={
                 "template_version": self.template_version,
                 "content": self.content,
+                "translations": self.translations,
                 "recipients": self.recipients,
                 "status": CampaignStatus.DRAFT,
                 "approved_by": None,
                 "approved_hash": None,
+                "mixed_allowed": (),
                 "previews": 0,
                 "last_preview_hash": None,
                 "drafted_by": self.actor,
@@ -161,10 +219,13 @@ class CampaignPreviewed(CampaignEvent):
 
 class CampaignApproved(CampaignEvent):
     """A DPO approved the campaign: ``content_hash`` freezes templates and content, and
-    ``body_hash`` is the hash of the rendered body the DPO last previewed."""
+    ``body_hash`` is the hash of the rendered body the DPO last previewed.
+    ``mixed_languages`` names the languages whose recipients the DPO explicitly let have
+    English content under that language's headings (none unless they said so)."""
 
     content_hash: str
     body_hash: str
+    mixed_languages: tuple[str, ...] = ()
 
     def apply(self, aggregate: Campaign) -> None:
         """Record the approval."""
@@ -173,6 +234,7 @@ class CampaignApproved(CampaignEvent):
                 "status": CampaignStatus.APPROVED,
                 "approved_by": self.actor,
                 "approved_hash": self.content_hash,
+                "mixed_allowed": self.mixed_languages,
             }
         )
 
@@ -247,6 +309,24 @@ def _check_recipients(
         raise RuleViolation("recipients", "people are taken from the incident's records")
 
 
+def _check_translations(given: Mapping[str, NoticeText] | None) -> dict[str, NoticeText]:
+    """The words of other languages: English is the main content's, never a translation."""
+    words = dict(given or {})
+    if CONTENT_LANGUAGE in words:
+        raise RuleViolation(
+            "translations", f"{CONTENT_LANGUAGE} is the main content; give it there"
+        )
+    return dict(sorted(words.items()))
+
+
+def _mixed_refusal(languages: Collection[str]) -> str:
+    named = ", ".join(sorted(languages))
+    return (
+        f"recipients in {named} would get English paragraphs under {named} "
+        f"headings: give the campaign content in {named}, or approve allowing mixed languages"
+    )
+
+
 def _reason(text: str) -> str:
     value = text.strip()
     if not value:
@@ -274,6 +354,7 @@ class Campaign(BaseAggregate[UUID]):
         template_version: str,
         content: NoticeContent,
         recipients: tuple[OrganisationRecipient, ...],
+        translations: Mapping[str, NoticeText] | None = None,
     ) -> Campaign:
         """Draft a campaign; organisation audiences need their recipients."""
         _check_recipients(audience, recipients)
@@ -284,6 +365,7 @@ class Campaign(BaseAggregate[UUID]):
             audience=audience,
             template_version=template_version,
             content=content,
+            translations=_check_translations(translations),
             recipients=recipients,
             **cause.stamp(),
         )
@@ -295,18 +377,26 @@ class Campaign(BaseAggregate[UUID]):
         template_version: str,
         content: NoticeContent,
         recipients: tuple[OrganisationRecipient, ...],
+        translations: Mapping[str, NoticeText] | None = None,
     ) -> None:
-        """Change the draft (voids any approval)."""
+        """Change the draft (voids any approval); ``translations`` None keeps them."""
         if self.state.status not in (CampaignStatus.DRAFT, CampaignStatus.APPROVED):
             raise RuleViolation("status", f"a {self.state.status.value} campaign cannot change")
         s = self.state
         _check_recipients(s.audience, recipients)
-        if (template_version, content, recipients) == (s.template_version, s.content, s.recipients):
+        words = s.translations if translations is None else _check_translations(translations)
+        if (template_version, content, recipients, words) == (
+            s.template_version,
+            s.content,
+            s.recipients,
+            s.translations,
+        ):
             raise RuleViolation("content", "changes nothing")
         self.trigger_event(
             CampaignRedrafted,
             template_version=template_version,
             content=content,
+            translations=words,
             recipients=recipients,
             **cause.stamp(),
         )
@@ -321,8 +411,18 @@ class Campaign(BaseAggregate[UUID]):
             **cause.stamp(),
         )
 
-    def approve(self, cause: Cause, *, content_hash: str, is_dpo: bool) -> None:
-        """Approve: only a DPO, not the drafter, and only a previewed draft."""
+    def approve(
+        self,
+        cause: Cause,
+        *,
+        content_hash: str,
+        is_dpo: bool,
+        mixed: Collection[str] = (),
+        allow_mixed: bool = False,
+    ) -> None:
+        """Approve: only a DPO, not the drafter, and only a previewed draft; a draft whose
+        recipients in some language (``mixed``) would get English words under that
+        language's headings only when the DPO explicitly allows it."""
         if self.state.status is not CampaignStatus.DRAFT:
             raise RuleViolation(
                 "status", f"only a draft can be approved (it is {self.state.status.value})"
@@ -334,15 +434,22 @@ class Campaign(BaseAggregate[UUID]):
         if self.state.previews == 0:
             raise RuleViolation("preview", "preview the notice before approving it")
         assert self.state.last_preview_hash is not None
+        if mixed and not allow_mixed:
+            raise RuleViolation("allow_mixed", _mixed_refusal(mixed))
         self.trigger_event(
             CampaignApproved,
             content_hash=content_hash,
             body_hash=self.state.last_preview_hash,
+            mixed_languages=tuple(sorted(mixed)),
             **cause.stamp(),
         )
 
-    def start_dispatch(self, cause: Cause, *, content_hash: str) -> None:
-        """Start sending; the content must be exactly what was approved."""
+    def start_dispatch(
+        self, cause: Cause, *, content_hash: str, mixed: Collection[str] = ()
+    ) -> None:
+        """Start sending; the content must be exactly what was approved, and no recipient
+        may now get a mixed-language notice the approval did not allow (people added since,
+        in a language without content)."""
         if self.state.status is not CampaignStatus.APPROVED:
             raise RuleViolation(
                 "status", f"only an approved campaign can be sent (it is {self.state.status.value})"
@@ -350,6 +457,13 @@ class Campaign(BaseAggregate[UUID]):
         if content_hash != self.state.approved_hash:
             raise RuleViolation(
                 "content", "the templates or content changed since approval; approve again"
+            )
+        unallowed = set(mixed) - set(self.state.mixed_allowed)
+        if unallowed:
+            raise RuleViolation(
+                "content",
+                _mixed_refusal(unallowed) + "; people were added since approval, so redraft "
+                "with their language's content and approve again",
             )
         self.trigger_event(DispatchStarted, content_hash=content_hash, **cause.stamp())
 
@@ -431,7 +545,8 @@ class NoticeEvent(DomainEvent):
 
 class NoticeQueued(AggregateCreated):
     """A notice was queued for a recipient: a person (by id) or an organisation recipient
-    of the campaign (by index). ``fallback`` says the template language fell back."""
+    of the campaign (by index). ``fallback`` says the template language fell back; ``mixed``
+    that the words are English under ``language``'s headings, as the approval allowed."""
 
     campaign_id: UUID
     incident_id: UUID
@@ -439,6 +554,7 @@ class NoticeQueued(AggregateCreated):
     recipient_index: int | None = None
     language: str
     fallback: bool = False
+    mixed: bool = False
 
     def apply(self, aggregate: Notice) -> None:
         """Start the notice."""
@@ -573,6 +689,7 @@ class Notice(BaseAggregate[UUID]):
         recipient_index: int | None,
         language: str,
         fallback: bool,
+        mixed: bool = False,
     ) -> Notice:
         """Queue a notice for one recipient."""
         return cls._create(
@@ -584,6 +701,7 @@ class Notice(BaseAggregate[UUID]):
             recipient_index=recipient_index,
             language=language,
             fallback=fallback,
+            mixed=mixed,
             **cause.stamp(),
         )
 

@@ -659,6 +659,12 @@ def bootstrap(
 
     people_of = PeopleReader(people_now)
 
+    def languages_now(incident_id: UUID) -> dict[str, int]:
+        views.catch_up_only("people")
+        return people.languages_of(incident_id)
+
+    app.notifications.recipient_languages = languages_now
+
     runtime = Runtime(
         settings=settings,
         app=app,

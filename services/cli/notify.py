@@ -26,6 +26,7 @@ from services.cli.inputs import read_document
 from services.cli.output import emit_fields, emit_json, emit_table, note, say
 from services.ledger import BreachLedger
 from services.notifications.dispatcher import DeliveryCheck
+from services.notifications.languages import LanguagePlan
 from services.notifications.message import FOUND_LIST_MAX_BYTES
 from services.operations.notices import found_in, settle_campaign
 from services.smtp_target import SmtpTarget
@@ -189,12 +190,15 @@ def preview(
                 "html": rendered.html,
                 "language": rendered.language,
                 "fallback": rendered.fallback,
+                "mixed": rendered.mixed,
             }
         )
         return
     say(f"Subject: {rendered.subject}")
     if rendered.fallback:
         note(f"no template in the requested language; fell back to {rendered.language}")
+    if rendered.mixed:
+        note(f"the campaign has no {rendered.language} content: English paragraphs shown")
     say("")
     say(rendered.text)
     if html:
@@ -214,16 +218,96 @@ def _on_campaign(
     return rt.gateway.run(method(rt.app), target, *args, state.request())
 
 
+def _plan_lines(plan: LanguagePlan) -> Iterator[str]:
+    """What a DPO should know of a campaign's languages before approving, a line each."""
+    for line in plan.lines:
+        if line.fallback:
+            yield (
+                f"{line.recipients} in {line.language}: no {line.language} templates; "
+                "they get the whole notice in English"
+            )
+        elif line.mixed:
+            yield (
+                f"{line.recipients} in {line.language}: no {line.notice_language} content; "
+                f"English paragraphs under {line.notice_language} headings"
+            )
+
+
+@notify_app.command("languages")
+@needs(Permission.CAMPAIGN_READ)
+def languages(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) -> None:
+    """The languages the campaign's recipients get their notices in: per recipient
+    language, how many, the templates' language, and whether they fall back to English
+    (no templates in theirs) or would get a mixed notice (no content in it)."""
+    rt = state_of(ctx).runtime
+    found = rt.app.notifications.load_campaign(rt.notifications.resolve_campaign(campaign))
+    plan = rt.app.notifications.language_plan(found)
+    if as_json:
+        emit_json({"campaign_id": str(found.id), **plan.as_json()})
+        return
+    emit_table(
+        [
+            {
+                "language": line.language,
+                "recipients": line.recipients,
+                "notice": line.notice_language,
+                "fallback": "yes" if line.fallback else "",
+                "mixed": "yes (no content)" if line.mixed else "",
+            }
+            for line in plan.lines
+        ],
+        [
+            ("language", "language"),
+            ("recipients", "recipients"),
+            ("notice", "notice in"),
+            ("fallback", "falls back"),
+            ("mixed", "mixed"),
+        ],
+    )
+
+
 @notify_app.command("approve")
 @needs(Permission.CAMPAIGN_APPROVE)
-def approve(ctx: typer.Context, campaign: CampaignArg, as_json: JsonOpt = False) -> None:
+def approve(
+    ctx: typer.Context,
+    campaign: CampaignArg,
+    allow_mixed_languages: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mixed-languages",
+            help="Let recipients in a language the campaign has no content in get English "
+            "paragraphs under that language's headings (recorded with the approval); "
+            "without it such a campaign is refused. See `notify languages`.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Approve a previewed campaign (DPO role; not the drafter). Freezes templates and
-    content: any later change needs a new approval."""
-    result = _on_campaign(ctx, campaign, lambda a: a.notifications.approve_campaign)
+    content: any later change needs a new approval. Refused while a recipient would get a
+    mixed-language notice, unless --allow-mixed-languages."""
+    state = state_of(ctx)
+    rt = state.runtime
+    target = rt.notifications.resolve_campaign(campaign)
+    result = rt.gateway.run(
+        rt.app.notifications.approve_campaign,
+        target,
+        state.request(),
+        allow_mixed=allow_mixed_languages,
+    )
+    plan = rt.app.notifications.language_plan(result)
     if as_json:
-        emit_json({"campaign_id": str(result.id), "approved_hash": result.state.approved_hash})
-    else:
-        typer.echo(f"approved {result.id} ({result.state.approved_hash})")
+        emit_json(
+            {
+                "campaign_id": str(result.id),
+                "approved_hash": result.state.approved_hash,
+                "mixed_languages": list(result.state.mixed_allowed),
+                "languages": plan.as_json(),
+            }
+        )
+        return
+    typer.echo(f"approved {result.id} ({result.state.approved_hash})")
+    for line in _plan_lines(plan):
+        note(line)
 
 
 def _run_dispatch(rt: Runtime, campaign_id: UUID, *, quiet: bool) -> dict[str, Any]:

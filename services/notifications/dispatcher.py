@@ -283,9 +283,7 @@ class Dispatcher:
     def _renderer(self, campaign: Campaign) -> Renderer:
         assert self.app.templates is not None
         return self.app.templates.renderer(
-            campaign.state.audience,
-            campaign.state.content,
-            self.app.incident_context(campaign.state.incident_id),
+            campaign.state, self.app.incident_context(campaign.state.incident_id)
         )
 
     def _backoff(self, attempt: int) -> float:

@@ -4,7 +4,7 @@ resume, cancel, and resolving notices a crash left uncertain."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Annotated, Any, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from events.base import Cause
 from events.incident import Incident
 from events.notifications import (
+    CONTENT_LANGUAGE,
     Campaign,
     CampaignStatus,
     Contact,
@@ -21,6 +22,7 @@ from events.notifications import (
     NoticeAudience,
     NoticeContent,
     NoticeStatus,
+    NoticeText,
     OrganisationRecipient,
 )
 from events.people import AffectedPerson
@@ -39,11 +41,14 @@ from services.application.fields import (
     checked,
 )
 from services.incidents.handlers import IncidentHandlers
+from services.notifications.languages import LanguagePlan, language_plan, organisation_languages
 from services.notifications.settings import NoticeSettings
-from services.notifications.templates import NoticeTemplates, Rendered, context_for, sample_context
+from services.notifications.templates import SAMPLE_RECIPIENT, NoticeTemplates, Rendered
 from services.timefmt import show_time
 from services.vault.sealing import PersonData
 from services.vault.vault import Vault
+
+DEFAULT_CONTENT_LANGUAGE = CONTENT_LANGUAGE
 
 NOTICE_NAMESPACE = uuid5(NAMESPACE_URL, "https://breachledger.invalid/notice")
 
@@ -87,8 +92,41 @@ class RecipientInput(BaseModel):
     language: Language = "en"
 
 
+class TranslationInput(BaseModel):
+    """The words of a notice in one more language (the facts stay the main content's)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    nature: Content
+    consequences: Content
+    measures: Content
+    advice: OptionalContent = ""
+    organisation: OptionalTitle | None = None
+    contact_name: OptionalTitle | None = None
+    categories: tuple[Title, ...] | None = None
+
+
+class TranslationChange(BaseModel):
+    """A change of one language's words: only the parts given change."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    nature: Content | None = None
+    consequences: Content | None = None
+    measures: Content | None = None
+    advice: OptionalContent | None = None
+    organisation: OptionalTitle | None = None
+    contact_name: OptionalTitle | None = None
+    categories: tuple[Title, ...] | None = None
+
+
+Translations = Annotated[dict[Language, TranslationInput], Field(max_length=50)]
+TranslationChanges = Annotated[dict[Language, TranslationChange | None], Field(max_length=50)]
+
+
 class DraftCampaign(BaseModel):
-    """A campaign draft: audience, the approved-to-be content, organisation recipients."""
+    """A campaign draft: audience, the approved-to-be content (English, and the words of
+    other languages under ``translations``), organisation recipients."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -104,11 +142,14 @@ class DraftCampaign(BaseModel):
     records_count: Count | None = None
     reference: OptionalLine = ""
     recipients: tuple[RecipientInput, ...] = ()
+    translations: Translations = {}
 
 
 class RedraftCampaign(BaseModel):
     """A change of a draft: only the fields given change (the audience, if given, must be
-    the campaign's); at least one must be given."""
+    the campaign's); at least one must be given. Under ``translations``, a language given
+    changes the parts of its words given, and one given as null is removed; languages not
+    named stay as they are."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -124,10 +165,11 @@ class RedraftCampaign(BaseModel):
     records_count: Count | None = None
     reference: OptionalLine | None = None
     recipients: tuple[RecipientInput, ...] | None = None
+    translations: TranslationChanges | None = None
 
     def content_changes(self) -> dict[str, Any]:
         """The content fields given, with their new values."""
-        skip = {"audience", "recipients"}
+        skip = {"audience", "recipients", "translations"}
         return {
             k: getattr(self, k)
             for k in self.model_fields_set - skip
@@ -137,6 +179,38 @@ class RedraftCampaign(BaseModel):
 
 def _recipients(given: tuple[RecipientInput, ...]) -> tuple[OrganisationRecipient, ...]:
     return tuple(OrganisationRecipient(**r.model_dump()) for r in given)
+
+
+def _merged(
+    current: Mapping[str, NoticeText], changes: Mapping[str, TranslationChange | None]
+) -> dict[str, NoticeText]:
+    """The words of each language after a redraft: named languages change (or go), the
+    others stay."""
+    words = dict(current)
+    for position, (language, change) in enumerate(changes.items(), start=1):
+        if change is None:
+            words.pop(language, None)
+            continue
+        given = change.model_dump(exclude_none=True)
+        base = words[language].model_dump() if language in words else {}
+        missing = [k for k in ("nature", "consequences", "measures") if k not in {**base, **given}]
+        if missing:
+            raise InvalidInput(
+                "translations",
+                f"language {position} is new to the campaign: give its {', '.join(missing)}",
+            )
+        words[language] = NoticeText.model_validate({**base, **given})
+    return words
+
+
+RecipientLanguages = Callable[[UUID], Mapping[str, int]]
+"""The people of an incident still to be told, counted by language (a port the runtime
+sets from the people view)."""
+
+
+def _unwired(incident_id: UUID) -> Mapping[str, int]:
+    msg = "the people's languages are not wired to the notification commands"
+    raise RuntimeError(msg)
 
 
 class Approvers(Protocol):
@@ -170,6 +244,29 @@ class NotificationHandlers:
         self.templates = templates
         self.notice_settings = notice_settings
         self.approvers = approvers
+        self.recipient_languages: RecipientLanguages = _unwired
+
+    def _languages(self, audience: NoticeAudience, given: Mapping[str, Any]) -> dict[str, Any]:
+        """``given`` keyed by the template language each key names; a language without
+        templates for the audience (or English, the main content's) is refused."""
+        out: dict[str, Any] = {}
+        known = ", ".join(self.templates.languages(audience))
+        for position, (language, value) in enumerate(given.items(), start=1):
+            chosen, fallback = self.templates.resolve(audience, language)
+            if fallback:
+                raise InvalidInput(
+                    "translations",
+                    f"language {position} has no {audience.value} templates "
+                    f"(they exist in {known})",
+                )
+            if chosen == DEFAULT_CONTENT_LANGUAGE:
+                raise InvalidInput(
+                    "translations", f"language {position} is English: the main content is"
+                )
+            if chosen in out:
+                raise InvalidInput("translations", f"language {position} is given twice")
+            out[chosen] = value
+        return out
 
     def _content(self, incident: Incident, cmd: DraftCampaign) -> NoticeContent:
         settings = self.notice_settings
@@ -205,6 +302,10 @@ class NotificationHandlers:
         cmd = self.core.validated(DraftCampaign, request)
         incident = self.core.load(incident_id, Incident)
         content = self._content(incident, cmd)
+        words = {
+            language: NoticeText(**text.model_dump())
+            for language, text in self._languages(cmd.audience, cmd.translations).items()
+        }
         return self.core.create(
             lambda cause: Campaign.draft(
                 cause,
@@ -214,6 +315,7 @@ class NotificationHandlers:
                 template_version=templates.version(cmd.audience),
                 content=content,
                 recipients=_recipients(cmd.recipients),
+                translations=words,
             ),
             ctx,
             logged="campaign.drafted",
@@ -236,9 +338,16 @@ class NotificationHandlers:
         if cmd.audience is not None and cmd.audience is not campaign.state.audience:
             raise InvalidInput("audience", "a campaign keeps its audience; draft a new one")
         changes = cmd.content_changes()
-        if not changes and cmd.recipients is None:
-            raise InvalidInput("content", "give at least one part of the content or recipients")
+        if not changes and cmd.recipients is None and cmd.translations is None:
+            raise InvalidInput(
+                "content", "give at least one part of the content, translations or recipients"
+            )
         given = cmd.model_dump(include=set(changes))
+        translated = (
+            None
+            if cmd.translations is None
+            else self._languages(campaign.state.audience, cmd.translations)
+        )
 
         def redraft(c: Campaign, cause: Cause) -> None:
             recipients = (
@@ -249,6 +358,9 @@ class NotificationHandlers:
                 template_version=templates.version(c.state.audience),
                 content=NoticeContent.model_validate({**c.state.content.model_dump(), **given}),
                 recipients=recipients,
+                translations=None
+                if translated is None
+                else _merged(c.state.translations, translated),
             )
 
         return self.core.change(campaign_id, Campaign, ctx, redraft, logged="campaign.redrafted")
@@ -292,14 +404,24 @@ class NotificationHandlers:
         else:
             msg = "a notice needs a person or an organisation recipient"
             raise ValueError(msg)
-        context = context_for(campaign.state.content, recipient=who, incident=incident)
-        return templates.render(campaign.state.audience, language, context), address
+        return templates.renderer(campaign.state, incident).render(language, who), address
 
     def approval_hash(self, campaign: Campaign) -> str:
         """What an approval of this campaign freezes."""
         templates = self.templates
-        recipients = [r.model_dump() for r in campaign.state.recipients]
-        return templates.content_hash(campaign.state.audience, campaign.state.content, recipients)
+        state = campaign.state
+        recipients = [r.model_dump() for r in state.recipients]
+        return templates.content_hash(state.audience, state.content, recipients, state.translations)
+
+    def language_plan(self, campaign: Campaign) -> LanguagePlan:
+        """The languages the campaign's recipients would get their notices in: which lack
+        content (mixed notices) and how many recipients fall back to English."""
+        state = campaign.state
+        if state.audience is NoticeAudience.PEOPLE:
+            counts = self.recipient_languages(state.incident_id)
+        else:
+            counts = organisation_languages(state)
+        return language_plan(self.templates, state, counts)
 
     def preview_campaign(
         self,
@@ -333,10 +455,9 @@ class NotificationHandlers:
             )
             label = f"recipient:{recipient_index}"
         else:
-            context = sample_context(campaign.state.audience)
-            context["notice"] = campaign.state.content.model_dump(mode="json")
-            context["incident"] = incident
-            rendered = templates.render(campaign.state.audience, language or "en", context)
+            rendered = templates.renderer(campaign.state, incident).render(
+                language or DEFAULT_CONTENT_LANGUAGE, SAMPLE_RECIPIENT
+            )
         body_hash = hashlib.sha256((rendered.text + rendered.html).encode()).hexdigest()
         self.core.change(
             campaign_id,
@@ -349,8 +470,12 @@ class NotificationHandlers:
         )
         return rendered
 
-    def approve_campaign(self, campaign_id: UUID, ctx: RequestContext) -> Campaign:
-        """Approve: only a DPO who did not draft it; freezes templates and content."""
+    def approve_campaign(
+        self, campaign_id: UUID, ctx: RequestContext, *, allow_mixed: bool = False
+    ) -> Campaign:
+        """Approve: only a DPO who did not draft it; freezes templates and content. A
+        recipient who would get English words under another language's headings stops it
+        unless ``allow_mixed`` (the DPO's explicit say, recorded with the languages)."""
         return self.core.change(
             campaign_id,
             Campaign,
@@ -359,6 +484,8 @@ class NotificationHandlers:
                 cause,
                 content_hash=self.approval_hash(c),
                 is_dpo=self.approvers.is_dpo(ctx.actor),
+                mixed=self.language_plan(c).lacking_content,
+                allow_mixed=allow_mixed,
             ),
             logged="campaign.approved",
         )
@@ -369,7 +496,11 @@ class NotificationHandlers:
             campaign_id,
             Campaign,
             ctx,
-            lambda c, cause: c.start_dispatch(cause, content_hash=self.approval_hash(c)),
+            lambda c, cause: c.start_dispatch(
+                cause,
+                content_hash=self.approval_hash(c),
+                mixed=self.language_plan(c).lacking_content,
+            ),
             logged="campaign.dispatch_started",
         )
 

@@ -114,6 +114,7 @@ class NoticeQueuePolicy:
         templates give for ``language``."""
         state = campaign.state
         chosen, fallback = self.templates.resolve(state.audience, language)
+        _, mixed = state.content_in(chosen)
         return Notice.queue(
             cause,
             notice_id=notice_id(campaign.id, person_id=person_id, index=index),
@@ -123,6 +124,7 @@ class NoticeQueuePolicy:
             recipient_index=index,
             language=chosen,
             fallback=fallback,
+            mixed=mixed,
         )
 
     def _save_new(self, notices: list[BaseAggregate[UUID]]) -> None:

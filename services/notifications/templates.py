@@ -16,10 +16,10 @@ from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from events.canonical import Form, canonical_digest
-from events.notifications import NoticeAudience, NoticeContent
+from events.notifications import CONTENT_LANGUAGE, CampaignState, NoticeAudience, NoticeContent
 
 PARTS = ("subject.txt", "body.txt", "body.html")
-DEFAULT_LANGUAGE = "en"
+DEFAULT_LANGUAGE = CONTENT_LANGUAGE
 
 REQUIRED: dict[NoticeAudience, dict[str, str]] = {
     NoticeAudience.PEOPLE: {
@@ -63,6 +63,8 @@ class Rendered:
     html: str
     language: str
     fallback: bool
+    mixed: bool = False
+    """Whether the words are English under ``language``'s headings (no content in it)."""
 
 
 @dataclass(frozen=True)
@@ -79,27 +81,36 @@ def _render(template: Template, context: Mapping[str, Any]) -> str:
 
 
 class Renderer:
-    """Renders one campaign's notices: the shared part of the context is built once, and a
-    subject that does not mention the recipient is rendered once per language."""
+    """Renders one campaign's notices, each in its recipient's language (templates and
+    words): the shared part of the context is built once per language, and a subject that
+    does not mention the recipient is rendered once per language."""
 
     def __init__(
         self,
         templates: NoticeTemplates,
-        audience: NoticeAudience,
-        content: NoticeContent,
+        campaign: CampaignState,
         incident: Mapping[str, Any],
     ) -> None:
         self.templates = templates
-        self.audience = audience
-        self.notice = content.model_dump(mode="json")
+        self.campaign = campaign
+        self.audience = campaign.audience
         self.incident = dict(incident)
+        self._notices: dict[str, tuple[dict[str, Any], bool]] = {}
         self._subjects: dict[str, str] = {}
+
+    def _notice(self, language: str) -> tuple[dict[str, Any], bool]:
+        found = self._notices.get(language)
+        if found is None:
+            content, mixed = self.campaign.content_in(language)
+            found = self._notices[language] = (content.model_dump(mode="json"), mixed)
+        return found
 
     def render(self, language: str, recipient: Mapping[str, Any]) -> Rendered:
         """The notice for one recipient."""
         chosen, fallback = self.templates.resolve(self.audience, language)
         parts = self.templates.set_for(self.audience, chosen)
-        context = {"notice": self.notice, "incident": self.incident, "recipient": recipient}
+        notice, mixed = self._notice(chosen)
+        context = {"notice": notice, "incident": self.incident, "recipient": recipient}
         subject = None if parts.subject_is_personal else self._subjects.get(chosen)
         if subject is None:
             subject = " ".join(_render(parts.subject, context).split())
@@ -111,6 +122,7 @@ class Renderer:
             html=_render(parts.html, context),
             language=chosen,
             fallback=fallback,
+            mixed=mixed,
         )
 
 
@@ -168,11 +180,9 @@ class NoticeTemplates:
         """The compiled templates of an audience and (resolved) language."""
         return self._sets[(audience, language)]
 
-    def renderer(
-        self, audience: NoticeAudience, content: NoticeContent, incident: Mapping[str, Any]
-    ) -> Renderer:
+    def renderer(self, campaign: CampaignState, incident: Mapping[str, Any]) -> Renderer:
         """A renderer for one campaign's notices."""
-        return Renderer(self, audience, content, incident)
+        return Renderer(self, campaign, incident)
 
     def languages(self, audience: NoticeAudience) -> list[str]:
         """The languages an audience has templates for."""
@@ -189,14 +199,23 @@ class NoticeTemplates:
         return DEFAULT_LANGUAGE, True
 
     def content_hash(
-        self, audience: NoticeAudience, content: NoticeContent, extra: Any = None
+        self,
+        audience: NoticeAudience,
+        content: NoticeContent,
+        extra: Any = None,
+        translations: Mapping[str, Any] | None = None,
     ) -> str:
-        """What an approval freezes: the templates' version and the content."""
+        """What an approval freezes: the templates' version and the content (with the
+        words of each other language, when there are any)."""
         frozen = {
             "templates": self.version(audience),
             "content": content.model_dump(mode="json"),
             "extra": extra,
         }
+        if translations:
+            frozen["translations"] = {
+                language: text.model_dump(mode="json") for language, text in translations.items()
+            }
         return "sha256:" + canonical_digest(frozen, Form.SPACED)
 
     def render(
@@ -244,6 +263,10 @@ SAMPLE_MARKERS = {
 }
 
 
+SAMPLE_RECIPIENT = {"name": "Sample Person <b>", "email": "person@example.org", "attributes": {}}
+"""Who a sample notice is written to (the name tests the HTML escaping)."""
+
+
 def sample_context(audience: NoticeAudience) -> dict[str, Any]:
     """A rendering context whose values are recognisable markers."""
     content = NoticeContent(
@@ -260,7 +283,7 @@ def sample_context(audience: NoticeAudience) -> dict[str, Any]:
     )
     return context_for(
         content,
-        recipient={"name": "Sample Person <b>", "email": "person@example.org", "attributes": {}},
+        recipient=SAMPLE_RECIPIENT,
         incident={
             "reference": "ab12cd34",
             "title": "Sample",

@@ -199,6 +199,15 @@ class People:
             for r in rows
         ]
 
+    def languages_of(self, incident_id: UUID) -> dict[str, int]:
+        """The incident's people still to be told (not erased), counted by language."""
+        rows = self.store.query(
+            "SELECT language, COUNT(*) AS n FROM people "
+            "WHERE incident_id = ? AND status <> 'erased' GROUP BY language",
+            [str(incident_id)],
+        )
+        return {r["language"] or "en": r["n"] for r in rows}
+
     def summary(self, incident_id: UUID) -> dict[str, Any]:
         """Counts by status, language and jurisdiction for an incident."""
         rows = self.store.query(

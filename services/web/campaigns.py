@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
-from events.notifications import Campaign, CampaignStatus, NoticeAudience
+from events.notifications import CONTENT_LANGUAGE, Campaign, CampaignStatus, NoticeAudience
 from services.access.permissions import Permission
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, NotFound, ServiceError
@@ -46,6 +46,8 @@ router = APIRouter(include_in_schema=False)
 MANAGE = Permission.CAMPAIGN_MANAGE
 APPROVE = Permission.CAMPAIGN_APPROVE
 CONTENT_FIELDS = ("nature", "consequences", "measures", "advice", "reference")
+TRANSLATED_FIELDS = ("nature", "consequences", "measures", "advice")
+"""The words a campaign has in each other language (fields ``t.<language>.<part>``)."""
 
 
 def parse_recipients(raw: str) -> list[dict[str, str]]:
@@ -75,14 +77,41 @@ def recipients_text(campaign: Campaign) -> str:
     )
 
 
+def _multiline(form: FormData, name: str) -> str:
+    return text(form, name).replace("\r\n", "\n")
+
+
+def translations_of(form: FormData) -> dict[str, Any] | None:
+    """The words of other languages the form gives (``t.<language>.<part>``): a language
+    whose parts are all empty is left as it is, one with ``t.<language>.remove`` ticked
+    goes; None when the form has none."""
+    languages = sorted(
+        {key.split(".")[1] for key in form if key.count(".") == 2 and key[:2] == "t."}
+    )
+    out: dict[str, Any] = {}
+    for language in languages:
+        if text(form, f"t.{language}.remove") == "yes":
+            out[language] = None
+            continue
+        parts = {p: _multiline(form, f"t.{language}.{p}") for p in TRANSLATED_FIELDS}
+        if any(v.strip() for v in parts.values()):
+            out[language] = parts
+    return out or None
+
+
 def draft_data(form: FormData, audience: str | None = None) -> dict[str, Any]:
-    """The draft command's input from the form."""
+    """The draft command's input from the form: the parts it holds (a form without a part
+    leaves it as it is)."""
     data: dict[str, Any] = {"audience": audience or text(form, "audience")}
     for name in CONTENT_FIELDS:
-        data[name] = text(form, name).replace("\r\n", "\n")
+        if name in form:
+            data[name] = _multiline(form, name)
     recipients = parse_recipients(text(form, "recipients"))
     if recipients:
         data["recipients"] = recipients
+    translations = translations_of(form)
+    if translations:
+        data["translations"] = translations
     return data
 
 
@@ -118,8 +147,12 @@ def campaign_page(
         **{name: getattr(content, name) for name in CONTENT_FIELDS},
         "recipients": recipients_text(campaign),
     }
+    for language, words in campaign.state.translations.items():
+        for part in TRANSLATED_FIELDS:
+            values[f"t.{language}.{part}"] = getattr(words, part)
     if failure is not None and failure.form == "redraft":
         values.update(failure.values)
+    plan = rt.app.notifications.language_plan(campaign)
     return page(
         request,
         "campaign.html",
@@ -135,6 +168,8 @@ def campaign_page(
         version=campaign.version,
         progress=rt.notifications.progress(campaign_id, rt.app.core.clock.now()),
         languages=languages,
+        other_languages=[x for x in languages if x != CONTENT_LANGUAGE],
+        plan=plan,
         preview=preview,
         values=values,
         statuses=CampaignStatus,
@@ -255,7 +290,9 @@ STEPS: dict[str, tuple[tuple[Permission, ...], Step, str]] = {
     "preview": ((Permission.CAMPAIGN_PREVIEW,), _preview, ""),
     "approve": (
         (APPROVE,),
-        lambda rt, c, f, ctx: rt.app.notifications.approve_campaign(c, ctx),
+        lambda rt, c, f, ctx: rt.app.notifications.approve_campaign(
+            c, ctx, allow_mixed=text(f, "allow_mixed_languages") == "yes"
+        ),
         "approved",
     ),
     "send": ((MANAGE,), _send, "sending"),

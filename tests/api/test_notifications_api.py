@@ -16,16 +16,11 @@ from uuid import UUID
 from services.notifications.mailbox import CaptureServer, MailboxCheck
 from services.smtp_target import SmtpTarget
 from tests.api.conftest import Api, make_user
+from tests.support.campaigns import CONTENT
 from tests.support.clocks import ManualClock
 from tests.support.people import person
 from tests.support.smtp import smtp_sink
 
-CONTENT = {
-    "nature": "CVs were downloaded from our careers portal by an unknown party.",
-    "consequences": "Targeted phishing that mentions your application.",
-    "measures": "We closed the flaw and rotated every access key.",
-    "advice": "Do not answer messages asking for your password.",
-}
 AUTHORITIES = [
     {"name": "BfDI", "email": "poststelle@bfdi.example.org"},
     {"name": "CAC", "email": "report@cac.example.cn", "language": "zh-CN"},
@@ -527,3 +522,44 @@ def test_progress_tells_of_notices_in_flight_and_a_stalled_campaign(api: Api) ->
     later = api.rt.notifications.progress(UUID(campaign), claimed + timedelta(minutes=2))
     assert later["stalled_since"] is not None
     assert (later["rate_per_second"], later["seconds_left"]) == (None, None)
+
+
+def test_the_languages_are_shown_and_a_mixed_notice_is_approved_only_when_allowed(
+    api: Api,
+) -> None:
+    """The languages route names zh-CN as lacking content and counts those falling back;
+    approving answers 409 naming allow_mixed (nothing stored) until the DPO's body says
+    allow_mixed_languages, which the campaign then records."""
+    incident = with_people(api, 8)
+    english = {k: v for k, v in CONTENT.items() if k != "translations"}
+    r = api.call(
+        "responder",
+        "POST",
+        f"/api/v1/incidents/{incident}/campaigns",
+        json={"audience": "people", **english},
+    )
+    campaign = r.json()["campaign_id"]
+    plan = api.call("auditor", "GET", f"/api/v1/campaigns/{campaign}/languages").json()
+    assert plan["lacking_content"] == ["zh-CN"]
+    assert plan["falling_back"] == 4
+    assert {x["language"]: x["mixed"] for x in plan["languages"]}["zh-CN"] is True
+    shown = api.call("responder", "POST", f"/api/v1/campaigns/{campaign}/preview", json={})
+    tag = {"If-Match": shown.headers["ETag"]}
+    before = api.events()
+    refused = api.call("dpo", "POST", f"/api/v1/campaigns/{campaign}/approve", headers=tag)
+    assert refused.status_code == 409
+    assert refused.json()["field"] == "allow_mixed"
+    assert api.events() == before
+    ok = api.call(
+        "dpo",
+        "POST",
+        f"/api/v1/campaigns/{campaign}/approve",
+        headers=tag,
+        json={"allow_mixed_languages": True},
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["mixed_allowed"] == ["zh-CN"]
+    zh = api.call(
+        "responder", "POST", f"/api/v1/campaigns/{campaign}/preview", json={"language": "zh-CN"}
+    ).json()
+    assert zh["mixed"] is True

@@ -32,6 +32,7 @@ from services.bootstrap import Runtime
 from services.feeds.kafka import partition_of, stream_of, tracked_name
 from services.server.distributed import pipeline
 from tests.support.broker import BREACH
+from tests.support.campaigns import CONTENT
 from tests.support.cluster import Cluster
 from tests.support.facts import PORTAL_LEAK
 from tests.support.identity import dpo_of
@@ -42,12 +43,6 @@ from tests.support.smtp import SinkProcess
 RESPONDER = RequestContext(actor="alice", correlation_id="scenario-responder")
 DPO = RequestContext(actor="dpo", correlation_id="scenario-dpo")
 WORKERS = ("relay", "projections", "projections", "policies", "dispatcher", "dispatcher", "chain")
-CONTENT = {
-    "nature": "CVs were downloaded from our careers portal by an unknown party.",
-    "consequences": "Targeted phishing that mentions your application.",
-    "measures": "We closed the flaw and rotated every access key.",
-    "advice": "Do not answer messages asking for your password.",
-}
 PLAYBOOK_TASKS = 5
 """Tasks the web application exfiltration playbook opens (4 of them mandatory)."""
 

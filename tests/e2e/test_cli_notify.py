@@ -7,14 +7,8 @@ from pathlib import Path
 import yaml
 
 from tests.e2e.conftest import Cli
+from tests.support.campaigns import CONTENT
 from tests.support.people import person, write_csv
-
-CONTENT = {
-    "nature": "CVs were downloaded from our careers portal.",
-    "consequences": "Phishing that mentions your application.",
-    "measures": "The flaw is closed; access keys were rotated.",
-    "advice": "Do not answer messages asking for your password.",
-}
 
 
 def test_draft_preview_approve_send_and_read_the_mailbox(
@@ -69,3 +63,45 @@ def test_templates_check_passes_for_the_shipped_templates(cli: Cli) -> None:
     result = cli.ok("templates", "check", "--json").json()
     assert result["ok"] is True
     assert set(result["versions"]) == {"people", "authority", "customer"}
+
+
+def test_approving_a_mixed_language_notice_needs_the_dpo_s_explicit_say(
+    in_process_cli: Cli, tmp_path: Path
+) -> None:
+    """`notify languages` names zh-CN as lacking content; `notify approve` is refused
+    naming the languages until --allow-mixed-languages, and then says who falls back; a
+    content file with zh-CN words (YAML, Chinese as written) leaves nothing lacking."""
+    cli = in_process_cli
+    cli.user("alice", "responder")
+    cli.user("dpo", "dpo")
+    incident = cli.ok("report", "--title", "CV leak", "--discovered-at", "now").out.strip()
+    cli.ok(
+        "people",
+        "import",
+        incident[:8],
+        str(write_csv(tmp_path / "p.csv", [person(i) for i in range(8)])),
+    )
+    english = tmp_path / "english.yaml"
+    english.write_text(
+        yaml.safe_dump({k: v for k, v in CONTENT.items() if k != "translations"}), "utf-8"
+    )
+    campaign = cli.ok(
+        "notify", "draft", incident[:8], "--audience", "people", "--content", str(english)
+    ).out.strip()
+    plan = cli.ok("notify", "languages", campaign[:8], "--json").json()
+    assert (plan["lacking_content"], plan["falling_back"]) == (["zh-CN"], 4)
+    assert "zh-CN" in cli.ok("notify", "languages", campaign[:8]).out
+    cli.ok("notify", "preview", campaign[:8])
+    refused = cli("notify", "approve", campaign[:8], actor="dpo")
+    assert refused.code == 2, refused.err
+    assert "allow_mixed" in refused.err
+    assert "zh-CN" in refused.err
+    approved = cli.ok("notify", "approve", campaign[:8], "--allow-mixed-languages", actor="dpo")
+    assert "2 in zh-CN: no zh-CN content" in approved.err
+    assert "2 in de: no de templates" in approved.err
+    both = tmp_path / "both.yaml"
+    both.write_text(yaml.safe_dump(CONTENT, allow_unicode=True), "utf-8")
+    second = cli.ok(
+        "notify", "draft", incident[:8], "--audience", "people", "--content", str(both)
+    ).out.strip()
+    assert cli.ok("notify", "languages", second[:8], "--json").json()["lacking_content"] == []

@@ -92,6 +92,7 @@ def arguments(ids: dict[str, str], tmp: Path) -> dict[str, list[str]]:
         "people erase": ["--incident", UNKNOWN, "--email", "a@example.org", "--reason", "x"],
         "retention run": ["--dry-run"],
         "notify status": [c],
+        "notify languages": [c],
         "templates check": [],
         "notify draft": [UNKNOWN, "--audience", "people", "--content", str(tmp / "none.yaml")],
         "notify send": [c],

@@ -21,6 +21,7 @@ from tests.support.broker import (  # noqa: F401  (fixtures)
     start_worker,
     wait_until,
 )
+from tests.support.campaigns import CONTENT
 from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
 from tests.support.reports import report_due_within_the_hour, report_input
@@ -28,12 +29,6 @@ from tests.support.smtp import free_port, smtp_sink
 
 ALICE = RequestContext(actor="alice")
 DPO = RequestContext(actor="dpo")
-CONTENT = {
-    "nature": "CVs were downloaded from our careers portal by an unknown party.",
-    "consequences": "Targeted phishing that mentions your application.",
-    "measures": "We closed the flaw and rotated every access key.",
-    "advice": "Do not answer messages asking for your password.",
-}
 
 
 @pytest.fixture

@@ -92,7 +92,15 @@ def scenario(rt: Runtime, clock: ManualClock, tmp_path: Path) -> tuple[UUID, dic
         incident, write_csv(tmp_path / "people.csv", [person(i) for i in range(10)]), ALICE
     )
     campaign = rt.app.notifications.draft_campaign(
-        incident, {"audience": "people", "nature": "n", "consequences": "c", "measures": "m"}, ALICE
+        incident,
+        {
+            "audience": "people",
+            **{"nature": "n", "consequences": "c", "measures": "m"},
+            "translations": {
+                "zh-CN": {"nature": "性质", "consequences": "后果", "measures": "措施"}
+            },
+        },
+        ALICE,
     )
     rt.app.notifications.preview_campaign(campaign.id, ALICE)
     rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO))

@@ -32,6 +32,7 @@ from services.server.distributed import WorkerOptions, projections_feed
 from services.server.http_app import create_app
 from services.smtp_target import SmtpTarget
 from tests.support.broker import Broker, broker  # noqa: F401
+from tests.support.campaigns import CONTENT
 from tests.support.clocks import ManualClock
 from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
@@ -41,12 +42,6 @@ from tests.support.store import RawStore, count_events
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 UUID_LIKE = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.I)
-CONTENT = {
-    "nature": "CVs were downloaded from our careers portal by an unknown party.",
-    "consequences": "Targeted phishing that mentions your application.",
-    "measures": "We closed the flaw and rotated every access key.",
-    "advice": "Do not answer messages asking for your password.",
-}
 
 
 def parse(text: str) -> Samples:

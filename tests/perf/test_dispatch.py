@@ -15,18 +15,13 @@ from services.bootstrap import bootstrap
 from services.config import Settings
 from services.smtp_target import SmtpTarget
 from tests.perf.smtp_floor import prebuilt_messages, raw_send
+from tests.support.campaigns import CONTENT
 from tests.support.identity import dpo_of
 from tests.support.people import person
 from tests.support.smtp import smtp_sink
 
 N = 20_000
 CONNECTIONS = 8
-CONTENT = {
-    "nature": "CVs were downloaded from our careers portal.",
-    "consequences": "Phishing that mentions your application.",
-    "measures": "The flaw is closed; access keys were rotated.",
-    "advice": "Be wary of unexpected messages about your application.",
-}
 
 
 def test_dispatch_20k_notices(tmp_path: Path) -> None:

@@ -145,10 +145,11 @@ OPERATIONS: dict[str, Operation] = {
         api=(
             ("GET", "/campaigns"),
             ("GET", "/campaigns/{campaign_id}"),
+            ("GET", "/campaigns/{campaign_id}/languages"),
             ("GET", "/notices/uncertain"),
             ("GET", "/templates/check"),
         ),
-        cli=("notify status", "templates check"),
+        cli=("notify status", "notify languages", "templates check"),
         web=(
             ("GET", "/incidents/{incident_id}/campaigns/{campaign_id}"),
             ("GET", "/incidents/{incident_id}/campaigns/{campaign_id}/progress"),

@@ -12,11 +12,19 @@ from services.application.context import RequestContext
 from services.bootstrap import Runtime
 from tests.support.identity import dpo_of
 
-CONTENT: dict[str, str] = {
+ZH_CN: dict[str, str] = {
+    "nature": "有未知方从我们的招聘门户下载了简历。",
+    "consequences": "可能收到提及您求职申请的针对性钓鱼邮件。",
+    "measures": "我们已修复漏洞并更换了所有访问密钥。",
+    "advice": "请勿回复索要密码的消息。",
+}
+"""The same words in Chinese, for the people whose notices are in zh-CN."""
+CONTENT: dict[str, Any] = {
     "nature": "CVs were downloaded from our careers portal by an unknown party.",
     "consequences": "Targeted phishing that mentions your application.",
     "measures": "We closed the flaw and rotated every access key.",
     "advice": "Do not answer messages asking for your password.",
+    "translations": {"zh-CN": ZH_CN},
 }
 DPO = RequestContext(actor="dpo")
 

@@ -15,6 +15,7 @@ from services.application.context import RequestContext
 from services.bootstrap import Runtime
 from services.notifications.mailbox import CaptureServer
 from services.smtp_target import SmtpTarget
+from tests.support.campaigns import ZH_CN
 from tests.support.clocks import ManualClock
 from tests.support.facts import PORTAL_LEAK
 from tests.support.identity import dpo_of
@@ -115,6 +116,7 @@ def record_story(rt: Runtime, clock: ManualClock, work: Path) -> UUID:
             "nature": "CVs were downloaded from our careers portal.",
             "consequences": "Targeted phishing is possible.",
             "measures": "The endpoint is closed.",
+            "translations": {"zh-CN": ZH_CN},
         },
         RITA,
     )

@@ -195,6 +195,61 @@ def test_drafter_cannot_approve_and_bad_drafts_are_refused(web: Web) -> None:
     assert web.events() == before
 
 
+def test_approval_shows_the_languages_and_refuses_a_mixed_notice_until_words_are_given(
+    web: Web,
+) -> None:
+    """A campaign to an English and a Chinese authority shows zh-CN lacking content and a
+    box to allow mixed notices; approving without it is refused (409, nothing stored);
+    the zh-CN words given in the change form (the English left as it is) clear the
+    warning, and the approval goes through."""
+    incident, _ = _demo(web)
+    responder = web.sign_in("responder")
+    responder.get(f"/incidents/{incident}")
+    drafted = responder.post(
+        f"/incidents/{incident}/campaigns",
+        {
+            **CONTENT,
+            "audience": "authority",
+            "recipients": "BfDI <poststelle@bfdi.example> en\nCAC <report@cac.example.cn> zh-CN",
+        },
+    )
+    page_url = drafted.headers["location"].split("?")[0]
+    dpo = web.sign_in("dpo")
+    html = dpo.get(page_url).text
+    assert "Languages the notices are in" in html
+    assert "Content is missing in zh-CN" in html
+    preview = dpo.post(f"{page_url}/preview", {"version": _version(html, "preview-form")})
+    assert 'name="allow_mixed_languages"' in preview.text
+    before = web.events()
+    refused = dpo.post(f"{page_url}/approve", {"version": _version(preview.text, "approve-form")})
+    assert refused.status_code == 409
+    assert "zh-CN headings" in refused.text
+    assert web.events() == before
+    html = responder.get(page_url).text
+    words = {
+        "t.zh-CN.nature": "简历被下载。",
+        "t.zh-CN.consequences": "钓鱼邮件。",
+        "t.zh-CN.measures": "漏洞已修复。",
+    }
+    changed = responder.post(
+        f"{page_url}/redraft", {"version": _version(html, "redraft-form"), **words}
+    )
+    assert changed.status_code == 303, changed.text
+    campaign = web.rt.app.notifications.load_campaign(UUID(page_url.rsplit("/", 1)[1]))
+    assert campaign.state.content.nature == CONTENT["nature"]
+    assert campaign.state.translations["zh-CN"].measures == "漏洞已修复。"
+    html = dpo.get(page_url).text
+    assert "Content is missing" not in html
+    preview = dpo.post(
+        f"{page_url}/preview", {"version": _version(html, "preview-form"), "recipient": "1"}
+    )
+    shown = preview.text.split('id="preview"')[1].split("</article>")[0]
+    assert "简历被下载。" in shown
+    assert CONTENT["nature"] not in shown
+    approved = dpo.post(f"{page_url}/approve", {"version": _version(preview.text, "approve-form")})
+    assert approved.status_code == 303, approved.text
+
+
 def test_mailbox_lists_received_messages_and_shows_one_as_text(web: Web) -> None:
     """The mailbox page lists what the capture server stored; a message shows its headers
     and text, with any markup in it escaped. A message no notice accounts for may be to an

@@ -82,6 +82,16 @@ class SettleBody(BaseModel):
     delivered: bool | None = None
 
 
+class ApproveBody(BaseModel):
+    """The DPO's explicit say that recipients in a language the campaign has no content in
+    may get English paragraphs under that language's headings (recorded with the
+    approval); without it, such a campaign is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow_mixed_languages: bool = False
+
+
 class ResolveBody(BaseModel):
     """How an uncertain notice is settled: confirmed delivered, or sent again."""
 
@@ -202,13 +212,36 @@ def preview(
         "html": rendered.html,
         "language": rendered.language,
         "fallback": rendered.fallback,
+        "mixed": rendered.mixed,
+    }
+
+
+@router.get("/campaigns/{campaign_id}/languages", summary="The languages notices would be in")
+def languages(campaign_id: UUID, request: Request, caller: Reader) -> Any:
+    """For each language of the campaign's recipients: how many, the language of the
+    templates their notice is rendered with, whether they fall back to English (no
+    templates in theirs) and whether the notice would be mixed (no content in that
+    language); with the languages lacking content and the count falling back."""
+    rt = runtime_of(request)
+    campaign = rt.app.notifications.load_campaign(campaign_id)
+    return {
+        "campaign_id": str(campaign_id),
+        **rt.app.notifications.language_plan(campaign).as_json(),
     }
 
 
 @router.post("/campaigns/{campaign_id}/approve", summary="Approve a campaign")
-def approve(campaign_id: UUID, request: Request, response: Response, caller: Approver) -> Any:
+def approve(
+    campaign_id: UUID,
+    request: Request,
+    response: Response,
+    caller: Approver,
+    body: ApproveBody | None = None,
+) -> Any:
     """Approve a previewed draft: only a DPO who did not draft it. ``If-Match`` must name
-    the version approved (428 without it); approval freezes templates and content."""
+    the version approved (428 without it); approval freezes templates and content. A
+    campaign whose recipients in some language would get a mixed-language notice (see its
+    languages) is refused (409) unless ``allow_mixed_languages`` is true."""
     if if_match(request) is None:
         raise Problem(
             428,
@@ -218,7 +251,10 @@ def approve(campaign_id: UUID, request: Request, response: Response, caller: App
         )
     rt = runtime_of(request)
     campaign = rt.gateway.run(
-        rt.app.notifications.approve_campaign, campaign_id, context(request, caller, campaign_id)
+        rt.app.notifications.approve_campaign,
+        campaign_id,
+        context(request, caller, campaign_id),
+        allow_mixed=(body or ApproveBody()).allow_mixed_languages,
     )
     return _answer(request, response, campaign)
 
