@@ -275,6 +275,21 @@ class Runtime:
     def __post_init__(self) -> None:
         self.gateway = Gateway(self.settle, self.feed.head, self.wait_for_runners)
 
+    def views_current(self, *names: str, timeout: float = 10.0) -> None:
+        """Bring the named views to the head of the log before reading them: here on the
+        embedded store; with Kafka, by the projection workers, waited for (at most
+        ``timeout`` seconds, then the views are read as they are), never written here
+        beside them (a view applied here and by a worker would count merged rows twice)."""
+        if self.pipeline is None:
+            self.views.catch_up_only(*names)
+            return
+        from services.feeds.pipeline import PipelineTimeout
+
+        try:
+            self.pipeline.wait_views(self.feed.head(), list(names), timeout=timeout)
+        except PipelineTimeout as e:
+            log.warning("views.behind", views=list(names), reason=str(e))
+
     def dispatcher(self, target: SmtpTarget, delivery: DeliveryCheck | None = None) -> Dispatcher:
         """A dispatcher sending to ``target`` (the notifications view kept current)."""
         return Dispatcher(
@@ -296,17 +311,7 @@ class Runtime:
         app = self.app
 
         def views_current() -> None:
-            if self.pipeline is None:
-                self.views.catch_up_only("obligations", "tasks", "board")
-                return
-            from services.feeds.pipeline import PipelineTimeout
-
-            try:
-                self.pipeline.wait_views(
-                    self.feed.head(), ["obligations", "tasks", "board"], timeout=view_timeout
-                )
-            except PipelineTimeout as e:
-                log.warning("alarm_clock.views_behind", reason=str(e))
+            self.views_current("obligations", "tasks", "board", timeout=view_timeout)
 
         def subjects(now: datetime) -> list[Subject]:
             views_current()
@@ -633,21 +638,21 @@ def bootstrap(
     alerts = Alerts(store)
 
     def alerts_of(incident_id: UUID) -> list[DomainEvent]:
-        views.catch_up_only("alerts")
+        runtime.views_current("alerts")
         ids = alerts.ids_of_incident(incident_id)
         found = app.core.stored_events_of(ids) if ids else []
         decoded = map(app.core.mapper.to_domain_event, found)
         return [e for e in decoded if isinstance(e, DomainEvent)]
 
     def campaigns_of(incident_id: UUID) -> list[DomainEvent]:
-        views.catch_up_only("notifications")
+        runtime.views_current("notifications")
         ids = [UUID(r["campaign_id"]) for r in notifications.campaigns(incident_id)]
         found = app.core.stored_events_of(ids) if ids else []
         decoded = map(app.core.mapper.to_domain_event, found)
         return [e for e in decoded if isinstance(e, CAMPAIGN_MARKS)]
 
     def people_added_to(incident_id: UUID) -> list[PeopleAdded]:
-        views.catch_up_only("people")
+        runtime.views_current("people")
         return people.added_to(incident_id)
 
     app.containment.timeline_sources = (alerts_of, campaigns_of, people_added_to)
@@ -660,7 +665,7 @@ def bootstrap(
     people_of = PeopleReader(people_now)
 
     def languages_now(incident_id: UUID) -> dict[str, int]:
-        views.catch_up_only("people")
+        runtime.views_current("people")
         return people.languages_of(incident_id)
 
     app.notifications.recipient_languages = languages_now

@@ -249,7 +249,7 @@ class Scenario:
             self.check_replay()
             found["views"] = views.result()
             found["audit"] = audit.result()
-        assert found["views"] == {"exit": 0, "equal": True, "differences": {}}
+        assert found["views"] == {"exit": 0, "equal": True, "differences": {}}, found["views"]
         whole_log = {v: self.rt.views.store.position(v) for v in pipeline(self.rt).views}
         assert set(whole_log.values()) == {0}, f"the check wrote the live views: {whole_log}"
         assert found["audit"]["exit"] == 0, found["audit"]

@@ -44,7 +44,9 @@ def test_a_killed_campaign_is_recovered_by_status_settle_and_send(
     the lease: uncertain notices named, exit 6; settle by the relay's log (a log of other
     ids refused, exit 2, nothing appended); send: completed, exit 0, no duplicate."""
     _, campaign = campaign_for(rt, tmp_path, [person(i) for i in range(PEOPLE)])
-    with smtp_sink(tmp_path) as sink:
+    # The sink takes 15 ms a message, so that the kill finds the campaign mid-way on any
+    # machine (its counts are read every half second).
+    with smtp_sink(tmp_path, "--delay-ms", "15") as sink:
         env = store.env(
             BREACH_DATA_DIR=str(settings.data_dir),
             BREACH_SMTP_URL=f"smtp://127.0.0.1:{sink.port}",

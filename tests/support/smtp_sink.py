@@ -11,6 +11,7 @@ servers do (a two-line 250 after DATA, 451 and 550 with ``<address>`` and the na
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -35,8 +36,10 @@ class Sink:
         keep: Path | None,
         greylist: set[str] | None = None,
         names: dict[str, str] | None = None,
+        delay: float = 0.0,
     ) -> None:
         self.refuse_every = refuse_every
+        self.delay = delay
         self.fail_to = fail_to
         self.keep = keep
         self.greylist = set(greylist or ())
@@ -65,6 +68,8 @@ class Sink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         content = bytes(envelope.original_content or envelope.content)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             self.seen += 1
             if self.refuse_every and self.seen % self.refuse_every == 0:
@@ -103,9 +108,17 @@ def main() -> None:
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--greylist", action="append", default=[])
     parser.add_argument("--echo", type=Path)
+    parser.add_argument("--delay-ms", type=float, default=0.0)
     args = parser.parse_args()
     names = json.loads(args.echo.read_text()) if args.echo else None
-    sink = Sink(args.refuse_every, set(args.fail_to), args.keep, set(args.greylist), names)
+    sink = Sink(
+        args.refuse_every,
+        set(args.fail_to),
+        args.keep,
+        set(args.greylist),
+        names,
+        delay=args.delay_ms / 1000,
+    )
     controller = Controller(
         sink,
         hostname="127.0.0.1",
