@@ -109,7 +109,14 @@ def _describe_task(event: TaskEvent, zone: tzinfo) -> str:
 
 
 _CAMPAIGN_WORDS: dict[type[CampaignEvent], Callable[[Any], str]] = {
-    CampaignApproved: lambda e: f" approved (content {e.content_hash[:10]})",
+    CampaignApproved: lambda e: (
+        f" approved (content {e.content_hash[:10]})"
+        + (
+            f", allowing English words under {', '.join(e.mixed_languages)} headings"
+            if e.mixed_languages
+            else ""
+        )
+    ),
     DispatchStarted: lambda e: " dispatch started",
     NoticesQueued: lambda e: f": {e.count:,} notices queued",
     DispatchPaused: lambda e: f" paused: {e.reason}",

@@ -4,6 +4,7 @@ mixed-language notices unless explicitly allowed, and what reaches each recipien
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -14,6 +15,7 @@ from events.notifications import NoticeQueued
 from services.application.context import RequestContext
 from services.application.errors import InvalidInput, RuleBroken
 from services.bootstrap import Runtime, bootstrap
+from services.timeline import timeline
 from tests.support.campaigns import CONTENT, DPO, ZH_CN
 from tests.support.identity import dpo_of
 from tests.support.people import person, write_csv
@@ -123,6 +125,9 @@ def test_approval_refuses_mixed_notices_until_the_dpo_allows_them_and_records_it
     assert events(rt) == before
     approved = rt.app.notifications.approve_campaign(campaign.id, dpo_of(rt, DPO), allow_mixed=True)
     assert approved.state.mixed_allowed == ("zh-CN",)
+    told = timeline(rt.app.containment.timeline_events(incident), UTC)
+    [said] = [e.summary for e in told if e.event == "CampaignApproved"]
+    assert said.endswith("allowing English words under zh-CN headings")
     rt.app.notifications.start_dispatch(campaign.id, ALICE)
     send_all(rt)
     chinese = bodies(rt)[person(3)["email"]]
