@@ -367,7 +367,9 @@ class Runtime:
                 log.info("alert_mail.lease_taken")
                 holding = while_held(lease, stop)
                 try:
-                    PolicyWorker(self.feed, self.app.core, mailer).follow(holding)
+                    PolicyWorker(self.feed, self.app.core, mailer).follow(
+                        holding, pause=ALERT_MAIL_PAUSE_SECONDS
+                    )
                 except MailerStopped:
                     log.info("alert_mail.stopped_while_retrying")
                 if not stop.is_set():
@@ -480,6 +482,12 @@ def _databases(settings: Settings) -> Iterator[PostgresDatabase | None]:
 def mailbox_dir(settings: Settings) -> Path:
     """Where the local capture server keeps what it receives."""
     return settings.data_dir / "mailbox"
+
+
+ALERT_MAIL_PAUSE_SECONDS = 0.5
+"""The alert mailer passes over the log at most this often: an alert is mailed within half
+a second of being raised (the alarm clock raises them every 30 s), and a busy server's
+writes do not each wake it."""
 
 
 def erasure_policies(

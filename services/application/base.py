@@ -247,10 +247,21 @@ class LedgerApplication(Application[UUID]):
         except ValidationError as e:
             raise InvalidInput.from_validation(e) from None
 
-    def load(self, aggregate_id: UUID, kind: type[A], *, version: int | None = None) -> A:
-        """Load an aggregate of the given kind, or raise :class:`NotFound`."""
+    def load(
+        self,
+        aggregate_id: UUID,
+        kind: type[A],
+        *,
+        version: int | None = None,
+        reading: bool = False,
+    ) -> A:
+        """Load an aggregate of the given kind, or raise :class:`NotFound`. ``reading``:
+        the caller only reads it, so the repository's cached aggregate is returned itself
+        rather than a copy (never change or save what it returns)."""
         try:
-            aggregate: object = self.repository.get(aggregate_id, version=version)
+            aggregate: object = self.repository.get(
+                aggregate_id, version=version, deepcopy_from_cache=not reading
+            )
         except AggregateNotFoundError:
             raise NotFound("id", f"no such {_noun(kind)}") from None
         if not isinstance(aggregate, kind):

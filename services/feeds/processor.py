@@ -225,10 +225,11 @@ class Runner(Generic[T]):
         *,
         after_pass: Callable[[int], None] | None = None,
         progress: RunnerProgress | None = None,
+        pause: float = 0.0,
     ) -> None:
         """Keep the processor at the head of the feed until ``stop`` is set (``after_pass``
         is told how many each pass applied; ``progress``, the position each pass reached,
-        until the runner stops or fails)."""
+        until the runner stops or fails; ``pause``, see :func:`follow`)."""
         key = self.key
 
         def catch_up() -> None:
@@ -249,6 +250,7 @@ class Runner(Generic[T]):
                 self.feed,
                 stop,
                 idle_timeout=idle_timeout,
+                pause=pause,
             )
         finally:
             if progress is not None:

@@ -31,10 +31,13 @@ def follow(
     stop: threading.Event,
     *,
     idle_timeout: float = 1.0,
+    pause: float = 0.0,
 ) -> None:
     """Keep a processor at the head of ``feed`` until ``stop`` is set: ``catch_up`` handles
-    what is new, then the loop waits for a save after ``position()``. ``kind`` names the
-    log events (``<kind>.started``, ``.failed``, ``.stopped``), ``labels`` their fields."""
+    what is new, then the loop waits for a save after ``position()`` (and at least
+    ``pause`` seconds: a processor that need not follow each save closely passes over the
+    log once for many). ``kind`` names the log events (``<kind>.started``, ``.failed``,
+    ``.stopped``), ``labels`` their fields."""
     log.info(f"{kind}.started", **labels, position=position())
     while not stop.is_set():
         try:
@@ -42,6 +45,8 @@ def follow(
         except Exception:
             log.exception(f"{kind}.failed", **labels, position=position())
             raise
+        if pause and stop.wait(pause):
+            break
         feed.wait(position(), idle_timeout)
     log.info(f"{kind}.stopped", **labels, position=position())
 

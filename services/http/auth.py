@@ -8,10 +8,11 @@ also carry the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Toke
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from services.access.permissions import Permission, permissions_of
 from services.http.problems import Problem
@@ -80,11 +81,17 @@ def check_csrf(caller: Caller, submitted: str | None) -> None:
         raise Problem(403, "Forbidden", "csrf: missing or wrong CSRF token", field="csrf")
 
 
-def require(*needed: Permission) -> Callable[[Request], Caller]:
-    """A dependency admitting callers holding any of ``needed`` (403 otherwise)."""
+def require(*needed: Permission) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency admitting callers holding any of ``needed`` (403 otherwise). It runs on
+    the event loop: a caller the body limit already authenticated (every request with a
+    body) is checked there at once, and only one yet to be looked up goes to a worker
+    thread, so a write's request crosses to a thread once, for its route."""
 
-    def dependency(request: Request) -> Caller:
-        caller = authenticate(request)
+    async def dependency(request: Request) -> Caller:
+        cached = getattr(request.state, "caller", None)
+        caller = (
+            cached if isinstance(cached, Caller) else await run_in_threadpool(authenticate, request)
+        )
         if request.method not in SAFE_METHODS:
             check_csrf(caller, request.headers.get("x-csrf-token"))
         if not any(caller.may(p) for p in needed):

@@ -223,7 +223,13 @@ class PolicyWorker(Runner[Positioned]):
         max_attempts: int = 20,
     ) -> None:
         reactions = PolicyProcessor(app, policy, max_attempts=max_attempts)
-        super().__init__(reactions, feed, read=feed.read, batch_size=batch_size)
+        # On the store feed, the log's topic index passes over the events it does not handle.
+        read = (
+            sparse_read(feed, topics_of(policy.handles))
+            if isinstance(feed, StoreFeed)
+            else feed.read
+        )
+        super().__init__(reactions, feed, read=read, batch_size=batch_size)
         self.reactions = reactions
 
     @property
@@ -231,17 +237,20 @@ class PolicyWorker(Runner[Positioned]):
         """The policy this worker runs."""
         return self.reactions.policy
 
-    def follow(self, stop: threading.Event, hold_for: float = HOLD_SECONDS) -> None:
+    def follow(
+        self, stop: threading.Event, hold_for: float = HOLD_SECONDS, pause: float = 0.0
+    ) -> None:
         """Keep the policy at the head of the feed until ``stop`` is set, as a running
         server does: positions that moved without a reaction are held up to ``hold_for``
-        seconds and recorded together, and when it stops."""
+        seconds and recorded together, and when it stops; ``pause`` seconds at least
+        between passes (see :func:`~services.feeds.running.follow`)."""
         self.reactions.hold_for = hold_for
 
         def flush_due(_applied: int) -> None:
             self.reactions.flush(due_only=True)
 
         try:
-            self.run(stop, after_pass=flush_due)
+            self.run(stop, after_pass=flush_due, pause=pause)
         finally:
             self.reactions.flush()
 

@@ -10,12 +10,13 @@ identifiers that are keywords (``"row"``) quoted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
+from events.base import DomainEvent
 from services.feeds.base import Positioned
 from services.feeds.topics import classes_of
-from services.projections.schema import Preparing, Projection, Row, ViewTransaction
+from services.projections.schema import Projection, Row, ViewTransaction
 
 Batch = tuple[Projection, Sequence[Positioned], int]
 """A view's share of a batch: its projection, the events it has not applied yet, and the
@@ -46,10 +47,12 @@ def apply_from(
     if at < expected:
         return None
     handled = classes_of(projection.handles)
-    if isinstance(projection, Preparing):
-        projection.prepare(
-            [i.event for i in items if i.position > at and type(i.event) in handled], tx
-        )
+    # Found by name: a check against the runtime protocol costs more than a batch's views.
+    prepare: Callable[[list[DomainEvent], ViewTransaction], None] | None = getattr(
+        projection, "prepare", None
+    )
+    if prepare is not None:
+        prepare([i.event for i in items if i.position > at and type(i.event) in handled], tx)
     count = first = 0
     for item in items:
         if item.position > at:

@@ -26,15 +26,20 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Executable, delete, insert, select
+from sqlalchemy import Executable, bindparam, delete, insert, select
 
 from services.application.errors import TryLater, Unavailable
 from services.clock import Clock
 from services.storage.schema import CREDENTIALS, upgrade
-from services.storage.sql import Database, upsert
+from services.storage.sql import Database, Prepared, upsert
 from services.storage.sqlite import SQLiteDatabase
 from services.users.tables import passwords, sessions, tokens
 from services.users.throttle import SignInAttempts, ThrottleLimits
+
+_TOKEN = Prepared(
+    select(tokens.c.username, tokens.c.hash).where(tokens.c.token_id == bindparam("token_id"))
+)
+"""A token's owner and hash, looked up on every API request: compiled once."""
 
 NO_PASSWORD = "!"  # noqa: S105  (a marker: no password can match it)
 """The stored hash of a user without a password (no Argon2id hash looks like it)."""
@@ -198,9 +203,7 @@ class CredentialStore:
         if len(parts) != 3 or parts[0] != "bl":
             return None
         _, token_id, secret = parts
-        rows = self.db.query(
-            select(tokens.c.username, tokens.c.hash).where(tokens.c.token_id == token_id)
-        )
+        rows = self.db.query(_TOKEN, {"token_id": token_id})
         if not rows or not hmac.compare_digest(rows[0][1], _digest(secret)):
             return None
         return rows[0][0], token_id

@@ -334,7 +334,8 @@ class UserHandlers:
         if actors.is_reserved(username):
             return None
         try:
-            user = self.get_user(username)
+            # Only read: the repository's cached user itself, no copy.
+            user = self.core.load(user_id(_username(username)), User, reading=True)
         except (NotFound, InvalidInput):
             return None
         if user.state.disabled or (token_id is not None and not user.token_is_genuine(token_id)):
