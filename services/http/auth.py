@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 
 from services.access.permissions import Permission, permissions_of
 from services.http.problems import Problem
 from services.http.runtime import runtime_of
+from services.http.threads import in_thread
 from services.users.handlers import Identity
 
 SESSION_COOKIE = "breach_session"
@@ -89,9 +89,10 @@ def require(*needed: Permission) -> Callable[[Request], Awaitable[Caller]]:
 
     async def dependency(request: Request) -> Caller:
         cached = getattr(request.state, "caller", None)
-        caller = (
-            cached if isinstance(cached, Caller) else await run_in_threadpool(authenticate, request)
-        )
+        if isinstance(cached, Caller):
+            caller = cached
+        else:
+            caller = await in_thread(request.scope, authenticate, request)
         if request.method not in SAFE_METHODS:
             check_csrf(caller, request.headers.get("x-csrf-token"))
         if not any(caller.may(p) for p in needed):

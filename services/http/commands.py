@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response
 from services.http.auth import Caller
 from services.http.requests import context
 from services.http.runtime import runtime_of
+from services.http.threads import in_thread
 
 C = TypeVar("C", bound=Callable[..., Any])
 
@@ -37,14 +38,20 @@ class CommandRoutes:
         ``(app, target, body or None, context)``."""
 
         def register(command: C) -> C:
-            def endpoint(
-                request: Request, response: Response, caller: Caller, body: Any = None, **key: UUID
+            def run(
+                request: Request, response: Response, caller: Caller, body: Any, target: UUID
             ) -> Any:
                 rt = runtime_of(request)
-                target = key[self.key]
                 ctx = context(request, caller, target)
                 return self.answer(
                     request, response, rt.gateway.run(command, rt.app, target, body, ctx)
+                )
+
+            async def endpoint(
+                request: Request, response: Response, caller: Caller, body: Any = None, **key: UUID
+            ) -> Any:
+                return await in_thread(
+                    request.scope, run, request, response, caller, body, key[self.key]
                 )
 
             params = {self.key: UUID, **({"body": body} if body else {}), "request": Request}

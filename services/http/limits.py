@@ -23,12 +23,12 @@ import re
 from collections.abc import Sequence
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.access.permissions import Permission
 from services.http.auth import SESSION_COOKIE, Caller, authenticate
 from services.http.problems import Problem
+from services.http.threads import in_thread
 
 BODYLESS = frozenset({b"0", b""})
 
@@ -117,7 +117,7 @@ class BodyLimit:
         declared = _declares_body(scope)
         caller = None
         if declared and _presents_credentials(scope):
-            caller = await run_in_threadpool(_caller, scope)
+            caller = await in_thread(scope, _caller, scope)
         limit = self.limit_for(scope["method"], scope["path"], caller)
         anonymous = caller is None
         for name, value in scope.get("headers", []):

@@ -25,7 +25,7 @@ from services.api.routes import (
     webhooks,
 )
 from services.bootstrap import Runtime
-from services.http import problems
+from services.http import problems, threads
 from services.http.limits import BodyLimit
 from services.http.middleware import EdgeMiddleware
 from services.operations.board_replays import BoardReplays
@@ -71,6 +71,7 @@ def create_app(rt: Runtime) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = rt
+    threads.install(app.state)
     app.state.board_replays = BoardReplays(settings.replay_concurrency)
     problems.install(app)
     for router in api_routers():

@@ -18,6 +18,7 @@ from services.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_curs
 from services.http.problems import Problem
 from services.http.requests import context, tag
 from services.http.runtime import runtime_of
+from services.http.threads import in_thread
 from services.incidents.commands import (
     AddNote,
     AmendFacts,
@@ -72,8 +73,12 @@ def document(response: Response, incident: Incident) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, summary="Report an incident")
-def report(body: ReportBody, request: Request, response: Response, caller: Reporter) -> Any:
+async def report(body: ReportBody, request: Request, response: Response, caller: Reporter) -> Any:
     """Report a new incident; answers its document and ``Location``."""
+    return await in_thread(request.scope, _report, body, request, response, caller)
+
+
+def _report(body: ReportBody, request: Request, response: Response, caller: Caller) -> Any:
     rt = runtime_of(request)
     data = body.model_dump(exclude_none=True)
     data.setdefault("reporter", caller.username)
