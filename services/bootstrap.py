@@ -273,7 +273,13 @@ class Runtime:
     behind."""
 
     def __post_init__(self) -> None:
-        self.gateway = Gateway(self.settle, self.feed.head, self.wait_for_runners)
+        signal = self.feed.signal
+        self.gateway = Gateway(
+            self.settle,
+            self.feed.head,
+            self.wait_for_runners,
+            saved=(lambda: signal.last) if signal is not None else None,
+        )
 
     def views_current(self, *names: str, timeout: float = 10.0) -> None:
         """Bring the named views to the head of the log before reading them: here on the

@@ -39,9 +39,13 @@ class Gateway:
         catch_up: Callable[[], None],
         head: Callable[[], int],
         wait: Callable[[int], bool] | None = None,
+        saved: Callable[[], int] | None = None,
     ) -> None:
         self._catch_up = catch_up
         self._head = head
+        self._saved = saved
+        """``saved()``: the last position this process saved (0: none), which a command's
+        own changes are at or below; asked after a command instead of the store's head."""
         self._wait = wait
         """``wait(position)``: wait until policies, views and the chain include every
         position up to ``position``; True when they do, False when the caller must catch
@@ -56,14 +60,14 @@ class Gateway:
         reacted to it and every view and the audit chain include it (a command that raises
         changed nothing, and nothing is waited for)."""
         result = command(*args, **kwargs)
-        self.current()
+        self.current(self._saved() if self._saved is not None else 0)
         return result
 
-    def current(self) -> None:
-        """Bring policies, views and the chain to (at least) the head of the log as it is
-        now: what a process that only reads needs once before its first read (a one-shot
-        command, an export), and what every command waits for."""
-        wanted = self._head()
+    def current(self, wanted: int = 0) -> None:
+        """Bring policies, views and the chain to (at least) position ``wanted``, or to the
+        head of the log as it is now: what a process that only reads needs once before its
+        first read (a one-shot command, an export), and what every command waits for."""
+        wanted = wanted or self._head()
         if self._wait is not None and self._wait(wanted):
             return
         with self._changed:
