@@ -85,7 +85,7 @@ def require(*needed: Permission) -> Callable[[Request], Awaitable[Caller]]:
     """A dependency admitting callers holding any of ``needed`` (403 otherwise). It runs on
     the event loop: a caller the body limit already authenticated (every request with a
     body) is checked there at once, and only one yet to be looked up goes to a worker
-    thread, so a write's request crosses to a thread once, for its route."""
+    thread (a write's request crosses to threads twice: its token, then its command)."""
 
     async def dependency(request: Request) -> Caller:
         cached = getattr(request.state, "caller", None)
