@@ -424,7 +424,8 @@ class Runtime:
     def wait_for_runners(self, position: int) -> bool:
         """Wait until this process's runners include every position up to ``position``:
         the policies pass it (a pass of theirs ends with the reactions to its events, and
-        to those, saved), then the views and the chain pass the head as it is then. False,
+        to those, saved), then the views and the chain pass the last position saved here
+        as it is then (those reactions included: this process's policies saved them). False,
         when no runners run here, or one stopped or did not get there within
         :data:`RUNNER_WAIT_SECONDS` (logged the first time): the caller catches up itself."""
         runners = self.runners
@@ -433,7 +434,10 @@ class Runtime:
         deadline = time.monotonic() + RUNNER_WAIT_SECONDS
         if not runners.wait(["policies"], position, deadline):
             return self._runners_behind("policies", position)
-        head = self.feed.head()
+        # The policies' reactions were saved in this process: the save signal has them.
+        head = max(position, self.feed.signal.last if self.feed.signal is not None else 0)
+        if head == 0:
+            head = self.feed.head()
         if not runners.wait(["views", CHAIN_KEY], head, deadline):
             return self._runners_behind("views and chain", head)
         return True

@@ -104,8 +104,12 @@ class StoreFeed:
         (see :mod:`services.storage.event_store`); only the events found are decoded, and
         kept like :meth:`read`'s (the catch-up loop's views read next what its policies
         read). The head is read before the events, so no event at or below the position
-        returned is left unread."""
-        stop = min(stop, self.head())
+        returned is left unread: the last position saved here when the save signal says
+        one passed ``after`` (the log commits its positions in order, so every event up to
+        it is committed; what others saved beyond it is read on the next pass), else the
+        store's."""
+        told = self.signal.last if self.signal is not None else 0
+        stop = min(stop, told if told > after else self.head())
         if stop <= after:
             return [], after
         notifications = self.recorder.select_notifications(
