@@ -50,7 +50,13 @@ class RawLog(Protocol):
     """Reads stored events in log order, undecoded."""
 
     def read_rows(self, after: int, limit: int) -> Sequence[RawEvent]:
-        """Stored events after ``after``, in log order, as plain tuples."""
+        """Stored events after ``after``, in log order, as plain tuples, read from the store
+        (what verifying reads)."""
+        ...
+
+    def read_new_rows(self, after: int, limit: int) -> Sequence[RawEvent]:
+        """The same for linking new events (it may answer with what this process read
+        of the log a moment ago)."""
         ...
 
     def head(self) -> int:
@@ -307,7 +313,7 @@ class ChainWorker:
     def runner(self, feed: Feed) -> Runner[Any]:
         """The chain kept at the head of ``feed``, read in batches from the log."""
         return Runner(
-            self.processor, feed, read=self.log.read_rows, batch_size=self.processor.batch
+            self.processor, feed, read=self.log.read_new_rows, batch_size=self.processor.batch
         )
 
     def run(
@@ -331,7 +337,9 @@ class ChainWorker:
 
     def catch_up(self) -> int:
         """Link every new event; return how many were linked."""
-        return drive(self.processor, lambda after: self.log.read_rows(after, self.processor.batch))
+        return drive(
+            self.processor, lambda after: self.log.read_new_rows(after, self.processor.batch)
+        )
 
 
 class ChainBroken(Exception):

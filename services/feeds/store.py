@@ -59,6 +59,8 @@ class StoreFeed:
         """The recorder is the feed's own (its connections are closed with the feed)."""
         self._decoded: OrderedDict[int, DomainEvent] = OrderedDict()
         self._decoded_lock = threading.Lock()
+        self._last_read: tuple[int, int, Sequence[Notification]] = (-1, 0, ())
+        """The last :meth:`read`: after which position, how many at most, what it found."""
         self._reads = event_reads(recorder)
 
     def read(self, after: int, limit: int) -> Sequence[Positioned]:
@@ -71,6 +73,7 @@ class StoreFeed:
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
+        self._last_read = (after, limit, notifications)
         return self._decode(notifications)
 
     def _decode(self, notifications: Sequence[Notification]) -> list[Positioned]:
@@ -124,9 +127,25 @@ class StoreFeed:
             start=after, limit=limit, inclusive_of_start=False
         )
 
+    def read_new_rows(self, after: int, limit: int) -> Sequence[RawEvent]:
+        """Stored events to link after ``after``, as :meth:`read_rows` gives them; when the
+        last :meth:`read` began after the same position and found every event there was
+        (fewer than it asked for) or at least ``limit``, its stored events, as read: the
+        catch-up loop's chain follows its views over the same new events, so it links the
+        bytes the views were given without reading them again (what was saved since is
+        read on the next pass). Never for verifying: that reads the store every time."""
+        last_after, last_limit, found = self._last_read
+        if last_after == after and (len(found) < last_limit or len(found) >= limit):
+            return [
+                (n.id, UUID(str(n.originator_id)).hex, n.originator_version, n.topic, n.state)
+                for n in found[:limit]
+            ]
+        return self.read_rows(after, limit)
+
     def read_rows(self, after: int, limit: int) -> Sequence[RawEvent]:
-        """Stored events after ``after`` as plain tuples (for the audit chain, which reads
-        every event: straight from the table where the store is one we know)."""
+        """Stored events after ``after`` as plain tuples, read from the store (for the
+        audit chain, which reads every event: straight from the table where the store is
+        one we know)."""
         if self._reads is not None:
             return self._reads.raw(after, limit)
         return [
