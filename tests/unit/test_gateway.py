@@ -139,3 +139,25 @@ def test_a_command_waits_for_the_runners_and_catches_up_itself_only_when_they_fa
     assert waited == [1, 2]
     assert len(log.calls) == 1
     assert log.included == 2
+
+
+def test_a_command_waits_for_what_its_process_saved_not_for_the_store_s_head() -> None:
+    """Told what this process saved last, the gateway waits for that position after a
+    command and never asks the store for its head; a read-only caller still does."""
+    catch_up = CatchUps()
+    waited: list[int] = []
+    asked: list[str] = []
+
+    def head() -> int:
+        asked.append("head")
+        return catch_up.head + 100  # others' writes this process need not wait for
+
+    def wait(position: int) -> bool:
+        waited.append(position)
+        return True
+
+    gateway = Gateway(catch_up, head, wait, saved=catch_up.position)
+    gateway.run(catch_up.append)
+    assert (waited, asked) == ([1], [])
+    gateway.current()
+    assert (waited, asked) == ([1, 101], ["head"])
