@@ -57,8 +57,15 @@ class Broker:
 
     @contextmanager
     def paused(self) -> Iterator[None]:
-        """Stop the broker answering (SIGSTOP) for the duration; its data survives."""
+        """Stop the broker answering (SIGSTOP) for the duration; its data survives. The
+        block starts once the process is stopped (a signal is delivered a moment after it
+        is sent, and an answer given in that moment would pass the pause by)."""
         self.process.send_signal(signal.SIGSTOP)
+        stat = Path(f"/proc/{self.process.pid}/stat")
+        deadline = time.monotonic() + 5
+        while stat.read_text().rsplit(")", 1)[1].split()[0] not in ("T", "t"):
+            assert time.monotonic() < deadline, "the broker did not stop"
+            time.sleep(0.001)
         try:
             yield
         finally:
