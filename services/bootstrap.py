@@ -273,12 +273,8 @@ class Runtime:
     behind."""
 
     def __post_init__(self) -> None:
-        signal = self.feed.signal
         self.gateway = Gateway(
-            self.settle,
-            self.feed.head,
-            self.wait_for_runners,
-            saved=(lambda: signal.last) if signal is not None else None,
+            self.settle, self.feed.head, self.wait_for_runners, saved=self.feed.last_saved
         )
 
     def views_current(self, *names: str, timeout: float = 10.0) -> None:
@@ -435,9 +431,7 @@ class Runtime:
         if not runners.wait(["policies"], position, deadline):
             return self._runners_behind("policies", position)
         # The policies' reactions were saved in this process: the save signal has them.
-        head = max(position, self.feed.signal.last if self.feed.signal is not None else 0)
-        if head == 0:
-            head = self.feed.head()
+        head = max(position, self.feed.last_saved()) or self.feed.head()
         if not runners.wait(["views", CHAIN_KEY], head, deadline):
             return self._runners_behind("views and chain", head)
         return True

@@ -111,7 +111,7 @@ class StoreFeed:
         one passed ``after`` (the log commits its positions in order, so every event up to
         it is committed; what others saved beyond it is read on the next pass), else the
         store's."""
-        told = self.signal.last if self.signal is not None else 0
+        told = self.last_saved()
         stop = min(stop, told if told > after else self.head())
         if stop <= after:
             return [], after
@@ -136,10 +136,7 @@ class StoreFeed:
         read on the next pass). Never for verifying: that reads the store every time."""
         last_after, last_limit, found = self._last_read
         if last_after == after and (len(found) < last_limit or len(found) >= limit):
-            return [
-                (n.id, UUID(str(n.originator_id)).hex, n.originator_version, n.topic, n.state)
-                for n in found[:limit]
-            ]
+            return [_raw(n) for n in found[:limit]]
         return self.read_rows(after, limit)
 
     def read_rows(self, after: int, limit: int) -> Sequence[RawEvent]:
@@ -148,10 +145,13 @@ class StoreFeed:
         one we know)."""
         if self._reads is not None:
             return self._reads.raw(after, limit)
-        return [
-            (n.id, UUID(str(n.originator_id)).hex, n.originator_version, n.topic, n.state)
-            for n in self.read_raw(after, limit)
-        ]
+        return [_raw(n) for n in self.read_raw(after, limit)]
+
+    def last_saved(self) -> int:
+        """The last position saved in this process, as the save signal tells it (0: none,
+        or no signal). The log commits positions in order, so every event up to it is
+        committed: what reads and waits need without asking the store for its head."""
+        return self.signal.last if self.signal is not None else 0
 
     def head(self) -> int:
         """Return the last position in the log (0 when empty)."""
@@ -186,3 +186,8 @@ class StoreFeed:
             datastore = getattr(self.recorder, "datastore", None)
             if datastore is not None:
                 datastore.close()
+
+
+def _raw(n: Notification) -> RawEvent:
+    """A stored event as the audit chain reads it (aggregate ids as hexadecimal)."""
+    return (n.id, UUID(str(n.originator_id)).hex, n.originator_version, n.topic, n.state)

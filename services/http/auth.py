@@ -46,11 +46,17 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, "Unauthorized", detail, field="Authorization")
 
 
+def _known_caller(request: Request) -> Caller | None:
+    """The caller this request was already authenticated as (by the body limit), if any."""
+    cached = getattr(request.state, "caller", None)
+    return cached if isinstance(cached, Caller) else None
+
+
 def authenticate(request: Request) -> Caller:
     """The caller of this request, or 401."""
-    cached = getattr(request.state, "caller", None)
-    if isinstance(cached, Caller):
-        return cached
+    known = _known_caller(request)
+    if known is not None:
+        return known
     rt = runtime_of(request)
     header = request.headers.get("authorization")
     caller: Caller | None = None
@@ -88,10 +94,8 @@ def require(*needed: Permission) -> Callable[[Request], Awaitable[Caller]]:
     thread (a write's request crosses to threads twice: its token, then its command)."""
 
     async def dependency(request: Request) -> Caller:
-        cached = getattr(request.state, "caller", None)
-        if isinstance(cached, Caller):
-            caller = cached
-        else:
+        caller = _known_caller(request)
+        if caller is None:
             caller = await in_thread(request.scope, authenticate, request)
         if request.method not in SAFE_METHODS:
             check_csrf(caller, request.headers.get("x-csrf-token"))

@@ -48,8 +48,6 @@ from services.timefmt import show_time
 from services.vault.sealing import PersonData
 from services.vault.vault import Vault
 
-DEFAULT_CONTENT_LANGUAGE = CONTENT_LANGUAGE
-
 NOTICE_NAMESPACE = uuid5(NAMESPACE_URL, "https://breachledger.invalid/notice")
 
 
@@ -92,22 +90,10 @@ class RecipientInput(BaseModel):
     language: Language = "en"
 
 
-class TranslationInput(BaseModel):
-    """The words of a notice in one more language (the facts stay the main content's)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
-
-    nature: Content
-    consequences: Content
-    measures: Content
-    advice: OptionalContent = ""
-    organisation: OptionalTitle | None = None
-    contact_name: OptionalTitle | None = None
-    categories: tuple[Title, ...] | None = None
-
-
 class TranslationChange(BaseModel):
-    """A change of one language's words: only the parts given change."""
+    """The words of a notice in one more language (the facts stay the main content's), or
+    a change of them: only the parts given change, and a language new to the campaign
+    needs its nature, consequences and measures."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -120,7 +106,7 @@ class TranslationChange(BaseModel):
     categories: tuple[Title, ...] | None = None
 
 
-Translations = Annotated[dict[Language, TranslationInput], Field(max_length=50)]
+Translations = Annotated[dict[Language, TranslationChange], Field(max_length=50)]
 TranslationChanges = Annotated[dict[Language, TranslationChange | None], Field(max_length=50)]
 
 
@@ -259,7 +245,7 @@ class NotificationHandlers:
                     f"language {position} has no {audience.value} templates "
                     f"(they exist in {known})",
                 )
-            if chosen == DEFAULT_CONTENT_LANGUAGE:
+            if chosen == CONTENT_LANGUAGE:
                 raise InvalidInput(
                     "translations", f"language {position} is English: the main content is"
                 )
@@ -302,10 +288,7 @@ class NotificationHandlers:
         cmd = self.core.validated(DraftCampaign, request)
         incident = self.core.load(incident_id, Incident)
         content = self._content(incident, cmd)
-        words = {
-            language: NoticeText(**text.model_dump())
-            for language, text in self._languages(cmd.audience, cmd.translations).items()
-        }
+        words = _merged({}, self._languages(cmd.audience, cmd.translations))
         return self.core.create(
             lambda cause: Campaign.draft(
                 cause,
@@ -456,7 +439,7 @@ class NotificationHandlers:
             label = f"recipient:{recipient_index}"
         else:
             rendered = templates.renderer(campaign.state, incident).render(
-                language or DEFAULT_CONTENT_LANGUAGE, SAMPLE_RECIPIENT
+                language or CONTENT_LANGUAGE, SAMPLE_RECIPIENT
             )
         body_hash = hashlib.sha256((rendered.text + rendered.html).encode()).hexdigest()
         self.core.change(

@@ -9,10 +9,11 @@ a *mixed* notice, which approval refuses unless the DPO explicitly allows it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from events.notifications import CONTENT_LANGUAGE, CampaignState, NoticeAudience
+from events.notifications import CampaignState
 from services.notifications.templates import NoticeTemplates
 
 
@@ -71,7 +72,7 @@ def language_plan(
     """The plan for recipients counted by language (``counts``)."""
     lines = []
     for language, recipients in counts.items():
-        chosen, fallback = templates.resolve(campaign.audience, language or CONTENT_LANGUAGE)
+        chosen, fallback = templates.resolve(campaign.audience, language)
         _, mixed = campaign.content_in(chosen)
         lines.append(LanguageLine(language, recipients, chosen, fallback, mixed))
     lines.sort(key=lambda line: (-line.recipients, line.language))
@@ -80,8 +81,4 @@ def language_plan(
 
 def organisation_languages(campaign: CampaignState) -> dict[str, int]:
     """An organisation campaign's recipients counted by language."""
-    counts: dict[str, int] = {}
-    if campaign.audience is not NoticeAudience.PEOPLE:
-        for recipient in campaign.recipients:
-            counts[recipient.language] = counts.get(recipient.language, 0) + 1
-    return counts
+    return dict(Counter(recipient.language for recipient in campaign.recipients))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -223,13 +223,7 @@ class PolicyWorker(Runner[Positioned]):
         max_attempts: int = 20,
     ) -> None:
         reactions = PolicyProcessor(app, policy, max_attempts=max_attempts)
-        # On the store feed, the log's topic index passes over the events it does not handle.
-        read = (
-            sparse_read(feed, topics_of(policy.handles))
-            if isinstance(feed, StoreFeed)
-            else feed.read
-        )
-        super().__init__(reactions, feed, read=read, batch_size=batch_size)
+        super().__init__(reactions, feed, read=reading(feed, policy.handles), batch_size=batch_size)
         self.reactions = reactions
 
     @property
@@ -255,16 +249,20 @@ class PolicyWorker(Runner[Positioned]):
             self.reactions.flush()
 
 
+def reading(feed: Feed, handles: Iterable[type[DomainEvent]]) -> Read:
+    """How policies handling ``handles`` read ``feed``: on the store feed, the events of
+    those classes alone (the log's topic index passes over the rest)."""
+    return sparse_read(feed, topics_of(handles)) if isinstance(feed, StoreFeed) else feed.read
+
+
 class Policies:
     """Every policy of the application, run in order over one feed."""
 
     def __init__(self, feed: Feed, app: LedgerApplication, policies: Sequence[Policy]) -> None:
         self.feed = feed
         self.workers = [PolicyWorker(feed, app, p) for p in policies]
-        topics = topics_of(cls for p in policies for cls in p.handles)
-        self.read: Read = sparse_read(feed, topics) if isinstance(feed, StoreFeed) else feed.read
-        """How the policies read the log together: on the store feed, the events of the
-        classes they handle alone (the log's topic index passes over the rest)."""
+        self.read: Read = reading(feed, [cls for p in policies for cls in p.handles])
+        """How the policies read the log together."""
 
     @property
     def processors(self) -> list[PolicyProcessor]:

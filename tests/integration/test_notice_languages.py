@@ -193,6 +193,14 @@ def test_words_are_refused_for_a_language_without_templates_or_incomplete(
             )
         assert refused.value.field == "translations"
         assert ZH_CN["nature"] not in refused.value.reason
+    with pytest.raises(InvalidInput) as half_drafted:
+        rt.app.notifications.draft_campaign(
+            incident,
+            {"audience": "people", **ENGLISH, "translations": {"zh-CN": {"nature": "n"}}},
+            ALICE,
+        )
+    assert half_drafted.value.field == "translations"
+    assert "consequences, measures" in half_drafted.value.reason
     with pytest.raises(InvalidInput) as incomplete:
         rt.app.notifications.redraft_campaign(
             campaign.id, {"translations": {"zh-CN": {"nature": ZH_CN["nature"]}}}, ALICE
