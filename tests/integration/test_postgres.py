@@ -16,6 +16,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+from eventsourcing.persistence import IntegrityError, ProgrammingError
 from pydantic import SecretStr
 
 from events.incident import IncidentNoteAdded
@@ -25,6 +26,7 @@ from services.bootstrap import Runtime, bootstrap
 from services.config import Settings
 from services.operations import audit as service
 from services.storage.postgres import DatabaseUnavailable
+from services.storage.recorder import LedgerPostgresRecorder
 from tests.api.conftest import make_user
 from tests.support import postgres
 from tests.support.clocks import ManualClock
@@ -141,6 +143,36 @@ def test_breach_processes_adding_notes_to_one_incident_at_once_lose_nothing(
     assert [i.position for i in pg_runtime.feed.read(0, 100)] == list(range(1, before + 7))
     pg_runtime.link()
     assert service.verify_live(pg_runtime).ok
+
+
+def test_a_commands_events_are_appended_by_the_schemas_function_drawing_no_position_on_a_lost_race(
+    pg: Store, pg_runtime: Runtime, clock: ManualClock
+) -> None:
+    """A save without a tracking record goes through the schema's append function: an
+    event colliding with a stored one raises eventsourcing's integrity error without
+    drawing a number from the sequence, and the next save takes the next position."""
+    alice = RequestContext(actor="alice")
+    incident = pg_runtime.app.incidents.report_incident(report_input(clock.current), alice)
+    recorder = pg_runtime.app.core.recorder
+    assert isinstance(recorder, LedgerPostgresRecorder)
+    sequence = f"{pg.schema}.breachledger_events"
+
+    def last_drawn() -> object:
+        return postgres.rows(
+            pg.schema,
+            "SELECT pg_sequence_last_value(pg_get_serial_sequence(?, 'notification_id'))",
+            [sequence],
+        )[0][0]
+
+    drawn = last_drawn()
+    with pytest.raises(IntegrityError):
+        recorder.insert_events(recorder.select_events(incident.id))
+    assert last_drawn() == drawn
+    pg_runtime.app.incidents.add_note(incident.id, {"text": "after the lost race"}, alice)
+    assert [i.position for i in pg_runtime.feed.read(0, 10)] == [1, 2]
+    postgres.rows(pg.schema, f'DROP FUNCTION "{recorder.append_function}"')
+    with pytest.raises(ProgrammingError):
+        pg_runtime.app.incidents.add_note(incident.id, {"text": "no function"}, alice)
 
 
 def test_views_rebuild_check_through_the_cli_is_equal(
