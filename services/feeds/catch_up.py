@@ -26,6 +26,10 @@ import structlog
 from services.feeds.base import Feed
 from services.feeds.progress import RunnerProgress
 
+Head = Callable[[], int]
+"""How far a pass goes: every position up to it is saved (asked again as the pass goes, so
+the reactions the pass itself saves are included)."""
+
 log = structlog.get_logger()
 
 
@@ -43,8 +47,16 @@ class Stage(Protocol):
         """The position its last pass reached (0 before the first)."""
         ...
 
-    def advance(self) -> object:
-        """Handle every event up to the head of the log."""
+    def advance(self, head: Head | None = None) -> object:
+        """Handle every event up to the head of the log (up to ``head()``, when given)."""
+        ...
+
+
+class LoopFeed(Feed, Protocol):
+    """The feed a catch-up loop follows: one that tells the last position saved."""
+
+    def last_saved(self) -> int:
+        """The last position known to be saved (0: none known)."""
         ...
 
 
@@ -64,7 +76,7 @@ class CatchUpLoop:
     def __init__(
         self,
         stages: Sequence[Stage],
-        feed: Feed,
+        feed: LoopFeed,
         progress: RunnerProgress,
         *,
         after_pass: Callable[[], object] | None = None,
@@ -83,13 +95,13 @@ class CatchUpLoop:
         self.backoff_max = backoff_max
         self._failing: dict[str, _Failing] = {}
 
-    def _advance(self, stage: Stage, now: float) -> None:
+    def _advance(self, stage: Stage, now: float, head: Head) -> None:
         key = stage.key
         failing = self._failing.get(key)
         if failing is not None and now < failing.retry_at:
             return
         try:
-            stage.advance()
+            stage.advance(head)
         except Exception:
             failures = failing.failures + 1 if failing is not None else 1
             pause = min(self.backoff * 2 ** (failures - 1), self.backoff_max)
@@ -114,11 +126,20 @@ class CatchUpLoop:
         else:
             time.sleep(timeout)
 
+    def _head(self) -> Head:
+        """How far the next pass goes (see the module)."""
+        feed = self.feed
+        lowest = min((s.reached for s in self.stages if s.key not in self._failing), default=0)
+        told = feed.last_saved()
+        target = told if told > lowest else feed.head()
+        return lambda: max(target, feed.last_saved())
+
     def pass_once(self) -> None:
         """One pass: every stage (but those pausing after a failure) to the head of the log."""
         now = time.monotonic()
+        head = self._head()
         for stage in self.stages:
-            self._advance(stage, now)
+            self._advance(stage, now, head)
         if self.after_pass is not None:
             self.after_pass()
 

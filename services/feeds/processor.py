@@ -176,6 +176,22 @@ def offer(
     return applied
 
 
+def bounded(
+    read: Callable[[int, int], Sequence[T]], head: Callable[[], int] | None
+) -> Callable[[int, int], Sequence[T]]:
+    """``read``, answering nothing without reading once ``after`` reaches ``head()``: a
+    catch-up pass that knows how far the log is saved stops there, instead of asking the
+    store whether anything is left (a read that finds nothing is a round trip to the
+    database). Without ``head``, ``read`` itself."""
+    if head is None:
+        return read
+
+    def within(after: int, limit: int) -> Sequence[T]:
+        return read(after, limit) if after < head() else []
+
+    return within
+
+
 class Runner(Generic[T]):
     """Keeps one processor at the head of the store feed: catches up in batches of
     ``batch_size`` that ``read(after, limit)`` returns, then waits on ``feed`` for more.
@@ -208,9 +224,11 @@ class Runner(Generic[T]):
         """The last position the processor handled on the store feed."""
         return self.processor.position()
 
-    def advance(self) -> Passed:
-        """Handle every event up to the head of the log."""
-        passed = advance(self.processor, lambda after: self.read(after, self.batch_size))
+    def advance(self, head: Callable[[], int] | None = None) -> Passed:
+        """Handle every event up to the head of the log (up to ``head()``, when given: see
+        :func:`bounded`)."""
+        read = bounded(self.read, head)
+        passed = advance(self.processor, lambda after: read(after, self.batch_size))
         self.reached = max(self.reached, passed.reached)
         return passed
 
@@ -303,12 +321,14 @@ class SharedRunner:
         self.until_quiet = until_quiet
         self.reached = 0
 
-    def advance(self) -> int:
-        """One pass: every processor to the head of the log (with ``until_quiet``, again
-        until a round applies nothing); return how many were applied."""
+    def advance(self, head: Callable[[], int] | None = None) -> int:
+        """One pass: every processor to the head of the log, or to ``head()`` (see
+        :func:`bounded`), with ``until_quiet`` again until a round applies nothing; return
+        how many were applied."""
         applied = 0
+        read = bounded(self.read, head)
         while True:
-            passed = advance_together(self.processors, self.read, self.batch_size)
+            passed = advance_together(self.processors, read, self.batch_size)
             self.reached = max(self.reached, passed.reached)
             applied += passed.applied
             if not (self.until_quiet and passed.applied):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from services.feeds.base import Positioned
 from services.feeds.catch_up import CatchUpLoop
+from services.feeds.processor import bounded
 from services.feeds.progress import RunnerProgress
 
 
@@ -26,6 +27,10 @@ class Log:
     def head(self) -> int:
         """The head the test set."""
         return self.position
+
+    def last_saved(self) -> int:
+        """Nothing saved in this process: a pass asks for the head."""
+        return 0
 
     def wait(self, after: int, timeout: float) -> bool:
         """Return at once when the head is beyond ``after``, else after a short pause."""
@@ -47,7 +52,7 @@ class Stage:
         self.failures = failures
         self.reached = 0
 
-    def advance(self) -> object:
+    def advance(self, head: Callable[[], int] | None = None) -> object:
         """Fail while failures remain; else reach the head."""
         self.calls.append(self.key)
         if self.failures:
@@ -80,9 +85,9 @@ def test_a_failing_stage_pauses_and_is_reported_gone_while_the_others_go_on() ->
     views_running: list[bool] = []
 
     class Chain(Stage):
-        def advance(self) -> object:
+        def advance(self, head: Callable[[], int] | None = None) -> object:
             views_running.append(progress.joined(["views"]))
-            return super().advance()
+            return super().advance(head)
 
     stages = [
         Stage("policies", log, calls),
@@ -126,3 +131,67 @@ def test_the_loop_stops_with_its_stop_hook_and_leaves_nobody_waiting() -> None:
     started = time.monotonic()
     assert not progress.wait(["policies"], 10, time.monotonic() + 5)
     assert time.monotonic() - started < 1
+
+
+class Told(Log):
+    """A log whose save signal tells the last position saved; counts the store's head reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saved = 0
+        self.head_reads = 0
+
+    def last_saved(self) -> int:
+        return self.saved
+
+    def head(self) -> int:
+        self.head_reads += 1
+        return super().head()
+
+
+class Bounded(Stage):
+    """Records how far each pass told it to go."""
+
+    def __init__(self, key: str, log: Log, calls: list[str]) -> None:
+        super().__init__(key, log, calls)
+        self.told: list[int] = []
+
+    def advance(self, head: Callable[[], int] | None = None) -> object:
+        assert head is not None
+        self.told.append(head())
+        self.reached = head()
+        return None
+
+
+def test_a_pass_goes_as_far_as_the_save_signal_tells_without_asking_the_store() -> None:
+    """With saves told beyond the stages, a pass goes to the last one told and never reads
+    the head from the store; with none, it reads the head once; saves told during the pass
+    (the policies' reactions) move how far it goes."""
+    log, calls, progress = Told(), [], RunnerProgress()
+    stages = [Bounded(k, log, calls) for k in ("policies", "views")]
+    loop = CatchUpLoop(stages, log, progress)
+    log.saved, log.position = 4, 9
+    loop.pass_once()
+    assert [s.told for s in stages] == [[4], [4]]
+    assert log.head_reads == 0
+    loop.pass_once()
+    assert [s.told for s in stages] == [[4, 9], [4, 9]]
+    assert log.head_reads == 1
+    log.saved = 12
+    loop.pass_once()
+    assert stages[0].told[-1] == 12
+
+
+def test_a_bounded_read_stops_at_the_head_without_reading() -> None:
+    """A read at or beyond how far the pass goes answers nothing and reads nothing."""
+    reads: list[int] = []
+
+    def read(after: int, limit: int) -> Sequence[int]:
+        reads.append(after)
+        return [after + 1]
+
+    within = bounded(read, lambda: 5)
+    assert within(4, 10) == [5]
+    assert within(5, 10) == []
+    assert reads == [4]
+    assert bounded(read, None) is read
