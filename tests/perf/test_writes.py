@@ -59,7 +59,7 @@ INCIDENTS = int(os.environ.get("BENCH_WRITES_INCIDENTS", "10000"))
 ONE_CLIENT = 100
 """Requests the lone client sends of each kind."""
 CLIENTS = 8
-EACH_OF_EIGHT = 30
+EACH_OF_EIGHT = 100
 """Requests each of the 8 clients sends of each kind."""
 SERVE_ARGS = ("--no-workers",) if os.environ.get("BENCH_WRITES_NO_WORKERS") else ()
 """``BENCH_WRITES_NO_WORKERS=1``: servers without background workers (every catch-up is then
