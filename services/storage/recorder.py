@@ -34,7 +34,7 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier, Literal
+from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
 from services.storage.postgres_event_store import topic_index
 
@@ -62,7 +62,6 @@ class LedgerPostgresRecorder(PostgresProcessRecorder):
         self.sql_create_statements.append(
             topic_index(self.datastore.schema, self.events_table_name)
         )
-        id_type = self.datastore.originator_id_type
         self.append_function = APPEND_FUNCTION.format(table=self.events_table_name)
         self.check_identifier_length(self.append_function)
         # Two processes creating the schema at once must not replace the function at the
@@ -74,18 +73,11 @@ class LedgerPostgresRecorder(PostgresProcessRecorder):
             schema=Identifier(self.datastore.schema),
             function=Identifier(self.append_function),
         )
-        self.collide_statement = SQL(
-            "INSERT INTO {schema}.{table} (originator_id, originator_version, notification_id) "
-            "SELECT t.originator_id, t.originator_version, t.notification_id "
-            "FROM {schema}.{table} t JOIN unnest(%s::{id_type}[], %s::bigint[]) "
-            "AS n(originator_id, originator_version) "
-            "ON t.originator_id = n.originator_id AND t.originator_version = n.originator_version "
-            "RETURNING notification_id"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            table=Identifier(self.events_table_name),
-            id_type=SQL(id_type),
-        )
+        self.collide_statement = self._collide(
+            SQL(
+                "unnest(%s::{id_type}[], %s::bigint[]) AS n(originator_id, originator_version)"
+            ).format(id_type=SQL(self.datastore.originator_id_type))
+        ) + SQL(" RETURNING notification_id")
 
     def _creation_lock(self) -> Composed:
         key = f"breachledger:{self.datastore.schema}:create:{self.events_table_name}"
@@ -104,11 +96,7 @@ class LedgerPostgresRecorder(PostgresProcessRecorder):
             "PERFORM set_config('lock_timeout', lock_timeout, true); "
             "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
             "NOTIFY {channel}; "
-            "INSERT INTO {schema}.{table} (originator_id, originator_version, notification_id) "
-            "SELECT t.originator_id, t.originator_version, t.notification_id "
-            "FROM {schema}.{table} t JOIN unnest(events) AS n "
-            "ON t.originator_id = n.originator_id "
-            "AND t.originator_version = n.originator_version; "
+            "{collide}; "
             "RETURN QUERY INSERT INTO {schema}.{table} "
             "(originator_id, originator_version, topic, state) "
             "SELECT n.originator_id, n.originator_version, n.topic, n.state "
@@ -120,6 +108,22 @@ class LedgerPostgresRecorder(PostgresProcessRecorder):
             event_type=Identifier(self.stored_event_type_name),
             table=Identifier(self.events_table_name),
             channel=Identifier(self.channel_name),
+            collide=self._collide(SQL("unnest(events) AS n")),
+        )
+
+    def _collide(self, new: Composable) -> Composed:
+        """The collision check: the stored rows that ``new`` (the events about to be
+        inserted, as ``n``) would collide with, inserted again under their own positions,
+        which fails with the unique violation before any position is drawn."""
+        return SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, notification_id) "
+            "SELECT t.originator_id, t.originator_version, t.notification_id "
+            "FROM {schema}.{table} t JOIN {new} "
+            "ON t.originator_id = n.originator_id AND t.originator_version = n.originator_version"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+            new=new,
         )
 
     def insert_events(
