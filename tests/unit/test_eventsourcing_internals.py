@@ -4,10 +4,12 @@ private member reached from events/ or services/ fails here, by name, until it i
 
 eventsourcing offers no public hook for these: the PostgreSQL recorder must insert its
 collision check inside the insert's own transaction, after the table lock and before a
-position is drawn; a view store applies events and moves its tracking position in its own
-transaction; and the application saves a batch of aggregates without the per-object checks
-of ``save``. Aggregates are created with ``_create`` and restored from a trusted record
-with ``__base_init__``, as eventsourcing's documentation does for its own base class.
+position is drawn; the SQLite recorder inserts several writers' events in one transaction,
+each in a savepoint (group commit); a view store applies events and moves its tracking
+position in its own transaction; and the application saves a batch of aggregates without
+the per-object checks of ``save``. Aggregates are created with ``_create`` and restored
+from a trusted record with ``__base_init__``, as eventsourcing's documentation does for its
+own base class.
 Before moving to another eventsourcing version, re-read each pinned member.
 """
 
@@ -24,7 +26,12 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteConnectionPool, SQLiteTrackingRecorder
+from eventsourcing.sqlite import (
+    SQLiteAggregateRecorder,
+    SQLiteConnectionPool,
+    SQLiteProcessRecorder,
+    SQLiteTrackingRecorder,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITTEN_FOR = "9.5."
@@ -40,6 +47,7 @@ PINNED: dict[tuple[type[Any], str], tuple[str, ...]] = {
     (PostgresApplicationRecorder, "_lock_table"): ("self", "curs"),
     (PostgresApplicationRecorder, "_notify_channel"): ("self", "curs"),
     (SQLiteTrackingRecorder, "_insert_tracking"): ("self", "c", "tracking"),
+    (SQLiteProcessRecorder, "_insert_events"): ("self", "c", "stored_events", "kwargs"),
     (SQLiteConnectionPool, "_create_connection"): ("self",),
     (SQLiteTrackingRecorder, "_max_tracking_id"): ("self", "application_name", "c"),
     (Application, "_record"): ("self", "processing_event"),
@@ -101,6 +109,9 @@ def test_the_overridden_private_members_are_still_called_by_the_public_ones() ->
         ),
         "PostgresApplicationRecorder._insert_stored_events": _calls(
             PostgresApplicationRecorder._insert_stored_events, "_lock_table", "_notify_channel"
+        ),
+        "SQLiteAggregateRecorder.insert_events": _calls(
+            SQLiteAggregateRecorder.insert_events, "_insert_events"
         ),
         "SQLiteTrackingRecorder.insert_tracking": _calls(
             SQLiteTrackingRecorder.insert_tracking, "_insert_tracking"
