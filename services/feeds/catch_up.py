@@ -95,7 +95,7 @@ class CatchUpLoop:
         self.backoff_max = backoff_max
         self._failing: dict[str, _Failing] = {}
 
-    def _advance(self, stage: Stage, now: float, head: Head) -> None:
+    def _advance(self, stage: Stage, now: float, head: Head | None) -> None:
         key = stage.key
         failing = self._failing.get(key)
         if failing is not None and now < failing.retry_at:
@@ -126,12 +126,16 @@ class CatchUpLoop:
         else:
             time.sleep(timeout)
 
-    def _head(self) -> Head:
-        """How far the next pass goes (see the module)."""
+    def _head(self) -> Head | None:
+        """How far the next pass goes (see the module); None when the store cannot say, so
+        that each stage meets the failure on its own, paused and reported as usual."""
         feed = self.feed
         lowest = min((s.reached for s in self.stages if s.key not in self._failing), default=0)
         told = feed.last_saved()
-        target = told if told > lowest else feed.head()
+        try:
+            target = told if told > lowest else feed.head()
+        except Exception:
+            return None
         return lambda: max(target, feed.last_saved())
 
     def pass_once(self) -> None:

@@ -195,3 +195,31 @@ def test_a_bounded_read_stops_at_the_head_without_reading() -> None:
     assert within(5, 10) == []
     assert reads == [4]
     assert bounded(read, None) is read
+
+
+def test_a_store_that_cannot_tell_its_head_leaves_each_stage_to_meet_the_failure() -> None:
+    """When the head cannot be read, the pass still runs every stage, unbounded, and a
+    stage that then fails is paused and reported gone like any failing stage."""
+
+    class Away(Told):
+        def head(self) -> int:
+            raise ConnectionError("the database is away")
+
+    log, calls, progress = Away(), [], RunnerProgress()
+    given: list[object] = []
+
+    class Reading(Stage):
+        def advance(self, head: Callable[[], int] | None = None) -> object:
+            given.append(head)
+            self.calls.append(self.key)
+            raise ConnectionError("the database is away")
+
+    stages = [Reading(k, log, calls) for k in ("policies", "views")]
+    loop = CatchUpLoop(stages, log, progress)
+    for stage in stages:
+        progress.join(stage.key)
+    loop.pass_once()
+    assert calls == ["policies", "views"]
+    assert given == [None, None]
+    assert not progress.joined(["policies"])
+    assert not progress.joined(["views"])
