@@ -109,7 +109,10 @@ def test_a_failing_stage_pauses_and_is_reported_gone_while_the_others_go_on() ->
         stop.set()
         thread.join(5)
     assert views_running[0] is False
-    assert calls.count("views") == 3
+    # Two failed calls, then the one that came back (an idle pass may follow before the
+    # stop is seen).
+    assert stages[1].failures == 0
+    assert calls.count("views") >= 3
     assert views_running.count(False) >= 2  # the chain went on through both pauses
     assert not thread.is_alive()
     assert not progress.joined(["policies"])
