@@ -56,3 +56,29 @@ def test_a_wait_for_a_runner_not_running_or_behind_fails() -> None:
     progress.leave("policy:a")
     progress.passed("policy:a", 5)
     assert not progress.joined(["policy:a"])
+
+
+def test_each_waiter_is_released_by_the_pass_that_reaches_its_own_position() -> None:
+    """Waiters at three positions return one by one as passes reach each position, and a
+    pass short of a waiter's position leaves it waiting."""
+    progress = RunnerProgress()
+    progress.join("policy:a")
+    done: list[int] = []
+    lock = threading.Lock()
+
+    def wait(position: int) -> None:
+        if progress.wait(["policy:a"], position, time.monotonic() + 10):
+            with lock:
+                done.append(position)
+
+    waiters = [threading.Thread(target=wait, args=(p,)) for p in (5, 10, 15)]
+    for w in waiters:
+        w.start()
+    time.sleep(0.05)
+    for reached, released in ((4, []), (7, [5]), (12, [5, 10]), (15, [5, 10, 15])):
+        progress.passed("policy:a", reached)
+        time.sleep(0.05)
+        with lock:
+            assert sorted(done) == released
+    for w in waiters:
+        w.join(5)
