@@ -69,10 +69,7 @@ class LedgerPostgresRecorder(PostgresProcessRecorder):
         # an advisory lock of its own.
         self.sql_create_statements.insert(0, self._creation_lock())
         self.sql_create_statements.append(self._append_function())
-        self.append_statement = SQL("SELECT * FROM {schema}.{function}(%s, %s)").format(
-            schema=Identifier(self.datastore.schema),
-            function=Identifier(self.append_function),
-        )
+        self.append_statement = self._sql("SELECT * FROM {schema}.{function}(%s, %s)")
         self.collide_statement = self._collide(
             SQL(
                 "unnest(%s::{id_type}[], %s::bigint[]) AS n(originator_id, originator_version)"
@@ -88,7 +85,7 @@ class LedgerPostgresRecorder(PostgresProcessRecorder):
     def _append_function(self) -> Composed:
         """The append function: the statements of :meth:`_insert_stored_events`, run inside
         the database in the calling statement's own transaction."""
-        return SQL(
+        return self._sql(
             "CREATE OR REPLACE FUNCTION {schema}.{function}("
             "events {schema}.{event_type}[], lock_timeout text) "
             "RETURNS SETOF bigint LANGUAGE plpgsql AS $body$ "
@@ -101,12 +98,8 @@ class LedgerPostgresRecorder(PostgresProcessRecorder):
             "(originator_id, originator_version, topic, state) "
             "SELECT n.originator_id, n.originator_version, n.topic, n.state "
             "FROM unnest(events) AS n RETURNING notification_id; "
-            "END $body$"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            function=Identifier(self.append_function),
+            "END $body$",
             event_type=Identifier(self.stored_event_type_name),
-            table=Identifier(self.events_table_name),
             channel=Identifier(self.channel_name),
             collide=self._collide(SQL("unnest(events) AS n")),
         )
@@ -115,15 +108,22 @@ class LedgerPostgresRecorder(PostgresProcessRecorder):
         """The collision check: the stored rows that ``new`` (the events about to be
         inserted, as ``n``) would collide with, inserted again under their own positions,
         which fails with the unique violation before any position is drawn."""
-        return SQL(
+        return self._sql(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, notification_id) "
             "SELECT t.originator_id, t.originator_version, t.notification_id "
             "FROM {schema}.{table} t JOIN {new} "
-            "ON t.originator_id = n.originator_id AND t.originator_version = n.originator_version"
-        ).format(
+            "ON t.originator_id = n.originator_id AND t.originator_version = n.originator_version",
+            new=new,
+        )
+
+    def _sql(self, template: str, **parts: Composable) -> Composed:
+        """``template`` with the schema, the events table and the append function named
+        (``{schema}``, ``{table}``, ``{function}``), and ``parts``."""
+        return SQL(template).format(
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.events_table_name),
-            new=new,
+            function=Identifier(self.append_function),
+            **parts,
         )
 
     def insert_events(
