@@ -14,8 +14,6 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 _all_ready: Any = None
 """In a client process: the barrier every client passes before its first measured request."""
 
@@ -24,31 +22,6 @@ def _ready(barrier: Any) -> None:
     """Client process start-up: keep the barrier."""
     global _all_ready
     _all_ready = barrier
-
-
-def _client(args: tuple[str, dict[str, str], list[str]]) -> list[float]:
-    """One client: keep-alive requests to ``paths`` in turn; latencies in ms."""
-    url, headers, paths = args
-    out = []
-    with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
-        c.get(paths[0])
-        _all_ready.wait()
-        for path in paths:
-            t = time.perf_counter()
-            r = c.get(path)
-            out.append((time.perf_counter() - t) * 1000)
-            assert r.status_code == 200, (path, r.status_code, r.text[:200])
-    return out
-
-
-def load(url: str, headers: dict[str, str], paths_per_client: list[list[str]]) -> list[float]:
-    """One client process per list of paths, all starting together; every latency in ms."""
-    context = multiprocessing.get_context("spawn")
-    clients = len(paths_per_client)
-    barrier = context.Barrier(clients)
-    jobs = [(url, headers, paths) for paths in paths_per_client]
-    with context.Pool(clients, initializer=_ready, initargs=(barrier,)) as pool:
-        return [ms for part in pool.map(_client, jobs, chunksize=1) for ms in part]
 
 
 Request = tuple[str, str, Any]
@@ -104,3 +77,12 @@ def send(
         parts = pool.map(_sender, jobs, chunksize=1)
     latencies = [ms for part, _, _ in parts for ms in part]
     return latencies, max(e for _, _, e in parts) - min(b for _, b, _ in parts)
+
+
+def load(url: str, headers: dict[str, str], paths_per_client: list[list[str]]) -> list[float]:
+    """One client process per list of paths, GETting each in turn (answered 200), all
+    starting together; every latency in ms."""
+    requests: list[list[Request]] = [
+        [("GET", p, None) for p in paths] for paths in paths_per_client
+    ]
+    return send([url] * len(requests), headers, requests, 200)[0]
