@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from services.feeds.base import Positioned
-from services.feeds.catch_up import CatchUpLoop
+from services.feeds.catch_up import CatchUpLoop, Head
 from services.feeds.processor import bounded
 from services.feeds.progress import RunnerProgress
 
@@ -52,7 +52,7 @@ class Stage:
         self.failures = failures
         self.reached = 0
 
-    def advance(self, head: Callable[[], int] | None = None) -> object:
+    def advance(self, head: Head | None = None) -> object:
         """Fail while failures remain; else reach the head."""
         self.calls.append(self.key)
         if self.failures:
@@ -85,7 +85,7 @@ def test_a_failing_stage_pauses_and_is_reported_gone_while_the_others_go_on() ->
     views_running: list[bool] = []
 
     class Chain(Stage):
-        def advance(self, head: Callable[[], int] | None = None) -> object:
+        def advance(self, head: Head | None = None) -> object:
             views_running.append(progress.joined(["views"]))
             return super().advance(head)
 
@@ -159,7 +159,7 @@ class Bounded(Stage):
         super().__init__(key, log, calls)
         self.told: list[int] = []
 
-    def advance(self, head: Callable[[], int] | None = None) -> object:
+    def advance(self, head: Head | None = None) -> object:
         assert head is not None
         self.told.append(head())
         self.reached = head()
@@ -212,7 +212,7 @@ def test_a_store_that_cannot_tell_its_head_leaves_each_stage_to_meet_the_failure
     given: list[object] = []
 
     class Reading(Stage):
-        def advance(self, head: Callable[[], int] | None = None) -> object:
+        def advance(self, head: Head | None = None) -> object:
             given.append(head)
             self.calls.append(self.key)
             raise ConnectionError("the database is away")
