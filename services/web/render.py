@@ -65,14 +65,17 @@ def as_moment(value: datetime | str | None) -> datetime | None:
 
 
 def left_text(seconds: float) -> str:
-    """Time left (or overdue) in words; the dashboard's script writes the same format."""
+    """Time left (or overdue) in words; the dashboard's script writes the same format. The
+    duration's parts are joined by no-break spaces, so a narrow column breaks the text only
+    between the duration and its word ("overdue", "left"), however long it grows."""
     whole = int(abs(seconds))
     days, rest = divmod(whole, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    text = f"{hours}h {minutes:02d}m {secs:02d}s"
+    parts = [f"{hours}h", f"{minutes:02d}m", f"{secs:02d}s"]
     if days:
-        text = f"{days}d {text}"
+        parts.insert(0, f"{days}d")
+    text = "\u00a0".join(parts)
     return f"overdue {text}" if seconds < 0 else f"{text} left"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from services.web.render import WEB_DIR
+from services.web.render import WEB_DIR, left_text
 from tests.web.conftest import Web
 
 INLINE = re.compile(
@@ -36,3 +36,13 @@ def test_static_files_are_served_under_the_security_policy(web: Web) -> None:
     page = client.get("/login")
     assert "style-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_a_countdown_breaks_only_between_its_duration_and_its_word() -> None:
+    """However long it grows, a countdown's duration is one unbreakable run (its parts joined
+    by no-break spaces), with an ordinary space only before "left" or after "overdue", and
+    the dashboard's script joins the parts the same way."""
+    late = left_text(-(100 * 86400 + 10 * 3600 + 5))
+    assert late == "overdue 100d\u00a010h\u00a000m\u00a005s"
+    assert left_text(3 * 3600 + 61) == "3h\u00a001m\u00a001s left"
+    assert 'parts.join("\\u00a0")' in (WEB_DIR / "static" / "app.js").read_text()

@@ -5,7 +5,8 @@
 
   function two(n) { return n < 10 ? "0" + n : String(n); }
 
-  /* Time left in words, the same format the server renders. */
+  /* Time left in words, the same format the server renders (the duration's parts joined
+     by no-break spaces). */
   function leftText(seconds) {
     var whole = Math.floor(Math.abs(seconds));
     var days = Math.floor(whole / 86400);
@@ -14,8 +15,9 @@
     rest = rest % 3600;
     var minutes = Math.floor(rest / 60);
     var secs = rest % 60;
-    var text = hours + "h " + two(minutes) + "m " + two(secs) + "s";
-    if (days) { text = days + "d " + text; }
+    var parts = [hours + "h", two(minutes) + "m", two(secs) + "s"];
+    if (days) { parts.unshift(days + "d"); }
+    var text = parts.join("\u00a0");
     return seconds < 0 ? "overdue " + text : text + " left";
   }
 
